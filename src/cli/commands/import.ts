@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { assertDir } from '../../ingest/layout.js';
+import { importAll, type ImportSummary } from '../../import/import.js';
+import { openStore } from '../../store/open.js';
+import { action, parseIntOption } from '../context.js';
+import { bytes, count } from '../format.js';
+
+function describe(s: ImportSummary, db: string): string {
+  const reasons = Object.entries(s.rejectsByReason).map(([r, n]) => `${r} ${count(n)}`).join(', ');
+  const lines = [
+    `imported ${count(s.rows)} events from ${s.files} files (${s.streams.join(', ') || 'no streams'}) into ${db} in ${s.seconds.toFixed(1)} s`,
+    `  read ${bytes(s.bytes)}; ${count(s.rejects)} rejected lines${reasons ? ` (${reasons})` : ''}; ${count(s.blanks)} blank lines skipped`,
+  ];
+  if (s.pendingBytes > 0) lines.push(`  ${bytes(s.pendingBytes)} pending in unterminated last lines (taken once finished, or with --final)`);
+  if (s.legacy) {
+    lines.push(`  ${s.legacy.file}: ${s.legacy.added} cost entries added, ${s.legacy.alreadyImported} already imported` +
+      (s.legacy.error ? `; ${s.legacy.error}` : ''));
+  }
+  if (s.rejects > 0) lines.push('  see them with: jsonl-mirror status, or jsonl-mirror query "SELECT * FROM rejects"');
+  return lines.join('\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('import')
+    .description('mirror every log in --dir (rotated files and legacy costs.json too) into SQLite; safe to re-run and to interrupt')
+    .option('--stream <name...>', 'only these streams (default: all)')
+    .option('--final', 'the files are no longer written: ingest unterminated last lines too')
+    .option('--max-line-bytes <n>', 'longer lines are rejected', parseIntOption('--max-line-bytes'))
+    .option('--no-legacy', 'skip legacy JSON state (costs.json)')
+    .option('--no-progress', 'no progress bar')
+    .action(
+      action((g, o) => {
+        assertDir(g.dir);
+        const store = openStore(g.db);
+        const showBar = Boolean(o.progress) && !g.json && process.stderr.isTTY;
+        const bar = new cliProgress.SingleBar(
+          { stream: process.stderr, format: 'import [{bar}] {percentage}% | {value}/{total} MB | ETA {eta}s', hideCursor: true },
+          cliProgress.Presets.shades_classic,
+        );
+        let done = 0;
+        try {
+          const summary = importAll(store, g.dir, {
+            streams: o.stream as string[] | undefined,
+            final: Boolean(o.final),
+            maxLineBytes: o.maxLineBytes as number | undefined,
+            legacy: o.legacy as boolean,
+            onStart: (total) => showBar && bar.start(Math.max(1, Math.round(total / 1e6)), 0),
+            onProgress: (n) => {
+              done += n;
+              if (showBar) bar.update(Math.round(done / 1e6));
+            },
+          });
+          return { json: summary, human: describe(summary, g.db) };
+        } finally {
+          if (showBar) bar.stop();
+          store.close();
+        }
+      }),
+    );
+}

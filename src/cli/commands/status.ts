@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { assertDir } from '../../ingest/layout.js';
+import { mirrorStatus, type MirrorStatus } from '../../ops/status.js';
+import { openStore } from '../../store/open.js';
+import { action } from '../context.js';
+import { bytes, count, table } from '../format.js';
+
+function describe(s: MirrorStatus): string {
+  const rows = s.files.map((f) => [f.stream, f.path, f.state, f.size === null ? '-' : bytes(f.size), count(f.checkpoint),
+    bytes(f.behindBytes), count(f.rows), count(f.rejects)]);
+  const out = [
+    table(['stream', 'file', 'state', 'size', 'checkpoint', 'behind', 'rows', 'rejects'], rows),
+    `mirror ${s.db}: ${bytes(s.dbBytes)}, schema v${s.schemaVersion}, ${count(s.totals.events)} events, ${count(s.totals.rejects)} rejects` +
+      (Object.keys(s.rejectsByReason).length ? ` (${Object.entries(s.rejectsByReason).map(([r, n]) => `${r} ${count(n)}`).join(', ')})` : ''),
+    s.totals.behindBytes > 0 ? `${bytes(s.totals.behindBytes)} not mirrored yet: run \`jsonl-mirror import\` (or keep \`jsonl-mirror tail\` running)` : 'up to date with the files',
+    s.lastImport ? `last import completed ${s.lastImport.completedAt}` : 'no import has completed on this mirror',
+  ];
+  if (s.totals.goneSources > 0) {
+    out.push(`${s.totals.goneSources} source files are gone; their ${count(s.totals.historyRows)} rows are kept as history`);
+  }
+  if (s.mirrorSkips > 0) out.push(`${count(s.mirrorSkips)} appends skipped the mirror step (picked up by later ingests)`);
+  return out.join('\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('per file: checkpoint, bytes behind, rows and rejects; schema version and DB size')
+    .action(
+      action((g) => {
+        assertDir(g.dir);
+        const store = openStore(g.db, { readonly: true });
+        try {
+          const s = mirrorStatus(store, g.dir);
+          return { json: s, human: describe(s) };
+        } finally {
+          store.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { assertDir } from '../../ingest/layout.js';
+import { verifyMirror, type VerifyReport } from '../../ops/verify.js';
+import { openStore } from '../../store/open.js';
+import { action } from '../context.js';
+import { count, table } from '../format.js';
+
+function describe(r: VerifyReport): string {
+  const head = `${r.ok ? 'verify passed' : 'verify FAILED'}: ${r.files} files, ${count(r.lines)} lines, ${count(r.events)} events, ${count(r.rejects)} rejects`;
+  if (r.ok) return head;
+  const rows = r.problems.slice(0, 50).map((p) => [p.path, count(p.offset), p.problem, p.detail]);
+  const more = r.problems.length - rows.length + r.moreProblems;
+  return [head, table(['file', 'offset', 'problem', 'detail'], rows), more > 0 ? `... and ${count(more)} more` : '',
+    r.behindBytes > 0 ? 'lines behind the checkpoint: run `jsonl-mirror import` first' : 'the mirror differs from the files: run `jsonl-mirror rebuild`']
+    .filter(Boolean).join('\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('verify')
+    .description('re-read the files and check every complete line is exactly one events or rejects row')
+    .action(
+      action((g) => {
+        assertDir(g.dir);
+        const store = openStore(g.db, { readonly: true });
+        try {
+          const r = verifyMirror(store, g.dir);
+          return { json: r, human: describe(r), exitCode: r.ok ? 0 : 1 };
+        } finally {
+          store.close();
+        }
+      }),
+    );
+}

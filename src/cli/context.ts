@@ -1,0 +1,65 @@
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { MirrorError } from '../errors.js';
+
+export interface GlobalOptions {
+  dir: string;
+  db: string;
+  json: boolean;
+}
+
+/** --dir, else $JSONL_MIRROR_DIR, else the current directory; --db, else $JSONL_MIRROR_DB, else DIR/mirror.db. */
+export function globalsOf(cmd: Command): GlobalOptions {
+  const o = cmd.optsWithGlobals() as { dir?: string; db?: string; json?: boolean };
+  const dir = resolve(o.dir ?? process.env.JSONL_MIRROR_DIR ?? '.');
+  const db = resolve(o.db ?? process.env.JSONL_MIRROR_DB ?? join(dir, 'mirror.db'));
+  return { dir, db, json: Boolean(o.json) };
+}
+
+export interface CommandResult {
+  /** The one JSON document printed with --json. */
+  json: unknown;
+  /** What a person reads on a terminal (stdout). */
+  human?: string;
+  exitCode?: number;
+}
+
+/** Human notes go to stderr so that stdout carries only the result. */
+export function note(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+/**
+ * Runs a command body with the CLI's conventions: exactly one JSON document
+ * on stdout with --json, a one-line reason on stderr and a non-zero exit code
+ * on failure.
+ */
+export function action(fn: (g: GlobalOptions, opts: Record<string, unknown>, args: string[]) => Promise<CommandResult> | CommandResult) {
+  return async (...params: unknown[]): Promise<void> => {
+    const cmd = params.at(-1) as Command;
+    const g = globalsOf(cmd);
+    try {
+      const result = await fn(g, cmd.opts(), cmd.args);
+      if (g.json) process.stdout.write(`${JSON.stringify(result.json)}\n`);
+      else if (result.human) process.stdout.write(result.human.endsWith('\n') ? result.human : `${result.human}\n`);
+      process.exitCode = result.exitCode ?? 0;
+    } catch (err) {
+      const code = err instanceof MirrorError ? err.code : 'INTERNAL';
+      const message = err instanceof Error ? err.message : String(err);
+      if (g.json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+      process.stderr.write(`jsonl-mirror: ${message.split('\n')[0]}\n`);
+      if (!(err instanceof MirrorError) && process.env.JSONL_MIRROR_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+      process.exitCode = err instanceof MirrorError ? 1 : 70;
+    }
+  };
+}
+
+export function parseIntOption(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new MirrorError('INVALID_ARGUMENT', `${name} takes a whole number, got "${value}"`);
+    }
+    return n;
+  };
+}

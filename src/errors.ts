@@ -1,0 +1,41 @@
+/**
+ * Every failure a user can cause or fix surfaces as a MirrorError: a stable
+ * `code` for programs and a message that names the problem and the fix.
+ */
+export type MirrorErrorCode =
+  | 'DIR_MISSING'
+  | 'DB_DIR_MISSING'
+  | 'DB_NOT_A_DATABASE'
+  | 'DB_CORRUPT'
+  | 'DB_LOCKED'
+  | 'DB_READONLY'
+  | 'DB_NEWER_SCHEMA'
+  | 'DB_MIGRATION_CHANGED'
+  | 'DB_NEEDS_MIGRATION'
+  | 'DB_MISSING'
+  | 'DB_OPEN_FAILED'
+  | 'SQLITE_UNAVAILABLE'
+  | 'FILE_UNREADABLE'
+  | 'INVALID_EVENT'
+  | 'INVALID_ARGUMENT'
+  | 'WRITE_FAILED'
+  | 'VERIFY_FAILED';
+
+export class MirrorError extends Error {
+  readonly code: MirrorErrorCode;
+  constructor(code: MirrorErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MirrorError';
+    this.code = code;
+  }
+}
+
+export function isMirrorError(err: unknown, code?: MirrorErrorCode): err is MirrorError {
+  return err instanceof MirrorError && (code === undefined || err.code === code);
+}
+
+/** SQLite error codes arrive on better-sqlite3's SqliteError as `code`. */
+export function sqliteCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

@@ -1,0 +1,85 @@
+import type { Store } from '../store/open.js';
+import type { SourceRow } from '../store/statements.js';
+import { markerHash } from './identity.js';
+import { readLines } from './lines.js';
+import { normalize } from './normalize.js';
+import type { IngestTotals, ResolvedIngestOptions } from './options.js';
+import { parseLine, sampleOf, type RejectReason } from './parse-line.js';
+import type { OpenFile } from './sources.js';
+
+export type FileOutcome = 'done' | 'invalid' | 'inactive';
+
+function countReject(totals: IngestTotals, reason: RejectReason): void {
+  totals.rejects++;
+  totals.rejectsByReason[reason] = (totals.rejectsByReason[reason] ?? 0) + 1;
+}
+
+/**
+ * Ingests one resolved file from its checkpoint (invariant 2): each batch of
+ * complete lines and the checkpoint after it commit in one transaction, under
+ * the write lock, after re-reading the checkpoint, so that concurrent
+ * ingesters of the same file never take a line twice.
+ */
+export function ingestFile(
+  store: Store,
+  file: OpenFile,
+  sourceId: number,
+  final: boolean,
+  opts: ResolvedIngestOptions,
+  totals: IngestTotals,
+): FileOutcome {
+  const { fd } = file;
+  const size = file.st.size;
+  const insertEvent = store.sql.get('insertEvent');
+  const insertReject = store.sql.get('insertReject');
+  const sourceById = store.sql.get('sourceById');
+  const checkpoint = store.sql.get('checkpoint');
+
+  const batch = store.db.transaction((): FileOutcome | number => {
+    const src = sourceById.get(sourceId) as SourceRow | undefined;
+    if (!src || src.state !== 'active') return 'inactive';
+    if (src.offset > size || markerHash(fd, src.offset) !== src.marker_hash) return 'invalid';
+    if (src.offset === size) return 'done';
+    const at = new Date().toISOString();
+    let rows = 0;
+    let rejects = 0;
+    let blanks = 0;
+    const reject = (offset: number, length: number, reason: RejectReason, sample: string): void => {
+      insertReject.run(src.id, src.stream, src.path, offset, length, reason, sample, at);
+      rejects++;
+      countReject(totals, reason);
+    };
+    const next = readLines(
+      { fd, from: src.offset, to: size, final, maxLineBytes: opts.maxLineBytes, batchBytes: opts.batchBytes },
+      (buf, s, e, offset, utf8) => {
+        const parsed = parseLine(buf, s, e, utf8);
+        if (parsed.kind === 'event') {
+          const n = normalize(parsed.value);
+          const info = insertEvent.run(
+            src.id, offset, src.stream, src.rank, n.type, n.ts_epoch, n.issue, n.stage, n.result,
+            n.duration_s, n.cost_usd, n.model, n.input_tokens, n.output_tokens, parsed.text,
+          );
+          if (info.changes === 1) rows++;
+          else totals.duplicates++;
+        } else if (parsed.kind === 'blank') {
+          blanks++;
+        } else {
+          reject(offset, e - s, parsed.reason, sampleOf(buf, s, e));
+        }
+      },
+      (offset, length, sample) => reject(offset, length, 'line_too_long', sampleOf(sample, 0, sample.length)),
+    );
+    if (next === src.offset) return 'done';
+    checkpoint.run(next, markerHash(fd, next), size, rows, rejects, blanks, at, src.id);
+    totals.rows += rows;
+    totals.blanks += blanks;
+    return next - src.offset;
+  });
+
+  for (;;) {
+    const step = batch.immediate();
+    if (typeof step !== 'number') return step;
+    totals.bytes += step;
+    opts.onProgress?.(step);
+  }
+}

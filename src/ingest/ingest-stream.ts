@@ -1,0 +1,107 @@
+import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { MirrorError } from '../errors.js';
+import type { Store } from '../store/open.js';
+import type { SourceRow } from '../store/statements.js';
+import { ingestFile } from './ingest-file.js';
+import { streamFiles, type StreamFile } from './layout.js';
+import { emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals } from './options.js';
+import { resolveSource, type OpenFile } from './sources.js';
+
+function openStreamFile(dir: string, f: StreamFile): OpenFile | undefined {
+  let fd: number;
+  try {
+    fd = openSync(join(dir, f.name), 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined; // rotated or deleted since the listing
+    throw new MirrorError(
+      'FILE_UNREADABLE',
+      `cannot read ${join(dir, f.name)} (${code ?? (err as Error).message}); give this user read permission on it, or move it out of the log directory`,
+      { cause: err },
+    );
+  }
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    throw new MirrorError(
+      'FILE_UNREADABLE',
+      `cannot read ${join(dir, f.name)}: it is not a regular file; move it out of the log directory or rename it`,
+    );
+  }
+  return { ...f, fd, st };
+}
+
+/**
+ * Brings one stream's mirror up to date with its files: every file, oldest
+ * first, from its checkpoint to its last newline. This is the one ingest path
+ * (invariant 2) shared by import, the writer's mirror step, the tailer and reads.
+ */
+export function ingestStream(
+  store: Store,
+  dir: string,
+  stream: string,
+  options?: IngestOptions,
+  totals: IngestTotals = emptyTotals(),
+): IngestTotals {
+  const opts = resolveIngestOptions(options);
+  const seen = new Set<number>();
+  let olderRank: number | undefined;
+  for (const f of streamFiles(dir, stream)) {
+    const file = openStreamFile(dir, f);
+    if (!file) continue;
+    try {
+      totals.files++;
+      const idle = Date.now() - file.st.mtimeMs >= opts.rotatedGraceMs;
+      const final = opts.final || (file.rotation > 0 && idle);
+      // A file that changed under us between resolution and read is resolved again.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const r = store.db.transaction(() => resolveSource(store, dir, file, olderRank)).immediate();
+        if (r.kind === 'copy') {
+          seen.add(r.id);
+          break;
+        }
+        seen.add(r.src.id);
+        olderRank = r.src.rank;
+        const outcome = ingestFile(store, file, r.src.id, final, opts, totals);
+        if (outcome !== 'invalid') {
+          const after = store.sql.get('sourceById').get(r.src.id) as SourceRow;
+          totals.pendingBytes += Math.max(0, file.st.size - after.offset);
+          break;
+        }
+        file.st = fstatSync(file.fd);
+      }
+    } finally {
+      closeSync(file.fd);
+    }
+  }
+  markGone(store, dir, stream, seen);
+  return totals;
+}
+
+function stillThere(dir: string, s: SourceRow): boolean {
+  try {
+    const st = statSync(join(dir, s.path));
+    return st.dev === s.dev && st.ino === s.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Sources whose file was not found are kept as history (invariant 1), marked
+ * gone; one whose file appeared after our listing (another process made it)
+ * is left alone. A gone source whose file comes back is revived by resolution.
+ */
+function markGone(store: Store, dir: string, stream: string, seen: Set<number>): void {
+  const now = new Date().toISOString();
+  store.db
+    .transaction(() => {
+      for (const s of store.sql.get('activeSources').all(stream) as SourceRow[]) {
+        if (seen.has(s.id) || stillThere(dir, s)) continue;
+        if (s.state === 'copy') store.sql.get('deleteSource').run(s.id);
+        else store.sql.get('setState').run('gone', now, s.id);
+      }
+    })
+    .immediate();
+}

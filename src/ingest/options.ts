@@ -1,0 +1,50 @@
+import { DEFAULT_MAX_LINE_BYTES } from './lines.js';
+
+export interface IngestOptions {
+  /** Lines longer than this many bytes become `line_too_long` rejects (default 1 MiB). */
+  maxLineBytes?: number;
+  /** Treat every file as no longer written: ingest unterminated last lines (`import --final`). */
+  final?: boolean;
+  /** A rotated file idle this long is no longer written, so its unterminated tail is taken (default 60 s). */
+  rotatedGraceMs?: number;
+  /** Bytes read per transaction (default 8 MiB). */
+  batchBytes?: number;
+  /** Called after each committed batch with the bytes it consumed. */
+  onProgress?: (bytes: number) => void;
+}
+
+export interface ResolvedIngestOptions {
+  maxLineBytes: number;
+  final: boolean;
+  rotatedGraceMs: number;
+  batchBytes: number;
+  onProgress?: (bytes: number) => void;
+}
+
+export function resolveIngestOptions(o: IngestOptions = {}): ResolvedIngestOptions {
+  return {
+    maxLineBytes: o.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+    final: o.final ?? false,
+    rotatedGraceMs: o.rotatedGraceMs ?? 60_000,
+    batchBytes: o.batchBytes ?? 8 * 1024 * 1024,
+    onProgress: o.onProgress,
+  };
+}
+
+/** What one or more ingest passes did. */
+export interface IngestTotals {
+  files: number;
+  rows: number;
+  rejects: number;
+  blanks: number;
+  bytes: number;
+  /** Rows the unique identity refused: should stay 0; non-zero means two writers raced past a checkpoint. */
+  duplicates: number;
+  /** Bytes of unterminated last lines left for a later ingest. */
+  pendingBytes: number;
+  rejectsByReason: Record<string, number>;
+}
+
+export function emptyTotals(): IngestTotals {
+  return { files: 0, rows: 0, rejects: 0, blanks: 0, bytes: 0, duplicates: 0, pendingBytes: 0, rejectsByReason: {} };
+}

@@ -1,0 +1,147 @@
+import { closeSync, fstatSync, openSync, statSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import type { Store } from '../store/open.js';
+import type { SourceRow } from '../store/statements.js';
+import { HEAD_BYTES, headHash, markerHash } from './identity.js';
+import type { StreamFile } from './layout.js';
+
+/**
+ * File identity (invariant 6): which source row a file on disk continues.
+ * A source is one generation of one file: (dev, ino) plus a hash of its first
+ * bytes; its checkpoint carries a hash of the bytes just before it.
+ */
+
+export interface OpenFile extends StreamFile {
+  fd: number;
+  st: Stats;
+}
+
+export type Resolution = { kind: 'ingest'; src: SourceRow } | { kind: 'copy'; id: number };
+
+/** Does the open file still hold the content `src` read, up to its checkpoint? */
+export function continues(fd: number, size: number, src: SourceRow): boolean {
+  if (size < src.offset || size < src.head_len) return false;
+  if (headHash(fd, src.head_len) !== src.head_hash) return false;
+  return markerHash(fd, src.offset) === src.marker_hash;
+}
+
+/** Is `src` still readable at its own file, unchanged? */
+function intact(dir: string, src: SourceRow): boolean {
+  let fd: number | undefined;
+  try {
+    const st = statSync(join(dir, src.path));
+    if (st.dev !== src.dev || st.ino !== src.ino) return false;
+    fd = openSync(join(dir, src.path), 'r');
+    return continues(fd, fstatSync(fd).size, src);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/**
+ * Places a new source in log order: a live file is the newest; a rotated file
+ * seen for the first time sits after the files older than it (already resolved
+ * in this pass, the last of them `olderRank`) and before the newer ones.
+ */
+function rankFor(store: Store, file: OpenFile, olderRank: number | undefined): number {
+  const max = (store.sql.get('maxRank').get(file.stream) as { r: number | null }).r;
+  if (max === null) return 1;
+  if (file.rotation === 0) return max + 1;
+  const floor = olderRank ?? Number.NEGATIVE_INFINITY;
+  const above = (store.sql.get('minRankAbove').get(file.stream, floor) as { r: number | null }).r;
+  if (above === null) return max + 1;
+  return olderRank === undefined ? above - 1 : (olderRank + above) / 2;
+}
+
+function insertSource(store: Store, file: OpenFile, fields: Partial<SourceRow>, olderRank: number | undefined): SourceRow {
+  const headLen = Math.min(HEAD_BYTES, file.st.size);
+  const gen = (store.sql.get('maxGeneration').get(file.stream, file.st.dev, file.st.ino) as { g: number | null }).g;
+  const info = store.sql.get('insertSource').run({
+    stream: file.stream,
+    kind: 'jsonl',
+    path: file.name,
+    dev: file.st.dev,
+    ino: file.st.ino,
+    generation: gen === null ? 0 : gen + 1,
+    rank: rankFor(store, file, olderRank),
+    head_len: headLen,
+    head_hash: headHash(file.fd, headLen),
+    state: 'active',
+    copy_of: null,
+    now: nowIso(),
+    ...fields,
+  });
+  return store.sql.get('sourceById').get(info.lastInsertRowid) as SourceRow;
+}
+
+/** While a file is shorter than HEAD_BYTES its head hash covers less; widen it as the file grows. */
+function widenHead(store: Store, file: OpenFile, src: SourceRow): SourceRow {
+  if (src.head_len >= HEAD_BYTES || file.st.size <= src.head_len) return src;
+  const len = Math.min(HEAD_BYTES, file.st.size);
+  const hash = headHash(file.fd, len);
+  store.sql.get('setHead').run(len, hash, src.id);
+  return { ...src, head_len: len, head_hash: hash };
+}
+
+function adopt(store: Store, file: OpenFile, src: SourceRow): SourceRow {
+  if (src.path !== file.name || src.dev !== file.st.dev || src.ino !== file.st.ino || src.state !== 'active') {
+    store.sql.get('moveSource').run(file.name, file.st.dev, file.st.ino, nowIso(), src.id);
+  }
+  return { ...src, path: file.name, dev: file.st.dev, ino: file.st.ino, state: 'active' };
+}
+
+/**
+ * Decides which source an open file continues. Call inside a write
+ * transaction, files of a stream oldest first, so that rotated copies are
+ * seen before the truncated original.
+ */
+export function resolveSource(store: Store, dir: string, file: OpenFile, olderRank: number | undefined): Resolution {
+  const { fd, st } = file;
+  const known = store.sql.get('sourceByInode').get(file.stream, st.dev, st.ino) as SourceRow | undefined;
+  if (known?.state === 'copy') {
+    const original = known.copy_of === null ? undefined : (store.sql.get('sourceById').get(known.copy_of) as SourceRow);
+    if (original && original.state !== 'replaced') {
+      if (original.state === 'active' && intact(dir, original)) return { kind: 'copy', id: known.id };
+      if (continues(fd, st.size, original)) {
+        // copytruncate finished: the original's unread lines live on in the copy.
+        store.sql.get('deleteSource').run(known.id);
+        return { kind: 'ingest', src: widenHead(store, file, adopt(store, file, original)) };
+      }
+    }
+    store.sql.get('deleteSource').run(known.id);
+    return { kind: 'ingest', src: insertSource(store, file, {}, olderRank) };
+  }
+
+  if (known) {
+    if (continues(fd, st.size, known)) {
+      // Renamed (rotation) or back from gone: same content, same source.
+      return { kind: 'ingest', src: widenHead(store, file, adopt(store, file, known)) };
+    }
+    // Truncated, or replaced in place (inode reuse): a new generation from 0.
+    store.sql.get('setState').run('replaced', nowIso(), known.id);
+    return { kind: 'ingest', src: insertSource(store, file, {}, olderRank) };
+  }
+
+  // An inode we have not seen: a new file, or a copy of a known one.
+  const lengths = store.sql.get('headLengths').all(file.stream) as { head_len: number }[];
+  for (const { head_len } of lengths) {
+    if (head_len === 0 || head_len > st.size) continue;
+    const candidates = store.sql.get('sourcesByHead').all(file.stream, head_len, headHash(fd, head_len)) as SourceRow[];
+    for (const original of candidates) {
+      if (original.dev === st.dev && original.ino === st.ino) continue;
+      if (original.state === 'active' && intact(dir, original)) {
+        return { kind: 'copy', id: insertSource(store, file, { state: 'copy', copy_of: original.id }, olderRank).id };
+      }
+      if (continues(fd, st.size, original)) {
+        return { kind: 'ingest', src: widenHead(store, file, adopt(store, file, original)) };
+      }
+    }
+  }
+  return { kind: 'ingest', src: insertSource(store, file, {}, olderRank) };
+}

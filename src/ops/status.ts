@@ -1,0 +1,113 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Store } from '../store/open.js';
+import type { SourceRow } from '../store/statements.js';
+import { listStreams } from '../ingest/layout.js';
+import type { ImportSummary } from '../import/import.js';
+
+export interface FileStatus {
+  path: string;
+  stream: string;
+  state: SourceRow['state'] | 'unmirrored';
+  generation: number;
+  size: number | null;
+  checkpoint: number;
+  behindBytes: number;
+  rows: number;
+  rejects: number;
+}
+
+export interface MirrorStatus {
+  db: string;
+  dbBytes: number;
+  schemaVersion: number;
+  files: FileStatus[];
+  totals: { events: number; rejects: number; behindBytes: number; goneSources: number; historyRows: number };
+  rejectsByReason: Record<string, number>;
+  lastImport: Pick<ImportSummary, 'completedAt' | 'rows' | 'rejects' | 'seconds'> | null;
+  mirrorSkips: number;
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function sizeIfSame(dir: string, s: SourceRow): number | null {
+  try {
+    const st = statSync(join(dir, s.path));
+    return st.dev === s.dev && st.ino === s.ino ? st.size : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What the mirror holds and how far behind the files it is; reads only. */
+export function mirrorStatus(store: Store, dir: string): MirrorStatus {
+  const sources = store.sql.get('allSources').all() as SourceRow[];
+  const files: FileStatus[] = [];
+  const known = new Set<string>();
+  let historyRows = 0;
+  for (const s of sources) {
+    if (s.state === 'copy') continue;
+    const size = s.kind === 'jsonl' && s.state === 'active' ? sizeIfSame(dir, s) : null;
+    if (s.state === 'gone' || s.state === 'replaced') historyRows += s.rows;
+    if (size !== null) {
+      const st = statSync(join(dir, s.path));
+      known.add(`${st.dev}:${st.ino}`);
+    }
+    files.push({
+      path: s.path,
+      stream: s.stream,
+      state: s.state,
+      generation: s.generation,
+      size,
+      checkpoint: s.offset,
+      behindBytes: size === null ? 0 : Math.max(0, size - s.offset),
+      rows: s.rows,
+      rejects: s.rejects,
+    });
+  }
+  for (const list of listStreams(dir).values()) {
+    for (const f of list) {
+      try {
+        const st = statSync(join(dir, f.name));
+        if (known.has(`${st.dev}:${st.ino}`)) continue;
+        files.push({ path: f.name, stream: f.stream, state: 'unmirrored', generation: 0, size: st.size,
+          checkpoint: 0, behindBytes: st.size, rows: 0, rejects: 0 });
+      } catch {
+        // removed since the listing
+      }
+    }
+  }
+  const count = (sql: string): number => (store.db.prepare(sql).get() as { n: number }).n;
+  const rejectsByReason: Record<string, number> = {};
+  for (const r of store.sql.get('rejectsByReason').all() as { reason: string; n: number }[]) rejectsByReason[r.reason] = r.n;
+  const meta = (key: string): string | undefined => (store.sql.get('getMeta').get(key) as { value: string } | undefined)?.value;
+  const last = meta('last_import');
+  const lastImport = last ? (JSON.parse(last) as ImportSummary) : null;
+  return {
+    db: store.path,
+    dbBytes: fileSize(store.path) + fileSize(`${store.path}-wal`),
+    schemaVersion: store.schemaVersion,
+    files,
+    totals: {
+      events: count('SELECT COUNT(*) AS n FROM events'),
+      rejects: count('SELECT COUNT(*) AS n FROM rejects'),
+      behindBytes: files.reduce((a, f) => a + f.behindBytes, 0),
+      goneSources: files.filter((f) => f.state === 'gone').length,
+      historyRows,
+    },
+    rejectsByReason,
+    lastImport: lastImport && {
+      completedAt: lastImport.completedAt,
+      rows: lastImport.rows,
+      rejects: lastImport.rejects,
+      seconds: lastImport.seconds,
+    },
+    mirrorSkips: Number(meta('mirror_skips') ?? 0),
+  };
+}

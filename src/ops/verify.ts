@@ -1,0 +1,133 @@
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Store } from '../store/open.js';
+import type { SourceRow } from '../store/statements.js';
+import { listStreams } from '../ingest/layout.js';
+import { readLines } from '../ingest/lines.js';
+import { parseLine } from '../ingest/parse-line.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../ingest/lines.js';
+
+export interface VerifyProblem {
+  path: string;
+  offset: number;
+  problem: 'missing' | 'extra' | 'changed' | 'not_mirrored' | 'behind';
+  detail: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  files: number;
+  lines: number;
+  events: number;
+  rejects: number;
+  behindBytes: number;
+  problems: VerifyProblem[];
+  /** Problems beyond the first 1000 are counted, not listed. */
+  moreProblems: number;
+}
+
+const MAX_LISTED = 1000;
+
+/**
+ * Re-reads every file up to its checkpoint and checks that each complete,
+ * non-blank line is exactly one events row (with the same text) or one
+ * rejects row, and that nothing else is there. Lines past the checkpoint are
+ * reported as behind.
+ */
+export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: number } = {}): VerifyReport {
+  const report: VerifyReport = { ok: true, files: 0, lines: 0, events: 0, rejects: 0, behindBytes: 0, problems: [], moreProblems: 0 };
+  const add = (p: VerifyProblem): void => {
+    if (report.problems.length < MAX_LISTED) report.problems.push(p);
+    else report.moreProblems++;
+  };
+  const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  for (const [stream, list] of listStreams(dir)) {
+    for (const f of list) {
+      let fd: number;
+      try {
+        fd = openSync(join(dir, f.name), 'r');
+      } catch {
+        continue;
+      }
+      try {
+        report.files++;
+        const st = fstatSync(fd);
+        const src = store.sql.get('sourceByInode').get(stream, st.dev, st.ino) as SourceRow | undefined;
+        if (!src || src.state === 'copy') {
+          if (!src && st.size > 0) {
+            report.behindBytes += st.size;
+            add({ path: f.name, offset: 0, problem: 'not_mirrored', detail: `${st.size} bytes never mirrored` });
+          }
+          continue;
+        }
+        verifySource(store, f.name, fd, src, maxLineBytes, report, add);
+        if (st.size > src.offset) {
+          report.behindBytes += st.size - src.offset;
+          add({ path: f.name, offset: src.offset, problem: 'behind', detail: `${st.size - src.offset} bytes after the checkpoint` });
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+  report.ok = report.problems.length === 0;
+  return report;
+}
+
+function verifySource(
+  store: Store,
+  path: string,
+  fd: number,
+  src: SourceRow,
+  maxLineBytes: number,
+  report: VerifyReport,
+  add: (p: VerifyProblem) => void,
+): void {
+  const rejects = new Map<number, number>();
+  for (const r of store.sql.get('rejectOffsets').all(src.id) as { offset: number; length: number }[]) {
+    rejects.set(r.offset, r.length);
+  }
+  const rows = store.sql.get('eventOffsets').iterate(src.id) as IterableIterator<{ offset: number; line: string }>;
+  let row = rows.next();
+  const extrasBefore = (offset: number): void => {
+    while (!row.done && row.value.offset < offset) {
+      add({ path, offset: row.value.offset, problem: 'extra', detail: 'events row with no line at this offset' });
+      row = rows.next();
+    }
+  };
+  const expectEvent = (offset: number, text: string): void => {
+    extrasBefore(offset);
+    if (!row.done && row.value.offset === offset) {
+      if (row.value.line !== text) add({ path, offset, problem: 'changed', detail: 'events row text differs from the line' });
+      report.events++;
+      row = rows.next();
+    } else {
+      add({ path, offset, problem: 'missing', detail: 'valid line with no events row' });
+    }
+  };
+  const expectReject = (offset: number): void => {
+    extrasBefore(offset);
+    if (!row.done && row.value.offset === offset) {
+      add({ path, offset, problem: 'extra', detail: 'rejected line also has an events row' });
+      row = rows.next();
+    }
+    if (rejects.delete(offset)) report.rejects++;
+    else add({ path, offset, problem: 'missing', detail: 'unusable line with no rejects row' });
+  };
+  readLines(
+    { fd, from: 0, to: src.offset, final: true, maxLineBytes, batchBytes: Number.POSITIVE_INFINITY },
+    (buf, s, e, offset, utf8) => {
+      report.lines++;
+      const parsed = parseLine(buf, s, e, utf8);
+      if (parsed.kind === 'event') expectEvent(offset, parsed.text);
+      else if (parsed.kind === 'reject') expectReject(offset);
+      else extrasBefore(offset + 1);
+    },
+    (offset) => {
+      report.lines++;
+      expectReject(offset);
+    },
+  );
+  extrasBefore(Number.POSITIVE_INFINITY);
+  for (const offset of rejects.keys()) add({ path, offset, problem: 'extra', detail: 'rejects row with no line at this offset' });
+}

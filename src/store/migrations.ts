@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MirrorError } from '../errors.js';
+import type { Database } from './sqlite-module.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+/** The package's sql/ folder, found from this module whether it runs from src/ or dist/src/. */
+function sqlDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'sql');
+    if (existsSync(join(candidate, '001_init.sql'))) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('jsonl-mirror: sql/ migrations folder not found next to the package; reinstall the package');
+}
+
+let cached: Migration[] | undefined;
+
+export function migrations(): Migration[] {
+  if (!cached) {
+    const dir = sqlDir();
+    cached = readdirSync(dir)
+      .filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f))
+      .sort()
+      .map((f) => {
+        const sql = readFileSync(join(dir, f), 'utf8');
+        return {
+          version: Number(f.slice(0, 3)),
+          name: f,
+          sql,
+          checksum: createHash('sha256').update(sql).digest('hex'),
+        };
+      });
+  }
+  return cached;
+}
+
+export const LATEST_VERSION = (): number => migrations().at(-1)?.version ?? 0;
+
+interface Applied {
+  version: number;
+  name: string;
+  checksum: string;
+}
+
+function applied(db: Database): Applied[] {
+  const exists = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+    .get();
+  if (!exists) return [];
+  return db.prepare('SELECT version, name, checksum FROM schema_migrations ORDER BY version').all() as Applied[];
+}
+
+/**
+ * Refuses a database written by a newer version or one whose recorded
+ * migrations differ from ours; returns the migrations still to apply.
+ */
+export function checkSchema(db: Database, path: string): { current: number; pending: Migration[] } {
+  const known = migrations();
+  const done = applied(db);
+  const latest = LATEST_VERSION();
+  for (const a of done) {
+    if (a.version > latest) {
+      throw new MirrorError(
+        'DB_NEWER_SCHEMA',
+        `${path} has schema version ${a.version}, newer than this jsonl-mirror knows (${latest}); ` +
+          'upgrade jsonl-mirror, or point --db at another file (reads fall back to scanning the logs)',
+      );
+    }
+    const mine = known.find((m) => m.version === a.version);
+    if (!mine || mine.checksum !== a.checksum) {
+      throw new MirrorError(
+        'DB_MIGRATION_CHANGED',
+        `${path}: migration ${a.name} was applied with different contents than this version ships; ` +
+          'the schema cannot be trusted: run `jsonl-mirror rebuild`, or delete the mirror and run `jsonl-mirror import`',
+      );
+    }
+  }
+  const current = done.at(-1)?.version ?? 0;
+  return { current, pending: known.filter((m) => m.version > current) };
+}
+
+/** Applies each pending migration in its own transaction and records it with its checksum. */
+export function migrate(db: Database, pending: Migration[]): void {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)',
+  );
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)');
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?');
+  for (const m of pending) {
+    db.transaction(() => {
+      // Another process may have applied it since we looked: the write lock makes this check exact.
+      if (isApplied.get(m.version)) return;
+      db.exec(m.sql);
+      record.run(m.version, m.name, m.checksum, new Date().toISOString());
+    }).immediate();
+  }
+}

@@ -1,0 +1,79 @@
+import type { Database, Statement } from './sqlite-module.js';
+
+/**
+ * Every SQL statement the library runs against its own tables, in one place
+ * (as Fluent Bit's tail_sql.h), prepared once per connection on first use.
+ */
+const SQL = {
+  sourceById: 'SELECT * FROM sources WHERE id = ?',
+  sourceByInode:
+    "SELECT * FROM sources WHERE stream = ? AND dev = ? AND ino = ? AND state IN ('active', 'copy', 'gone') ORDER BY generation DESC LIMIT 1",
+  maxGeneration: 'SELECT MAX(generation) AS g FROM sources WHERE stream = ? AND dev = ? AND ino = ?',
+  headLengths: "SELECT DISTINCT head_len FROM sources WHERE stream = ? AND state IN ('active', 'gone') AND kind = 'jsonl'",
+  sourcesByHead:
+    "SELECT * FROM sources WHERE stream = ? AND state IN ('active', 'gone') AND kind = 'jsonl' AND head_len = ? AND head_hash = ? ORDER BY rank",
+  activeSources: "SELECT * FROM sources WHERE stream = ? AND kind = 'jsonl' AND state IN ('active', 'copy')",
+  maxRank: 'SELECT MAX(rank) AS r FROM sources WHERE stream = ?',
+  minRankAbove: "SELECT MIN(rank) AS r FROM sources WHERE stream = ? AND state = 'active' AND rank > ?",
+  insertSource: `INSERT INTO sources (stream, kind, path, dev, ino, generation, rank, head_len, head_hash, state, copy_of, first_seen, updated_at)
+    VALUES (@stream, @kind, @path, @dev, @ino, @generation, @rank, @head_len, @head_hash, @state, @copy_of, @now, @now)`,
+  moveSource: "UPDATE sources SET path = ?, dev = ?, ino = ?, state = 'active', updated_at = ? WHERE id = ?",
+  setHead: 'UPDATE sources SET head_len = ?, head_hash = ? WHERE id = ?',
+  setState: 'UPDATE sources SET state = ?, updated_at = ? WHERE id = ?',
+  deleteSource: 'DELETE FROM sources WHERE id = ?',
+  checkpoint: `UPDATE sources SET "offset" = ?, marker_hash = ?, size = ?, rows = rows + ?, rejects = rejects + ?,
+    blanks = blanks + ?, updated_at = ? WHERE id = ?`,
+  insertEvent: `INSERT OR IGNORE INTO events (source_id, "offset", stream, rank, type, ts_epoch, issue, stage, result,
+    duration_s, cost_usd, model, input_tokens, output_tokens, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  insertReject: `INSERT OR IGNORE INTO rejects (source_id, stream, path, "offset", length, reason, sample, at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  legacyKnown: 'SELECT 1 FROM legacy_entries WHERE key = ?',
+  insertLegacy: 'INSERT INTO legacy_entries (key, event_id) VALUES (?, ?)',
+  legacySource: "SELECT * FROM sources WHERE stream = ? AND kind = 'legacy-costs' AND path = ?",
+  maxOffset: 'SELECT MAX("offset") AS o FROM events WHERE source_id = ?',
+  getMeta: 'SELECT value FROM meta WHERE key = ?',
+  setMeta: 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+  allSources: 'SELECT * FROM sources ORDER BY stream, rank',
+  rejectsByReason: 'SELECT reason, COUNT(*) AS n FROM rejects GROUP BY reason ORDER BY reason',
+  eventOffsets: 'SELECT "offset", line FROM events WHERE source_id = ? ORDER BY "offset"',
+  rejectOffsets: 'SELECT "offset", length FROM rejects WHERE source_id = ? ORDER BY "offset"',
+} as const;
+
+export type SqlName = keyof typeof SQL;
+
+export class Statements {
+  private readonly cache = new Map<SqlName, Statement>();
+  constructor(private readonly db: Database) {}
+
+  get(name: SqlName): Statement {
+    let stmt = this.cache.get(name);
+    if (!stmt) {
+      stmt = this.db.prepare(SQL[name]);
+      this.cache.set(name, stmt);
+    }
+    return stmt;
+  }
+}
+
+export interface SourceRow {
+  id: number;
+  stream: string;
+  kind: 'jsonl' | 'legacy-costs';
+  path: string;
+  dev: number;
+  ino: number;
+  generation: number;
+  rank: number;
+  head_len: number;
+  head_hash: string;
+  offset: number;
+  marker_hash: string;
+  size: number;
+  state: 'active' | 'copy' | 'gone' | 'replaced';
+  copy_of: number | null;
+  rows: number;
+  rejects: number;
+  blanks: number;
+  first_seen: string;
+  updated_at: string;
+}

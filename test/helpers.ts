@@ -1,0 +1,59 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach } from 'vitest';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const CLI = join(ROOT, 'dist/src/cli/main.js');
+export const FIXTURES = join(ROOT, 'fixtures');
+
+const made: string[] = [];
+afterEach(() => {
+  while (made.length) rmSync(made.pop()!, { recursive: true, force: true });
+});
+
+/** A fresh directory removed after the test. */
+export function tmp(prefix = 'jm-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json: any;
+}
+
+export function cli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    input: opts.input,
+    encoding: 'utf8',
+    env: { ...process.env, ...opts.env },
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(r.stdout);
+  } catch {
+    json = undefined;
+  }
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
+}
+
+export function cliAsync(args: string[]) {
+  return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** sha1 and mtime of every file in a directory, to prove a command left them alone. */
+export function snapshot(dir: string, filter: (name: string) => boolean = (n) => n.includes('.jsonl') || n.endsWith('.json')) {
+  const out: Record<string, string> = {};
+  for (const name of readdirSync(dir).filter(filter).sort()) {
+    const p = join(dir, name);
+    out[name] = `${createHash('sha1').update(readFileSync(p)).digest('hex')}:${statSync(p).mtimeMs}`;
+  }
+  return out;
+}

@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { isMirrorError } from '../src/errors.js';
+import { LATEST_VERSION } from '../src/store/migrations.js';
+import { openStore } from '../src/store/open.js';
+import { tmp } from './helpers.js';
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return isMirrorError(err) ? err.code : `untyped: ${(err as Error).message}`;
+  }
+  return undefined;
+}
+
+describe('store', () => {
+  it('opens with WAL, synchronous=NORMAL and a busy timeout, and records migrations with checksums', () => {
+    const path = join(tmp(), 'm.db');
+    const store = openStore(path, { busyTimeoutMs: 1234 });
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(1);
+    expect(store.db.pragma('busy_timeout', { simple: true })).toBe(1234);
+    const rows = store.db.prepare('SELECT version, checksum FROM schema_migrations').all() as { version: number; checksum: string }[];
+    expect(rows.map((r) => r.version)).toEqual([LATEST_VERSION()]);
+    expect(rows[0]!.checksum).toMatch(/^[0-9a-f]{64}$/);
+    store.close();
+    const again = openStore(path);
+    expect(again.schemaVersion).toBe(LATEST_VERSION());
+    again.close();
+  });
+
+  it('refuses a database from a newer schema', () => {
+    const path = join(tmp(), 'm.db');
+    openStore(path).close();
+    const db = new Database(path);
+    db.prepare("INSERT INTO schema_migrations VALUES (999, '999_future.sql', 'x', 'now')").run();
+    db.close();
+    expect(codeOf(() => openStore(path))).toBe('DB_NEWER_SCHEMA');
+    expect(codeOf(() => openStore(path, { readonly: true }))).toBe('DB_NEWER_SCHEMA');
+  });
+
+  it('refuses a database whose recorded migration differs', () => {
+    const path = join(tmp(), 'm.db');
+    openStore(path).close();
+    const db = new Database(path);
+    db.prepare("UPDATE schema_migrations SET checksum = 'changed' WHERE version = 1").run();
+    db.close();
+    expect(codeOf(() => openStore(path))).toBe('DB_MIGRATION_CHANGED');
+  });
+
+  it('types the errors a user can cause', () => {
+    const dir = tmp();
+    expect(codeOf(() => openStore(join(dir, 'missing/m.db')))).toBe('DB_DIR_MISSING');
+    writeFileSync(join(dir, 'garbage.db'), 'this is not sqlite, just text '.repeat(200));
+    expect(codeOf(() => openStore(join(dir, 'garbage.db')))).toBe('DB_NOT_A_DATABASE');
+    expect(codeOf(() => openStore(join(dir, 'absent.db'), { readonly: true }))).toBe('DB_MISSING');
+  });
+
+  it('two processes migrating a fresh database at once both succeed', async () => {
+    const path = join(tmp(), 'm.db');
+    const script = `import('${join(import.meta.dirname, '../dist/src/store/open.js')}').then(m => { m.openStore(process.argv[1]).close(); })`;
+    const run = () => new Promise<number>((res) => spawn(process.execPath, ['-e', script, path]).on('exit', (c) => res(c ?? -1)));
+    expect(await Promise.all([run(), run(), run()])).toEqual([0, 0, 0]);
+    const store = openStore(path);
+    expect(store.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get()).toEqual({ n: 1 });
+    store.close();
+  });
+
+  it('a write while another connection holds the write lock fails as DB_LOCKED after the busy timeout', () => {
+    const path = join(tmp(), 'm.db');
+    const holder = openStore(path);
+    holder.db.prepare('BEGIN IMMEDIATE').run();
+    const other = openStore(path, { busyTimeoutMs: 50 });
+    let code: string | undefined;
+    try {
+      other.db.prepare('BEGIN IMMEDIATE').run();
+    } catch (err) {
+      code = (err as { code?: string }).code;
+    }
+    expect(code).toBe('SQLITE_BUSY');
+    holder.db.prepare('COMMIT').run();
+    holder.close();
+    other.close();
+  });
+});
