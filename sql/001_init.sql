@@ -46,7 +46,10 @@ CREATE TABLE events (
   line          TEXT    NOT NULL
 );
 CREATE UNIQUE INDEX events_identity ON events(source_id, "offset");
-CREATE INDEX events_type_time ON events(stream, type, ts_epoch);
+-- Metric reads: one type in a time window, or all time. It carries every
+-- column a metric aggregates, so those queries never touch the table rows.
+CREATE INDEX events_type_time ON events(stream, type, ts_epoch, stage, result, duration_s, issue, model,
+  cost_usd, input_tokens, output_tokens);
 CREATE INDEX events_log_order ON events(stream, ts_epoch, rank, "offset");
 
 -- One row per line that could not become an event.

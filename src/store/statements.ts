@@ -14,7 +14,7 @@ const SQL = {
     "SELECT * FROM sources WHERE stream = ? AND state IN ('active', 'gone') AND kind = 'jsonl' AND head_len = ? AND head_hash = ? ORDER BY rank",
   activeSources: "SELECT * FROM sources WHERE stream = ? AND kind = 'jsonl' AND state IN ('active', 'copy')",
   maxRank: 'SELECT MAX(rank) AS r FROM sources WHERE stream = ?',
-  minRankAbove: "SELECT MIN(rank) AS r FROM sources WHERE stream = ? AND state = 'active' AND rank > ?",
+  minRankAbove: "SELECT MIN(rank) AS r FROM sources WHERE stream = ? AND kind = 'jsonl' AND state = 'active' AND rank > ?",
   insertSource: `INSERT INTO sources (stream, kind, path, dev, ino, generation, rank, head_len, head_hash, state, copy_of, first_seen, updated_at)
     VALUES (@stream, @kind, @path, @dev, @ino, @generation, @rank, @head_len, @head_hash, @state, @copy_of, @now, @now)`,
   moveSource: "UPDATE sources SET path = ?, dev = ?, ino = ?, state = 'active', updated_at = ? WHERE id = ?",
@@ -43,7 +43,18 @@ export type SqlName = keyof typeof SQL;
 
 export class Statements {
   private readonly cache = new Map<SqlName, Statement>();
+  private readonly shaped = new Map<string, Statement>();
   constructor(private readonly db: Database) {}
+
+  /** A statement built by read-sql.ts for one query shape, prepared once per shape. */
+  shape(sql: string): Statement {
+    let stmt = this.shaped.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.shaped.set(sql, stmt);
+    }
+    return stmt;
+  }
 
   get(name: SqlName): Statement {
     let stmt = this.cache.get(name);

@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { MirrorError } from '../errors.js';
+
+import type { ModelPrice, PriceTable } from '../read/cost.js';
+
+/** Thresholds of Elite, High, Medium; anything else is Low. */
+export interface Bands {
+  /** per day, value >= threshold */
+  deploy_freq: [number, number, number];
+  /** hours, value < threshold (also used for time to restore) */
+  lead_time: [number, number, number];
+  /** percent, value < threshold */
+  cfr: [number, number, number];
+}
+
+export interface MetricsConfig extends PriceTable {
+  bands: Bands;
+}
+
+export const DEFAULT_CONFIG: MetricsConfig = {
+  prices: {
+    opus: { input: 15, output: 75 },
+    sonnet: { input: 3, output: 15 },
+    haiku: { input: 0.25, output: 1.25 },
+  },
+  fallbackModel: 'sonnet',
+  bands: {
+    deploy_freq: [1, 1 / 7, 1 / 30],
+    lead_time: [1, 24, 168],
+    cfr: [5, 10, 15],
+  },
+};
+
+export interface PartialConfig {
+  prices?: Record<string, ModelPrice>;
+  fallbackModel?: string;
+  bands?: Partial<Bands>;
+}
+
+/** Overrides merge onto the defaults: prices by model, bands by metric. */
+export function mergeConfig(partial: PartialConfig = {}): MetricsConfig {
+  const prices: Record<string, ModelPrice> = { ...DEFAULT_CONFIG.prices };
+  for (const [model, price] of Object.entries(partial.prices ?? {})) prices[model.toLowerCase()] = price;
+  const config = {
+    prices,
+    fallbackModel: (partial.fallbackModel ?? DEFAULT_CONFIG.fallbackModel).toLowerCase(),
+    bands: { ...DEFAULT_CONFIG.bands, ...partial.bands },
+  };
+  if (!config.prices[config.fallbackModel]) {
+    throw new MirrorError('INVALID_ARGUMENT', `fallbackModel "${config.fallbackModel}" has no price; add it to prices`);
+  }
+  for (const [model, p] of Object.entries(config.prices)) {
+    if (!Number.isFinite(p?.input) || !Number.isFinite(p?.output)) {
+      throw new MirrorError('INVALID_ARGUMENT', `price of model "${model}" needs numeric "input" and "output" (USD per million tokens)`);
+    }
+  }
+  for (const [name, b] of Object.entries(config.bands)) {
+    if (!Array.isArray(b) || b.length !== 3 || !b.every(Number.isFinite)) {
+      throw new MirrorError('INVALID_ARGUMENT', `band "${name}" needs three numbers (Elite, High, Medium thresholds)`);
+    }
+  }
+  return config;
+}
+
+/** A JSON file with { prices?, fallbackModel?, bands? }. */
+export function loadConfig(path: string): MetricsConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new MirrorError('INVALID_ARGUMENT', `cannot read config ${path} (${(err as NodeJS.ErrnoException).code}); check the path given to --config`);
+  }
+  try {
+    return mergeConfig(JSON.parse(text) as PartialConfig);
+  } catch (err) {
+    if (err instanceof MirrorError) throw new MirrorError(err.code, `${path}: ${err.message}`);
+    throw new MirrorError('INVALID_ARGUMENT', `${path} is not valid JSON (${(err as Error).message})`);
+  }
+}

@@ -1,0 +1,62 @@
+import type { EventSource } from '../read/source.js';
+import { daysEnding, dateOf, isSuccess, mean, percent, resolve, round2, sortedRecord, startOfDays, DAY, type MetricOptions } from './common.js';
+import { doraGrades, type DoraGrades } from './dora.js';
+
+export interface MetricsHistory {
+  success_rate: number;
+  avg_duration_s: number;
+  throughput_per_hour: number;
+  total_completed: number;
+  total_failed: number;
+  stage_durations: Record<string, number>;
+  daily_counts: { date: string; completed: number; failed: number }[];
+  dora_grades: DoraGrades;
+}
+
+/**
+ * All-time totals come from the backend's group counts (pushed into SQL:
+ * fetching every completion would be the slow part); the last 24 h and 7 days
+ * from events. "completed" counts successful completions, "failed" the rest.
+ */
+export function metricsHistory(src: EventSource, o: MetricOptions = {}): MetricsHistory {
+  const r = resolve(src, o, 7);
+  let succeeded = 0;
+  let failed = 0;
+  let successDuration = 0;
+  for (const g of src.groups({ streams: r.streams, types: ['pipeline.completed'], by: ['success'], sum: 'duration_s' })) {
+    if (g.keys[0] === 1) {
+      succeeded += g.count;
+      successDuration += g.sum;
+    } else {
+      failed += g.count;
+    }
+  }
+  const stageDurations = new Map<string, number>();
+  for (const g of src.groups({ streams: r.streams, types: ['stage.completed'], by: ['stage'], sum: 'duration_s' })) {
+    if (g.keys[0] !== null) stageDurations.set(g.keys[0] as string, round2(mean(g.sum, g.count)));
+  }
+  const days = daysEnding(r.now, 7);
+  const daily = new Map(days.map((d) => [d, { date: d, completed: 0, failed: 0 }]));
+  let lastDay = 0;
+  const since = Math.min(startOfDays(r.now, 7), r.now - DAY);
+  for (const e of src.events({ streams: r.streams, types: ['pipeline.completed'], since, timed: true, fields: ['ts_epoch', 'result'] })) {
+    const ok = isSuccess(e);
+    if (ok && e.ts_epoch >= r.now - DAY) lastDay++;
+    const d = daily.get(dateOf(e.ts_epoch));
+    if (d) {
+      if (ok) d.completed++;
+      else d.failed++;
+    }
+  }
+  const completions = succeeded + failed;
+  return {
+    success_rate: completions === 0 ? 0 : percent(succeeded, completions),
+    avg_duration_s: Math.round(mean(successDuration, succeeded)),
+    throughput_per_hour: round2(lastDay / 24),
+    total_completed: succeeded,
+    total_failed: failed,
+    stage_durations: sortedRecord(stageDurations),
+    daily_counts: [...daily.values()],
+    dora_grades: doraGrades(src, { ...o, period: r.period }),
+  };
+}

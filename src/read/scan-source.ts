@@ -1,0 +1,121 @@
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { costOf } from './cost.js';
+import { COSTS_STREAM, LEGACY_COSTS_FILE, parseLegacyCosts } from '../import/legacy-costs.js';
+import { listStreams } from '../ingest/layout.js';
+import { readLines } from '../ingest/lines.js';
+import { normalize, toNumber, toText, type NormalEvent } from '../ingest/normalize.js';
+import { resolveIngestOptions, type IngestOptions } from '../ingest/options.js';
+import { parseLine } from '../ingest/parse-line.js';
+import {
+  cursorPosition, dateOf, encodeCursor, feedTypeMatches, type EventQuery, type EventSource, type FeedPage, type FeedQuery,
+  type GroupQuery, type GroupRow,
+} from './source.js';
+
+type Visit = (value: Record<string, unknown>, text: string) => void;
+
+/**
+ * Streams the files themselves, with the ingest's own line rules, so that it
+ * sees exactly the events the mirror would hold: streams by name, each
+ * stream's legacy entries, then its files oldest first, then byte offset.
+ */
+export class ScanSource implements EventSource {
+  readonly kind = 'scan';
+  private readonly opts;
+  constructor(private readonly dir: string, ingest: IngestOptions = {}) {
+    this.opts = resolveIngestOptions(ingest);
+  }
+
+  private visit(streams: string[], visit: Visit): void {
+    const all = listStreams(this.dir);
+    for (const stream of [...new Set(streams)].sort()) {
+      if (stream === COSTS_STREAM) this.visitLegacy(visit);
+      for (const f of all.get(stream) ?? []) {
+        let fd: number;
+        try {
+          fd = openSync(join(this.dir, f.name), 'r');
+        } catch {
+          continue; // rotated away since the listing: its lines are in the next file we read
+        }
+        try {
+          const st = fstatSync(fd);
+          const final = this.opts.final || (f.rotation > 0 && Date.now() - st.mtimeMs >= this.opts.rotatedGraceMs);
+          readLines(
+            { fd, from: 0, to: st.size, final, maxLineBytes: this.opts.maxLineBytes, batchBytes: Number.POSITIVE_INFINITY },
+            (buf, s, e, _offset, utf8) => {
+              const p = parseLine(buf, s, e, utf8);
+              if (p.kind === 'event') visit(p.value, p.text);
+            },
+            () => {},
+          );
+        } finally {
+          closeSync(fd);
+        }
+      }
+    }
+  }
+
+  private visitLegacy(visit: Visit): void {
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir, LEGACY_COSTS_FILE), 'utf8');
+    } catch {
+      return;
+    }
+    const parsed = parseLegacyCosts(text);
+    if (parsed.ok) for (const { event } of parsed.events) visit(event, JSON.stringify(event));
+  }
+
+  events(q: EventQuery): NormalEvent[] {
+    const types = new Set(q.types);
+    const out: NormalEvent[] = [];
+    this.visit(q.streams, (value) => {
+      if (!types.has(toText(value.type) as string)) return;
+      const n = normalize(value);
+      if (q.since !== undefined && !(n.ts_epoch >= q.since)) return;
+      if (q.until !== undefined && !(n.ts_epoch < q.until)) return;
+      if (q.timed && n.ts_epoch === 0) return;
+      out.push(n);
+    });
+    // Array.prototype.sort is stable: equal epochs keep their position in the log.
+    return out.sort((a, b) => a.ts_epoch - b.ts_epoch);
+  }
+
+  groups(q: GroupQuery): GroupRow[] {
+    const byKey = new Map<string, GroupRow>();
+    for (const e of this.events(q)) {
+      const v = q.sum === 'cost' ? costOf(e, q.prices!) : q.sum ? (e[q.sum] ?? 0) : 0;
+      if (q.sum === 'cost' && !(v > 0)) continue;
+      const keys = q.by.map((k) => (k === 'date' ? dateOf(e.ts_epoch) : k === 'success' ? (e.result === 'success' ? 1 : 0) : e[k]));
+      const id = JSON.stringify(keys);
+      let row = byKey.get(id);
+      if (!row) {
+        row = { keys, count: 0, sum: 0 };
+        byKey.set(id, row);
+      }
+      row.count++;
+      row.sum += v;
+    }
+    return [...byKey.values()];
+  }
+
+  feed(q: FeedQuery): FeedPage {
+    const matches: { ts: number; text: string }[] = [];
+    this.visit(q.streams, (value, text) => {
+      if (!feedTypeMatches(toText(value.type), q.type)) return;
+      if (q.issue !== undefined && toNumber(value.issue) !== q.issue) return;
+      matches.push({ ts: normalize(value).ts_epoch, text });
+    });
+    matches.sort((a, b) => a.ts - b.ts);
+    matches.reverse();
+    // The scan has no stable row positions; its cursor is the number of events already returned.
+    const start = q.cursor === undefined ? q.offset : Number(cursorPosition(q.cursor, 'f')[0]);
+    const page = matches.slice(start, start + q.limit);
+    const end = start + page.length;
+    return {
+      events: page.map((m) => JSON.parse(m.text) as Record<string, unknown>),
+      total: matches.length,
+      nextCursor: page.length === q.limit ? encodeCursor(['f', end]) : null,
+    };
+  }
+}

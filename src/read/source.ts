@@ -1,0 +1,97 @@
+import { MirrorError } from '../errors.js';
+import type { PriceTable } from './cost.js';
+import type { NormalEvent } from '../ingest/normalize.js';
+
+/**
+ * What a metric asks of a backend (invariant 7): the two backends differ only
+ * in how they find events, never in what a metric means.
+ */
+export interface EventQuery {
+  streams: string[];
+  /** Exact event types. */
+  types: string[];
+  /** ts_epoch >= since */
+  since?: number;
+  /** ts_epoch < until */
+  until?: number;
+  /** Leave out events whose epoch is 0 (no usable time). */
+  timed?: boolean;
+  /** Only these fields need be filled (the SQLite backend fetches just them). */
+  fields?: (keyof NormalEvent)[];
+}
+
+export type GroupKey = 'stage' | 'date' | 'success' | 'model' | 'issue';
+
+export interface GroupQuery extends EventQuery {
+  by: GroupKey[];
+  /**
+   * duration_s: summed with absent values as 0.
+   * cost: the cost of each event (METRICS.md "Cost of an event", priced with
+   * `prices`); only events whose cost is > 0 are counted and summed.
+   */
+  sum?: 'duration_s' | 'cost';
+  prices?: PriceTable;
+}
+
+export interface GroupRow {
+  /** One per `by` key: stage, model (string or null), issue (number or null), date (YYYY-MM-DD), success (1 or 0). */
+  keys: (string | number | null)[];
+  count: number;
+  sum: number;
+}
+
+export interface FeedQuery {
+  streams: string[];
+  /** Matches type t exactly or any t.* */
+  type?: string;
+  issue?: number;
+  limit: number;
+  offset: number;
+  /** Resume after this position (newest first); from a previous page's nextCursor. */
+  cursor?: string;
+}
+
+export interface FeedPage {
+  events: Record<string, unknown>[];
+  total: number;
+  nextCursor: string | null;
+}
+
+export interface EventSource {
+  readonly kind: 'sqlite' | 'scan';
+  /** Matching events, normalised, in log order (ascending ts_epoch, then stream, then position in the log). */
+  events(q: EventQuery): NormalEvent[];
+  /** Counts and sums of matching events per group. */
+  groups(q: GroupQuery): GroupRow[];
+  /** Matching events as written in the log, newest first. */
+  feed(q: FeedQuery): FeedPage;
+}
+
+export function dateOf(epoch: number): string {
+  return new Date(epoch * 1000).toISOString().slice(0, 10);
+}
+
+export function feedTypeMatches(type: string | null, want: string | undefined): boolean {
+  return want === undefined || type === want || (type !== null && type.startsWith(`${want}.`));
+}
+
+export function encodeCursor(parts: (string | number)[]): string {
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
+
+/** The position a cursor from backend `kind` ('s' sqlite, 'f' scan) points at; a typed error otherwise. */
+export function cursorPosition(cursor: string, kind: 's' | 'f'): (string | number)[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    v = undefined;
+  }
+  if (!Array.isArray(v) || v[0] !== kind) {
+    throw new MirrorError(
+      'INVALID_ARGUMENT',
+      `the cursor "${cursor}" is not one this backend (${kind === 's' ? 'sqlite' : 'scan'}) returned; start again without --cursor`,
+    );
+  }
+  return v.slice(1) as (string | number)[];
+}

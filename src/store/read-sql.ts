@@ -1,0 +1,126 @@
+import type { PriceTable } from '../read/cost.js';
+import type { EventQuery, FeedQuery, GroupKey, GroupQuery } from '../read/source.js';
+
+/**
+ * The read side's SQL, built per query shape (how many streams and types,
+ * which bounds) and prepared once per shape by Statements.shape. Values are
+ * always bound, never spliced in.
+ */
+
+const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+
+export const LOG_ORDER = 'ts_epoch, stream, rank, "offset"';
+const NORMAL_COLUMNS = 'type, ts_epoch, issue, stage, result, duration_s, cost_usd, model, input_tokens, output_tokens';
+
+function where(q: EventQuery): { sql: string; params: unknown[] } {
+  const parts = [`stream IN (${marks(q.streams.length)})`, `type IN (${marks(q.types.length)})`];
+  const params: unknown[] = [...q.streams, ...q.types];
+  if (q.since !== undefined) {
+    parts.push('ts_epoch >= ?');
+    params.push(q.since);
+  }
+  if (q.until !== undefined) {
+    parts.push('ts_epoch < ?');
+    params.push(q.until);
+  }
+  if (q.timed) parts.push('ts_epoch != 0');
+  return { sql: parts.join(' AND '), params };
+}
+
+export function eventsSql(q: EventQuery): { sql: string; params: unknown[] } {
+  const w = where(q);
+  const columns = q.fields ? q.fields.join(', ') : NORMAL_COLUMNS;
+  return { sql: `SELECT ${columns} FROM events WHERE ${w.sql} ORDER BY ${LOG_ORDER}`, params: w.params };
+}
+
+const GROUP_EXPR: Record<GroupKey, string> = {
+  stage: 'stage',
+  model: 'model',
+  issue: 'issue',
+  date: "strftime('%Y-%m-%d', ts_epoch, 'unixepoch')",
+  success: "CASE WHEN result = 'success' THEN 1 ELSE 0 END",
+};
+
+/**
+ * costOf() from metrics/costs.ts as SQL, term for term in the same order, so
+ * each event's cost is the same double in both backends.
+ */
+function costSql(config: PriceTable): { sql: string; params: unknown[] } {
+  const models = Object.keys(config.prices);
+  const fallback = config.prices[config.fallbackModel]!;
+  const price = (side: 'input' | 'output') => ({
+    sql: `CASE lower(COALESCE(model, '')) ${models.map(() => 'WHEN ? THEN ?').join(' ')} ELSE ? END`,
+    params: [...models.flatMap((m) => [m, config.prices[m]![side]]), fallback[side]],
+  });
+  const pin = price('input');
+  const pout = price('output');
+  return {
+    sql: `CASE WHEN cost_usd > 0 THEN cost_usd ELSE (COALESCE(input_tokens, 0) / 1e6) * (${pin.sql}) + (COALESCE(output_tokens, 0) / 1e6) * (${pout.sql}) END`,
+    params: [...pin.params, ...pout.params],
+  };
+}
+
+export function groupsSql(q: GroupQuery): { sql: string; params: unknown[] } {
+  const w = where(q);
+  const keys = q.by.map((k, i) => `${GROUP_EXPR[k]} AS k${i}`).join(', ');
+  const groupBy = q.by.map((_, i) => `k${i}`).join(', ');
+  if (q.sum === 'cost') {
+    const cost = costSql(q.prices!);
+    return {
+      sql: `SELECT ${groupBy}, COUNT(*) AS n, TOTAL(v) AS s FROM (SELECT ${keys}, ${cost.sql} AS v FROM events WHERE ${w.sql})
+        WHERE v > 0 GROUP BY ${groupBy}`,
+      params: [...cost.params, ...w.params],
+    };
+  }
+  const sum = q.sum ? `TOTAL(${q.sum})` : '0';
+  return {
+    sql: `SELECT ${keys}, COUNT(*) AS n, ${sum} AS s FROM events WHERE ${w.sql} GROUP BY ${groupBy}`,
+    params: w.params,
+  };
+}
+
+/**
+ * `forCount` states the type filter as one range, so COUNT walks just that
+ * part of the type index; the page query states it as a plain test, so the
+ * planner walks the log-order index newest first and stops at LIMIT.
+ */
+function feedWhere(q: FeedQuery, forCount: boolean): { sql: string; params: unknown[] } {
+  const parts = [`stream IN (${marks(q.streams.length)})`];
+  const params: unknown[] = [...q.streams];
+  if (q.type !== undefined && forCount) {
+    // t itself or t.*: '/' sorts right after '.'.
+    parts.push('type >= ? AND type < ? AND (type = ? OR type >= ?)');
+    params.push(q.type, `${q.type}/`, q.type, `${q.type}.`);
+  } else if (q.type !== undefined) {
+    parts.push('(type = ? OR substr(type, 1, ?) = ?)');
+    params.push(q.type, q.type.length + 1, `${q.type}.`);
+  }
+  if (q.issue !== undefined) {
+    parts.push('issue = ?');
+    params.push(q.issue);
+  }
+  return { sql: parts.join(' AND '), params };
+}
+
+export function feedCountSql(q: FeedQuery): { sql: string; params: unknown[] } {
+  const w = feedWhere(q, true);
+  return { sql: `SELECT COUNT(*) AS n FROM events WHERE ${w.sql}`, params: w.params };
+}
+
+/** Newest first; with `after`, keyset pagination strictly below that position. */
+export function feedPageSql(q: FeedQuery, after?: [number, string, number, number]): { sql: string; params: unknown[] } {
+  const w = feedWhere(q, false);
+  let sql = `SELECT line, ts_epoch, stream, rank, "offset" FROM events WHERE ${w.sql}`;
+  const params = [...w.params];
+  if (after) {
+    sql += ' AND (ts_epoch, stream, rank, "offset") < (?, ?, ?, ?)';
+    params.push(...after);
+  }
+  sql += ' ORDER BY ts_epoch DESC, stream DESC, rank DESC, "offset" DESC LIMIT ?';
+  params.push(q.limit);
+  if (!after) {
+    sql += ' OFFSET ?';
+    params.push(q.offset);
+  }
+  return { sql, params };
+}
