@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { register as registerImport } from './commands/import.js';
+import { register as registerMetrics } from './commands/metrics.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerVerify } from './commands/verify.js';
 
@@ -15,6 +16,6 @@ const program = new Command('jsonl-mirror')
   .option('--json', 'print exactly one JSON document on stdout')
   .showHelpAfterError('(run with --help for usage)');
 
-for (const register of [registerImport, registerStatus, registerVerify]) register(program);
+for (const register of [registerImport, registerStatus, registerVerify, registerMetrics]) register(program);
 
 await program.parseAsync(process.argv);

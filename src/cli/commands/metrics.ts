@@ -1,0 +1,131 @@
+import type { Command } from 'commander';
+import { MirrorError } from '../../errors.js';
+import { assertDir } from '../../ingest/layout.js';
+import { DEFAULT_CONFIG, loadConfig } from '../../metrics/config.js';
+import type { DoraGrades } from '../../metrics/dora.js';
+import { createReader, type Reader, type SourceChoice } from '../../read/reader.js';
+import { action, note, parseIntOption } from '../context.js';
+import { bytes, table } from '../format.js';
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const doraRows = (g: DoraGrades) =>
+  (['deploy_freq', 'lead_time', 'cfr', 'mttr'] as const).map((k) => [k, g[k].value, g[k].unit, g[k].grade]);
+
+/** One entry per helper: how to call it and how a person reads its result. */
+const HELPERS: Record<string, { call: (r: Reader, o: Json) => Json; human: (x: Json) => string; help: string }> = {
+  dora: { help: 'DORA grades (period 7)', call: (r, o) => r.doraGrades(o), human: (x) => table(['metric', 'value', 'unit', 'grade'], doraRows(x)) },
+  'dora-trend': {
+    help: 'weekly DORA grades (period 30)',
+    call: (r, o) => r.doraTrend(o),
+    human: (x) => table(['week', 'deploys/day', 'lead time h', 'CFR %', 'MTTR h'],
+      x.weeks.map((w: Json) => [w.week, ...(['deploy_freq', 'lead_time', 'cfr', 'mttr'] as const).map((k) => `${w.grades[k].value} ${w.grades[k].grade}`)])),
+  },
+  costs: {
+    help: 'cost by stage, model and issue (period 7)',
+    call: (r, o) => r.costBreakdown(o),
+    human: (x) => [`total $${x.total}`,
+      ...(['byStage', 'byModel', 'byIssue'] as const).map((k) => table([k, 'USD'], Object.entries(x[k]).map(([a, b]) => [a, b as number])))].join('\n'),
+  },
+  'cost-trend': { help: 'cost per UTC day (period 30)', call: (r, o) => r.costTrend(o), human: (x) => table(['date', 'USD'], x.daily.map((d: Json) => [d.date, d.cost])) },
+  stages: {
+    help: 'stage performance (period 7)',
+    call: (r, o) => r.stagePerformance(o),
+    human: (x) => table(['stage', 'avg s', 'min s', 'max s', 'count', 'USD', 'trend %'],
+      x.stages.map((s: Json) => [s.name, s.avgDuration, s.minDuration, s.maxDuration, s.count, s.cost, s.trend])),
+  },
+  bottlenecks: {
+    help: 'the 5 slowest stages of the last 7 days',
+    call: (r, o) => r.bottlenecks(o),
+    human: (x) => table(['stage', 'avg s', 'count', 'impact'], x.bottlenecks.map((b: Json) => [b.stage, b.avgDuration, b.count, b.impact])),
+  },
+  heatmap: {
+    help: 'stage.failed per stage and UTC day, all time',
+    call: (r, o) => r.failureHeatmap(o),
+    human: (x) => table(['stage', 'date', 'failures'],
+      Object.entries(x.heatmap).flatMap(([s, days]) => Object.entries(days as Record<string, number>).map(([d, n]) => [s, d, n]))),
+  },
+  throughput: {
+    help: 'successful completions per hour, per UTC day (period 30)',
+    call: (r, o) => r.throughputTrend(o),
+    human: (x) => table(['date', 'per hour'], x.daily.map((d: Json) => [d.date, d.throughput])),
+  },
+  history: {
+    help: 'all-time totals, last 7 days, DORA grades',
+    call: (r, o) => r.metricsHistory(o),
+    human: (x) => [
+      table(['metric', 'value'], [['success rate %', x.success_rate], ['avg duration s', x.avg_duration_s],
+        ['throughput/hour (24 h)', x.throughput_per_hour], ['completed', x.total_completed], ['failed', x.total_failed]]),
+      table(['stage', 'mean s'], Object.entries(x.stage_durations).map(([a, b]) => [a, b as number])),
+      table(['date', 'completed', 'failed'], x.daily_counts.map((d: Json) => [d.date, d.completed, d.failed])),
+      table(['metric', 'value', 'unit', 'grade'], doraRows(x.dora_grades)),
+    ].join('\n'),
+  },
+  activity: {
+    help: 'the newest events (--type, --issue, --limit, --offset, --cursor)',
+    call: (r, o) => r.activity(o),
+    human: (x) => [
+      table(['ts', 'type', 'issue', 'stage'], x.events.map((e: Json) => [String(e.ts ?? e.ts_epoch ?? ''), String(e.type ?? ''), String(e.issue ?? ''), String(e.stage ?? '')])),
+      `${x.events.length} of ${x.total}${x.hasMore ? ` (more: --offset or --cursor ${x.nextCursor})` : ''}`,
+    ].join('\n'),
+  },
+};
+
+function parseNumber(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new MirrorError('INVALID_ARGUMENT', `${name} takes a number, got "${v}"`);
+    return n;
+  };
+}
+
+function parseNow(v: string): number {
+  const n = Number(v);
+  if (Number.isFinite(n)) return n;
+  const ms = Date.parse(v);
+  if (!Number.isFinite(ms)) throw new MirrorError('INVALID_ARGUMENT', `--now takes epoch seconds or an ISO date, got "${v}"`);
+  return Math.floor(ms / 1000);
+}
+
+export function register(program: Command): void {
+  program
+    .command('metrics')
+    .description(`dashboard metrics (METRICS.md): ${Object.keys(HELPERS).join(', ')}`)
+    .argument('<name>', Object.entries(HELPERS).map(([k, h]) => `${k}: ${h.help}`).join('; '))
+    .option('--period <days>', 'window in days (each metric has its default)', parseIntOption('--period'))
+    .option('--now <when>', 'evaluate as of this time: epoch seconds or ISO date (default: now)', parseNow)
+    .option('--stream <name...>', 'streams to read (default events; cost metrics: events and costs)')
+    .option('--source <kind>', 'auto | sqlite | scan', 'auto')
+    .option('--config <file>', 'JSON with prices, fallbackModel and DORA bands')
+    .option('--type <type>', 'activity: type t or any t.*')
+    .option('--issue <n>', 'activity: one issue', parseNumber('--issue'))
+    .option('--limit <n>', 'activity: page size, at most 200', parseIntOption('--limit'))
+    .option('--offset <n>', 'activity: skip this many', parseIntOption('--offset'))
+    .option('--cursor <cursor>', 'activity: continue after a previous page')
+    .action(
+      action((g, o, args) => {
+        const name = args[0]!;
+        const helper = HELPERS[name];
+        if (!helper) throw new MirrorError('INVALID_ARGUMENT', `unknown metric "${name}"; one of: ${Object.keys(HELPERS).join(', ')}`);
+        const source = o.source as SourceChoice;
+        if (!['auto', 'sqlite', 'scan'].includes(source)) throw new MirrorError('INVALID_ARGUMENT', `--source is auto, sqlite or scan, not "${source}"`);
+        assertDir(g.dir);
+        const reader = createReader({
+          dir: g.dir, db: g.db, source,
+          config: o.config ? loadConfig(o.config as string) : DEFAULT_CONFIG,
+          onFallback: (reason) => note(`jsonl-mirror: ${reason}`),
+        });
+        try {
+          const streams = o.stream as string[] | undefined;
+          const opts = name === 'activity'
+            ? { type: o.type, issue: o.issue, limit: o.limit, offset: o.offset, cursor: o.cursor, stream: streams?.[0] }
+            : { period: o.period, now: o.now, streams };
+          const result = helper.call(reader, opts);
+          if (reader.lagBytes > 0) note(`jsonl-mirror: the mirror is ${bytes(reader.lagBytes)} behind the files and could not catch up (read-only or locked)`);
+          return { json: result, human: helper.human(result) };
+        } finally {
+          reader.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,152 @@
+import { appendFileSync, copyFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { importAll } from '../src/import/import.js';
+import { ingestStream } from '../src/ingest/ingest-stream.js';
+import { createReader, type Reader } from '../src/read/reader.js';
+import { openStore } from '../src/store/open.js';
+import { FIXTURES, tmp } from './helpers.js';
+import { D, NOW } from './metrics-helpers.js';
+
+/** Every helper, with parameters that exercise windows, ties and pagination. */
+function allHelpers(r: Reader, now: number): Record<string, unknown> {
+  const feed = (o: Parameters<Reader['activity']>[0]) => {
+    const f = r.activity(o);
+    return { events: f.events, total: f.total, hasMore: f.hasMore };
+  };
+  return {
+    activity: feed({ limit: 7 }),
+    activityTyped: feed({ type: 'stage', limit: 5, offset: 2 }),
+    activityIssue: feed({ issue: 2 }),
+    costs: r.costBreakdown({ now }),
+    costs30: r.costBreakdown({ now, period: 30 }),
+    costTrend: r.costTrend({ now }),
+    dora: r.doraGrades({ now }),
+    dora3: r.doraGrades({ now, period: 3 }),
+    doraTrend: r.doraTrend({ now }),
+    stages: r.stagePerformance({ now }),
+    stages4: r.stagePerformance({ now, period: 4 }),
+    bottlenecks: r.bottlenecks({ now }),
+    heatmap: r.failureHeatmap({ now }),
+    throughput: r.throughputTrend({ now }),
+    history: r.metricsHistory({ now }),
+  };
+}
+
+const maybeString = (n: fc.Arbitrary<number>) => fc.oneof(n, n.map(String), fc.constant('.'), fc.constant(undefined));
+const eventArb = fc.record(
+  {
+    type: fc.constantFrom('pipeline.started', 'pipeline.completed', 'stage.completed', 'stage.failed', 'stage.started',
+      'pipeline.cost', 'cost.record', 'stage', 'other.thing'),
+    // Mostly inside the windows, with many ties; some with no usable time.
+    dt: fc.oneof(fc.integer({ min: 0, max: 40 * 86400 }), fc.constantFrom(0, 3600, 7200)),
+    epochAs: fc.constantFrom('number', 'number', 'number', 'string', 'missing', 'none'),
+    issue: maybeString(fc.integer({ min: 0, max: 4 })),
+    stage: fc.option(fc.constantFrom('build', 'test', 'plan', ''), { nil: undefined }),
+    result: fc.option(fc.constantFrom('success', 'success', 'failure', 'error'), { nil: undefined }),
+    duration_s: maybeString(fc.integer({ min: 0, max: 2000 })),
+    cost_usd: maybeString(fc.integer({ min: -100, max: 500 }).map((c) => c / 100)),
+    estimated_cost_usd: fc.option(fc.integer({ min: 0, max: 500 }).map((c) => c / 100), { nil: undefined }),
+    model: fc.option(fc.constantFrom('opus', 'Sonnet', 'haiku', 'mystery'), { nil: undefined }),
+    input_tokens: maybeString(fc.integer({ min: 0, max: 3_000_000 })),
+    output_tokens: maybeString(fc.integer({ min: 0, max: 300_000 })),
+  },
+  { requiredKeys: ['type', 'dt', 'epochAs'] },
+);
+
+type Op = { kind: 'event'; text: string } | { kind: 'bad'; text: string } | { kind: 'rotate' } | { kind: 'ingest' };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 20, arbitrary: eventArb.map((e) => ({ kind: 'event' as const, text: toLine(e) })) },
+  { weight: 1, arbitrary: fc.constantFrom('{"type":', '[]', '"x"', '', 'null', '{"type":"stage.failed"').map((text) => ({ kind: 'bad' as const, text })) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'rotate' as const }) },
+  { weight: 2, arbitrary: fc.constant({ kind: 'ingest' as const }) },
+);
+
+function toLine(e: Record<string, unknown>): string {
+  const { dt, epochAs, ...rest } = e as { dt: number; epochAs: string };
+  const epoch = NOW - (dt as number);
+  const ts = new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const head: Record<string, unknown> =
+    epochAs === 'number' ? { ts, ts_epoch: epoch } : epochAs === 'string' ? { ts, ts_epoch: String(epoch) } : epochAs === 'missing' ? { ts } : {};
+  return JSON.stringify({ ...head, ...rest });
+}
+
+/** Plays the ops against a directory: appends, rotations (rename), and ingests at those moments. */
+function play(dir: string, ops: Op[], ingestAlong: boolean): void {
+  const store = ingestAlong ? openStore(join(dir, 'mirror.db')) : undefined;
+  const live = join(dir, 'events.jsonl');
+  writeFileSync(live, '');
+  let rotations = 0;
+  for (const op of ops) {
+    if (op.kind === 'rotate') {
+      for (let i = rotations; i >= 1; i--) renameSync(`${live}.${i}`, `${live}.${i + 1}`);
+      renameSync(live, `${live}.1`);
+      writeFileSync(live, '');
+      rotations++;
+    } else if (op.kind === 'ingest') {
+      if (store) ingestStream(store, dir, 'events', { rotatedGraceMs: 0 });
+    } else {
+      appendFileSync(live, `${op.text}\n`);
+    }
+  }
+  store?.close();
+}
+
+function compare(dir: string, now: number, fill: (dir: string) => void): void {
+  const scan = createReader({ dir, source: 'scan' });
+  const expected = allHelpers(scan, now);
+  fill(dir);
+  const sqlite = createReader({ dir, source: 'sqlite' });
+  try {
+    expect(allHelpers(sqlite, now)).toEqual(expected);
+  } finally {
+    sqlite.close();
+  }
+}
+
+const importOnce = (dir: string) => {
+  const s = openStore(join(dir, 'mirror.db'));
+  importAll(s, dir);
+  s.close();
+};
+
+describe('parity: every helper gives deep-equal results from SQLite and from the scan', () => {
+  it('on random logs, filled by one import, by repeated imports, or by ingests along the way', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 120 }), fc.constantFrom('once', 'twice', 'along'), (ops, mode) => {
+        const dir = tmp();
+        play(dir, ops, mode === 'along');
+        compare(dir, NOW, (d) => {
+          importOnce(d);
+          if (mode === 'twice') importOnce(d);
+        });
+      }),
+      { numRuns: Number(process.env.PARITY_RUNS ?? 60) },
+    );
+  });
+
+  it('on the real Shipwright logs', () => {
+    for (const name of ['events-a.jsonl', 'events-b.jsonl']) {
+      const dir = tmp();
+      copyFileSync(join(FIXTURES, 'shipwright', name), join(dir, 'events.jsonl'));
+      // The logs end on 2026-02-11; look at them from then and from a day later.
+      for (const now of [1770854400, 1770854400 + D]) compare(dir, now, importOnce);
+    }
+  });
+
+  it('whether the mirror was filled by import or, line by line, by ingests', () => {
+    const dir = tmp();
+    copyFileSync(join(FIXTURES, 'shipwright', 'events-b.jsonl'), join(dir, 'src.jsonl'));
+    const lines = readFileSync(join(dir, 'src.jsonl'), 'utf8').split('\n').slice(0, 3000) as string[];
+    const store = openStore(join(dir, 'mirror.db'));
+    for (let i = 0; i < lines.length; i += 97) {
+      appendFileSync(join(dir, 'events.jsonl'), lines.slice(i, i + 97).join('\n') + '\n');
+      ingestStream(store, dir, 'events');
+    }
+    store.close();
+    expect(existsSync(join(dir, 'mirror.db'))).toBe(true);
+    compare(dir, 1770854400, importOnce);
+  });
+});
