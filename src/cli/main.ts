@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { register as registerAppend } from './commands/append.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerMetrics } from './commands/metrics.js';
 import { register as registerStatus } from './commands/status.js';
@@ -16,6 +17,6 @@ const program = new Command('jsonl-mirror')
   .option('--json', 'print exactly one JSON document on stdout')
   .showHelpAfterError('(run with --help for usage)');
 
-for (const register of [registerImport, registerStatus, registerVerify, registerMetrics]) register(program);
+for (const register of [registerAppend, registerImport, registerStatus, registerVerify, registerMetrics]) register(program);
 
 await program.parseAsync(process.argv);

@@ -20,6 +20,74 @@ function countReject(totals: IngestTotals, reason: RejectReason): void {
  * the write lock, after re-reading the checkpoint, so that concurrent
  * ingesters of the same file never take a line twice.
  */
+interface BatchArgs {
+  store: Store;
+  file: OpenFile;
+  sourceId: number;
+  final: boolean;
+  opts: ResolvedIngestOptions;
+  totals: IngestTotals;
+}
+
+/**
+ * One batch: re-read the checkpoint under the write lock, check the bytes
+ * before it still match, read complete lines, insert them, move the
+ * checkpoint. Returns the bytes consumed, or why it stopped.
+ */
+function batch({ store, file, sourceId, final, opts, totals }: BatchArgs): FileOutcome | number {
+  const { fd } = file;
+  const size = file.st.size;
+  const src = store.sql.get('sourceById').get(sourceId) as SourceRow | undefined;
+  if (!src || src.state !== 'active') return 'inactive';
+  if (src.offset > size || markerHash(fd, src.offset) !== src.marker_hash) return 'invalid';
+  if (src.offset === size) return 'done';
+  const insertEvent = store.sql.get('insertEvent');
+  const insertReject = store.sql.get('insertReject');
+  const at = new Date().toISOString();
+  let rows = 0;
+  let rejects = 0;
+  let blanks = 0;
+  const reject = (offset: number, length: number, reason: RejectReason, sample: string): void => {
+    insertReject.run(src.id, src.stream, src.path, offset, length, reason, sample, at);
+    rejects++;
+    countReject(totals, reason);
+  };
+  const next = readLines(
+    { fd, from: src.offset, to: size, final, maxLineBytes: opts.maxLineBytes, batchBytes: opts.batchBytes },
+    (buf, s, e, offset, utf8) => {
+      const parsed = parseLine(buf, s, e, utf8);
+      if (parsed.kind === 'event') {
+        const n = normalize(parsed.value);
+        const info = insertEvent.run(
+          src.id, offset, src.stream, src.rank, n.type, n.ts_epoch, n.issue, n.stage, n.result,
+          n.duration_s, n.cost_usd, n.model, n.input_tokens, n.output_tokens, parsed.text,
+        );
+        if (info.changes === 1) rows++;
+        else totals.duplicates++;
+      } else if (parsed.kind === 'blank') {
+        blanks++;
+      } else {
+        reject(offset, e - s, parsed.reason, sampleOf(buf, s, e));
+      }
+    },
+    (offset, length, sample) => reject(offset, length, 'line_too_long', sampleOf(sample, 0, sample.length)),
+  );
+  if (next === src.offset) return 'done';
+  store.sql.get('checkpoint').run(next, markerHash(fd, next), size, rows, rejects, blanks, at, src.id);
+  totals.rows += rows;
+  totals.blanks += blanks;
+  return next - src.offset;
+}
+
+/** better-sqlite3 builds a transaction wrapper per call of db.transaction(); build ours once per connection. */
+const batchTxn = new WeakMap<Store, { immediate(a: BatchArgs): FileOutcome | number }>();
+
+/**
+ * Ingests one resolved file from its checkpoint (invariant 2): each batch of
+ * complete lines and the checkpoint after it commit in one transaction, under
+ * the write lock, after re-reading the checkpoint, so that concurrent
+ * ingesters of the same file never take a line twice.
+ */
 export function ingestFile(
   store: Store,
   file: OpenFile,
@@ -28,58 +96,17 @@ export function ingestFile(
   opts: ResolvedIngestOptions,
   totals: IngestTotals,
 ): FileOutcome {
-  const { fd } = file;
-  const size = file.st.size;
-  const insertEvent = store.sql.get('insertEvent');
-  const insertReject = store.sql.get('insertReject');
-  const sourceById = store.sql.get('sourceById');
-  const checkpoint = store.sql.get('checkpoint');
-
-  const batch = store.db.transaction((): FileOutcome | number => {
-    const src = sourceById.get(sourceId) as SourceRow | undefined;
-    if (!src || src.state !== 'active') return 'inactive';
-    if (src.offset > size || markerHash(fd, src.offset) !== src.marker_hash) return 'invalid';
-    if (src.offset === size) return 'done';
-    const at = new Date().toISOString();
-    let rows = 0;
-    let rejects = 0;
-    let blanks = 0;
-    const reject = (offset: number, length: number, reason: RejectReason, sample: string): void => {
-      insertReject.run(src.id, src.stream, src.path, offset, length, reason, sample, at);
-      rejects++;
-      countReject(totals, reason);
-    };
-    const next = readLines(
-      { fd, from: src.offset, to: size, final, maxLineBytes: opts.maxLineBytes, batchBytes: opts.batchBytes },
-      (buf, s, e, offset, utf8) => {
-        const parsed = parseLine(buf, s, e, utf8);
-        if (parsed.kind === 'event') {
-          const n = normalize(parsed.value);
-          const info = insertEvent.run(
-            src.id, offset, src.stream, src.rank, n.type, n.ts_epoch, n.issue, n.stage, n.result,
-            n.duration_s, n.cost_usd, n.model, n.input_tokens, n.output_tokens, parsed.text,
-          );
-          if (info.changes === 1) rows++;
-          else totals.duplicates++;
-        } else if (parsed.kind === 'blank') {
-          blanks++;
-        } else {
-          reject(offset, e - s, parsed.reason, sampleOf(buf, s, e));
-        }
-      },
-      (offset, length, sample) => reject(offset, length, 'line_too_long', sampleOf(sample, 0, sample.length)),
-    );
-    if (next === src.offset) return 'done';
-    checkpoint.run(next, markerHash(fd, next), size, rows, rejects, blanks, at, src.id);
-    totals.rows += rows;
-    totals.blanks += blanks;
-    return next - src.offset;
-  });
-
-  for (;;) {
-    const step = batch.immediate();
+  let txn = batchTxn.get(store);
+  if (!txn) {
+    txn = store.db.transaction(batch);
+    batchTxn.set(store, txn);
+  }
+  const args: BatchArgs = { store, file, sourceId, final, opts, totals };
+  for (let n = 0; n < opts.maxBatches; n++) {
+    const step = txn.immediate(args);
     if (typeof step !== 'number') return step;
     totals.bytes += step;
     opts.onProgress?.(step);
   }
+  return 'done';
 }

@@ -9,6 +9,8 @@ export interface IngestOptions {
   rotatedGraceMs?: number;
   /** Bytes read per transaction (default 8 MiB). */
   batchBytes?: number;
+  /** Stop after this many batches per file (default: read to the end); the writer's bounded mirror step uses 1. */
+  maxBatches?: number;
   /** Called after each committed batch with the bytes it consumed. */
   onProgress?: (bytes: number) => void;
 }
@@ -18,6 +20,7 @@ export interface ResolvedIngestOptions {
   final: boolean;
   rotatedGraceMs: number;
   batchBytes: number;
+  maxBatches: number;
   onProgress?: (bytes: number) => void;
 }
 
@@ -27,6 +30,7 @@ export function resolveIngestOptions(o: IngestOptions = {}): ResolvedIngestOptio
     final: o.final ?? false,
     rotatedGraceMs: o.rotatedGraceMs ?? 60_000,
     batchBytes: o.batchBytes ?? 8 * 1024 * 1024,
+    maxBatches: o.maxBatches ?? Number.POSITIVE_INFINITY,
     onProgress: o.onProgress,
   };
 }

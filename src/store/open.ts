@@ -10,6 +10,8 @@ export interface OpenOptions {
   readonly?: boolean;
   /** How long a statement waits for another process's lock, in ms (default 5000). */
   busyTimeoutMs?: number;
+  /** Fail with DB_MISSING instead of creating a new mirror. */
+  mustExist?: boolean;
 }
 
 export interface Store {
@@ -71,7 +73,7 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
       `the directory of the database ${path} does not exist; create ${dir} or pass --db with a path in an existing directory`,
     );
   }
-  if (readonly && !existsSync(path)) {
+  if ((readonly || opts.mustExist) && !existsSync(path)) {
     throw new MirrorError('DB_MISSING', `no mirror at ${path}; run \`jsonl-mirror import\` to create it`);
   }
   let db: Database | undefined;

@@ -1,0 +1,235 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MirrorError } from '../src/errors.js';
+import { importAll } from '../src/import/import.js';
+import { ingestStream } from '../src/ingest/ingest-stream.js';
+import { verifyMirror } from '../src/ops/verify.js';
+import { openStore } from '../src/store/open.js';
+import { createWriter } from '../src/writer/writer.js';
+import { serializeEvent } from '../src/writer/serialize.js';
+import { cli, tmp } from './helpers.js';
+
+function withMirror(): string {
+  const dir = tmp();
+  openStore(join(dir, 'mirror.db')).close();
+  return dir;
+}
+const rows = (dir: string): number => {
+  const s = openStore(join(dir, 'mirror.db'), { readonly: true });
+  const n = (s.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+  s.close();
+  return n;
+};
+const fileLines = (dir: string, name = 'events.jsonl'): string[] => readFileSync(join(dir, name), 'utf8').split('\n').slice(0, -1);
+
+describe('serializeEvent', () => {
+  it('writes the emit_event shape: ts, ts_epoch, type first; adds missing times; one line whatever the content', () => {
+    const t = Date.parse('2026-02-10T01:02:03.456Z');
+    expect(serializeEvent({ stage: 'build', type: 'stage.completed', note: 'a\nb\r\u2028' }, t).toString()).toBe(
+      '{"ts":"2026-02-10T01:02:03Z","ts_epoch":1770685323,"type":"stage.completed","stage":"build","note":"a\\nb\\r\u2028"}\n',
+    );
+    expect(serializeEvent({ type: 'x', ts: '2026-01-01T00:00:00Z' }, t).toString()).toBe('{"ts":"2026-01-01T00:00:00Z","ts_epoch":1767225600,"type":"x"}\n');
+    expect(serializeEvent({ type: 'x', ts_epoch: 5 }, t).toString()).toBe('{"ts":"1970-01-01T00:00:05Z","ts_epoch":5,"type":"x"}\n');
+  });
+
+  it('refuses what is not a plain object with a type, with a typed error', () => {
+    for (const bad of [null, [], 'str', 5, new Date(), { notype: 1 }, { type: '' }, { type: 'x', n: 10n }]) {
+      expect(() => serializeEvent(bad)).toThrowError(MirrorError);
+    }
+  });
+});
+
+describe('createWriter', () => {
+  it('appends to the file first and mirrors each event at once', () => {
+    const dir = withMirror();
+    const w = createWriter({ dir });
+    expect(w.append('events', { type: 'a' })).toMatchObject({ mirrored: true });
+    expect(rows(dir)).toBe(1);
+    w.append('events', { type: 'b' });
+    expect(rows(dir)).toBe(2);
+    expect(w.stats()).toMatchObject({ appended: 2, mirrored: 2, skipped: 0, problem: null });
+    w.close();
+    expect(fileLines(dir)).toHaveLength(2);
+  });
+
+  it('refuses an invalid event without writing anything', () => {
+    const dir = withMirror();
+    const w = createWriter({ dir });
+    w.append('events', { type: 'ok' });
+    expect(() => w.append('events', { nope: true })).toThrowError(/needs a "type"/);
+    expect(() => w.append('../escape', { type: 'x' })).toThrowError(/stream name/);
+    w.close();
+    expect(fileLines(dir)).toHaveLength(1);
+  });
+
+  it('fails with WRITE_FAILED, and mirrors nothing, when the file cannot be written', () => {
+    const dir = withMirror();
+    mkdirSync(join(dir, 'events.jsonl'));
+    const w = createWriter({ dir });
+    expect(() => w.append('events', { type: 'x' })).toThrowError(/cannot (open|append)/);
+    w.close();
+    expect(rows(dir)).toBe(0);
+  });
+
+  it('batched mode: appends reach the file at once and the mirror in one group commit; close leaves nothing unmirrored', async () => {
+    const dir = withMirror();
+    const w = createWriter({ dir, mode: 'batched', batchMaxEvents: 1000, batchMaxDelayMs: 30 });
+    for (let i = 0; i < 2500; i++) w.append('events', { type: 't', i });
+    expect(fileLines(dir)).toHaveLength(2500);
+    expect(rows(dir)).toBe(2000); // two full batches
+    await new Promise((r) => setTimeout(r, 80));
+    expect(rows(dir)).toBe(2500); // the timer committed the rest
+    for (let i = 0; i < 10; i++) w.append('events', { type: 't', i });
+    w.close();
+    expect(rows(dir)).toBe(2510);
+    expect(w.stats()).toMatchObject({ appended: 2510, mirrored: 2510, pending: 0 });
+  });
+
+  it('follows a rename rotation: later appends go to the new file, and nothing is lost or doubled', async () => {
+    const dir = withMirror();
+    const w = createWriter({ dir });
+    w.append('events', { type: 'a' });
+    renameSync(join(dir, 'events.jsonl'), join(dir, 'events.jsonl.1'));
+    w.append('events', { type: 'b' }); // may still land in the renamed file: within the recheck interval
+    await new Promise((r) => setTimeout(r, 120));
+    w.append('events', { type: 'c' });
+    w.close();
+    expect(fileLines(dir)).toContainEqual(expect.stringContaining('"type":"c"'));
+    const s = openStore(join(dir, 'mirror.db'));
+    ingestStream(s, dir, 'events');
+    expect(verifyMirror(s, dir).ok).toBe(true);
+    expect((s.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBe(3);
+    s.close();
+  });
+
+  it('with the DB deleted, appends succeed and the problem is reported once', () => {
+    const dir = withMirror();
+    const problems: string[] = [];
+    const w = createWriter({ dir, retryAfterMs: 0, onProblem: (e) => problems.push(e.code) });
+    w.append('events', { type: 'a' });
+    for (const f of ['mirror.db', 'mirror.db-wal', 'mirror.db-shm']) rmSync(join(dir, f), { force: true });
+    const before = Date.now();
+    while (Date.now() - before < 150) w.append('events', { type: 'b' });
+    w.close();
+    expect(problems).toEqual(['DB_MISSING']);
+    expect(w.stats().skipped).toBeGreaterThan(0);
+    expect(fileLines(dir).length).toBe(w.stats().appended);
+  });
+
+  it('with the DB replaced by garbage, appends succeed and the problem is reported once', () => {
+    const dir = withMirror();
+    const problems: string[] = [];
+    writeFileSync(join(dir, 'mirror.db'), 'garbage '.repeat(2000));
+    rmSync(join(dir, 'mirror.db-wal'), { force: true });
+    const w = createWriter({ dir, retryAfterMs: 0, onProblem: (e) => problems.push(e.code) });
+    for (let i = 0; i < 200; i++) expect(w.append('events', { type: 'x', i }).mirrored).toBe(false);
+    w.close();
+    expect(problems).toEqual(['DB_NOT_A_DATABASE']);
+    expect(fileLines(dir)).toHaveLength(200);
+  });
+
+  it('while another process holds the write lock for 5 s, appends keep their budget and all are mirrored afterwards', async () => {
+    const dir = withMirror();
+    const db = join(dir, 'mirror.db');
+    const holder = spawn(process.execPath, ['-e', `
+      const D = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
+      const db = new D(${JSON.stringify(db)}); db.exec('BEGIN EXCLUSIVE'); console.log('locked');
+      setTimeout(() => { db.exec('COMMIT'); db.close(); }, 5000);`]);
+    await new Promise((r) => holder.stdout.once('data', r));
+    const w = createWriter({ dir, budgetMs: 20, retryAfterMs: 200, onProblem: () => {} });
+    let worst = 0;
+    let n = 0;
+    const until = Date.now() + 4000;
+    while (Date.now() < until) {
+      const t = performance.now();
+      w.append('events', { type: 'during.lock', n: n++ });
+      worst = Math.max(worst, performance.now() - t);
+      if (n % 50 === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    await new Promise((r) => holder.on('exit', r));
+    const skipped = w.stats().skipped;
+    expect(skipped).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 250)); // past retryAfterMs
+    expect(w.append('events', { type: 'after.lock', n: n++ }).mirrored).toBe(true);
+    w.close();
+    // The budget is the 20 ms busy timeout; allow for a noisy shared machine.
+    expect(worst).toBeLessThan(150);
+    const s = openStore(db);
+    ingestStream(s, dir, 'events');
+    expect((s.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBe(n);
+    // The skips are counted where `status` shows them.
+    expect((s.sql.get('getMeta').get('mirror_skips') as { value: string }).value).toBe(String(skipped));
+    s.close();
+  });
+
+  it('durability modes write the same bytes', () => {
+    for (const durability of ['fsync', { intervalMs: 10 }] as const) {
+      const dir = withMirror();
+      const w = createWriter({ dir, durability });
+      for (let i = 0; i < 20; i++) w.append('events', { type: 'd', i });
+      w.close();
+      expect(fileLines(dir)).toHaveLength(20);
+      expect(rows(dir)).toBe(20);
+    }
+  });
+});
+
+describe('8 processes appending 5,000 events each to one stream', () => {
+  it('half through the writer, half through bash >>: 40,000 intact lines, 40,000 rows, verify passes', async () => {
+    const dir = withMirror();
+    const input = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ type: 'w', i, pad: 'x'.repeat(i % 300) })).join('\n');
+    const runCli = (k: number) => new Promise<number>((res) => {
+      const p = spawn(process.execPath, [join(import.meta.dirname, '../dist/src/cli/main.js'), '--dir', dir, 'append', 'events', '-'], { stdio: ['pipe', 'ignore', 'inherit'] });
+      p.stdin.end(input.replaceAll('"type":"w"', `"type":"w","proc":${k}`));
+      p.on('exit', (c) => res(c ?? -1));
+    });
+    const runBash = (k: number) => new Promise<number>((res) => {
+      const script = `for i in $(seq 1 5000); do echo '{"type":"bash","proc":${k},"i":'$i',"pad":"${'y'.repeat(200)}"}' >> events.jsonl; done`;
+      spawn('bash', ['-c', script], { cwd: dir, stdio: 'inherit' }).on('exit', (c) => res(c ?? -1));
+    });
+    const codes = await Promise.all([0, 1, 2, 3].flatMap((k) => [runCli(k), runBash(k + 4)]));
+    expect(codes).toEqual(Array(8).fill(0));
+    const lines = fileLines(dir);
+    expect(lines).toHaveLength(40_000);
+    for (const l of lines) JSON.parse(l); // every line intact
+    const s = openStore(join(dir, 'mirror.db'));
+    importAll(s, dir);
+    expect((s.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBe(40_000);
+    expect((s.db.prepare('SELECT COUNT(DISTINCT line) AS n FROM events').get() as { n: number }).n).toBe(40_000);
+    expect(verifyMirror(s, dir).ok).toBe(true);
+    s.close();
+  });
+});
+
+describe('jsonl-mirror append (CLI)', () => {
+  it('appends one event from the argument and mirrors it', () => {
+    const dir = withMirror();
+    const r = cli(['--dir', dir, 'append', 'events', '{"type":"cli.one","n":1}', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json).toEqual({ stream: 'events', appended: 1, mirrored: 1, skipped: 0, refused: [], problem: null });
+    expect(rows(dir)).toBe(1);
+  });
+
+  it('reads NDJSON from stdin, refusing bad lines by number and writing the good ones', () => {
+    const dir = withMirror();
+    const r = cli(['--dir', dir, 'append', 'events', '-', '--json'], { input: '{"type":"a"}\n[1,2]\n{"type":\n\n{"type":"b"}\n' });
+    expect(r.code).toBe(1);
+    expect(r.json.appended).toBe(2);
+    expect(r.json.refused.map((x: { line: number }) => x.line)).toEqual([2, 3]);
+    expect(r.stderr).toMatch(/refused line 2: an event must be a plain JSON object/);
+    expect(r.stderr).toMatch(/refused line 3: not valid JSON/);
+    expect(fileLines(dir).map((l) => JSON.parse(l).type)).toEqual(['a', 'b']);
+    expect(rows(dir)).toBe(2);
+  });
+
+  it('without a mirror, still appends and says how to catch up', () => {
+    const dir = tmp();
+    const r = cli(['--dir', dir, 'append', 'events', '{"type":"x"}']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/no mirror at .*run `jsonl-mirror import`/);
+    expect(fileLines(dir)).toHaveLength(1);
+  });
+});
