@@ -19,7 +19,8 @@ export type MirrorErrorCode =
   | 'INVALID_EVENT'
   | 'INVALID_ARGUMENT'
   | 'WRITE_FAILED'
-  | 'VERIFY_FAILED';
+  | 'VERIFY_FAILED'
+  | 'TAILER_RUNNING';
 
 export class MirrorError extends Error {
   readonly code: MirrorErrorCode;

@@ -4,6 +4,7 @@ import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/statements.js';
 import { listStreams } from '../ingest/layout.js';
 import type { ImportSummary } from '../import/import.js';
+import { runningTailer, type TailerOwner } from '../tailer/lock.js';
 
 export interface FileStatus {
   path: string;
@@ -26,6 +27,8 @@ export interface MirrorStatus {
   rejectsByReason: Record<string, number>;
   lastImport: Pick<ImportSummary, 'completedAt' | 'rows' | 'rejects' | 'seconds'> | null;
   mirrorSkips: number;
+  /** The tailer following this mirror, if one runs. */
+  tailer: TailerOwner | null;
 }
 
 function fileSize(path: string): number {
@@ -109,5 +112,6 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
       seconds: lastImport.seconds,
     },
     mirrorSkips: Number(meta('mirror_skips') ?? 0),
+    tailer: runningTailer(store),
   };
 }

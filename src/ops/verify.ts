@@ -5,6 +5,7 @@ import type { SourceRow } from '../store/statements.js';
 import { listStreams } from '../ingest/layout.js';
 import { readLines } from '../ingest/lines.js';
 import { parseLine } from '../ingest/parse-line.js';
+import { continues } from '../ingest/sources.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../ingest/lines.js';
 
 export interface VerifyProblem {
@@ -52,7 +53,9 @@ export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: n
       try {
         report.files++;
         const st = fstatSync(fd);
-        const src = store.sql.get('sourceByInode').get(stream, st.dev, st.ino) as SourceRow | undefined;
+        const known = store.sql.get('sourceByInode').get(stream, st.dev, st.ino) as SourceRow | undefined;
+        // Same inode but other content (truncated or replaced since the last ingest): not this source any more.
+        const src = known && (known.state === 'copy' || continues(fd, st.size, known)) ? known : undefined;
         if (!src || src.state === 'copy') {
           if (!src && st.size > 0) {
             report.behindBytes += st.size;

@@ -37,6 +37,9 @@ const SQL = {
   rejectsByReason: 'SELECT reason, COUNT(*) AS n FROM rejects GROUP BY reason ORDER BY reason',
   eventOffsets: 'SELECT "offset", line FROM events WHERE source_id = ? ORDER BY "offset"',
   rejectOffsets: 'SELECT "offset", length FROM rejects WHERE source_id = ? ORDER BY "offset"',
+  deleteMeta: 'DELETE FROM meta WHERE key = ?',
+  maxEventId: 'SELECT COALESCE(MAX(id), 0) AS id FROM events',
+  eventsAfter: `SELECT id, stream, line, ts_epoch, rank, "offset" FROM events WHERE id > ? ORDER BY id LIMIT ?`,
 } as const;
 
 export type SqlName = keyof typeof SQL;

@@ -13,6 +13,7 @@ function describe(s: MirrorStatus): string {
     `mirror ${s.db}: ${bytes(s.dbBytes)}, schema v${s.schemaVersion}, ${count(s.totals.events)} events, ${count(s.totals.rejects)} rejects` +
       (Object.keys(s.rejectsByReason).length ? ` (${Object.entries(s.rejectsByReason).map(([r, n]) => `${r} ${count(n)}`).join(', ')})` : ''),
     s.totals.behindBytes > 0 ? `${bytes(s.totals.behindBytes)} not mirrored yet: run \`jsonl-mirror import\` (or keep \`jsonl-mirror tail\` running)` : 'up to date with the files',
+    s.tailer ? `a tailer runs on this mirror (pid ${s.tailer.pid} on ${s.tailer.host}, since ${s.tailer.startedAt})` : 'no tailer runs on this mirror',
     s.lastImport ? `last import completed ${s.lastImport.completedAt}` : 'no import has completed on this mirror',
   ];
   if (s.totals.goneSources > 0) {

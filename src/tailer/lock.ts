@@ -1,0 +1,53 @@
+import { hostname } from 'node:os';
+import { MirrorError } from '../errors.js';
+import type { Store } from '../store/open.js';
+
+/** Who runs a tailer on a mirror: recorded in the mirror itself, so it moves with the DB. */
+export interface TailerOwner {
+  pid: number;
+  host: string;
+  startedAt: string;
+}
+
+const KEY = 'tailer';
+
+function alive(owner: TailerOwner): boolean {
+  if (owner.host !== hostname()) return true; // cannot tell: assume it runs
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The live tailer of this mirror, if any (a crashed one's record is ignored). */
+export function runningTailer(store: Store): TailerOwner | null {
+  const row = store.sql.get('getMeta').get(KEY) as { value: string } | undefined;
+  if (!row) return null;
+  const owner = JSON.parse(row.value) as TailerOwner;
+  return alive(owner) ? owner : null;
+}
+
+/** One tailer per mirror: claims it under the write lock, or says who holds it. */
+export function claimTailer(store: Store): TailerOwner {
+  return store.db
+    .transaction(() => {
+      const other = runningTailer(store);
+      if (other && !(other.pid === process.pid && other.host === hostname())) {
+        throw new MirrorError(
+          'TAILER_RUNNING',
+          `a tailer already runs on ${store.path} (pid ${other.pid} on ${other.host}, since ${other.startedAt}); stop it first, or use another --db`,
+        );
+      }
+      const me: TailerOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+      store.sql.get('setMeta').run(KEY, JSON.stringify(me));
+      return me;
+    })
+    .immediate();
+}
+
+export function releaseTailer(store: Store): void {
+  const owner = runningTailer(store);
+  if (owner && owner.pid === process.pid && owner.host === hostname()) store.sql.get('deleteMeta').run(KEY);
+}

@@ -1,0 +1,254 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import { sqliteCode } from '../errors.js';
+import { ingestStream } from '../ingest/ingest-stream.js';
+import { assertDir, parseStreamFile } from '../ingest/layout.js';
+import type { IngestOptions } from '../ingest/options.js';
+import { openStore, type Store } from '../store/open.js';
+import type { SourceRow } from '../store/statements.js';
+import { ChangeFeed, type ChangeBatch, type Subscriber } from './feed.js';
+import { claimTailer, releaseTailer } from './lock.js';
+
+export interface TailerOptions {
+  dir: string;
+  /** The mirror (default DIR/mirror.db); created when missing. */
+  db?: string;
+  /** Only these streams (default: every stream in the directory, new ones included). */
+  streams?: string[];
+  /** Watch by polling (network filesystems, no inotify). */
+  polling?: boolean;
+  /** The fstat safety poll, ms (default 1000); also the polling interval. */
+  pollIntervalMs?: number;
+  ingest?: IngestOptions;
+  /** Errors the tailer survives (it retries); default: one line on stderr. */
+  onError?: (err: unknown) => void;
+}
+
+export interface TailerFileStats {
+  stream: string;
+  path: string;
+  size: number;
+  checkpoint: number;
+  lagBytes: number;
+  /** Seconds since the file was last written, while it is behind. */
+  lagSeconds: number;
+}
+
+export interface TailerStats {
+  startedAt: string | null;
+  rows: number;
+  rejects: number;
+  /** Rows per second since the start. */
+  rowsPerSecond: number;
+  files: TailerFileStats[];
+}
+
+export interface Tailer {
+  /** Claims the mirror, catches every stream up, then follows them. */
+  start(): Promise<void>;
+  /** Finishes the batch in flight, stops watching, releases the mirror. */
+  stop(): Promise<void>;
+  /** Each committed batch of new events (from this tailer or any other writer of the mirror), in log order. */
+  subscribe(fn: Subscriber): () => void;
+  [Symbol.asyncIterator](): AsyncIterator<ChangeBatch>;
+  /** Resolves when nothing is waiting to be ingested. */
+  idle(): Promise<void>;
+  stats(): TailerStats;
+}
+
+const FEED_PAGE = 5000;
+
+export function createTailer(opts: TailerOptions): Tailer {
+  assertDir(opts.dir);
+  const dbPath = opts.db ?? join(opts.dir, 'mirror.db');
+  const pollMs = opts.pollIntervalMs ?? 1000;
+  const onError = opts.onError ?? ((e: unknown) => process.stderr.write(`jsonl-mirror tail: ${(e as Error).message}\n`));
+  const wanted = opts.streams ? new Set(opts.streams) : undefined;
+  // The tailer reads each file a batch at a time and yields, so signals and watcher events are served during a long catch-up.
+  const ingestOpts: IngestOptions = { ...opts.ingest, maxBatches: 1 };
+  const feed = new ChangeFeed();
+  const dirty = new Set<string>();
+  const pending = new Set<string>();
+  const signatures = new Map<string, string>();
+  const counters = { rows: 0, rejects: 0 };
+  let store: Store | undefined;
+  let storeIno = 0;
+  let lastId = 0;
+  let startedAt: number | undefined;
+  let watcher: FSWatcher | undefined;
+  let poller: NodeJS.Timeout | undefined;
+  let scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  let stopped = false;
+  let idleWaiters: (() => void)[] = [];
+
+  const wants = (stream: string): boolean => !wanted || wanted.has(stream);
+
+  function openMirror(): Store {
+    const s = openStore(dbPath);
+    storeIno = statSync(dbPath).ino;
+    claimTailer(s);
+    lastId = (s.sql.get('maxEventId').get() as { id: number }).id;
+    return s;
+  }
+
+  function markDirty(stream: string): void {
+    if (stopped || !wants(stream)) return;
+    dirty.add(stream);
+    schedule(0);
+  }
+
+  function schedule(delayMs: number): void {
+    if (scheduled || stopped) return;
+    scheduled = delayMs === 0 ? setImmediate(run) : setTimeout(run, delayMs);
+  }
+
+  function allStreams(): string[] {
+    const names = new Set<string>();
+    for (const f of readdirSync(opts.dir)) {
+      const sf = parseStreamFile(f);
+      if (sf && wants(sf.stream)) names.add(sf.stream);
+    }
+    return [...names];
+  }
+
+  /** One round: one batch per dirty stream, then the change feed. */
+  function run(): void {
+    scheduled = undefined;
+    if (stopped) return;
+    try {
+      store ??= openMirror();
+      for (const stream of [...dirty]) {
+        dirty.delete(stream);
+        const t = ingestStream(store, opts.dir, stream, ingestOpts);
+        counters.rows += t.rows;
+        counters.rejects += t.rejects;
+        if (t.bytes > 0) dirty.add(stream); // maybe more than one batch behind
+        if (t.pendingBytes > 0) pending.add(stream);
+        else pending.delete(stream);
+      }
+      publish(store);
+    } catch (err) {
+      const code = sqliteCode(err) ?? '';
+      if (!code.startsWith('SQLITE_BUSY')) onError(err);
+      for (const s of allStreams()) dirty.add(s);
+      schedule(100);
+      return;
+    }
+    if (dirty.size > 0) schedule(0);
+    else {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  function publish(s: Store): void {
+    if (!feed.active) {
+      lastId = (s.sql.get('maxEventId').get() as { id: number }).id;
+      return;
+    }
+    for (;;) {
+      const rows = s.sql.get('eventsAfter').all(lastId, FEED_PAGE) as { id: number; stream: string; line: string; ts_epoch: number; rank: number; offset: number }[];
+      if (rows.length === 0) return;
+      lastId = rows.at(-1)!.id;
+      const byStream = new Map<string, typeof rows>();
+      for (const r of rows) byStream.set(r.stream, [...(byStream.get(r.stream) ?? []), r]);
+      for (const [stream, list] of byStream) {
+        list.sort((a, b) => a.ts_epoch - b.ts_epoch || a.rank - b.rank || a.offset - b.offset);
+        feed.publish({ stream, events: list.map((r) => JSON.parse(r.line) as Record<string, unknown>) });
+      }
+    }
+  }
+
+  /** The safety net under the watcher: a stat per file, and the mirror itself still in place. */
+  function poll(): void {
+    try {
+      const st = statSync(dbPath, { throwIfNoEntry: false });
+      if (store && (!st || st.ino !== storeIno)) {
+        // The mirror was deleted or replaced: start a fresh one from the files.
+        store.close();
+        store = undefined;
+        signatures.clear();
+      }
+      for (const name of readdirSync(opts.dir)) {
+        const sf = parseStreamFile(name);
+        if (!sf || !wants(sf.stream)) continue;
+        const fst = statSync(join(opts.dir, name), { throwIfNoEntry: false });
+        const sig = fst ? `${fst.ino}:${fst.size}:${fst.mtimeMs}` : '';
+        if (signatures.get(name) !== sig) {
+          signatures.set(name, sig);
+          dirty.add(sf.stream);
+        }
+      }
+      for (const s of pending) dirty.add(s); // a rotated file's unfinished line is taken after its grace period
+      if (dirty.size > 0 || !store) schedule(0);
+    } catch (err) {
+      onError(err);
+    }
+  }
+
+  return {
+    async start() {
+      store = openMirror();
+      startedAt = Date.now();
+      for (const s of allStreams()) dirty.add(s);
+      watcher = watch(opts.dir, {
+        depth: 0, ignoreInitial: true, usePolling: opts.polling ?? false, interval: pollMs, atomic: false, awaitWriteFinish: false,
+      });
+      watcher.on('all', (_event, path) => {
+        const sf = parseStreamFile(path.slice(path.lastIndexOf('/') + 1));
+        if (sf) markDirty(sf.stream);
+      });
+      watcher.on('error', onError);
+      await new Promise<void>((resolve) => watcher!.once('ready', () => resolve()));
+      poller = setInterval(poll, pollMs);
+      schedule(0);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (poller) clearInterval(poller);
+      if (scheduled) {
+        clearTimeout(scheduled as NodeJS.Timeout);
+        clearImmediate(scheduled as NodeJS.Immediate);
+      }
+      await watcher?.close();
+      if (store) {
+        try {
+          publish(store);
+          releaseTailer(store);
+        } finally {
+          store.close();
+          store = undefined;
+        }
+      }
+      feed.end();
+      for (const w of idleWaiters) w();
+    },
+    subscribe: (fn) => feed.subscribe(fn),
+    [Symbol.asyncIterator]: () => feed[Symbol.asyncIterator](),
+    idle: () => (dirty.size === 0 && !scheduled ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
+    stats() {
+      const files: TailerFileStats[] = [];
+      if (store) {
+        const now = Date.now();
+        for (const s of store.sql.get('allSources').all() as SourceRow[]) {
+          if (s.state !== 'active' || s.kind !== 'jsonl' || !wants(s.stream)) continue;
+          const st = statSync(join(opts.dir, s.path), { throwIfNoEntry: false });
+          if (!st || st.ino !== s.ino) continue;
+          const lag = Math.max(0, st.size - s.offset);
+          files.push({ stream: s.stream, path: s.path, size: st.size, checkpoint: s.offset, lagBytes: lag,
+            lagSeconds: lag > 0 ? Math.max(0, (now - st.mtimeMs) / 1000) : 0 });
+        }
+      }
+      const secs = startedAt ? (Date.now() - startedAt) / 1000 : 0;
+      return {
+        startedAt: startedAt ? new Date(startedAt).toISOString() : null,
+        ...counters,
+        rowsPerSecond: secs > 0 ? Math.round(counters.rows / secs) : 0,
+        files,
+      };
+    },
+  };
+}
