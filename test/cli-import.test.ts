@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -87,14 +87,17 @@ describe('jsonl-mirror import / status / verify (CLI)', () => {
       expect(snapshot(dir)).toEqual(before);
     });
 
-    it('DB file that is not SQLite', () => {
+    it('DB file that is not SQLite: kept, moved aside, logs untouched', () => {
       const dir = withLog();
       writeFileSync(join(dir, 'mirror.db'), 'definitely not a database file\n'.repeat(100));
-      const before = snapshot(dir, () => true);
+      const before = snapshot(dir);
       const r = cli(['--dir', dir, 'import', '--json']);
-      expectClean(r, /is not a SQLite database; move it aside/);
-      expect(r.json.error.code).toBe('DB_NOT_A_DATABASE');
-      expect(snapshot(dir, () => true)).toEqual(before);
+      expectClean(r, /is not a usable SQLite database .*moved it aside to .*mirror\.db\.corrupt-.*run `jsonl-mirror rebuild`/);
+      expect(r.json.error.code).toBe('DB_CORRUPT');
+      expect(snapshot(dir)).toEqual(before);
+      const aside = readdirSync(dir).filter((f) => f.startsWith('mirror.db.corrupt-'));
+      expect(aside).toHaveLength(1);
+      expect(readFileSync(join(dir, aside[0]!), 'utf8')).toBe('definitely not a database file\n'.repeat(100));
     });
 
     it('DB from a newer schema', () => {

@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { MirrorError } from '../errors.js';
+import { isBrokenDb, quarantine } from '../store/quarantine.js';
 
 export interface GlobalOptions {
   dir: string;
@@ -16,11 +18,17 @@ export function globalsOf(cmd: Command): GlobalOptions {
   return { dir, db, json: Boolean(o.json) };
 }
 
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.split(';')[0]!;
+}
+
 export interface CommandResult {
   /** The one JSON document printed with --json. */
   json: unknown;
   /** What a person reads on a terminal (stdout). */
   human?: string;
+  /** The command already wrote its output (export). */
+  printed?: boolean;
   exitCode?: number;
 }
 
@@ -40,10 +48,19 @@ export function action(fn: (g: GlobalOptions, opts: Record<string, unknown>, arg
     const g = globalsOf(cmd);
     try {
       const result = await fn(g, cmd.opts(), cmd.args);
-      if (g.json) process.stdout.write(`${JSON.stringify(result.json)}\n`);
+      if (result.printed) {
+        // written by the command itself
+      } else if (g.json) process.stdout.write(`${JSON.stringify(result.json)}\n`);
       else if (result.human) process.stdout.write(result.human.endsWith('\n') ? result.human : `${result.human}\n`);
       process.exitCode = result.exitCode ?? 0;
-    } catch (err) {
+    } catch (caught) {
+      let err = caught;
+      if (isBrokenDb(err) && existsSync(g.db)) {
+        // Self-healing: keep the broken file for inspection, out of the way of the next mirror.
+        const aside = quarantine(g.db);
+        err = new MirrorError('DB_CORRUPT', `${g.db} is not a usable SQLite database (${firstLine(err)}); moved it aside to ${aside}. ` +
+          'Reads use the files until you run `jsonl-mirror rebuild`');
+      }
       const code = err instanceof MirrorError ? err.code : 'INTERNAL';
       const message = err instanceof Error ? err.message : String(err);
       if (g.json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);

@@ -39,6 +39,8 @@ function batch({ store, file, sourceId, final, opts, totals }: BatchArgs): FileO
   const size = file.st.size;
   const src = store.sql.get('sourceById').get(sourceId) as SourceRow | undefined;
   if (!src || src.state !== 'active') return 'inactive';
+  // A caller's cached source id may name another file once the mirror was rebuilt: then resolve again.
+  if (src.dev !== file.st.dev || src.ino !== file.st.ino) return 'invalid';
   if (src.offset > size || markerHash(fd, src.offset) !== src.marker_hash) return 'invalid';
   if (src.offset === size) return 'done';
   const insertEvent = store.sql.get('insertEvent');

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { isMirrorError, MirrorError, sqliteCode } from '../errors.js';
 import type { IngestOptions } from '../ingest/options.js';
 import { openStore, translateOpenError, type Store } from '../store/open.js';
+import { isBrokenDb, quarantine } from '../store/quarantine.js';
 import { activityFeed, type ActivityFeed, type ActivityOptions } from '../metrics/activity.js';
 import type { MetricOptions } from '../metrics/common.js';
 import { DEFAULT_CONFIG, type MetricsConfig } from '../metrics/config.js';
@@ -30,6 +31,8 @@ export interface ReaderOptions {
   ingest?: IngestOptions;
   /** Told once why `auto` reads the files instead of SQLite. */
   onFallback?: (reason: string) => void;
+  /** auto moves a corrupt mirror aside (default true). */
+  heal?: boolean;
   /** Busy timeout for the read's catch-up, ms (default 250): a long import does not stall reads. */
   busyTimeoutMs?: number;
 }
@@ -95,8 +98,16 @@ export function createReader(opts: ReaderOptions): Reader {
       src = fresh;
     } catch (err) {
       if (choice === 'sqlite' || !(err instanceof MirrorError)) throw err;
-      src = fallBack(`${err.message}; reading the files instead`);
+      src = fallBack(`${err.message}${healed(err)}; reading the files instead`);
     }
+  }
+
+  /** auto moves a broken mirror aside (never deletes it) so the next import or tail starts clean. */
+  function healed(err: unknown): string {
+    if (opts.heal === false || !isBrokenDb(err) || !existsSync(dbPath)) return '';
+    store?.close();
+    store = undefined;
+    return `; moved it aside to ${quarantine(dbPath)}, run \`jsonl-mirror rebuild\``;
   }
 
   /** Runs one helper; a mirror found broken mid-read sends `auto` to the files for good. */
@@ -107,7 +118,9 @@ export function createReader(opts: ReaderOptions): Reader {
     } catch (err) {
       const code = sqliteCode(err) ?? '';
       if (choice !== 'auto' || src.kind !== 'sqlite' || !BROKEN_DB.some((c) => code.startsWith(c))) throw err;
-      src = fallBack(`${(translateOpenError(err, dbPath) as Error).message}; reading the files instead`);
+      store?.close();
+      store = undefined;
+      src = fallBack(`${(translateOpenError(err, dbPath) as Error).message}${healed(err)}; reading the files instead`);
       return fn(src);
     }
   }

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { assertDir } from '../../ingest/layout.js';
 import { importAll, type ImportSummary } from '../../import/import.js';
 import { openStore } from '../../store/open.js';
 import { action, parseIntOption } from '../context.js';
+import { progressHooks } from '../progress.js';
 import { bytes, count } from '../format.js';
 
-function describe(s: ImportSummary, db: string): string {
+export function describe(s: ImportSummary, db: string): string {
   const reasons = Object.entries(s.rejectsByReason).map(([r, n]) => `${r} ${count(n)}`).join(', ');
   const lines = [
     `imported ${count(s.rows)} events from ${s.files} files (${s.streams.join(', ') || 'no streams'}) into ${db} in ${s.seconds.toFixed(1)} s`,
@@ -34,27 +34,18 @@ export function register(program: Command): void {
       action((g, o) => {
         assertDir(g.dir);
         const store = openStore(g.db);
-        const showBar = Boolean(o.progress) && !g.json && process.stderr.isTTY;
-        const bar = new cliProgress.SingleBar(
-          { stream: process.stderr, format: 'import [{bar}] {percentage}% | {value}/{total} MB | ETA {eta}s', hideCursor: true },
-          cliProgress.Presets.shades_classic,
-        );
-        let done = 0;
+        const progress = progressHooks(Boolean(o.progress) && !g.json, 'import');
         try {
           const summary = importAll(store, g.dir, {
             streams: o.stream as string[] | undefined,
             final: Boolean(o.final),
             maxLineBytes: o.maxLineBytes as number | undefined,
             legacy: o.legacy as boolean,
-            onStart: (total) => showBar && bar.start(Math.max(1, Math.round(total / 1e6)), 0),
-            onProgress: (n) => {
-              done += n;
-              if (showBar) bar.update(Math.round(done / 1e6));
-            },
+            ...progress.hooks,
           });
           return { json: summary, human: describe(summary, g.db) };
         } finally {
-          if (showBar) bar.stop();
+          progress.stop();
           store.close();
         }
       }),

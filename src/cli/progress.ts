@@ -1,0 +1,26 @@
+import cliProgress from 'cli-progress';
+import type { ImportOptions } from '../import/import.js';
+
+/** A progress bar over bytes on a terminal's stderr; nothing when piped, with --json, or --no-progress. */
+export function progressHooks(enabled: boolean, label: string): { hooks: Pick<ImportOptions, 'onStart' | 'onProgress'>; stop: () => void } {
+  if (!enabled || !process.stderr.isTTY) return { hooks: {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: `${label} [{bar}] {percentage}% | {value}/{total} MB | ETA {eta}s`, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let done = 0;
+  let started = false;
+  return {
+    hooks: {
+      onStart: (total) => {
+        started = true;
+        bar.start(Math.max(1, Math.round(total / 1e6)), 0);
+      },
+      onProgress: (n) => {
+        done += n;
+        bar.update(Math.round(done / 1e6));
+      },
+    },
+    stop: () => started && bar.stop(),
+  };
+}

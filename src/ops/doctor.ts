@@ -1,0 +1,57 @@
+import { statSync } from 'node:fs';
+import type { Store } from '../store/open.js';
+import { mirrorStatus, type MirrorStatus } from './status.js';
+
+export interface DoctorCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** The command that fixes it. */
+  fix?: string;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  checks: DoctorCheck[];
+  status: MirrorStatus;
+  walBytes: number;
+}
+
+/** Everything an operator asks first, each problem with the command that fixes it. */
+export function doctor(store: Store, dir: string): DoctorReport {
+  const checks: DoctorCheck[] = [];
+  const integrity = store.db.pragma('quick_check', { simple: true }) as string;
+  checks.push({ name: 'integrity', ok: integrity === 'ok', detail: integrity, fix: integrity === 'ok' ? undefined : 'jsonl-mirror rebuild' });
+  const status = mirrorStatus(store, dir);
+  checks.push({ name: 'schema', ok: true, detail: `version ${status.schemaVersion}` });
+  const behind = status.totals.behindBytes;
+  checks.push({
+    name: 'lag',
+    ok: behind === 0 || status.tailer !== null,
+    detail: behind === 0 ? 'up to date with the files' : `${behind} bytes not mirrored${status.tailer ? ' (a tailer is catching up)' : ''}`,
+    fix: behind > 0 && !status.tailer ? 'jsonl-mirror import (or run jsonl-mirror tail)' : undefined,
+  });
+  checks.push({
+    name: 'import',
+    ok: status.lastImport !== null,
+    detail: status.lastImport ? `last completed ${status.lastImport.completedAt}` : 'no import has completed on this mirror',
+    fix: status.lastImport ? undefined : 'jsonl-mirror import',
+  });
+  checks.push({ name: 'rejects', ok: true, detail: `${status.totals.rejects} rejected lines` });
+  checks.push({
+    name: 'tailer',
+    ok: true,
+    detail: status.tailer ? `pid ${status.tailer.pid} on ${status.tailer.host} since ${status.tailer.startedAt}` : 'no tailer runs',
+  });
+  if (status.totals.goneSources > 0) {
+    checks.push({ name: 'history', ok: true, detail: `${status.totals.historyRows} rows from ${status.totals.goneSources} deleted files are kept` });
+  }
+  let walBytes = 0;
+  try {
+    walBytes = statSync(`${store.path}-wal`).size;
+  } catch {
+    walBytes = 0;
+  }
+  checks.push({ name: 'wal', ok: true, detail: `${walBytes} bytes` });
+  return { ok: checks.every((c) => c.ok), checks, status, walBytes };
+}

@@ -1,0 +1,53 @@
+import { MirrorError } from '../errors.js';
+import type { Store } from '../store/open.js';
+
+/** PRAGMAs that only read; any other, and any PRAGMA with "=", is refused. */
+const READ_PRAGMAS = new Set([
+  'table_info', 'table_xinfo', 'table_list', 'index_list', 'index_info', 'index_xinfo', 'foreign_key_list', 'integrity_check',
+  'quick_check', 'page_count', 'page_size', 'freelist_count', 'user_version', 'schema_version', 'database_list',
+  'compile_options', 'function_list', 'pragma_list', 'collation_list', 'encoding', 'journal_mode', 'data_version',
+]);
+
+function refuse(why: string): never {
+  throw new MirrorError('INVALID_ARGUMENT', `query refused: ${why}; \`query\` only reads (SELECT, WITH, EXPLAIN, read-only PRAGMAs)`);
+}
+
+/** Strips comments and string literals so the checks below see only SQL keywords. */
+function keywordsOf(sql: string): string {
+  return sql
+    .replace(/--[^\n]*/g, ' ')
+    .replace(/\/\*[\s\S]*?\*\//g, ' ')
+    .replace(/'(?:[^']|'')*'/g, "''")
+    .trim();
+}
+
+/**
+ * Ad-hoc SQL over the mirror, strictly read-only: the connection is opened
+ * read-only, and anything that is not a read is refused before it runs.
+ */
+export function runQuery(store: Store, sql: string, params: unknown[] = []): Record<string, unknown>[] {
+  const bare = keywordsOf(sql);
+  if (bare === '') refuse('empty SQL');
+  if (/\bload_extension\s*\(/i.test(bare)) refuse('loading extensions');
+  if (/^\s*(ATTACH|DETACH)\b/i.test(bare)) refuse('ATTACH and DETACH change the connection');
+  if (/^\s*VACUUM\b/i.test(bare)) refuse('VACUUM writes');
+  const pragma = /^\s*PRAGMA\s+(?:\w+\.)?(\w+)\s*(=|\()?/i.exec(bare);
+  if (pragma) {
+    if (pragma[2] === '=' || !READ_PRAGMAS.has(pragma[1]!.toLowerCase())) refuse(`PRAGMA ${pragma[1]} can change settings`);
+  }
+  let stmt;
+  try {
+    stmt = store.db.prepare(sql);
+  } catch (err) {
+    const msg = (err as Error).message;
+    if (/more than one statement/i.test(msg)) refuse('multiple statements');
+    throw new MirrorError('INVALID_ARGUMENT', `SQL error: ${msg}`);
+  }
+  if (!stmt.readonly) refuse('the statement writes');
+  if (!stmt.reader) return [];
+  try {
+    return stmt.all(...params) as Record<string, unknown>[];
+  } catch (err) {
+    throw new MirrorError('INVALID_ARGUMENT', `SQL error: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,86 @@
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { MirrorError, sqliteCode } from '../errors.js';
+import { importAll, type ImportOptions, type ImportSummary } from '../import/import.js';
+import { openStore } from '../store/open.js';
+import { isBrokenDb, quarantine } from '../store/quarantine.js';
+import type { SourceRow } from '../store/statements.js';
+
+export interface RebuildOptions extends ImportOptions {
+  /** Drop history kept from deleted or truncated files without asking. */
+  yes?: boolean;
+}
+
+export interface RebuildResult extends ImportSummary {
+  /** Rows of deleted or truncated files the old mirror held and the new one does not. */
+  droppedHistoryRows: number;
+  /** Where a broken old mirror was moved. */
+  movedAside: string | null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** History the files can no longer give back: rows of gone or replaced sources. */
+function historyRows(dbPath: string): number {
+  const store = openStore(dbPath, { readonly: true });
+  try {
+    return (store.sql.get('allSources').all() as SourceRow[])
+      .filter((s) => s.state === 'gone' || s.state === 'replaced')
+      .reduce((a, s) => a + s.rows, 0);
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Builds a fresh mirror from the files next to the old one, then swaps it in
+ * with SQLite's online backup in a single step: readers and a running tailer
+ * see the old mirror or the new one, never half of either, and no stale WAL
+ * can pair with a new file.
+ */
+export async function rebuildMirror(dir: string, dbPath: string, opts: RebuildOptions = {}): Promise<RebuildResult> {
+  let movedAside: string | null = null;
+  let dropped = 0;
+  if (existsSync(dbPath)) {
+    try {
+      dropped = historyRows(dbPath);
+    } catch (err) {
+      if (!isBrokenDb(err)) throw err;
+      movedAside = quarantine(dbPath);
+    }
+    if (dropped > 0 && !opts.yes) {
+      throw new MirrorError(
+        'INVALID_ARGUMENT',
+        `the mirror holds ${dropped} rows from files that were deleted or truncated; a rebuild from the files cannot bring them back. ` +
+          'Run `jsonl-mirror export > history.jsonl` to keep them, then `jsonl-mirror rebuild --yes`',
+      );
+    }
+  }
+  const temp = `${dbPath}.rebuild-${process.pid}`;
+  for (const suffix of ['', '-wal', '-shm']) rmSync(temp + suffix, { force: true });
+  const fresh = openStore(temp);
+  try {
+    const summary = importAll(fresh, dir, opts);
+    fresh.db.pragma('wal_checkpoint(TRUNCATE)');
+    if (!existsSync(dbPath)) {
+      fresh.close();
+      for (const suffix of ['-wal', '-shm']) rmSync(dbPath + suffix, { force: true });
+      renameSync(temp, dbPath);
+    } else {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await fresh.db.backup(dbPath, { progress: () => 0x7fffffff });
+          break;
+        } catch (err) {
+          const code = sqliteCode(err) ?? '';
+          if (!(code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) || attempt >= 100) throw err;
+          await sleep(50);
+        }
+      }
+      fresh.close();
+    }
+    return { ...summary, droppedHistoryRows: dropped, movedAside };
+  } finally {
+    if (fresh.db.open) fresh.close();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(temp + suffix, { force: true });
+  }
+}
