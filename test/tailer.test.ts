@@ -279,3 +279,25 @@ async function runModel(seq: Op[]): Promise<void> {
     tailer?.kill('SIGKILL');
   }
 }
+
+describe('tail heals a corrupt mirror', () => {
+  it('moves the bad file aside, rebuilds from the files and keeps running', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'events.jsonl'), line(1) + line(2));
+    expect(cli(['--dir', dir, 'import']).code).toBe(0);
+    writeFileSync(join(dir, 'mirror.db'), 'not a database any more '.repeat(500));
+    rmSync(join(dir, 'mirror.db-wal'), { force: true });
+    rmSync(join(dir, 'mirror.db-shm'), { force: true });
+    const p = spawn(process.execPath, [CLI, '--dir', dir, 'tail', '--poll-interval', '50'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    await until('the rebuilt mirror', () => count(join(dir, 'mirror.db')) === 2);
+    appendFileSync(join(dir, 'events.jsonl'), line(3));
+    await until('the next line', () => count(join(dir, 'mirror.db')) === 3);
+    p.kill('SIGTERM');
+    expect(await new Promise((r) => p.on('exit', r))).toBe(0);
+    expect(err).toMatch(/is corrupt; moved it aside to .*mirror\.db\.corrupt-.* and rebuilding the mirror from the files/);
+    expect(readdirSync(dir).some((f) => f.startsWith('mirror.db.corrupt-'))).toBe(true);
+    expect(cli(['--dir', dir, 'verify']).code).toBe(0);
+  });
+});

@@ -8,7 +8,8 @@ import type { IngestOptions } from '../ingest/options.js';
 import { openStore, type Store } from '../store/open.js';
 import type { SourceRow } from '../store/statements.js';
 import { ChangeFeed, type ChangeBatch, type Subscriber } from './feed.js';
-import { claimTailer, releaseTailer } from './lock.js';
+import { claimTailer, releaseTailer, runningTailer } from './lock.js';
+import { isBrokenDb, quarantine } from '../store/quarantine.js';
 
 export interface TailerOptions {
   dir: string;
@@ -84,8 +85,16 @@ export function createTailer(opts: TailerOptions): Tailer {
 
   const wants = (stream: string): boolean => !wanted || wanted.has(stream);
 
+  /** A broken mirror is moved aside (never deleted) and rebuilt from the files by the ordinary catch-up. */
   function openMirror(): Store {
-    const s = openStore(dbPath);
+    let s: Store;
+    try {
+      s = openStore(dbPath);
+    } catch (err) {
+      if (!isBrokenDb(err)) throw err;
+      onError(new Error(`${dbPath} is corrupt; moved it aside to ${quarantine(dbPath)} and rebuilding the mirror from the files`));
+      s = openStore(dbPath);
+    }
     storeIno = statSync(dbPath).ino;
     claimTailer(s);
     lastId = (s.sql.get('maxEventId').get() as { id: number }).id;
@@ -130,7 +139,11 @@ export function createTailer(opts: TailerOptions): Tailer {
       publish(store);
     } catch (err) {
       const code = sqliteCode(err) ?? '';
-      if (!code.startsWith('SQLITE_BUSY')) onError(err);
+      if (isBrokenDb(err) && store) {
+        store.close();
+        store = undefined;
+        onError(new Error(`${dbPath} is corrupt; moved it aside to ${quarantine(dbPath)} and rebuilding the mirror from the files`));
+      } else if (!code.startsWith('SQLITE_BUSY')) onError(err);
       for (const s of allStreams()) dirty.add(s);
       schedule(100);
       return;
@@ -182,6 +195,8 @@ export function createTailer(opts: TailerOptions): Tailer {
         }
       }
       for (const s of pending) dirty.add(s); // a rotated file's unfinished line is taken after its grace period
+      // A rebuild swaps the mirror's content, claim included: claim it again.
+      if (store && !runningTailer(store)) claimTailer(store);
       if (dirty.size > 0 || !store) schedule(0);
     } catch (err) {
       onError(err);
