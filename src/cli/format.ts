@@ -1,7 +1,10 @@
 import Table from 'cli-table3';
 
+/** No rule between rows: long tables stay readable. */
+export const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+
 export function table(head: string[], rows: (string | number)[][]): string {
-  const t = new Table({ head, style: { head: [], border: [] } });
+  const t = new Table({ head, style: { head: [], border: [] }, chars: COMPACT });
   for (const r of rows) t.push(r.map((c) => String(c)));
   return t.toString();
 }

@@ -211,10 +211,14 @@ export function createTailer(opts: TailerOptions): Tailer {
       watcher = watch(opts.dir, {
         depth: 0, ignoreInitial: true, usePolling: opts.polling ?? false, interval: pollMs, atomic: false, awaitWriteFinish: false,
       });
-      watcher.on('all', (_event, path) => {
+      const hint = (path: unknown) => {
+        if (typeof path !== 'string') return;
         const sf = parseStreamFile(path.slice(path.lastIndexOf('/') + 1));
         if (sf) markDirty(sf.stream);
-      });
+      };
+      // chokidar throttles 'change' to one per 50 ms per file; its raw events are not throttled, so both are hints.
+      watcher.on('all', (_event, path) => hint(path));
+      watcher.on('raw', (_event, path) => hint(path));
       watcher.on('error', onError);
       await new Promise<void>((resolve) => watcher!.once('ready', () => resolve()));
       poller = setInterval(poll, pollMs);

@@ -1,0 +1,351 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, fsyncSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Command } from 'commander';
+import Table from 'cli-table3';
+import ndjson from 'ndjson';
+import { createReadStream } from 'node:fs';
+import { generateLog } from '../fixtures/generate.js';
+import { importAll } from '../src/import/import.js';
+import { createReader, type Reader } from '../src/read/reader.js';
+import { ScanSource } from '../src/read/scan-source.js';
+import { openStore } from '../src/store/open.js';
+import { createTailer } from '../src/tailer/tailer.js';
+import { createWriter } from '../src/writer/writer.js';
+import { activityFeed } from '../src/metrics/activity.js';
+import { costBreakdown, costTrend } from '../src/metrics/costs.js';
+import { doraGrades, doraTrend } from '../src/metrics/dora.js';
+import { metricsHistory } from '../src/metrics/history.js';
+import { bottlenecks, failureHeatmap, stagePerformance } from '../src/metrics/stages.js';
+import { throughputTrend } from '../src/metrics/throughput.js';
+import type { EventSource } from '../src/read/source.js';
+import { COMPACT } from '../src/cli/format.js';
+import { bareImportLoop, bareParseLoop, streamPaths, WholeFileSource } from './baselines.js';
+import { fmt, measure, percentile, summarize, type Row } from './util.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'dist/src/cli/main.js');
+
+const o = new Command('bench')
+  .option('--events <n>', 'lines in the generated log', Number, 1_000_000)
+  .option('--runs <n>', 'runs per case (reads run 5 + this)', Number, 3)
+  .option('--rss-gb <gb>', 'size of the log for the peak-RSS import (0 skips it)', Number, 1)
+  .option('--only <sections>', 'comma list of: import,writer,reads,scan,tail,idle,rss')
+  .option('--workdir <dir>', 'where data goes', join(ROOT, '.bench'))
+  .option('--json', 'one JSON document on stdout')
+  .parse()
+  .opts();
+
+const rows: Row[] = [];
+const want = (s: string) => !o.only || String(o.only).split(',').includes(s);
+const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
+const add = (r: Row) => rows.push(r);
+const rate = (n: number, ms: number) => (n / ms) * 1000;
+
+mkdirSync(o.workdir, { recursive: true });
+const logs = join(o.workdir, `logs-${o.events}`);
+const END = 1770768000;
+if (!existsSync(join(logs, 'events.jsonl'))) {
+  log(`generating ${o.events} lines into ${logs}`);
+  rmSync(logs, { recursive: true, force: true });
+  generateLog({ dir: logs, lines: o.events, linesPerFile: Math.ceil(o.events / 3), seed: 1, endEpoch: END });
+}
+const paths = streamPaths(logs);
+const logBytes = paths.reduce((a, p) => a + statSync(p).size, 0);
+const dbPath = join(o.workdir, 'mirror.db');
+const freshDb = (p: string) => {
+  for (const s of ['', '-wal', '-shm']) rmSync(p + s, { force: true });
+};
+
+// ---------------------------------------------------------------- import
+if (want('import') || want('reads')) {
+  log('import');
+  let rowsImported = 0;
+  const imp = measure(o.runs, () => {
+    freshDb(dbPath);
+    const s = openStore(dbPath);
+    rowsImported = importAll(s, logs).rows;
+    s.close();
+  });
+  const bareDb = join(o.workdir, 'bare.db');
+  let bareRows = 0;
+  const bare = measure(o.runs, () => {
+    freshDb(bareDb);
+    const s = openStore(bareDb);
+    bareRows = bareImportLoop(s.db, paths);
+    s.close();
+  });
+  const ours = rate(rowsImported, imp.median);
+  const limit = rate(bareRows, bare.median);
+  add({ area: 'import', case: 'bare read + JSON.parse + batched insert (same table)', value: limit, unit: 'rows/s', spread: bare.spread });
+  add({ area: 'import', case: 'jsonl-mirror import', value: ours, unit: 'rows/s', spread: imp.spread, baseline: 'bare loop', ratio: ours / limit,
+    goal: '>= 250,000 rows/s', met: ours >= 250_000 });
+  add({ area: 'import', case: 'jsonl-mirror import', value: logBytes / 1e6 / (imp.median / 1000), unit: 'MB/s', spread: imp.spread });
+  const dbBytes = statSync(dbPath).size + (existsSync(`${dbPath}-wal`) ? statSync(`${dbPath}-wal`).size : 0);
+  add({ area: 'import', case: 'DB size / JSONL size', value: dbBytes / logBytes, unit: 'x', note: `${fmt(dbBytes / 1e6)} MB for ${fmt(logBytes / 1e6)} MB` });
+  const su = spawnSync('sqlite-utils', ['--version'], { encoding: 'utf8' });
+  if (su.status === 0) {
+    // sqlite-utils stops at the first invalid line: give it only the valid ones (not timed).
+    const clean = join(o.workdir, 'clean.jsonl');
+    if (!existsSync(clean)) {
+      const fd = openSync(clean, 'w');
+      for (const p of paths) {
+        for (const l of readFileSync(p, 'utf8').split('\n')) {
+          try {
+            const v = JSON.parse(l);
+            if (v && typeof v === 'object' && !Array.isArray(v)) writeSync(fd, `${l}\n`);
+          } catch {
+            // skip
+          }
+        }
+      }
+      closeSync(fd);
+    }
+    const suDb = join(o.workdir, 'sqlite-utils.db');
+    freshDb(suDb);
+    const t = performance.now();
+    execFileSync('sqlite-utils', ['insert', suDb, 'events', clean, '--nl', '--alter'], { stdio: 'ignore' });
+    const ms = performance.now() - t;
+    add({ area: 'import', case: `sqlite-utils insert --nl (${su.stdout.trim()}, 1 run)`, value: rate(rowsImported, ms), unit: 'rows/s',
+      baseline: 'jsonl-mirror import', ratio: rate(rowsImported, ms) / ours });
+  } else {
+    add({ area: 'import', case: 'sqlite-utils insert --nl', value: Number.NaN, unit: 'rows/s', note: 'skipped: not installed (apt-get install sqlite-utils)' });
+  }
+}
+
+// ---------------------------------------------------------------- writer
+if (want('writer')) {
+  log('writer');
+  const N = 100_000;
+  const NF = 2_000;
+  const wdir = join(o.workdir, 'writer');
+  const event = (i: number) => ({ type: 'stage.completed', issue: i % 400, stage: 'build', duration_s: 12, model: 'sonnet' });
+  const reset = () => {
+    rmSync(wdir, { recursive: true, force: true });
+    mkdirSync(wdir);
+    openStore(join(wdir, 'mirror.db')).close();
+  };
+  const plain = (n: number, sync: boolean) => {
+    reset();
+    const fd = openSync(join(wdir, 'events.jsonl'), 'a');
+    for (let i = 0; i < n; i++) {
+      writeSync(fd, `${JSON.stringify({ ts: new Date().toISOString(), ts_epoch: Math.floor(Date.now() / 1000), ...event(i) })}\n`);
+      if (sync) fsyncSync(fd);
+    }
+    closeSync(fd);
+  };
+  const viaWriter = (n: number, opts: Parameters<typeof createWriter>[0]) => {
+    reset();
+    const w = createWriter({ ...opts, dir: wdir });
+    for (let i = 0; i < n; i++) w.append('events', event(i));
+    w.close();
+    if (w.stats().mirrored !== n) throw new Error(`writer mirrored ${w.stats().mirrored} of ${n}`);
+  };
+  const appendFile = (n: number) => {
+    reset();
+    const p = join(wdir, 'events.jsonl');
+    for (let i = 0; i < n; i++) appendFileSync(p, `${JSON.stringify(event(i))}\n`);
+  };
+  const cases: [string, number, () => void, string?, number?][] = [
+    ['plain writeSync (O_APPEND), no mirror', N, () => plain(N, false)],
+    ['plain appendFileSync (open per line), no mirror', N, () => appendFile(N)],
+    ['dual-write per event', N, () => viaWriter(N, { dir: wdir }), '>= 40,000/s', 40_000],
+    ['dual-write batched (group commit)', N, () => viaWriter(N, { dir: wdir, mode: 'batched' }), '>= 200,000/s', 200_000],
+    ['plain writeSync + fsync per line', NF, () => plain(NF, true)],
+    ['dual-write per event + fsync per append', NF, () => viaWriter(NF, { dir: wdir, durability: 'fsync' })],
+    ['dual-write batched + fsync every 100 ms', N, () => viaWriter(N, { dir: wdir, mode: 'batched', durability: { intervalMs: 100 } })],
+  ];
+  let base = 0;
+  let baseSync = 0;
+  for (const [name, n, fn, goal, target] of cases) {
+    const m = measure(o.runs, fn);
+    const r = rate(n, m.median);
+    if (name.startsWith('plain writeSync (')) base = r;
+    if (name.startsWith('plain writeSync + fsync')) baseSync = r;
+    const b = name.includes('fsync per') && !name.startsWith('plain') ? baseSync : base;
+    add({ area: 'writer', case: name, value: r, unit: 'appends/s', spread: m.spread,
+      baseline: name.startsWith('plain writeSync') ? undefined : name.includes('fsync per') ? 'writeSync + fsync' : 'plain writeSync',
+      ratio: name.startsWith('plain writeSync') ? undefined : r / b, goal, met: target === undefined ? undefined : r >= target });
+  }
+}
+
+// ---------------------------------------------------------------- reads
+if (want('reads')) {
+  log('reads');
+  if (!existsSync(dbPath)) throw new Error('reads need the import section');
+  const now = END;
+  const helpers: [string, (s: EventSource) => unknown][] = [
+    ['activity (page 1)', (s) => activityFeed(s, { limit: 50 })],
+    ['activity type=pipeline, offset 5000', (s) => activityFeed(s, { type: 'pipeline', offset: 5000, limit: 50 })],
+    ['cost breakdown (7 d)', (s) => costBreakdown(s, { now })],
+    ['cost trend (30 d)', (s) => costTrend(s, { now })],
+    ['DORA grades (7 d)', (s) => doraGrades(s, { now })],
+    ['DORA trend (30 d)', (s) => doraTrend(s, { now })],
+    ['stage performance (7 d)', (s) => stagePerformance(s, { now })],
+    ['bottlenecks', (s) => bottlenecks(s, { now })],
+    ['failure heatmap (all time)', (s) => failureHeatmap(s, { now })],
+    ['throughput trend (30 d)', (s) => throughputTrend(s, { now })],
+    ['metrics history (all time)', (s) => metricsHistory(s, { now })],
+  ];
+  const reader: Reader = createReader({ dir: logs, db: dbPath, source: 'sqlite' });
+  // The reader's own source, so each call includes its catch-up, as a dashboard request would.
+  const viaReader: Record<string, (r: Reader) => unknown> = {
+    'activity (page 1)': (r) => r.activity({ limit: 50 }),
+    'activity type=pipeline, offset 5000': (r) => r.activity({ type: 'pipeline', offset: 5000, limit: 50 }),
+    'cost breakdown (7 d)': (r) => r.costBreakdown({ now }),
+    'cost trend (30 d)': (r) => r.costTrend({ now }),
+    'DORA grades (7 d)': (r) => r.doraGrades({ now }),
+    'DORA trend (30 d)': (r) => r.doraTrend({ now }),
+    'stage performance (7 d)': (r) => r.stagePerformance({ now }),
+    bottlenecks: (r) => r.bottlenecks({ now }),
+    'failure heatmap (all time)': (r) => r.failureHeatmap({ now }),
+    'throughput trend (30 d)': (r) => r.throughputTrend({ now }),
+    'metrics history (all time)': (r) => r.metricsHistory({ now }),
+  };
+  const scan = new ScanSource(logs);
+  const whole = new WholeFileSource(paths);
+  for (const [name, fn] of helpers) {
+    const sq = measure(5 + o.runs, () => viaReader[name]!(reader));
+    const sc = measure(o.runs, () => fn(scan));
+    const wf = measure(o.runs, () => fn(whole));
+    add({ area: 'reads', case: `${name}: sqlite (catch-up included)`, value: sq.median, unit: 'ms', spread: sq.spread,
+      baseline: 'scan', ratio: sc.median / sq.median, goal: '< 50 ms and >= 20x scan', met: sq.median < 50 && sc.median / sq.median >= 20 });
+    add({ area: 'reads', case: `${name}: scan`, value: sc.median, unit: 'ms', spread: sc.spread });
+    add({ area: 'reads', case: `${name}: whole-file parse (what dashboards do today)`, value: wf.median, unit: 'ms', spread: wf.spread,
+      baseline: 'sqlite', ratio: wf.median / sq.median, note: 'ratio = how many times slower than sqlite' });
+  }
+  reader.close();
+}
+
+// ---------------------------------------------------------------- scan throughput
+if (want('scan')) {
+  log('scan throughput');
+  const scan = new ScanSource(logs);
+  const sc = measure(o.runs, () => scan.events({ streams: ['events'], types: ['stage.failed'] }));
+  const bare = measure(o.runs, () => bareParseLoop(paths));
+  const ours = logBytes / 1e6 / (sc.median / 1000);
+  const lim = logBytes / 1e6 / (bare.median / 1000);
+  add({ area: 'scan', case: 'bare read + split + JSON.parse loop', value: lim, unit: 'MB/s', spread: bare.spread });
+  add({ area: 'scan', case: 'jsonl-mirror scan (byte offsets, UTF-8 check, rejects)', value: ours, unit: 'MB/s', spread: sc.spread,
+    baseline: 'bare loop', ratio: ours / lim, goal: '>= 150 MB/s', met: ours >= 150 });
+  const nd = await (async () => {
+    const times: number[] = [];
+    for (let i = 0; i < o.runs; i++) {
+      const t = performance.now();
+      for (const p of paths) {
+        await new Promise<void>((res) => {
+          createReadStream(p).pipe(ndjson.parse({ strict: false })).on('data', () => {}).on('end', res);
+        });
+      }
+      times.push(performance.now() - t);
+    }
+    return summarize(times);
+  })();
+  const ndRate = logBytes / 1e6 / (nd.median / 1000);
+  add({ area: 'scan', case: 'ndjson.parse stream (no offsets, drops bad lines)', value: ndRate, unit: 'MB/s', spread: nd.spread,
+    baseline: 'jsonl-mirror scan', ratio: ndRate / ours });
+}
+
+// ---------------------------------------------------------------- tail latency
+if (want('tail')) {
+  for (const perSecond of [100, 5000]) {
+    log(`tail latency at ${perSecond}/s`);
+    const tdir = join(o.workdir, 'tail');
+    rmSync(tdir, { recursive: true, force: true });
+    mkdirSync(tdir);
+    writeFileSync(join(tdir, 'events.jsonl'), '');
+    const tailer = createTailer({ dir: tdir, onError: () => {} });
+    await tailer.start();
+    const lat: number[] = [];
+    tailer.subscribe((b) => {
+      const now = performance.timeOrigin + performance.now();
+      for (const e of b.events) lat.push(now - (e.sent as number));
+    });
+    const seconds = 4;
+    const appender = spawn(process.execPath, ['-e', `
+      const fs = require('fs'); const { performance } = require('perf_hooks');
+      const fd = fs.openSync(${JSON.stringify(join(tdir, 'events.jsonl'))}, 'a');
+      const per = ${perSecond}; const total = per * ${seconds}; let sent = 0; const t0 = performance.now();
+      (function tick() {
+        const due = Math.min(total, Math.floor((performance.now() - t0) / 1000 * per));
+        let chunk = '';
+        while (sent < due) chunk += JSON.stringify({ type: 'lat', i: sent++, sent: performance.timeOrigin + performance.now() }) + '\\n';
+        if (chunk) fs.writeSync(fd, chunk);
+        if (sent < total) setTimeout(tick, 1); else fs.closeSync(fd);
+      })();`]);
+    await new Promise((r) => appender.on('exit', r));
+    const deadline = Date.now() + 10_000;
+    while (lat.length < perSecond * seconds && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await tailer.stop();
+    const sorted = [...lat].sort((a, b) => a - b);
+    add({ area: 'tail', case: `append -> queryable, ${perSecond}/s: median`, value: percentile(sorted, 50), unit: 'ms', goal: '< 20 ms',
+      met: percentile(sorted, 50) < 20, note: `${lat.length} of ${perSecond * seconds} events seen` });
+    add({ area: 'tail', case: `append -> queryable, ${perSecond}/s: p99`, value: percentile(sorted, 99), unit: 'ms', goal: '< 200 ms',
+      met: percentile(sorted, 99) < 200 });
+  }
+}
+
+// ---------------------------------------------------------------- idle CPU
+if (want('idle')) {
+  log('idle CPU of tail over 100 quiet files (10 s)');
+  const idir = join(o.workdir, 'idle');
+  rmSync(idir, { recursive: true, force: true });
+  mkdirSync(idir);
+  for (let i = 0; i < 100; i++) writeFileSync(join(idir, `s${i}.jsonl`), '{"type":"x"}\n');
+  const p = spawn(process.execPath, [CLI, '--dir', idir, 'tail'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 3000));
+  const ticks = () => {
+    const f = readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks
+  };
+  const hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  const t0 = ticks();
+  const w0 = performance.now();
+  await new Promise((r) => setTimeout(r, 10_000));
+  const cpu = (((ticks() - t0) / hz) * 1000) / (performance.now() - w0) * 100;
+  p.kill('SIGTERM');
+  await new Promise((r) => p.on('exit', r));
+  add({ area: 'tail', case: 'idle CPU, 100 quiet files (watcher + 1 s safety poll)', value: cpu, unit: '% of a core', goal: '< 1%', met: cpu < 1 });
+}
+
+// ---------------------------------------------------------------- peak RSS
+if (want('rss') && o.rssGb > 0) {
+  const big = join(o.workdir, `big-${o.rssGb}gb`);
+  const targetBytes = o.rssGb * 1024 ** 3;
+  if (!existsSync(join(big, 'events.jsonl'))) {
+    log(`generating a ${o.rssGb} GB log`);
+    rmSync(big, { recursive: true, force: true });
+    generateLog({ dir: big, lines: Math.ceil(targetBytes / 130), seed: 9, endEpoch: END });
+  }
+  const bigBytes = statSync(join(big, 'events.jsonl')).size;
+  const bigDb = join(o.workdir, 'big.db');
+  freshDb(bigDb);
+  log(`import of ${fmt(bigBytes / 1e9, 2)} GB for peak RSS`);
+  const script = `import(${JSON.stringify(join(ROOT, 'dist/src/index.js'))}).then((m) => {
+    const s = m.openStore(${JSON.stringify(bigDb)}); const t = Date.now(); const r = m.importAll(s, ${JSON.stringify(big)}); s.close();
+    console.log(JSON.stringify({ rows: r.rows, ms: Date.now() - t, maxRssKb: process.resourceUsage().maxRSS }));
+  });`;
+  const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', maxBuffer: 1e6 })) as { rows: number; ms: number; maxRssKb: number };
+  const mb = out.maxRssKb / 1024;
+  add({ area: 'import', case: `peak RSS importing ${fmt(bigBytes / 1e9, 2)} GB`, value: mb, unit: 'MB', goal: '< 200 MB', met: mb < 200,
+    note: `${fmt(rate(out.rows, out.ms))} rows/s` });
+  freshDb(bigDb);
+}
+
+// ---------------------------------------------------------------- report
+const machine = { node: process.version, cpus: `${cpus().length} x ${cpus()[0]?.model ?? '?'}`, memGb: Math.round(totalmem() / 1024 ** 3),
+  events: o.events, logMb: Math.round(logBytes / 1e6), date: new Date().toISOString() };
+if (o.json) {
+  process.stdout.write(`${JSON.stringify({ machine, rows })}\n`);
+} else {
+  const t = new Table({ head: ['area', 'case', 'value', 'unit', 'spread', 'vs baseline', 'goal', 'met'], style: { head: [], border: [] }, chars: COMPACT });
+  for (const r of rows) {
+    t.push([r.area, r.case, fmt(r.value), r.unit, r.spread === undefined ? '' : `${Math.round(r.spread * 100)}%`,
+      r.ratio === undefined ? (r.note ?? '') : `${fmt(r.ratio, 2)}x ${r.baseline}${r.note ? ` (${r.note})` : ''}`,
+      r.goal ?? '', r.met === undefined ? '' : r.met ? 'yes' : 'NO']);
+  }
+  process.stdout.write(`${t.toString()}\n`);
+  process.stdout.write(`machine: ${machine.cpus}, ${machine.memGb} GiB, Node ${machine.node}; log: ${machine.events} lines, ${machine.logMb} MB; ${machine.date}\n`);
+}
