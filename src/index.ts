@@ -1,9 +1,31 @@
-export { MirrorError, isMirrorError, type MirrorErrorCode } from './errors.js';
-export { openStore, type OpenOptions, type Store } from './store/open.js';
-export { ingestStream } from './ingest/ingest-stream.js';
-export { listStreams, type StreamFile } from './ingest/layout.js';
-export { normalize, type NormalEvent } from './ingest/normalize.js';
-export type { IngestOptions, IngestTotals } from './ingest/options.js';
+// Writes: JSONL first, SQLite best effort.
+export { createWriter, type Writer, type WriterOptions, type WriterStats, type AppendResult, type Durability } from './writer/writer.js';
+// Tails: keeps the mirror current and feeds new events.
+export { createTailer, type Tailer, type TailerOptions, type TailerStats } from './tailer/tailer.js';
+export type { ChangeBatch } from './tailer/feed.js';
+// Imports: every log and legacy costs.json, idempotently.
+export { importLogs } from './import/import-logs.js';
 export { importAll, type ImportOptions, type ImportSummary } from './import/import.js';
+// Reads: every METRICS.md helper, from SQLite or from the files.
+export { createReader, type Reader, type ReaderOptions, type SourceChoice } from './read/reader.js';
+export type { ActivityOptions, ActivityFeed } from './metrics/activity.js';
+export type { MetricOptions } from './metrics/common.js';
+export { DEFAULT_CONFIG, mergeConfig, loadConfig, type MetricsConfig, type Bands, type PartialConfig } from './metrics/config.js';
+export type { CostBreakdown, CostTrend } from './metrics/costs.js';
+export type { DoraGrades, DoraTrend, Grade } from './metrics/dora.js';
+export type { StagePerformance, Bottlenecks, FailureHeatmap } from './metrics/stages.js';
+export type { ThroughputTrend } from './metrics/throughput.js';
+export type { MetricsHistory } from './metrics/history.js';
+// Operating the mirror.
+export { openStore, type OpenOptions, type Store } from './store/open.js';
 export { mirrorStatus, type MirrorStatus, type FileStatus } from './ops/status.js';
 export { verifyMirror, type VerifyReport, type VerifyProblem } from './ops/verify.js';
+export { rebuildMirror, type RebuildOptions, type RebuildResult } from './ops/rebuild.js';
+export { exportLines, type ExportOptions } from './ops/export.js';
+export { runQuery } from './ops/query.js';
+export { doctor, type DoctorReport, type DoctorCheck } from './ops/doctor.js';
+// The one ingest path and the normalisation every backend shares.
+export { ingestStream } from './ingest/ingest-stream.js';
+export { normalize, type NormalEvent } from './ingest/normalize.js';
+export type { IngestOptions, IngestTotals } from './ingest/options.js';
+export { MirrorError, isMirrorError, type MirrorErrorCode } from './errors.js';

@@ -61,9 +61,16 @@ describe('auto falls back to the files, with the reason, when SQLite is not usab
       const env = breakIt(dir);
       const auto = answers(dir, 'auto', env);
       expect(auto.out).toEqual(expected);
-      for (const n of auto.notes) expect(n).toMatch(reason);
+      expect(auto.notes[0]).toMatch(reason);
       expect(auto.notes[0]).toMatch(/reading the files/);
-      if (what !== 'the DB deleted') {
+      if (what === 'the DB corrupt') {
+        // The first read moved the broken file aside; the next ones find no mirror, until a rebuild.
+        expect(auto.notes[0]).toMatch(/moved it aside to .*mirror\.db\.corrupt-.*jsonl-mirror rebuild/);
+        for (const n of auto.notes.slice(1)) expect(n).toMatch(/no mirror at/);
+      } else {
+        for (const n of auto.notes) expect(n).toMatch(reason);
+      }
+      if (what === 'the DB from a newer schema' || what === 'better-sqlite3 unloadable') {
         const forced = cli(['--dir', dir, 'metrics', 'dora', '--source', 'sqlite'], { env });
         expect(forced.code).toBe(1);
         expect(forced.stderr).toMatch(reason);

@@ -21,7 +21,7 @@ export interface ActivityFeed {
   nextCursor: string | null;
 }
 
-export const MAX_LIMIT = 200;
+const MAX_LIMIT = 200;
 
 /** Newest first, events as written in the log. */
 export function activityFeed(src: EventSource, o: ActivityOptions = {}): ActivityFeed {

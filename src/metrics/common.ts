@@ -61,7 +61,3 @@ export function sortedRecord<V>(m: Map<string, V>): Record<string, V> {
   for (const k of [...m.keys()].sort()) out[k] = m.get(k)!;
   return out;
 }
-
-export function addTo(m: Map<string, number>, key: string, v: number): void {
-  m.set(key, (m.get(key) ?? 0) + v);
-}

@@ -1,7 +1,7 @@
 import type { EventSource } from '../read/source.js';
 import { daysEnding, resolve, round2, sortedRecord, startOfDays, DAY, type MetricOptions } from './common.js';
 
-export const COST_TYPES = ['pipeline.cost', 'cost.record'];
+const COST_TYPES = ['pipeline.cost', 'cost.record'];
 
 /**
  * Cost helpers read the requested streams plus `costs`, where legacy

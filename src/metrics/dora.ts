@@ -12,7 +12,7 @@ export interface DoraGrades {
   mttr: { value: number; unit: 'hours'; grade: Grade };
 }
 
-export const DORA_TYPES = ['pipeline.started', 'pipeline.completed'];
+const DORA_TYPES = ['pipeline.started', 'pipeline.completed'];
 const DORA_FIELDS: (keyof NormalEvent)[] = ['type', 'ts_epoch', 'issue', 'result'];
 
 const GRADES: Grade[] = ['Elite', 'High', 'Medium'];

@@ -2,7 +2,7 @@ import type { NormalEvent } from '../ingest/normalize.js';
 import type { Store } from '../store/open.js';
 import { eventsSql, feedCountSql, feedPageSql, groupsSql } from '../store/read-sql.js';
 import {
-  cursorPosition, encodeCursor, type EventQuery, type EventSource, type FeedPage, type FeedQuery, type GroupQuery, type GroupRow,
+  cursorPosition, dateOf, encodeCursor, type EventQuery, type EventSource, type FeedPage, type FeedQuery, type GroupQuery, type GroupRow,
 } from './source.js';
 
 /** Finds events through the indexes on (stream, type, ts_epoch) and (stream, ts_epoch, rank, offset). */
@@ -20,8 +20,9 @@ export class SqliteSource implements EventSource {
     if (q.streams.length === 0 || q.types.length === 0) return [];
     const { sql, params } = groupsSql(q);
     const rows = this.store.sql.shape(sql).raw().all(...params) as unknown[][];
+    const dateAt = q.by.indexOf('date');
     return rows.map((r) => ({
-      keys: r.slice(0, q.by.length) as (string | number | null)[],
+      keys: r.slice(0, q.by.length).map((k, i) => (i === dateAt ? dateOf((k as number) * 86400) : k)) as (string | number | null)[],
       count: r[q.by.length] as number,
       sum: r[q.by.length + 1] as number,
     }));

@@ -8,7 +8,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** ISO-8601 UTC at second precision, as Shipwright's emit_event writes it. */
-export function isoSeconds(epoch: number): string {
+function isoSeconds(epoch: number): string {
   return new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 

@@ -1,0 +1,15 @@
+import { join } from 'node:path';
+import { assertDir } from '../ingest/layout.js';
+import { openStore } from '../store/open.js';
+import { importAll, type ImportOptions, type ImportSummary } from './import.js';
+
+/** `jsonl-mirror import` as a call: opens the mirror (DIR/mirror.db by default), imports, closes. */
+export function importLogs(opts: ImportOptions & { dir: string; db?: string }): ImportSummary {
+  assertDir(opts.dir);
+  const store = openStore(opts.db ?? join(opts.dir, 'mirror.db'));
+  try {
+    return importAll(store, opts.dir, opts);
+  } finally {
+    store.close();
+  }
+}

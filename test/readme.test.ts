@@ -1,0 +1,41 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES, ROOT, tmp } from './helpers.js';
+
+const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+/** The README's examples, run as a new user would, on a copy of the bundled example. */
+describe('README', () => {
+  it('quick start: the main job and the first queries work on the bundled example', () => {
+    const dir = join(tmp(), 'example');
+    cpSync(join(FIXTURES, 'example'), dir, { recursive: true });
+    const quick = readme.split('## Quick start')[1]!.split('## CLI')[0]!;
+    const commands = [...quick.matchAll(/^(?:\.\/bin\/)?jsonl-mirror (.*?)(?:\s+#.*)?$/gm)].map((m) => m[1]!);
+    expect(commands.length).toBeGreaterThanOrEqual(4);
+    for (const c of commands) {
+      const args = c.replace('fixtures/example', dir).split(/\s+/);
+      const r = spawnSync(join(ROOT, 'bin/jsonl-mirror'), args, { encoding: 'utf8' });
+      expect(r.status, `jsonl-mirror ${c}: ${r.stderr}`).toBe(0);
+    }
+  });
+
+  it('the library example runs', () => {
+    const code = /## Library\n\n```js\n([\s\S]*?)```/.exec(readme)![1]!;
+    const dir = join(tmp(), 'example');
+    cpSync(join(FIXTURES, 'example'), dir, { recursive: true });
+    // Inside the package, so that `import 'jsonl-mirror'` resolves to this package.
+    const scratch = join(ROOT, 'dist', 'readme-check');
+    mkdirSync(scratch, { recursive: true });
+    const file = join(scratch, `example-${process.pid}.mjs`);
+    writeFileSync(file, code.replace("'fixtures/example'", JSON.stringify(dir)));
+    try {
+      const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^sqlite true \{ value: [\d.]+, unit: 'per day', grade: '\w+' \}\n3\n/);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+});
