@@ -2,8 +2,7 @@ import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:f
 import { join } from 'node:path';
 import type { Database } from '../src/store/sqlite-module.js';
 import { normalize, type NormalEvent } from '../src/ingest/normalize.js';
-import { dateOf, feedTypeMatches, type EventQuery, type EventSource, type FeedPage, type FeedQuery, type GroupQuery, type GroupRow } from '../src/read/source.js';
-import { costOf } from '../src/read/cost.js';
+import { feedTypeMatches, groupEvents, type EventQuery, type EventSource, type FeedPage, type FeedQuery, type GroupQuery, type GroupRow } from '../src/read/source.js';
 import { toNumber, toText } from '../src/ingest/normalize.js';
 
 /** Files of a stream oldest first (NAME.jsonl.N ... NAME.jsonl). */
@@ -14,9 +13,8 @@ export function streamPaths(dir: string, stream = 'events'): string[] {
     .map((f) => join(dir, f));
 }
 
-/** The practical limit of a scan: read in chunks, split on newlines, JSON.parse every line. Returns lines parsed. */
-export function bareParseLoop(paths: string[]): number {
-  let n = 0;
+/** Reads files in 4 MiB chunks and hands over each line (without its newline). */
+function forEachLine(paths: string[], fn: (line: string) => void): void {
   const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
   for (const p of paths) {
     const fd = openSync(p, 'r');
@@ -28,17 +26,23 @@ export function bareParseLoop(paths: string[]): number {
       pos += len;
       const parts = (rest + buf.toString('utf8', 0, len)).split('\n');
       rest = parts.pop()!;
-      for (const l of parts) {
-        try {
-          JSON.parse(l);
-          n++;
-        } catch {
-          // corrupt line
-        }
-      }
+      for (const l of parts) fn(l);
     }
     closeSync(fd);
   }
+}
+
+/** The practical limit of a scan: read in chunks, split on newlines, JSON.parse every line. Returns lines parsed. */
+export function bareParseLoop(paths: string[]): number {
+  let n = 0;
+  forEachLine(paths, (l) => {
+    try {
+      JSON.parse(l);
+      n++;
+    } catch {
+      // corrupt line
+    }
+  });
   return n;
 }
 
@@ -61,35 +65,21 @@ export function bareImportLoop(db: Database, paths: string[]): number {
         o.output_tokens as number ?? null, l);
     }
   });
-  const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
-  for (const p of paths) {
-    const fd = openSync(p, 'r');
-    let pos = 0;
-    let rest = '';
-    for (;;) {
-      const len = readSync(fd, buf, 0, buf.length, pos);
-      if (len === 0) break;
-      pos += len;
-      const parts = (rest + buf.toString('utf8', 0, len)).split('\n');
-      rest = parts.pop()!;
-      for (const l of parts) {
-        try {
-          const o = JSON.parse(l);
-          if (o && typeof o === 'object' && !Array.isArray(o)) {
-            batch.push([n, o, l]);
-            n++;
-            if (batch.length >= 50_000) {
-              flush(batch);
-              batch = [];
-            }
-          }
-        } catch {
-          // corrupt line
+  forEachLine(paths, (l) => {
+    try {
+      const o = JSON.parse(l);
+      if (o && typeof o === 'object' && !Array.isArray(o)) {
+        batch.push([n, o, l]);
+        n++;
+        if (batch.length >= 50_000) {
+          flush(batch);
+          batch = [];
         }
       }
+    } catch {
+      // corrupt line
     }
-    closeSync(fd);
-  }
+  });
   flush(batch);
   return n;
 }
@@ -128,18 +118,7 @@ export class WholeFileSource implements EventSource {
   }
 
   groups(q: GroupQuery): GroupRow[] {
-    const m = new Map<string, GroupRow>();
-    for (const e of this.events(q)) {
-      const v = q.sum === 'cost' ? costOf(e, q.prices!) : q.sum ? (e[q.sum] ?? 0) : 0;
-      if (q.sum === 'cost' && !(v > 0)) continue;
-      const keys = q.by.map((k) => (k === 'date' ? dateOf(e.ts_epoch) : k === 'success' ? (e.result === 'success' ? 1 : 0) : e[k]));
-      const id = JSON.stringify(keys);
-      const row = m.get(id) ?? { keys, count: 0, sum: 0 };
-      row.count++;
-      row.sum += v;
-      m.set(id, row);
-    }
-    return [...m.values()];
+    return groupEvents(this.events(q), q);
   }
 
   feed(q: FeedQuery): FeedPage {

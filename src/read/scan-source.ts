@@ -1,6 +1,5 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { costOf } from './cost.js';
 import { COSTS_STREAM, LEGACY_COSTS_FILE, parseLegacyCosts } from '../import/legacy-costs.js';
 import { listStreams } from '../ingest/layout.js';
 import { readLines } from '../ingest/lines.js';
@@ -8,7 +7,7 @@ import { normalize, toNumber, toText, type NormalEvent } from '../ingest/normali
 import { resolveIngestOptions, type IngestOptions } from '../ingest/options.js';
 import { parseLine } from '../ingest/parse-line.js';
 import {
-  cursorPosition, dateOf, encodeCursor, feedTypeMatches, type EventQuery, type EventSource, type FeedPage, type FeedQuery,
+  cursorPosition, encodeCursor, feedTypeMatches, groupEvents, type EventQuery, type EventSource, type FeedPage, type FeedQuery,
   type GroupQuery, type GroupRow,
 } from './source.js';
 
@@ -82,21 +81,7 @@ export class ScanSource implements EventSource {
   }
 
   groups(q: GroupQuery): GroupRow[] {
-    const byKey = new Map<string, GroupRow>();
-    for (const e of this.events(q)) {
-      const v = q.sum === 'cost' ? costOf(e, q.prices!) : q.sum ? (e[q.sum] ?? 0) : 0;
-      if (q.sum === 'cost' && !(v > 0)) continue;
-      const keys = q.by.map((k) => (k === 'date' ? dateOf(e.ts_epoch) : k === 'success' ? (e.result === 'success' ? 1 : 0) : e[k]));
-      const id = JSON.stringify(keys);
-      let row = byKey.get(id);
-      if (!row) {
-        row = { keys, count: 0, sum: 0 };
-        byKey.set(id, row);
-      }
-      row.count++;
-      row.sum += v;
-    }
-    return [...byKey.values()];
+    return groupEvents(this.events(q), q);
   }
 
   feed(q: FeedQuery): FeedPage {

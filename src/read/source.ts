@@ -1,5 +1,5 @@
 import { MirrorError } from '../errors.js';
-import type { PriceTable } from './cost.js';
+import { costOf, type PriceTable } from './cost.js';
 import type { NormalEvent } from '../ingest/normalize.js';
 
 /**
@@ -65,6 +65,25 @@ export interface EventSource {
   groups(q: GroupQuery): GroupRow[];
   /** Matching events as written in the log, newest first. */
   feed(q: FeedQuery): FeedPage;
+}
+
+/** Counts and sums of events already filtered by `q`: the scan's (and any in-memory source's) GROUP BY. */
+export function groupEvents(events: NormalEvent[], q: GroupQuery): GroupRow[] {
+  const byKey = new Map<string, GroupRow>();
+  for (const e of events) {
+    const v = q.sum === 'cost' ? costOf(e, q.prices!) : q.sum ? (e[q.sum] ?? 0) : 0;
+    if (q.sum === 'cost' && !(v > 0)) continue;
+    const keys = q.by.map((k) => (k === 'date' ? dateOf(e.ts_epoch) : k === 'success' ? (e.result === 'success' ? 1 : 0) : e[k]));
+    const id = JSON.stringify(keys);
+    let row = byKey.get(id);
+    if (!row) {
+      row = { keys, count: 0, sum: 0 };
+      byKey.set(id, row);
+    }
+    row.count++;
+    row.sum += v;
+  }
+  return [...byKey.values()];
 }
 
 export function dateOf(epoch: number): string {

@@ -12,17 +12,22 @@ const marks = (n: number): string => Array.from({ length: n }, () => '?').join('
 const LOG_ORDER = 'ts_epoch, stream, rank, "offset"';
 const NORMAL_COLUMNS = 'type, ts_epoch, issue, stage, result, duration_s, cost_usd, model, input_tokens, output_tokens';
 
+/** since <= ts_epoch < until, each when given. */
+function timeBounds(parts: string[], params: unknown[], since: number | undefined, until: number | undefined): void {
+  if (since !== undefined) {
+    parts.push('ts_epoch >= ?');
+    params.push(since);
+  }
+  if (until !== undefined) {
+    parts.push('ts_epoch < ?');
+    params.push(until);
+  }
+}
+
 function where(q: EventQuery): { sql: string; params: unknown[] } {
   const parts = [`stream IN (${marks(q.streams.length)})`, `type IN (${marks(q.types.length)})`];
   const params: unknown[] = [...q.streams, ...q.types];
-  if (q.since !== undefined) {
-    parts.push('ts_epoch >= ?');
-    params.push(q.since);
-  }
-  if (q.until !== undefined) {
-    parts.push('ts_epoch < ?');
-    params.push(q.until);
-  }
+  timeBounds(parts, params, q.since, q.until);
   if (q.timed) parts.push('ts_epoch != 0');
   return { sql: parts.join(' AND '), params };
 }
@@ -125,4 +130,24 @@ export function feedPageSql(q: FeedQuery, after?: [number, string, number, numbe
     params.push(q.offset);
   }
   return { sql, params };
+}
+
+export interface ExportQuery {
+  streams?: string[];
+  since?: number;
+  until?: number;
+  sort?: 'file' | 'time';
+}
+
+/** export: original lines in file order (oldest rotated file first, then offset) or in log order. */
+export function exportSql(q: ExportQuery): { sql: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (q.streams?.length) {
+    where.push(`stream IN (${marks(q.streams.length)})`);
+    params.push(...q.streams);
+  }
+  timeBounds(where, params, q.since, q.until);
+  const order = q.sort === 'time' ? LOG_ORDER : 'stream, rank, "offset"';
+  return { sql: `SELECT line FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order}`, params };
 }
