@@ -167,9 +167,9 @@ describe('rebuild, migrate, doctor', () => {
 
   it('migrate prints the versions; doctor passes on a healthy mirror and names the fix when it lags', () => {
     const dir = mirrored();
-    expect(cli(['--dir', dir, 'migrate', '--json']).json).toMatchObject({ version: 1, applied: [] });
+    expect(cli(['--dir', dir, 'migrate', '--json']).json).toMatchObject({ version: 2, applied: [] });
     const fresh = tmp();
-    expect(cli(['--dir', fresh, 'migrate', '--json']).json).toMatchObject({ version: 1, applied: ['001_init.sql'] });
+    expect(cli(['--dir', fresh, 'migrate', '--json']).json).toMatchObject({ version: 2, applied: ['001_init.sql', '002_stage_totals.sql'] });
     expect(cli(['--dir', dir, 'doctor']).code).toBe(0);
     appendFileSync(join(dir, 'events.jsonl'), '{"type":"late"}\n');
     const d = cli(['--dir', dir, 'doctor', '--json']);

@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { isMirrorError } from '../src/errors.js';
 import { LATEST_VERSION } from '../src/store/migrations.js';
 import { openStore } from '../src/store/open.js';
+import { importAll } from '../src/import/import.js';
+import { verifyMirror } from '../src/ops/verify.js';
 import { tmp } from './helpers.js';
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -25,12 +27,38 @@ describe('store', () => {
     expect(store.db.pragma('synchronous', { simple: true })).toBe(1);
     expect(store.db.pragma('busy_timeout', { simple: true })).toBe(1234);
     const rows = store.db.prepare('SELECT version, checksum FROM schema_migrations').all() as { version: number; checksum: string }[];
-    expect(rows.map((r) => r.version)).toEqual([LATEST_VERSION()]);
+    expect(rows.map((r) => r.version)).toEqual(Array.from({ length: LATEST_VERSION() }, (_, i) => i + 1));
     expect(rows[0]!.checksum).toMatch(/^[0-9a-f]{64}$/);
     store.close();
     const again = openStore(path);
     expect(again.schemaVersion).toBe(LATEST_VERSION());
     again.close();
+  });
+
+  it('migrates an older mirror: 002 adds stage_totals and backfills it from the rows', () => {
+    const dir = tmp();
+    const path = join(dir, 'm.db');
+    writeFileSync(join(dir, 'events.jsonl'), [
+      '{"type":"stage.completed","stage":"build","duration_s":10,"ts_epoch":1}',
+      '{"type":"stage.completed","stage":"build","duration_s":"5","ts_epoch":2}',
+      '{"type":"stage.completed","stage":"test","ts_epoch":3}',
+      '{"type":"stage.completed","ts_epoch":4}',
+    ].join('\n') + '\n');
+    const s1 = openStore(path);
+    importAll(s1, dir);
+    // Make it a version-1 mirror, as an older jsonl-mirror left it.
+    s1.db.exec('DROP TABLE stage_totals; DELETE FROM schema_migrations WHERE version = 2');
+    s1.close();
+    const s2 = openStore(path);
+    expect(s2.schemaVersion).toBe(2);
+    expect(s2.db.prepare('SELECT stage, n, duration_sum FROM stage_totals ORDER BY stage').all()).toEqual([
+      { stage: 'build', n: 2, duration_sum: 15 },
+      { stage: 'test', n: 1, duration_sum: 0 },
+    ]);
+    expect(verifyMirror(s2, dir).ok).toBe(true);
+    s2.db.exec("UPDATE stage_totals SET n = 7 WHERE stage = 'test'");
+    expect(verifyMirror(s2, dir).problems).toEqual([expect.objectContaining({ path: 'stage_totals', problem: 'changed' })]);
+    s2.close();
   });
 
   it('refuses a database from a newer schema', () => {
@@ -66,7 +94,7 @@ describe('store', () => {
     const run = () => new Promise<number>((res) => spawn(process.execPath, ['-e', script, path]).on('exit', (c) => res(c ?? -1)));
     expect(await Promise.all([run(), run(), run()])).toEqual([0, 0, 0]);
     const store = openStore(path);
-    expect(store.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get()).toEqual({ n: 1 });
+    expect(store.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get()).toEqual({ n: LATEST_VERSION() });
     store.close();
   });
 

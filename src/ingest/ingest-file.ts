@@ -49,6 +49,7 @@ function batch({ store, file, sourceId, final, opts, totals }: BatchArgs): FileO
   let rows = 0;
   let rejects = 0;
   let blanks = 0;
+  const stageTotals = new Map<string, { n: number; sum: number }>();
   const reject = (offset: number, length: number, reason: RejectReason, sample: string): void => {
     insertReject.run(src.id, src.stream, src.path, offset, length, reason, sample, at);
     rejects++;
@@ -64,8 +65,17 @@ function batch({ store, file, sourceId, final, opts, totals }: BatchArgs): FileO
           src.id, offset, src.stream, src.rank, n.type, n.ts_epoch, n.issue, n.stage, n.result,
           n.duration_s, n.cost_usd, n.model, n.input_tokens, n.output_tokens, parsed.text,
         );
-        if (info.changes === 1) rows++;
-        else totals.duplicates++;
+        if (info.changes === 1) {
+          rows++;
+          if (n.type === 'stage.completed' && n.stage !== null) {
+            const t = stageTotals.get(n.stage) ?? { n: 0, sum: 0 };
+            t.n++;
+            t.sum += n.duration_s ?? 0;
+            stageTotals.set(n.stage, t);
+          }
+        } else {
+          totals.duplicates++;
+        }
       } else if (parsed.kind === 'blank') {
         blanks++;
       } else {
@@ -75,6 +85,7 @@ function batch({ store, file, sourceId, final, opts, totals }: BatchArgs): FileO
     (offset, length, sample) => reject(offset, length, 'line_too_long', sampleOf(sample, 0, sample.length)),
   );
   if (next === src.offset) return 'done';
+  for (const [stage, t] of stageTotals) store.sql.get('addStageTotal').run(src.stream, stage, t.n, t.sum);
   store.sql.get('checkpoint').run(next, markerHash(fd, next), size, rows, rejects, blanks, at, src.id);
   totals.rows += rows;
   totals.blanks += blanks;

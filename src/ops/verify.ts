@@ -73,8 +73,29 @@ export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: n
       }
     }
   }
+  verifyStageTotals(store, add);
   report.ok = report.problems.length === 0;
   return report;
+}
+
+/** stage_totals (sql/002) must equal what the rows say. */
+function verifyStageTotals(store: Store, add: (p: VerifyProblem) => void): void {
+  const kept = new Map<string, { n: number; duration_sum: number }>();
+  for (const r of store.db.prepare('SELECT stream, stage, n, duration_sum FROM stage_totals').all() as { stream: string; stage: string; n: number; duration_sum: number }[]) {
+    kept.set(`${r.stream}\u0000${r.stage}`, r);
+  }
+  const actual = store.db
+    .prepare("SELECT stream, stage, COUNT(*) AS n, TOTAL(duration_s) AS duration_sum FROM events WHERE type = 'stage.completed' AND stage IS NOT NULL GROUP BY stream, stage")
+    .all() as { stream: string; stage: string; n: number; duration_sum: number }[];
+  for (const a of actual) {
+    const key = `${a.stream}\u0000${a.stage}`;
+    const k = kept.get(key);
+    kept.delete(key);
+    if (!k || k.n !== a.n || Math.abs(k.duration_sum - a.duration_sum) > 1e-6 * Math.max(1, Math.abs(a.duration_sum))) {
+      add({ path: 'stage_totals', offset: 0, problem: 'changed', detail: `stage ${a.stage} of ${a.stream}: kept ${k?.n ?? 0}, rows say ${a.n}` });
+    }
+  }
+  for (const k of kept.keys()) add({ path: 'stage_totals', offset: 0, problem: 'extra', detail: `stage ${k.split('\u0000')[1]} has no rows` });
 }
 
 function verifySource(

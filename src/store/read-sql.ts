@@ -67,7 +67,24 @@ function costSql(config: PriceTable): { sql: string; params: unknown[] } {
   };
 }
 
+/**
+ * All-time stage.completed per stage is kept by the ingest in stage_totals
+ * (sql/002); the answer is the same GROUP BY, without reading the rows.
+ */
+function stageTotalsSql(q: GroupQuery): { sql: string; params: unknown[] } | undefined {
+  const allTime = q.since === undefined && q.until === undefined && !q.timed;
+  if (!allTime || q.types.length !== 1 || q.types[0] !== 'stage.completed' || q.by.length !== 1 || q.by[0] !== 'stage') return undefined;
+  if (q.sum !== undefined && q.sum !== 'duration_s') return undefined;
+  return {
+    sql: `SELECT stage AS k0, SUM(n) AS n, ${q.sum ? 'TOTAL(duration_sum)' : '0'} AS s FROM stage_totals
+      WHERE stream IN (${marks(q.streams.length)}) GROUP BY stage`,
+    params: [...q.streams],
+  };
+}
+
 export function groupsSql(q: GroupQuery): { sql: string; params: unknown[] } {
+  const rollup = stageTotalsSql(q);
+  if (rollup) return rollup;
   const w = where(q);
   const keys = q.by.map((k, i) => `${GROUP_EXPR[k]} AS k${i}`).join(', ');
   const groupBy = q.by.map((_, i) => `k${i}`).join(', ');

@@ -38,6 +38,8 @@ const SQL = {
   eventOffsets: 'SELECT "offset", line FROM events WHERE source_id = ? ORDER BY "offset"',
   rejectOffsets: 'SELECT "offset", length FROM rejects WHERE source_id = ? ORDER BY "offset"',
   deleteMeta: 'DELETE FROM meta WHERE key = ?',
+  addStageTotal: `INSERT INTO stage_totals (stream, stage, n, duration_sum) VALUES (?, ?, ?, ?)
+    ON CONFLICT (stream, stage) DO UPDATE SET n = n + excluded.n, duration_sum = duration_sum + excluded.duration_sum`,
   maxEventId: 'SELECT COALESCE(MAX(id), 0) AS id FROM events',
   eventsAfter: `SELECT id, stream, line, ts_epoch, rank, "offset" FROM events WHERE id > ? ORDER BY id LIMIT ?`,
 } as const;

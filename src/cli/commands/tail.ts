@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createTailer } from '../../tailer/tailer.js';
 import { action, note, parseIntOption } from '../context.js';
-import { count } from '../format.js';
+import { bytes, count } from '../format.js';
 
 export function register(program: Command): void {
   program
@@ -10,7 +10,9 @@ export function register(program: Command): void {
     .option('--stream <name...>', 'only these streams (default: all, new ones included)')
     .option('--poll', 'watch by polling (network filesystems without inotify)')
     .option('--poll-interval <ms>', 'the safety poll (and polling) interval', parseIntOption('--poll-interval'), 1000)
-    .option('--feed', 'print each new event as a JSON line on stdout as it lands in SQLite')
+    .option('--feed', 'print each new event as a JSON line on stdout as it lands in SQLite (the exit summary then goes to stderr)')
+    .option('--status-every <s>', 'print rows, rows/s, rejects and lag to stderr every s seconds (default: 10 on a terminal, else off)',
+      parseIntOption('--status-every'))
     .action(
       action(async (g, o) => {
         const tailer = createTailer({
@@ -19,17 +21,32 @@ export function register(program: Command): void {
         await tailer.start();
         if (o.feed) tailer.subscribe((b) => { for (const e of b.events) process.stdout.write(`${JSON.stringify(e)}\n`); });
         note(`jsonl-mirror: tailing ${g.dir} into ${g.db}; Ctrl-C to stop`);
+        const every = (o.statusEvery as number | undefined) ?? (process.stderr.isTTY ? 10 : 0);
+        const ticker = every > 0
+          ? setInterval(() => {
+              const s = tailer.stats();
+              const lag = s.files.reduce((a, f) => a + f.lagBytes, 0);
+              const oldest = Math.max(0, ...s.files.map((f) => f.lagSeconds));
+              note(`jsonl-mirror tail: ${count(s.rows)} rows (${count(s.rowsPerSecond)}/s), ${count(s.rejects)} rejects, ` +
+                `${bytes(lag)} behind${lag > 0 ? ` (${oldest.toFixed(0)} s)` : ''}`);
+            }, every * 1000)
+          : undefined;
         await new Promise<void>((resolve) => {
           const stop = () => resolve();
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
         });
+        if (ticker) clearInterval(ticker);
         await tailer.stop();
         const s = tailer.stats();
-        return {
-          json: { rows: s.rows, rejects: s.rejects, rowsPerSecond: s.rowsPerSecond, startedAt: s.startedAt },
-          human: `stopped: mirrored ${count(s.rows)} events and ${count(s.rejects)} rejected lines since ${s.startedAt}`,
-        };
+        const summary = { rows: s.rows, rejects: s.rejects, rowsPerSecond: s.rowsPerSecond, startedAt: s.startedAt };
+        const human = `stopped: mirrored ${count(s.rows)} events and ${count(s.rejects)} rejected lines since ${s.startedAt}`;
+        if (o.feed) {
+          // stdout carries the feed's NDJSON only.
+          note(g.json ? JSON.stringify(summary) : human);
+          return { json: summary, printed: true };
+        }
+        return { json: summary, human };
       }),
     );
 }
