@@ -1,8 +1,9 @@
-import { appendFileSync, copyFileSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, fstatSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { importAll } from '../src/import/import.js';
 import { ingestStream } from '../src/ingest/ingest-stream.js';
+import { resolveSource } from '../src/ingest/sources.js';
 import { verifyMirror } from '../src/ops/verify.js';
 import { openStore, type Store } from '../src/store/open.js';
 import { FIXTURES, tmp } from './helpers.js';
@@ -177,6 +178,30 @@ describe('file identity', () => {
     appendFileSync(file, ev(3));
     expect(ingestStream(store, dir, 'events').rows).toBe(1);
     expect(lines(store)).toEqual([1, 2, 3].map((n) => ev(n).trimEnd()));
+    expect(verifyMirror(store, dir).ok).toBe(true);
+  });
+
+  it('copytruncate after a pass listed the directory: the live file is resolved first, and the copy still continues the source', () => {
+    const { dir, store, file } = setup();
+    writeFileSync(file, ev(1) + ev(2));
+    ingestStream(store, dir, 'events');
+    appendFileSync(file, ev(3)); // not ingested yet: only in the copy once the live file is truncated
+    copyFileSync(file, `${file}.1`);
+    truncateSync(file, 0);
+    appendFileSync(file, ev(4));
+    // A pass whose listing predates the copy reaches the live file without having seen the copy.
+    const fd = openSync(file, 'r');
+    const r = store.db
+      .transaction(() => resolveSource(store, dir, { stream: 'events', name: 'events.jsonl', rotation: 0, fd, st: fstatSync(fd) }, undefined))
+      .immediate();
+    closeSync(fd);
+    expect(r).toMatchObject({ kind: 'ingest', relocated: true });
+    expect(store.db.prepare("SELECT path, state FROM sources ORDER BY id").all()).toEqual([
+      { path: 'events.jsonl.1', state: 'active' },
+      { path: 'events.jsonl', state: 'active' },
+    ]);
+    expect(ingestStream(store, dir, 'events').rows).toBe(2);
+    expect(lines(store)).toEqual([1, 2, 3, 4].map((n) => ev(n).trimEnd()));
     expect(verifyMirror(store, dir).ok).toBe(true);
   });
 

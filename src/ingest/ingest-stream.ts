@@ -5,7 +5,7 @@ import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/statements.js';
 import { ingestFile } from './ingest-file.js';
 import { streamFiles, type StreamFile } from './layout.js';
-import { emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals } from './options.js';
+import { emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals, type ResolvedIngestOptions } from './options.js';
 import { resolveSource, type OpenFile } from './sources.js';
 
 function openStreamFile(dir: string, f: StreamFile): OpenFile | undefined {
@@ -45,7 +45,17 @@ export function ingestStream(
   totals: IngestTotals = emptyTotals(),
 ): IngestTotals {
   const opts = resolveIngestOptions(options);
+  // A source relocated to a file this pass did not list (a copytruncate under way) is read by one more pass.
+  for (let pass = 0; pass < 3; pass++) {
+    if (!ingestPass(store, dir, stream, opts, totals)) break;
+  }
+  return totals;
+}
+
+/** One pass over the stream's files as listed now; true when a source moved to a file it has to read again. */
+function ingestPass(store: Store, dir: string, stream: string, opts: ResolvedIngestOptions, totals: IngestTotals): boolean {
   const seen = new Set<number>();
+  let relocated = false;
   let olderRank: number | undefined;
   for (const f of streamFiles(dir, stream)) {
     const file = openStreamFile(dir, f);
@@ -62,6 +72,7 @@ export function ingestStream(
           break;
         }
         seen.add(r.src.id);
+        if (r.relocated) relocated = true;
         olderRank = r.src.rank;
         const outcome = ingestFile(store, file, r.src.id, final, opts, totals);
         if (outcome !== 'invalid') {
@@ -75,8 +86,8 @@ export function ingestStream(
       closeSync(file.fd);
     }
   }
-  markGone(store, dir, stream, seen);
-  return totals;
+  if (!relocated) markGone(store, dir, stream, seen);
+  return relocated;
 }
 
 function stillThere(dir: string, s: SourceRow): boolean {

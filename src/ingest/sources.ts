@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/statements.js';
 import { HEAD_BYTES, headHash, markerHash } from './identity.js';
-import type { StreamFile } from './layout.js';
+import { streamFiles, type StreamFile } from './layout.js';
 
 /**
  * File identity (invariant 6): which source row a file on disk continues.
@@ -16,7 +16,8 @@ export interface OpenFile extends StreamFile {
   st: Stats;
 }
 
-export type Resolution = { kind: 'ingest'; src: SourceRow } | { kind: 'copy'; id: number };
+/** `relocated`: the file's old source was found continuing in another file, which the pass has to read again. */
+export type Resolution = { kind: 'ingest'; src: SourceRow; relocated?: boolean } | { kind: 'copy'; id: number };
 
 /** Does the open file still hold the content `src` read, up to its checkpoint? */
 export function continues(fd: number, size: number, src: SourceRow): boolean {
@@ -89,6 +90,30 @@ function widenHead(store: Store, file: OpenFile, src: SourceRow): SourceRow {
   return { ...src, head_len: len, head_hash: hash };
 }
 
+/** Finds another file of the stream that holds `src`'s content up to its checkpoint, and moves `src` there. */
+function relocate(store: Store, dir: string, file: OpenFile, src: SourceRow): boolean {
+  for (const f of streamFiles(dir, file.stream)) {
+    if (f.name === file.name) continue;
+    let fd: number | undefined;
+    try {
+      fd = openSync(join(dir, f.name), 'r');
+      const st = fstatSync(fd);
+      if (st.ino === file.st.ino && st.dev === file.st.dev) continue;
+      if (!continues(fd, st.size, src)) continue;
+      const copy = store.sql.get('sourceByInode').get(file.stream, st.dev, st.ino) as SourceRow | undefined;
+      if (copy?.state === 'copy') store.sql.get('deleteSource').run(copy.id);
+      else if (copy) continue; // that file is some other source's
+      store.sql.get('moveSource').run(f.name, st.dev, st.ino, nowIso(), src.id);
+      return true;
+    } catch {
+      // gone since the listing
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+  return false;
+}
+
 function adopt(store: Store, file: OpenFile, src: SourceRow): SourceRow {
   if (src.path !== file.name || src.dev !== file.st.dev || src.ino !== file.st.ino || src.state !== 'active') {
     store.sql.get('moveSource').run(file.name, file.st.dev, file.st.ino, nowIso(), src.id);
@@ -123,9 +148,11 @@ export function resolveSource(store: Store, dir: string, file: OpenFile, olderRa
       // Renamed (rotation) or back from gone: same content, same source.
       return { kind: 'ingest', src: widenHead(store, file, adopt(store, file, known)) };
     }
-    // Truncated, or replaced in place (inode reuse): a new generation from 0.
-    store.sql.get('setState').run('replaced', nowIso(), known.id);
-    return { kind: 'ingest', src: insertSource(store, file, {}, olderRank) };
+    // Truncated or replaced in place. A copytruncate that happened after this pass listed the directory left its copy
+    // unlisted: if another file continues the source, the source moves there; else it is given up.
+    const moved = relocate(store, dir, file, known);
+    if (!moved) store.sql.get('setState').run('replaced', nowIso(), known.id);
+    return { kind: 'ingest', src: insertSource(store, file, {}, olderRank), relocated: moved };
   }
 
   // An inode we have not seen: a new file, or a copy of a known one.
