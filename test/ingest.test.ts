@@ -205,6 +205,20 @@ describe('file identity', () => {
     expect(verifyMirror(store, dir).ok).toBe(true);
   });
 
+  it('a copy of a file the mirror has not read yet (it was empty when first seen) is not read twice', () => {
+    const { dir, store, file } = setup();
+    writeFileSync(file, '');
+    ingestStream(store, dir, 'events'); // the source is registered with an empty head and checkpoint 0
+    appendFileSync(file, ev(1) + ev(2));
+    copyFileSync(file, `${file}.1`); // copytruncate, caught between the copy and the truncate
+    expect(ingestStream(store, dir, 'events').rows).toBe(2);
+    truncateSync(file, 0);
+    appendFileSync(file, ev(3));
+    expect(ingestStream(store, dir, 'events').rows).toBe(1);
+    expect(lines(store)).toEqual([1, 2, 3].map((n) => ev(n).trimEnd()));
+    expect(verifyMirror(store, dir).ok).toBe(true);
+  });
+
   it('a deleted file keeps its rows as history, marked gone', () => {
     const { dir, store, file } = setup();
     writeFileSync(`${file}.1`, ev(1));

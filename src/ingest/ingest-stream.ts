@@ -108,8 +108,8 @@ function markGone(store: Store, dir: string, stream: string, seen: Set<number>):
   const now = new Date().toISOString();
   store.db
     .transaction(() => {
-      for (const s of store.sql.get('activeSources').all(stream) as SourceRow[]) {
-        if (seen.has(s.id) || stillThere(dir, s)) continue;
+      for (const s of store.sql.get('knownSources').all(stream) as SourceRow[]) {
+        if (s.state === 'gone' || seen.has(s.id) || stillThere(dir, s)) continue;
         if (s.state === 'copy') store.sql.get('deleteSource').run(s.id);
         else store.sql.get('setState').run('gone', now, s.id);
       }

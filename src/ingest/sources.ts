@@ -90,8 +90,32 @@ function widenHead(store: Store, file: OpenFile, src: SourceRow): SourceRow {
   return { ...src, head_len: len, head_hash: hash };
 }
 
+/**
+ * Does `file` start like `src`? By the stored head hash; for a source that has
+ * read nothing yet (its file was empty when seen) the stored head is empty, so
+ * compare with the bytes its file starts with now.
+ */
+function sameHead(dir: string, file: OpenFile, src: SourceRow): boolean {
+  if (src.head_len > 0) return src.head_len <= file.st.size && headHash(file.fd, src.head_len) === src.head_hash;
+  if (src.state !== 'active' || file.st.size === 0) return false;
+  let fd: number | undefined;
+  try {
+    const path = join(dir, src.path);
+    const st = statSync(path);
+    if (st.dev !== src.dev || st.ino !== src.ino || st.size === 0) return false;
+    fd = openSync(path, 'r');
+    const len = Math.min(HEAD_BYTES, st.size, file.st.size);
+    return headHash(fd, len) === headHash(file.fd, len);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /** Finds another file of the stream that holds `src`'s content up to its checkpoint, and moves `src` there. */
 function relocate(store: Store, dir: string, file: OpenFile, src: SourceRow): boolean {
+  if (src.offset === 0) return false; // nothing read, nothing to continue
   for (const f of streamFiles(dir, file.stream)) {
     if (f.name === file.name) continue;
     let fd: number | undefined;
@@ -156,18 +180,14 @@ export function resolveSource(store: Store, dir: string, file: OpenFile, olderRa
   }
 
   // An inode we have not seen: a new file, or a copy of a known one.
-  const lengths = store.sql.get('headLengths').all(file.stream) as { head_len: number }[];
-  for (const { head_len } of lengths) {
-    if (head_len === 0 || head_len > st.size) continue;
-    const candidates = store.sql.get('sourcesByHead').all(file.stream, head_len, headHash(fd, head_len)) as SourceRow[];
-    for (const original of candidates) {
-      if (original.dev === st.dev && original.ino === st.ino) continue;
-      if (original.state === 'active' && intact(dir, original)) {
-        return { kind: 'copy', id: insertSource(store, file, { state: 'copy', copy_of: original.id }, olderRank).id };
-      }
-      if (continues(fd, st.size, original)) {
-        return { kind: 'ingest', src: widenHead(store, file, adopt(store, file, original)) };
-      }
+  for (const original of store.sql.get('knownSources').all(file.stream) as SourceRow[]) {
+    if (original.state === 'copy' || (original.dev === st.dev && original.ino === st.ino)) continue;
+    if (!sameHead(dir, file, original)) continue;
+    if (original.state === 'active' && intact(dir, original)) {
+      return { kind: 'copy', id: insertSource(store, file, { state: 'copy', copy_of: original.id }, olderRank).id };
+    }
+    if (continues(fd, st.size, original)) {
+      return { kind: 'ingest', src: widenHead(store, file, adopt(store, file, original)) };
     }
   }
   return { kind: 'ingest', src: insertSource(store, file, {}, olderRank) };

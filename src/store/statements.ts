@@ -9,10 +9,7 @@ const SQL = {
   sourceByInode:
     "SELECT * FROM sources WHERE stream = ? AND dev = ? AND ino = ? AND state IN ('active', 'copy', 'gone') ORDER BY generation DESC LIMIT 1",
   maxGeneration: 'SELECT MAX(generation) AS g FROM sources WHERE stream = ? AND dev = ? AND ino = ?',
-  headLengths: "SELECT DISTINCT head_len FROM sources WHERE stream = ? AND state IN ('active', 'gone') AND kind = 'jsonl'",
-  sourcesByHead:
-    "SELECT * FROM sources WHERE stream = ? AND state IN ('active', 'gone') AND kind = 'jsonl' AND head_len = ? AND head_hash = ? ORDER BY rank",
-  activeSources: "SELECT * FROM sources WHERE stream = ? AND kind = 'jsonl' AND state IN ('active', 'copy')",
+  knownSources: "SELECT * FROM sources WHERE stream = ? AND kind = 'jsonl' AND state IN ('active', 'copy', 'gone') ORDER BY rank",
   maxRank: 'SELECT MAX(rank) AS r FROM sources WHERE stream = ?',
   minRankAbove: "SELECT MIN(rank) AS r FROM sources WHERE stream = ? AND kind = 'jsonl' AND state = 'active' AND rank > ?",
   insertSource: `INSERT INTO sources (stream, kind, path, dev, ino, generation, rank, head_len, head_hash, state, copy_of, first_seen, updated_at)
