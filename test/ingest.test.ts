@@ -219,6 +219,25 @@ describe('file identity', () => {
     expect(verifyMirror(store, dir).ok).toBe(true);
   });
 
+  it('a new generation registered from a stale fstat records the head it actually read', () => {
+    const { dir, store, file } = setup();
+    writeFileSync(file, ev(1) + ev(2));
+    ingestStream(store, dir, 'events');
+    const fd = openSync(file, 'r');
+    const stale = fstatSync(fd); // the size before the truncate
+    truncateSync(file, 0);
+    appendFileSync(file, ev(3));
+    const r = store.db
+      .transaction(() => resolveSource(store, dir, { stream: 'events', name: 'events.jsonl', rotation: 0, fd, st: stale }, undefined))
+      .immediate();
+    closeSync(fd);
+    expect(r.kind === 'ingest' && r.src.head_len).toBe(ev(3).length);
+    expect(ingestStream(store, dir, 'events').rows).toBe(1);
+    appendFileSync(file, ev(4));
+    expect(ingestStream(store, dir, 'events').rows).toBe(1);
+    expect(lines(store)).toEqual([1, 2, 3, 4].map((n) => ev(n).trimEnd()));
+  });
+
   it('a deleted file keeps its rows as history, marked gone', () => {
     const { dir, store, file } = setup();
     writeFileSync(`${file}.1`, ev(1));

@@ -145,7 +145,9 @@ describe('tailer model: random sequences of appends, rotations, truncations, cra
       { minLength: 5, maxLength: 40 },
     );
     // Replay a failure with TAILER_SEED=<seed> TAILER_PATH=<path> from the report.
-    await fc.assert(fc.asyncProperty(ops, async (seq) => runModel(seq)), {
+    // Or replay one sequence many times: TAILER_SEQ=valid,rotate,... TAILER_RUNS=50.
+    const fixed = process.env.TAILER_SEQ ? fc.constant(process.env.TAILER_SEQ.split(',') as Op[]) : undefined;
+    await fc.assert(fc.asyncProperty(fixed ?? ops, async (seq) => runModel(seq)), {
       numRuns: Number(process.env.TAILER_RUNS ?? 30),
       verbose: 1,
       ...(process.env.TAILER_SEED ? { seed: Number(process.env.TAILER_SEED), path: process.env.TAILER_PATH } : {}),
@@ -186,7 +188,18 @@ async function runModel(seq: Op[]): Promise<void> {
       await until(`catch-up (${seq.join(',')})`, () => count(db) === expectedCount() && count(db, 'rejects') === expectedBad());
     } catch (err) {
       const log = existsSync(tailerLog) ? readFileSync(tailerLog, 'utf8') : '';
-      throw new Error(`${(err as Error).message}: mirror has ${count(db)} of ${expectedCount()} events, ${count(db, 'rejects')} of ${expectedBad()} rejects; files ${readdirSync(dir).join(' ')}; tailer said: ${log}`);
+      let rows = '';
+      try {
+        const s = openStore(db, { readonly: true });
+        rows = JSON.stringify({
+          sources: s.db.prepare('SELECT id, path, ino, generation, rank, head_len, "offset", state, copy_of, rows FROM sources').all(),
+          events: s.db.prepare('SELECT source_id, "offset", line FROM events ORDER BY id').all(),
+        });
+        s.close();
+      } catch {
+        rows = '(mirror unreadable)';
+      }
+      throw new Error(`${(err as Error).message}: mirror has ${count(db)} of ${expectedCount()} events, ${count(db, 'rejects')} of ${expectedBad()} rejects; files ${readdirSync(dir).join(' ')}; tailer said: ${log}; mirror: ${rows}`);
     }
   };
   const shift = () => {

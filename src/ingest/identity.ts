@@ -17,6 +17,13 @@ export function headHash(fd: number, length: number): string {
   return hashRange(fd, 0, length);
 }
 
+/** The file's first bytes as they are now: how many there were (up to HEAD_BYTES) and their hash. */
+export function readHead(fd: number): { len: number; hash: string } {
+  const buf = Buffer.allocUnsafe(HEAD_BYTES);
+  const n = readSync(fd, buf, 0, HEAD_BYTES, 0);
+  return { len: n, hash: n === 0 ? '' : createHash('sha1').update(buf.subarray(0, n)).digest('hex') };
+}
+
 export function markerHash(fd: number, offset: number): string {
   const len = Math.min(MARKER_BYTES, offset);
   return hashRange(fd, offset - len, len);

@@ -66,7 +66,12 @@ function ingestPass(store: Store, dir: string, stream: string, opts: ResolvedIng
       const final = opts.final || (file.rotation > 0 && idle);
       // A file that changed under us between resolution and read is resolved again.
       for (let attempt = 0; attempt < 3; attempt++) {
-        const r = store.db.transaction(() => resolveSource(store, dir, file, olderRank)).immediate();
+        const r = store.db
+          .transaction(() => {
+            file.st = fstatSync(file.fd); // as it is now, under the write lock
+            return resolveSource(store, dir, file, olderRank);
+          })
+          .immediate();
         if (r.kind === 'copy') {
           seen.add(r.id);
           break;
@@ -80,7 +85,6 @@ function ingestPass(store: Store, dir: string, stream: string, opts: ResolvedIng
           totals.pendingBytes += Math.max(0, file.st.size - after.offset);
           break;
         }
-        file.st = fstatSync(file.fd);
       }
     } finally {
       closeSync(file.fd);

@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/statements.js';
-import { HEAD_BYTES, headHash, markerHash } from './identity.js';
+import { HEAD_BYTES, headHash, markerHash, readHead } from './identity.js';
 import { streamFiles, type StreamFile } from './layout.js';
 
 /**
@@ -61,7 +61,8 @@ function rankFor(store: Store, file: OpenFile, olderRank: number | undefined): n
 }
 
 function insertSource(store: Store, file: OpenFile, fields: Partial<SourceRow>, olderRank: number | undefined): SourceRow {
-  const headLen = Math.min(HEAD_BYTES, file.st.size);
+  // What is read now, not what fstat said: the file may have been truncated since.
+  const head = readHead(file.fd);
   const gen = (store.sql.get('maxGeneration').get(file.stream, file.st.dev, file.st.ino) as { g: number | null }).g;
   const info = store.sql.get('insertSource').run({
     stream: file.stream,
@@ -71,8 +72,8 @@ function insertSource(store: Store, file: OpenFile, fields: Partial<SourceRow>, 
     ino: file.st.ino,
     generation: gen === null ? 0 : gen + 1,
     rank: rankFor(store, file, olderRank),
-    head_len: headLen,
-    head_hash: headHash(file.fd, headLen),
+    head_len: head.len,
+    head_hash: head.hash,
     state: 'active',
     copy_of: null,
     now: nowIso(),
@@ -84,10 +85,10 @@ function insertSource(store: Store, file: OpenFile, fields: Partial<SourceRow>, 
 /** While a file is shorter than HEAD_BYTES its head hash covers less; widen it as the file grows. */
 function widenHead(store: Store, file: OpenFile, src: SourceRow): SourceRow {
   if (src.head_len >= HEAD_BYTES || file.st.size <= src.head_len) return src;
-  const len = Math.min(HEAD_BYTES, file.st.size);
-  const hash = headHash(file.fd, len);
-  store.sql.get('setHead').run(len, hash, src.id);
-  return { ...src, head_len: len, head_hash: hash };
+  const head = readHead(file.fd);
+  if (head.len <= src.head_len) return src;
+  store.sql.get('setHead').run(head.len, head.hash, src.id);
+  return { ...src, head_len: head.len, head_hash: head.hash };
 }
 
 /**
