@@ -26,19 +26,30 @@ export function continues(fd: number, size: number, src: SourceRow): boolean {
   return markerHash(fd, src.offset) === src.marker_hash;
 }
 
-/** Is `src` still readable at its own file, unchanged? */
-function intact(dir: string, src: SourceRow): boolean {
+/** The size of `src`'s own file when it still holds what `src` read; undefined when it does not. */
+function intactSize(dir: string, src: SourceRow): number | undefined {
   let fd: number | undefined;
   try {
     const st = statSync(join(dir, src.path));
-    if (st.dev !== src.dev || st.ino !== src.ino) return false;
+    if (st.dev !== src.dev || st.ino !== src.ino) return undefined;
     fd = openSync(join(dir, src.path), 'r');
-    return continues(fd, fstatSync(fd).size, src);
+    const size = fstatSync(fd).size;
+    return continues(fd, size, src) ? size : undefined;
   } catch {
-    return false;
+    return undefined;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/**
+ * A copy of an intact original is never longer than it (the original only
+ * grows until it is truncated); a longer file that merely starts the same
+ * way is a file of its own.
+ */
+function isCopyOf(dir: string, file: OpenFile, original: SourceRow): boolean {
+  const size = original.state === 'active' ? intactSize(dir, original) : undefined;
+  return size !== undefined && file.st.size <= size;
 }
 
 function nowIso(): string {
@@ -157,7 +168,7 @@ export function resolveSource(store: Store, dir: string, file: OpenFile, olderRa
   if (known?.state === 'copy') {
     const original = known.copy_of === null ? undefined : (store.sql.get('sourceById').get(known.copy_of) as SourceRow);
     if (original && original.state !== 'replaced') {
-      if (original.state === 'active' && intact(dir, original)) return { kind: 'copy', id: known.id };
+      if (isCopyOf(dir, file, original)) return { kind: 'copy', id: known.id };
       if (continues(fd, st.size, original)) {
         // copytruncate finished: the original's unread lines live on in the copy.
         store.sql.get('deleteSource').run(known.id);
@@ -169,6 +180,15 @@ export function resolveSource(store: Store, dir: string, file: OpenFile, olderRa
   }
 
   if (known) {
+    // A source that has read nothing yet may be a copy first seen while it was still being written (empty), or a
+    // deleted empty file whose inode a copy now reuses: check again, now that there is content; dropping it loses nothing.
+    if (known.rows + known.rejects + known.blanks === 0 && known.offset === 0 && st.size > 0) {
+      const copy = asCopy(store, dir, file, olderRank, known.id);
+      if (copy) {
+        store.sql.get('deleteSource').run(known.id);
+        return copy;
+      }
+    }
     if (continues(fd, st.size, known)) {
       // Renamed (rotation) or back from gone: same content, same source.
       return { kind: 'ingest', src: widenHead(store, file, adopt(store, file, known)) };
@@ -181,15 +201,22 @@ export function resolveSource(store: Store, dir: string, file: OpenFile, olderRa
   }
 
   // An inode we have not seen: a new file, or a copy of a known one.
+  return asCopy(store, dir, file, olderRank) ?? { kind: 'ingest', src: insertSource(store, file, {}, olderRank) };
+}
+
+/** Is this file a copy of a known source (copytruncate): still a duplicate, or now its continuation? */
+function asCopy(store: Store, dir: string, file: OpenFile, olderRank: number | undefined, except?: number): Resolution | undefined {
+  const { fd, st } = file;
   for (const original of store.sql.get('knownSources').all(file.stream) as SourceRow[]) {
-    if (original.state === 'copy' || (original.dev === st.dev && original.ino === st.ino)) continue;
+    if (original.id === except || original.state === 'copy' || (original.dev === st.dev && original.ino === st.ino)) continue;
     if (!sameHead(dir, file, original)) continue;
-    if (original.state === 'active' && intact(dir, original)) {
+    if (isCopyOf(dir, file, original)) {
       return { kind: 'copy', id: insertSource(store, file, { state: 'copy', copy_of: original.id }, olderRank).id };
     }
     if (continues(fd, st.size, original)) {
       return { kind: 'ingest', src: widenHead(store, file, adopt(store, file, original)) };
     }
   }
-  return { kind: 'ingest', src: insertSource(store, file, {}, olderRank) };
+  return undefined;
 }
+
