@@ -19,6 +19,11 @@ export interface OpenFile extends StreamFile {
 /** `relocated`: the file's old source was found continuing in another file, which the pass has to read again. */
 export type Resolution = { kind: 'ingest'; src: SourceRow; relocated?: boolean } | { kind: 'copy'; id: number };
 
+/** A source with no rows, rejects or blank lines at checkpoint 0 (seen while its file was empty) can give way to a copy relation. */
+function readNothing(src: SourceRow): boolean {
+  return src.offset === 0 && src.rows + src.rejects + src.blanks === 0;
+}
+
 /** Does the open file still hold the content `src` read, up to its checkpoint? */
 export function continues(fd: number, size: number, src: SourceRow): boolean {
   if (size < src.offset || size < src.head_len) return false;
@@ -137,7 +142,7 @@ function relocate(store: Store, dir: string, file: OpenFile, src: SourceRow): bo
       if (st.ino === file.st.ino && st.dev === file.st.dev) continue;
       if (!continues(fd, st.size, src)) continue;
       const copy = store.sql.get('sourceByInode').get(file.stream, st.dev, st.ino) as SourceRow | undefined;
-      if (copy?.state === 'copy') store.sql.get('deleteSource').run(copy.id);
+      if (copy?.state === 'copy' || (copy && readNothing(copy))) store.sql.get('deleteSource').run(copy.id);
       else if (copy) continue; // that file is some other source's
       store.sql.get('moveSource').run(f.name, st.dev, st.ino, nowIso(), src.id);
       return true;
@@ -182,7 +187,7 @@ export function resolveSource(store: Store, dir: string, file: OpenFile, olderRa
   if (known) {
     // A source that has read nothing yet may be a copy first seen while it was still being written (empty), or a
     // deleted empty file whose inode a copy now reuses: check again, now that there is content; dropping it loses nothing.
-    if (known.rows + known.rejects + known.blanks === 0 && known.offset === 0 && st.size > 0) {
+    if (readNothing(known) && st.size > 0) {
       const copy = asCopy(store, dir, file, olderRank, known.id);
       if (copy) {
         store.sql.get('deleteSource').run(known.id);
