@@ -152,7 +152,7 @@ describe('tailer model: random sequences of appends, rotations, truncations, cra
       verbose: 1,
       ...(process.env.TAILER_SEED ? { seed: Number(process.env.TAILER_SEED), path: process.env.TAILER_PATH } : {}),
     });
-  });
+  }, Math.max(120_000, Number(process.env.TAILER_RUNS ?? 30) * 1000));
 });
 
 async function runModel(seq: Op[]): Promise<void> {
