@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { MirrorError } from '../errors.js';
 import { isBrokenDb, quarantine } from '../store/quarantine.js';
+import { openStore, type OpenOptions, type Store } from '../store/open.js';
 
 export interface GlobalOptions {
   dir: string;
@@ -69,6 +70,16 @@ export function action(fn: (g: GlobalOptions, opts: Record<string, unknown>, arg
       process.exitCode = err instanceof MirrorError ? 1 : 70;
     }
   };
+}
+
+/** Opens the mirror for one command and closes it whatever happens. */
+export async function withStore<T>(path: string, opts: OpenOptions, fn: (store: Store) => T | Promise<T>): Promise<T> {
+  const store = openStore(path, opts);
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
+  }
 }
 
 export function parseIntOption(name: string) {

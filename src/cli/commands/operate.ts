@@ -7,7 +7,7 @@ import { exportLines } from '../../ops/export.js';
 import { runQuery } from '../../ops/query.js';
 import { rebuildMirror } from '../../ops/rebuild.js';
 import { openStore } from '../../store/open.js';
-import { action, note } from '../context.js';
+import { action, note, withStore } from '../context.js';
 import { bytes, count, table } from '../format.js';
 import { progressHooks } from '../progress.js';
 import { describe as describeImport } from './import.js';
@@ -56,16 +56,13 @@ export function register(program: Command): void {
     .option('--csv', 'CSV with a header row')
     .action(
       action((g, o, args) => {
-        const store = openStore(g.db, { readonly: true });
-        try {
+        return withStore(g.db, { readonly: true }, (store) => {
           store.db.pragma('query_only = ON');
           const rows = runQuery(store, args[0]!);
           const cols = rows[0] ? Object.keys(rows[0]) : [];
           const human = o.csv ? toCsv(rows) : `${table(cols, rows.map((r) => cols.map((c) => String(r[c] ?? ''))))}\n${count(rows.length)} rows`;
           return { json: rows, human };
-        } finally {
-          store.close();
-        }
+        });
       }),
     );
 
@@ -132,8 +129,7 @@ export function register(program: Command): void {
     .action(
       action((g) => {
         const started = new Date().toISOString();
-        const store = openStore(g.db);
-        try {
+        return withStore(g.db, {}, (store) => {
           const rows = store.db.prepare('SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version').all() as {
             version: number; name: string; applied_at: string;
           }[];
@@ -142,9 +138,7 @@ export function register(program: Command): void {
             json: { db: g.db, version: store.schemaVersion, applied, migrations: rows },
             human: `${g.db}: schema version ${store.schemaVersion}; ${applied.length ? `applied ${applied.join(', ')}` : 'nothing to apply'}`,
           };
-        } finally {
-          store.close();
-        }
+        });
       }),
     );
 
@@ -154,8 +148,7 @@ export function register(program: Command): void {
     .action(
       action((g) => {
         assertDir(g.dir);
-        const store = openStore(g.db, { readonly: true });
-        try {
+        return withStore(g.db, { readonly: true }, (store) => {
           const r = doctor(store, g.dir);
           const human = [
             table(['check', 'ok', 'detail', 'fix'], r.checks.map((c) => [c.name, c.ok ? 'ok' : 'PROBLEM', c.detail, c.fix ?? ''])),
@@ -163,9 +156,7 @@ export function register(program: Command): void {
             r.ok ? 'no problems' : 'problems found: run the commands in the fix column',
           ].join('\n');
           return { json: r, human, exitCode: r.ok ? 0 : 1 };
-        } finally {
-          store.close();
-        }
+        });
       }),
     );
 }

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { assertDir } from '../../ingest/layout.js';
 import { mirrorStatus, type MirrorStatus } from '../../ops/status.js';
-import { openStore } from '../../store/open.js';
-import { action } from '../context.js';
+import { action, withStore } from '../context.js';
 import { bytes, count, table } from '../format.js';
 
 function describe(s: MirrorStatus): string {
@@ -30,13 +29,10 @@ export function register(program: Command): void {
     .action(
       action((g) => {
         assertDir(g.dir);
-        const store = openStore(g.db, { readonly: true });
-        try {
+        return withStore(g.db, { readonly: true }, (store) => {
           const s = mirrorStatus(store, g.dir);
           return { json: s, human: describe(s) };
-        } finally {
-          store.close();
-        }
+        });
       }),
     );
 }

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { assertDir } from '../../ingest/layout.js';
 import { verifyMirror, type VerifyReport } from '../../ops/verify.js';
-import { openStore } from '../../store/open.js';
-import { action } from '../context.js';
+import { action, withStore } from '../context.js';
 import { count, table } from '../format.js';
 
 function describe(r: VerifyReport): string {
@@ -22,13 +21,10 @@ export function register(program: Command): void {
     .action(
       action((g) => {
         assertDir(g.dir);
-        const store = openStore(g.db, { readonly: true });
-        try {
+        return withStore(g.db, { readonly: true }, (store) => {
           const r = verifyMirror(store, g.dir);
           return { json: r, human: describe(r), exitCode: r.ok ? 0 : 1 };
-        } finally {
-          store.close();
-        }
+        });
       }),
     );
 }
