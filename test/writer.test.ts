@@ -155,8 +155,8 @@ describe('createWriter', () => {
     await new Promise((r) => setTimeout(r, 250)); // past retryAfterMs
     expect(w.append('events', { type: 'after.lock', n: n++ }).mirrored).toBe(true);
     w.close();
-    // The budget is the 20 ms busy timeout; allow for a noisy shared machine.
-    expect(worst).toBeLessThan(150);
+    // The budget is the 20 ms busy timeout; the bound allows for a noisy shared machine and is still far from the 5 s lock.
+    expect(worst).toBeLessThan(400);
     const s = openStore(db);
     ingestStream(s, dir, 'events');
     expect((s.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBe(n);
