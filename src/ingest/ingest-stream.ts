@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { MirrorError } from '../errors.js';
 import type { Store } from '../store/open.js';
@@ -6,7 +6,7 @@ import type { SourceRow } from '../store/statements.js';
 import { ingestFile } from './ingest-file.js';
 import { streamFiles, type StreamFile } from './layout.js';
 import { emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals, type ResolvedIngestOptions } from './options.js';
-import { resolveSource, type OpenFile } from './sources.js';
+import { resolveSource, statAtPath, type OpenFile } from './sources.js';
 
 function openStreamFile(dir: string, f: StreamFile): OpenFile | undefined {
   let fd: number;
@@ -94,15 +94,6 @@ function ingestPass(store: Store, dir: string, stream: string, opts: ResolvedIng
   return relocated;
 }
 
-function stillThere(dir: string, s: SourceRow): boolean {
-  try {
-    const st = statSync(join(dir, s.path));
-    return st.dev === s.dev && st.ino === s.ino;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Sources whose file was not found are kept as history (invariant 1), marked
  * gone; one whose file appeared after our listing (another process made it)
@@ -113,7 +104,7 @@ function markGone(store: Store, dir: string, stream: string, seen: Set<number>):
   store.db
     .transaction(() => {
       for (const s of store.sql.get('knownSources').all(stream) as SourceRow[]) {
-        if (s.state === 'gone' || seen.has(s.id) || stillThere(dir, s)) continue;
+        if (s.state === 'gone' || seen.has(s.id) || statAtPath(dir, s)) continue;
         if (s.state === 'copy') store.sql.get('deleteSource').run(s.id);
         else store.sql.get('setState').run('gone', now, s.id);
       }

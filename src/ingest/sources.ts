@@ -19,6 +19,12 @@ export interface OpenFile extends StreamFile {
 /** `relocated`: the file's old source was found continuing in another file, which the pass has to read again. */
 export type Resolution = { kind: 'ingest'; src: SourceRow; relocated?: boolean } | { kind: 'copy'; id: number };
 
+/** The source's file when it is still at the path the source last saw it at (same device and inode). */
+export function statAtPath(dir: string, src: SourceRow): Stats | undefined {
+  const st = statSync(join(dir, src.path), { throwIfNoEntry: false });
+  return st && st.dev === src.dev && st.ino === src.ino ? st : undefined;
+}
+
 /** A source with no rows, rejects or blank lines at checkpoint 0 (seen while its file was empty) can give way to a copy relation. */
 function readNothing(src: SourceRow): boolean {
   return src.offset === 0 && src.rows + src.rejects + src.blanks === 0;
@@ -35,8 +41,7 @@ export function continues(fd: number, size: number, src: SourceRow): boolean {
 function intactSize(dir: string, src: SourceRow): number | undefined {
   let fd: number | undefined;
   try {
-    const st = statSync(join(dir, src.path));
-    if (st.dev !== src.dev || st.ino !== src.ino) return undefined;
+    if (!statAtPath(dir, src)) return undefined;
     fd = openSync(join(dir, src.path), 'r');
     const size = fstatSync(fd).size;
     return continues(fd, size, src) ? size : undefined;
@@ -117,10 +122,9 @@ function sameHead(dir: string, file: OpenFile, src: SourceRow): boolean {
   if (src.state !== 'active' || file.st.size === 0) return false;
   let fd: number | undefined;
   try {
-    const path = join(dir, src.path);
-    const st = statSync(path);
-    if (st.dev !== src.dev || st.ino !== src.ino || st.size === 0) return false;
-    fd = openSync(path, 'r');
+    const st = statAtPath(dir, src);
+    if (!st || st.size === 0) return false;
+    fd = openSync(join(dir, src.path), 'r');
     const len = Math.min(HEAD_BYTES, st.size, file.st.size);
     return headHash(fd, len) === headHash(file.fd, len);
   } catch {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/statements.js';
 import { listStreams } from '../ingest/layout.js';
+import { statAtPath } from '../ingest/sources.js';
 import type { ImportSummary } from '../import/import.js';
 import { runningTailer, type TailerOwner } from '../tailer/lock.js';
 
@@ -39,15 +40,6 @@ function fileSize(path: string): number {
   }
 }
 
-function sizeIfSame(dir: string, s: SourceRow): number | null {
-  try {
-    const st = statSync(join(dir, s.path));
-    return st.dev === s.dev && st.ino === s.ino ? st.size : null;
-  } catch {
-    return null;
-  }
-}
-
 /** What the mirror holds and how far behind the files it is; reads only. */
 export function mirrorStatus(store: Store, dir: string): MirrorStatus {
   const sources = store.sql.get('allSources').all() as SourceRow[];
@@ -56,12 +48,10 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
   let historyRows = 0;
   for (const s of sources) {
     if (s.state === 'copy') continue;
-    const size = s.kind === 'jsonl' && s.state === 'active' ? sizeIfSame(dir, s) : null;
+    const st = s.kind === 'jsonl' && s.state === 'active' ? statAtPath(dir, s) : undefined;
+    const size = st ? st.size : null;
     if (s.state === 'gone' || s.state === 'replaced') historyRows += s.rows;
-    if (size !== null) {
-      const st = statSync(join(dir, s.path));
-      known.add(`${st.dev}:${st.ino}`);
-    }
+    if (st) known.add(`${st.dev}:${st.ino}`);
     files.push({
       path: s.path,
       stream: s.stream,

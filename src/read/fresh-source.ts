@@ -1,12 +1,10 @@
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { isMirrorError, sqliteCode } from '../errors.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
+import { bytesBehind } from '../ingest/lag.js';
 import { streamFiles } from '../ingest/layout.js';
 import type { NormalEvent } from '../ingest/normalize.js';
 import type { IngestOptions } from '../ingest/options.js';
 import type { Store } from '../store/open.js';
-import type { SourceRow } from '../store/statements.js';
 import type { EventQuery, EventSource, FeedPage, FeedQuery, GroupQuery, GroupRow } from './source.js';
 import { SqliteSource } from './sqlite-source.js';
 
@@ -56,17 +54,7 @@ export class FreshSqliteSource implements EventSource {
   }
 
   private behind(stream: string): number {
-    let lag = 0;
-    for (const f of streamFiles(this.dir, stream)) {
-      try {
-        const st = statSync(join(this.dir, f.name));
-        const src = this.store.sql.get('sourceByInode').get(stream, st.dev, st.ino) as SourceRow | undefined;
-        lag += Math.max(0, st.size - (src?.offset ?? 0));
-      } catch {
-        // gone since the listing
-      }
-    }
-    return lag;
+    return streamFiles(this.dir, stream).reduce((n, f) => n + bytesBehind(this.store, this.dir, f), 0);
   }
 
   events(q: EventQuery): NormalEvent[] {

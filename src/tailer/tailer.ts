@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { sqliteCode } from '../errors.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
+import { statAtPath } from '../ingest/sources.js';
 import { assertDir, parseStreamFile } from '../ingest/layout.js';
 import type { IngestOptions } from '../ingest/options.js';
 import { openStore, type Store } from '../store/open.js';
@@ -254,8 +255,8 @@ export function createTailer(opts: TailerOptions): Tailer {
         const now = Date.now();
         for (const s of store.sql.get('allSources').all() as SourceRow[]) {
           if (s.state !== 'active' || s.kind !== 'jsonl' || !wants(s.stream)) continue;
-          const st = statSync(join(opts.dir, s.path), { throwIfNoEntry: false });
-          if (!st || st.ino !== s.ino) continue;
+          const st = statAtPath(opts.dir, s);
+          if (!st) continue;
           const lag = Math.max(0, st.size - s.offset);
           files.push({ stream: s.stream, path: s.path, size: st.size, checkpoint: s.offset, lagBytes: lag,
             lagSeconds: lag > 0 ? Math.max(0, (now - st.mtimeMs) / 1000) : 0 });
