@@ -82,6 +82,17 @@ export async function withStore<T>(path: string, opts: OpenOptions, fn: (store: 
   }
 }
 
+/** Epoch seconds, or an ISO date, as epoch seconds. */
+export function parseTime(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (Number.isFinite(n)) return n;
+    const ms = Date.parse(v);
+    if (!Number.isFinite(ms)) throw new MirrorError('INVALID_ARGUMENT', `${name} takes epoch seconds or an ISO date, got "${v}"`);
+    return Math.floor(ms / 1000);
+  };
+}
+
 export function parseIntOption(name: string) {
   return (value: string): number => {
     const n = Number(value);

@@ -1,15 +1,7 @@
 import type { Store } from '../store/open.js';
 import { exportSql, type ExportQuery } from '../store/read-sql.js';
 
-export interface ExportOptions extends ExportQuery {
-  streams?: string[];
-  /** ts_epoch >= since */
-  since?: number;
-  /** ts_epoch < until */
-  until?: number;
-  /** file (default): oldest rotated file first, then byte offset; time: log order (METRICS.md). */
-  sort?: 'file' | 'time';
-}
+export type ExportOptions = ExportQuery;
 
 /** The mirrored events' original lines, streamed (the text is exactly the line's bytes without its newline). */
 export function* exportLines(store: Store, o: ExportOptions = {}): Generator<string> {

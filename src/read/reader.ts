@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMirrorError, MirrorError, sqliteCode } from '../errors.js';
+import { isMirrorError, MirrorError } from '../errors.js';
 import type { IngestOptions } from '../ingest/options.js';
 import { openStore, translateOpenError, type Store } from '../store/open.js';
 import { isBrokenDb, quarantine } from '../store/quarantine.js';
@@ -56,8 +56,6 @@ export interface Reader {
   metricsHistory(o?: MetricOptions): ReturnType<typeof metricsHistory>;
   close(): void;
 }
-
-const BROKEN_DB = ['SQLITE_CORRUPT', 'SQLITE_NOTADB'];
 
 function openForRead(path: string, busyTimeoutMs: number): Store {
   try {
@@ -116,10 +114,7 @@ export function createReader(opts: ReaderOptions): Reader {
     try {
       return fn(src);
     } catch (err) {
-      const code = sqliteCode(err) ?? '';
-      if (choice !== 'auto' || src.kind !== 'sqlite' || !BROKEN_DB.some((c) => code.startsWith(c))) throw err;
-      store?.close();
-      store = undefined;
+      if (choice !== 'auto' || src.kind !== 'sqlite' || !isBrokenDb(err)) throw err;
       src = fallBack(`${(translateOpenError(err, dbPath) as Error).message}${healed(err)}; reading the files instead`);
       return fn(src);
     }

@@ -151,8 +151,11 @@ export function feedPageSql(q: FeedQuery, after?: [number, string, number, numbe
 
 export interface ExportQuery {
   streams?: string[];
+  /** ts_epoch >= since */
   since?: number;
+  /** ts_epoch < until */
   until?: number;
+  /** file (default): oldest rotated file first, then byte offset; time: log order (METRICS.md). */
   sort?: 'file' | 'time';
 }
 

@@ -167,7 +167,11 @@ export function createTailer(opts: TailerOptions): Tailer {
       if (rows.length === 0) return;
       lastId = rows.at(-1)!.id;
       const byStream = new Map<string, typeof rows>();
-      for (const r of rows) byStream.set(r.stream, [...(byStream.get(r.stream) ?? []), r]);
+      for (const r of rows) {
+        const list = byStream.get(r.stream);
+        if (list) list.push(r);
+        else byStream.set(r.stream, [r]);
+      }
       for (const [stream, list] of byStream) {
         list.sort((a, b) => a.ts_epoch - b.ts_epoch || a.rank - b.rank || a.offset - b.offset);
         feed.publish({ stream, events: list.map((r) => JSON.parse(r.line) as Record<string, unknown>) });

@@ -4,7 +4,7 @@ import { assertDir } from '../../ingest/layout.js';
 import { DEFAULT_CONFIG, loadConfig } from '../../metrics/config.js';
 import type { DoraGrades } from '../../metrics/dora.js';
 import { createReader, type Reader, type SourceChoice } from '../../read/reader.js';
-import { action, note, parseIntOption } from '../context.js';
+import { action, note, parseIntOption, parseTime } from '../context.js';
 import { bytes, table } from '../format.js';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -79,21 +79,13 @@ function parseNumber(name: string) {
   };
 }
 
-function parseNow(v: string): number {
-  const n = Number(v);
-  if (Number.isFinite(n)) return n;
-  const ms = Date.parse(v);
-  if (!Number.isFinite(ms)) throw new MirrorError('INVALID_ARGUMENT', `--now takes epoch seconds or an ISO date, got "${v}"`);
-  return Math.floor(ms / 1000);
-}
-
 export function register(program: Command): void {
   program
     .command('metrics')
     .description(`dashboard metrics (METRICS.md): ${Object.keys(HELPERS).join(', ')}`)
     .argument('<name>', Object.entries(HELPERS).map(([k, h]) => `${k}: ${h.help}`).join('; '))
     .option('--period <days>', 'window in days (each metric has its default)', parseIntOption('--period'))
-    .option('--now <when>', 'evaluate as of this time: epoch seconds or ISO date (default: now)', parseNow)
+    .option('--now <when>', 'evaluate as of this time: epoch seconds or ISO date (default: now)', parseTime('--now'))
     .option('--stream <name...>', 'streams to read (default events; cost metrics: events and costs)')
     .option('--source <kind>', 'auto | sqlite | scan', 'auto')
     .option('--config <file>', 'JSON with prices, fallbackModel and DORA bands')

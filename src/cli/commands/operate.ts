@@ -7,7 +7,7 @@ import { exportLines } from '../../ops/export.js';
 import { runQuery } from '../../ops/query.js';
 import { rebuildMirror } from '../../ops/rebuild.js';
 import { openStore } from '../../store/open.js';
-import { action, note, withStore } from '../context.js';
+import { action, note, parseTime, withStore } from '../context.js';
 import { bytes, count, table } from '../format.js';
 import { progressHooks } from '../progress.js';
 import { describe as describeImport } from './import.js';
@@ -21,16 +21,6 @@ function toCsv(rows: Record<string, unknown>[]): string {
   if (rows.length === 0) return '';
   const cols = Object.keys(rows[0]!);
   return [cols.map(csvCell).join(','), ...rows.map((r) => cols.map((c) => csvCell(r[c])).join(','))].join('\n');
-}
-
-function parseTime(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (Number.isFinite(n)) return n;
-    const ms = Date.parse(v);
-    if (!Number.isFinite(ms)) throw new MirrorError('INVALID_ARGUMENT', `${name} takes epoch seconds or an ISO date, got "${v}"`);
-    return Math.floor(ms / 1000);
-  };
 }
 
 /** Blocking writes keep memory flat on a slow pipe; a closed pipe (| head) ends the export quietly. */
