@@ -76,7 +76,7 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
       }
     }
   }
-  const count = (sql: string): number => (store.db.prepare(sql).get() as { n: number }).n;
+  const count = (name: 'countEvents' | 'countRejects'): number => (store.sql.get(name).get() as { n: number }).n;
   const rejectsByReason: Record<string, number> = {};
   for (const r of store.sql.get('rejectsByReason').all() as { reason: string; n: number }[]) rejectsByReason[r.reason] = r.n;
   const meta = (key: string): string | undefined => (store.sql.get('getMeta').get(key) as { value: string } | undefined)?.value;
@@ -88,8 +88,8 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
     schemaVersion: store.schemaVersion,
     files,
     totals: {
-      events: count('SELECT COUNT(*) AS n FROM events'),
-      rejects: count('SELECT COUNT(*) AS n FROM rejects'),
+      events: count('countEvents'),
+      rejects: count('countRejects'),
       behindBytes: files.reduce((a, f) => a + f.behindBytes, 0),
       goneSources: files.filter((f) => f.state === 'gone').length,
       historyRows,

@@ -81,12 +81,10 @@ export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: n
 /** stage_totals (sql/002) must equal what the rows say. */
 function verifyStageTotals(store: Store, add: (p: VerifyProblem) => void): void {
   const kept = new Map<string, { n: number; duration_sum: number }>();
-  for (const r of store.db.prepare('SELECT stream, stage, n, duration_sum FROM stage_totals').all() as { stream: string; stage: string; n: number; duration_sum: number }[]) {
+  for (const r of store.sql.get('stageTotalsKept').all() as { stream: string; stage: string; n: number; duration_sum: number }[]) {
     kept.set(`${r.stream}\u0000${r.stage}`, r);
   }
-  const actual = store.db
-    .prepare("SELECT stream, stage, COUNT(*) AS n, TOTAL(duration_s) AS duration_sum FROM events WHERE type = 'stage.completed' AND stage IS NOT NULL GROUP BY stream, stage")
-    .all() as { stream: string; stage: string; n: number; duration_sum: number }[];
+  const actual = store.sql.get('stageTotalsFromRows').all() as { stream: string; stage: string; n: number; duration_sum: number }[];
   for (const a of actual) {
     const key = `${a.stream}\u0000${a.stage}`;
     const k = kept.get(key);

@@ -35,6 +35,12 @@ const SQL = {
   eventOffsets: 'SELECT "offset", line FROM events WHERE source_id = ? ORDER BY "offset"',
   rejectOffsets: 'SELECT "offset", length FROM rejects WHERE source_id = ? ORDER BY "offset"',
   deleteMeta: 'DELETE FROM meta WHERE key = ?',
+  countEvents: 'SELECT COUNT(*) AS n FROM events',
+  countRejects: 'SELECT COUNT(*) AS n FROM rejects',
+  stageTotalsKept: 'SELECT stream, stage, n, duration_sum FROM stage_totals',
+  stageTotalsFromRows: `SELECT stream, stage, COUNT(*) AS n, TOTAL(duration_s) AS duration_sum FROM events
+    WHERE type = 'stage.completed' AND stage IS NOT NULL GROUP BY stream, stage`,
+  migrationsApplied: 'SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version',
   addStageTotal: `INSERT INTO stage_totals (stream, stage, n, duration_sum) VALUES (?, ?, ?, ?)
     ON CONFLICT (stream, stage) DO UPDATE SET n = n + excluded.n, duration_sum = duration_sum + excluded.duration_sum`,
   maxEventId: 'SELECT COALESCE(MAX(id), 0) AS id FROM events',

@@ -120,7 +120,7 @@ export function register(program: Command): void {
       action((g) => {
         const started = new Date().toISOString();
         return withStore(g.db, {}, (store) => {
-          const rows = store.db.prepare('SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version').all() as {
+          const rows = store.sql.get('migrationsApplied').all() as {
             version: number; name: string; applied_at: string;
           }[];
           const applied = rows.filter((r) => r.applied_at >= started).map((r) => r.name);
