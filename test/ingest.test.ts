@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, copyFileSync, fstatSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, fstatSync, openSync, readFileSync, renameSync, statSync, type Stats, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { importAll } from '../src/import/import.js';
@@ -15,6 +15,18 @@ const ev = (n: number, extra: Record<string, unknown> = {}): string =>
 function setup(): { dir: string; store: Store; file: string } {
   const dir = tmp();
   return { dir, store: openStore(join(dir, 'mirror.db')), file: join(dir, 'events.jsonl') };
+}
+
+/** Resolves the live file as an ingest pass does, optionally with an fstat taken earlier. */
+function resolveLive(store: Store, dir: string, file: string, st?: Stats) {
+  const fd = openSync(file, 'r');
+  try {
+    return store.db
+      .transaction(() => resolveSource(store, dir, { stream: 'events', name: 'events.jsonl', rotation: 0, fd, st: st ?? fstatSync(fd) }, undefined))
+      .immediate();
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const lines = (store: Store): string[] =>
@@ -190,11 +202,7 @@ describe('file identity', () => {
     truncateSync(file, 0);
     appendFileSync(file, ev(4));
     // A pass whose listing predates the copy reaches the live file without having seen the copy.
-    const fd = openSync(file, 'r');
-    const r = store.db
-      .transaction(() => resolveSource(store, dir, { stream: 'events', name: 'events.jsonl', rotation: 0, fd, st: fstatSync(fd) }, undefined))
-      .immediate();
-    closeSync(fd);
+    const r = resolveLive(store, dir, file);
     expect(r).toMatchObject({ kind: 'ingest', relocated: true });
     expect(store.db.prepare("SELECT path, state FROM sources ORDER BY id").all()).toEqual([
       { path: 'events.jsonl.1', state: 'active' },
@@ -223,14 +231,10 @@ describe('file identity', () => {
     const { dir, store, file } = setup();
     writeFileSync(file, ev(1) + ev(2));
     ingestStream(store, dir, 'events');
-    const fd = openSync(file, 'r');
-    const stale = fstatSync(fd); // the size before the truncate
+    const stale = statSync(file); // the size before the truncate
     truncateSync(file, 0);
     appendFileSync(file, ev(3));
-    const r = store.db
-      .transaction(() => resolveSource(store, dir, { stream: 'events', name: 'events.jsonl', rotation: 0, fd, st: stale }, undefined))
-      .immediate();
-    closeSync(fd);
+    const r = resolveLive(store, dir, file, stale);
     expect(r.kind === 'ingest' && r.src.head_len).toBe(ev(3).length);
     expect(ingestStream(store, dir, 'events').rows).toBe(1);
     appendFileSync(file, ev(4));
