@@ -16,6 +16,8 @@ export type { DoraGrades, DoraTrend, Grade } from './metrics/dora.js';
 export type { StagePerformance, Bottlenecks, FailureHeatmap } from './metrics/stages.js';
 export type { ThroughputTrend } from './metrics/throughput.js';
 export type { MetricsHistory } from './metrics/history.js';
+// Serves the dashboard API, a live feed and the web dashboard over HTTP.
+export { createServer, type ServerOptions, type MirrorServer } from './server/server.js';
 // Operating the mirror.
 export { openStore, type OpenOptions, type Store } from './store/open.js';
 export { mirrorStatus, type MirrorStatus, type FileStatus } from './ops/status.js';

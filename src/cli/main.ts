@@ -5,6 +5,7 @@ import { register as registerAppend } from './commands/append.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerMetrics } from './commands/metrics.js';
 import { register as registerOperate } from './commands/operate.js';
+import { register as registerServe } from './commands/serve.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerTail } from './commands/tail.js';
 import { register as registerVerify } from './commands/verify.js';
@@ -19,6 +20,6 @@ const program = new Command('jsonl-mirror')
   .option('--json', 'print exactly one JSON document on stdout')
   .showHelpAfterError('(run with --help for usage)');
 
-for (const register of [registerAppend, registerImport, registerStatus, registerVerify, registerMetrics, registerTail, registerOperate]) register(program);
+for (const register of [registerAppend, registerImport, registerStatus, registerVerify, registerMetrics, registerTail, registerOperate, registerServe]) register(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseStreamFile } from '../ingest/layout.js';
+
+/** Besides the streams, the files in the log directory that helpers read (METRICS.md: legacy costs, the daily budget). */
+const ALSO_READ = new Set(['costs.json', 'budget.json']);
+
+/**
+ * The state every answer depends on: the log files (the truth, which reads
+ * catch the mirror up with). Sampled at most every `refreshMs`, so a burst of
+ * requests costs one readdir; an answer is at most that much behind the files.
+ */
+export class StateProbe {
+  private sampledAt = -Infinity;
+  private value = '';
+
+  constructor(
+    private readonly dir: string,
+    private readonly refreshMs: number,
+  ) {}
+
+  current(): string {
+    const now = performance.now();
+    if (now - this.sampledAt >= this.refreshMs) {
+      this.sampledAt = now;
+      this.value = this.sample();
+    }
+    return this.value;
+  }
+
+  private sample(): string {
+    const parts: string[] = [];
+    for (const name of readdirSync(this.dir).sort()) {
+      if (!parseStreamFile(name) && !ALSO_READ.has(name)) continue;
+      const st = statSync(join(this.dir, name), { throwIfNoEntry: false });
+      if (st) parts.push(`${name}:${st.ino}:${st.size}:${st.mtimeMs}`);
+    }
+    return parts.join('|');
+  }
+}
+
+export interface CachedBody {
+  state: string;
+  body: Buffer;
+  /** A hash of the body: a client keeps its 304s while the answer stays the same, even when the files grew. */
+  etag: string;
+}
+
+/**
+ * Computed bodies by request (path and resolved options), reused while the
+ * state they were computed at holds. Bounded: the oldest entry goes first.
+ */
+export class BodyCache {
+  private readonly entries = new Map<string, CachedBody>();
+
+  constructor(private readonly maxEntries = 512) {}
+
+  get(key: string, state: string, compute: () => unknown): CachedBody {
+    const hit = this.entries.get(key);
+    if (hit && hit.state === state) return hit;
+    const body = Buffer.from(JSON.stringify(compute()));
+    const entry = { state, body, etag: etagOf(body) };
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    return entry;
+  }
+}
+
+export function etagOf(body: Buffer | string): string {
+  return `"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`;
+}
+
+/** If-None-Match holds this ETag (a list, `*`, or a weak form of it). */
+export function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  return ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+}

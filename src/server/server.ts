@@ -1,0 +1,290 @@
+import { existsSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { MirrorError } from '../errors.js';
+import { assertDir, listStreams } from '../ingest/layout.js';
+import { DEFAULT_CONFIG, type MetricsConfig } from '../metrics/config.js';
+import { mirrorStatus, type MirrorStatus } from '../ops/status.js';
+import { createReader, type Reader, type SourceChoice } from '../read/reader.js';
+import { openStore, type Store } from '../store/open.js';
+import { runningTailer } from '../tailer/lock.js';
+import { assertBindable, Auth } from './auth.js';
+import { BodyCache, notModified, StateProbe } from './cache.js';
+import { EventFeed } from './feed.js';
+import { keepCurrent, type Live } from './live.js';
+import { HttpError, MAX_URL_BYTES, Query } from './params.js';
+import { matchRoute, type RouteContext } from './routes.js';
+import { loadStatic, staticKey, type StaticFile } from './static.js';
+
+export interface ServerOptions {
+  /** The log directory. */
+  dir: string;
+  /** The mirror (default DIR/mirror.db). */
+  db?: string;
+  /** Which backend answers the metrics, as the CLI's --source (default auto). */
+  source?: SourceChoice;
+  config?: MetricsConfig;
+  /** Default 127.0.0.1; any other address needs `token`. */
+  host?: string;
+  /** Default 8787; 0 picks a free port. */
+  port?: number;
+  /** Required off loopback: Bearer header, cookie, or ?token= once. */
+  token?: string;
+  /** The one origin allowed to call the API from a browser (default: none). */
+  cors?: string;
+  /** Run the tailer in this process when no other process runs one (default true). */
+  tail?: boolean;
+  /** How old the sampled state of the files may be, ms (default 100): a burst of requests costs one readdir. */
+  refreshMs?: number;
+  /** Problems the server survives (a tailer error, a fallback to the files); default: a line on stderr. */
+  onNote?: (message: string) => void;
+}
+
+export interface MirrorServer {
+  /** Starts the tailer (or follows the running one) and binds; resolves to the base URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+  readonly url: string;
+  readonly reader: Reader;
+}
+
+const SECURITY_HEADERS: OutgoingHttpHeaders = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+const PAGE_HEADERS: OutgoingHttpHeaders = {
+  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+};
+
+/** A read-only view of the mirror for the feed and status; none when there is no usable mirror yet. */
+function openView(db: string): Store | undefined {
+  if (!existsSync(db)) return undefined;
+  try {
+    return openStore(db, { readonly: true, busyTimeoutMs: 1000 });
+  } catch {
+    return undefined;
+  }
+}
+
+function statusOf(err: unknown): number {
+  if (err instanceof HttpError) return err.status;
+  if (err instanceof MirrorError) return err.code === 'INVALID_ARGUMENT' ? 400 : 503;
+  return 500;
+}
+
+/**
+ * The dashboard API over HTTP, read-only: one long-lived reader, answers
+ * cached per request until the files change, an SSE feed of committed rows,
+ * and the web dashboard.
+ */
+export function createServer(opts: ServerOptions): MirrorServer {
+  const host = opts.host ?? '127.0.0.1';
+  const db = opts.db ?? join(opts.dir, 'mirror.db');
+  const note = opts.onNote ?? ((m: string) => process.stderr.write(`jsonl-mirror serve: ${m}\n`));
+  const auth = new Auth(opts.token);
+  const probe = new StateProbe(opts.dir, opts.refreshMs ?? 100);
+  const cache = new BodyCache();
+  const files = loadStatic();
+  let reader: Reader | undefined;
+  let view: Store | undefined;
+  let feed: EventFeed | undefined;
+  let live: Live | undefined;
+  let http: Server | undefined;
+  let url = '';
+  let lastStatus: { state: string; value: MirrorStatus } | undefined;
+
+  function status(): MirrorStatus {
+    view ??= openView(db);
+    if (!view) throw new MirrorError('DB_MISSING', `no usable mirror at ${db}; run \`jsonl-mirror import\` (or let serve's tailer create it)`);
+    const state = probe.current();
+    if (lastStatus?.state !== state) lastStatus = { state, value: mirrorStatus(view, opts.dir) };
+    return lastStatus.value;
+  }
+
+  function health(): unknown {
+    const r = reader!;
+    let mirror: unknown = null;
+    let mirrorProblem: string | null = null;
+    try {
+      const s = status();
+      mirror = { db: s.db, dbBytes: s.dbBytes, schemaVersion: s.schemaVersion, ...s.totals, rejectsByReason: s.rejectsByReason, lastImport: s.lastImport };
+    } catch (err) {
+      mirrorProblem = (err as Error).message;
+    }
+    const l = live!.status();
+    return {
+      backend: r.backend,
+      fallbackReason: r.fallbackReason,
+      lagBytes: r.lagBytes,
+      streams: [...listStreams(opts.dir).keys()],
+      mirror,
+      mirrorProblem,
+      tailer: {
+        mode: l.mode,
+        pid: l.holder?.pid ?? null,
+        host: l.holder?.host ?? null,
+        startedAt: l.holder?.startedAt ?? null,
+        rowsPerSecond: l.stats?.rowsPerSecond ?? null,
+        lagBytes: l.stats ? l.stats.files.reduce((a, f) => a + f.lagBytes, 0) : null,
+      },
+      feedClients: feed?.size ?? 0,
+    };
+  }
+
+  const send = (res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body?: Buffer | string) => {
+    res.writeHead(status, { ...SECURITY_HEADERS, ...headers });
+    res.end(body);
+  };
+
+  function sendError(res: ServerResponse, err: unknown): void {
+    const status = statusOf(err);
+    const code = err instanceof HttpError || err instanceof MirrorError ? err.code : 'INTERNAL';
+    const message = err instanceof Error ? err.message : String(err);
+    if (status === 500) note(`internal error: ${(err as Error)?.stack ?? message}`);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    send(res, status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, JSON.stringify({ error: { code, message } }));
+  }
+
+  function cors(req: IncomingMessage, res: ServerResponse): void {
+    if (!opts.cors || req.headers.origin !== opts.cors) return;
+    res.setHeader('access-control-allow-origin', opts.cors);
+    res.setHeader('access-control-expose-headers', 'ETag');
+    res.setHeader('vary', 'Origin');
+  }
+
+  function api(req: IncomingMessage, res: ServerResponse, path: string, search: URLSearchParams, head: boolean, extra: OutgoingHttpHeaders): void {
+    const match = matchRoute(path);
+    if (!match) throw new HttpError(404, 'NOT_FOUND', `no endpoint ${path.slice(0, 100)}`);
+    const { route, arg } = match;
+    const q = new Query(search, route.params);
+    const options = route.options(q, arg);
+    const ctx: RouteContext = { reader: reader!, status, health };
+    const headers = { ...extra, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache' };
+    if (route.cached === false) {
+      send(res, 200, { ...headers, 'cache-control': 'no-store' }, head ? undefined : JSON.stringify(route.run(ctx, options)));
+      return;
+    }
+    const entry = cache.get(`${path}?${JSON.stringify(options)}`, probe.current(), () => route.run(ctx, options));
+    if (notModified(req.headers['if-none-match'], entry.etag)) {
+      send(res, 304, { ...extra, etag: entry.etag, 'cache-control': 'no-cache' });
+      return;
+    }
+    send(res, 200, { ...headers, etag: entry.etag, 'content-length': entry.body.length }, head ? undefined : entry.body);
+  }
+
+  function stream(req: IncomingMessage, res: ServerResponse, search: URLSearchParams, extra: OutgoingHttpHeaders): void {
+    const q = new Query(search, ['stream']);
+    const streams = q.streams();
+    if (!feed) throw new MirrorError('DB_MISSING', `the live feed follows the mirror's committed rows, and there is no usable mirror at ${db}`);
+    const header = req.headers['last-event-id'];
+    let lastEventId: number | undefined;
+    if (header !== undefined && header !== '') {
+      lastEventId = Number(header);
+      if (!Number.isSafeInteger(lastEventId) || lastEventId < 0) throw new HttpError(400, 'INVALID_ARGUMENT', `Last-Event-ID must be an event id, got "${String(header).slice(0, 40)}"`);
+    }
+    for (const [k, v] of Object.entries({ ...SECURITY_HEADERS, ...extra })) res.setHeader(k, v as string);
+    feed.add(res, { lastEventId, streams });
+  }
+
+  function page(res: ServerResponse, req: IncomingMessage, file: StaticFile, head: boolean, extra: OutgoingHttpHeaders): void {
+    const headers: OutgoingHttpHeaders = { ...extra, ...(file.type.startsWith('text/html') ? PAGE_HEADERS : {}), etag: file.etag, 'cache-control': 'no-cache' };
+    if (notModified(req.headers['if-none-match'], file.etag)) {
+      send(res, 304, headers);
+      return;
+    }
+    send(res, 200, { ...headers, 'content-type': file.type, 'content-length': file.body.length }, head ? undefined : file.body);
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      const raw = req.url ?? '/';
+      if (Buffer.byteLength(raw) > MAX_URL_BYTES) throw new HttpError(414, 'URI_TOO_LONG', `the request line is longer than ${MAX_URL_BYTES} bytes`);
+      cors(req, res);
+      if (req.method === 'OPTIONS' && opts.cors && req.headers.origin === opts.cors) {
+        send(res, 204, {
+          'access-control-allow-methods': 'GET, HEAD',
+          'access-control-allow-headers': 'Authorization, If-None-Match, Last-Event-ID, Cache-Control',
+          'access-control-max-age': '600',
+        });
+        return;
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'this server only reads: GET or HEAD');
+      const head = req.method === 'HEAD';
+      const parsed = new URL(raw, 'http://localhost');
+      const admission = auth.admit(req, parsed.searchParams);
+      const extra: OutgoingHttpHeaders = admission.setCookie ? { 'set-cookie': admission.setCookie } : {};
+      const path = parsed.pathname;
+      if (path === '/api/stream') return stream(req, res, parsed.searchParams, extra);
+      if (path.startsWith('/api/')) return api(req, res, path, parsed.searchParams, head, extra);
+      const file = files.get(staticKey(path));
+      if (!file) throw new HttpError(404, 'NOT_FOUND', `no page ${path.slice(0, 100)}`);
+      if (admission.setCookie) {
+        // Logged in: the cookie carries the token from now on, so it leaves the address bar and history.
+        parsed.searchParams.delete('token');
+        send(res, 303, { ...extra, location: `${parsed.pathname}${parsed.search}` });
+        return;
+      }
+      page(res, req, file, head, extra);
+    } catch (err) {
+      sendError(res, err);
+    }
+  }
+
+  return {
+    get url() {
+      return url;
+    },
+    get reader() {
+      if (!reader) throw new Error('listen() first');
+      return reader;
+    },
+    async listen() {
+      assertDir(opts.dir);
+      assertBindable(host, opts.token);
+      view = openView(db);
+      live = await keepCurrent({
+        dir: opts.dir,
+        db,
+        tail: opts.tail ?? true,
+        holder: () => (view ? runningTailer(view) : null),
+        onChange: () => {
+          view ??= openView(db);
+          if (view && !feed) feed = new EventFeed(view);
+          feed?.pump();
+        },
+        onError: (err) => note((err as Error).message ?? String(err)),
+      });
+      view ??= openView(db);
+      if (view) feed ??= new EventFeed(view);
+      reader = createReader({ dir: opts.dir, db, source: opts.source, config: opts.config ?? DEFAULT_CONFIG, onFallback: note });
+      http = createHttpServer({ maxHeaderSize: 16 * 1024 }, handle);
+      const server = http;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err: NodeJS.ErrnoException) => {
+          reject(
+            err.code === 'EADDRINUSE'
+              ? new MirrorError('INVALID_ARGUMENT', `port ${opts.port ?? 8787} on ${host} is in use; pass --port with a free one`)
+              : err,
+          );
+        });
+        server.listen(opts.port ?? 8787, host, () => resolve());
+      });
+      const a = server.address() as AddressInfo;
+      url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+      return url;
+    },
+    async close() {
+      feed?.close();
+      if (http) {
+        const server = http;
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+      await live?.stop();
+      reader?.close();
+      view?.close();
+    },
+  };
+}
