@@ -2,7 +2,8 @@ import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:f
 import { join } from 'node:path';
 import type { Database } from '../src/store/sqlite-module.js';
 import { normalize, type NormalEvent } from '../src/ingest/normalize.js';
-import { feedTypeMatches, groupEvents, type EventQuery, type EventSource, type FeedPage, type FeedQuery, type GroupQuery, type GroupRow } from '../src/read/source.js';
+import { feedTypeMatches, groupEvents, type EventQuery, type EventSource, type FeedPage, type FeedQuery, type GroupQuery, type GroupRow,
+  type LoggedEvent, type RecordQuery } from '../src/read/source.js';
 import { toNumber, toText } from '../src/ingest/normalize.js';
 
 /** Files of a stream oldest first (NAME.jsonl.N ... NAME.jsonl). */
@@ -113,7 +114,8 @@ export class WholeFileSource implements EventSource {
     return this.all()
       .filter(({ e }) => types.has(toText(e.type) as string))
       .map(({ e }) => normalize(e))
-      .filter((n) => (q.since === undefined || n.ts_epoch >= q.since) && (q.until === undefined || n.ts_epoch < q.until) && (!q.timed || n.ts_epoch !== 0))
+      .filter((n) => (q.since === undefined || n.ts_epoch >= q.since) && (q.until === undefined || n.ts_epoch < q.until)
+        && (q.upTo === undefined || n.ts_epoch <= q.upTo) && (!q.timed || n.ts_epoch !== 0))
       .sort((a, b) => a.ts_epoch - b.ts_epoch);
   }
 
@@ -125,8 +127,19 @@ export class WholeFileSource implements EventSource {
     const rows = this.all()
       .filter(({ e }) => feedTypeMatches(toText(e.type), q.type) && (q.issue === undefined || toNumber(e.issue) === q.issue))
       .map(({ e }) => ({ e, ts: normalize(e).ts_epoch }))
+      .filter(({ ts }) => q.upTo === undefined || ts <= q.upTo)
       .sort((a, b) => a.ts - b.ts)
       .reverse();
     return { events: rows.slice(q.offset, q.offset + q.limit).map((r) => r.e), total: rows.length, nextCursor: null };
+  }
+
+  records(q: RecordQuery): LoggedEvent[] {
+    const types = q.types && new Set(q.types);
+    return this.all()
+      .filter(({ e }) => !types || types.has(toText(e.type) as string))
+      .map(({ e }) => ({ event: normalize(e), value: e }))
+      .filter(({ event: n }) => (q.issue === undefined || n.issue === q.issue) && (q.since === undefined || n.ts_epoch >= q.since)
+        && (q.upTo === undefined || n.ts_epoch <= q.upTo))
+      .sort((a, b) => a.event.ts_epoch - b.event.ts_epoch);
   }
 }

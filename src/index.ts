@@ -11,7 +11,9 @@ export { createReader, type Reader, type ReaderOptions, type SourceChoice } from
 export type { ActivityOptions, ActivityFeed } from './metrics/activity.js';
 export type { MetricOptions } from './metrics/common.js';
 export { DEFAULT_CONFIG, mergeConfig, loadConfig, type MetricsConfig, type Bands, type PartialConfig } from './metrics/config.js';
-export type { CostBreakdown, CostTrend } from './metrics/costs.js';
+export type { CostBreakdown, CostTrend, CostToday, CostTodayOptions } from './metrics/costs.js';
+export type { Timeline, TimelineOptions, Segment } from './metrics/timeline.js';
+export type { IssueEvents, IssueEventsOptions } from './metrics/issue-events.js';
 export type { DoraGrades, DoraTrend, Grade } from './metrics/dora.js';
 export type { StagePerformance, Bottlenecks, FailureHeatmap } from './metrics/stages.js';
 export type { ThroughputTrend } from './metrics/throughput.js';

@@ -83,7 +83,7 @@ describe('metrics CLI', () => {
   it('catches the mirror up before answering: a line appended after import is counted', () => {
     const dir = imported();
     const before = cli(['--dir', dir, 'metrics', 'activity', '--json', '--source', 'sqlite']).json.total;
-    writeFileSync(join(dir, 'events.jsonl'), '{"type":"late.event","ts_epoch":1800000000}\n', { flag: 'a' });
+    writeFileSync(join(dir, 'events.jsonl'), '{"type":"late.event","ts_epoch":1790000000}\n', { flag: 'a' });
     const after = cli(['--dir', dir, 'metrics', 'activity', '--json', '--source', 'sqlite', '--limit', '1']).json;
     expect(after.total).toBe(before + 1);
     expect(after.events[0].type).toBe('late.event');

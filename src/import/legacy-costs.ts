@@ -70,7 +70,7 @@ export interface LegacySummary {
  * entries: a re-import of a file that grew (or was trimmed) adds only entries
  * not seen before, and two genuinely equal entries still count twice.
  */
-export function importLegacyCosts(store: Store, dir: string): LegacySummary | undefined {
+export function importLegacyCosts(store: Store, dir: string, opts: { ifChanged?: boolean } = {}): LegacySummary | undefined {
   const path = join(dir, LEGACY_COSTS_FILE);
   let fd: number;
   try {
@@ -85,6 +85,11 @@ export function importLegacyCosts(store: Store, dir: string): LegacySummary | un
     text = readFileSync(fd, 'utf8');
   } finally {
     closeSync(fd);
+  }
+  // The legacy source's marker is the hash of the whole file as last imported: an unchanged file needs no write.
+  const marker = createHash('sha1').update(text).digest('hex');
+  if (opts.ifChanged && (store.sql.get('legacySource').get(COSTS_STREAM, LEGACY_COSTS_FILE) as SourceRow | undefined)?.marker_hash === marker) {
+    return undefined;
   }
   const parsed = parseLegacyCosts(text);
   const summary: LegacySummary = { file: LEGACY_COSTS_FILE, entries: 0, added: 0, alreadyImported: 0, rejects: 0 };
@@ -103,6 +108,7 @@ export function importLegacyCosts(store: Store, dir: string): LegacySummary | un
         summary.error = `${LEGACY_COSTS_FILE}: ${parsed.reason}`;
         const info = store.sql.get('insertReject').run(src.id, COSTS_STREAM, LEGACY_COSTS_FILE, -1, text.length, 'invalid_json', parsed.sample, at);
         summary.rejects += info.changes;
+        store.sql.get('checkpoint').run(st.size, marker, st.size, 0, summary.rejects, 0, at, src.id);
         return;
       }
       for (const r of parsed.rejects) {
@@ -130,7 +136,7 @@ export function importLegacyCosts(store: Store, dir: string): LegacySummary | un
         store.sql.get('insertLegacy').run(key, info.lastInsertRowid);
         summary.added++;
       }
-      store.sql.get('checkpoint').run(st.size, '', st.size, summary.added, summary.rejects, 0, at, src.id);
+      store.sql.get('checkpoint').run(st.size, marker, st.size, summary.added, summary.rejects, 0, at, src.id);
     })
     .immediate();
   return summary;

@@ -1,5 +1,6 @@
 import { MirrorError } from '../errors.js';
 import type { EventSource } from '../read/source.js';
+import { resolveNow } from './common.js';
 
 export interface ActivityOptions {
   /** At most 200 (larger values are capped); default 50. */
@@ -11,6 +12,8 @@ export interface ActivityOptions {
   type?: string;
   issue?: number;
   stream?: string;
+  /** Epoch seconds (default: now): events stamped later are not shown. */
+  now?: number;
 }
 
 export interface ActivityFeed {
@@ -33,7 +36,7 @@ export function activityFeed(src: EventSource, o: ActivityOptions = {}): Activit
   if (o.cursor !== undefined && o.offset !== undefined) {
     throw new MirrorError('INVALID_ARGUMENT', 'use either offset or cursor, not both');
   }
-  const page = src.feed({ streams: [o.stream ?? 'events'], type: o.type, issue: o.issue, limit, offset, cursor: o.cursor });
+  const page = src.feed({ streams: [o.stream ?? 'events'], type: o.type, issue: o.issue, upTo: resolveNow(o.now), limit, offset, cursor: o.cursor });
   return {
     events: page.events,
     total: page.total,

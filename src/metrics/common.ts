@@ -1,3 +1,4 @@
+import { MirrorError } from '../errors.js';
 import type { NormalEvent } from '../ingest/normalize.js';
 import type { EventSource } from '../read/source.js';
 import { DEFAULT_CONFIG, type MetricsConfig } from './config.js';
@@ -19,6 +20,11 @@ export interface MetricOptions {
   /** Streams to read (default ['events']). */
   streams?: string[];
   config?: MetricsConfig;
+  /**
+   * DORA: compare the unrounded values with the bands (a deviation from
+   * METRICS.md, which grades the value as shown, after rounding).
+   */
+  gradeUnrounded?: boolean;
 }
 
 export interface Resolved {
@@ -29,11 +35,29 @@ export interface Resolved {
   config: MetricsConfig;
 }
 
+/** `now` in epoch seconds, the current time by default; anything but a finite number is refused. */
+export function resolveNow(now: number | undefined): number {
+  if (now === undefined) return Math.floor(Date.now() / 1000);
+  if (typeof now !== 'number' || !Number.isFinite(now)) {
+    throw new MirrorError('INVALID_ARGUMENT', `now must be epoch seconds (a finite number), got ${JSON.stringify(now) ?? String(now)}`);
+  }
+  return now;
+}
+
+/** A whole number >= 1 (a period in days, a range in hours), never NaN or 0 downstream. */
+export function positiveInteger(name: string, v: number | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new MirrorError('INVALID_ARGUMENT', `${name} must be a whole number of at least 1, got ${JSON.stringify(v) ?? String(v)}`);
+  }
+  return v;
+}
+
 export function resolve(src: EventSource, o: MetricOptions, defaultPeriod: number): Resolved {
   return {
     src,
-    now: o.now ?? Math.floor(Date.now() / 1000),
-    period: o.period ?? defaultPeriod,
+    now: resolveNow(o.now),
+    period: positiveInteger('period (days)', o.period, defaultPeriod),
     streams: o.streams ?? ['events'],
     config: o.config ?? DEFAULT_CONFIG,
   };

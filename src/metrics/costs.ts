@@ -1,14 +1,17 @@
+import { COSTS_STREAM } from '../import/legacy-costs.js';
 import type { EventSource } from '../read/source.js';
-import { daysEnding, resolve, round2, sortedRecord, startOfDays, DAY, type MetricOptions } from './common.js';
+import { daysEnding, percent, resolveNow, resolve, round2, sortedRecord, startOfDays, DAY, type MetricOptions } from './common.js';
+import { DEFAULT_CONFIG, type MetricsConfig } from './config.js';
 
 const COST_TYPES = ['pipeline.cost', 'cost.record'];
 
 /**
- * Cost helpers read the requested streams plus `costs`, where legacy
- * costs.json entries live after `import`, unless told otherwise.
+ * The breakdown and the trend read stream `events` by default, as the
+ * dashboard does (both event types: known quirk, each spend counts twice);
+ * the costs.json entries (stream `costs`) only when a caller names it.
  */
 function costStreams(streams: string[] | undefined): string[] {
-  return streams ?? ['events', 'costs'];
+  return streams ?? ['events'];
 }
 
 export interface CostBreakdown {
@@ -27,7 +30,7 @@ export function costBreakdown(src: EventSource, o: MetricOptions = {}): CostBrea
   let total = 0;
   const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
   const groups = src.groups({
-    streams: r.streams, types: COST_TYPES, since: r.now - r.period * DAY, by: ['stage', 'model', 'issue'], sum: 'cost', prices: r.config,
+    streams: r.streams, types: COST_TYPES, since: r.now - r.period * DAY, upTo: r.now, by: ['stage', 'model', 'issue'], sum: 'cost', prices: r.config,
   });
   for (const g of groups) {
     const [stage, model, issue] = g.keys;
@@ -49,11 +52,35 @@ export function costTrend(src: EventSource, o: MetricOptions = {}): CostTrend {
   const days = daysEnding(r.now, r.period);
   const byDay = new Map<string, number>(days.map((d) => [d, 0]));
   const groups = src.groups({
-    streams: r.streams, types: COST_TYPES, since: startOfDays(r.now, r.period), timed: true, by: ['date'], sum: 'cost', prices: r.config,
+    streams: r.streams, types: COST_TYPES, since: startOfDays(r.now, r.period), upTo: r.now, timed: true, by: ['date'], sum: 'cost', prices: r.config,
   });
   for (const g of groups) {
     const day = g.keys[0] as string;
     if (byDay.has(day)) byDay.set(day, byDay.get(day)! + g.sum);
   }
   return { daily: days.map((date) => ({ date, cost: round2(byDay.get(date)!) })) };
+}
+
+export interface CostTodayOptions {
+  /** Epoch seconds (default: now). */
+  now?: number;
+  config?: MetricsConfig;
+}
+
+export interface CostToday {
+  today_spent: number;
+  daily_budget: number;
+  pct_used: number;
+}
+
+/** Today's spend from the costs.json entries (stream `costs`) against the daily budget (METRICS.md helper 11). */
+export function costToday(src: EventSource, dailyBudget: number, o: CostTodayOptions = {}): CostToday {
+  const now = resolveNow(o.now);
+  let spent = 0;
+  const groups = src.groups({
+    streams: [COSTS_STREAM], types: COST_TYPES, since: startOfDays(now, 1), upTo: now, by: ['date'], sum: 'cost', prices: o.config ?? DEFAULT_CONFIG,
+  });
+  for (const g of groups) spent += g.sum;
+  const today = round2(spent);
+  return { today_spent: today, daily_budget: dailyBudget, pct_used: dailyBudget > 0 ? percent(today, dailyBudget) : 0 };
 }

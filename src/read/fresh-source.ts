@@ -1,11 +1,12 @@
 import { isMirrorError, sqliteCode } from '../errors.js';
+import { COSTS_STREAM, importLegacyCosts } from '../import/legacy-costs.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
 import { bytesBehind } from '../ingest/lag.js';
 import { streamFiles } from '../ingest/layout.js';
 import type { NormalEvent } from '../ingest/normalize.js';
 import type { IngestOptions } from '../ingest/options.js';
 import type { Store } from '../store/open.js';
-import type { EventQuery, EventSource, FeedPage, FeedQuery, GroupQuery, GroupRow } from './source.js';
+import type { EventQuery, EventSource, FeedPage, FeedQuery, GroupQuery, GroupRow, LoggedEvent, RecordQuery } from './source.js';
 import { SqliteSource } from './sqlite-source.js';
 
 /**
@@ -45,6 +46,7 @@ export class FreshSqliteSource implements EventSource {
       }
       try {
         ingestStream(this.store, this.dir, stream, this.ingest);
+        if (stream === COSTS_STREAM) importLegacyCosts(this.store, this.dir, { ifChanged: true });
       } catch (err) {
         const code = sqliteCode(err) ?? '';
         if (!(code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_READONLY') || isMirrorError(err, 'DB_LOCKED'))) throw err;
@@ -70,5 +72,10 @@ export class FreshSqliteSource implements EventSource {
   feed(q: FeedQuery): FeedPage {
     this.ensure(q.streams);
     return this.inner.feed(q);
+  }
+
+  records(q: RecordQuery): LoggedEvent[] {
+    this.ensure(q.streams);
+    return this.inner.records(q);
   }
 }

@@ -7,11 +7,14 @@ import { isBrokenDb, quarantine } from '../store/quarantine.js';
 import { activityFeed, type ActivityFeed, type ActivityOptions } from '../metrics/activity.js';
 import type { MetricOptions } from '../metrics/common.js';
 import { DEFAULT_CONFIG, type MetricsConfig } from '../metrics/config.js';
-import { costBreakdown, costTrend } from '../metrics/costs.js';
+import { costBreakdown, costToday, costTrend, type CostToday, type CostTodayOptions } from '../metrics/costs.js';
 import { doraGrades, doraTrend } from '../metrics/dora.js';
 import { metricsHistory } from '../metrics/history.js';
 import { bottlenecks, failureHeatmap, stagePerformance } from '../metrics/stages.js';
+import { issueEvents, type IssueEvents, type IssueEventsOptions } from '../metrics/issue-events.js';
 import { throughputTrend } from '../metrics/throughput.js';
+import { timeline, type Timeline, type TimelineOptions } from '../metrics/timeline.js';
+import { readDailyBudget } from './budget.js';
 import { FreshSqliteSource } from './fresh-source.js';
 import { ScanSource } from './scan-source.js';
 import type { EventSource } from './source.js';
@@ -31,6 +34,8 @@ export interface ReaderOptions {
   ingest?: IngestOptions;
   /** Told once why `auto` reads the files instead of SQLite. */
   onFallback?: (reason: string) => void;
+  /** Told about an input a helper had to do without (a malformed budget.json). */
+  onProblem?: (message: string) => void;
   /** auto moves a corrupt mirror aside (default true). */
   heal?: boolean;
   /** Busy timeout for the read's catch-up, ms (default 250): a long import does not stall reads. */
@@ -54,6 +59,9 @@ export interface Reader {
   failureHeatmap(o?: MetricOptions): ReturnType<typeof failureHeatmap>;
   throughputTrend(o?: MetricOptions): ReturnType<typeof throughputTrend>;
   metricsHistory(o?: MetricOptions): ReturnType<typeof metricsHistory>;
+  costToday(o?: CostTodayOptions): CostToday;
+  timeline(o?: TimelineOptions): Timeline;
+  issueEvents(o: IssueEventsOptions): IssueEvents;
   close(): void;
 }
 
@@ -141,6 +149,9 @@ export function createReader(opts: ReaderOptions): Reader {
     failureHeatmap: (o) => run((s) => failureHeatmap(s, withConfig(o))),
     throughputTrend: (o) => run((s) => throughputTrend(s, withConfig(o))),
     metricsHistory: (o) => run((s) => metricsHistory(s, withConfig(o))),
+    costToday: (o) => run((s) => costToday(s, readDailyBudget(opts.dir, opts.onProblem), { config, ...o })),
+    timeline: (o) => run((s) => timeline(s, o)),
+    issueEvents: (o) => run((s) => issueEvents(s, o)),
     close: () => store?.close(),
   };
 }

@@ -8,7 +8,7 @@ import { resolveIngestOptions, type IngestOptions } from '../ingest/options.js';
 import { parseLine } from '../ingest/parse-line.js';
 import {
   cursorPosition, encodeCursor, feedTypeMatches, groupEvents, type EventQuery, type EventSource, type FeedPage, type FeedQuery,
-  type GroupQuery, type GroupRow,
+  type GroupQuery, type GroupRow, type LoggedEvent, type RecordQuery,
 } from './source.js';
 
 type Visit = (value: Record<string, unknown>, text: string) => void;
@@ -73,6 +73,7 @@ export class ScanSource implements EventSource {
       const n = normalize(value);
       if (q.since !== undefined && !(n.ts_epoch >= q.since)) return;
       if (q.until !== undefined && !(n.ts_epoch < q.until)) return;
+      if (q.upTo !== undefined && !(n.ts_epoch <= q.upTo)) return;
       if (q.timed && n.ts_epoch === 0) return;
       out.push(n);
     });
@@ -89,7 +90,9 @@ export class ScanSource implements EventSource {
     this.visit(q.streams, (value, text) => {
       if (!feedTypeMatches(toText(value.type), q.type)) return;
       if (q.issue !== undefined && toNumber(value.issue) !== q.issue) return;
-      matches.push({ ts: normalize(value).ts_epoch, text });
+      const ts = normalize(value).ts_epoch;
+      if (q.upTo !== undefined && !(ts <= q.upTo)) return;
+      matches.push({ ts, text });
     });
     matches.sort((a, b) => a.ts - b.ts);
     matches.reverse();
@@ -102,5 +105,19 @@ export class ScanSource implements EventSource {
       total: matches.length,
       nextCursor: page.length === q.limit ? encodeCursor(['f', end]) : null,
     };
+  }
+
+  records(q: RecordQuery): LoggedEvent[] {
+    const types = q.types && new Set(q.types);
+    const out: LoggedEvent[] = [];
+    this.visit(q.streams, (value) => {
+      if (types && !types.has(toText(value.type) as string)) return;
+      const event = normalize(value);
+      if (q.issue !== undefined && event.issue !== q.issue) return;
+      if (q.since !== undefined && !(event.ts_epoch >= q.since)) return;
+      if (q.upTo !== undefined && !(event.ts_epoch <= q.upTo)) return;
+      out.push({ event, value });
+    });
+    return out.sort((a, b) => a.event.ts_epoch - b.event.ts_epoch);
   }
 }

@@ -14,6 +14,8 @@ export interface EventQuery {
   since?: number;
   /** ts_epoch < until */
   until?: number;
+  /** ts_epoch <= upTo: the helper's `now` (METRICS.md "as of now"). */
+  upTo?: number;
   /** Leave out events whose epoch is 0 (no usable time). */
   timed?: boolean;
   /** Only these fields need be filled (the SQLite backend fetches just them). */
@@ -45,6 +47,8 @@ export interface FeedQuery {
   /** Matches type t exactly or any t.* */
   type?: string;
   issue?: number;
+  /** ts_epoch <= upTo */
+  upTo?: number;
   limit: number;
   offset: number;
   /** Resume after this position (newest first); from a previous page's nextCursor. */
@@ -57,6 +61,24 @@ export interface FeedPage {
   nextCursor: string | null;
 }
 
+export interface RecordQuery {
+  streams: string[];
+  /** Exact event types (default: every type). */
+  types?: string[];
+  /** Only events of this issue. */
+  issue?: number;
+  /** ts_epoch >= since */
+  since?: number;
+  /** ts_epoch <= upTo */
+  upTo?: number;
+}
+
+/** An event as normalised and as written in the log. */
+export interface LoggedEvent {
+  event: NormalEvent;
+  value: Record<string, unknown>;
+}
+
 export interface EventSource {
   readonly kind: 'sqlite' | 'scan';
   /** Matching events, normalised, in log order (ascending ts_epoch, then stream, then position in the log). */
@@ -65,6 +87,8 @@ export interface EventSource {
   groups(q: GroupQuery): GroupRow[];
   /** Matching events as written in the log, newest first. */
   feed(q: FeedQuery): FeedPage;
+  /** Matching events, each also as written in the log, in log order. */
+  records(q: RecordQuery): LoggedEvent[];
 }
 
 /** Counts and sums of events already filtered by `q`: the scan's (and any in-memory source's) GROUP BY. */

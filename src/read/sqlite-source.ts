@@ -1,8 +1,9 @@
 import type { NormalEvent } from '../ingest/normalize.js';
 import type { Store } from '../store/open.js';
-import { eventsSql, feedCountSql, feedPageSql, groupsSql } from '../store/read-sql.js';
+import { eventsSql, feedCountSql, feedPageSql, groupsSql, recordsSql } from '../store/read-sql.js';
 import {
   cursorPosition, dateOf, encodeCursor, type EventQuery, type EventSource, type FeedPage, type FeedQuery, type GroupQuery, type GroupRow,
+  type LoggedEvent, type RecordQuery,
 } from './source.js';
 
 /** Finds events through the indexes on (stream, type, ts_epoch) and (stream, ts_epoch, rank, offset). */
@@ -42,5 +43,12 @@ export class SqliteSource implements EventSource {
       total,
       nextCursor: last && rows.length === q.limit ? encodeCursor(['s', last.ts_epoch, last.stream, last.rank, last.offset]) : null,
     };
+  }
+
+  records(q: RecordQuery): LoggedEvent[] {
+    if (q.streams.length === 0 || q.types?.length === 0) return [];
+    const { sql, params } = recordsSql(q);
+    const rows = this.store.sql.shape(sql).all(...params) as (NormalEvent & { line: string })[];
+    return rows.map(({ line, ...event }) => ({ event, value: JSON.parse(line) as Record<string, unknown> }));
   }
 }

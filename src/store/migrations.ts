@@ -86,7 +86,9 @@ export function checkSchema(db: Database, path: string): { current: number; pend
     }
   }
   const current = done.at(-1)?.version ?? 0;
-  return { current, pending: known.filter((m) => m.version > current) };
+  // By version, not "above the highest": numbers taken on parallel branches may land out of order.
+  const appliedVersions = new Set(done.map((a) => a.version));
+  return { current, pending: known.filter((m) => !appliedVersions.has(m.version)) };
 }
 
 /** Applies each pending migration in its own transaction and records it with its checksum. */

@@ -1,5 +1,5 @@
 import type { PriceTable } from '../read/cost.js';
-import type { EventQuery, FeedQuery, GroupKey, GroupQuery } from '../read/source.js';
+import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../read/source.js';
 
 /**
  * The read side's SQL, built per query shape (how many streams and types,
@@ -12,8 +12,8 @@ const marks = (n: number): string => Array.from({ length: n }, () => '?').join('
 const LOG_ORDER = 'ts_epoch, stream, rank, "offset"';
 const NORMAL_COLUMNS = 'type, ts_epoch, issue, stage, result, duration_s, cost_usd, model, input_tokens, output_tokens';
 
-/** since <= ts_epoch < until, each when given. */
-function timeBounds(parts: string[], params: unknown[], since: number | undefined, until: number | undefined): void {
+/** since <= ts_epoch < until and ts_epoch <= upTo, each when given. */
+function timeBounds(parts: string[], params: unknown[], since: number | undefined, until: number | undefined, upTo?: number): void {
   if (since !== undefined) {
     parts.push('ts_epoch >= ?');
     params.push(since);
@@ -22,12 +22,16 @@ function timeBounds(parts: string[], params: unknown[], since: number | undefine
     parts.push('ts_epoch < ?');
     params.push(until);
   }
+  if (upTo !== undefined) {
+    parts.push('ts_epoch <= ?');
+    params.push(upTo);
+  }
 }
 
 function where(q: EventQuery): { sql: string; params: unknown[] } {
   const parts = [`stream IN (${marks(q.streams.length)})`, `type IN (${marks(q.types.length)})`];
   const params: unknown[] = [...q.streams, ...q.types];
-  timeBounds(parts, params, q.since, q.until);
+  timeBounds(parts, params, q.since, q.until, q.upTo);
   if (q.timed) parts.push('ts_epoch != 0');
   return { sql: parts.join(' AND '), params };
 }
@@ -69,16 +73,23 @@ function costSql(config: PriceTable): { sql: string; params: unknown[] } {
 
 /**
  * All-time stage.completed per stage is kept by the ingest in stage_totals
- * (sql/002); the answer is the same GROUP BY, without reading the rows.
+ * (sql/002); the answer is the same GROUP BY, without reading the rows. "As
+ * of now" takes away the few rows stamped after now, found through the type
+ * index.
  */
 function stageTotalsSql(q: GroupQuery): { sql: string; params: unknown[] } | undefined {
   const allTime = q.since === undefined && q.until === undefined && !q.timed;
   if (!allTime || q.types.length !== 1 || q.types[0] !== 'stage.completed' || q.by.length !== 1 || q.by[0] !== 'stage') return undefined;
   if (q.sum !== undefined && q.sum !== 'duration_s') return undefined;
+  const streams = marks(q.streams.length);
+  const totals = `SELECT stage AS k0, n, duration_sum AS s FROM stage_totals WHERE stream IN (${streams})`;
+  const sum = q.sum ? 'TOTAL(s)' : '0';
+  if (q.upTo === undefined) return { sql: `SELECT k0, SUM(n) AS n, ${sum} AS s FROM (${totals}) GROUP BY k0`, params: [...q.streams] };
+  const later = `SELECT stage, -COUNT(*), -TOTAL(duration_s) FROM events INDEXED BY events_type_time
+    WHERE stream IN (${streams}) AND type = 'stage.completed' AND ts_epoch > ? AND stage IS NOT NULL GROUP BY stage`;
   return {
-    sql: `SELECT stage AS k0, SUM(n) AS n, ${q.sum ? 'TOTAL(duration_sum)' : '0'} AS s FROM stage_totals
-      WHERE stream IN (${marks(q.streams.length)}) GROUP BY stage`,
-    params: [...q.streams],
+    sql: `SELECT k0, SUM(n) AS n, ${sum} AS s FROM (${totals} UNION ALL ${later}) GROUP BY k0 HAVING SUM(n) > 0`,
+    params: [...q.streams, ...q.streams, q.upTo],
   };
 }
 
@@ -123,6 +134,7 @@ function feedWhere(q: FeedQuery, forCount: boolean): { sql: string; params: unkn
     parts.push('issue = ?');
     params.push(q.issue);
   }
+  timeBounds(parts, params, undefined, undefined, q.upTo);
   return { sql: parts.join(' AND '), params };
 }
 
@@ -147,6 +159,28 @@ export function feedPageSql(q: FeedQuery, after?: [number, string, number, numbe
     params.push(q.offset);
   }
   return { sql, params };
+}
+
+/**
+ * Events with their lines in log order: one issue's through its index
+ * (sql/004), typed ones through the type index.
+ */
+export function recordsSql(q: RecordQuery): { sql: string; params: unknown[] } {
+  const parts = [`stream IN (${marks(q.streams.length)})`];
+  const params: unknown[] = [...q.streams];
+  let index = '';
+  if (q.issue !== undefined) {
+    parts.push('issue = ?');
+    params.push(q.issue);
+    index = 'INDEXED BY events_issue';
+  }
+  if (q.types !== undefined) {
+    parts.push(`type IN (${marks(q.types.length)})`);
+    params.push(...q.types);
+    if (!index) index = 'INDEXED BY events_type_time';
+  }
+  timeBounds(parts, params, q.since, undefined, q.upTo);
+  return { sql: `SELECT ${NORMAL_COLUMNS}, line FROM events ${index} WHERE ${parts.join(' AND ')} ORDER BY ${LOG_ORDER}`, params };
 }
 
 export interface ExportQuery {

@@ -1,0 +1,181 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createReader } from '../src/read/reader.js';
+import { cli } from './helpers.js';
+import { at, expectBoth, H, NOW, writeLog } from './metrics-helpers.js';
+
+const iso = (epoch: number) => new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** costs.json as Shipwright writes it: issue a string or "". */
+function costsJson(dir: string, entries: Record<string, unknown>[]): void {
+  writeFileSync(join(dir, 'costs.json'), JSON.stringify({ entries }));
+}
+
+describe('cost today (helper 11)', () => {
+  const entry = (epoch: number, extra: Record<string, unknown>) =>
+    ({ input_tokens: 0, output_tokens: 0, model: 'sonnet', stage: 'build', issue: '', ts: iso(epoch), ts_epoch: epoch, ...extra });
+  const now = NOW + 10 * H; // 2026-02-11T10:00:00Z
+  function logDir(): string {
+    const dir = writeLog([at(NOW + H, { type: 'pipeline.cost', cost_usd: 7, issue: 42 }), at(NOW + H, { type: 'cost.record', cost_usd: 7, issue: 42 })]);
+    costsJson(dir, [
+      entry(NOW - H, { cost_usd: 5 }), // yesterday
+      entry(NOW, { cost_usd: 1.25 }), // 00:00 of now's day: in
+      entry(NOW + 2 * H, { cost_usd: 2.5, issue: '42' }),
+      entry(NOW + 3 * H, { model: 'haiku', input_tokens: 1_000_000, output_tokens: 400_000 }), // 0.25 + 0.5
+      entry(NOW + 4 * H, { cost_usd: 0 }), // cost 0: skipped
+      entry(NOW + 11 * H, { cost_usd: 100 }), // after now
+    ]);
+    return dir;
+  }
+
+  it('sums today\'s costs.json entries up to now (stream costs only) against daily_budget_usd of budget.json', () => {
+    const dir = logDir();
+    writeFileSync(join(dir, 'budget.json'), JSON.stringify({ daily_budget_usd: 20, monthly_budget_usd: 400 }));
+    // 1.25 + 2.5 + 0.75 = 4.5 of 20 = 22.5 %
+    expectBoth(dir, (r) => r.costToday({ now }), { today_spent: 4.5, daily_budget: 20, pct_used: 22.5 });
+  });
+
+  it('no budget.json, no key, or not a positive number: budget 0 and 0 % used', () => {
+    const dir = logDir();
+    expectBoth(dir, (r) => r.costToday({ now }), { today_spent: 4.5, daily_budget: 0, pct_used: 0 });
+    writeFileSync(join(dir, 'budget.json'), JSON.stringify({ monthly_budget_usd: 400 }));
+    expectBoth(dir, (r) => r.costToday({ now }), { today_spent: 4.5, daily_budget: 0, pct_used: 0 });
+    writeFileSync(join(dir, 'budget.json'), JSON.stringify({ daily_budget_usd: -3 }));
+    expectBoth(dir, (r) => r.costToday({ now }), { today_spent: 4.5, daily_budget: 0, pct_used: 0 });
+  });
+
+  it('a malformed budget.json is reported, not fatal', () => {
+    const dir = logDir();
+    writeFileSync(join(dir, 'budget.json'), '{"daily_budget_usd": 20,');
+    expectBoth(dir, (r) => r.costToday({ now }), { today_spent: 4.5, daily_budget: 0, pct_used: 0 });
+    const problems: string[] = [];
+    const r = createReader({ dir, source: 'scan', onProblem: (m) => problems.push(m) });
+    r.costToday({ now });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^budget.json is not valid JSON .*fix the file$/);
+    const out = cli(['--dir', dir, 'metrics', 'cost-today', '--now', String(now), '--json']);
+    expect(out.code).toBe(0);
+    expect(out.json).toEqual({ today_spent: 4.5, daily_budget: 0, pct_used: 0 });
+    expect(out.stderr).toMatch(/budget.json is not valid JSON/);
+  });
+
+  it('entries added to costs.json after the import are seen by both backends', () => {
+    const dir = logDir();
+    expectBoth(dir, (r) => r.costToday({ now }).today_spent, 4.5);
+    costsJson(dir, [entry(NOW, { cost_usd: 1.25 }), entry(NOW + 5 * H, { cost_usd: 0.5 })]);
+    const sqlite = createReader({ dir, source: 'sqlite' });
+    // The mirror keeps the trimmed entries (2.5, 0.75) and adds the new one; the scan sees the file as it is now.
+    expect(sqlite.costToday({ now }).today_spent).toBe(5);
+    sqlite.close();
+    expect(createReader({ dir, source: 'scan' }).costToday({ now }).today_spent).toBe(1.75);
+  });
+});
+
+describe('timeline (helper 12)', () => {
+  const ev = (dt: number, type: string, issue: unknown, extra: Record<string, unknown> = {}) => at(NOW - dt, { type, issue, ...extra });
+  function logDir(): string {
+    return writeLog([
+      ev(3 * H, 'stage.started', 1, { stage: 'build' }), // before a 2 h range
+      ev(7000, 'stage.completed', 1, { stage: 'build' }), // its start is out of range: no running segment, ignored
+      ev(6000, 'stage.started', 1, { stage: 'test' }),
+      ev(5000, 'stage.failed', '1', { stage: 'test' }),
+      { ts_epoch: NOW - 4000, type: 'stage.started', issue: 1, stage: 'test' }, // no ts: ISO form of its epoch
+      ev(3000, 'stage.started', 1, { stage: 'test' }),
+      ev(2000, 'stage.completed', 1, { stage: 'test' }), // closes the latest running test segment
+      ev(1000, 'pipeline.completed', 1, { title: '', result: 'success' }),
+      ev(900, 'pipeline.completed', 1, { title: 'Fix login', result: 'success' }),
+      ev(800, 'pipeline.completed', 1, { title: 'Later title', result: 'success' }),
+      ev(500, 'stage.started', 10), // no stage: ""
+      { ts: '2026-02-10 23:53:20 UTC', ts_epoch: NOW - 400, type: 'stage.started', issue: '9', stage: 'plan' }, // ts as written
+      ev(300, 'stage.started', 0, { stage: 'x' }),
+      ev(300, 'stage.started', undefined, { stage: 'x' }),
+      ev(-60, 'stage.completed', 9, { stage: 'plan' }), // after now
+      ev(200, 'pipeline.completed', 11, { title: 'no segments', result: 'success' }),
+    ]);
+  }
+
+  it('opens a segment per stage.started, closes the latest running one of that stage, per issue in log order', () => {
+    expectBoth(logDir(), (r) => r.timeline({ now: NOW, range: 2 }), {
+      timeline: [
+        {
+          issue: 1,
+          title: 'Fix login',
+          segments: [
+            { stage: 'test', start: iso(NOW - 6000), end: iso(NOW - 5000), status: 'failed' },
+            { stage: 'test', start: '2026-02-10T22:53:20Z', end: null, status: 'running' },
+            { stage: 'test', start: iso(NOW - 3000), end: iso(NOW - 2000), status: 'complete' },
+          ],
+        },
+        { issue: 9, title: '', segments: [{ stage: 'plan', start: '2026-02-10 23:53:20 UTC', end: null, status: 'running' }] },
+        { issue: 10, title: '', segments: [{ stage: '', start: iso(NOW - 500), end: null, status: 'running' }] },
+      ],
+    });
+  });
+
+  it('range defaults to 24 hours; now inside the data leaves out later events', () => {
+    const dir = logDir();
+    expectBoth(dir, (r) => r.timeline({ now: NOW }).timeline[0]!.segments[0],
+      { stage: 'build', start: iso(NOW - 3 * H), end: iso(NOW - 7000), status: 'complete' });
+    expectBoth(dir, (r) => r.timeline({ now: NOW + H }).timeline.find((i) => i.issue === 9)!.segments[0]!.status, 'complete');
+    expectBoth(dir, (r) => r.timeline({ now: NOW - 5500, range: 1 }), {
+      timeline: [{ issue: 1, title: '', segments: [{ stage: 'test', start: iso(NOW - 6000), end: null, status: 'running' }] }],
+    });
+  });
+
+  it('refuses a range that is not a whole number of hours >= 1', () => {
+    const r = createReader({ dir: logDir(), source: 'scan' });
+    for (const range of [0, -1, 1.5]) expect(() => r.timeline({ now: NOW, range })).toThrow(/range \(hours\) must be a whole number of at least 1/);
+  });
+});
+
+describe('issue events (helper 13)', () => {
+  function logDir(): string {
+    const dir = writeLog([at(NOW - 10, { type: 'rotated', issue: 42 })], 'events.jsonl.1');
+    return writeLog([
+      at(NOW - 10, { type: 'x', issue: '42' }),
+      { type: 'no.time', issue: 42 },
+      at(NOW - 20, { type: 'y', issue: 42, duration_s: '.' }),
+      at(NOW - 10, { type: 'z', issue: 42 }),
+      at(NOW - 5, { type: 'other', issue: 7 }),
+      at(NOW + 5, { type: 'future', issue: 42 }),
+    ], 'events.jsonl', dir);
+  }
+
+  it('every event of the issue up to now, in log order (older file first on ties), as written', () => {
+    expectBoth(logDir(), (r) => r.issueEvents({ issue: 42, now: NOW }), {
+      issue: 42,
+      events: [
+        { type: 'no.time', issue: 42 },
+        at(NOW - 20, { type: 'y', issue: 42, duration_s: '.' }),
+        at(NOW - 10, { type: 'rotated', issue: 42 }),
+        at(NOW - 10, { type: 'x', issue: '42' }),
+        at(NOW - 10, { type: 'z', issue: 42 }),
+      ],
+    });
+    expectBoth(logDir(), (r) => r.issueEvents({ issue: 42, now: NOW + 5 }).events.at(-1), at(NOW + 5, { type: 'future', issue: 42 }));
+    expectBoth(logDir(), (r) => r.issueEvents({ issue: 8, now: NOW }), { issue: 8, events: [] });
+  });
+
+  it('needs an issue other than 0', () => {
+    const r = createReader({ dir: logDir(), source: 'scan' });
+    expect(() => r.issueEvents({ issue: 0 })).toThrow(/issue number other than 0/);
+    expect(() => r.issueEvents({} as never)).toThrow(/issue number other than 0/);
+    const out = cli(['--dir', logDir(), 'metrics', 'issue-events', '--json']);
+    expect(out.code).toBe(1);
+    expect(out.json.error).toEqual({ code: 'INVALID_ARGUMENT', message: 'issue-events needs --issue N (an issue number other than 0)' });
+  });
+
+  it('the CLI prints exactly the METRICS.md shapes with --json', () => {
+    const dir = logDir();
+    const ev = cli(['--dir', dir, 'metrics', 'issue-events', '--issue', '42', '--now', String(NOW), '--json', '--source', 'scan']);
+    expect(ev.code).toBe(0);
+    expect(Object.keys(ev.json)).toEqual(['issue', 'events']);
+    expect(ev.json.events.map((e: { type: string }) => e.type)).toEqual(['no.time', 'y', 'rotated', 'x', 'z']);
+    const tl = cli(['--dir', dir, 'metrics', 'timeline', '--range', '48', '--now', String(NOW), '--json']);
+    expect(tl.json).toEqual({ timeline: [] });
+    const bad = cli(['--dir', dir, 'metrics', 'timeline', '--range', '0', '--json']);
+    expect(bad.code).toBe(1);
+    expect(bad.json.error.code).toBe('INVALID_ARGUMENT');
+  });
+});
