@@ -6,6 +6,8 @@ export const MAX_URL_BYTES = 2048;
 /** Parameters per request, and bytes per value: dashboards send a handful of short ones. */
 export const MAX_PARAMS = 16;
 export const MAX_VALUE_BYTES = 256;
+/** A century: beyond it a window is only a way to make the server work. */
+const MAX_PERIOD_DAYS = 36_500;
 
 export class HttpError extends Error {
   constructor(
@@ -58,9 +60,20 @@ export class Query {
     return n;
   }
 
-  /** METRICS.md: a window is a positive whole number of days. */
+  /**
+   * A number, passed on for the helper to check (METRICS.md: a window is a
+   * whole number >= 1); bounded here, as a huge window is a lot of work.
+   */
+  bounded(name: string, max: number, v = this.string(name)): number | undefined {
+    if (v === undefined) return undefined;
+    const n = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : Number.NaN;
+    if (Number.isNaN(n)) throw bad(`${name} takes a whole number, got "${v}"`);
+    if (n > max) throw bad(`${name} is at most ${max}, got "${v}"`);
+    return n;
+  }
+
   period(): number | undefined {
-    return this.int('period', 1, 36_500);
+    return this.bounded('period', MAX_PERIOD_DAYS);
   }
 
   /** Epoch seconds or an ISO date, as the CLI's --now; absent means the current second. */
@@ -84,9 +97,6 @@ export class Query {
   /** Timeline range: hours as Shipwright writes them (`24h`) or a bare number. */
   hours(name: string): number | undefined {
     const v = this.string(name);
-    if (v === undefined) return undefined;
-    const m = /^(\d{1,5})h?$/.exec(v);
-    if (!m || Number(m[1]) < 1) throw bad(`${name} takes hours like 24h or 24, got "${v}"`);
-    return Number(m[1]);
+    return this.bounded(name, MAX_PERIOD_DAYS * 24, this.string(name)?.replace(/h$/, ''));
   }
 }

@@ -1,4 +1,5 @@
 import { MirrorError } from '../errors.js';
+import type { IssueEventsOptions } from '../metrics/issue-events.js';
 import type { MirrorStatus } from '../ops/status.js';
 import type { Reader } from '../read/reader.js';
 import type { Query } from './params.js';
@@ -18,6 +19,11 @@ export interface ApiRoute {
   run(ctx: RouteContext, o: Record<string, unknown>): unknown;
   /** false: answered afresh each time (cheap, and about the server itself). */
   cached?: boolean;
+}
+
+function issueNumber(s: string): number {
+  if (!/^-?\d{1,15}$/.test(s)) throw new MirrorError('INVALID_ARGUMENT', `/api/events/ takes an issue number, got "${s.slice(0, 40)}"`);
+  return Number(s);
 }
 
 const WINDOWED = ['period', 'now', 'stream'] as const;
@@ -49,6 +55,19 @@ export const API: Record<string, ApiRoute> = {
       };
     },
     run: (c, o) => c.reader.activity(o),
+  },
+  '/api/costs/today': { params: ['now'], options: (q) => ({ now: q.now() }), run: (c, o) => c.reader.costToday(o) },
+  // Shipwright returns the timeline as a bare array.
+  '/api/timeline': {
+    params: ['range', 'now', 'stream'],
+    options: (q) => ({ range: q.hours('range'), now: q.now(), streams: q.streams() }),
+    run: (c, o) => c.reader.timeline(o).timeline,
+  },
+  // Shipwright answers {events}; the issue is in the path.
+  '/api/events/:issue': {
+    params: ['now', 'stream'],
+    options: (q, issue) => ({ issue: issueNumber(issue!), now: q.now(), streams: q.streams() }),
+    run: (c, o) => ({ events: c.reader.issueEvents(o as unknown as IssueEventsOptions).events }),
   },
   '/api/status': { params: [], options: () => ({}), run: (c) => c.status() },
   '/api/health': { params: [], options: () => ({}), run: (c) => c.health(), cached: false },

@@ -258,7 +258,7 @@ export function createServer(opts: ServerOptions): MirrorServer {
       });
       view ??= openView(db);
       if (view) feed ??= new EventFeed(view);
-      reader = createReader({ dir: opts.dir, db, source: opts.source, config: opts.config ?? DEFAULT_CONFIG, onFallback: note });
+      reader = createReader({ dir: opts.dir, db, source: opts.source, config: opts.config ?? DEFAULT_CONFIG, onFallback: note, onProblem: note });
       http = createHttpServer({ maxHeaderSize: 16 * 1024 }, handle);
       const server = http;
       await new Promise<void>((resolve, reject) => {
