@@ -96,7 +96,6 @@ export class Query {
 
   /** Timeline range: hours as Shipwright writes them (`24h`) or a bare number. */
   hours(name: string): number | undefined {
-    const v = this.string(name);
     return this.bounded(name, MAX_PERIOD_DAYS * 24, this.string(name)?.replace(/h$/, ''));
   }
 }
