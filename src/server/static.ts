@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, resolve } from 'node:path';
 import { etagOf } from './cache.js';
@@ -19,8 +19,8 @@ const TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-/** The dashboard's folder in the package (dist/src/server -> web). */
-export const WEB_ROOT = resolve(import.meta.dirname, '../../../web');
+/** The dashboard's folder at the package root, seen from dist/src/server (built) or src/server (tests run the sources). */
+export const WEB_ROOT = [resolve(import.meta.dirname, '../../../web'), resolve(import.meta.dirname, '../../web')].find((d) => existsSync(d))!;
 
 /** The chart library, served from the installed package: machines may be offline. */
 function chartLibrary(): string {
