@@ -212,7 +212,9 @@ export function createServer(opts: ServerOptions): MirrorServer {
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'this server only reads: GET or HEAD');
       const head = req.method === 'HEAD';
-      const parsed = new URL(raw, 'http://localhost');
+      if (!raw.startsWith('/')) throw new HttpError(400, 'BAD_PATH', 'the request target must be a path');
+      // Prefixed, not resolved against a base: `//x/y` is a path here, not a host.
+      const parsed = new URL(`http://localhost${raw}`);
       const admission = auth.admit(req, parsed.searchParams);
       const extra: OutgoingHttpHeaders = admission.setCookie ? { 'set-cookie': admission.setCookie } : {};
       const path = parsed.pathname;
