@@ -184,7 +184,9 @@ async function loadTimeline() {
   const endMs = state.now ? (isNaN(Number(state.now)) ? Date.parse(state.now) : Number(state.now) * 1000) : Date.now();
   const startMs = endMs - 24 * 3600 * 1000;
   const pos = (ts) => Math.max(0, Math.min(100, ((Date.parse(ts) - startMs) / (endMs - startMs)) * 100));
-  const shown = rows.slice(-14);
+  // The 14 issues with the latest stage starts, shown by issue number.
+  const latest = (r) => Math.max(...r.segments.map((s) => Date.parse(s.start)));
+  const shown = [...rows].sort((a, b) => latest(b) - latest(a)).slice(0, 14).sort((a, b) => a.issue - b.issue);
   const box = $('#timeline');
   const lanes = shown.map((r) => {
     const lane = el('div', { class: 'lane' });
@@ -200,7 +202,7 @@ async function loadTimeline() {
   });
   const ticks = el('div', { class: 'ticks' }, ...[24, 18, 12, 6, 0].map((h) => el('span', { text: h === 0 ? 'now' : `-${h}h` })));
   box.replaceChildren(...lanes, el('div', { class: 'axis' }, el('span'), ticks));
-  if (rows.length > shown.length) box.append(el('div', { class: 'more', text: `${rows.length - shown.length} earlier issues not shown` }));
+  if (rows.length > shown.length) box.append(el('div', { class: 'more', text: `${rows.length - shown.length} more issues not shown` }));
   if (rows.length === 0) box.replaceChildren(el('div', { class: 'empty', text: 'no stage ran in the last 24 hours' }));
 }
 

@@ -1,0 +1,130 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateLog } from '../fixtures/generate.js';
+import { CLI, ROOT } from './helpers.js';
+import { get } from './serve-helpers.js';
+
+/** Debian's chromium; `.ci/run` installs it. Missing is a failure, never a skip. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const ARTIFACTS = join(ROOT, 'test-artifacts');
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** A month of synthetic pipelines ending now, today's legacy costs and a budget, imported. */
+function demoLogs(dir: string, end: number): void {
+  generateLog({ dir, lines: 20_000, seed: 7, endEpoch: end, days: 30, corruptRate: 0.001 });
+  const entry = (ago: number, cost: number, stage: string) =>
+    ({ input_tokens: 0, output_tokens: 0, model: 'sonnet', stage, issue: '', cost_usd: cost, ts: new Date((end - ago) * 1000).toISOString().replace(/\.\d+Z$/, 'Z'), ts_epoch: end - ago });
+  writeFileSync(join(dir, 'costs.json'), JSON.stringify({ entries: [entry(3000, 12.4, 'build'), entry(2000, 8.1, 'test'), entry(600, 6.35, 'review')] }));
+  writeFileSync(join(dir, 'budget.json'), JSON.stringify({ daily_budget_usd: 60 }));
+  const r = spawnSync(process.execPath, [CLI, '--dir', dir, 'import'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+}
+
+describe('the dashboard in Chromium', () => {
+  let dir: string;
+  let userData: string;
+  let server: ChildProcess;
+  let url: string;
+  let context: BrowserContext;
+  let page: Page;
+  const problems: string[] = [];
+  // The logs end a few minutes ago: today's cost and the 24 h timeline have something to show.
+  const end = Math.floor(Date.now() / 1000) - 300;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+    dir = mkdtempSync(join(tmpdir(), 'jm-browser-'));
+    userData = mkdtempSync(join(tmpdir(), 'jm-chromium-'));
+    demoLogs(dir, end);
+    server = spawn(process.execPath, [CLI, '--dir', dir, '--json', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      server.stdout!.on('data', (c) => {
+        out += c;
+        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!).url);
+      });
+      server.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+    });
+    context = await chromium.launchPersistentContext(userData, {
+      executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1440, height: 900 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => {
+      if (!r.url().includes('/api/stream')) problems.push(`request failed: ${r.url()}`);
+    });
+    await page.goto(`${url}/?now=${end}`);
+    await page.waitForFunction(() => document.querySelector('.card.dora .value')?.textContent !== '–');
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    server?.kill('SIGTERM');
+    if (server) await new Promise((r) => server.once('exit', r));
+    for (const d of [dir, userData]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('loads with no console errors, and the DORA cards show the API\'s values', async () => {
+    const dora = (await get(url, `/api/metrics/dora?period=7&now=${end}`)).json;
+    for (const metric of ['deploy_freq', 'lead_time', 'cfr', 'mttr']) {
+      const card = page.locator(`.card.dora[data-metric="${metric}"]`);
+      expect(await card.locator('.value').textContent()).toBe(String(dora[metric].value));
+      expect(await card.locator('.grade').textContent()).toBe(dora[metric].grade);
+      expect(await card.locator('.unit').textContent()).toBe(dora[metric].unit);
+    }
+    const today = (await get(url, `/api/costs/today?now=${end}`)).json;
+    expect(today.daily_budget).toBe(60);
+    expect(await page.locator('#cost-today .value').textContent()).toBe(`$${today.today_spent.toFixed(2)}`);
+    expect(await page.locator('#stages tbody tr').count()).toBeGreaterThan(3);
+    expect(await page.locator('#timeline .seg').count()).toBeGreaterThan(0);
+    expect(problems).toEqual([]);
+  });
+
+  it('the period selector changes the charts', async () => {
+    const cost = page.locator('#cost-chart');
+    expect(await cost.getAttribute('data-points')).toBe('7');
+    await page.selectOption('#period', '30');
+    await expect.poll(() => cost.getAttribute('data-points')).toBe('30');
+    await expect.poll(() => page.locator('#throughput-chart').getAttribute('data-points')).toBe('30');
+    const trend = (await get(url, `/api/costs/trend?period=30&now=${end}`)).json;
+    const total = trend.daily.reduce((a: number, d: { cost: number }) => a + d.cost, 0);
+    expect(await cost.getAttribute('aria-label')).toContain(`over 30 days, $${total.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`);
+    expect(new URL(page.url()).searchParams.get('period')).toBe('30');
+    await page.selectOption('#period', '7');
+    await expect.poll(() => cost.getAttribute('data-points')).toBe('7');
+    expect(problems).toEqual([]);
+  });
+
+  it('an event added with `jsonl-mirror append` appears in the live feed within 2 s; a screenshot is kept', async () => {
+    await page.waitForSelector('#live.ok');
+    const marker = `browser-${process.pid}`;
+    const r = spawnSync(process.execPath, [CLI, '--dir', dir, 'append', 'events', JSON.stringify({ type: 'stage.completed', issue: 4242, stage: 'deploy', duration_s: 42, marker })], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    await page.locator('#feed tbody tr', { hasText: marker }).first().waitFor({ timeout: 2000 });
+    expect(await page.locator('#feed tbody tr').first().textContent()).toContain('4242');
+    // Filters: another type hides it, its issue shows it.
+    await page.selectOption('#type-filter', 'pipeline');
+    await expect.poll(() => page.locator('#feed tbody tr', { hasText: marker }).count()).toBe(0);
+    await page.selectOption('#type-filter', '');
+    await page.fill('#issue-filter', '4242');
+    await page.press('#issue-filter', 'Enter');
+    await expect.poll(() => page.locator('#feed tbody tr').count()).toBe(1);
+    await page.fill('#issue-filter', '');
+    await page.press('#issue-filter', 'Enter');
+    await page.locator('#issue-filter').blur();
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForTimeout(1000);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png') });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-full.png'), fullPage: true });
+    expect(existsSync(join(ARTIFACTS, 'dashboard.png'))).toBe(true);
+    expect(problems).toEqual([]);
+  });
+});
