@@ -1,10 +1,11 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, fsyncSync } from 'node:fs';
+import { appendFileSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, fsyncSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
 import Table from 'cli-table3';
+import autocannon from 'autocannon';
 import ndjson from 'ndjson';
 import { createReadStream } from 'node:fs';
 import { generateLog } from '../fixtures/generate.js';
@@ -32,7 +33,7 @@ const o = new Command('bench')
   .option('--events <n>', 'lines in the generated log', Number, 1_000_000)
   .option('--runs <n>', 'runs per case (reads run 5 + this)', Number, 3)
   .option('--rss-gb <gb>', 'size of the log for the peak-RSS import (0 skips it)', Number, 1)
-  .option('--only <sections>', 'comma list of: import,writer,reads,scan,tail,idle,rss')
+  .option('--only <sections>', 'comma list of: import,writer,reads,scan,tail,idle,rss,serve')
   .option('--workdir <dir>', 'where data goes', join(ROOT, '.bench'))
   .option('--json', 'one JSON document on stdout')
   .parse()
@@ -332,6 +333,65 @@ if (want('rss') && o.rssGb > 0) {
   add({ area: 'import', case: `peak RSS importing ${fmt(bigBytes / 1e9, 2)} GB`, value: mb, unit: 'MB', goal: '< 200 MB', met: mb < 200,
     note: `${fmt(rate(out.rows, out.ms))} rows/s` });
   freshDb(bigDb);
+}
+
+// ---------------------------------------------------------------- serve
+if (want('serve')) {
+  // A copy of the log with its own mirror: the section appends to it.
+  const sdir = join(o.workdir, 'serve');
+  rmSync(sdir, { recursive: true, force: true });
+  cpSync(logs, sdir, { recursive: true });
+  log(`serve: importing a copy of the ${o.events}-line log`);
+  const imported = openStore(join(sdir, 'mirror.db'));
+  importAll(imported, sdir);
+  imported.close();
+  const path = `/api/metrics/history?now=${END}`;
+  // The server in its own process, as in production; autocannon here.
+  const server = spawn(process.execPath, [CLI, '--dir', sdir, '--json', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const base = await new Promise<string>((res, rej) => {
+    let out = '';
+    server.stdout!.on('data', (c) => {
+      out += c;
+      if (out.includes('\n')) res((JSON.parse(out.split('\n')[0]!) as { url: string }).url);
+    });
+    server.on('exit', (code) => rej(new Error(`serve exited with ${code}`)));
+  });
+  const first = await fetch(base + path);
+  const etag = first.headers.get('etag')!;
+  await first.arrayBuffer();
+  const seconds = 10;
+  const cannon = (headers: Record<string, string>) => autocannon({ url: base + path, connections: 50, duration: seconds, headers });
+  const reader = createReader({ dir: sdir, source: 'sqlite' });
+  const inproc = measure(5 + o.runs, () => reader.metricsHistory({ now: END }));
+  reader.close();
+  const helperRate = 1000 / inproc.median;
+  add({ area: 'serve', case: 'metrics history, helper called in-process (catch-up included)', value: helperRate, unit: 'calls/s', spread: inproc.spread,
+    note: `${fmt(inproc.median)} ms per call` });
+  const report = (name: string, r: autocannon.Result, goal: string, rateGoal: number, p99Goal: number | undefined, status: string) => {
+    const rps = r.requests.average;
+    add({ area: 'serve', case: `${name}: requests`, value: rps, unit: 'req/s', baseline: 'in-process helper', ratio: rps / helperRate, goal,
+      met: rps >= rateGoal && (p99Goal === undefined || r.latency.p99 < p99Goal), note: `${status}, ${r.errors} errors` });
+    add({ area: 'serve', case: `${name}: p99 latency`, value: r.latency.p99, unit: 'ms', note: `median ${r.latency.p50} ms` });
+  };
+  log('serve: 50 clients polling with If-None-Match');
+  const cond = await cannon({ 'if-none-match': etag });
+  report('GET /api/metrics/history x 50 clients, If-None-Match (304)', cond, '>= 5,000 req/s, p99 < 20 ms', 5000, 20, `${cond['3xx']} x 304`);
+  log('serve: 50 clients polling without If-None-Match, nothing changing');
+  const idle = await cannon({});
+  report('same without If-None-Match, idle', idle, '>= 2,000 req/s', 2000, undefined, `${idle['2xx']} x 200`);
+  log('serve: the same while 100 events/s arrive');
+  const live = join(sdir, 'events.jsonl');
+  const appender = spawn(process.execPath, ['-e', `
+    const fs = require('fs'); const fd = fs.openSync(${JSON.stringify(live)}, 'a'); let i = 0;
+    const line = () => JSON.stringify({ ts_epoch: ${END - 60}, type: 'pipeline.completed', issue: 1 + (i++ % 50), result: 'success', duration_s: 100 }) + '\\n';
+    const t = setInterval(() => fs.writeSync(fd, line()), 10);
+    setTimeout(() => { clearInterval(t); fs.closeSync(fd); }, ${(seconds + 1) * 1000});`]);
+  const busy = await cannon({});
+  await new Promise((r) => appender.on('exit', r));
+  report('same while 100 events/s arrive', busy, '>= 200 req/s, p99 < 100 ms', 200, 100, `${busy['2xx']} x 200`);
+  server.kill('SIGTERM');
+  await new Promise((r) => server.on('exit', r));
+  rmSync(sdir, { recursive: true, force: true });
 }
 
 // ---------------------------------------------------------------- report
