@@ -99,7 +99,7 @@ describe('serve: status, health, errors', () => {
       expect(r.json.error.code, path).toMatch(/^[A-Z_]+$/);
       expect(typeof r.json.error.message).toBe('string');
     }
-    for (const path of ['/api/nope', '/api/metrics', '/api/events/', '/nope.html', '/api/metrics/dora/extra']) {
+    for (const path of ['/api/nope', '/api/metrics', '/api/events/', '/nope.html', '/api/metrics/dora/extra', '/api/events/:issue']) {
       const r = await get(s.url, path);
       expect(r.status, path).toBe(404);
       expect(r.json.error.code).toBe('NOT_FOUND');

@@ -1,9 +1,10 @@
-import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTailer } from '../src/tailer/tailer.js';
 import { createWriter } from '../src/writer/writer.js';
-import { tmp } from './helpers.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, tmp } from './helpers.js';
 import { get, serve, subscribe, until, type SseMessage } from './serve-helpers.js';
 
 function logDir(): string {
@@ -95,6 +96,52 @@ describe('serve: the live feed (SSE)', () => {
     expect(sub.messages[0]!.data.events[0].stream).toBe('other');
     expect((await get(s.url, '/api/stream?stream=a/b')).status).toBe(400);
     expect((await get(s.url, '/api/stream', { 'last-event-id': 'x' })).status).toBe(400);
+  });
+
+  it('across a `rebuild` (swapped in by online backup) the server answers from the new mirror and feeds new rows', async () => {
+    const dir = logDir();
+    const s = await serve({ dir });
+    expect((await get(s.url, '/api/health')).json.mirror.lastImport).toBeNull();
+    appendFileSync(join(dir, 'events.jsonl'), line(0) + line(1));
+    await until('two mirrored', () => s.reader.activity({ type: 'tick', limit: 1 }).total === 2);
+    const r = spawnSync(process.execPath, [CLI, '--dir', dir, 'rebuild', '--yes'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    await until('the server on the new mirror', () => {
+      try {
+        return s.reader.activity({ type: 'tick', limit: 1 }).total === 2;
+      } catch {
+        return false;
+      }
+    });
+    await new Promise((res) => setTimeout(res, 300));
+    const sub = subscribe(s.url);
+    await sub.opened;
+    appendFileSync(join(dir, 'events.jsonl'), line(2));
+    await until('the new row', () => ns(sub.messages).includes(2));
+    sub.close();
+    const activity = (await get(s.url, '/api/activity?type=tick')).json;
+    expect(activity.events.map((e: any) => e.n)).toEqual([2, 1, 0]);
+    const health = (await get(s.url, '/api/health')).json;
+    expect(health.mirror.events).toBe(4);
+    expect(health.mirror.lastImport).not.toBeNull(); // the rebuilt mirror's, not the one the tailer started
+
+  });
+
+  it('a mirror deleted under the server: the tailer makes a new one, the server reopens it and feeds from it', async () => {
+    const dir = logDir();
+    const db = join(dir, 'mirror.db');
+    const s = await serve({ dir });
+    await until('the mirror', () => existsSync(db));
+    const ino = statSync(db).ino;
+    for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
+    await until('a new mirror', () => existsSync(db) && statSync(db).ino !== ino);
+    await new Promise((res) => setTimeout(res, 500));
+    const sub = subscribe(s.url);
+    await sub.opened;
+    appendFileSync(join(dir, 'events.jsonl'), line(5));
+    await until('the row, from the new mirror', () => ns(sub.messages).includes(5));
+    sub.close();
+    expect((await get(s.url, '/api/health')).json.mirror.events).toBe(2);
   });
 
   it('when another process holds the tailer, serve follows its commits (writer appends too)', async () => {

@@ -76,7 +76,7 @@ export const API: Record<string, ApiRoute> = {
 /** `/api/events/42` and its kind: the one route with a path parameter. */
 export function matchRoute(path: string): { route: ApiRoute; arg?: string } | undefined {
   const route = API[path];
-  if (route) return { route };
+  if (route && !path.includes(':')) return { route };
   const m = /^\/api\/events\/([^/]+)$/.exec(path);
   if (m && API['/api/events/:issue']) return { route: API['/api/events/:issue'], arg: m[1] };
   return undefined;

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -91,6 +91,17 @@ export function createServer(opts: ServerOptions): MirrorServer {
   let http: Server | undefined;
   let url = '';
   let lastStatus: { state: string; value: MirrorStatus } | undefined;
+
+  const openReader = () => createReader({ dir: opts.dir, db, source: opts.source, config: opts.config ?? DEFAULT_CONFIG, onFallback: note, onProblem: note });
+  /** The mirror's inode when last looked at; null: no mirror. */
+  let mirrorIno: number | null | undefined;
+  /** The mirror file is another one than the one we opened (rebuilt, deleted, or created since). */
+  function replaced(): boolean {
+    const ino = statSync(db, { throwIfNoEntry: false })?.ino ?? null;
+    const was = mirrorIno;
+    mirrorIno = ino;
+    return was !== undefined && ino !== was;
+  }
 
   function status(): MirrorStatus {
     view ??= openView(db);
@@ -252,15 +263,31 @@ export function createServer(opts: ServerOptions): MirrorServer {
         tail: opts.tail ?? true,
         holder: () => (view ? runningTailer(view) : null),
         onChange: () => {
-          view ??= openView(db);
-          if (view && !feed) feed = new EventFeed(view);
-          feed?.pump();
+          try {
+            if (replaced()) {
+              // A rebuild (or a deleted mirror) swapped the file: reopen everything on the new one. Feed clients reconnect.
+              note(`${db} was replaced; reopening it`);
+              feed?.close();
+              feed = undefined;
+              view?.close();
+              view = undefined;
+              lastStatus = undefined;
+              reader?.close();
+              reader = openReader();
+            }
+            view ??= openView(db);
+            if (view && !feed) feed = new EventFeed(view);
+            feed?.pump();
+          } catch (err) {
+            // Called from the tailer's feed: a problem here must not become the tailer's.
+            note(`live feed: ${(err as Error).message}`);
+          }
         },
         onError: (err) => note((err as Error).message ?? String(err)),
       });
       view ??= openView(db);
       if (view) feed ??= new EventFeed(view);
-      reader = createReader({ dir: opts.dir, db, source: opts.source, config: opts.config ?? DEFAULT_CONFIG, onFallback: note, onProblem: note });
+      reader = openReader();
       http = createHttpServer({ maxHeaderSize: 16 * 1024 }, handle);
       const server = http;
       await new Promise<void>((resolve, reject) => {
