@@ -21,6 +21,8 @@ import { doraGrades, doraTrend } from '../src/metrics/dora.js';
 import { metricsHistory } from '../src/metrics/history.js';
 import { bottlenecks, failureHeatmap, stagePerformance } from '../src/metrics/stages.js';
 import { throughputTrend } from '../src/metrics/throughput.js';
+import { timeline } from '../src/metrics/timeline.js';
+import { issueEvents } from '../src/metrics/issue-events.js';
 import type { EventSource } from '../src/read/source.js';
 import { COMPACT } from '../src/cli/format.js';
 import { bareImportLoop, bareParseLoop, streamPaths, WholeFileSource } from './baselines.js';
@@ -33,7 +35,7 @@ const o = new Command('bench')
   .option('--events <n>', 'lines in the generated log', Number, 1_000_000)
   .option('--runs <n>', 'runs per case (reads run 5 + this)', Number, 3)
   .option('--rss-gb <gb>', 'size of the log for the peak-RSS import (0 skips it)', Number, 1)
-  .option('--only <sections>', 'comma list of: import,writer,reads,scan,tail,idle,rss,serve')
+  .option('--only <sections>', 'comma list of: import,writer,reads,lookups,scan,tail,idle,rss,serve')
   .option('--workdir <dir>', 'where data goes', join(ROOT, '.bench'))
   .option('--json', 'one JSON document on stdout')
   .parse()
@@ -61,7 +63,7 @@ const freshDb = (p: string) => {
 };
 
 // ---------------------------------------------------------------- import
-if (want('import') || want('reads')) {
+if (want('import') || want('reads') || want('lookups')) {
   log('import');
   let rowsImported = 0;
   const imp = measure(o.runs, () => {
@@ -218,6 +220,56 @@ if (want('reads')) {
       baseline: 'sqlite', ratio: wf.median / sq.median, note: 'ratio = how many times slower than sqlite' });
   }
   reader.close();
+}
+
+// ---------------------------------------------------------------- lookups: timeline, issue events, and what their index costs
+if (want('lookups')) {
+  log('lookups');
+  if (!existsSync(dbPath)) throw new Error('lookups need the import section');
+  const now = END;
+  const reader: Reader = createReader({ dir: logs, db: dbPath, source: 'sqlite' });
+  const issue = 200;
+  const cases: [string, (r: Reader) => unknown, (s: EventSource) => unknown][] = [
+    ['timeline (24 h)', (r) => r.timeline({ now }), (s) => timeline(s, { now })],
+    [`issue events (issue ${issue}, all time)`, (r) => r.issueEvents({ issue, now }), (s) => issueEvents(s, { issue, now })],
+  ];
+  const scan = new ScanSource(logs);
+  const whole = new WholeFileSource(paths);
+  for (const [name, viaReader, fn] of cases) {
+    const sq = measure(5 + o.runs, () => viaReader(reader));
+    const sc = measure(o.runs, () => fn(scan));
+    const wf = measure(o.runs, () => fn(whole));
+    add({ area: 'lookups', case: `${name}: sqlite (catch-up included)`, value: sq.median, unit: 'ms', spread: sq.spread,
+      baseline: 'scan', ratio: sc.median / sq.median, goal: '< 50 ms and >= 20x scan', met: sq.median < 50 && sc.median / sq.median >= 20 });
+    add({ area: 'lookups', case: `${name}: scan`, value: sc.median, unit: 'ms', spread: sc.spread });
+    add({ area: 'lookups', case: `${name}: whole-file parse (what dashboards do today)`, value: wf.median, unit: 'ms', spread: wf.spread,
+      baseline: 'sqlite', ratio: wf.median / sq.median, note: 'ratio = how many times slower than sqlite' });
+  }
+  reader.close();
+  // The import with and without sql/004's index, measured alternately so both see the same machine.
+  const noIndexDb = join(o.workdir, 'no-issue-index.db');
+  const importInto = (path: string, dropIndex: boolean) => {
+    freshDb(path);
+    const s = openStore(path);
+    if (dropIndex) s.db.exec('DROP INDEX events_issue');
+    const n = importAll(s, logs).rows;
+    s.close();
+    return n;
+  };
+  let rowsWith = 0;
+  const times = { with: [] as number[], without: [] as number[] };
+  for (let i = 0; i < o.runs; i++) {
+    for (const drop of [false, true]) {
+      const t = performance.now();
+      rowsWith = importInto(drop ? noIndexDb : join(o.workdir, 'with-issue-index.db'), drop);
+      times[drop ? 'without' : 'with'].push(performance.now() - t);
+    }
+  }
+  const withIdx = summarize(times.with);
+  const withoutIdx = summarize(times.without);
+  add({ area: 'lookups', case: 'import without the issue index (sql/004)', value: rate(rowsWith, withoutIdx.median), unit: 'rows/s', spread: withoutIdx.spread });
+  add({ area: 'lookups', case: 'import with the issue index', value: rate(rowsWith, withIdx.median), unit: 'rows/s', spread: withIdx.spread,
+    baseline: 'without', ratio: withoutIdx.median / withIdx.median, note: 'ratio < 1: the share of import speed the index keeps' });
 }
 
 // ---------------------------------------------------------------- scan throughput

@@ -2,7 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createReader } from '../src/read/reader.js';
-import { cli } from './helpers.js';
+import { openStore } from '../src/store/open.js';
+import { recordsSql } from '../src/store/read-sql.js';
+import { cli, tmp } from './helpers.js';
 import { at, expectBoth, H, NOW, writeLog } from './metrics-helpers.js';
 
 const iso = (epoch: number) => new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -155,6 +157,14 @@ describe('issue events (helper 13)', () => {
     });
     expectBoth(logDir(), (r) => r.issueEvents({ issue: 42, now: NOW + 5 }).events.at(-1), at(NOW + 5, { type: 'future', issue: 42 }));
     expectBoth(logDir(), (r) => r.issueEvents({ issue: 8, now: NOW }), { issue: 8, events: [] });
+  });
+
+  it('finds the issue through its index, already in log order (no table scan, no sort)', () => {
+    const store = openStore(join(tmp(), 'm.db'));
+    const { sql, params } = recordsSql({ streams: ['events'], issue: 42, upTo: NOW });
+    const plan = (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);
+    store.close();
+    expect(plan).toEqual([expect.stringMatching(/^SEARCH events USING INDEX events_issue \(stream=\? AND issue=\? AND ts_epoch<\?\)$/)]);
   });
 
   it('needs an issue other than 0', () => {

@@ -1,8 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { normalize } from '../src/ingest/normalize.js';
 import { mergeConfig } from '../src/metrics/config.js';
 import { round2 } from '../src/metrics/common.js';
+import { createReader, type Reader } from '../src/read/reader.js';
+import { cli, FIXTURES, tmp } from './helpers.js';
 import { at, D, expectBoth, H, NOW, writeLog } from './metrics-helpers.js';
 
 const started = (t: number, issue: unknown, extra = {}) => at(t, { type: 'pipeline.started', issue, ...extra });
@@ -106,9 +109,12 @@ describe('cost breakdown and trend', () => {
 });
 
 describe('DORA grades', () => {
-  it('deploy frequency counts successful completions per day of the period', () => {
+  it('deploy frequency counts successful completions per day of the period; the grade is that of the value as shown', () => {
     const dir = writeLog([completed(NOW - D, 1), completed(NOW - D, 2, 'failure')]);
-    expectBoth(dir, (r) => r.doraGrades({ now: NOW }).deploy_freq, { value: round2(1 / 7), unit: 'per day', grade: 'High' });
+    // 1 deploy in 7 days shows 0.14 per day, and 0.14 < 1/7: Medium, as the dashboard grades it.
+    expectBoth(dir, (r) => r.doraGrades({ now: NOW }).deploy_freq, { value: 0.14, unit: 'per day', grade: 'Medium' });
+    // The documented deviation: 0.142857... >= 1/7 is High.
+    expectBoth(dir, (r) => r.doraGrades({ now: NOW, gradeUnrounded: true }).deploy_freq, { value: 0.14, unit: 'per day', grade: 'High' });
     expectBoth(dir, (r) => r.doraGrades({ now: NOW, period: 1 }).deploy_freq, { value: 1, unit: 'per day', grade: 'Elite' });
     expectBoth(dir, (r) => r.doraGrades({ now: NOW, period: 60 }).deploy_freq, { value: 0.02, unit: 'per day', grade: 'Low' });
   });
@@ -145,9 +151,18 @@ describe('DORA grades', () => {
       completed(NOW - 8 * H, 3), // 1 h
       completed(NOW - 7 * H, 3), // failure forgotten: no sample
       completed(NOW - 6 * H, 4, 'failure'),
-      completed(NOW - 6 * H, 4), // same second: not later
+      completed(NOW - 6 * H, 4), // same second: not later, no sample, and the failure is forgotten...
+      completed(NOW - 4 * H, 4), // ...so this later success pairs with nothing
+      completed(NOW - 9 * H, 0, 'failure'), // issue 0 and an absent issue are skipped
+      completed(NOW - 5 * H, 0),
+      at(NOW - 9 * H, { type: 'pipeline.completed', result: 'failure' }),
+      at(NOW - 5 * H, { type: 'pipeline.completed', result: 'success' }),
+      completed(NOW - 3 * H, '7', 'failure'),
+      completed(NOW - H, 7), // 2 h: "7" and 7 are one issue
     ]);
-    expectBoth(dir, (r) => r.doraGrades({ now: NOW }).mttr, { value: 1, unit: 'hours', grade: 'High' });
+    // Samples 1 h and 2 h: mean 1.5 h. cfr still counts every completion: 6 failures of 13.
+    expectBoth(dir, (r) => r.doraGrades({ now: NOW }).mttr, { value: 1.5, unit: 'hours', grade: 'High' });
+    expectBoth(dir, (r) => r.doraGrades({ now: NOW }).cfr, { value: round2((6 / 13) * 100), unit: '%', grade: 'Low' });
     expectBoth(writeLog([completed(NOW - H, 1)]), (r) => r.doraGrades({ now: NOW }).mttr, { value: 0, unit: 'hours', grade: 'Elite' });
   });
 
@@ -256,7 +271,7 @@ describe('throughput and history', () => {
         date, completed: date === '2026-02-10' ? 1 : 0, failed: date === '2026-02-10' ? 1 : 0,
       })),
       dora_grades: {
-        deploy_freq: { value: 0.14, unit: 'per day', grade: 'High' },
+        deploy_freq: { value: 0.14, unit: 'per day', grade: 'Medium' },
         lead_time: { value: 0, unit: 'hours', grade: 'Low' },
         cfr: { value: 50, unit: '%', grade: 'Low' },
         mttr: { value: 0, unit: 'hours', grade: 'Elite' },
@@ -302,5 +317,85 @@ describe('activity feed', () => {
       }
       return seen;
     }, [5, 4, 3, 2, 1]);
+  });
+});
+
+describe('revised rules: as of now, periods, where costs are read', () => {
+  const allAsOf = (r: Reader, now: number) => ({
+    activity: { ...r.activity({ now, limit: 20 }), nextCursor: 'backend-specific' },
+    costs: r.costBreakdown({ now, period: 30, streams: ['events', 'costs'] }),
+    costTrend: r.costTrend({ now }),
+    costToday: r.costToday({ now }),
+    dora: r.doraGrades({ now }),
+    doraTrend: r.doraTrend({ now }),
+    stages: r.stagePerformance({ now }),
+    bottlenecks: r.bottlenecks({ now }),
+    heatmap: r.failureHeatmap({ now }),
+    throughput: r.throughputTrend({ now }),
+    history: r.metricsHistory({ now }),
+    timeline: r.timeline({ now, range: 48 }),
+    issue: r.issueEvents({ issue: 191, now }),
+  });
+
+  it('now inside the data: every helper answers as the log stood then, whatever was written later', () => {
+    const T = Date.parse('2026-02-05T12:00:00Z') / 1000;
+    const full = tmp();
+    const cut = tmp();
+    for (const name of ['events.jsonl', 'events.jsonl.1']) {
+      const lines = readFileSync(join(FIXTURES, 'example', name), 'utf8').split('\n').filter((l) => l !== '');
+      writeFileSync(join(full, name), `${lines.join('\n')}\n`);
+      // Corrupt lines stay; events stamped after T go.
+      const kept = lines.filter((l) => { try { return normalize(JSON.parse(l)).ts_epoch <= T; } catch { return true; } });
+      writeFileSync(join(cut, name), `${kept.join('\n')}\n`);
+    }
+    const entries = [1, 2, 3, 4].map((i) => ({ cost_usd: i, stage: 'build', issue: i % 2 ? '' : '42', ts_epoch: T - 3600 * 3 + i * 3600 }));
+    writeFileSync(join(full, 'costs.json'), JSON.stringify({ entries }));
+    writeFileSync(join(cut, 'costs.json'), JSON.stringify({ entries: entries.filter((e) => e.ts_epoch <= T) }));
+    const expected = allAsOf(createReader({ dir: cut, source: 'scan' }), T);
+    expect(expected.costToday.today_spent).toBe(1 + 2 + 3); // the 4th entry is an hour after T
+    expect(expected.issue.events).toHaveLength(26); // of issue 191's 52 events, those up to T
+    expectBoth(full, (r) => allAsOf(r, T), expected);
+  });
+
+  it('cost breakdown and trend read stream events only by default; costs.json entries when the caller names stream costs', () => {
+    const dir = writeLog([
+      at(NOW - H, { type: 'pipeline.cost', cost_usd: 1, issue: 42, stage: 'build' }),
+      at(NOW - H, { type: 'cost.record', cost_usd: 1, issue: 42, stage: 'build' }), // the same spend again: counted (known quirk)
+    ]);
+    writeFileSync(join(dir, 'costs.json'), JSON.stringify({ entries: [
+      { cost_usd: 1, issue: '42', stage: 'build', model: 'opus', ts_epoch: NOW - H }, // the third record of that spend
+      { cost_usd: 0.5, issue: '', stage: 'plan', ts_epoch: NOW - H },
+    ] }));
+    expectBoth(dir, (r) => r.costBreakdown({ now: NOW }), { byStage: { build: 2 }, byModel: { unknown: 2 }, byIssue: { 42: 2 }, total: 2 });
+    expectBoth(dir, (r) => r.costBreakdown({ now: NOW, streams: ['events', 'costs'] }), {
+      byStage: { build: 3, plan: 0.5 }, byModel: { opus: 1, unknown: 2.5 }, byIssue: { 42: 3 }, total: 3.5,
+    });
+    expectBoth(dir, (r) => r.costTrend({ now: NOW, period: 1 }).daily, [{ date: '2026-02-11', cost: 0 }]);
+    expectBoth(dir, (r) => r.costTrend({ now: NOW + H, period: 2, streams: ['costs'] }).daily, [
+      { date: '2026-02-10', cost: 1.5 }, { date: '2026-02-11', cost: 0 },
+    ]);
+  });
+
+  it('a period is a whole number of days >= 1: 0, negative and fractional ones are refused, never NaN', () => {
+    const r = createReader({ dir: writeLog([completed(NOW - H, 1)]), source: 'scan' });
+    for (const period of [0, -7, 1.5, Number.NaN]) {
+      for (const call of [() => r.doraGrades({ now: NOW, period }), () => r.costTrend({ now: NOW, period }), () => r.stagePerformance({ now: NOW, period })]) {
+        expect(call).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^period \(days\) must be a whole number of at least 1, got/) }));
+      }
+    }
+    expect(() => r.doraGrades({ now: Number.NaN })).toThrow(/now must be epoch seconds/);
+    const out = cli(['--dir', writeLog([completed(NOW - H, 1)]), 'metrics', 'dora', '--period', '0', '--json']);
+    expect(out.code).toBe(1);
+    expect(out.json.error.message).toBe('period (days) must be a whole number of at least 1, got 0');
+    expect(cli(['--dir', writeLog([]), 'metrics', 'dora', '--period', '-3']).stderr).toMatch(/--period takes a whole number, got "-3"/);
+  });
+
+  it('the shown value is graded: 0.999 h of lead time shows 1 and is High; --grade-unrounded grades it Elite', () => {
+    const dir = writeLog([started(NOW - 3596, 5), completed(NOW, 5)]);
+    expectBoth(dir, (r) => r.doraGrades({ now: NOW }).lead_time, { value: 1, unit: 'hours', grade: 'High' });
+    expectBoth(dir, (r) => r.doraGrades({ now: NOW, gradeUnrounded: true }).lead_time.grade, 'Elite');
+    const shown = cli(['--dir', dir, 'metrics', 'dora', '--now', String(NOW), '--json']);
+    const exact = cli(['--dir', dir, 'metrics', 'dora', '--now', String(NOW), '--grade-unrounded', '--json']);
+    expect([shown.json.lead_time.grade, exact.json.lead_time.grade]).toEqual(['High', 'Elite']);
   });
 });

@@ -4,6 +4,7 @@ import { appendFileSync, copyFileSync, readdirSync, readFileSync, rmSync, statSy
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createReader } from '../src/read/reader.js';
+import { LATEST_VERSION, migrations } from '../src/store/migrations.js';
 import { CLI, cli, FIXTURES, tmp } from './helpers.js';
 
 const sha = (p: string) => createHash('sha1').update(readFileSync(p)).digest('hex');
@@ -167,9 +168,9 @@ describe('rebuild, migrate, doctor', () => {
 
   it('migrate prints the versions; doctor passes on a healthy mirror and names the fix when it lags', () => {
     const dir = mirrored();
-    expect(cli(['--dir', dir, 'migrate', '--json']).json).toMatchObject({ version: 2, applied: [] });
+    expect(cli(['--dir', dir, 'migrate', '--json']).json).toMatchObject({ version: LATEST_VERSION(), applied: [] });
     const fresh = tmp();
-    expect(cli(['--dir', fresh, 'migrate', '--json']).json).toMatchObject({ version: 2, applied: ['001_init.sql', '002_stage_totals.sql'] });
+    expect(cli(['--dir', fresh, 'migrate', '--json']).json).toMatchObject({ version: LATEST_VERSION(), applied: migrations().map((m) => m.name) });
     expect(cli(['--dir', dir, 'doctor']).code).toBe(0);
     appendFileSync(join(dir, 'events.jsonl'), '{"type":"late"}\n');
     const d = cli(['--dir', dir, 'doctor', '--json']);

@@ -17,7 +17,8 @@ function allHelpers(r: Reader, now: number): Record<string, unknown> {
   };
   return {
     activity: feed({ limit: 7 }),
-    activityTyped: feed({ type: 'stage', limit: 5, offset: 2 }),
+    activityNow: feed({ limit: 7, now }),
+    activityTyped: feed({ type: 'stage', limit: 5, offset: 2, now }),
     activityIssue: feed({ issue: 2 }),
     costs: r.costBreakdown({ now }),
     costs30: r.costBreakdown({ now, period: 30 }),
@@ -31,6 +32,13 @@ function allHelpers(r: Reader, now: number): Record<string, unknown> {
     heatmap: r.failureHeatmap({ now }),
     throughput: r.throughputTrend({ now }),
     history: r.metricsHistory({ now }),
+    historyUnrounded: r.metricsHistory({ now, gradeUnrounded: true }).dora_grades,
+    costsBothStreams: r.costBreakdown({ now, streams: ['events', 'costs'] }),
+    costToday: r.costToday({ now }),
+    timeline: r.timeline({ now }),
+    timeline3: r.timeline({ now, range: 3 }),
+    issue2: r.issueEvents({ issue: 2, now }),
+    issue3: r.issueEvents({ issue: 3, now: now - 86400 }),
   };
 }
 
@@ -51,9 +59,29 @@ const eventArb = fc.record(
     model: fc.option(fc.constantFrom('opus', 'Sonnet', 'haiku', 'mystery'), { nil: undefined }),
     input_tokens: maybeString(fc.integer({ min: 0, max: 3_000_000 })),
     output_tokens: maybeString(fc.integer({ min: 0, max: 300_000 })),
+    title: fc.constantFrom('', 'Fix login', 'Add cache', 5),
   },
   { requiredKeys: ['type', 'dt', 'epochAs'] },
 );
+
+/** costs.json entries as Shipwright writes them: issue a string or "", mostly within the last days. */
+const costEntryArb = fc.record({
+  dt: fc.integer({ min: -3600, max: 3 * 86400 }),
+  issue: fc.constantFrom('', '42', '2', 2),
+  cost_usd: fc.option(fc.integer({ min: 0, max: 500 }).map((c) => c / 100), { nil: undefined }),
+  input_tokens: fc.integer({ min: 0, max: 1_000_000 }),
+  output_tokens: fc.integer({ min: 0, max: 100_000 }),
+  model: fc.constantFrom('opus', 'sonnet', 'haiku', 'x'),
+  stage: fc.constantFrom('build', 'plan'),
+});
+const budgetArb = fc.constantFrom(undefined, '{"daily_budget_usd": 25}', '{"daily_budget_usd": "25"}', '{"daily_budget_usd": 25', '[]');
+
+/** A random costs.json of entries relative to `now`; the part after `grown` is written only after the mirror was filled. */
+function costsFile(entries: fc.RecordValue<typeof costEntryArb>[], now: number): string {
+  return JSON.stringify({
+    entries: entries.map(({ dt, ...e }) => ({ ...e, ts: new Date((now - dt) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'), ts_epoch: now - dt })),
+  });
+}
 
 type Op = { kind: 'event'; text: string } | { kind: 'bad'; text: string } | { kind: 'rotate' } | { kind: 'ingest' };
 
@@ -94,10 +122,11 @@ function play(dir: string, ops: Op[], ingestAlong: boolean): void {
   store?.close();
 }
 
-function compare(dir: string, now: number, fill: (dir: string) => void): void {
+function compare(dir: string, now: number, fill: (dir: string) => void, after?: () => void): void {
+  fill(dir);
+  after?.();
   const scan = createReader({ dir, source: 'scan' });
   const expected = allHelpers(scan, now);
-  fill(dir);
   const sqlite = createReader({ dir, source: 'sqlite' });
   try {
     expect(allHelpers(sqlite, now)).toEqual(expected);
@@ -113,16 +142,30 @@ const importOnce = (dir: string) => {
 };
 
 describe('parity: every helper gives deep-equal results from SQLite and from the scan', () => {
-  it('on random logs, filled by one import, by repeated imports, or by ingests along the way', () => {
+  it('on random logs, costs.json and budget.json, at a random now, filled by one import, by repeated imports, or by ingests along the way', () => {
     fc.assert(
-      fc.property(fc.array(opArb, { minLength: 1, maxLength: 120 }), fc.constantFrom('once', 'twice', 'along'), (ops, mode) => {
-        const dir = tmp();
-        play(dir, ops, mode === 'along');
-        compare(dir, NOW, (d) => {
-          importOnce(d);
-          if (mode === 'twice') importOnce(d);
-        });
-      }),
+      fc.property(
+        fc.array(opArb, { minLength: 1, maxLength: 120 }),
+        fc.constantFrom('once', 'twice', 'along'),
+        // now: at the end of the data, inside it, or before most of it.
+        fc.oneof(fc.constant(NOW), fc.integer({ min: NOW - 45 * D, max: NOW + D })),
+        fc.array(costEntryArb, { maxLength: 12 }),
+        fc.array(costEntryArb, { maxLength: 4 }),
+        budgetArb,
+        (ops, mode, now, costs, grown, budget) => {
+          const dir = tmp();
+          play(dir, ops, mode === 'along');
+          if (costs.length) writeFileSync(join(dir, 'costs.json'), costsFile(costs, NOW));
+          if (budget !== undefined) writeFileSync(join(dir, 'budget.json'), budget);
+          compare(dir, now, (d) => {
+            importOnce(d);
+            if (mode === 'twice') importOnce(d);
+          }, () => {
+            // Shipwright appended to costs.json after the mirror was filled: reads catch up.
+            if (grown.length) writeFileSync(join(dir, 'costs.json'), costsFile([...costs, ...grown], NOW));
+          });
+        },
+      ),
       { numRuns: Number(process.env.PARITY_RUNS ?? 60) },
     );
   });

@@ -55,6 +55,43 @@ function canonical(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
+/** An entry's content, whatever the order of its keys. */
+const digestOf = (event: unknown): string => createHash('sha1').update(canonical(event)).digest('hex');
+
+/** How many entries with this content the mirror holds (their keys are digest#1 .. digest#n). */
+function importedCount(store: Store, digest: string): number {
+  return (store.sql.get('legacyCount').get(`${digest}#`, `${digest}$`) as { n: number }).n;
+}
+
+/**
+ * Which entries of the file (by position) the mirror does not hold yet.
+ * Shipwright appends to costs.json and trims its oldest entries, so the file
+ * is a window sliding over one sequence: the longest start of the file that
+ * repeats the end of what was imported is old, the rest is new, also when
+ * the trim took away an entry equal to a new one. A file that overlaps
+ * nothing imported (rewritten, or more entries than the cap since the last
+ * look) keeps an entry unless the mirror already holds as many entries with
+ * its content as the file has up to and including it.
+ */
+function newEntries(store: Store, sourceId: number, digests: string[]): number[] {
+  const tail = (store.sql.get('legacyTail').all(sourceId, digests.length) as { line: string }[])
+    .map((r) => digestOf(JSON.parse(r.line)))
+    .reverse();
+  const positions = (from: number) => Array.from({ length: digests.length - from }, (_, i) => from + i);
+  if (tail.length === 0) return positions(0);
+  for (let k = Math.min(tail.length, digests.length); k > 0; k--) {
+    let same = true;
+    for (let i = 0; i < k && same; i++) same = digests[i] === tail[tail.length - k + i];
+    if (same) return positions(k);
+  }
+  const seen = new Map<string, number>();
+  return positions(0).filter((i) => {
+    const nth = (seen.get(digests[i]!) ?? 0) + 1;
+    seen.set(digests[i]!, nth);
+    return nth > importedCount(store, digests[i]!);
+  });
+}
+
 export interface LegacySummary {
   file: string;
   entries: number;
@@ -65,10 +102,12 @@ export interface LegacySummary {
 }
 
 /**
- * Imports costs.json into the `costs` stream. Entries carry no identity, so
- * an entry is known by its content plus its occurrence number among equal
- * entries: a re-import of a file that grew (or was trimmed) adds only entries
- * not seen before, and two genuinely equal entries still count twice.
+ * Imports costs.json into the `costs` stream. Entries carry no identity: an
+ * entry is recorded by its content plus its occurrence number among equal
+ * entries imported, and which entries of the file are new is worked out by
+ * newEntries(). A re-import of a file that grew or was trimmed adds only the
+ * new entries, and two genuinely equal entries still count twice. Entries the
+ * cap trimmed stay in the mirror.
  */
 export function importLegacyCosts(store: Store, dir: string, opts: { ifChanged?: boolean } = {}): LegacySummary | undefined {
   const path = join(dir, LEGACY_COSTS_FILE);
@@ -116,24 +155,22 @@ export function importLegacyCosts(store: Store, dir: string, opts: { ifChanged?:
         summary.rejects += info.changes;
       }
       let next = ((store.sql.get('maxOffset').get(src.id) as { o: number | null }).o ?? -1) + 1;
-      const occurrences = new Map<string, number>();
-      for (const { event } of parsed.events) {
-        summary.entries++;
-        const digest = createHash('sha1').update(canonical(event)).digest('hex');
-        const nth = (occurrences.get(digest) ?? 0) + 1;
-        occurrences.set(digest, nth);
-        const key = `${digest}#${nth}`;
-        if (store.sql.get('legacyKnown').get(key)) {
-          summary.alreadyImported++;
-          continue;
-        }
+      const digests = parsed.events.map(({ event }) => digestOf(event));
+      const fresh = newEntries(store, src.id, digests);
+      summary.entries = digests.length;
+      summary.alreadyImported = digests.length - fresh.length;
+      const counts = new Map<string, number>();
+      for (const i of fresh) {
+        const digest = digests[i]!;
+        const nth = (counts.get(digest) ?? importedCount(store, digest)) + 1;
+        counts.set(digest, nth);
+        const { event } = parsed.events[i]!;
         const n = normalize(event);
-        const line = JSON.stringify(event);
         const info = store.sql.get('insertEvent').run(
           src.id, next++, COSTS_STREAM, src.rank, n.type, n.ts_epoch, n.issue, n.stage, n.result,
-          n.duration_s, n.cost_usd, n.model, n.input_tokens, n.output_tokens, line,
+          n.duration_s, n.cost_usd, n.model, n.input_tokens, n.output_tokens, JSON.stringify(event),
         );
-        store.sql.get('insertLegacy').run(key, info.lastInsertRowid);
+        store.sql.get('insertLegacy').run(`${digest}#${nth}`, info.lastInsertRowid);
         summary.added++;
       }
       store.sql.get('checkpoint').run(st.size, marker, st.size, summary.added, summary.rejects, 0, at, src.id);

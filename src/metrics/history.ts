@@ -23,7 +23,7 @@ export function metricsHistory(src: EventSource, o: MetricOptions = {}): Metrics
   let succeeded = 0;
   let failed = 0;
   let successDuration = 0;
-  for (const g of src.groups({ streams: r.streams, types: ['pipeline.completed'], by: ['success'], sum: 'duration_s' })) {
+  for (const g of src.groups({ streams: r.streams, types: ['pipeline.completed'], upTo: r.now, by: ['success'], sum: 'duration_s' })) {
     if (g.keys[0] === 1) {
       succeeded += g.count;
       successDuration += g.sum;
@@ -32,14 +32,14 @@ export function metricsHistory(src: EventSource, o: MetricOptions = {}): Metrics
     }
   }
   const stageDurations = new Map<string, number>();
-  for (const g of src.groups({ streams: r.streams, types: ['stage.completed'], by: ['stage'], sum: 'duration_s' })) {
+  for (const g of src.groups({ streams: r.streams, types: ['stage.completed'], upTo: r.now, by: ['stage'], sum: 'duration_s' })) {
     if (g.keys[0] !== null) stageDurations.set(g.keys[0] as string, round2(mean(g.sum, g.count)));
   }
   const days = daysEnding(r.now, 7);
   const daily = new Map(days.map((d) => [d, { date: d, completed: 0, failed: 0 }]));
   let lastDay = 0;
   const since = Math.min(startOfDays(r.now, 7), r.now - DAY);
-  for (const e of src.events({ streams: r.streams, types: ['pipeline.completed'], since, timed: true, fields: ['ts_epoch', 'result'] })) {
+  for (const e of src.events({ streams: r.streams, types: ['pipeline.completed'], since, upTo: r.now, timed: true, fields: ['ts_epoch', 'result'] })) {
     const ok = isSuccess(e);
     if (ok && e.ts_epoch >= r.now - DAY) lastDay++;
     const d = daily.get(dateOf(e.ts_epoch));

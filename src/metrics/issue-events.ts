@@ -23,5 +23,5 @@ export function issueEvents(src: EventSource, o: IssueEventsOptions): IssueEvent
     throw new MirrorError('INVALID_ARGUMENT', `issue events need an issue number other than 0, got ${JSON.stringify(issue) ?? String(issue)}`);
   }
   const now = resolveNow(o.now);
-  return { issue, events: src.records({ streams: o.streams ?? ['events'], issue, upTo: now }).map((r) => r.value) };
+  return { issue, events: src.records({ streams: o.streams ?? ['events'], issue, upTo: now, fields: [] }).map((r) => r.value) };
 }

@@ -16,15 +16,15 @@ interface Acc {
   newer: { sum: number; n: number };
 }
 
-function stageCompletions(src: EventSource, streams: string[], since: number): (NormalEvent & { stage: string })[] {
-  return src.events({ streams, types: ['stage.completed'], since, fields: ['ts_epoch', 'stage', 'duration_s', 'cost_usd'] }).filter((e): e is NormalEvent & { stage: string } => e.stage !== null);
+function stageCompletions(src: EventSource, streams: string[], since: number, upTo: number): (NormalEvent & { stage: string })[] {
+  return src.events({ streams, types: ['stage.completed'], since, upTo, fields: ['ts_epoch', 'stage', 'duration_s', 'cost_usd'] }).filter((e): e is NormalEvent & { stage: string } => e.stage !== null);
 }
 
 export function stagePerformance(src: EventSource, o: MetricOptions = {}): StagePerformance {
   const r = resolve(src, o, 7);
   const split = r.now - Math.floor(r.period / 2) * DAY;
   const acc = new Map<string, Acc>();
-  for (const e of stageCompletions(src, r.streams, r.now - r.period * DAY)) {
+  for (const e of stageCompletions(src, r.streams, r.now - r.period * DAY, r.now)) {
     const d = e.duration_s ?? 0;
     let a = acc.get(e.stage);
     if (!a) {
@@ -68,7 +68,7 @@ export interface Bottlenecks {
 export function bottlenecks(src: EventSource, o: Omit<MetricOptions, 'period'> = {}): Bottlenecks {
   const r = resolve(src, o, 7);
   const acc = new Map<string, { sum: number; n: number }>();
-  for (const e of stageCompletions(src, r.streams, r.now - 7 * DAY)) {
+  for (const e of stageCompletions(src, r.streams, r.now - 7 * DAY, r.now)) {
     const a = acc.get(e.stage) ?? { sum: 0, n: 0 };
     a.sum += e.duration_s ?? 0;
     a.n++;
@@ -91,7 +91,7 @@ export interface FailureHeatmap {
 export function failureHeatmap(src: EventSource, o: Omit<MetricOptions, 'period'> = {}): FailureHeatmap {
   const r = resolve(src, o, 0);
   const byStage = new Map<string, Map<string, number>>();
-  for (const g of src.groups({ streams: r.streams, types: ['stage.failed'], timed: true, by: ['stage', 'date'] })) {
+  for (const g of src.groups({ streams: r.streams, types: ['stage.failed'], upTo: r.now, timed: true, by: ['stage', 'date'] })) {
     const stage = (g.keys[0] as string | null) ?? 'unknown';
     const date = g.keys[1] as string;
     const m = byStage.get(stage) ?? new Map<string, number>();

@@ -11,7 +11,7 @@ export function throughputTrend(src: EventSource, o: MetricOptions = {}): Throug
   const days = daysEnding(r.now, r.period);
   const counts = new Map<string, number>(days.map((d) => [d, 0]));
   const groups = src.groups({
-    streams: r.streams, types: ['pipeline.completed'], since: startOfDays(r.now, r.period), timed: true, by: ['date', 'success'],
+    streams: r.streams, types: ['pipeline.completed'], since: startOfDays(r.now, r.period), upTo: r.now, timed: true, by: ['date', 'success'],
   });
   for (const g of groups) {
     const day = g.keys[0] as string;

@@ -33,7 +33,9 @@ export function timeline(src: EventSource, o: TimelineOptions = {}): Timeline {
   const now = resolveNow(o.now);
   const range = positiveInteger('range (hours)', o.range, 24);
   const byIssue = new Map<number, { title: string; segments: Segment[] }>();
-  const records = src.records({ streams: o.streams ?? ['events'], types: TIMELINE_TYPES, since: now - range * 3600, upTo: now });
+  const records = src.records({
+    streams: o.streams ?? ['events'], types: TIMELINE_TYPES, since: now - range * 3600, upTo: now, fields: ['type', 'ts_epoch', 'issue', 'stage'],
+  });
   for (const r of records) {
     const e = r.event;
     if (!hasIssue(e)) continue;

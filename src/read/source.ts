@@ -71,6 +71,8 @@ export interface RecordQuery {
   since?: number;
   /** ts_epoch <= upTo */
   upTo?: number;
+  /** Only these fields of `event` need be filled (the SQLite backend fetches just them). */
+  fields?: (keyof NormalEvent)[];
 }
 
 /** An event as normalised and as written in the log. */

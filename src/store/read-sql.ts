@@ -180,7 +180,8 @@ export function recordsSql(q: RecordQuery): { sql: string; params: unknown[] } {
     if (!index) index = 'INDEXED BY events_type_time';
   }
   timeBounds(parts, params, q.since, undefined, q.upTo);
-  return { sql: `SELECT ${NORMAL_COLUMNS}, line FROM events ${index} WHERE ${parts.join(' AND ')} ORDER BY ${LOG_ORDER}`, params };
+  const columns = q.fields ? [...q.fields, 'line'].join(', ') : `${NORMAL_COLUMNS}, line`;
+  return { sql: `SELECT ${columns} FROM events ${index} WHERE ${parts.join(' AND ')} ORDER BY ${LOG_ORDER}`, params };
 }
 
 export interface ExportQuery {

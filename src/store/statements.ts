@@ -24,9 +24,10 @@ const SQL = {
     duration_s, cost_usd, model, input_tokens, output_tokens, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertReject: `INSERT OR IGNORE INTO rejects (source_id, stream, path, "offset", length, reason, sample, at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-  legacyKnown: 'SELECT 1 FROM legacy_entries WHERE key = ?',
   insertLegacy: 'INSERT INTO legacy_entries (key, event_id) VALUES (?, ?)',
   legacySource: "SELECT * FROM sources WHERE stream = ? AND kind = 'legacy-costs' AND path = ?",
+  legacyTail: 'SELECT line FROM events WHERE source_id = ? ORDER BY "offset" DESC LIMIT ?',
+  legacyCount: 'SELECT COUNT(*) AS n FROM legacy_entries WHERE key > ? AND key < ?',
   maxOffset: 'SELECT MAX("offset") AS o FROM events WHERE source_id = ?',
   getMeta: 'SELECT value FROM meta WHERE key = ?',
   setMeta: 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',

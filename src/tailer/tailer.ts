@@ -2,6 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { sqliteCode } from '../errors.js';
+import { COSTS_STREAM, importLegacyCosts, LEGACY_COSTS_FILE } from '../import/legacy-costs.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
 import { statAtPath } from '../ingest/sources.js';
 import { assertDir, parseStreamFile } from '../ingest/layout.js';
@@ -85,6 +86,8 @@ export function createTailer(opts: TailerOptions): Tailer {
   let idleWaiters: (() => void)[] = [];
 
   const wants = (stream: string): boolean => !wanted || wanted.has(stream);
+  /** The stream a file of the directory feeds: costs.json (rewritten by Shipwright with a temp file and mv) feeds `costs`. */
+  const streamOf = (name: string): string | undefined => (name === LEGACY_COSTS_FILE ? COSTS_STREAM : parseStreamFile(name)?.stream);
 
   /** A broken mirror is moved aside (never deleted) and rebuilt from the files by the ordinary catch-up. */
   function openMirror(): Store {
@@ -116,8 +119,8 @@ export function createTailer(opts: TailerOptions): Tailer {
   function allStreams(): string[] {
     const names = new Set<string>();
     for (const f of readdirSync(opts.dir)) {
-      const sf = parseStreamFile(f);
-      if (sf && wants(sf.stream)) names.add(sf.stream);
+      const stream = streamOf(f);
+      if (stream && wants(stream)) names.add(stream);
     }
     return [...names];
   }
@@ -131,6 +134,7 @@ export function createTailer(opts: TailerOptions): Tailer {
       for (const stream of [...dirty]) {
         dirty.delete(stream);
         const t = ingestStream(store, opts.dir, stream, ingestOpts);
+        if (stream === COSTS_STREAM) counters.rows += importLegacyCosts(store, opts.dir, { ifChanged: true })?.added ?? 0;
         counters.rows += t.rows;
         counters.rejects += t.rejects;
         if (t.bytes > 0) dirty.add(stream); // maybe more than one batch behind
@@ -190,13 +194,13 @@ export function createTailer(opts: TailerOptions): Tailer {
         signatures.clear();
       }
       for (const name of readdirSync(opts.dir)) {
-        const sf = parseStreamFile(name);
-        if (!sf || !wants(sf.stream)) continue;
+        const stream = streamOf(name);
+        if (!stream || !wants(stream)) continue;
         const fst = statSync(join(opts.dir, name), { throwIfNoEntry: false });
         const sig = fst ? `${fst.ino}:${fst.size}:${fst.mtimeMs}` : '';
         if (signatures.get(name) !== sig) {
           signatures.set(name, sig);
-          dirty.add(sf.stream);
+          dirty.add(stream);
         }
       }
       for (const s of pending) dirty.add(s); // a rotated file's unfinished line is taken after its grace period
@@ -218,8 +222,8 @@ export function createTailer(opts: TailerOptions): Tailer {
       });
       const hint = (path: unknown) => {
         if (typeof path !== 'string') return;
-        const sf = parseStreamFile(path.slice(path.lastIndexOf('/') + 1));
-        if (sf) markDirty(sf.stream);
+        const stream = streamOf(path.slice(path.lastIndexOf('/') + 1));
+        if (stream) markDirty(stream);
       };
       // chokidar throttles 'change' to one per 50 ms per file; its raw events are not throttled, so both are hints.
       watcher.on('all', (_event, path) => hint(path));

@@ -12,49 +12,47 @@ type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const doraRows = (g: DoraGrades) =>
   (['deploy_freq', 'lead_time', 'cfr', 'mttr'] as const).map((k) => [k, g[k].value, g[k].unit, g[k].grade]);
 
-const windowed = (o: Json) => ({ period: o.period, now: o.now, streams: o.stream, gradeUnrounded: o.gradeUnrounded });
-
-/** One entry per helper: how to call it with the command's options and how a person reads its result. */
+/** One entry per helper: how to call it and how a person reads its result. */
 const HELPERS: Record<string, { call: (r: Reader, o: Json) => Json; human: (x: Json) => string; help: string }> = {
-  dora: { help: 'DORA grades (period 7)', call: (r, o) => r.doraGrades(windowed(o)), human: (x) => table(['metric', 'value', 'unit', 'grade'], doraRows(x)) },
+  dora: { help: 'DORA grades (period 7)', call: (r, o) => r.doraGrades(o), human: (x) => table(['metric', 'value', 'unit', 'grade'], doraRows(x)) },
   'dora-trend': {
     help: 'weekly DORA grades (period 30)',
-    call: (r, o) => r.doraTrend(windowed(o)),
+    call: (r, o) => r.doraTrend(o),
     human: (x) => table(['week', 'deploys/day', 'lead time h', 'CFR %', 'MTTR h'],
       x.weeks.map((w: Json) => [w.week, ...(['deploy_freq', 'lead_time', 'cfr', 'mttr'] as const).map((k) => `${w.grades[k].value} ${w.grades[k].grade}`)])),
   },
   costs: {
     help: 'cost by stage, model and issue (period 7)',
-    call: (r, o) => r.costBreakdown(windowed(o)),
+    call: (r, o) => r.costBreakdown(o),
     human: (x) => [`total $${x.total}`,
       ...(['byStage', 'byModel', 'byIssue'] as const).map((k) => table([k, 'USD'], Object.entries(x[k]).map(([a, b]) => [a, b as number])))].join('\n'),
   },
-  'cost-trend': { help: 'cost per UTC day (period 30)', call: (r, o) => r.costTrend(windowed(o)), human: (x) => table(['date', 'USD'], x.daily.map((d: Json) => [d.date, d.cost])) },
+  'cost-trend': { help: 'cost per UTC day (period 30)', call: (r, o) => r.costTrend(o), human: (x) => table(['date', 'USD'], x.daily.map((d: Json) => [d.date, d.cost])) },
   stages: {
     help: 'stage performance (period 7)',
-    call: (r, o) => r.stagePerformance(windowed(o)),
+    call: (r, o) => r.stagePerformance(o),
     human: (x) => table(['stage', 'avg s', 'min s', 'max s', 'count', 'USD', 'trend %'],
       x.stages.map((s: Json) => [s.name, s.avgDuration, s.minDuration, s.maxDuration, s.count, s.cost, s.trend])),
   },
   bottlenecks: {
     help: 'the 5 slowest stages of the last 7 days',
-    call: (r, o) => r.bottlenecks(windowed(o)),
+    call: (r, o) => r.bottlenecks(o),
     human: (x) => table(['stage', 'avg s', 'count', 'impact'], x.bottlenecks.map((b: Json) => [b.stage, b.avgDuration, b.count, b.impact])),
   },
   heatmap: {
     help: 'stage.failed per stage and UTC day, all time',
-    call: (r, o) => r.failureHeatmap(windowed(o)),
+    call: (r, o) => r.failureHeatmap(o),
     human: (x) => table(['stage', 'date', 'failures'],
       Object.entries(x.heatmap).flatMap(([s, days]) => Object.entries(days as Record<string, number>).map(([d, n]) => [s, d, n]))),
   },
   throughput: {
     help: 'successful completions per hour, per UTC day (period 30)',
-    call: (r, o) => r.throughputTrend(windowed(o)),
+    call: (r, o) => r.throughputTrend(o),
     human: (x) => table(['date', 'per hour'], x.daily.map((d: Json) => [d.date, d.throughput])),
   },
   history: {
     help: 'all-time totals, last 7 days, DORA grades',
-    call: (r, o) => r.metricsHistory(windowed(o)),
+    call: (r, o) => r.metricsHistory(o),
     human: (x) => [
       table(['metric', 'value'], [['success rate %', x.success_rate], ['avg duration s', x.avg_duration_s],
         ['throughput/hour (24 h)', x.throughput_per_hour], ['completed', x.total_completed], ['failed', x.total_failed]]),
@@ -65,12 +63,12 @@ const HELPERS: Record<string, { call: (r: Reader, o: Json) => Json; human: (x: J
   },
   'cost-today': {
     help: "today's spend from costs.json against budget.json's daily_budget_usd",
-    call: (r, o) => r.costToday({ now: o.now }),
+    call: (r, o) => r.costToday(o),
     human: (x) => table(['metric', 'value'], [['spent today USD', x.today_spent], ['daily budget USD', x.daily_budget], ['used %', x.pct_used]]),
   },
   timeline: {
     help: 'stage segments per issue over the last --range hours (default 24)',
-    call: (r, o) => r.timeline({ now: o.now, range: o.range, streams: o.stream }),
+    call: (r, o) => r.timeline(o),
     human: (x) => table(['issue', 'title', 'stage', 'start', 'end', 'status'],
       x.timeline.flatMap((i: Json) => i.segments.map((s: Json) => [i.issue, i.title, s.stage, s.start, s.end ?? '', s.status]))),
   },
@@ -78,13 +76,13 @@ const HELPERS: Record<string, { call: (r: Reader, o: Json) => Json; human: (x: J
     help: 'every event of --issue N, oldest first',
     call: (r, o) => {
       if (o.issue === undefined) throw new MirrorError('INVALID_ARGUMENT', 'issue-events needs --issue N (an issue number other than 0)');
-      return r.issueEvents({ issue: o.issue, now: o.now, streams: o.stream });
+      return r.issueEvents(o);
     },
     human: (x) => table(['ts', 'type', 'stage'], x.events.map((e: Json) => [String(e.ts ?? e.ts_epoch ?? ''), String(e.type ?? ''), String(e.stage ?? '')])),
   },
   activity: {
     help: 'the newest events (--type, --issue, --limit, --offset, --cursor)',
-    call: (r, o) => r.activity({ type: o.type, issue: o.issue, limit: o.limit, offset: o.offset, cursor: o.cursor, stream: o.stream?.[0], now: o.now }),
+    call: (r, o) => r.activity(o),
     human: (x) => [
       table(['ts', 'type', 'issue', 'stage'], x.events.map((e: Json) => [String(e.ts ?? e.ts_epoch ?? ''), String(e.type ?? ''), String(e.issue ?? ''), String(e.stage ?? '')])),
       `${x.events.length} of ${x.total}${x.hasMore ? ` (more: --offset or --cursor ${x.nextCursor})` : ''}`,
@@ -132,7 +130,11 @@ export function register(program: Command): void {
           onProblem: (message) => note(`jsonl-mirror: ${message}`),
         });
         try {
-          const result = helper.call(reader, o);
+          const streams = o.stream as string[] | undefined;
+          const opts = name === 'activity'
+            ? { type: o.type, issue: o.issue, limit: o.limit, offset: o.offset, cursor: o.cursor, stream: streams?.[0], now: o.now }
+            : { period: o.period, now: o.now, streams, gradeUnrounded: o.gradeUnrounded, range: o.range, issue: o.issue };
+          const result = helper.call(reader, opts);
           if (reader.lagBytes > 0) note(`jsonl-mirror: the mirror is ${bytes(reader.lagBytes)} behind the files and could not catch up (read-only or locked)`);
           return { json: result, human: helper.human(result) };
         } finally {
