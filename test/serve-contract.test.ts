@@ -28,6 +28,7 @@ const CASES: [string, (r: Reader) => unknown][] = [
   ['/api/activity', (r) => r.activity()],
   ['/api/activity?limit=20&offset=5&type=stage&issue=201', (r) => r.activity({ limit: 20, offset: 5, type: 'stage', issue: 201 })],
   ['/api/activity?limit=500&type=pipeline', (r) => r.activity({ limit: 500, type: 'pipeline' })],
+  [`/api/activity?now=${NOW}&type=stage.completed`, (r) => r.activity({ now: NOW, type: 'stage.completed' })],
   [`/api/timeline?range=24h&now=${NOW}`, (r) => r.timeline({ range: 24, now: NOW }).timeline],
   [`/api/timeline?range=72&now=${NOW}`, (r) => r.timeline({ range: 72, now: NOW }).timeline],
   [`/api/events/201?now=${NOW}`, (r) => ({ events: r.issueEvents({ issue: 201, now: NOW }).events })],

@@ -70,7 +70,7 @@ async function loadCostToday() {
 
 // ---------------------------------------------------------------- charts
 const charts = {};
-function chart(id, type, color) {
+function chart(id, type, color, tick) {
   if (charts[id]) return charts[id];
   const Chart = window.Chart;
   Chart.defaults.color = '#8d98b0';
@@ -81,14 +81,14 @@ function chart(id, type, color) {
     options: {
       responsive: true, maintainAspectRatio: false, animation: false,
       plugins: { legend: { display: false } },
-      scales: { x: { ticks: { maxTicksLimit: 10, maxRotation: 0 } }, y: { beginAtZero: true } },
+      scales: { x: { ticks: { maxTicksLimit: 10, maxRotation: 0 } }, y: { beginAtZero: true, ticks: { callback: tick } } },
     },
   });
   return charts[id];
 }
 
-function plot(id, type, color, labels, values, describe) {
-  const c = chart(id, type, color);
+function plot(id, type, color, labels, values, describe, tick = (v) => v) {
+  const c = chart(id, type, color, tick);
   c.data.labels = labels;
   c.data.datasets[0].data = values;
   c.update();
@@ -101,7 +101,7 @@ async function loadCharts() {
   const total = cost.daily.reduce((a, d) => a + d.cost, 0);
   $('#cost-total').textContent = `${usd(total)} over ${cost.daily.length} days`;
   plot('cost-chart', 'bar', '#5aa9ff', cost.daily.map((d) => d.date.slice(5)), cost.daily.map((d) => d.cost),
-    `Cost per day over ${cost.daily.length} days, ${usd(total)} in all`);
+    `Cost per day over ${cost.daily.length} days, ${usd(total)} in all`, (v) => `$${v}`);
   plot('throughput-chart', 'line', '#2fbf71', thr.daily.map((d) => d.date.slice(5)), thr.daily.map((d) => d.throughput),
     `Successful pipelines per hour, by day, over ${thr.daily.length} days`);
 }

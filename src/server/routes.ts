@@ -45,13 +45,13 @@ export const API: Record<string, ApiRoute> = {
   '/api/costs/breakdown': { params: WINDOWED, options: windowed, run: (c, o) => c.reader.costBreakdown(o) },
   '/api/costs/trend': { params: WINDOWED, options: windowed, run: (c, o) => c.reader.costTrend(o) },
   '/api/activity': {
-    params: ['limit', 'offset', 'cursor', 'type', 'issue', 'stream'],
+    params: ['limit', 'offset', 'cursor', 'type', 'issue', 'now', 'stream'],
     options: (q) => {
       const streams = q.streams();
       if (streams && streams.length > 1) throw new MirrorError('INVALID_ARGUMENT', 'the activity feed reads one stream; give stream once');
       return {
         limit: q.int('limit', 1), offset: q.int('offset', 0), cursor: q.string('cursor'), type: q.string('type'),
-        issue: q.int('issue', 0), stream: streams?.[0],
+        issue: q.int('issue', 0), now: q.now(), stream: streams?.[0],
       };
     },
     run: (c, o) => c.reader.activity(o),
