@@ -81,13 +81,13 @@ function chart(id, type, color, tick) {
     options: {
       responsive: true, maintainAspectRatio: false, animation: false,
       plugins: { legend: { display: false } },
-      scales: { x: { ticks: { maxTicksLimit: 10, maxRotation: 0 } }, y: { beginAtZero: true, ticks: { callback: tick } } },
+      scales: { x: { ticks: { maxTicksLimit: 10, maxRotation: 0 } }, y: { beginAtZero: true, ticks: tick ? { callback: tick } : {} } },
     },
   });
   return charts[id];
 }
 
-function plot(id, type, color, labels, values, describe, tick = (v) => v) {
+function plot(id, type, color, labels, values, describe, tick) {
   const c = chart(id, type, color, tick);
   c.data.labels = labels;
   c.data.datasets[0].data = values;
