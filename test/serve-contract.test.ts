@@ -85,6 +85,21 @@ describe('serve: status, health, errors', () => {
     }
   });
 
+  it('status follows the mirror too: rows committed without a file change show at once', async () => {
+    const dir = exampleDir();
+    const s = await serve({ dir, tail: false });
+    appendFileSync(join(dir, 'events.jsonl'), `${JSON.stringify({ ts_epoch: NOW, type: 'heartbeat' })}\n`);
+    const before = (await get(s.url, '/api/health')).json;
+    expect(before.mirror.behindBytes).toBeGreaterThan(0);
+    expect(before.tailer.mode).toBe('off');
+    // A metric read catches the mirror up (the files do not change, the mirror does).
+    await get(s.url, `/api/metrics/dora?now=${NOW}`);
+    const after = (await get(s.url, '/api/health')).json;
+    expect(after.mirror.behindBytes).toBe(0);
+    expect(after.mirror.events).toBe(before.mirror.events + 1);
+    expect((await get(s.url, '/api/status')).json.totals.behindBytes).toBe(0);
+  });
+
   it('bad parameters are 400 {error:{code,message}}, unknown paths 404, anything but GET/HEAD 405', async () => {
     const s = await serve({ dir: exampleDir() });
     const bad = [

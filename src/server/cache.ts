@@ -8,8 +8,10 @@ const ALSO_READ = new Set(['costs.json', 'budget.json']);
 
 /**
  * The state every answer depends on: the log files (the truth, which reads
- * catch the mirror up with). Sampled at most every `refreshMs`, so a burst of
- * requests costs one readdir; an answer is at most that much behind the files.
+ * catch the mirror up with) and the mirror's own files, whose WAL moves with
+ * each commit (checkpoints and the tailer, which `status` shows). Sampled at
+ * most every `refreshMs`, so a burst of requests costs one readdir; an answer
+ * is at most that much behind the files.
  */
 export class StateProbe {
   private sampledAt = -Infinity;
@@ -18,6 +20,7 @@ export class StateProbe {
   constructor(
     private readonly dir: string,
     private readonly refreshMs: number,
+    private readonly mirrorFiles: readonly string[],
   ) {}
 
   current(): string {
@@ -35,6 +38,10 @@ export class StateProbe {
       if (!parseStreamFile(name) && !ALSO_READ.has(name)) continue;
       const st = statSync(join(this.dir, name), { throwIfNoEntry: false });
       if (st) parts.push(`${name}:${st.ino}:${st.size}:${st.mtimeMs}`);
+    }
+    for (const path of this.mirrorFiles) {
+      const st = statSync(path, { throwIfNoEntry: false });
+      parts.push(st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '-');
     }
     return parts.join('|');
   }

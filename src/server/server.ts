@@ -81,7 +81,7 @@ export function createServer(opts: ServerOptions): MirrorServer {
   const db = opts.db ?? join(opts.dir, 'mirror.db');
   const note = opts.onNote ?? ((m: string) => process.stderr.write(`jsonl-mirror serve: ${m}\n`));
   const auth = new Auth(opts.token);
-  const probe = new StateProbe(opts.dir, opts.refreshMs ?? 100);
+  const probe = new StateProbe(opts.dir, opts.refreshMs ?? 100, [db, `${db}-wal`]);
   const cache = new BodyCache();
   const files = loadStatic();
   let reader: Reader | undefined;
