@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { MirrorError } from '../errors.js';
-import { HttpError } from './params.js';
+import { HttpError } from './http-error.js';
 
 export const TOKEN_ENV = 'JSONL_MIRROR_TOKEN';
 const COOKIE = 'jsonl_mirror_token';

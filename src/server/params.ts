@@ -1,5 +1,6 @@
 import { MirrorError } from '../errors.js';
 import { parseTime } from '../cli/context.js';
+import { HttpError } from './http-error.js';
 
 /** Past this the request is refused with 414 before anything is parsed. */
 export const MAX_URL_BYTES = 2048;
@@ -8,16 +9,6 @@ export const MAX_PARAMS = 16;
 export const MAX_VALUE_BYTES = 256;
 /** A century: beyond it a window is only a way to make the server work. */
 const MAX_PERIOD_DAYS = 36_500;
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const bad = (message: string): MirrorError => new MirrorError('INVALID_ARGUMENT', message);
 

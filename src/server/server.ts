@@ -13,7 +13,8 @@ import { assertBindable, Auth } from './auth.js';
 import { BodyCache, notModified, StateProbe } from './cache.js';
 import { EventFeed } from './feed.js';
 import { keepCurrent, type Live } from './live.js';
-import { HttpError, MAX_URL_BYTES, Query } from './params.js';
+import { HttpError } from './http-error.js';
+import { MAX_URL_BYTES, Query } from './params.js';
 import { matchRoute, type RouteContext } from './routes.js';
 import { loadStatic, staticKey, type StaticFile } from './static.js';
 
@@ -229,7 +230,10 @@ export function createServer(opts: ServerOptions): MirrorServer {
       const admission = auth.admit(req, parsed.searchParams);
       const extra: OutgoingHttpHeaders = admission.setCookie ? { 'set-cookie': admission.setCookie } : {};
       const path = parsed.pathname;
-      if (path === '/api/stream') return stream(req, res, parsed.searchParams, extra);
+      if (path === '/api/stream') {
+        if (head) throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'the live feed is a GET');
+        return stream(req, res, parsed.searchParams, extra);
+      }
       if (path.startsWith('/api/')) return api(req, res, path, parsed.searchParams, head, extra);
       const file = files.get(staticKey(path));
       if (!file) throw new HttpError(404, 'NOT_FOUND', `no page ${path.slice(0, 100)}`);

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, resolve } from 'node:path';
 import { etagOf } from './cache.js';
-import { HttpError } from './params.js';
+import { HttpError } from './http-error.js';
 
 export interface StaticFile {
   body: Buffer;
