@@ -10,7 +10,7 @@ import { get } from './serve-helpers.js';
 
 /** Debian's chromium; `.ci/run` installs it. Missing is a failure, never a skip. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const ARTIFACTS = join(ROOT, 'test-artifacts');
+const ARTIFACTS = join(ROOT, 'test-artifacts');
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** A month of synthetic pipelines ending now, today's legacy costs and a budget, imported. */
