@@ -65,7 +65,7 @@ export interface RecordQuery {
   streams: string[];
   /** Exact event types (default: every type). */
   types?: string[];
-  /** Only events of this issue. */
+  /** Only events of this issue (not 0: SQLite finds them through an index of non-zero issues). */
   issue?: number;
   /** ts_epoch >= since */
   since?: number;

@@ -162,15 +162,16 @@ export function feedPageSql(q: FeedQuery, after?: [number, string, number, numbe
 }
 
 /**
- * Events with their lines in log order: one issue's through its index
- * (sql/004), typed ones through the type index.
+ * Events with their lines in log order: one non-zero issue's through its
+ * index (sql/004), typed ones through the type index.
  */
 export function recordsSql(q: RecordQuery): { sql: string; params: unknown[] } {
   const parts = [`stream IN (${marks(q.streams.length)})`];
   const params: unknown[] = [...q.streams];
   let index = '';
   if (q.issue !== undefined) {
-    parts.push('issue = ?');
+    // "issue != 0" as written in sql/004, so the planner may use that partial index.
+    parts.push('issue = ?', 'issue != 0');
     params.push(q.issue);
     index = 'INDEXED BY events_issue';
   }
