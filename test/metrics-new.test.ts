@@ -125,6 +125,17 @@ describe('timeline (helper 12)', () => {
     });
   });
 
+  it('metrics timeline --json prints exactly that shape, from SQLite and from the scan', () => {
+    const dir = logDir();
+    const expected = createReader({ dir, source: 'scan' }).timeline({ now: NOW, range: 2 });
+    expect(expected.timeline).toHaveLength(3);
+    expect(cli(['--dir', dir, 'import']).code).toBe(0);
+    for (const source of ['scan', 'sqlite']) {
+      const out = cli(['--dir', dir, 'metrics', 'timeline', '--range', '2', '--now', String(NOW), '--source', source, '--json']);
+      expect(out.json).toEqual(expected);
+    }
+  });
+
   it('refuses a range that is not a whole number of hours >= 1', () => {
     const r = createReader({ dir: logDir(), source: 'scan' });
     for (const range of [0, -1, 1.5]) expect(() => r.timeline({ now: NOW, range })).toThrow(/range \(hours\) must be a whole number of at least 1/);
