@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createReader } from '../src/read/reader.js';
 import { openStore } from '../src/store/open.js';
-import { recordsSql } from '../src/store/read-sql.js';
+import { feedCountSql, feedPageSql, recordsSql } from '../src/store/read-sql.js';
 import { cli, tmp } from './helpers.js';
 import { at, expectBoth, H, NOW, writeLog } from './metrics-helpers.js';
 
@@ -125,6 +125,17 @@ describe('timeline (helper 12)', () => {
     });
   });
 
+  it('metrics timeline --json prints exactly that shape, from SQLite and from the scan', () => {
+    const dir = logDir();
+    const expected = createReader({ dir, source: 'scan' }).timeline({ now: NOW, range: 2 });
+    expect(expected.timeline).toHaveLength(3);
+    expect(cli(['--dir', dir, 'import']).code).toBe(0);
+    for (const source of ['scan', 'sqlite']) {
+      const out = cli(['--dir', dir, 'metrics', 'timeline', '--range', '2', '--now', String(NOW), '--source', source, '--json']);
+      expect(out.json).toEqual(expected);
+    }
+  });
+
   it('refuses a range that is not a whole number of hours >= 1', () => {
     const r = createReader({ dir: logDir(), source: 'scan' });
     for (const range of [0, -1, 1.5]) expect(() => r.timeline({ now: NOW, range })).toThrow(/range \(hours\) must be a whole number of at least 1/);
@@ -165,6 +176,15 @@ describe('issue events (helper 13)', () => {
     const plan = (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);
     store.close();
     expect(plan).toEqual([expect.stringMatching(/^SEARCH events USING INDEX events_issue \(stream=\? AND issue=\? AND ts_epoch<\?\)$/)]);
+  });
+
+  it('the activity feed filtered by a non-zero issue counts and pages through the same index', () => {
+    const store = openStore(join(tmp(), 'm.db'));
+    const q = { streams: ['events'], issue: 42, upTo: NOW, limit: 50, offset: 0 };
+    const plans = [feedCountSql(q), feedPageSql(q)].map(({ sql, params }) =>
+      (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join(' | '));
+    store.close();
+    expect(plans).toEqual([expect.stringMatching(/^SEARCH events USING COVERING INDEX events_issue /), expect.stringMatching(/^SEARCH events USING INDEX events_issue /)]);
   });
 
   it('needs an issue other than 0', () => {

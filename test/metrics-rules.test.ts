@@ -351,8 +351,10 @@ describe('revised rules: as of now, periods, where costs are read', () => {
     const entries = [1, 2, 3, 4].map((i) => ({ cost_usd: i, stage: 'build', issue: i % 2 ? '' : '42', ts_epoch: T - 3600 * 3 + i * 3600 }));
     writeFileSync(join(full, 'costs.json'), JSON.stringify({ entries }));
     writeFileSync(join(cut, 'costs.json'), JSON.stringify({ entries: entries.filter((e) => e.ts_epoch <= T) }));
+    for (const d of [full, cut]) writeFileSync(join(d, 'budget.json'), '{"daily_budget_usd": 12}');
     const expected = allAsOf(createReader({ dir: cut, source: 'scan' }), T);
-    expect(expected.costToday.today_spent).toBe(1 + 2 + 3); // the 4th entry is an hour after T
+    // The 4th entry is an hour after T: 1 + 2 + 3 of 12.
+    expect(expected.costToday).toEqual({ today_spent: 6, daily_budget: 12, pct_used: 50 });
     expect(expected.issue.events).toHaveLength(26); // of issue 191's 52 events, those up to T
     expectBoth(full, (r) => allAsOf(r, T), expected);
   });
