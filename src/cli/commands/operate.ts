@@ -119,7 +119,7 @@ export function register(program: Command): void {
     .action(
       action((g) => {
         const started = new Date().toISOString();
-        return withStore(g.db, {}, (store) => {
+        return withStore(g.db, { mustExist: true }, (store) => {
           const rows = store.sql.get('migrationsApplied').all() as {
             version: number; name: string; applied_at: string;
           }[];
