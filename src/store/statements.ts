@@ -31,6 +31,7 @@ const SQL = {
   getMeta: 'SELECT value FROM meta WHERE key = ?',
   setMeta: 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
   allSources: 'SELECT * FROM sources ORDER BY stream, rank',
+  liveStreams: "SELECT DISTINCT stream FROM sources WHERE kind = 'jsonl' AND state IN ('active', 'copy') ORDER BY stream",
   rejectsByReason: 'SELECT reason, COUNT(*) AS n FROM rejects GROUP BY reason ORDER BY reason',
   eventOffsets: 'SELECT "offset", line FROM events WHERE source_id = ? ORDER BY "offset"',
   rejectOffsets: 'SELECT "offset", length FROM rejects WHERE source_id = ? ORDER BY "offset"',
