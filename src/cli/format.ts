@@ -62,6 +62,42 @@ function tableCell(v: unknown): string {
   return text(v).replace(/[\u0000-\u001f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The list a result is, if it is one: an array of objects, or an object whose
+ * one array of objects sits next to nothing but scalars (a page's total and
+ * cursor, say). Any other shape (a map, several lists) is not a list.
+ */
+export function listOf(result: unknown): Record<string, unknown>[] | undefined {
+  if (Array.isArray(result)) return result.every(isRecord) ? result : undefined;
+  if (!isRecord(result)) return undefined;
+  const values = Object.values(result);
+  const lists = values.filter((v) => Array.isArray(v));
+  const others = values.filter((v) => !Array.isArray(v));
+  if (lists.length !== 1 || others.some((v) => v !== null && typeof v === 'object')) return undefined;
+  const [list] = lists as unknown[][];
+  return list!.every(isRecord) ? (list as Record<string, unknown>[]) : undefined;
+}
+
+/** Nested objects become dotted columns (grades.cfr.value), so that a row fits a sheet. */
+export function flatRow(row: Record<string, unknown>, prefix = '', into: Record<string, unknown> = {}): Record<string, unknown> {
+  for (const [k, v] of Object.entries(row)) {
+    if (isRecord(v)) flatRow(v, `${prefix}${k}.`, into);
+    else into[`${prefix}${k}`] = v;
+  }
+  return into;
+}
+
+/** Prints a list result as CSV, TSV or NDJSON: flat rows, the columns of every row (their union, in order of appearance). */
+export function printList(format: 'csv' | 'tsv' | 'nl', list: Record<string, unknown>[]): void {
+  const rows = list.map((r) => flatRow(r));
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const out = rowWriter(format, columns);
+  for (const r of rows) if (!out.row(r)) break;
+  out.end();
+}
+
 /** Writes rows to stdout as they come, in time linear in the rows. */
 export interface RowWriter {
   /** False once stdout is closed: stop producing rows. */

@@ -5,7 +5,7 @@ import { DEFAULT_CONFIG, loadConfig } from '../../metrics/config.js';
 import type { DoraGrades } from '../../metrics/dora.js';
 import { createReader, type Reader, type SourceChoice } from '../../read/reader.js';
 import { action, note, parseIntOption, parseTime } from '../context.js';
-import { bytes, table } from '../format.js';
+import { bytes, listOf, printList, rowFormatOf, table } from '../format.js';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -94,11 +94,15 @@ export function register(program: Command): void {
     .option('--limit <n>', 'activity: page size, at most 200', parseIntOption('--limit', 1))
     .option('--offset <n>', 'activity: skip this many', parseIntOption('--offset'))
     .option('--cursor <cursor>', 'activity: continue after a previous page')
+    .option('--csv', 'a list result (trends, stages, bottlenecks, activity, ...) as CSV with a header row')
+    .option('--tsv', 'a list result as TSV with a header row')
+    .option('--nl', 'a list result as one JSON object per line')
     .action(
       action((g, o, args) => {
         const name = args[0]!;
         const helper = HELPERS[name];
         if (!helper) throw new MirrorError('INVALID_ARGUMENT', `unknown metric "${name}"; one of: ${Object.keys(HELPERS).join(', ')}`);
+        const format = rowFormatOf(g.json, o);
         const source = o.source as SourceChoice;
         if (!['auto', 'sqlite', 'scan'].includes(source)) throw new MirrorError('INVALID_ARGUMENT', `--source is auto, sqlite or scan, not "${source}"`);
         assertDir(g.dir);
@@ -114,6 +118,12 @@ export function register(program: Command): void {
             : { period: o.period, now: o.now, streams };
           const result = helper.call(reader, opts);
           if (reader.lagBytes > 0) note(`jsonl-mirror: the mirror is ${bytes(reader.lagBytes)} behind the files and could not catch up (read-only or locked)`);
+          if (format === 'csv' || format === 'tsv' || format === 'nl') {
+            const list = listOf(result);
+            if (!list) throw new MirrorError('INVALID_ARGUMENT', `metrics ${name} is not a list, so it has no --${format} form; use --json`);
+            printList(format, list);
+            return { json: null, printed: true };
+          }
           return { json: result, human: helper.human(result) };
         } finally {
           reader.close();
