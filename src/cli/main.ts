@@ -6,6 +6,7 @@ import { register as registerAppend } from './commands/append.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerMetrics } from './commands/metrics.js';
 import { register as registerOperate } from './commands/operate.js';
+import { register as registerShell } from './commands/shell.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerTail } from './commands/tail.js';
 import { register as registerVerify } from './commands/verify.js';
@@ -23,7 +24,7 @@ const program = new Command('jsonl-mirror')
   .exitOverride()
   .configureOutput({ outputError: () => {} });
 
-for (const register of [registerAppend, registerImport, registerStatus, registerVerify, registerMetrics, registerTail, registerOperate]) register(program);
+for (const register of [registerAppend, registerImport, registerStatus, registerVerify, registerMetrics, registerTail, registerOperate, registerShell]) register(program);
 
 /** Commander's "error: unknown option '--x'" as our one line, naming where the usage is. */
 function usageError(err: CommanderError): MirrorError {
