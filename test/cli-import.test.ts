@@ -34,7 +34,7 @@ describe('jsonl-mirror import / status / verify (CLI)', () => {
     const dir = withLog();
     const r = cli(['--dir', dir, 'import']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/imported 28,083 events from 1 files/);
+    expect(r.stdout).toMatch(/imported 28,083 events from 1 file\b/);
     expect(r.stdout).toMatch(/49 rejected lines \(invalid_json 49\)/);
   });
 

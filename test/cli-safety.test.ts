@@ -303,7 +303,7 @@ describe('9. an unterminated last line gets advice that changes something', () =
     // Complete lines behind as well: both pieces of advice.
     writeFileSync(join(dir, 'events.jsonl'), '"}\n{"type":"x"}\n{"type":"half', { flag: 'a' });
     expect(cli(['--dir', dir, 'doctor', '--json']).json.checks.find((c: { name: string }) => c.name === 'lag').fix)
-      .toMatch(/^jsonl-mirror import \(or run jsonl-mirror tail\); \d+ bytes are an unterminated last line/);
+      .toMatch(/^jsonl-mirror import \(or run jsonl-mirror tail\); \d+ B are an unterminated last line/);
   });
 });
 

@@ -3,14 +3,17 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { MirrorError } from '../errors.js';
 import { register as registerAppend } from './commands/append.js';
+import { register as registerCompletion } from './commands/completion.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerMetrics } from './commands/metrics.js';
 import { register as registerOperate } from './commands/operate.js';
+import { register as registerPrune } from './commands/prune.js';
 import { register as registerShell } from './commands/shell.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerTail } from './commands/tail.js';
 import { register as registerVerify } from './commands/verify.js';
 import { reportError } from './context.js';
+import { addExamples } from './help.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -21,10 +24,12 @@ const program = new Command('jsonl-mirror')
   .option('--db <file>', 'mirror database (default: $JSONL_MIRROR_DB, else DIR/mirror.db)')
   .option('--json', 'print exactly one JSON document on stdout')
   // Usage errors are reported below like every other failure: one line, and the JSON document with --json.
+  .configureHelp({ showGlobalOptions: true })
   .exitOverride()
   .configureOutput({ outputError: () => {} });
 
-for (const register of [registerAppend, registerImport, registerStatus, registerVerify, registerMetrics, registerTail, registerOperate, registerShell]) register(program);
+for (const register of [registerAppend, registerImport, registerStatus, registerVerify, registerMetrics, registerTail, registerOperate, registerPrune, registerShell, registerCompletion]) register(program);
+addExamples(program);
 
 /** Commander's "error: unknown option '--x'" as our one line, naming where the usage is. */
 function usageError(err: CommanderError): MirrorError {

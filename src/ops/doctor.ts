@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import type { Store } from '../store/open.js';
+import { bytes } from '../units.js';
 import { catchUpAdvice, mirrorStatus, type MirrorStatus } from './status.js';
 
 export interface DoctorCheck {
@@ -28,7 +29,7 @@ export function doctor(store: Store, dir: string): DoctorReport {
   checks.push({
     name: 'lag',
     ok: behind === 0 || status.tailer !== null,
-    detail: behind === 0 ? 'up to date with the files' : `${behind} bytes not mirrored${status.tailer ? ' (a tailer is catching up)' : ''}`,
+    detail: behind === 0 ? 'up to date with the files' : `${bytes(behind)} not mirrored${status.tailer ? ' (a tailer is catching up)' : ''}`,
     fix: behind > 0 && !status.tailer ? catchUpAdvice(behind, pending) : undefined,
   });
   checks.push({
@@ -52,6 +53,6 @@ export function doctor(store: Store, dir: string): DoctorReport {
   } catch {
     walBytes = 0;
   }
-  checks.push({ name: 'wal', ok: true, detail: `${walBytes} bytes` });
+  checks.push({ name: 'wal', ok: true, detail: bytes(walBytes) });
   return { ok: checks.every((c) => c.ok), checks, status, walBytes };
 }

@@ -1,11 +1,13 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/open.js';
+import { bytes } from '../units.js';
 import type { SourceRow } from '../store/statements.js';
 import { listStreams } from '../ingest/layout.js';
 import { statAtPath } from '../ingest/sources.js';
 import type { ImportSummary } from '../import/import.js';
 import { runningTailer, type TailerOwner } from '../tailer/lock.js';
+import { prunable } from './prune.js';
 
 export interface FileStatus {
   path: string;
@@ -32,6 +34,8 @@ export interface MirrorStatus {
   rejectsByReason: Record<string, number>;
   lastImport: Pick<ImportSummary, 'completedAt' | 'rows' | 'rejects' | 'seconds'> | null;
   mirrorSkips: number;
+  /** What `prune` would drop: rows of gone files and the bytes of their lines. */
+  prunable: { rows: number; bytes: number };
   /** The tailer following this mirror, if one runs. */
   tailer: TailerOwner | null;
 }
@@ -133,6 +137,7 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
       seconds: lastImport.seconds,
     },
     mirrorSkips: Number(meta('mirror_skips') ?? 0),
+    prunable: prunable(store).reduce((a, c) => ({ rows: a.rows + c.rows, bytes: a.bytes + c.bytes }), { rows: 0, bytes: 0 }),
     tailer: runningTailer(store),
   };
 }
@@ -146,7 +151,7 @@ export function catchUpAdvice(behindBytes: number, unterminatedBytes: number): s
   const advice = [];
   if (behindBytes > unterminatedBytes) advice.push('jsonl-mirror import (or run jsonl-mirror tail)');
   if (unterminatedBytes > 0) {
-    advice.push(`${unterminatedBytes} bytes are an unterminated last line: wait for its writer to end it, ` +
+    advice.push(`${bytes(unterminatedBytes)} ${unterminatedBytes === 1 ? 'is' : 'are'} an unterminated last line: wait for its writer to end it, ` +
       'or run jsonl-mirror import --final if the file is no longer written');
   }
   return advice.length ? advice.join('; ') : undefined;

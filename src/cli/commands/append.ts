@@ -42,6 +42,7 @@ export function register(program: Command): void {
     .argument('[json]', "the event as a JSON object; '-' reads one event per line from stdin")
     .option('--fsync <when>', 'none (default), always, or an interval in ms')
     .option('--no-mirror', 'append to the file only')
+    .option('--quiet', 'print nothing on success (refusals and errors still go to stderr)')
     .action(
       action(async (g, o, args) => {
         const [stream, json] = [streamOf(args[0]!), args[1]];
@@ -77,7 +78,7 @@ export function register(program: Command): void {
         const result = { stream, appended: stats.appended, mirrored: stats.mirrored, skipped: stats.skipped, refused, problem: stats.problem };
         return {
           json: result,
-          human: `appended ${stats.appended} to ${stream}.jsonl; mirrored ${stats.mirrored}` +
+          human: o.quiet ? '' : `appended ${stats.appended} to ${stream}.jsonl; mirrored ${stats.mirrored}` +
             (stats.skipped ? `, ${stats.skipped} left for the next ingest` : '') + (refused.length ? `; refused ${refused.length}` : ''),
           exitCode: refused.length > 0 ? 1 : 0,
         };

@@ -8,13 +8,13 @@ import { importAll, type ImportSummary } from '../../import/import.js';
 import { openStore } from '../../store/open.js';
 import { action, parseIntOption } from '../context.js';
 import { progressHooks } from '../progress.js';
-import { bytes, count } from '../format.js';
+import { bytes, count, plural } from '../format.js';
 
 export function describe(s: ImportSummary, db: string): string {
   const reasons = Object.entries(s.rejectsByReason).map(([r, n]) => `${r} ${count(n)}`).join(', ');
   const lines = [
-    `imported ${count(s.rows)} events from ${s.files} files (${s.streams.join(', ') || 'no streams'}) into ${db} in ${s.seconds.toFixed(1)} s`,
-    `  read ${bytes(s.bytes)}; ${count(s.rejects)} rejected lines${reasons ? ` (${reasons})` : ''}; ${count(s.blanks)} blank lines skipped`,
+    `imported ${plural(s.rows, 'event')} from ${plural(s.files, 'file')} (${s.streams.join(', ') || 'no streams'}) into ${db} in ${s.seconds.toFixed(1)} s`,
+    `  read ${bytes(s.bytes)}; ${plural(s.rejects, 'rejected line')}${reasons ? ` (${reasons})` : ''}; ${plural(s.blanks, 'blank line')} skipped`,
   ];
   if (s.pendingBytes > 0) lines.push(`  ${bytes(s.pendingBytes)} pending in unterminated last lines (taken once finished, or with --final)`);
   if (s.legacy) {

@@ -71,6 +71,9 @@ const HELPERS: Record<string, { call: (r: Reader, o: Json) => Json; human: (x: J
   },
 };
 
+/** The metric names, for completion. */
+export const METRIC_NAMES = Object.keys(HELPERS);
+
 function parseNumber(name: string) {
   return (v: string): number => {
     const n = Number(v);

@@ -9,7 +9,7 @@ import { queryRows } from '../../ops/query.js';
 import { rebuildMirror } from '../../ops/rebuild.js';
 import { openStore } from '../../store/open.js';
 import { action, note, parseTime, withStore } from '../context.js';
-import { bytes, count, rowFormatOf, rowWriter, table } from '../format.js';
+import { bytes, plural, rowFormatOf, rowWriter, table } from '../format.js';
 import { Chunked } from '../output.js';
 import { progressHooks } from '../progress.js';
 import { describe as describeImport } from './import.js';
@@ -89,7 +89,7 @@ export function register(program: Command): void {
         } finally {
           store.close();
         }
-        note(`jsonl-mirror: exported ${count(n)} events`);
+        note(`jsonl-mirror: exported ${plural(n, 'event')}`);
         return { json: null, printed: true };
       }),
     );
@@ -108,7 +108,7 @@ export function register(program: Command): void {
           const r = await rebuildMirror(g.dir, g.db, { yes: Boolean(o.yes), final: Boolean(o.final), ...progress.hooks });
           const extra = [
             r.movedAside ? `the broken mirror was moved aside to ${r.movedAside}` : '',
-            r.droppedHistoryRows ? `${count(r.droppedHistoryRows)} rows of deleted files dropped` : '',
+            r.droppedHistoryRows ? `${plural(r.droppedHistoryRows, 'row')} of deleted files dropped` : '',
           ].filter(Boolean);
           return { json: r, human: [`rebuilt: ${describeImport(r, g.db)}`, ...extra].join('\n') };
         } finally {

@@ -76,11 +76,6 @@ export function register(program: Command): void {
     .command('shell-init')
     .description('print a bash function, jm_emit TYPE key=value ..., that appends one JSON line per call without starting Node')
     .option('--stream <name>', 'the stream jm_emit writes (its file is DIR/NAME.jsonl; $JM_LOG overrides it)', 'events')
-    .addHelpText('after', `
-Examples:
-  eval "$(jsonl-mirror --dir /var/log/shipwright shell-init)"
-  jm_emit stage.completed issue=42 stage=build duration_s=95 note='said "done"'
-  JM_LOG=/tmp/other.jsonl jm_emit pipeline.started issue=7`)
     .action(
       action((g, o) => {
         const stream = String(o.stream);

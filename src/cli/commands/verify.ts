@@ -3,10 +3,10 @@ import { assertDir } from '../../ingest/layout.js';
 import { verifyMirror, type VerifyReport } from '../../ops/verify.js';
 import { catchUpAdvice, mirrorStatus, type MirrorStatus } from '../../ops/status.js';
 import { action, withStore } from '../context.js';
-import { count, table } from '../format.js';
+import { count, plural, table } from '../format.js';
 
 function describe(r: VerifyReport, s: MirrorStatus): string {
-  const head = `${r.ok ? 'verify passed' : 'verify FAILED'}: ${r.files} files, ${count(r.lines)} lines, ${count(r.events)} events, ${count(r.rejects)} rejects`;
+  const head = `${r.ok ? 'verify passed' : 'verify FAILED'}: ${plural(r.files, 'file')}, ${plural(r.lines, 'line')}, ${plural(r.events, 'event')}, ${plural(r.rejects, 'reject')}`;
   if (r.ok) return head;
   const rows = r.problems.slice(0, 50).map((p) => [p.path, count(p.offset), p.problem, p.detail]);
   const more = r.problems.length - rows.length + r.moreProblems;
