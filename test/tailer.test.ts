@@ -361,7 +361,7 @@ describe('tail --feed', () => {
     expect(await new Promise((r) => p.on('exit', r))).toBe(0);
     // The catch-up at start is committed after the subscriber attached: it is fed too.
     expect(out.trim().split('\n').map((l) => JSON.parse(l).n)).toEqual([1, 2, 3]);
-    expect(err).toMatch(/jsonl-mirror tail: 3 rows \(\d+\/s\), 0 rejects, 0 B behind/);
+    expect(err).toMatch(/jsonl-mirror tail: 3 rows \(\d+\/s over the last 1 s\), 0 rejects, 0 B behind/);
     expect(err).toMatch(/\{"rows":3,"rejects":0,/);
   });
 });
