@@ -30,7 +30,15 @@ export function quarantine(dbPath: string): string {
   return aside;
 }
 
-/** Moves a broken mirror aside when it is provably ours; null when it is not (then nothing moved). */
+/**
+ * Moves a broken mirror aside when it is provably ours and its folder lets us;
+ * null otherwise (then nothing moved, and the caller's error stands).
+ */
 export function quarantineIfOurs(dbPath: string): string | null {
-  return isOurMirrorFile(dbPath) ? quarantine(dbPath) : null;
+  if (!isOurMirrorFile(dbPath)) return null;
+  try {
+    return quarantine(dbPath);
+  } catch {
+    return null;
+  }
 }
