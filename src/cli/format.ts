@@ -106,16 +106,19 @@ export function rowWriter(format: RowFormat, columns: string[] = []): RowWriter 
   let cols = columns;
   let n = 0;
   const cells: string[][] = [];
-  const header = (r: Record<string, unknown>): void => {
-    if (cols.length === 0) cols = Object.keys(r);
+  const header = (): void => {
     if (format === 'csv') out.write(`${cols.map(csvCell).join(',')}\n`);
     if (format === 'tsv') out.write(`${cols.map(tsvCell).join('\t')}\n`);
   };
   if (format === 'json') out.write('[');
-  if (columns.length > 0) header({});
+  if (cols.length > 0) header();
   return {
     row(r) {
-      if (n === 0 && columns.length === 0) header(r);
+      if (cols.length === 0) {
+        // Columns not known in advance: the first row's keys.
+        cols = Object.keys(r);
+        header();
+      }
       n++;
       switch (format) {
         case 'json':

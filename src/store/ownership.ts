@@ -110,6 +110,11 @@ export type Ownership = 'ours' | 'earlier' | 'empty';
  * create a mirror in. Anything with other tables is refused untouched.
  */
 export function ownershipOf(db: Database, path: string): Ownership {
+  // One snapshot: a mirror is marked before its first table exists, so a concurrent first open cannot look foreign.
+  return db.transaction(() => ownershipIn(db, path))();
+}
+
+function ownershipIn(db: Database, path: string): Ownership {
   if (db.pragma('application_id', { simple: true }) === APPLICATION_ID) return 'ours';
   const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
   if (tables.length === 0) return 'empty';
