@@ -71,8 +71,8 @@ function privateCopy(path: string, err: unknown): { copy: string; remove: () => 
   if (existsSync(`${path}-wal`)) {
     throw new MirrorError(
       'DB_READONLY',
-      `cannot read ${path} without write access to its folder: its -wal file exists but ${path}-shm cannot be created (${(err as Error).message}); ` +
-        'give this user write permission on the folder, or run the command as the mirror\'s owner',
+      `cannot read ${path} as this user: a writer has its -wal file open, and SQLite cannot open or create ${path}-shm next to it ` +
+        `(${(err as Error).message}); give this user read permission on ${path}-wal and -shm (or write permission on the folder), or run the command as the mirror's owner`,
       { cause: err },
     );
   }

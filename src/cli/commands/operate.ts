@@ -27,7 +27,13 @@ function refuseLogAsOutput(dir: string): void {
     return;
   }
   if (!out.isFile()) return;
-  for (const list of listStreams(dir).values()) {
+  let streams;
+  try {
+    streams = listStreams(dir);
+  } catch {
+    return; // no folder to list, so no log the export could land in
+  }
+  for (const list of streams.values()) {
     for (const f of list) {
       const st = statSync(join(dir, f.name), { throwIfNoEntry: false });
       if (st && st.dev === out.dev && st.ino === out.ino) {
