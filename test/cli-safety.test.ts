@@ -173,6 +173,28 @@ describe('3. read commands work for a user who cannot write the folder', () => {
     }
   });
 
+  it('while a writer holds the WAL: read through its -shm, or say exactly which files to open up', () => {
+    const dir = mirrored();
+    const writer = new Database(join(dir, 'mirror.db'));
+    writer.prepare("INSERT INTO meta (key, value) VALUES ('probe', '1')").run(); // -wal and -shm exist while it is open
+    const reader = asReader(dir);
+    try {
+      if (reader.why) {
+        console.warn(`read-only test not run: ${reader.why}`);
+        return;
+      }
+      chmodSync(join(dir, 'mirror.db-wal'), 0o644);
+      chmodSync(join(dir, 'mirror.db-shm'), 0o644);
+      expect(reader.run(['--dir', dir, 'status']).code).toBe(0);
+      chmodSync(join(dir, 'mirror.db-wal'), 0o600);
+      chmodSync(join(dir, 'mirror.db-shm'), 0o600);
+      expectOneLine(reader.run(['--dir', dir, 'status']), /a writer has its -wal file open.*give this user read permission on .*mirror\.db-wal and -shm/);
+    } finally {
+      writer.close();
+      chmodSync(dir, 0o755);
+    }
+  });
+
   it('a folder the reader may not even look into is named as the problem, not "no mirror"', () => {
     const dir = mirrored();
     const reader = asReader(dir);
