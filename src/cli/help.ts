@@ -25,7 +25,7 @@ const EXAMPLES: Record<string, string[]> = {
   migrate: ['jsonl-mirror migrate'],
   prune: ['jsonl-mirror prune --dry-run', 'jsonl-mirror prune --yes --before 2026-01-01'],
   'shell-init': ['eval "$(jsonl-mirror --dir /var/log/shipwright shell-init)"', "jm_emit stage.completed issue=42 stage=build note='said \"done\"'"],
-  completion: ['source <(jsonl-mirror completion bash)', 'jsonl-mirror completion zsh > "${fpath[1]}/_jsonl-mirror"'],
+  completion: ['source <(jsonl-mirror completion bash)     # in ~/.bashrc', 'source <(jsonl-mirror completion zsh)      # in ~/.zshrc'],
 };
 
 /** Every command's help shows the global options (--dir, --db, --json) and its examples. */

@@ -18,7 +18,7 @@ export function bashCompletion(program: Command): string {
     const words = [...flags(c.options), ...globals, ...(c.name() === 'metrics' ? METRIC_NAMES : []), ...(c.name() === 'completion' ? ['bash', 'zsh'] : [])];
     return `    ${c.name()}) words='${words.join(' ')}' ;;`;
   });
-  return `# jsonl-mirror completion for bash: source <(jsonl-mirror completion bash)
+  return `# jsonl-mirror completion: in ~/.bashrc (or ~/.zshrc with zsh), source <(jsonl-mirror completion bash)
 _jsonl_mirror() {
   local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} cmd= words i
   case " ${takesValue.join(' ')} " in *" $prev "*) COMPREPLY=(); return ;; esac
@@ -45,7 +45,7 @@ export function register(program: Command): void {
         const shell = args[0];
         if (shell !== 'bash' && shell !== 'zsh') throw new MirrorError('INVALID_ARGUMENT', `completion is for bash or zsh, not "${shell}"`);
         const bash = bashCompletion(program);
-        const script = shell === 'bash' ? bash : `#compdef jsonl-mirror\nautoload -U +X bashcompinit && bashcompinit\n${bash}`;
+        const script = shell === 'bash' ? bash : `autoload -U +X compinit && compinit\nautoload -U +X bashcompinit && bashcompinit\n${bash}`;
         return { json: { shell, script }, human: script };
       }),
     );
