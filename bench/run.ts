@@ -35,7 +35,7 @@ const o = new Command('bench')
   .option('--events <n>', 'lines in the generated log', Number, 1_000_000)
   .option('--runs <n>', 'runs per case (reads run 5 + this)', Number, 3)
   .option('--rss-gb <gb>', 'size of the log for the peak-RSS import (0 skips it)', Number, 1)
-  .option('--only <sections>', 'comma list of: import,writer,reads,lookups,scan,tail,idle,rss,serve')
+  .option('--only <sections>', 'comma list of: import,writer,reads,lookups,scan,tail,idle,rss,serve,query')
   .option('--workdir <dir>', 'where data goes', join(ROOT, '.bench'))
   .option('--json', 'one JSON document on stdout')
   .parse()
@@ -270,6 +270,48 @@ if (want('lookups')) {
   add({ area: 'lookups', case: 'import without the issue index (sql/004)', value: rate(rowsWith, withoutIdx.median), unit: 'rows/s', spread: withoutIdx.spread });
   add({ area: 'lookups', case: 'import with the issue index', value: rate(rowsWith, withIdx.median), unit: 'rows/s', spread: withIdx.spread,
     baseline: 'without', ratio: withoutIdx.median / withIdx.median, note: 'ratio < 1: the share of import speed the index keeps' });
+}
+
+// ---------------------------------------------------------------- query output
+if (want('query')) {
+  log('query');
+  if (!existsSync(dbPath)) {
+    const s = openStore(dbPath);
+    importAll(s, logs);
+    s.close();
+  }
+  /** One CLI run with stdout into /dev/null: wall time and the child's own peak RSS (printed by a preload at exit). */
+  const run = (args: string[]): { ms: number; rssMb: number } => {
+    const preload = "data:text/javascript,process.on('exit',()=>process.stderr.write('maxrss '+process.resourceUsage().maxRSS+'\\n'))";
+    const t = performance.now();
+    const r = spawnSync(process.execPath, ['--import', preload, CLI, '--dir', logs, '--db', dbPath, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1e7,
+    });
+    const ms = performance.now() - t;
+    if (r.status !== 0) throw new Error(`query ${args.join(' ')}: ${r.stderr}`);
+    return { ms, rssMb: Number(/maxrss (\d+)/.exec(r.stderr)?.[1] ?? Number.NaN) / 1024 };
+  };
+  const n = 50_000;
+  const sql = `SELECT * FROM events LIMIT ${n}`;
+  // Baseline: the same rows fetched and serialised in one process, no CLI: what the output itself costs above that.
+  const s = openStore(dbPath, { readonly: true });
+  const floor = measure(o.runs, () => JSON.stringify(s.db.prepare(sql).all()));
+  s.close();
+  const start = measure(o.runs, () => run(['--version']));
+  add({ area: 'query', case: `${fmt(n)} rows fetched + JSON.stringify in-process (baseline)`, value: floor.median, unit: 'ms', spread: floor.spread });
+  add({ area: 'query', case: 'CLI start (--version)', value: start.median, unit: 'ms', spread: start.spread });
+  for (const flag of ['--json', '--nl', '--csv', '(table)']) {
+    const m = measure(o.runs, () => run(['query', sql, ...(flag === '(table)' ? [] : [flag])]));
+    add({ area: 'query', case: `query ${flag}, ${fmt(n)} rows of events`, value: m.median, unit: 'ms', spread: m.spread,
+      baseline: 'in-process', ratio: m.median / floor.median, goal: '< 2000 ms', met: m.median < 2000 });
+  }
+  const many = (k: number) => `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT ${k}) SELECT x, printf('%0200d', x) AS pad FROM c`;
+  const small = run(['query', many(50_000), '--nl']);
+  const big = run(['query', many(1_000_000), '--nl']);
+  add({ area: 'query', case: 'peak RSS, --nl of 50,000 generated 200-byte rows', value: small.rssMb, unit: 'MB' });
+  add({ area: 'query', case: 'peak RSS, --nl of 1,000,000 generated 200-byte rows', value: big.rssMb, unit: 'MB',
+    baseline: '50,000 rows', ratio: big.rssMb / small.rssMb, goal: 'flat: < 1.5x', met: big.rssMb / small.rssMb < 1.5,
+    note: `${fmt(big.ms)} ms` });
 }
 
 // ---------------------------------------------------------------- scan throughput

@@ -6,6 +6,8 @@ export type MirrorErrorCode =
   | 'DIR_MISSING'
   | 'DB_DIR_MISSING'
   | 'DB_NOT_A_DATABASE'
+  | 'DB_FOREIGN'
+  | 'DB_UNREADABLE'
   | 'DB_CORRUPT'
   | 'DB_LOCKED'
   | 'DB_READONLY'

@@ -26,7 +26,8 @@ export { mirrorStatus, type MirrorStatus, type FileStatus } from './ops/status.j
 export { verifyMirror, type VerifyReport, type VerifyProblem } from './ops/verify.js';
 export { rebuildMirror, type RebuildOptions, type RebuildResult } from './ops/rebuild.js';
 export { exportLines, type ExportOptions } from './ops/export.js';
-export { runQuery } from './ops/query.js';
+export { runQuery, queryRows, type QueryRows } from './ops/query.js';
+export { pruneHistory, type PruneOptions, type PruneResult } from './ops/prune.js';
 export { doctor, type DoctorReport, type DoctorCheck } from './ops/doctor.js';
 // The one ingest path and the normalisation every backend shares.
 export { ingestStream } from './ingest/ingest-stream.js';

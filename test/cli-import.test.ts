@@ -34,7 +34,7 @@ describe('jsonl-mirror import / status / verify (CLI)', () => {
     const dir = withLog();
     const r = cli(['--dir', dir, 'import']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/imported 28,083 events from 1 files/);
+    expect(r.stdout).toMatch(/imported 28,083 events from 1 file\b/);
     expect(r.stdout).toMatch(/49 rejected lines \(invalid_json 49\)/);
   });
 
@@ -87,17 +87,14 @@ describe('jsonl-mirror import / status / verify (CLI)', () => {
       expect(snapshot(dir)).toEqual(before);
     });
 
-    it('DB file that is not SQLite: kept, moved aside, logs untouched', () => {
+    it('DB file that is not SQLite: refused, left in place untouched, logs untouched', () => {
       const dir = withLog();
       writeFileSync(join(dir, 'mirror.db'), 'definitely not a database file\n'.repeat(100));
-      const before = snapshot(dir);
+      const before = snapshot(dir, () => true);
       const r = cli(['--dir', dir, 'import', '--json']);
-      expectClean(r, /is not a usable SQLite database .*moved it aside to .*mirror\.db\.corrupt-.*run `jsonl-mirror rebuild`/);
-      expect(r.json.error.code).toBe('DB_CORRUPT');
-      expect(snapshot(dir)).toEqual(before);
-      const aside = readdirSync(dir).filter((f) => f.startsWith('mirror.db.corrupt-'));
-      expect(aside).toHaveLength(1);
-      expect(readFileSync(join(dir, aside[0]!), 'utf8')).toBe('definitely not a database file\n'.repeat(100));
+      expectClean(r, /is not a SQLite database, so not a jsonl-mirror mirror; nothing was changed/);
+      expect(r.json.error.code).toBe('DB_NOT_A_DATABASE');
+      expect(snapshot(dir, () => true)).toEqual(before);
     });
 
     it('DB from a newer schema', () => {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, copyFileSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createReader } from '../src/read/reader.js';
 import { LATEST_VERSION, migrations } from '../src/store/migrations.js';
@@ -160,7 +161,7 @@ describe('rebuild, migrate, doctor', () => {
     cli(['--dir', dir, 'import']);
     const r = cli(['--dir', dir, 'rebuild']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/holds 29471 rows from files that were deleted.*jsonl-mirror export > history\.jsonl.*rebuild --yes/);
+    expect(r.stderr).toMatch(/holds 29471 rows from files that were deleted.*jsonl-mirror export > history\.ndjson.*rebuild --yes/);
     const y = cli(['--dir', dir, 'rebuild', '--yes', '--json']);
     expect(y.code).toBe(0);
     expect(y.json).toMatchObject({ rows: 28_083, droppedHistoryRows: 29_471 });
@@ -170,7 +171,15 @@ describe('rebuild, migrate, doctor', () => {
     const dir = mirrored();
     expect(cli(['--dir', dir, 'migrate', '--json']).json).toMatchObject({ version: LATEST_VERSION(), applied: [] });
     const fresh = tmp();
-    expect(cli(['--dir', fresh, 'migrate', '--json']).json).toMatchObject({ version: LATEST_VERSION(), applied: migrations().map((m) => m.name) });
+    expect(cli(['--dir', fresh, 'migrate', '--json']).json.error.code).toBe('DB_MISSING'); // migrate never creates a mirror
+    const old = join(fresh, 'mirror.db');
+    const d0 = new Database(old);
+    d0.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    d0.prepare("INSERT INTO schema_migrations VALUES (1, '001_init.sql', ?, '2020-01-01T00:00:00.000Z')").run(
+      createHash('sha256').update(readFileSync(join(import.meta.dirname, '../sql/001_init.sql'), 'utf8')).digest('hex'));
+    d0.exec(readFileSync(join(import.meta.dirname, '../sql/001_init.sql'), 'utf8'));
+    d0.close();
+    expect(cli(['--dir', fresh, 'migrate', '--json']).json).toMatchObject({ version: LATEST_VERSION(), applied: migrations().map((m) => m.name).filter((n) => n !== '001_init.sql') });
     expect(cli(['--dir', dir, 'doctor']).code).toBe(0);
     appendFileSync(join(dir, 'events.jsonl'), '{"type":"late"}\n');
     const d = cli(['--dir', dir, 'doctor', '--json']);
@@ -179,12 +188,13 @@ describe('rebuild, migrate, doctor', () => {
   });
 });
 
-describe('a corrupt mirror heals: moved aside, reads use the files, rebuild restores it', () => {
-  const breakers: [string, (db: string) => void][] = [
-    ['truncated to half its size', (db) => truncateSync(db, Math.floor(statSync(db).size / 2))],
-    ['overwritten with random bytes', (db) => writeFileSync(db, Buffer.from(Array.from({ length: statSync(db).size }, (_, i) => (i * 7919 + 13) % 251)))],
+describe('a corrupt mirror heals: moved aside when provably ours, reads use the files, rebuild restores it', () => {
+  // Truncation keeps the header with our application_id; random bytes leave nothing that proves whose file it is.
+  const breakers: [string, (db: string) => void, boolean][] = [
+    ['truncated to half its size', (db) => truncateSync(db, Math.floor(statSync(db).size / 2)), true],
+    ['overwritten with random bytes', (db) => writeFileSync(db, Buffer.from(Array.from({ length: statSync(db).size }, (_, i) => (i * 7919 + 13) % 251))), false],
   ];
-  for (const [what, breakIt] of breakers) {
+  for (const [what, breakIt, ours] of breakers) {
     it(`a DB ${what}`, () => {
       const dir = mirrored();
       const db = join(dir, 'mirror.db');
@@ -200,7 +210,12 @@ describe('a corrupt mirror heals: moved aside, reads use the files, rebuild rest
         expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
       }
       const aside = readdirSync(dir).filter((f) => /^mirror\.db\.corrupt-[^-]+.*\d$/.test(f) || /^mirror\.db\.corrupt-.*Z$/.test(f));
-      expect(aside.length).toBeGreaterThanOrEqual(1);
+      if (ours) expect(aside.length).toBeGreaterThanOrEqual(1);
+      else {
+        expect(aside).toEqual([]); // not provably ours: left where it is, for the user to move
+        expect(cli(['--dir', dir, 'rebuild']).stderr).toMatch(/left untouched; move it away yourself/);
+        rmSync(db);
+      }
       const rb = cli(['--dir', dir, 'rebuild', '--json']);
       expect(rb.code, rb.stderr).toBe(0);
       const v = cli(['--dir', dir, 'verify', '--json']);

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, ROOT, tmp } from './helpers.js';
+import { FIXTURES, ROOT, snapshot, tmp } from './helpers.js';
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
@@ -23,17 +23,17 @@ describe('README', () => {
 
   it('the library example runs', () => {
     const code = /## Library\n\n```js\n([\s\S]*?)```/.exec(readme)![1]!;
-    const dir = join(tmp(), 'example');
-    cpSync(join(FIXTURES, 'example'), dir, { recursive: true });
+    const before = snapshot(join(FIXTURES, 'example'), () => true);
     // Inside the package, so that `import 'jsonl-mirror'` resolves to this package.
     const scratch = join(ROOT, 'dist', 'readme-check');
     mkdirSync(scratch, { recursive: true });
     const file = join(scratch, `example-${process.pid}.mjs`);
-    writeFileSync(file, code.replace("'fixtures/example'", JSON.stringify(dir)));
+    writeFileSync(file, code.replace("'fixtures/example'", JSON.stringify(join(FIXTURES, 'example'))));
     try {
       const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^sqlite true \{ value: [\d.]+, unit: 'per day', grade: '\w+' \}\n3\n/);
+      expect(snapshot(join(FIXTURES, 'example'), () => true)).toEqual(before); // the tracked example is left as it was
     } finally {
       rmSync(file, { force: true });
     }

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { MirrorError } from '../errors.js';
-import { isBrokenDb, quarantine } from '../store/quarantine.js';
+import { isBrokenDb, quarantineIfOurs } from '../store/quarantine.js';
 import { openStore, type OpenOptions, type Store } from '../store/open.js';
 
 export interface GlobalOptions {
@@ -39,11 +38,32 @@ export function note(message: string): void {
 }
 
 /**
+ * Prints a failure with the CLI's conventions: a one-line reason on stderr,
+ * the `{"error":{code,message}}` document on stdout with --json; returns the exit code.
+ */
+export function reportError(err: unknown, json: boolean): number {
+  const code = err instanceof MirrorError ? err.code : 'INTERNAL';
+  const message = err instanceof Error ? err.message : String(err);
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  process.stderr.write(`jsonl-mirror: ${message.split('\n')[0]}\n`);
+  if (!(err instanceof MirrorError) && process.env.JSONL_MIRROR_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+  return err instanceof MirrorError ? 1 : 70;
+}
+
+export interface ActionOptions {
+  /** The command writes the mirror, so it may move a broken mirror that is provably ours aside (invariant 11). */
+  writes?: boolean;
+}
+
+/**
  * Runs a command body with the CLI's conventions: exactly one JSON document
  * on stdout with --json, a one-line reason on stderr and a non-zero exit code
  * on failure.
  */
-export function action(fn: (g: GlobalOptions, opts: Record<string, unknown>, args: string[]) => Promise<CommandResult> | CommandResult) {
+export function action(
+  fn: (g: GlobalOptions, opts: Record<string, unknown>, args: string[]) => Promise<CommandResult> | CommandResult,
+  how: ActionOptions = {},
+) {
   return async (...params: unknown[]): Promise<void> => {
     const cmd = params.at(-1) as Command;
     const g = globalsOf(cmd);
@@ -56,18 +76,13 @@ export function action(fn: (g: GlobalOptions, opts: Record<string, unknown>, arg
       process.exitCode = result.exitCode ?? 0;
     } catch (caught) {
       let err = caught;
-      if (isBrokenDb(err) && existsSync(g.db)) {
+      const aside = how.writes && isBrokenDb(err) ? quarantineIfOurs(g.db) : null;
+      if (aside) {
         // Self-healing: keep the broken file for inspection, out of the way of the next mirror.
-        const aside = quarantine(g.db);
         err = new MirrorError('DB_CORRUPT', `${g.db} is not a usable SQLite database (${firstLine(err)}); moved it aside to ${aside}. ` +
           'Reads use the files until you run `jsonl-mirror rebuild`');
       }
-      const code = err instanceof MirrorError ? err.code : 'INTERNAL';
-      const message = err instanceof Error ? err.message : String(err);
-      if (g.json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
-      process.stderr.write(`jsonl-mirror: ${message.split('\n')[0]}\n`);
-      if (!(err instanceof MirrorError) && process.env.JSONL_MIRROR_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
-      process.exitCode = err instanceof MirrorError ? 1 : 70;
+      process.exitCode = reportError(err, g.json);
     }
   };
 }
@@ -85,7 +100,7 @@ export async function withStore<T>(path: string, opts: OpenOptions, fn: (store: 
 /** Epoch seconds, or an ISO date, as epoch seconds. */
 export function parseTime(name: string) {
   return (v: string): number => {
-    const n = Number(v);
+    const n = v.trim() === '' ? Number.NaN : Number(v);
     if (Number.isFinite(n)) return n;
     const ms = Date.parse(v);
     if (!Number.isFinite(ms)) throw new MirrorError('INVALID_ARGUMENT', `${name} takes epoch seconds or an ISO date, got "${v}"`);
@@ -93,11 +108,12 @@ export function parseTime(name: string) {
   };
 }
 
-export function parseIntOption(name: string) {
+/** A whole number, at least `min` (0 unless told). */
+export function parseIntOption(name: string, min = 0) {
   return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new MirrorError('INVALID_ARGUMENT', `${name} takes a whole number, got "${value}"`);
+    const n = value.trim() === '' ? Number.NaN : Number(value);
+    if (!Number.isInteger(n) || n < min) {
+      throw new MirrorError('INVALID_ARGUMENT', `${name} takes a whole number${min > 0 ? ` of at least ${min}` : ''}, got "${value}"`);
     }
     return n;
   };

@@ -1,14 +1,20 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { MirrorError } from '../errors.js';
 import { register as registerAppend } from './commands/append.js';
+import { register as registerCompletion } from './commands/completion.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerMetrics } from './commands/metrics.js';
 import { register as registerOperate } from './commands/operate.js';
 import { register as registerServe } from './commands/serve.js';
+import { register as registerPrune } from './commands/prune.js';
+import { register as registerShell } from './commands/shell.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerTail } from './commands/tail.js';
 import { register as registerVerify } from './commands/verify.js';
+import { reportError } from './context.js';
+import { addExamples } from './help.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -18,8 +24,27 @@ const program = new Command('jsonl-mirror')
   .option('--dir <dir>', 'log directory (default: $JSONL_MIRROR_DIR, else the current directory)')
   .option('--db <file>', 'mirror database (default: $JSONL_MIRROR_DB, else DIR/mirror.db)')
   .option('--json', 'print exactly one JSON document on stdout')
-  .showHelpAfterError('(run with --help for usage)');
+  // Usage errors are reported below like every other failure: one line, and the JSON document with --json.
+  .configureHelp({ showGlobalOptions: true })
+  .exitOverride()
+  .configureOutput({ outputError: () => {} });
 
-for (const register of [registerAppend, registerImport, registerStatus, registerVerify, registerMetrics, registerTail, registerOperate, registerServe]) register(program);
+for (const register of [registerAppend, registerImport, registerStatus, registerVerify, registerMetrics, registerTail, registerOperate, registerServe, registerPrune, registerShell, registerCompletion]) register(program);
+addExamples(program);
 
-await program.parseAsync(process.argv);
+/** Commander's "error: unknown option '--x'" as our one line, naming where the usage is. */
+function usageError(err: CommanderError): MirrorError {
+  const what = err.message.replace(/^error: /, '').split('\n')[0]!.replace(/\.$/, '');
+  return new MirrorError('INVALID_ARGUMENT', `${what}; see \`jsonl-mirror --help\` (or \`jsonl-mirror COMMAND --help\`)`);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError && (err.exitCode === 0 || err.code === 'commander.help' || err.code === 'commander.helpDisplayed')) {
+    process.exitCode = err.exitCode;
+  } else {
+    const json = process.argv.slice(2).includes('--json');
+    process.exitCode = reportError(err instanceof CommanderError ? usageError(err) : err, json);
+  }
+}

@@ -28,7 +28,9 @@ export interface ImportSummary extends IngestTotals {
 export function importAll(store: Store, dir: string, opts: ImportOptions = {}): ImportSummary {
   const started = Date.now();
   const all = listStreams(dir);
-  const streams = opts.streams ?? [...all.keys()];
+  // A stream whose files are all deleted is ingested too, so that its sources are marked gone (invariant 1).
+  const known = (store.sql.get('liveStreams').all() as { stream: string }[]).map((r) => r.stream);
+  const streams = opts.streams ?? [...new Set([...all.keys(), ...known])].sort();
   // What this import has to read, for the progress bar.
   opts.onStart?.(streams.flatMap((s) => all.get(s) ?? []).reduce((n, f) => n + bytesBehind(store, dir, f), 0));
   const totals = emptyTotals();

@@ -37,8 +37,39 @@ export interface PartialConfig {
   bands?: Partial<Bands>;
 }
 
+const KNOWN = { config: ['prices', 'fallbackModel', 'bands'], price: ['input', 'output'], bands: ['deploy_freq', 'lead_time', 'cfr'] };
+
+/** A misspelt key would silently leave the default in place: refuse it, naming the keys that exist. */
+function refuseUnknownKeys(where: string, value: unknown, known: string[]): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new MirrorError('INVALID_ARGUMENT', `${where} must be a JSON object with ${known.join(', ')}`);
+  }
+  const unknown = Object.keys(value).filter((k) => !known.includes(k));
+  if (unknown.length > 0) {
+    throw new MirrorError('INVALID_ARGUMENT', `unknown key ${unknown.map((k) => `"${k}"`).join(', ')} in ${where}; the keys are ${known.join(', ')}`);
+  }
+}
+
+/** Elite, High, Medium thresholds run from best to worst: down for deploy frequency, up for the others. */
+function refuseReversedBands(bands: Bands): void {
+  for (const [name, b] of Object.entries(bands) as [keyof Bands, number[]][]) {
+    const falling = name === 'deploy_freq';
+    const ordered = b.every((v, i) => i === 0 || (falling ? b[i - 1]! > v : b[i - 1]! < v));
+    if (!ordered) {
+      throw new MirrorError('INVALID_ARGUMENT', `band "${name}" [${b.join(', ')}] must list Elite, High, Medium thresholds ` +
+        `${falling ? 'from highest to lowest (per day)' : 'from lowest to highest'}`);
+    }
+  }
+}
+
 /** Overrides merge onto the defaults: prices by model, bands by metric. */
 export function mergeConfig(partial: PartialConfig = {}): MetricsConfig {
+  refuseUnknownKeys('the config', partial, KNOWN.config);
+  if (partial.prices !== undefined && (partial.prices === null || typeof partial.prices !== 'object' || Array.isArray(partial.prices))) {
+    throw new MirrorError('INVALID_ARGUMENT', '"prices" must be a JSON object of model: {input, output}');
+  }
+  for (const [model, price] of Object.entries(partial.prices ?? {})) refuseUnknownKeys(`the price of "${model}"`, price, KNOWN.price);
+  if (partial.bands !== undefined) refuseUnknownKeys('"bands"', partial.bands, KNOWN.bands);
   const prices: Record<string, ModelPrice> = { ...DEFAULT_CONFIG.prices };
   for (const [model, price] of Object.entries(partial.prices ?? {})) prices[model.toLowerCase()] = price;
   const config = {
@@ -59,6 +90,7 @@ export function mergeConfig(partial: PartialConfig = {}): MetricsConfig {
       throw new MirrorError('INVALID_ARGUMENT', `band "${name}" needs three numbers (Elite, High, Medium thresholds)`);
     }
   }
+  refuseReversedBands(config.bands);
   return config;
 }
 

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Store } from '../store/open.js';
-import { mirrorStatus, type MirrorStatus } from './status.js';
+import { bytes } from '../units.js';
+import { catchUpAdvice, mirrorStatus, type MirrorStatus } from './status.js';
 
 export interface DoctorCheck {
   name: string;
@@ -20,16 +21,16 @@ export interface DoctorReport {
 /** Everything an operator asks first, each problem with the command that fixes it. */
 export function doctor(store: Store, dir: string): DoctorReport {
   const checks: DoctorCheck[] = [];
-  const integrity = store.db.pragma('quick_check', { simple: true }) as string;
-  checks.push({ name: 'integrity', ok: integrity === 'ok', detail: integrity, fix: integrity === 'ok' ? undefined : 'jsonl-mirror rebuild' });
   const status = mirrorStatus(store, dir);
+  const { integrity } = status;
+  checks.push({ name: 'integrity', ok: integrity === 'ok', detail: integrity, fix: integrity === 'ok' ? undefined : 'jsonl-mirror rebuild' });
   checks.push({ name: 'schema', ok: true, detail: `version ${status.schemaVersion}` });
-  const behind = status.totals.behindBytes;
+  const { behindBytes: behind, unterminatedBytes: pending } = status.totals;
   checks.push({
     name: 'lag',
     ok: behind === 0 || status.tailer !== null,
-    detail: behind === 0 ? 'up to date with the files' : `${behind} bytes not mirrored${status.tailer ? ' (a tailer is catching up)' : ''}`,
-    fix: behind > 0 && !status.tailer ? 'jsonl-mirror import (or run jsonl-mirror tail)' : undefined,
+    detail: behind === 0 ? 'up to date with the files' : `${bytes(behind)} not mirrored${status.tailer ? ' (a tailer is catching up)' : ''}`,
+    fix: behind > 0 && !status.tailer ? catchUpAdvice(behind, pending) : undefined,
   });
   checks.push({
     name: 'import',
@@ -52,6 +53,6 @@ export function doctor(store: Store, dir: string): DoctorReport {
   } catch {
     walBytes = 0;
   }
-  checks.push({ name: 'wal', ok: true, detail: `${walBytes} bytes` });
+  checks.push({ name: 'wal', ok: true, detail: bytes(walBytes) });
   return { ok: checks.every((c) => c.ok), checks, status, walBytes };
 }

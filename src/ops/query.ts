@@ -21,11 +21,18 @@ function keywordsOf(sql: string): string {
     .trim();
 }
 
+export interface QueryRows {
+  /** The result's column names, known before the first row. */
+  columns: string[];
+  /** The rows, one at a time: memory stays flat however many there are. */
+  rows: Iterable<Record<string, unknown>>;
+}
+
 /**
  * Ad-hoc SQL over the mirror, strictly read-only: the connection is opened
  * read-only, and anything that is not a read is refused before it runs.
  */
-export function runQuery(store: Store, sql: string, params: unknown[] = []): Record<string, unknown>[] {
+export function queryRows(store: Store, sql: string, params: unknown[] = []): QueryRows {
   const bare = keywordsOf(sql);
   if (bare === '') refuse('empty SQL');
   if (/\bload_extension\s*\(/i.test(bare)) refuse('loading extensions');
@@ -44,10 +51,19 @@ export function runQuery(store: Store, sql: string, params: unknown[] = []): Rec
     throw new MirrorError('INVALID_ARGUMENT', `SQL error: ${msg}`);
   }
   if (!stmt.readonly) refuse('the statement writes');
-  if (!stmt.reader) return [];
-  try {
-    return stmt.all(...params) as Record<string, unknown>[];
-  } catch (err) {
-    throw new MirrorError('INVALID_ARGUMENT', `SQL error: ${(err as Error).message}`);
+  if (!stmt.reader) return { columns: [], rows: [] };
+  const statement = stmt;
+  function* rows(): Generator<Record<string, unknown>> {
+    try {
+      yield* statement.iterate(...params) as IterableIterator<Record<string, unknown>>;
+    } catch (err) {
+      throw new MirrorError('INVALID_ARGUMENT', `SQL error: ${(err as Error).message}`);
+    }
   }
+  return { columns: statement.columns().map((c) => c.name), rows: rows() };
+}
+
+/** queryRows, all at once. */
+export function runQuery(store: Store, sql: string, params: unknown[] = []): Record<string, unknown>[] {
+  return [...queryRows(store, sql, params).rows];
 }

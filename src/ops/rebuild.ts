@@ -1,6 +1,8 @@
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { MirrorError, sqliteCode } from '../errors.js';
 import { importAll, type ImportOptions, type ImportSummary } from '../import/import.js';
+import { listStreams } from '../ingest/layout.js';
 import { openStore } from '../store/open.js';
 import { isBrokenDb, quarantine } from '../store/quarantine.js';
 import type { SourceRow } from '../store/statements.js';
@@ -19,12 +21,29 @@ export interface RebuildResult extends ImportSummary {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** History the files can no longer give back: rows of gone or replaced sources. */
-function historyRows(dbPath: string): number {
+/** The files of every stream now, by device and inode. */
+function filesNow(dir: string): Set<string> {
+  const ids = new Set<string>();
+  for (const list of listStreams(dir).values()) {
+    for (const f of list) {
+      const st = statSync(join(dir, f.name), { throwIfNoEntry: false });
+      if (st) ids.add(`${st.dev}:${st.ino}`);
+    }
+  }
+  return ids;
+}
+
+/**
+ * History the files can no longer give back: rows of gone or replaced
+ * sources, and of sources still marked active whose file is nowhere in the
+ * folder (a whole stream deleted since the last ingest).
+ */
+function historyRows(dir: string, dbPath: string): number {
   const store = openStore(dbPath, { readonly: true });
   try {
+    const now = filesNow(dir);
     return (store.sql.get('allSources').all() as SourceRow[])
-      .filter((s) => s.state === 'gone' || s.state === 'replaced')
+      .filter((s) => s.state === 'gone' || s.state === 'replaced' || (s.kind === 'jsonl' && s.state === 'active' && !now.has(`${s.dev}:${s.ino}`)))
       .reduce((a, s) => a + s.rows, 0);
   } finally {
     store.close();
@@ -42,7 +61,7 @@ export async function rebuildMirror(dir: string, dbPath: string, opts: RebuildOp
   let dropped = 0;
   if (existsSync(dbPath)) {
     try {
-      dropped = historyRows(dbPath);
+      dropped = historyRows(dir, dbPath);
     } catch (err) {
       if (!isBrokenDb(err)) throw err;
       movedAside = quarantine(dbPath);
@@ -51,7 +70,7 @@ export async function rebuildMirror(dir: string, dbPath: string, opts: RebuildOp
       throw new MirrorError(
         'INVALID_ARGUMENT',
         `the mirror holds ${dropped} rows from files that were deleted or truncated; a rebuild from the files cannot bring them back. ` +
-          'Run `jsonl-mirror export > history.jsonl` to keep them, then `jsonl-mirror rebuild --yes`',
+          'Run `jsonl-mirror export > history.ndjson` to keep them, then `jsonl-mirror rebuild --yes`',
       );
     }
   }

@@ -1,11 +1,13 @@
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/open.js';
+import { bytes } from '../units.js';
 import type { SourceRow } from '../store/statements.js';
 import { listStreams } from '../ingest/layout.js';
 import { statAtPath } from '../ingest/sources.js';
 import type { ImportSummary } from '../import/import.js';
 import { runningTailer, type TailerOwner } from '../tailer/lock.js';
+import { prunable } from './prune.js';
 
 export interface FileStatus {
   path: string;
@@ -15,19 +17,25 @@ export interface FileStatus {
   size: number | null;
   checkpoint: number;
   behindBytes: number;
+  /** Of behindBytes, those in an unterminated last line: an import leaves them until the line ends (or `import --final`). */
+  unterminatedBytes: number;
   rows: number;
   rejects: number;
 }
 
 export interface MirrorStatus {
   db: string;
+  /** SQLite's quick_check: "ok", or what is damaged (then `rebuild`). */
+  integrity: string;
   dbBytes: number;
   schemaVersion: number;
   files: FileStatus[];
-  totals: { events: number; rejects: number; behindBytes: number; goneSources: number; historyRows: number };
+  totals: { events: number; rejects: number; behindBytes: number; unterminatedBytes: number; goneSources: number; historyRows: number };
   rejectsByReason: Record<string, number>;
   lastImport: Pick<ImportSummary, 'completedAt' | 'rows' | 'rejects' | 'seconds'> | null;
   mirrorSkips: number;
+  /** What `prune` would drop: rows of gone files and the bytes of their lines. */
+  prunable: { rows: number; bytes: number };
   /** The tailer following this mirror, if one runs. */
   tailer: TailerOwner | null;
 }
@@ -37,6 +45,30 @@ function fileSize(path: string): number {
     return statSync(path).size;
   } catch {
     return 0;
+  }
+}
+
+/** Bytes after the file's last newline, looking no further back than `from`. */
+function unterminated(path: string, from: number, size: number): number {
+  if (size <= from) return 0;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return 0;
+  }
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    for (let end = size; end > from; ) {
+      const start = Math.max(from, end - buf.length);
+      const n = readSync(fd, buf, 0, end - start, start);
+      const nl = buf.subarray(0, n).lastIndexOf(10);
+      if (nl >= 0) return size - (start + nl + 1);
+      end = start;
+    }
+    return size - from;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -60,6 +92,7 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
       size,
       checkpoint: s.offset,
       behindBytes: size === null ? 0 : Math.max(0, size - s.offset),
+      unterminatedBytes: size === null ? 0 : unterminated(join(dir, s.path), s.offset, size),
       rows: s.rows,
       rejects: s.rejects,
     });
@@ -70,7 +103,7 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
         const st = statSync(join(dir, f.name));
         if (known.has(`${st.dev}:${st.ino}`)) continue;
         files.push({ path: f.name, stream: f.stream, state: 'unmirrored', generation: 0, size: st.size,
-          checkpoint: 0, behindBytes: st.size, rows: 0, rejects: 0 });
+          checkpoint: 0, behindBytes: st.size, unterminatedBytes: unterminated(join(dir, f.name), 0, st.size), rows: 0, rejects: 0 });
       } catch {
         // removed since the listing
       }
@@ -84,6 +117,7 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
   const lastImport = last ? (JSON.parse(last) as ImportSummary) : null;
   return {
     db: store.path,
+    integrity: (store.db.pragma('quick_check', { simple: true }) as string) ?? 'ok',
     dbBytes: fileSize(store.path) + fileSize(`${store.path}-wal`),
     schemaVersion: store.schemaVersion,
     files,
@@ -91,6 +125,7 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
       events: count('countEvents'),
       rejects: count('countRejects'),
       behindBytes: files.reduce((a, f) => a + f.behindBytes, 0),
+      unterminatedBytes: files.reduce((a, f) => a + f.unterminatedBytes, 0),
       goneSources: files.filter((f) => f.state === 'gone').length,
       historyRows,
     },
@@ -102,6 +137,22 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
       seconds: lastImport.seconds,
     },
     mirrorSkips: Number(meta('mirror_skips') ?? 0),
+    prunable: prunable(store).reduce((a, c) => ({ rows: a.rows + c.rows, bytes: a.bytes + c.bytes }), { rows: 0, bytes: 0 }),
     tailer: runningTailer(store),
   };
+}
+
+/**
+ * What brings the mirror up to the files: `import` takes complete lines; an
+ * unterminated last line waits for its newline, which only the writer (or
+ * `import --final`, once nothing writes the file) can give.
+ */
+export function catchUpAdvice(behindBytes: number, unterminatedBytes: number): string | undefined {
+  const advice = [];
+  if (behindBytes > unterminatedBytes) advice.push('jsonl-mirror import (or run jsonl-mirror tail)');
+  if (unterminatedBytes > 0) {
+    advice.push(`${bytes(unterminatedBytes)} ${unterminatedBytes === 1 ? 'is' : 'are'} an unterminated last line: wait for its writer to end it, ` +
+      'or run jsonl-mirror import --final if the file is no longer written');
+  }
+  return advice.length ? advice.join('; ') : undefined;
 }

@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMirrorError, MirrorError } from '../errors.js';
 import type { IngestOptions } from '../ingest/options.js';
 import { openStore, translateOpenError, type Store } from '../store/open.js';
-import { isBrokenDb, quarantine } from '../store/quarantine.js';
+import { isBrokenDb, quarantineIfOurs } from '../store/quarantine.js';
 import { activityFeed, type ActivityFeed, type ActivityOptions } from '../metrics/activity.js';
 import type { MetricOptions } from '../metrics/common.js';
 import { DEFAULT_CONFIG, type MetricsConfig } from '../metrics/config.js';
@@ -75,6 +75,15 @@ function openForRead(path: string, busyTimeoutMs: number): Store {
   }
 }
 
+/** No file at the path; a path we may not look at is not absent (opening it says why). */
+function absent(path: string): boolean {
+  try {
+    return !statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return false;
+  }
+}
+
 export function createReader(opts: ReaderOptions): Reader {
   const choice = opts.source ?? 'auto';
   const dbPath = opts.db ?? join(opts.dir, 'mirror.db');
@@ -95,7 +104,7 @@ export function createReader(opts: ReaderOptions): Reader {
   let src: EventSource;
   if (choice === 'scan') {
     src = scan();
-  } else if (choice === 'auto' && !existsSync(dbPath)) {
+  } else if (choice === 'auto' && absent(dbPath)) {
     src = fallBack(`no mirror at ${dbPath} (run \`jsonl-mirror import\` to create one); reading the files`);
   } else {
     try {
@@ -110,10 +119,11 @@ export function createReader(opts: ReaderOptions): Reader {
 
   /** auto moves a broken mirror aside (never deletes it) so the next import or tail starts clean. */
   function healed(err: unknown): string {
-    if (opts.heal === false || !isBrokenDb(err) || !existsSync(dbPath)) return '';
+    if (opts.heal === false || !isBrokenDb(err)) return '';
     store?.close();
     store = undefined;
-    return `; moved it aside to ${quarantine(dbPath)}, run \`jsonl-mirror rebuild\``;
+    const aside = quarantineIfOurs(dbPath);
+    return aside ? `; moved it aside to ${aside}, run \`jsonl-mirror rebuild\`` : '';
   }
 
   /** Runs one helper; a mirror found broken mid-read sends `auto` to the files for good. */

@@ -1,7 +1,9 @@
-import { existsSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { MirrorError, sqliteCode } from '../errors.js';
 import { checkSchema, migrate } from './migrations.js';
+import { checkDbPath, markOurs, ownershipOf, type Ownership } from './ownership.js';
 import { loadSqlite, type Database } from './sqlite-module.js';
 import { Statements } from './statements.js';
 
@@ -60,30 +62,86 @@ export function translateOpenError(err: unknown, path: string): unknown {
 }
 
 /**
+ * A read-only open of a WAL mirror needs its -shm file; when it is absent and
+ * this user may not create it (a folder they cannot write), SQLite cannot read
+ * the file in place. Then read a private copy: with no -wal there is no writer,
+ * so the main file is the whole mirror.
+ */
+function privateCopy(path: string, err: unknown): { copy: string; remove: () => void } {
+  if (existsSync(`${path}-wal`)) {
+    throw new MirrorError(
+      'DB_READONLY',
+      `cannot read ${path} as this user: a writer has its -wal file open, and SQLite cannot open or create ${path}-shm next to it ` +
+        `(${(err as Error).message}); give this user read permission on ${path}-wal and -shm (or write permission on the folder), or run the command as the mirror's owner`,
+      { cause: err },
+    );
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'jsonl-mirror-ro-'));
+  const copy = join(dir, basename(path));
+  try {
+    copyFileSync(path, copy);
+  } catch (copyErr) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new MirrorError(
+      'DB_READONLY',
+      `cannot read ${path}: SQLite needs to create ${path}-shm, this user may not write that folder, and a private copy failed ` +
+        `(${(copyErr as Error).message}); give this user write permission on the folder, or free space in ${tmpdir()}`,
+      { cause: copyErr },
+    );
+  }
+  return { copy, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const cannotCreateShm = (err: unknown): boolean => {
+  const code = sqliteCode(err) ?? '';
+  return code === 'SQLITE_READONLY_DIRECTORY' || code.startsWith('SQLITE_CANTOPEN');
+};
+
+/**
  * Opens the mirror: one long-lived connection per process (invariant 10),
  * WAL with synchronous=NORMAL and a busy timeout, schema checked and migrated.
+ * Only a file that is provably our mirror, or an empty one, is ever written
+ * (invariant 11); a read-only open never writes at all.
  */
 export function openStore(path: string, opts: OpenOptions = {}): Store {
   const Database = loadSqlite();
   const readonly = opts.readonly ?? false;
   const dir = dirname(path);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
     throw new MirrorError(
       'DB_DIR_MISSING',
       `the directory of the database ${path} does not exist; create ${dir} or pass --db with a path in an existing directory`,
     );
   }
-  if ((readonly || opts.mustExist) && !existsSync(path)) {
+  const exists = checkDbPath(path);
+  if ((readonly || opts.mustExist) && !exists) {
     throw new MirrorError('DB_MISSING', `no mirror at ${path}; run \`jsonl-mirror import\` to create it`);
   }
   let db: Database | undefined;
+  let removeCopy: (() => void) | undefined;
+  const connect = (file: string) => new Database(file, { readonly, fileMustExist: readonly, timeout: opts.busyTimeoutMs ?? 5000 });
   try {
-    db = new Database(path, { readonly, fileMustExist: readonly, timeout: opts.busyTimeoutMs ?? 5000 });
+    db = connect(path);
+    let owner: Ownership;
+    try {
+      // The first real I/O: a file SQLite cannot read fails here.
+      owner = ownershipOf(db, path);
+    } catch (err) {
+      if (!readonly || !cannotCreateShm(err)) throw err;
+      db.close();
+      const copy = privateCopy(path, err);
+      removeCopy = copy.remove;
+      db = connect(copy.copy);
+      owner = ownershipOf(db, path);
+    }
+    if (owner === 'empty' && readonly) {
+      throw new MirrorError('DB_MISSING', `${path} is an empty database, not a mirror yet; run \`jsonl-mirror import\` to create the mirror in it`);
+    }
     if (!readonly) {
+      if (owner !== 'ours') markOurs(db);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
     }
-    // Reading the schema is the first real I/O: a non-database fails here.
     const { current, pending } = checkSchema(db, path);
     let version = current;
     if (pending.length > 0) {
@@ -97,16 +155,21 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
       version = pending.at(-1)!.version;
     }
     const opened = db;
+    const cleanup = removeCopy;
     return {
       db: opened,
       path,
       readonly,
       schemaVersion: version,
       sql: new Statements(opened),
-      close: () => opened.close(),
+      close: () => {
+        opened.close();
+        cleanup?.();
+      },
     };
   } catch (err) {
     db?.close();
+    removeCopy?.();
     throw translateOpenError(err, path);
   }
 }

@@ -32,6 +32,19 @@ const SQL = {
   getMeta: 'SELECT value FROM meta WHERE key = ?',
   setMeta: 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
   allSources: 'SELECT * FROM sources ORDER BY stream, rank',
+  // Prune: sources whose file is gone (or was truncated), unless a copytruncate copy still holds their lines.
+  prunable: `SELECT s.id, s.stream, s.path, s.state, s.rows, s.rejects,
+      (SELECT COALESCE(SUM(LENGTH(e.line)), 0) FROM events e WHERE e.source_id = s.id) AS bytes,
+      (SELECT MAX(e.ts_epoch) FROM events e WHERE e.source_id = s.id) AS newest
+    FROM sources s WHERE s.kind = 'jsonl' AND s.state IN ('gone', 'replaced')
+      AND NOT EXISTS (SELECT 1 FROM sources c WHERE c.copy_of = s.id) ORDER BY s.stream, s.rank`,
+  stageTotalsOfSource: `SELECT stream, stage, COUNT(*) AS n, TOTAL(duration_s) AS duration_sum FROM events
+    WHERE source_id = ? AND type = 'stage.completed' AND stage IS NOT NULL GROUP BY stream, stage`,
+  subtractStageTotal: 'UPDATE stage_totals SET n = n - ?, duration_sum = duration_sum - ? WHERE stream = ? AND stage = ?',
+  dropEmptyStageTotals: 'DELETE FROM stage_totals WHERE n <= 0',
+  deleteEventsOfSource: 'DELETE FROM events WHERE source_id = ?',
+  deleteRejectsOfSource: 'DELETE FROM rejects WHERE source_id = ?',
+  liveStreams: "SELECT DISTINCT stream FROM sources WHERE kind = 'jsonl' AND state IN ('active', 'copy') ORDER BY stream",
   rejectsByReason: 'SELECT reason, COUNT(*) AS n FROM rejects GROUP BY reason ORDER BY reason',
   eventOffsets: 'SELECT "offset", line FROM events WHERE source_id = ? ORDER BY "offset"',
   rejectOffsets: 'SELECT "offset", length FROM rejects WHERE source_id = ? ORDER BY "offset"',

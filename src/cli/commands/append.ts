@@ -1,6 +1,8 @@
 import { createInterface } from 'node:readline';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { MirrorError } from '../../errors.js';
+import { parseStreamFile } from '../../ingest/layout.js';
 import { createWriter, type Durability } from '../../writer/writer.js';
 import { action, note } from '../context.js';
 
@@ -12,6 +14,16 @@ function parseEvent(text: string, where: string): Record<string, unknown> {
     throw new MirrorError('INVALID_EVENT', `${where}: not valid JSON (${(err as Error).message})`);
   }
   return value as Record<string, unknown>;
+}
+
+/** `append events.jsonl ...` means stream events: a file name is taken as its stream, a rotated file's name is refused. */
+function streamOf(name: string): string {
+  const file = parseStreamFile(basename(name));
+  if (!file) return name;
+  if (file.rotation > 0 || basename(name) !== name) {
+    throw new MirrorError('INVALID_ARGUMENT', `"${name}" is a log file, not a stream: appends go to the live file of a stream; give its name, e.g. ${file.stream}`);
+  }
+  return file.stream;
 }
 
 function durabilityOf(v: string | undefined): Durability {
@@ -26,13 +38,14 @@ export function register(program: Command): void {
   program
     .command('append')
     .description('append an event to DIR/STREAM.jsonl (the file first), then mirror it into SQLite within a small budget')
-    .argument('<stream>', 'stream name: the event goes to STREAM.jsonl')
+    .argument('<stream>', 'stream name: the event goes to STREAM.jsonl (STREAM.jsonl itself is taken as STREAM)')
     .argument('[json]', "the event as a JSON object; '-' reads one event per line from stdin")
     .option('--fsync <when>', 'none (default), always, or an interval in ms')
     .option('--no-mirror', 'append to the file only')
+    .option('--quiet', 'print nothing on success (refusals and errors still go to stderr)')
     .action(
       action(async (g, o, args) => {
-        const [stream, json] = args as [string, string | undefined];
+        const [stream, json] = [streamOf(args[0]!), args[1]];
         if (json === undefined) throw new MirrorError('INVALID_ARGUMENT', "give the event as JSON, or '-' to read events from stdin");
         const writer = createWriter({
           dir: g.dir, db: g.db, durability: durabilityOf(o.fsync as string | undefined), mirror: o.mirror as boolean,
@@ -65,7 +78,7 @@ export function register(program: Command): void {
         const result = { stream, appended: stats.appended, mirrored: stats.mirrored, skipped: stats.skipped, refused, problem: stats.problem };
         return {
           json: result,
-          human: `appended ${stats.appended} to ${stream}.jsonl; mirrored ${stats.mirrored}` +
+          human: o.quiet ? '' : `appended ${stats.appended} to ${stream}.jsonl; mirrored ${stats.mirrored}` +
             (stats.skipped ? `, ${stats.skipped} left for the next ingest` : '') + (refused.length ? `; refused ${refused.length}` : ''),
           exitCode: refused.length > 0 ? 1 : 0,
         };

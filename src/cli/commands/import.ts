@@ -1,16 +1,20 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
-import { assertDir } from '../../ingest/layout.js';
+import { MirrorError } from '../../errors.js';
+import { LEGACY_COSTS_FILE } from '../../import/legacy-costs.js';
+import { assertDir, listStreams } from '../../ingest/layout.js';
 import { importAll, type ImportSummary } from '../../import/import.js';
 import { openStore } from '../../store/open.js';
 import { action, parseIntOption } from '../context.js';
 import { progressHooks } from '../progress.js';
-import { bytes, count } from '../format.js';
+import { bytes, count, plural } from '../format.js';
 
 export function describe(s: ImportSummary, db: string): string {
   const reasons = Object.entries(s.rejectsByReason).map(([r, n]) => `${r} ${count(n)}`).join(', ');
   const lines = [
-    `imported ${count(s.rows)} events from ${s.files} files (${s.streams.join(', ') || 'no streams'}) into ${db} in ${s.seconds.toFixed(1)} s`,
-    `  read ${bytes(s.bytes)}; ${count(s.rejects)} rejected lines${reasons ? ` (${reasons})` : ''}; ${count(s.blanks)} blank lines skipped`,
+    `imported ${plural(s.rows, 'event')} from ${plural(s.files, 'file')} (${s.streams.join(', ') || 'no streams'}) into ${db} in ${s.seconds.toFixed(1)} s`,
+    `  read ${bytes(s.bytes)}; ${plural(s.rejects, 'rejected line')}${reasons ? ` (${reasons})` : ''}; ${plural(s.blanks, 'blank line')} skipped`,
   ];
   if (s.pendingBytes > 0) lines.push(`  ${bytes(s.pendingBytes)} pending in unterminated last lines (taken once finished, or with --final)`);
   if (s.legacy) {
@@ -33,6 +37,10 @@ export function register(program: Command): void {
     .action(
       action((g, o) => {
         assertDir(g.dir);
+        if (listStreams(g.dir).size === 0 && !existsSync(join(g.dir, LEGACY_COSTS_FILE)) && !existsSync(g.db)) {
+          throw new MirrorError('DIR_MISSING', `no logs in ${g.dir} (no NAME.jsonl files, no ${LEGACY_COSTS_FILE}); nothing was created. ` +
+            'Pass --dir with the folder that holds your *.jsonl files (or set JSONL_MIRROR_DIR)');
+        }
         const store = openStore(g.db);
         const progress = progressHooks(Boolean(o.progress) && !g.json, 'import');
         try {
@@ -48,6 +56,6 @@ export function register(program: Command): void {
           progress.stop();
           store.close();
         }
-      }),
+      }, { writes: true }),
     );
 }

@@ -5,7 +5,7 @@ import { DEFAULT_CONFIG, loadConfig } from '../../metrics/config.js';
 import type { DoraGrades } from '../../metrics/dora.js';
 import { createReader, type Reader, type SourceChoice } from '../../read/reader.js';
 import { action, note, parseIntOption, parseTime } from '../context.js';
-import { bytes, table } from '../format.js';
+import { bytes, listOf, printList, rowFormatOf, table } from '../format.js';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -90,6 +90,9 @@ const HELPERS: Record<string, { call: (r: Reader, o: Json) => Json; human: (x: J
   },
 };
 
+/** The metric names, for completion. */
+export const METRIC_NAMES = Object.keys(HELPERS);
+
 function parseNumber(name: string) {
   return (v: string): number => {
     const n = Number(v);
@@ -103,7 +106,7 @@ export function register(program: Command): void {
     .command('metrics')
     .description(`dashboard metrics (METRICS.md): ${Object.keys(HELPERS).join(', ')}`)
     .argument('<name>', Object.entries(HELPERS).map(([k, h]) => `${k}: ${h.help}`).join('; '))
-    .option('--period <days>', 'window in days (each metric has its default)', parseIntOption('--period'))
+    .option('--period <days>', 'window in days (each metric has its default)', parseIntOption('--period', 1))
     .option('--now <when>', 'evaluate as of this time: epoch seconds or ISO date (default: now)', parseTime('--now'))
     .option('--stream <name...>', 'streams to read (default events; cost-today reads costs)')
     .option('--grade-unrounded', 'DORA: grade the unrounded values (default: the value as shown, as the dashboard does)')
@@ -112,14 +115,18 @@ export function register(program: Command): void {
     .option('--config <file>', 'JSON with prices, fallbackModel and DORA bands')
     .option('--type <type>', 'activity: type t or any t.*')
     .option('--issue <n>', 'activity: one issue; issue-events: the issue', parseNumber('--issue'))
-    .option('--limit <n>', 'activity: page size, at most 200', parseIntOption('--limit'))
+    .option('--limit <n>', 'activity: page size, at most 200', parseIntOption('--limit', 1))
     .option('--offset <n>', 'activity: skip this many', parseIntOption('--offset'))
     .option('--cursor <cursor>', 'activity: continue after a previous page')
+    .option('--csv', 'a list result (trends, stages, bottlenecks, activity, ...) as CSV with a header row')
+    .option('--tsv', 'a list result as TSV with a header row')
+    .option('--nl', 'a list result as one JSON object per line')
     .action(
       action((g, o, args) => {
         const name = args[0]!;
         const helper = HELPERS[name];
         if (!helper) throw new MirrorError('INVALID_ARGUMENT', `unknown metric "${name}"; one of: ${Object.keys(HELPERS).join(', ')}`);
+        const format = rowFormatOf(g.json, o);
         const source = o.source as SourceChoice;
         if (!['auto', 'sqlite', 'scan'].includes(source)) throw new MirrorError('INVALID_ARGUMENT', `--source is auto, sqlite or scan, not "${source}"`);
         assertDir(g.dir);
@@ -136,6 +143,12 @@ export function register(program: Command): void {
             : { period: o.period, now: o.now, streams, gradeUnrounded: o.gradeUnrounded, range: o.range, issue: o.issue };
           const result = helper.call(reader, opts);
           if (reader.lagBytes > 0) note(`jsonl-mirror: the mirror is ${bytes(reader.lagBytes)} behind the files and could not catch up (read-only or locked)`);
+          if (format === 'csv' || format === 'tsv' || format === 'nl') {
+            const list = listOf(result);
+            if (!list) throw new MirrorError('INVALID_ARGUMENT', `metrics ${name} is not a list, so it has no --${format} form; use --json`);
+            printList(format, list);
+            return { json: null, printed: true };
+          }
           return { json: result, human: helper.human(result) };
         } finally {
           reader.close();

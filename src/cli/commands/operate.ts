@@ -1,40 +1,49 @@
-import { writeSync } from 'node:fs';
+import { fstatSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { MirrorError } from '../../errors.js';
-import { assertDir } from '../../ingest/layout.js';
+import { assertDir, listStreams } from '../../ingest/layout.js';
 import { doctor } from '../../ops/doctor.js';
 import { exportLines } from '../../ops/export.js';
-import { runQuery } from '../../ops/query.js';
+import { queryRows } from '../../ops/query.js';
 import { rebuildMirror } from '../../ops/rebuild.js';
 import { openStore } from '../../store/open.js';
 import { action, note, parseTime, withStore } from '../context.js';
-import { bytes, count, table } from '../format.js';
+import { bytes, plural, rowFormatOf, rowWriter, table } from '../format.js';
+import { Chunked } from '../output.js';
 import { progressHooks } from '../progress.js';
 import { describe as describeImport } from './import.js';
 
-function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
-function toCsv(rows: Record<string, unknown>[]): string {
-  if (rows.length === 0) return '';
-  const cols = Object.keys(rows[0]!);
-  return [cols.map(csvCell).join(','), ...rows.map((r) => cols.map((c) => csvCell(r[c])).join(','))].join('\n');
-}
-
-/** Blocking writes keep memory flat on a slow pipe; a closed pipe (| head) ends the export quietly. */
-function writeOut(text: string): boolean {
+/**
+ * `export > x.jsonl` inside the log folder would make the export a stream
+ * of its own, mirrored a second time by the next import: refuse before
+ * writing anything when stdout is a log file of --dir.
+ */
+function refuseLogAsOutput(dir: string): void {
+  let out;
   try {
-    writeSync(1, text);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EPIPE') return false;
-    if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-      return writeOut(text);
+    out = fstatSync(1);
+  } catch {
+    return;
+  }
+  if (!out.isFile()) return;
+  let streams;
+  try {
+    streams = listStreams(dir);
+  } catch {
+    return; // no folder to list, so no log the export could land in
+  }
+  for (const list of streams.values()) {
+    for (const f of list) {
+      const st = statSync(join(dir, f.name), { throwIfNoEntry: false });
+      if (st && st.dev === out.dev && st.ino === out.ino) {
+        throw new MirrorError(
+          'INVALID_ARGUMENT',
+          `stdout is ${join(dir, f.name)}, a log file of stream "${f.stream}": the next import would mirror the export a second time; ` +
+            `nothing was exported. Write it outside ${dir}, or under a name that is not NAME.jsonl (e.g. ${f.stream}-export.ndjson)`,
+        );
+      }
     }
-    throw err;
   }
 }
 
@@ -44,14 +53,18 @@ export function register(program: Command): void {
     .description('read-only SQL over the mirror (tables: events, rejects, sources, meta); refuses anything that writes')
     .argument('<sql>', 'one SELECT / WITH / EXPLAIN / read-only PRAGMA statement')
     .option('--csv', 'CSV with a header row')
+    .option('--tsv', 'TSV with a header row (tab, newline and backslash escaped)')
+    .option('--nl', 'one JSON object per line (NDJSON)')
     .action(
       action((g, o, args) => {
+        const format = rowFormatOf(g.json, o);
         return withStore(g.db, { readonly: true }, (store) => {
           store.db.pragma('query_only = ON');
-          const rows = runQuery(store, args[0]!);
-          const cols = rows[0] ? Object.keys(rows[0]) : [];
-          const human = o.csv ? toCsv(rows) : `${table(cols, rows.map((r) => cols.map((c) => String(r[c] ?? ''))))}\n${count(rows.length)} rows`;
-          return { json: rows, human };
+          const { columns, rows } = queryRows(store, args[0]!);
+          const out = rowWriter(format, columns);
+          for (const row of rows) if (!out.row(row)) break;
+          out.end();
+          return { json: null, printed: true };
         });
       }),
     );
@@ -66,26 +79,23 @@ export function register(program: Command): void {
     .action(
       action((g, o) => {
         if (o.sort !== 'file' && o.sort !== 'time') throw new MirrorError('INVALID_ARGUMENT', `--sort is file or time, not "${o.sort}"`);
+        refuseLogAsOutput(g.dir);
         const store = openStore(g.db, { readonly: true });
         let n = 0;
         try {
-          let chunk = '';
-          let open = writeOut(g.json ? '[' : '');
+          const out = new Chunked(1 << 20);
+          out.write(g.json ? '[' : '');
           for (const line of exportLines(store, { streams: o.stream as string[] | undefined, since: o.since as number | undefined,
             until: o.until as number | undefined, sort: o.sort as 'file' | 'time' })) {
-            if (!open) break;
-            chunk += g.json ? `${n === 0 ? '' : ','}${line}` : `${line}\n`;
+            if (!out.write(g.json ? `${n === 0 ? '' : ','}${line}` : `${line}\n`)) break;
             n++;
-            if (chunk.length > 1 << 20) {
-              open = writeOut(chunk);
-              chunk = '';
-            }
           }
-          if (open) writeOut(chunk + (g.json ? ']\n' : ''));
+          out.write(g.json ? ']\n' : '');
+          out.flush();
         } finally {
           store.close();
         }
-        note(`jsonl-mirror: exported ${count(n)} events`);
+        note(`jsonl-mirror: exported ${plural(n, 'event')}`);
         return { json: null, printed: true };
       }),
     );
@@ -104,7 +114,7 @@ export function register(program: Command): void {
           const r = await rebuildMirror(g.dir, g.db, { yes: Boolean(o.yes), final: Boolean(o.final), ...progress.hooks });
           const extra = [
             r.movedAside ? `the broken mirror was moved aside to ${r.movedAside}` : '',
-            r.droppedHistoryRows ? `${count(r.droppedHistoryRows)} rows of deleted files dropped` : '',
+            r.droppedHistoryRows ? `${plural(r.droppedHistoryRows, 'row')} of deleted files dropped` : '',
           ].filter(Boolean);
           return { json: r, human: [`rebuilt: ${describeImport(r, g.db)}`, ...extra].join('\n') };
         } finally {
@@ -119,7 +129,7 @@ export function register(program: Command): void {
     .action(
       action((g) => {
         const started = new Date().toISOString();
-        return withStore(g.db, {}, (store) => {
+        return withStore(g.db, { mustExist: true }, (store) => {
           const rows = store.sql.get('migrationsApplied').all() as {
             version: number; name: string; applied_at: string;
           }[];

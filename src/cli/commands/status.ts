@@ -1,24 +1,28 @@
 import type { Command } from 'commander';
 import { assertDir } from '../../ingest/layout.js';
-import { mirrorStatus, type MirrorStatus } from '../../ops/status.js';
+import { catchUpAdvice, mirrorStatus, type MirrorStatus } from '../../ops/status.js';
 import { action, withStore } from '../context.js';
-import { bytes, count, table } from '../format.js';
+import { bytes, count, plural, table } from '../format.js';
 
 function describe(s: MirrorStatus): string {
   const rows = s.files.map((f) => [f.stream, f.path, f.state, f.size === null ? '-' : bytes(f.size), count(f.checkpoint),
     bytes(f.behindBytes), count(f.rows), count(f.rejects)]);
   const out = [
     table(['stream', 'file', 'state', 'size', 'checkpoint', 'behind', 'rows', 'rejects'], rows),
-    `mirror ${s.db}: ${bytes(s.dbBytes)}, schema v${s.schemaVersion}, ${count(s.totals.events)} events, ${count(s.totals.rejects)} rejects` +
+    `mirror ${s.db}: ${bytes(s.dbBytes)}, schema v${s.schemaVersion}, ${plural(s.totals.events, 'event')}, ${plural(s.totals.rejects, 'reject')}` +
       (Object.keys(s.rejectsByReason).length ? ` (${Object.entries(s.rejectsByReason).map(([r, n]) => `${r} ${count(n)}`).join(', ')})` : ''),
-    s.totals.behindBytes > 0 ? `${bytes(s.totals.behindBytes)} not mirrored yet: run \`jsonl-mirror import\` (or keep \`jsonl-mirror tail\` running)` : 'up to date with the files',
+    s.totals.behindBytes > 0 ? `${bytes(s.totals.behindBytes)} not mirrored yet: ${catchUpAdvice(s.totals.behindBytes, s.totals.unterminatedBytes)}` : 'up to date with the files',
     s.tailer ? `a tailer runs on this mirror (pid ${s.tailer.pid} on ${s.tailer.host}, since ${s.tailer.startedAt})` : 'no tailer runs on this mirror',
     s.lastImport ? `last import completed ${s.lastImport.completedAt}` : 'no import has completed on this mirror',
   ];
   if (s.totals.goneSources > 0) {
-    out.push(`${s.totals.goneSources} source files are gone; their ${count(s.totals.historyRows)} rows are kept as history`);
+    out.push(`${plural(s.totals.goneSources, 'source file is', 'source files are')} gone; ${s.totals.goneSources === 1 ? 'its' : 'their'} ${plural(s.totals.historyRows, 'row')} are kept as history`);
   }
-  if (s.mirrorSkips > 0) out.push(`${count(s.mirrorSkips)} appends skipped the mirror step (picked up by later ingests)`);
+  if (s.prunable.rows > 0) {
+    out.push(`\`jsonl-mirror prune\` would drop ${plural(s.prunable.rows, 'row')} of files that are gone (${bytes(s.prunable.bytes)} of lines)`);
+  }
+  if (s.integrity !== 'ok') out.push(`the mirror is damaged (${s.integrity.split('\n')[0]}): run \`jsonl-mirror rebuild\``);
+  if (s.mirrorSkips > 0) out.push(`${plural(s.mirrorSkips, 'append')} skipped the mirror step (picked up by later ingests)`);
   return out.join('\n');
 }
 
@@ -31,7 +35,7 @@ export function register(program: Command): void {
         assertDir(g.dir);
         return withStore(g.db, { readonly: true }, (store) => {
           const s = mirrorStatus(store, g.dir);
-          return { json: s, human: describe(s) };
+          return { json: s, human: describe(s), exitCode: s.integrity === 'ok' ? 0 : 1 };
         });
       }),
     );

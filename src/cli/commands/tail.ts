@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createTailer } from '../../tailer/tailer.js';
 import { action, note, parseIntOption } from '../context.js';
-import { bytes, count } from '../format.js';
+import { bytes, count, plural } from '../format.js';
 
 export function register(program: Command): void {
   program
@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .option('--poll', 'watch by polling (network filesystems without inotify)')
     .option('--poll-interval <ms>', 'the safety poll (and polling) interval', parseIntOption('--poll-interval'), 1000)
     .option('--feed', 'print each new event as a JSON line on stdout as it lands in SQLite (the exit summary then goes to stderr)')
-    .option('--status-every <s>', 'print rows, rows/s, rejects and lag to stderr every s seconds (default: 10 on a terminal, else off)',
+    .option('--status-every <s>', 'print rows, the rate over the last s seconds, rejects and lag to stderr every s seconds (default: 10 on a terminal, else off)',
       parseIntOption('--status-every'))
     .action(
       action(async (g, o) => {
@@ -22,12 +22,17 @@ export function register(program: Command): void {
         if (o.feed) tailer.subscribe((b) => { for (const e of b.events) process.stdout.write(`${JSON.stringify(e)}\n`); });
         note(`jsonl-mirror: tailing ${g.dir} into ${g.db}; Ctrl-C to stop`);
         const every = (o.statusEvery as number | undefined) ?? (process.stderr.isTTY ? 10 : 0);
+        // The rate since the previous line, not the lifetime average, which hides a stall or a burst.
+        let last = { rows: tailer.stats().rows, at: Date.now() };
         const ticker = every > 0
           ? setInterval(() => {
               const s = tailer.stats();
+              const now = Date.now();
+              const recent = Math.round(((s.rows - last.rows) * 1000) / Math.max(1, now - last.at));
+              last = { rows: s.rows, at: now };
               const lag = s.files.reduce((a, f) => a + f.lagBytes, 0);
               const oldest = Math.max(0, ...s.files.map((f) => f.lagSeconds));
-              note(`jsonl-mirror tail: ${count(s.rows)} rows (${count(s.rowsPerSecond)}/s), ${count(s.rejects)} rejects, ` +
+              note(`jsonl-mirror tail: ${plural(s.rows, 'row')} (${count(recent)}/s over the last ${every} s), ${plural(s.rejects, 'reject')}, ` +
                 `${bytes(lag)} behind${lag > 0 ? ` (${oldest.toFixed(0)} s)` : ''}`);
             }, every * 1000)
           : undefined;
@@ -40,7 +45,7 @@ export function register(program: Command): void {
         await tailer.stop();
         const s = tailer.stats();
         const summary = { rows: s.rows, rejects: s.rejects, rowsPerSecond: s.rowsPerSecond, startedAt: s.startedAt };
-        const human = `stopped: mirrored ${count(s.rows)} events and ${count(s.rejects)} rejected lines since ${s.startedAt}`;
+        const human = `stopped: mirrored ${plural(s.rows, 'event')} and ${plural(s.rejects, 'rejected line')} since ${s.startedAt}`;
         if (o.feed) {
           // stdout carries the feed's NDJSON only.
           note(g.json ? JSON.stringify(summary) : human);

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { MirrorError } from '../../errors.js';
+import { pruneHistory, type PruneResult } from '../../ops/prune.js';
+import { action, parseTime, withStore } from '../context.js';
+import { bytes, plural, table } from '../format.js';
+
+function describe(r: PruneResult): string {
+  if (r.sources.length === 0) return 'nothing to prune: every row comes from a file that is still there';
+  const verb = r.dryRun ? 'would drop' : 'dropped';
+  return [
+    table(['stream', 'file', 'state', 'rows', 'rejects', 'lines'], r.sources.map((s) => [s.stream, s.path, s.state, s.rows, s.rejects, bytes(s.bytes)])),
+    `${verb} ${plural(r.rows, 'row')} and ${plural(r.rejects, 'reject')} of ${plural(r.sources.length, 'file')} (${bytes(r.bytes)} of lines)` +
+      (r.dryRun ? '; run `jsonl-mirror prune --yes` to drop them' : '; SQLite reuses the space (VACUUM shrinks the file)'),
+  ].join('\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('prune')
+    .description('drop the rows of files that are gone (deleted, or truncated with no copy left), kept as history until now')
+    .option('--dry-run', 'list what would be dropped, change nothing')
+    .option('--yes', 'drop them (required unless --dry-run)')
+    .option('--before <when>', 'only files whose newest event is older than this (epoch seconds or ISO date)', parseTime('--before'))
+    .action(
+      action((g, o) => {
+        const dryRun = Boolean(o.dryRun);
+        if (!dryRun && !o.yes) {
+          throw new MirrorError('INVALID_ARGUMENT', 'prune deletes history the files cannot give back: run `jsonl-mirror prune --dry-run` to see it, then `--yes`');
+        }
+        return withStore(g.db, { readonly: dryRun, mustExist: true }, (store) => {
+          const r = pruneHistory(store, { dryRun, before: o.before as number | undefined });
+          return { json: r, human: describe(r) };
+        });
+      }, { writes: true }),
+    );
+}

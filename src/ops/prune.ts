@@ -1,0 +1,67 @@
+import type { Store } from '../store/open.js';
+
+export interface PruneOptions {
+  /** Only sources whose newest event is older than this (epoch seconds). */
+  before?: number;
+  /** Say what would go, change nothing. */
+  dryRun?: boolean;
+}
+
+export interface PrunedSource {
+  stream: string;
+  path: string;
+  state: string;
+  rows: number;
+  rejects: number;
+  /** Bytes of the original lines its rows hold. */
+  bytes: number;
+}
+
+export interface PruneResult {
+  dryRun: boolean;
+  sources: PrunedSource[];
+  rows: number;
+  rejects: number;
+  bytes: number;
+}
+
+interface Candidate extends PrunedSource {
+  id: number;
+  newest: number | null;
+}
+
+/** The history rows that pruning would drop, and how many bytes of lines they hold. */
+export function prunable(store: Store, before?: number): Candidate[] {
+  return (store.sql.get('prunable').all() as Candidate[]).filter((c) => before === undefined || (c.newest ?? 0) < before);
+}
+
+/**
+ * Drops the rows of files that are gone (deleted, or truncated with no copy
+ * left): the history invariant 1 keeps until the user asks. stage_totals
+ * loses their share in the same transaction, so it still equals the rows.
+ */
+export function pruneHistory(store: Store, o: PruneOptions = {}): PruneResult {
+  const run = (): PruneResult => {
+    const found = prunable(store, o.before);
+    if (!o.dryRun) {
+      for (const c of found) {
+        for (const t of store.sql.get('stageTotalsOfSource').all(c.id) as { stream: string; stage: string; n: number; duration_sum: number }[]) {
+          store.sql.get('subtractStageTotal').run(t.n, t.duration_sum, t.stream, t.stage);
+        }
+        store.sql.get('deleteEventsOfSource').run(c.id);
+        store.sql.get('deleteRejectsOfSource').run(c.id);
+        store.sql.get('deleteSource').run(c.id);
+      }
+      store.sql.get('dropEmptyStageTotals').run();
+    }
+    const sources = found.map(({ stream, path, state, rows, rejects, bytes }) => ({ stream, path, state, rows, rejects, bytes }));
+    return {
+      dryRun: Boolean(o.dryRun),
+      sources,
+      rows: sources.reduce((a, s) => a + s.rows, 0),
+      rejects: sources.reduce((a, s) => a + s.rejects, 0),
+      bytes: sources.reduce((a, s) => a + s.bytes, 0),
+    };
+  };
+  return o.dryRun ? run() : store.db.transaction(run).immediate();
+}
