@@ -389,7 +389,7 @@ describe('revised rules: as of now, periods, where costs are read', () => {
     const out = cli(['--dir', writeLog([completed(NOW - H, 1)]), 'metrics', 'dora', '--period', '0', '--json']);
     expect(out.code).toBe(1);
     expect(out.json.error.message).toMatch(/^--period takes a whole number of at least 1, got "0"/);
-    expect(cli(['--dir', writeLog([]), 'metrics', 'dora', '--period', '-3']).stderr).toMatch(/--period takes a whole number, got "-3"/);
+    expect(cli(['--dir', writeLog([]), 'metrics', 'dora', '--period', '-3']).stderr).toMatch(/--period takes a whole number of at least 1, got "-3"/);
   });
 
   it('the shown value is graded: 0.999 h of lead time shows 1 and is High; --grade-unrounded grades it Elite', () => {
