@@ -1,18 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, rmSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, cli, FIXTURES, tmp } from './helpers.js';
+import { CLI, cli, mirrored, tmp } from './helpers.js';
 
 /** Issue 11, part B: what users of sqlite-utils, jq and ccusage expect. */
 
-function mirrored(): string {
-  const dir = tmp();
-  copyFileSync(join(FIXTURES, 'shipwright/events-a.jsonl'), join(dir, 'events.jsonl.1'));
-  copyFileSync(join(FIXTURES, 'shipwright/events-b.jsonl'), join(dir, 'events.jsonl'));
-  expect(cli(['--dir', dir, 'import']).code).toBe(0);
-  return dir;
-}
 
 const NOW = ['--now', '2026-02-12'];
 

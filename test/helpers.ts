@@ -1,9 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -56,4 +56,13 @@ export function snapshot(dir: string, filter: (name: string) => boolean = (n) =>
     out[name] = `${createHash('sha1').update(readFileSync(p)).digest('hex')}:${statSync(p).mtimeMs}`;
   }
   return out;
+}
+
+/** events-a as the rotated file, events-b as the live one, imported. */
+export function mirrored(): string {
+  const dir = tmp();
+  copyFileSync(join(FIXTURES, 'shipwright/events-a.jsonl'), join(dir, 'events.jsonl.1'));
+  copyFileSync(join(FIXTURES, 'shipwright/events-b.jsonl'), join(dir, 'events.jsonl'));
+  expect(cli(['--dir', dir, 'import']).code).toBe(0);
+  return dir;
 }

@@ -1,24 +1,16 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, copyFileSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createReader } from '../src/read/reader.js';
 import { LATEST_VERSION, migrations } from '../src/store/migrations.js';
-import { CLI, cli, FIXTURES, tmp } from './helpers.js';
+import { CLI, cli, mirrored, tmp } from './helpers.js';
 
 const sha = (p: string) => createHash('sha1').update(readFileSync(p)).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** events-a as the rotated file, events-b as the live one, imported. */
-function mirrored(): string {
-  const dir = tmp();
-  copyFileSync(join(FIXTURES, 'shipwright/events-a.jsonl'), join(dir, 'events.jsonl.1'));
-  copyFileSync(join(FIXTURES, 'shipwright/events-b.jsonl'), join(dir, 'events.jsonl'));
-  expect(cli(['--dir', dir, 'import']).code).toBe(0);
-  return dir;
-}
 
 /** The lines the ingest keeps: JSON objects, as written. */
 function validLines(path: string): string[] {
