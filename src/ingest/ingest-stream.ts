@@ -1,6 +1,5 @@
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { MirrorError } from '../errors.js';
 import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/statements.js';
 import { ingestFile } from './ingest-file.js';
@@ -8,28 +7,35 @@ import { streamFiles, type StreamFile } from './layout.js';
 import { emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals, type ResolvedIngestOptions } from './options.js';
 import { resolveSource, statAtPath, type OpenFile } from './sources.js';
 
-function openStreamFile(dir: string, f: StreamFile): OpenFile | undefined {
+/**
+ * Opens a stream file for reading, or says why not. A FIFO is never opened
+ * (opening it would wait for a writer); O_NONBLOCK guards against a file
+ * swapped for one between the stat and the open.
+ */
+function openStreamFile(dir: string, f: StreamFile): OpenFile | { skip: string } | undefined {
+  const path = join(dir, f.name);
+  const pre = statSync(path, { throwIfNoEntry: false });
+  if (!pre) return undefined; // rotated or deleted since the listing
+  if (!pre.isFile()) return { skip: notRegular(pre) };
   let fd: number;
   try {
-    fd = openSync(join(dir, f.name), 'r');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined; // rotated or deleted since the listing
-    throw new MirrorError(
-      'FILE_UNREADABLE',
-      `cannot read ${join(dir, f.name)} (${code ?? (err as Error).message}); give this user read permission on it, or move it out of the log directory`,
-      { cause: err },
-    );
+    if (code === 'ENOENT') return undefined;
+    return { skip: `cannot read it (${code ?? (err as Error).message}); give this user read permission on it, or move it out of the log directory` };
   }
   const st = fstatSync(fd);
   if (!st.isFile()) {
     closeSync(fd);
-    throw new MirrorError(
-      'FILE_UNREADABLE',
-      `cannot read ${join(dir, f.name)}: it is not a regular file; move it out of the log directory or rename it`,
-    );
+    return { skip: notRegular(st) };
   }
   return { ...f, fd, st };
+}
+
+function notRegular(st: Stats): string {
+  const what = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'not a regular file';
+  return `it is ${what}, not a log file; skipped (rename it or move it out of the log directory)`;
 }
 
 /**
@@ -45,21 +51,26 @@ export function ingestStream(
   totals: IngestTotals = emptyTotals(),
 ): IngestTotals {
   const opts = resolveIngestOptions(options);
-  // A source relocated to a file this pass did not list (a copytruncate under way) is read by one more pass.
+  // A generation that ended in this pass may live on in a copy the pass did not list (a copytruncate under way).
   for (let pass = 0; pass < 3; pass++) {
     if (!ingestPass(store, dir, stream, opts, totals)) break;
   }
   return totals;
 }
 
-/** One pass over the stream's files as listed now; true when a source moved to a file it has to read again. */
+/** One pass over the stream's files as listed now; true when a generation ended and the files are worth listing again. */
 function ingestPass(store: Store, dir: string, stream: string, opts: ResolvedIngestOptions, totals: IngestTotals): boolean {
   const seen = new Set<number>();
-  let relocated = false;
+  let replaced = false;
   let olderRank: number | undefined;
   for (const f of streamFiles(dir, stream)) {
     const file = openStreamFile(dir, f);
     if (!file) continue;
+    if ('skip' in file) {
+      totals.skipped.push({ path: join(dir, f.name), reason: file.skip });
+      opts.onSkip?.(join(dir, f.name), file.skip);
+      continue;
+    }
     try {
       totals.files++;
       const idle = Date.now() - file.st.mtimeMs >= opts.rotatedGraceMs;
@@ -69,15 +80,15 @@ function ingestPass(store: Store, dir: string, stream: string, opts: ResolvedIng
         const r = store.db
           .transaction(() => {
             file.st = fstatSync(file.fd); // as it is now, under the write lock
-            return resolveSource(store, dir, file, olderRank);
+            return resolveSource(store, dir, file, olderRank, opts);
           })
           .immediate();
+        if (r.replaced) replaced = true;
         if (r.kind === 'copy') {
           seen.add(r.id);
           break;
         }
         seen.add(r.src.id);
-        if (r.relocated) relocated = true;
         olderRank = r.src.rank;
         const outcome = ingestFile(store, file, r.src.id, final, opts, totals);
         if (outcome !== 'invalid') {
@@ -90,8 +101,8 @@ function ingestPass(store: Store, dir: string, stream: string, opts: ResolvedIng
       closeSync(file.fd);
     }
   }
-  if (!relocated) markGone(store, dir, stream, seen);
-  return relocated;
+  markGone(store, dir, stream, seen);
+  return replaced;
 }
 
 /**
@@ -105,8 +116,7 @@ function markGone(store: Store, dir: string, stream: string, seen: Set<number>):
     .transaction(() => {
       for (const s of store.sql.get('knownSources').all(stream) as SourceRow[]) {
         if (s.state === 'gone' || seen.has(s.id) || statAtPath(dir, s)) continue;
-        if (s.state === 'copy') store.sql.get('deleteSource').run(s.id);
-        else store.sql.get('setState').run('gone', now, s.id);
+        store.sql.get('setState').run('gone', now, s.id);
       }
     })
     .immediate();

@@ -5,13 +5,15 @@ import type { SourceRow } from '../store/statements.js';
 import { listStreams } from '../ingest/layout.js';
 import { readLines } from '../ingest/lines.js';
 import { parseLine } from '../ingest/parse-line.js';
-import { continues } from '../ingest/sources.js';
+import { findHeld, LineCursor, walk } from '../ingest/held.js';
+import { continues, intact } from '../ingest/sources.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../ingest/lines.js';
 
 export interface VerifyProblem {
   path: string;
   offset: number;
-  problem: 'missing' | 'extra' | 'changed' | 'not_mirrored' | 'behind';
+  /** duplicate: a line the mirror holds twice, through two generations of its stream. */
+  problem: 'missing' | 'extra' | 'changed' | 'not_mirrored' | 'behind' | 'duplicate';
   detail: string;
 }
 
@@ -56,13 +58,15 @@ export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: n
         const known = store.sql.get('sourceByInode').get(stream, st.dev, st.ino) as SourceRow | undefined;
         // Same inode but other content (truncated or replaced since the last ingest): not this source any more.
         const src = known && (known.state === 'copy' || continues(fd, st.size, known)) ? known : undefined;
-        if (!src || src.state === 'copy') {
-          if (!src && st.size > 0) {
+        if (!src) {
+          if (st.size > 0) {
             report.behindBytes += st.size;
             add({ path: f.name, offset: 0, problem: 'not_mirrored', detail: `${st.size} bytes never mirrored` });
           }
           continue;
         }
+        checkHeld(store, dir, f.name, new LineCursor(fd, st.size, maxLineBytes), src, add);
+        if (src.state === 'copy') continue;
         verifySource(store, f.name, fd, src, maxLineBytes, report, add);
         if (st.size > src.offset) {
           report.behindBytes += st.size - src.offset;
@@ -76,6 +80,31 @@ export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: n
   verifyStageTotals(store, add);
   report.ok = report.problems.length === 0;
   return report;
+}
+
+/**
+ * The generation's held prefix must still be the lines it holds, and its own
+ * rows must not start with lines the mirror already holds from another
+ * generation (what the ingest recognises, checked again).
+ */
+function checkHeld(store: Store, dir: string, path: string, cursor: LineCursor, src: SourceRow, add: (p: VerifyProblem) => void): void {
+  const parent = src.copy_of === null ? undefined : (store.sql.get('sourceById').get(src.copy_of) as SourceRow | undefined);
+  if (parent && walk(store, cursor, 0, parent, src.held_at).held < src.held_len) {
+    add({ path, offset: 0, problem: 'changed', detail: `the first ${src.held_len} bytes are no longer the lines of ${parent.path} they were taken for` });
+    return;
+  }
+  if (src.state === 'copy') return;
+  const dup = parent
+    ? { parent, shift: src.held_at, run: walk(store, cursor, src.held_len, parent, src.held_at), from: src.held_len }
+    : { ...findHeld(store, cursor, src, Number.MAX_SAFE_INTEGER, (s) => intact(dir, s)), from: 0 };
+  if (!dup.parent || !dup.run || dup.run.lines === 0) return;
+  add({
+    path,
+    offset: dup.from,
+    problem: 'duplicate',
+    detail: `${dup.run.lines} lines (bytes ${dup.from}-${dup.run.held}) are mirrored twice: also held from ${dup.parent.path} ` +
+      `(generation ${dup.parent.generation}) at offset ${dup.from + (dup.shift ?? 0)}`,
+  });
 }
 
 /** stage_totals (sql/002) must equal what the rows say. */
@@ -111,6 +140,10 @@ function verifySource(
   }
   const rows = store.sql.get('eventOffsets').iterate(src.id) as IterableIterator<{ offset: number; line: string }>;
   let row = rows.next();
+  while (!row.done && row.value.offset < src.held_len) {
+    add({ path, offset: row.value.offset, problem: 'duplicate', detail: 'events row for a line this file holds from an earlier generation' });
+    row = rows.next();
+  }
   const extrasBefore = (offset: number): void => {
     while (!row.done && row.value.offset < offset) {
       add({ path, offset: row.value.offset, problem: 'extra', detail: 'events row with no line at this offset' });
@@ -137,7 +170,7 @@ function verifySource(
     else add({ path, offset, problem: 'missing', detail: 'unusable line with no rejects row' });
   };
   readLines(
-    { fd, from: 0, to: src.offset, final: true, maxLineBytes, batchBytes: Number.POSITIVE_INFINITY },
+    { fd, from: src.held_len, to: src.offset, final: true, maxLineBytes, batchBytes: Number.POSITIVE_INFINITY },
     (buf, s, e, offset, utf8) => {
       report.lines++;
       const parsed = parseLine(buf, s, e, utf8);
