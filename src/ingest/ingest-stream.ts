@@ -4,7 +4,9 @@ import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/statements.js';
 import { ingestFile } from './ingest-file.js';
 import { streamFiles, type StreamFile } from './layout.js';
-import { emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals, type ResolvedIngestOptions } from './options.js';
+import {
+  emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals, type ResolvedIngestOptions, type Skipped,
+} from './options.js';
 import { resolveSource, statAtPath, type OpenFile } from './sources.js';
 
 /**
@@ -12,30 +14,34 @@ import { resolveSource, statAtPath, type OpenFile } from './sources.js';
  * (opening it would wait for a writer); O_NONBLOCK guards against a file
  * swapped for one between the stat and the open.
  */
-function openStreamFile(dir: string, f: StreamFile): OpenFile | { skip: string } | undefined {
+export function openStreamFile(dir: string, f: StreamFile): OpenFile | Skipped | undefined {
   const path = join(dir, f.name);
-  const pre = statSync(path, { throwIfNoEntry: false });
-  if (!pre) return undefined; // rotated or deleted since the listing
-  if (!pre.isFile()) return { skip: notRegular(pre) };
   let fd: number;
   try {
+    const pre = statSync(path, { throwIfNoEntry: false });
+    if (!pre) return undefined; // rotated or deleted since the listing
+    if (!pre.isFile()) return notRegular(path, pre);
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    return { skip: `cannot read it (${code ?? (err as Error).message}); give this user read permission on it, or move it out of the log directory` };
+    return {
+      path,
+      kind: 'unreadable',
+      reason: `cannot read ${path} (${code ?? (err as Error).message}); give this user read permission on it, or move it out of the log directory`,
+    };
   }
   const st = fstatSync(fd);
   if (!st.isFile()) {
     closeSync(fd);
-    return { skip: notRegular(st) };
+    return notRegular(path, st);
   }
   return { ...f, fd, st };
 }
 
-function notRegular(st: Stats): string {
+function notRegular(path: string, st: Stats): Skipped {
   const what = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'not a regular file';
-  return `it is ${what}, not a log file; skipped (rename it or move it out of the log directory)`;
+  return { path, kind: 'not-a-file', reason: `skipped ${path}: it is ${what}, not a log file (rename it or move it out of the log directory)` };
 }
 
 /**
@@ -66,9 +72,9 @@ function ingestPass(store: Store, dir: string, stream: string, opts: ResolvedIng
   for (const f of streamFiles(dir, stream)) {
     const file = openStreamFile(dir, f);
     if (!file) continue;
-    if ('skip' in file) {
-      totals.skipped.push({ path: join(dir, f.name), reason: file.skip });
-      opts.onSkip?.(join(dir, f.name), file.skip);
+    if ('kind' in file) {
+      totals.skipped.push(file);
+      opts.onSkip?.(file);
       continue;
     }
     try {

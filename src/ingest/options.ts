@@ -14,7 +14,7 @@ export interface IngestOptions {
   /** Called after each committed batch with the bytes it consumed. */
   onProgress?: (bytes: number) => void;
   /** Told about each file named like a log that cannot be read (a FIFO, a directory, no permission); the others go on. */
-  onSkip?: (path: string, reason: string) => void;
+  onSkip?: (skipped: Skipped) => void;
   /** Reads the lines' bytes (default readSync): the seam tests use to truncate a file in the middle of a pass. */
   read?: ReadFn;
 }
@@ -26,7 +26,7 @@ export interface ResolvedIngestOptions {
   batchBytes: number;
   maxBatches: number;
   onProgress?: (bytes: number) => void;
-  onSkip?: (path: string, reason: string) => void;
+  onSkip?: (skipped: Skipped) => void;
   read: ReadFn;
 }
 
@@ -56,7 +56,15 @@ export interface IngestTotals {
   pendingBytes: number;
   rejectsByReason: Record<string, number>;
   /** Files named like logs that were skipped, with why. */
-  skipped: { path: string; reason: string }[];
+  skipped: Skipped[];
+}
+
+/** A file named like a log that the ingest passed over: not a regular file (a FIFO, a directory), or unreadable. */
+export interface Skipped {
+  path: string;
+  kind: 'not-a-file' | 'unreadable';
+  /** One line naming the file and the fix. */
+  reason: string;
 }
 
 export function emptyTotals(): IngestTotals {

@@ -1,10 +1,10 @@
-import { closeSync, fstatSync, openSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync } from 'node:fs';
 import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/statements.js';
 import { listStreams } from '../ingest/layout.js';
 import { readLines } from '../ingest/lines.js';
 import { parseLine } from '../ingest/parse-line.js';
+import { openStreamFile } from '../ingest/ingest-stream.js';
 import { findHeld, LineCursor, walk } from '../ingest/held.js';
 import { continues, intact } from '../ingest/sources.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../ingest/lines.js';
@@ -46,15 +46,11 @@ export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: n
   const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   for (const [stream, list] of listStreams(dir)) {
     for (const f of list) {
-      let fd: number;
-      try {
-        fd = openSync(join(dir, f.name), 'r');
-      } catch {
-        continue;
-      }
+      const file = openStreamFile(dir, f);
+      if (!file || 'kind' in file) continue; // gone since the listing, or not a log file the ingest would read
+      const { fd, st } = file;
       try {
         report.files++;
-        const st = fstatSync(fd);
         const known = store.sql.get('sourceByInode').get(stream, st.dev, st.ino) as SourceRow | undefined;
         // Same inode but other content (truncated or replaced since the last ingest): not this source any more.
         const src = known && (known.state === 'copy' || continues(fd, st.size, known)) ? known : undefined;

@@ -71,6 +71,16 @@ const HELPERS: Record<string, { call: (r: Reader, o: Json) => Json; human: (x: J
   },
 };
 
+/** A duration: 500ms, 5s, 2m, 1h, or plain seconds. */
+function parseDuration(name: string) {
+  const unit: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
+  return (v: string): number => {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
+    if (!m) throw new MirrorError('INVALID_ARGUMENT', `${name} takes a duration such as 5s, 500ms, 2m or 1h, got "${v}"`);
+    return Number(m[1]) * unit[m[2] ?? 's']!;
+  };
+}
+
 function parseNumber(name: string) {
   return (v: string): number => {
     const n = Number(v);
@@ -88,6 +98,8 @@ export function register(program: Command): void {
     .option('--now <when>', 'evaluate as of this time: epoch seconds or ISO date (default: now)', parseTime('--now'))
     .option('--stream <name...>', 'streams to read (default events; cost metrics: events and costs)')
     .option('--source <kind>', 'auto | sqlite | scan', 'auto')
+    .option('--max-lag <duration>', 'auto: answer from a mirror that cannot catch up if it is at most this far behind (e.g. 5s); default: the files answer',
+      parseDuration('--max-lag'))
     .option('--config <file>', 'JSON with prices, fallbackModel and DORA bands')
     .option('--type <type>', 'activity: type t or any t.*')
     .option('--issue <n>', 'activity: one issue', parseNumber('--issue'))
@@ -106,6 +118,7 @@ export function register(program: Command): void {
           dir: g.dir, db: g.db, source,
           config: o.config ? loadConfig(o.config as string) : DEFAULT_CONFIG,
           onFallback: (reason) => note(`jsonl-mirror: ${reason}`),
+          maxLagSeconds: o.maxLag as number | undefined,
         });
         try {
           const streams = o.stream as string[] | undefined;
@@ -113,7 +126,9 @@ export function register(program: Command): void {
             ? { type: o.type, issue: o.issue, limit: o.limit, offset: o.offset, cursor: o.cursor, stream: streams?.[0] }
             : { period: o.period, now: o.now, streams };
           const result = helper.call(reader, opts);
-          if (reader.lagBytes > 0) note(`jsonl-mirror: the mirror is ${bytes(reader.lagBytes)} behind the files and could not catch up (read-only or locked)`);
+          if (reader.lagBytes > 0 && reader.answeredBy === 'sqlite') {
+            note(`jsonl-mirror: answered from SQLite ${bytes(reader.lagBytes)} (${reader.lagSeconds.toFixed(1)} s) behind the files: it could not catch up (read-only or locked)`);
+          }
           return { json: result, human: helper.human(result) };
         } finally {
           reader.close();
