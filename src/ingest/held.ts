@@ -137,6 +137,16 @@ function sameLine(l: FileLine, row: HeldRow): boolean {
   return row.hash !== null ? row.hash === lineHash(bytes, 0, bytes.length) : row.sample === sampleOf(bytes, 0, bytes.length);
 }
 
+/**
+ * Does `parent` hold, at its offset `at`, the line that is bytes [s, e) of
+ * `buf`? A file rewritten in place keeps the lines it did not change at
+ * their offsets: those stay the earlier generation's, past the first change.
+ */
+export function holdsLineAt(store: Store, parent: SourceRow, at: number, buf: Buffer, s: number, e: number): boolean {
+  const row = heldRows(store, parent, at, at + 1, 1)[0];
+  return row !== undefined && sameLine({ start: at, end: at + (e - s), next: at + (e - s) + 1, bytes: buf.subarray(s, e) }, row);
+}
+
 export type RunEnd = 'mismatch' | 'parent-end' | 'file-end';
 
 /** How far a file, from byte `from`, goes on repeating `parent`'s lines from the parent's byte `from + shift`. */

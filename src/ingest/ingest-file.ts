@@ -1,7 +1,7 @@
 import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/statements.js';
 import { createHash } from 'node:crypto';
-import { lineHash } from './held.js';
+import { holdsLineAt, lineHash } from './held.js';
 import { MARKER_BYTES } from './identity.js';
 import { LastBytes, readFully, readLines } from './lines.js';
 import { normalize } from './normalize.js';
@@ -77,6 +77,11 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
     rejects--;
   }
   const stageTotals = new Map<string, { n: number; sum: number }>();
+  // Lines at offsets where the generation this one continues holds the same line are that generation's (a rewrite in place).
+  const parent = src.copy_of === null ? undefined : (store.sql.get('sourceById').get(src.copy_of) as SourceRow | undefined);
+  const mappedEnd = parent ? parent.offset - src.held_at : 0;
+  const held = (offset: number, buf: Buffer, s: number, e: number): boolean =>
+    offset < mappedEnd && holdsLineAt(store, parent!, offset + src.held_at, buf, s, e);
   const reject = (offset: number, length: number, reason: RejectReason, sample: string, hash: string | null): void => {
     insertReject.run(src.id, src.stream, src.path, offset, length, reason, sample, at, hash);
     rejects++;
@@ -86,6 +91,7 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
   const next = readLines(
     { fd, from, to: size, final, maxLineBytes: opts.maxLineBytes, batchBytes: opts.batchBytes, read: opts.read, consumed },
     (buf, s, e, offset, utf8) => {
+      if (offset < mappedEnd && held(offset, buf, s, e)) return;
       const parsed = parseLine(buf, s, e, utf8);
       if (parsed.kind === 'event') {
         const n = normalize(parsed.value);

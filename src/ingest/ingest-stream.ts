@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { MirrorError, sqliteCode } from '../errors.js';
 import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/statements.js';
 import { ingestFile } from './ingest-file.js';
@@ -57,9 +58,16 @@ export function ingestStream(
   totals: IngestTotals = emptyTotals(),
 ): IngestTotals {
   const opts = resolveIngestOptions(options);
-  // A generation that ended in this pass may live on in a copy the pass did not list (a copytruncate under way).
-  for (let pass = 0; pass < 3; pass++) {
-    if (!ingestPass(store, dir, stream, opts, totals)) break;
+  try {
+    // A generation that ended in this pass may live on in a copy the pass did not list (a copytruncate under way).
+    for (let pass = 0; pass < 3; pass++) {
+      if (!ingestPass(store, dir, stream, opts, totals)) break;
+    }
+  } catch (err) {
+    const code = sqliteCode(err) ?? (err as NodeJS.ErrnoException)?.code;
+    if (code !== 'SQLITE_FULL' && code !== 'ENOSPC') throw err;
+    throw new MirrorError('DISK_FULL', `no space left for the mirror ${store.path}; free disk space (a mirror takes about 2.4 times ` +
+      'the size of its logs) and run the command again: it goes on from its last checkpoint, nothing is lost', { cause: err });
   }
   return totals;
 }

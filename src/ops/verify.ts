@@ -5,7 +5,7 @@ import { listStreams } from '../ingest/layout.js';
 import { readLines } from '../ingest/lines.js';
 import { parseLine } from '../ingest/parse-line.js';
 import { openStreamFile } from '../ingest/ingest-stream.js';
-import { findHeld, LineCursor, walk } from '../ingest/held.js';
+import { findHeld, holdsLineAt, LineCursor, walk } from '../ingest/held.js';
 import { continues, intact } from '../ingest/sources.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../ingest/lines.js';
 
@@ -78,6 +78,27 @@ export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: n
   return report;
 }
 
+/** Lines mirrored twice through two generations of a stream (doctor's check: the file heads only, not every line). */
+export function findDuplicates(store: Store, dir: string, maxLineBytes = DEFAULT_MAX_LINE_BYTES): VerifyProblem[] {
+  const found: VerifyProblem[] = [];
+  for (const [stream, list] of listStreams(dir)) {
+    for (const f of list) {
+      const file = openStreamFile(dir, f);
+      if (!file || 'kind' in file) continue;
+      try {
+        const src = store.sql.get('sourceByInode').get(stream, file.st.dev, file.st.ino) as SourceRow | undefined;
+        if (!src || !(src.state === 'copy' || continues(file.fd, file.st.size, src))) continue;
+        checkHeld(store, dir, f.name, new LineCursor(file.fd, file.st.size, maxLineBytes), src, (p) => {
+          if (p.problem === 'duplicate') found.push(p);
+        });
+      } finally {
+        closeSync(file.fd);
+      }
+    }
+  }
+  return found;
+}
+
 /**
  * The generation's held prefix must still be the lines it holds, and its own
  * rows must not start with lines the mirror already holds from another
@@ -89,17 +110,16 @@ function checkHeld(store: Store, dir: string, path: string, cursor: LineCursor, 
     add({ path, offset: 0, problem: 'changed', detail: `the first ${src.held_len} bytes are no longer the lines of ${parent.path} they were taken for` });
     return;
   }
-  if (src.state === 'copy') return;
-  const dup = parent
-    ? { parent, shift: src.held_at, run: walk(store, cursor, src.held_len, parent, src.held_at), from: src.held_len }
-    : { ...findHeld(store, cursor, src, Number.MAX_SAFE_INTEGER, (s) => intact(dir, s)), from: 0 };
-  if (!dup.parent || !dup.run || dup.run.lines === 0) return;
+  // A generation that continues another has each own line checked against it where it is read (verifySource).
+  if (src.state === 'copy' || parent) return;
+  const dup = findHeld(store, cursor, src, Number.MAX_SAFE_INTEGER, (s) => intact(dir, s));
+  if (!dup || dup.run.lines === 0) return;
   add({
     path,
-    offset: dup.from,
+    offset: 0,
     problem: 'duplicate',
-    detail: `${dup.run.lines} lines (bytes ${dup.from}-${dup.run.held}) are mirrored twice: also held from ${dup.parent.path} ` +
-      `(generation ${dup.parent.generation}) at offset ${dup.from + (dup.shift ?? 0)}`,
+    detail: `${dup.run.lines} lines (bytes 0-${dup.run.held}) are mirrored twice: also held from ${dup.parent.path} ` +
+      `(generation ${dup.parent.generation}) at offset ${dup.shift}`,
   });
 }
 
@@ -134,6 +154,8 @@ function verifySource(
   for (const r of store.sql.get('rejectOffsets').all(src.id) as { offset: number; length: number }[]) {
     rejects.set(r.offset, r.length);
   }
+  const parent = src.copy_of === null ? undefined : (store.sql.get('sourceById').get(src.copy_of) as SourceRow | undefined);
+  const mappedEnd = parent ? parent.offset - src.held_at : 0;
   const rows = store.sql.get('eventOffsets').iterate(src.id) as IterableIterator<{ offset: number; line: string }>;
   let row = rows.next();
   while (!row.done && row.value.offset < src.held_len) {
@@ -169,6 +191,16 @@ function verifySource(
     { fd, from: src.held_len, to: src.offset, final: true, maxLineBytes, batchBytes: Number.POSITIVE_INFINITY },
     (buf, s, e, offset, utf8) => {
       report.lines++;
+      if (offset < mappedEnd && holdsLineAt(store, parent!, offset + src.held_at, buf, s, e)) {
+        // Held by the generation this one continues: a row of its own here would be the line twice.
+        extrasBefore(offset);
+        if (!row.done && row.value.offset === offset) {
+          add({ path, offset, problem: 'duplicate', detail: `line also held by ${parent!.path} at offset ${offset + src.held_at}` });
+          row = rows.next();
+        }
+        if (rejects.delete(offset)) add({ path, offset, problem: 'duplicate', detail: `rejected line also held by ${parent!.path}` });
+        return;
+      }
       const parsed = parseLine(buf, s, e, utf8);
       if (parsed.kind === 'event') expectEvent(offset, parsed.text);
       else if (parsed.kind === 'reject') expectReject(offset);
