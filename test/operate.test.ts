@@ -167,9 +167,9 @@ describe('rebuild, migrate, doctor', () => {
 
   it('migrate prints the versions; doctor passes on a healthy mirror and names the fix when it lags', () => {
     const dir = mirrored();
-    expect(cli(['--dir', dir, 'migrate', '--json']).json).toMatchObject({ version: 2, applied: [] });
+    expect(cli(['--dir', dir, 'migrate', '--json']).json).toMatchObject({ version: 3, applied: [] });
     const fresh = tmp();
-    expect(cli(['--dir', fresh, 'migrate', '--json']).json).toMatchObject({ version: 2, applied: ['001_init.sql', '002_stage_totals.sql'] });
+    expect(cli(['--dir', fresh, 'migrate', '--json']).json).toMatchObject({ version: 3, applied: ['001_init.sql', '002_stage_totals.sql', '003_held_lines.sql'] });
     expect(cli(['--dir', dir, 'doctor']).code).toBe(0);
     appendFileSync(join(dir, 'events.jsonl'), '{"type":"late"}\n');
     const d = cli(['--dir', dir, 'doctor', '--json']);
