@@ -129,6 +129,15 @@ function unchangedInPlace(store: Store, file: OpenFile, src: SourceRow, cursor: 
 }
 
 /**
+ * A generation whose lines another generation took over from its checkpoint
+ * on is closed: a file that looks like it again (its inode reused by a copy,
+ * say) is a new generation, which finds the lines it holds like any other.
+ */
+function continuedElsewhere(store: Store, src: SourceRow): boolean {
+  return src.offset > 0 && store.sql.get('continuedFrom').get(src.id, src.offset) !== undefined;
+}
+
+/**
  * Moves a generation that holds an earlier one's lines along them: its held
  * prefix grows while its lines go on being the earlier generation's, and it
  * waits while they are lines that generation's own file still holds unread.
@@ -187,7 +196,7 @@ export function resolveSource(
   const known = store.sql.get('sourceByInode').get(file.stream, st.dev, st.ino) as SourceRow | undefined;
   let src: SourceRow;
   let replaced = false;
-  if (known && continues(fd, st.size, known) && unchangedInPlace(store, file, known, cursor)) {
+  if (known && !continuedElsewhere(store, known) && continues(fd, st.size, known) && unchangedInPlace(store, file, known, cursor)) {
     // Renamed (rotation) or back from gone: same content, same generation.
     src = widenHead(store, file, adopt(store, file, known));
   } else {
