@@ -187,12 +187,22 @@ async function runModel(seq: [TailOp, number][]): Promise<void> {
   };
   /** Waits until the mirror holds every complete line in the files; they then count as mirrored for good. */
   const caughtUp = async () => {
+    model.settle(); // a half line or a fragment cannot be mirrored yet
     if (!tailer) await start();
     try {
       await until(`catch-up (${JSON.stringify(seq)})`, complete);
     } catch (err) {
-      throw new Error(`${(err as Error).message}: files ${readdirSync(dir).join(' ')}; tailer said: ${readFileSync(tailerLog, 'utf8')}; ` +
-        `mirror: ${JSON.stringify(state())}; must: ${JSON.stringify(sortedNums(must.valid))}`);
+      const said = readFileSync(tailerLog, 'utf8').replace(/\n/g, ' ');
+      let problems = '';
+      try {
+        const s = openStore(db, { readonly: true });
+        problems = JSON.stringify(verifyMirror(s, dir).problems.slice(0, 5));
+        s.close();
+      } catch {
+        problems = '(mirror unreadable)';
+      }
+      throw new Error(`${(err as Error).message}: files ${readdirSync(dir).join(' ')}; tailer said: ${said}; mirror: ${JSON.stringify(state())}; ` +
+        `verify: ${problems}; must: ${JSON.stringify(sortedNums(must.valid))}`);
     }
     const now = linesInFiles(dir);
     for (const n of now.valid) must.valid.add(n);
