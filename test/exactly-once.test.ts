@@ -6,6 +6,7 @@ import {
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { importAll } from '../src/import/import.js';
+import { LineCursor } from '../src/ingest/held.js';
 import { ingestStream } from '../src/ingest/ingest-stream.js';
 import { doctor } from '../src/ops/doctor.js';
 import { verifyMirror } from '../src/ops/verify.js';
@@ -497,5 +498,17 @@ describe('a file that cannot be read', () => {
     closeSync(fd);
     expect(cli(['--dir', dir, 'import']).code).toBe(0);
     expect(cli(['--dir', dir, 'verify']).code).toBe(0);
+  });
+});
+
+describe('comparing lines of a file truncated meanwhile', () => {
+  it('the line cursor sees the end of the file instead of waiting for bytes that are gone (a tailer once hung here)', () => {
+    const f = join(tmp(), 'events.jsonl');
+    writeFileSync(f, 'x'.repeat(100));
+    const fd = openSync(f, 'r');
+    const cursor = new LineCursor(fd, 100, 1024);
+    truncateSync(f, 0);
+    expect(cursor.at(0)).toBeUndefined();
+    closeSync(fd);
   });
 });

@@ -96,16 +96,18 @@ export class LineCursor {
     let want = 64 * 1024;
     for (;;) {
       if (pos >= this.size) return undefined;
-      this.fill(pos, Math.min(want, this.size - pos));
+      want = Math.min(want, this.size - pos);
+      this.fill(pos, want);
       const s = pos - this.bufPos;
       const avail = this.bufLen - s;
-      const nl = this.buf.subarray(s, s + avail).indexOf(10);
+      const nl = avail > 0 ? this.buf.subarray(s, s + avail).indexOf(10) : -1;
       if (nl !== -1 && nl <= this.maxLineBytes) {
         return { start: pos, end: pos + nl, next: pos + nl + 1, bytes: this.buf.subarray(s, s + nl) };
       }
       if (nl !== -1 || avail > this.maxLineBytes) return this.longLine(pos);
-      if (pos + avail >= this.size) return undefined;
-      want = Math.min(avail * 2, this.maxLineBytes + 1);
+      // The end of the file, also when it is shorter now than when the cursor was made (truncated meanwhile).
+      if (avail < want || pos + avail >= this.size) return undefined;
+      want = Math.min(want * 2, this.maxLineBytes + 1);
     }
   }
 
