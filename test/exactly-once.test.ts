@@ -425,9 +425,12 @@ describe('11. append - through rotations', () => {
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     let n = 0;
+    // Appends keep coming while the files rotate, so that batches are open when a rotation is noticed.
     for (let round = 0; round < 8; round++) {
-      for (let i = 0; i < 300; i++) p.stdin.write(`{"type":"x","id":${++n}}\n`);
-      await sleep(150);
+      for (let j = 0; j < 15; j++) {
+        for (let i = 0; i < 20; i++) p.stdin.write(`{"type":"x","id":${++n}}\n`);
+        await sleep(10);
+      }
       const live = join(dir, 'events.jsonl');
       for (let k = round; k >= 1; k--) if (existsSync(`${live}.${k}`)) renameSync(`${live}.${k}`, `${live}.${k + 1}`);
       renameSync(live, `${live}.1`);
