@@ -110,6 +110,10 @@ function checkHeld(store: Store, dir: string, path: string, cursor: LineCursor, 
     add({ path, offset: 0, problem: 'changed', detail: `the first ${src.held_len} bytes are no longer the lines of ${parent.path} they were taken for` });
     return;
   }
+  const below = src.held_len > 0 ? (store.sql.get('ownRowBelow').get({ src: src.id, below: src.held_len }) as { offset: number } | undefined) : undefined;
+  if (below) {
+    add({ path, offset: below.offset, problem: 'duplicate', detail: `a row for a line this file holds from ${parent?.path ?? 'an earlier generation'}` });
+  }
   // A generation that continues another has each own line checked against it where it is read (verifySource).
   if (src.state === 'copy' || parent) return;
   const dup = findHeld(store, cursor, src, Number.MAX_SAFE_INTEGER, (s) => intact(dir, s));
@@ -158,10 +162,7 @@ function verifySource(
   const mappedEnd = parent ? parent.offset - src.held_at : 0;
   const rows = store.sql.get('eventOffsets').iterate(src.id) as IterableIterator<{ offset: number; line: string }>;
   let row = rows.next();
-  while (!row.done && row.value.offset < src.held_len) {
-    add({ path, offset: row.value.offset, problem: 'duplicate', detail: 'events row for a line this file holds from an earlier generation' });
-    row = rows.next();
-  }
+  while (!row.done && row.value.offset < src.held_len) row = rows.next(); // reported by checkHeld
   const extrasBefore = (offset: number): void => {
     while (!row.done && row.value.offset < offset) {
       add({ path, offset: row.value.offset, problem: 'extra', detail: 'events row with no line at this offset' });
@@ -212,5 +213,7 @@ function verifySource(
     },
   );
   extrasBefore(Number.POSITIVE_INFINITY);
-  for (const offset of rejects.keys()) add({ path, offset, problem: 'extra', detail: 'rejects row with no line at this offset' });
+  for (const offset of rejects.keys()) {
+    if (offset >= src.held_len) add({ path, offset, problem: 'extra', detail: 'rejects row with no line at this offset' });
+  }
 }

@@ -28,6 +28,8 @@ const SQL = {
   heldCandidates: `SELECT * FROM sources WHERE stream = ? AND kind = 'jsonl' AND id <> ? AND state <> 'copy'
     AND (rows + rejects > 0 OR held_len > 0) ORDER BY id DESC LIMIT 16`,
   continuedFrom: "SELECT 1 AS y FROM sources WHERE copy_of = ? AND state <> 'copy' AND held_at + held_len >= ? LIMIT 1",
+  ownRowBelow: `SELECT "offset" FROM events WHERE source_id = @src AND "offset" < @below
+    UNION ALL SELECT "offset" FROM rejects WHERE source_id = @src AND "offset" < @below ORDER BY 1 LIMIT 1`,
   ownEvents: 'SELECT "offset", line FROM events WHERE source_id = ? AND "offset" >= ? AND "offset" < ? ORDER BY "offset" LIMIT ?',
   ownRejects: `SELECT "offset", hash, length, sample FROM rejects WHERE source_id = ? AND "offset" >= ? AND "offset" < ?
     ORDER BY "offset" LIMIT ?`,
