@@ -525,3 +525,21 @@ describe('comparing lines of a file truncated meanwhile', () => {
     closeSync(fd);
   });
 });
+
+describe('status and doctor after rotations that leave copies', () => {
+  it('a copytruncate copy whose lines are all held is not shown as unmirrored, and doctor passes', () => {
+    const dir = tmp();
+    const log = join(dir, 'events.jsonl');
+    writeFileSync(log, range(1, 5, x));
+    expect(cli(['--dir', dir, 'import']).code).toBe(0);
+    copyFileSync(log, `${log}.1`);
+    truncateSync(log, 0);
+    mkdirSync(join(dir, 'other.jsonl'));
+    expect(cli(['--dir', dir, 'import']).code).toBe(0);
+    const status = cli(['--dir', dir, 'status', '--json']).json;
+    expect(status.files.filter((f: { state: string }) => f.state === 'unmirrored')).toEqual([]);
+    expect(status.totals.behindBytes).toBe(0);
+    const d = cli(['--dir', dir, 'doctor', '--json']);
+    expect(d.code).toBe(0);
+  });
+});
