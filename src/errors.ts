@@ -22,7 +22,8 @@ export type MirrorErrorCode =
   | 'INVALID_ARGUMENT'
   | 'WRITE_FAILED'
   | 'VERIFY_FAILED'
-  | 'TAILER_RUNNING';
+  | 'TAILER_RUNNING'
+  | 'DISK_FULL';
 
 export class MirrorError extends Error {
   readonly code: MirrorErrorCode;
