@@ -22,7 +22,11 @@ export type MirrorErrorCode =
   | 'INVALID_ARGUMENT'
   | 'WRITE_FAILED'
   | 'VERIFY_FAILED'
-  | 'TAILER_RUNNING';
+  | 'TAILER_RUNNING'
+  // PostgreSQL engine (sql/pg): the server is not there, the connection was closed, rows already held.
+  | 'DB_UNREACHABLE'
+  | 'DB_CLOSED'
+  | 'DB_CONFLICT';
 
 export class MirrorError extends Error {
   readonly code: MirrorErrorCode;

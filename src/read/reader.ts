@@ -16,6 +16,8 @@ import { throughputTrend } from '../metrics/throughput.js';
 import { timeline, type Timeline, type TimelineOptions } from '../metrics/timeline.js';
 import { readDailyBudget } from './budget.js';
 import { FreshSqliteSource } from './fresh-source.js';
+import { PgSource } from './pg-source.js';
+import { isPgUrl, openPgStore } from '../store/pg/open.js';
 import { ScanSource } from './scan-source.js';
 import type { EventSource } from './source.js';
 
@@ -40,11 +42,13 @@ export interface ReaderOptions {
   heal?: boolean;
   /** Busy timeout for the read's catch-up, ms (default 250): a long import does not stall reads. */
   busyTimeoutMs?: number;
+  /** With a postgres:// db: only this host's events (default: every host). */
+  host?: string;
 }
 
 /** Every helper in METRICS.md, answered by whichever backend the reader chose. */
 export interface Reader {
-  readonly backend: 'sqlite' | 'scan';
+  readonly backend: 'sqlite' | 'scan' | 'postgres';
   /** Why auto is scanning, or null. */
   readonly fallbackReason: string | null;
   /** After a SQLite read that could not catch up: bytes of the files not yet mirrored. */
@@ -102,7 +106,12 @@ export function createReader(opts: ReaderOptions): Reader {
   };
 
   let src: EventSource;
-  if (choice === 'scan') {
+  if (isPgUrl(opts.db) && choice !== 'scan') {
+    // The fleet mirror is fed by each host's tailer; a read answers from what the hosts sent.
+    const pgStore = openPgStore(opts.db, { readonly: true });
+    store = pgStore;
+    src = new PgSource(pgStore.pg, opts.host);
+  } else if (choice === 'scan') {
     src = scan();
   } else if (choice === 'auto' && absent(dbPath)) {
     src = fallBack(`no mirror at ${dbPath} (run \`jsonl-mirror import\` to create one); reading the files`);

@@ -1,0 +1,76 @@
+/**
+ * The PostgreSQL text of the statements in ../statements.ts, by the same
+ * names, each scoped to one host: $1 is always the host, the caller's
+ * arguments follow as $2, $3, … in the SQLite statement's order.
+ */
+export const PG_SQL = {
+  sourceById: 'SELECT * FROM sources WHERE host = $1 AND id = $2',
+  sourceByInode: `SELECT * FROM sources WHERE host = $1 AND stream = $2 AND dev = $3 AND ino = $4
+    AND state IN ('active', 'copy', 'gone') ORDER BY generation DESC LIMIT 1`,
+  maxGeneration: 'SELECT MAX(generation) AS g FROM sources WHERE host = $1 AND stream = $2 AND dev = $3 AND ino = $4',
+  knownSources: "SELECT * FROM sources WHERE host = $1 AND stream = $2 AND kind = 'jsonl' AND state IN ('active', 'copy', 'gone') ORDER BY rank",
+  maxRank: 'SELECT MAX(rank) AS r FROM sources WHERE host = $1 AND stream = $2',
+  minRankAbove: "SELECT MIN(rank) AS r FROM sources WHERE host = $1 AND stream = $2 AND kind = 'jsonl' AND state = 'active' AND rank > $3",
+  insertSource: `INSERT INTO sources (host, stream, kind, path, dev, ino, generation, rank, head_len, head_hash, state, copy_of, first_seen, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id`,
+  moveSource: "UPDATE sources SET path = $2, dev = $3, ino = $4, state = 'active', updated_at = $5 WHERE host = $1 AND id = $6",
+  setHead: 'UPDATE sources SET head_len = $2, head_hash = $3 WHERE host = $1 AND id = $4',
+  setState: 'UPDATE sources SET state = $2, updated_at = $3 WHERE host = $1 AND id = $4',
+  deleteSource: 'DELETE FROM sources WHERE host = $1 AND id = $2',
+  checkpoint: `UPDATE sources SET "offset" = $2, marker_hash = $3, size = $4, rows = rows + $5, rejects = rejects + $6,
+    blanks = blanks + $7, updated_at = $8 WHERE host = $1 AND id = $9`,
+  insertReject: `INSERT INTO rejects (host, source_id, stream, path, "offset", length, reason, sample, at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+  maxOffset: 'SELECT MAX("offset") AS o FROM events WHERE host = $1 AND source_id = $2',
+  getMeta: 'SELECT value FROM meta WHERE host = $1 AND key = $2',
+  setMeta: 'INSERT INTO meta (host, key, value) VALUES ($1, $2, $3) ON CONFLICT (host, key) DO UPDATE SET value = excluded.value',
+  deleteMeta: 'DELETE FROM meta WHERE host = $1 AND key = $2',
+  allSources: 'SELECT * FROM sources WHERE host = $1 ORDER BY stream, rank',
+  liveStreams: "SELECT DISTINCT stream FROM sources WHERE host = $1 AND kind = 'jsonl' AND state IN ('active', 'copy') ORDER BY stream",
+  rejectsByReason: 'SELECT reason, COUNT(*) AS n FROM rejects WHERE host = $1 GROUP BY reason ORDER BY reason',
+  eventOffsets: 'SELECT "offset", line FROM events WHERE host = $1 AND source_id = $2 ORDER BY "offset"',
+  rejectOffsets: 'SELECT "offset", length FROM rejects WHERE host = $1 AND source_id = $2 ORDER BY "offset"',
+  countEvents: 'SELECT COUNT(*) AS n FROM events WHERE host = $1',
+  countRejects: 'SELECT COUNT(*) AS n FROM rejects WHERE host = $1',
+  addStageTotal: `INSERT INTO stage_totals (host, stream, stage, n, duration_sum) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (host, stream, stage) DO UPDATE SET n = stage_totals.n + excluded.n, duration_sum = stage_totals.duration_sum + excluded.duration_sum`,
+  stageTotalsKept: 'SELECT stream, stage, n, duration_sum FROM stage_totals WHERE host = $1',
+  stageTotalsFromRows: `SELECT stream, stage, COUNT(*) AS n, COALESCE(SUM(duration_s), 0) AS duration_sum FROM events
+    WHERE host = $1 AND type = 'stage.completed' AND stage IS NOT NULL GROUP BY stream, stage`,
+} as const;
+
+export type PgSqlName = keyof typeof PG_SQL;
+
+/** insertSource's named parameters, in the order of its $2 … $13. */
+export const INSERT_SOURCE_ORDER = [
+  'stream', 'kind', 'path', 'dev', 'ino', 'generation', 'rank', 'head_len', 'head_hash', 'state', 'copy_of', 'now',
+] as const;
+
+/**
+ * A batch of events as one statement: one array per column, unnested by the
+ * server. Duplicates are skipped by the row identity; the caller compares the
+ * count it gets back with the rows it sent.
+ */
+export const INSERT_EVENTS = `INSERT INTO events (host, source_id, "offset", stream, rank, type, ts_epoch, issue, stage, result,
+    duration_s, cost_usd, model, input_tokens, output_tokens, line)
+  SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::float8[], $6::text[], $7::float8[], $8::float8[],
+    $9::text[], $10::text[], $11::float8[], $12::float8[], $13::text[], $14::float8[], $15::float8[], $16::text[])
+  ON CONFLICT DO NOTHING`;
+
+/** One tailer per host and folder: a session lock keyed by both (released when the session ends, even by kill -9). */
+export const TRY_TAILER_LOCK = "SELECT pg_try_advisory_lock(hashtext('jsonl-mirror tailer'), hashtext($1 || chr(0) || $2)) AS ok";
+export const TAILER_UNLOCK = "SELECT pg_advisory_unlock(hashtext('jsonl-mirror tailer'), hashtext($1 || chr(0) || $2))";
+/**
+ * The SQLite write lock's counterpart: writers of one host take turns, so the
+ * checkpoint each re-reads inside its transaction is the last one committed.
+ */
+export const HOST_WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('jsonl-mirror write'), hashtext($1))";
+
+export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+  checksum TEXT NOT NULL, applied_at TEXT NOT NULL)`;
+export const MIGRATIONS_APPLIED = 'SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version';
+export const MIGRATIONS_TABLE_EXISTS = "SELECT to_regclass('schema_migrations') IS NOT NULL AS ok";
+export const RECORD_MIGRATION = 'INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING';
+export const IS_APPLIED = 'SELECT 1 FROM schema_migrations WHERE version = $1';
+/** Migrations of concurrent openers take turns. */
+export const MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext('jsonl-mirror migrate'))";
