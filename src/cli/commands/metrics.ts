@@ -112,6 +112,7 @@ export function register(program: Command): void {
     .option('--grade-unrounded', 'DORA: grade the unrounded values (default: the value as shown, as the dashboard does)')
     .option('--range <hours>', 'timeline: hours before --now (default 24)', parseIntOption('--range'))
     .option('--source <kind>', 'auto | sqlite | scan', 'auto')
+    .option('--host <id>', 'with a postgres:// --db: only this host (default: every host)')
     .option('--config <file>', 'JSON with prices, fallbackModel and DORA bands')
     .option('--type <type>', 'activity: type t or any t.*')
     .option('--issue <n>', 'activity: one issue; issue-events: the issue', parseNumber('--issue'))
@@ -131,7 +132,7 @@ export function register(program: Command): void {
         if (!['auto', 'sqlite', 'scan'].includes(source)) throw new MirrorError('INVALID_ARGUMENT', `--source is auto, sqlite or scan, not "${source}"`);
         assertDir(g.dir);
         const reader = createReader({
-          dir: g.dir, db: g.db, source,
+          dir: g.dir, db: g.db, source, host: o.host as string | undefined,
           config: o.config ? loadConfig(o.config as string) : DEFAULT_CONFIG,
           onFallback: (reason) => note(`jsonl-mirror: ${reason}`),
           onProblem: (message) => note(`jsonl-mirror: ${message}`),

@@ -5,7 +5,7 @@ import type { Database } from '../sqlite-module.js';
 import type { Statements } from '../statements.js';
 import { isUnreachable, PgError, SyncPg } from './bridge.js';
 import { checkPgSchema, migratePg } from './migrations.js';
-import { HOST_WRITE_LOCK, INSERT_EVENTS, INSERT_SOURCE_ORDER, PG_SQL, type PgSqlName, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
+import { DB_BYTES, HOST_WRITE_LOCK, INSERT_EVENTS, INSERT_SOURCE_ORDER, PG_SQL, type PgSqlName, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
 
 export interface PgOpenOptions {
   /** The machine this process ingests for (default: the hostname). */
@@ -220,6 +220,8 @@ export interface PgStore extends Store {
   /** One tailer per host and folder (a session advisory lock); false when another holds it. */
   tryTailerLock(folder: string): boolean;
   releaseTailerLock(folder: string): void;
+  /** The whole database's size on disk. */
+  dbBytes(): number;
 }
 
 export function isPgStore(store: Store): store is PgStore {
@@ -265,6 +267,7 @@ export function openPgStore(url: string, opts: PgOpenOptions = {}): PgStore {
       pg,
       tryTailerLock: (folder) => pg.query<{ ok: boolean }>(TRY_TAILER_LOCK, [host, folder]).rows[0]!.ok,
       releaseTailerLock: (folder) => void pg.query(TAILER_UNLOCK, [host, folder]),
+      dbBytes: () => pg.query<{ n: number }>(DB_BYTES).rows[0]!.n,
       close: () => pg.close(),
     };
   } catch (err) {

@@ -37,6 +37,11 @@ export const PG_SQL = {
   stageTotalsKept: 'SELECT stream, stage, n, duration_sum FROM stage_totals WHERE host = $1',
   stageTotalsFromRows: `SELECT stream, stage, COUNT(*) AS n, COALESCE(SUM(duration_s), 0) AS duration_sum FROM events
     WHERE host = $1 AND type = 'stage.completed' AND stage IS NOT NULL GROUP BY stream, stage`,
+  prunable: `SELECT s.id, s.stream, s.path, s.state, s.rows, s.rejects,
+      (SELECT COALESCE(SUM(LENGTH(e.line)), 0) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS bytes,
+      (SELECT MAX(e.ts_epoch) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS newest
+    FROM sources s WHERE s.host = $1 AND s.kind = 'jsonl' AND s.state IN ('gone', 'replaced')
+      AND NOT EXISTS (SELECT 1 FROM sources c WHERE c.copy_of = s.id) ORDER BY s.stream, s.rank`,
 } as const;
 
 export type PgSqlName = keyof typeof PG_SQL;
@@ -65,6 +70,8 @@ export const TAILER_UNLOCK = "SELECT pg_advisory_unlock(hashtext('jsonl-mirror t
  * checkpoint each re-reads inside its transaction is the last one committed.
  */
 export const HOST_WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('jsonl-mirror write'), hashtext($1))";
+
+export const DB_BYTES = 'SELECT pg_database_size(current_database()) AS n';
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
   checksum TEXT NOT NULL, applied_at TEXT NOT NULL)`;
