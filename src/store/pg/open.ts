@@ -50,6 +50,13 @@ export function translatePgError(err: unknown, label: string): unknown {
 }
 
 /**
+ * PostgreSQL text cannot hold U+0000, which SQLite and JSON strings can
+ * ("\u0000" in a field, a raw NUL in a rejected line's sample): it is stored
+ * as U+FFFD. The original line column never has one (JSON forbids a raw NUL).
+ */
+const noNul = (v: unknown): unknown => (typeof v === 'string' && v.includes('\0') ? v.replaceAll('\0', '\uFFFD') : v);
+
+/**
  * The store's statement surface over PostgreSQL: the same names and argument
  * order as the SQLite statements, so the one ingest path runs unchanged;
  * every statement is scoped to this store's host.
@@ -65,9 +72,9 @@ class PgStatement {
     const first = params[0];
     if (params.length === 1 && first !== null && typeof first === 'object' && !Array.isArray(first)) {
       const named = first as Record<string, unknown>;
-      return [this.conn.host, ...INSERT_SOURCE_ORDER.map((k) => named[k])];
+      return [this.conn.host, ...INSERT_SOURCE_ORDER.map((k) => noNul(named[k]))];
     }
-    return [this.conn.host, ...params];
+    return [this.conn.host, ...params.map(noNul)];
   }
 
   private rows(params: unknown[]): unknown[] {
@@ -120,7 +127,7 @@ class EventBuffer {
   constructor(private readonly conn: PgConnection) {}
 
   run(...params: unknown[]): { changes: number; lastInsertRowid: number } {
-    for (let i = 0; i < EVENT_COLUMNS; i++) this.cols[i]!.push(params[i]);
+    for (let i = 0; i < EVENT_COLUMNS; i++) this.cols[i]!.push(noNul(params[i]));
     this.n++;
     if (this.n >= FLUSH_ROWS) this.flush();
     return { changes: 1, lastInsertRowid: 0 };

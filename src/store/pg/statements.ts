@@ -63,13 +63,13 @@ export const INSERT_EVENTS = `INSERT INTO events (host, source_id, "offset", str
   ON CONFLICT DO NOTHING`;
 
 /** One tailer per host and folder: a session lock keyed by both (released when the session ends, even by kill -9). */
-export const TRY_TAILER_LOCK = "SELECT pg_try_advisory_lock(hashtext('jsonl-mirror tailer'), hashtext($1 || chr(0) || $2)) AS ok";
-export const TAILER_UNLOCK = "SELECT pg_advisory_unlock(hashtext('jsonl-mirror tailer'), hashtext($1 || chr(0) || $2))";
+export const TRY_TAILER_LOCK = "SELECT pg_try_advisory_lock(hashtextextended('jsonl-mirror tailer' || chr(1) || $1 || chr(1) || $2, 0)) AS ok";
+export const TAILER_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended('jsonl-mirror tailer' || chr(1) || $1 || chr(1) || $2, 0))";
 /**
  * The SQLite write lock's counterpart: writers of one host take turns, so the
  * checkpoint each re-reads inside its transaction is the last one committed.
  */
-export const HOST_WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('jsonl-mirror write'), hashtext($1))";
+export const HOST_WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('jsonl-mirror write' || chr(1) || $1, 0))";
 
 export const DB_BYTES = 'SELECT pg_database_size(current_database()) AS n';
 
@@ -80,4 +80,4 @@ export const MIGRATIONS_TABLE_EXISTS = "SELECT to_regclass('schema_migrations') 
 export const RECORD_MIGRATION = 'INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING';
 export const IS_APPLIED = 'SELECT 1 FROM schema_migrations WHERE version = $1';
 /** Migrations of concurrent openers take turns. */
-export const MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext('jsonl-mirror migrate'))";
+export const MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('jsonl-mirror migrate', 0))";
