@@ -5,15 +5,19 @@ import type { Database } from '../sqlite-module.js';
 import type { Statements } from '../statements.js';
 import { isUnreachable, PgError, SyncPg } from './bridge.js';
 import { checkPgSchema, migratePg } from './migrations.js';
-import { DB_BYTES, HOST_WRITE_LOCK, INSERT_EVENTS, INSERT_SOURCE_ORDER, PG_SQL, type PgSqlName, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
+import { DB_BYTES, HOST_WRITE_LOCK, READ_ONLY_SESSION, INSERT_EVENTS, INSERT_SOURCE_ORDER, PG_SQL, type PgSqlName, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
 
 export interface PgOpenOptions {
   /** The machine this process ingests for (default: the hostname). */
   hostId?: string;
-  /** Open without migrating; fails when the schema is missing. */
+  /** Read only: every transaction of the session is READ ONLY; no migrations. */
   readonly?: boolean;
+  /** false: fail with DB_NEEDS_MIGRATION instead of migrating (the writer never sets a database up). */
+  migrate?: boolean;
   /** Connection timeout, ms (default 5000). */
   connectMs?: number;
+  /** How long one statement may take, ms (default 120000). */
+  statementMs?: number;
 }
 
 /** A --db value that names a PostgreSQL database rather than a SQLite file. */
@@ -243,17 +247,18 @@ export function openPgStore(url: string, opts: PgOpenOptions = {}): PgStore {
   const label = redact(url);
   const host = opts.hostId ?? defaultHostId();
   if (host === '') throw new MirrorError('INVALID_ARGUMENT', '--host-id must not be empty');
-  const pg = new SyncPg(url, { connectMs: opts.connectMs });
+  const pg = new SyncPg(url, { connectMs: opts.connectMs, statementMs: opts.statementMs });
   try {
     const { current, pending } = checkPgSchema(pg, label);
     let version = current;
     if (pending.length > 0) {
-      if (opts.readonly) {
-        throw new MirrorError('DB_NEEDS_MIGRATION', `${label} has schema version ${current} and needs migrations; run \`jsonl-mirror migrate --db ${label}\``);
+      if (opts.readonly || opts.migrate === false) {
+        throw new MirrorError('DB_NEEDS_MIGRATION', `${label} has schema version ${current} and needs migrations; run \`jsonl-mirror import --db ${label}\` once`);
       }
       migratePg(pg, pending);
       version = pending.at(-1)!.version;
     }
+    if (opts.readonly) pg.query(READ_ONLY_SESSION);
     const conn = new PgConnection(pg, host);
     const sql = { get: (name: PgSqlName) => conn.statement(name) } as unknown as Statements;
     const db = {

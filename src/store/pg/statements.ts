@@ -71,6 +71,7 @@ export const TAILER_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended('jsonl-
  */
 export const HOST_WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('jsonl-mirror write' || chr(1) || $1, 0))";
 
+export const READ_ONLY_SESSION = 'SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY';
 export const DB_BYTES = 'SELECT pg_database_size(current_database()) AS n';
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
