@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPgStore } from '../src/store/pg/open.js';
 import { CLI, tmp } from './helpers.js';
-import { startPg, type PgServer } from './pg-server.js';
+import { startPg, type PgServer } from '../fixtures/pg-server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

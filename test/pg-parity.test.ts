@@ -6,7 +6,7 @@ import { createReader, type Reader } from '../src/read/reader.js';
 import { openStore } from '../src/store/open.js';
 import { openPgStore } from '../src/store/pg/open.js';
 import { tmp } from './helpers.js';
-import { startPg, type PgServer } from './pg-server.js';
+import { startPg, type PgServer } from '../fixtures/pg-server.js';
 
 const NOW = 1770768000; // the generator's last event, 2026-02-11T00:00:00Z
 

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { MirrorError } from '../../errors.js';
 
 /**
@@ -18,6 +18,7 @@ import { MirrorError } from '../../errors.js';
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const pg = require(workerData.pg);
+const { from: copyFrom } = require(workerData.copy);
 // Row counts and ids are int8, sums of them numeric: numbers on our side, as better-sqlite3 gives them.
 pg.types.setTypeParser(20, (v) => Number(v));
 pg.types.setTypeParser(1700, (v) => Number(v));
@@ -35,20 +36,33 @@ function connect() {
   ready = c.connect();
   ready.catch(drop);
 }
-parentPort.on('message', async ({ port, sql, params, rowMode }) => {
+function copy(c, sql, text) {
+  return new Promise((resolve, reject) => {
+    const stream = c.query(copyFrom(sql));
+    stream.on('finish', () => resolve({ rows: [], rowCount: stream.rowCount }));
+    stream.on('error', reject);
+    stream.end(text);
+  });
+}
+parentPort.on('message', async ({ port, sql, params, rowMode, copyText }) => {
   let reply;
   try {
     if (!client) connect();
     const c = client;
     await ready;
-    const r = await c.query({ text: sql, values: params, rowMode });
-    reply = { rows: r.rows, rowCount: r.rowCount ?? 0 };
+    if (copyText !== undefined) {
+      reply = await copy(c, sql, copyText);
+    } else {
+      const r = await c.query({ text: sql, values: params, rowMode });
+      reply = { rows: r.rows, rowCount: r.rowCount ?? 0 };
+    }
   } catch (err) {
     reply = { error: { message: String((err && err.message) || err), code: err && err.code } };
   }
   port.postMessage(reply);
   port.close();
-  Atomics.store(flag, 0, 1);
+  // The count of answers given: the caller waits for the one it needs.
+  Atomics.add(flag, 0, 1);
   Atomics.notify(flag, 0);
 });
 parentPort.on('close', () => client && client.end().catch(() => {}));
@@ -84,12 +98,27 @@ export interface BridgeOptions {
   statementMs?: number;
 }
 
-/** One PostgreSQL connection, driven synchronously. Not reentrant: one statement at a time. */
+type Reply = { rows: unknown[]; rowCount: number; error?: undefined } | { error: { message: string; code?: string } };
+
+interface InFlight {
+  seq: number;
+  port: MessagePort;
+  then?: (r: PgResult<unknown>) => void;
+}
+
+/**
+ * One PostgreSQL connection, driven synchronously. Statements run in the
+ * order they are given; `send` does not wait for its answer (the server
+ * inserts one batch while the caller parses the next), and any later
+ * statement first collects the answers still due.
+ */
 export class SyncPg {
   private readonly worker: Worker;
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
   private readonly statementMs: number;
   private closed = false;
+  private posted = 0;
+  private inFlight: InFlight[] = [];
 
   constructor(
     readonly url: string,
@@ -98,7 +127,10 @@ export class SyncPg {
     this.statementMs = opts.statementMs ?? 120_000;
     this.worker = new Worker(WORKER, {
       eval: true,
-      workerData: { url, flag: this.flag.buffer, pg: createRequire(import.meta.url).resolve('pg'), connectMs: opts.connectMs ?? 5000 },
+      workerData: {
+        url, flag: this.flag.buffer, connectMs: opts.connectMs ?? 5000,
+        pg: createRequire(import.meta.url).resolve('pg'), copy: createRequire(import.meta.url).resolve('pg-copy-streams'),
+      },
     });
     // The worker must not keep a finished CLI process alive.
     this.worker.unref();
@@ -113,24 +145,59 @@ export class SyncPg {
     return this.call(sql, params, 'array').rows as unknown[][];
   }
 
-  private call(sql: string, params: unknown[], rowMode: 'array' | undefined): PgResult<unknown> {
+  /**
+   * COPY … FROM STDIN of `text` (PostgreSQL's text format), without waiting
+   * for it; `then` sees its row count when a later call collects it (an
+   * error is thrown there).
+   */
+  copyIn(sql: string, text: string, then?: (r: PgResult<unknown>) => void): void {
+    this.inFlight.push(this.post(sql, [], undefined, then, text));
+  }
+
+  private post(sql: string, params: unknown[], rowMode: 'array' | undefined, then?: (r: PgResult<unknown>) => void, copyText?: string): InFlight {
     if (this.closed) throw new MirrorError('DB_CLOSED', 'the PostgreSQL connection was closed');
     const { port1, port2 } = new MessageChannel();
-    Atomics.store(this.flag, 0, 0);
-    this.worker.postMessage({ port: port2, sql, params, rowMode }, [port2]);
-    const waited = Atomics.wait(this.flag, 0, 0, this.statementMs);
-    const msg = receiveMessageOnPort(port1)?.message as
-      | { rows: unknown[]; rowCount: number; error?: undefined }
-      | { error: { message: string; code?: string } }
-      | undefined;
-    port1.close();
-    if (waited === 'timed-out' || !msg) {
-      // A late answer would be taken for the next statement's: this connection is done.
-      this.close();
-      throw new MirrorError('DB_UNREACHABLE', `PostgreSQL did not answer within ${this.statementMs / 1000} s; check the server and the network`);
+    this.worker.postMessage({ port: port2, sql, params, rowMode, copyText }, [port2]);
+    return { seq: ++this.posted, port: port1, then };
+  }
+
+  private await(f: InFlight): PgResult<unknown> {
+    const deadline = Date.now() + this.statementMs;
+    for (let seen = Atomics.load(this.flag, 0); seen < f.seq; seen = Atomics.load(this.flag, 0)) {
+      const left = deadline - Date.now();
+      if (left <= 0 || Atomics.wait(this.flag, 0, seen, left) === 'timed-out') {
+        // A late answer would be taken for another statement's: this connection is done.
+        this.close();
+        throw new MirrorError('DB_UNREACHABLE', `PostgreSQL did not answer within ${this.statementMs / 1000} s; check the server and the network`);
+      }
     }
+    const msg = receiveMessageOnPort(f.port)?.message as Reply | undefined;
+    f.port.close();
+    if (!msg) throw new MirrorError('DB_UNREACHABLE', 'the PostgreSQL connection gave no answer; check the server');
     if (msg.error) throw new PgError(msg.error.message, msg.error.code);
+    f.then?.(msg);
     return msg;
+  }
+
+  /** Collects every answer still due; the first failure among them is thrown once all are in. */
+  private drain(): void {
+    const due = this.inFlight;
+    this.inFlight = [];
+    let failure: unknown;
+    for (const f of due) {
+      try {
+        this.await(f);
+      } catch (err) {
+        failure ??= err;
+        if (this.closed) break;
+      }
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  private call(sql: string, params: unknown[], rowMode: 'array' | undefined): PgResult<unknown> {
+    this.drain();
+    return this.await(this.post(sql, params, rowMode));
   }
 
   close(): void {

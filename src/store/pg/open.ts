@@ -5,7 +5,7 @@ import type { Database } from '../sqlite-module.js';
 import type { Statements } from '../statements.js';
 import { isUnreachable, PgError, SyncPg } from './bridge.js';
 import { checkPgSchema, migratePg } from './migrations.js';
-import { DB_BYTES, HOST_WRITE_LOCK, READ_ONLY_SESSION, INSERT_EVENTS, INSERT_SOURCE_ORDER, PG_SQL, type PgSqlName, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
+import { COPY_EVENTS, DB_BYTES, HOST_WRITE_LOCK, READ_ONLY_SESSION, INSERT_SOURCE_ORDER, PG_SQL, type PgSqlName, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
 
 export interface PgOpenOptions {
   /** The machine this process ingests for (default: the hostname). */
@@ -46,6 +46,10 @@ export function translatePgError(err: unknown, label: string): unknown {
   }
   if (err instanceof PgError && err.sqlstate === '28P01') {
     return new MirrorError('DB_OPEN_FAILED', `PostgreSQL refused the login at ${label} (${err.message}); check the user and password in --db`, { cause: err });
+  }
+  if (err instanceof PgError && err.sqlstate === '23505') {
+    return new MirrorError('DB_CONFLICT', `PostgreSQL at ${label} already holds rows a batch sent (${err.message}); ` +
+      'two processes share one --host-id for different machines? give each machine its own, then run `jsonl-mirror doctor`', { cause: err });
   }
   if (err instanceof PgError && err.sqlstate === '3D000') {
     return new MirrorError('DB_MISSING', `${err.message} at ${label}; create it (\`createdb NAME\`) or fix the name in --db`, { cause: err });
@@ -114,24 +118,34 @@ class PgStatement {
   }
 }
 
-const EVENT_COLUMNS = 15;
-/** Rows per INSERT … unnest: big enough to amortise the round trip, small enough to bound memory. */
+/** Events per COPY: big enough to amortise the round trip, small enough that parsing overlaps the server's work. */
 const FLUSH_ROWS = 5000;
 
+/** A value in COPY's text format: \N for null; backslash, tab, newline and carriage return escaped. */
+function copyField(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  if (typeof v !== 'string') return String(v);
+  const t = noNul(v) as string;
+  return /[\\\t\n\r]/.test(t) ? t.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : t;
+}
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
 /**
- * Events are the hot path: they are collected per column and sent as one
- * statement when the batch reaches FLUSH_ROWS, before any other statement,
- * and before COMMIT. `run` reports one change per row; the flush checks that
- * the server took every row, which the checkpoint read under the host's write
- * lock guarantees, and fails the transaction if it did not.
+ * Events are the hot path: they are collected as COPY text and sent when the
+ * batch reaches FLUSH_ROWS, before any other statement, and before COMMIT,
+ * without waiting for the server meanwhile. `run` reports one change per row:
+ * the checkpoint, re-read under the host's write lock, means the server holds
+ * none of them yet; if it does, COPY fails and so does the transaction.
  */
 class EventBuffer {
-  private cols: unknown[][] = Array.from({ length: EVENT_COLUMNS }, () => []);
+  private text = '';
   private n = 0;
   constructor(private readonly conn: PgConnection) {}
 
   run(...params: unknown[]): { changes: number; lastInsertRowid: number } {
-    for (let i = 0; i < EVENT_COLUMNS; i++) this.cols[i]!.push(noNul(params[i]));
+    let line = copyField(this.conn.host);
+    for (const p of params) line += `\t${copyField(p)}`;
+    this.text += `${line}\n`;
     this.n++;
     if (this.n >= FLUSH_ROWS) this.flush();
     return { changes: 1, lastInsertRowid: 0 };
@@ -139,22 +153,19 @@ class EventBuffer {
 
   flush(): void {
     if (this.n === 0) return;
-    const cols = this.cols;
     const n = this.n;
-    this.cols = Array.from({ length: EVENT_COLUMNS }, () => []);
-    this.n = 0;
-    const r = this.conn.pg.query(INSERT_EVENTS, [this.conn.host, ...cols]);
-    if (r.rowCount !== n) {
-      throw new MirrorError(
-        'DB_CONFLICT',
-        `PostgreSQL already held ${n - r.rowCount} of ${n} rows this batch sent for host ${this.conn.host}; ` +
-          'two writers for one host id without the write lock? run `jsonl-mirror doctor`, then `import` again',
-      );
-    }
+    const host = this.conn.host;
+    const text = this.text;
+    this.clear();
+    this.conn.pg.copyIn(COPY_EVENTS, text, (r) => {
+      if (r.rowCount !== n) {
+        throw new MirrorError('DB_CONFLICT', `PostgreSQL took ${r.rowCount} of the ${n} rows a batch sent for host ${host}; run \`jsonl-mirror doctor\``);
+      }
+    });
   }
 
   clear(): void {
-    this.cols = Array.from({ length: EVENT_COLUMNS }, () => []);
+    this.text = '';
     this.n = 0;
   }
 }

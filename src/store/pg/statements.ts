@@ -52,15 +52,13 @@ export const INSERT_SOURCE_ORDER = [
 ] as const;
 
 /**
- * A batch of events as one statement: one array per column, unnested by the
- * server. Duplicates are skipped by the row identity; the caller compares the
- * count it gets back with the rows it sent.
+ * A batch of events: COPY, PostgreSQL's fastest way in (measured 2x an
+ * INSERT … unnest of the same rows). It has no ON CONFLICT: a row the
+ * mirror already holds fails the batch's transaction (unique_violation),
+ * which under the host's write lock means a bug, never a retry.
  */
-export const INSERT_EVENTS = `INSERT INTO events (host, source_id, "offset", stream, rank, type, ts_epoch, issue, stage, result,
-    duration_s, cost_usd, model, input_tokens, output_tokens, line)
-  SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::float8[], $6::text[], $7::float8[], $8::float8[],
-    $9::text[], $10::text[], $11::float8[], $12::float8[], $13::text[], $14::float8[], $15::float8[], $16::text[])
-  ON CONFLICT DO NOTHING`;
+export const COPY_EVENTS = `COPY events (host, source_id, "offset", stream, rank, type, ts_epoch, issue, stage, result,
+    duration_s, cost_usd, model, input_tokens, output_tokens, line) FROM STDIN`;
 
 /** One tailer per host and folder: a session lock keyed by both (released when the session ends, even by kill -9). */
 export const TRY_TAILER_LOCK = "SELECT pg_try_advisory_lock(hashtextextended('jsonl-mirror tailer' || chr(1) || $1 || chr(1) || $2, 0)) AS ok";
