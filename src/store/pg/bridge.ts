@@ -54,7 +54,7 @@ parentPort.on('message', async ({ port, sql, params, rowMode, copyText }) => {
       reply = await copy(c, sql, copyText);
     } else {
       const r = await c.query({ text: sql, values: params, rowMode });
-      reply = { rows: r.rows, rowCount: r.rowCount ?? 0 };
+      reply = { rows: r.rows, rowCount: r.rowCount ?? 0, fields: (r.fields || []).map((f) => f.name) };
     }
   } catch (err) {
     reply = { error: { message: String((err && err.message) || err), code: err && err.code } };
@@ -71,6 +71,8 @@ parentPort.on('close', () => client && client.end().catch(() => {}));
 export interface PgResult<R> {
   rows: R[];
   rowCount: number;
+  /** Column names, in order (empty for COPY and statements without a result). */
+  fields?: string[];
 }
 
 /** What PostgreSQL said, with its SQLSTATE (e.g. 40P01, 57P01) when it said one. */
@@ -98,7 +100,7 @@ export interface BridgeOptions {
   statementMs?: number;
 }
 
-type Reply = { rows: unknown[]; rowCount: number; error?: undefined } | { error: { message: string; code?: string } };
+type Reply = { rows: unknown[]; rowCount: number; fields?: string[]; error?: undefined } | { error: { message: string; code?: string } };
 
 interface InFlight {
   seq: number;
@@ -127,6 +129,9 @@ export class SyncPg {
     this.statementMs = opts.statementMs ?? 120_000;
     this.worker = new Worker(WORKER, {
       eval: true,
+      // Not piped into this process's stdout/stderr: that would switch fd 1 to non-blocking under the CLI's blocking writes.
+      stdout: true,
+      stderr: true,
       workerData: {
         url, flag: this.flag.buffer, connectMs: opts.connectMs ?? 5000,
         pg: createRequire(import.meta.url).resolve('pg'), copy: createRequire(import.meta.url).resolve('pg-copy-streams'),
@@ -143,6 +148,12 @@ export class SyncPg {
   /** Rows as arrays, in column order. */
   arrays(sql: string, params: unknown[] = []): unknown[][] {
     return this.call(sql, params, 'array').rows as unknown[][];
+  }
+
+  /** Rows as arrays with their column names. */
+  table(sql: string, params: unknown[] = []): { fields: string[]; rows: unknown[][] } {
+    const r = this.call(sql, params, 'array');
+    return { fields: r.fields ?? [], rows: r.rows as unknown[][] };
   }
 
   /**

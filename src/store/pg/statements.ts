@@ -5,6 +5,7 @@
  */
 export const PG_SQL = {
   sourceById: 'SELECT * FROM sources WHERE host = $1 AND id = $2',
+  migrationsApplied: 'SELECT version, name, checksum, applied_at FROM schema_migrations WHERE $1::text IS NOT NULL ORDER BY version',
   sourceByInode: `SELECT * FROM sources WHERE host = $1 AND stream = $2 AND dev = $3 AND ino = $4
     AND state IN ('active', 'copy', 'gone') ORDER BY generation DESC LIMIT 1`,
   maxGeneration: 'SELECT MAX(generation) AS g FROM sources WHERE host = $1 AND stream = $2 AND dev = $3 AND ino = $4',
@@ -68,6 +69,13 @@ export const TAILER_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended('jsonl-
  * checkpoint each re-reads inside its transaction is the last one committed.
  */
 export const HOST_WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('jsonl-mirror write' || chr(1) || $1, 0))";
+
+/** query and export read inside one READ ONLY transaction, in pages through a cursor. */
+export const BEGIN_READ_ONLY = 'BEGIN TRANSACTION READ ONLY';
+export const ROLLBACK = 'ROLLBACK';
+export const declareCursor = (sql: string): string => `DECLARE jsonl_mirror_read NO SCROLL CURSOR FOR ${sql}`;
+export const FETCH_PAGE = 'FETCH FORWARD 5000 FROM jsonl_mirror_read';
+export const CLOSE_CURSOR = 'CLOSE jsonl_mirror_read';
 
 export const READ_ONLY_SESSION = 'SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY';
 export const DB_BYTES = 'SELECT pg_database_size(current_database()) AS n';
