@@ -77,5 +77,20 @@ describe('PostgreSQL engine: parity with SQLite', () => {
     } finally {
       for (const r of [sqlite, fleet, oneHost, noHost]) r.close();
     }
+
+    // A second host with the same logs: each host alone still answers as SQLite does, and the fleet counts both.
+    const beta = openPgStore(url, { hostId: 'beta' });
+    expect(importAll(beta, dir, { legacy: false }).rows).toBe(liteSummary.rows);
+    beta.close();
+    const sqlite2 = createReader({ dir, source: 'sqlite' });
+    const alpha = createReader({ dir, db: url, host: 'alpha' });
+    const both = createReader({ dir, db: url });
+    try {
+      expect(allHelpers(alpha, NOW)).toEqual(allHelpers(sqlite2, NOW));
+      expect(both.activity({ now: NOW }).total).toBe(2 * sqlite2.activity({ now: NOW }).total);
+      expect(both.failureHeatmap({ now: NOW })).not.toEqual(sqlite2.failureHeatmap({ now: NOW }));
+    } finally {
+      for (const r of [sqlite2, alpha, both]) r.close();
+    }
   });
 });

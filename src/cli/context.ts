@@ -92,6 +92,13 @@ export function action(
   };
 }
 
+/** Commands that exist for a SQLite mirror only say so for a postgres:// --db, before touching anything. */
+export function sqliteOnly(g: GlobalOptions, command: string): void {
+  if (isPgUrl(g.db)) {
+    throw new MirrorError('INVALID_ARGUMENT', `${command} works on a SQLite mirror; with a PostgreSQL mirror use import, tail, metrics, status, verify, doctor, query, export or migrate`);
+  }
+}
+
 /** The mirror --db names: a SQLite file, or the fleet's PostgreSQL database scoped to this host. */
 export function openMirror(g: Pick<GlobalOptions, 'db' | 'hostId'>, opts: OpenOptions = {}): Store {
   return isPgUrl(g.db) ? openPgStore(g.db, { hostId: g.hostId, readonly: opts.readonly }) : openStore(g.db, opts);

@@ -8,7 +8,7 @@ import { exportLines } from '../../ops/export.js';
 import { queryRows } from '../../ops/query.js';
 import { rebuildMirror } from '../../ops/rebuild.js';
 import { isPgStore } from '../../store/pg/open.js';
-import { action, note, openMirror, parseTime, withStore } from '../context.js';
+import { action, note, openMirror, parseTime, sqliteOnly, withStore } from '../context.js';
 import { bytes, plural, rowFormatOf, rowWriter, table } from '../format.js';
 import { Chunked } from '../output.js';
 import { progressHooks } from '../progress.js';
@@ -110,6 +110,7 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .action(
       action(async (g, o) => {
+        sqliteOnly(g, 'rebuild');
         assertDir(g.dir);
         const progress = progressHooks(Boolean(o.progress) && !g.json, 'rebuild');
         try {

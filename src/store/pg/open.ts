@@ -197,7 +197,11 @@ class PgConnection {
     if (name === 'insertEvent') return this.events;
     let s = this.cache.get(name);
     if (!s) {
-      s = new PgStatement(this, PG_SQL[name]);
+      const text = PG_SQL[name] as string | undefined;
+      if (text === undefined) {
+        throw new MirrorError('INVALID_ARGUMENT', `this operation (${name}) is not available on a PostgreSQL mirror yet; use a SQLite mirror for it`);
+      }
+      s = new PgStatement(this, text);
       this.cache.set(name, s);
     }
     return s;
