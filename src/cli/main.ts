@@ -22,7 +22,7 @@ const program = new Command('jsonl-mirror')
   .description('Mirror append-only JSONL event logs into SQLite; the files stay the source of truth.')
   .version(pkg.version)
   .option('--dir <dir>', 'log directory (default: $JSONL_MIRROR_DIR, else the current directory)')
-  .option('--db <file|url>', 'mirror database: a SQLite file, or postgres://… for a fleet mirror (default: $JSONL_MIRROR_DB, else DIR/mirror.db)')
+  .option('--db <file>', 'mirror database: a SQLite file, or a postgres://… URL for a fleet mirror (default: $JSONL_MIRROR_DB, else DIR/mirror.db)')
   .option('--host-id <id>', 'this machine in a PostgreSQL mirror (default: $JSONL_MIRROR_HOST_ID, else the hostname)')
   .option('--json', 'print exactly one JSON document on stdout')
   // Usage errors are reported below like every other failure: one line, and the JSON document with --json.
