@@ -1,4 +1,4 @@
--- The PostgreSQL mirror of a fleet: the SQLite schema (sql/001, 002, 004)
+-- The PostgreSQL mirror of a fleet: the SQLite schema (sql/001 to 004)
 -- with a host column, so that many machines feed one database. Text that
 -- metrics sort or compare is COLLATE "C": byte order, as SQLite's BINARY, so
 -- both engines return events in the same log order.
@@ -21,6 +21,10 @@ CREATE TABLE sources (
   size        BIGINT  NOT NULL DEFAULT 0,
   state       TEXT    NOT NULL DEFAULT 'active',
   copy_of     BIGINT  REFERENCES sources(id),
+  held_at     BIGINT  NOT NULL DEFAULT 0,
+  held_len    BIGINT  NOT NULL DEFAULT 0,
+  mtime_ms    DOUBLE PRECISION NOT NULL DEFAULT 0,
+  tail_len    BIGINT  NOT NULL DEFAULT 0,
   rows        BIGINT  NOT NULL DEFAULT 0,
   rejects     BIGINT  NOT NULL DEFAULT 0,
   blanks      BIGINT  NOT NULL DEFAULT 0,
@@ -69,6 +73,7 @@ CREATE TABLE rejects (
   reason    TEXT    NOT NULL,
   sample    TEXT    NOT NULL,
   at        TEXT    NOT NULL,
+  hash      TEXT,
   UNIQUE (host, source_id, "offset")
 );
 

@@ -5,7 +5,7 @@ import type { Database } from '../sqlite-module.js';
 import type { Statements } from '../statements.js';
 import { isUnreachable, PgError, SyncPg } from './bridge.js';
 import { checkPgSchema, migratePg } from './migrations.js';
-import { COPY_EVENTS, DB_BYTES, HOST_WRITE_LOCK, READ_ONLY_SESSION, INSERT_SOURCE_ORDER, PG_SQL, type PgSqlName, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
+import { COPY_EVENTS, DB_BYTES, HOST_WRITE_LOCK, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, type PgSqlName, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
 
 export interface PgOpenOptions {
   /** The machine this process ingests for (default: the hostname). */
@@ -73,14 +73,15 @@ class PgStatement {
   constructor(
     private readonly conn: PgConnection,
     private readonly text: string,
+    private readonly named: readonly string[] | undefined,
     private readonly mode: 'rows' | 'raw' | 'pluck' = 'rows',
   ) {}
 
   private args(params: unknown[]): unknown[] {
     const first = params[0];
-    if (params.length === 1 && first !== null && typeof first === 'object' && !Array.isArray(first)) {
+    if (this.named && params.length === 1 && first !== null && typeof first === 'object') {
       const named = first as Record<string, unknown>;
-      return [this.conn.host, ...INSERT_SOURCE_ORDER.map((k) => noNul(named[k]))];
+      return [this.conn.host, ...this.named.map((k) => noNul(named[k]))];
     }
     return [this.conn.host, ...params.map(noNul)];
   }
@@ -110,11 +111,11 @@ class PgStatement {
   }
 
   raw(on = true): PgStatement {
-    return new PgStatement(this.conn, this.text, on ? 'raw' : 'rows');
+    return new PgStatement(this.conn, this.text, this.named, on ? 'raw' : 'rows');
   }
 
   pluck(on = true): PgStatement {
-    return new PgStatement(this.conn, this.text, on ? 'pluck' : 'rows');
+    return new PgStatement(this.conn, this.text, this.named, on ? 'pluck' : 'rows');
   }
 }
 
@@ -201,7 +202,7 @@ class PgConnection {
       if (text === undefined) {
         throw new MirrorError('INVALID_ARGUMENT', `this operation (${name}) is not available on a PostgreSQL mirror yet; use a SQLite mirror for it`);
       }
-      s = new PgStatement(this, text);
+      s = new PgStatement(this, text, NAMED_PARAMS[name]);
       this.cache.set(name, s);
     }
     return s;

@@ -20,6 +20,22 @@ export const PG_SQL = {
   deleteSource: 'DELETE FROM sources WHERE host = $1 AND id = $2',
   checkpoint: `UPDATE sources SET "offset" = $2, marker_hash = $3, size = $4, rows = rows + $5, rejects = rejects + $6,
     blanks = blanks + $7, updated_at = $8 WHERE host = $1 AND id = $9`,
+  checkpointRead: `UPDATE sources SET "offset" = $2, marker_hash = $3, size = $4, mtime_ms = $5, tail_len = $6, rows = rows + $7,
+    rejects = rejects + $8, blanks = blanks + $9, updated_at = $10 WHERE host = $1 AND id = $11`,
+  setSeen: 'UPDATE sources SET size = $2, mtime_ms = $3 WHERE host = $1 AND id = $4',
+  follow: `UPDATE sources SET state = $2, copy_of = $3, held_at = $4, held_len = $5, "offset" = $6, marker_hash = $7, size = $8, mtime_ms = $9,
+    updated_at = $10 WHERE host = $1 AND id = $11`,
+  heldCandidates: `SELECT * FROM sources WHERE host = $1 AND stream = $2 AND kind = 'jsonl' AND id <> $3 AND state <> 'copy'
+    AND (rows + rejects > 0 OR held_len > 0) ORDER BY id DESC LIMIT 16`,
+  continuedFrom: "SELECT 1 AS y FROM sources WHERE host = $1 AND copy_of = $2 AND state <> 'copy' AND held_at + held_len >= $3 LIMIT 1",
+  ownRowBelow: `SELECT "offset" FROM events WHERE host = $1 AND source_id = $2 AND "offset" < $3
+    UNION ALL SELECT "offset" FROM rejects WHERE host = $1 AND source_id = $2 AND "offset" < $3 ORDER BY 1 LIMIT 1`,
+  ownEvents: 'SELECT "offset", line FROM events WHERE host = $1 AND source_id = $2 AND "offset" >= $3 AND "offset" < $4 ORDER BY "offset" LIMIT $5',
+  ownRejects: `SELECT "offset", hash, length, sample FROM rejects WHERE host = $1 AND source_id = $2 AND "offset" >= $3 AND "offset" < $4
+    ORDER BY "offset" LIMIT $5`,
+  deleteReject: 'DELETE FROM rejects WHERE host = $1 AND source_id = $2 AND "offset" = $3',
+  insertLineReject: `INSERT INTO rejects (host, source_id, stream, path, "offset", length, reason, sample, at, hash)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
   insertReject: `INSERT INTO rejects (host, source_id, stream, path, "offset", length, reason, sample, at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
   maxOffset: 'SELECT MAX("offset") AS o FROM events WHERE host = $1 AND source_id = $2',
@@ -47,10 +63,11 @@ export const PG_SQL = {
 
 export type PgSqlName = keyof typeof PG_SQL;
 
-/** insertSource's named parameters, in the order of its $2 … $13. */
-export const INSERT_SOURCE_ORDER = [
-  'stream', 'kind', 'path', 'dev', 'ino', 'generation', 'rank', 'head_len', 'head_hash', 'state', 'copy_of', 'now',
-] as const;
+/** The statements called with named parameters (as SQLite's @name): their names in the order of $2, $3, … */
+export const NAMED_PARAMS: Partial<Record<PgSqlName, readonly string[]>> = {
+  insertSource: ['stream', 'kind', 'path', 'dev', 'ino', 'generation', 'rank', 'head_len', 'head_hash', 'state', 'copy_of', 'now'],
+  ownRowBelow: ['src', 'below'],
+};
 
 /**
  * A batch of events: COPY, PostgreSQL's fastest way in (measured 2x an
