@@ -2,8 +2,9 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { MirrorError } from '../errors.js';
 import { isBrokenDb, quarantineIfOurs } from '../store/quarantine.js';
-import { openStore, type OpenOptions, type Store } from '../store/open.js';
-import { defaultHostId, isPgUrl, openPgStore } from '../store/pg/open.js';
+import { openMirror as openEngine } from '../store/engine.js';
+import type { OpenOptions, Store } from '../store/open.js';
+import { defaultHostId, isPgUrl } from '../store/pg/open.js';
 
 export interface GlobalOptions {
   dir: string;
@@ -101,7 +102,7 @@ export function sqliteOnly(g: GlobalOptions, command: string): void {
 
 /** The mirror --db names: a SQLite file, or the fleet's PostgreSQL database scoped to this host. */
 export function openMirror(g: Pick<GlobalOptions, 'db' | 'hostId'>, opts: OpenOptions = {}): Store {
-  return isPgUrl(g.db) ? openPgStore(g.db, { hostId: g.hostId, readonly: opts.readonly }) : openStore(g.db, opts);
+  return openEngine(g.db, { ...opts, hostId: g.hostId });
 }
 
 /** Opens the mirror for one command and closes it whatever happens. */
