@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,10 +41,13 @@ async function rowsByHost(url: string): Promise<Map<string, { n: number; distinc
   }
 }
 
-const linesIn = (dir: string): number => readFileSync(join(dir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).length;
+/** Lines of every file of the stream, the rotated ones included. */
+const linesIn = (dir: string): number =>
+  readdirSync(dir).filter((f) => /^events\.jsonl(\.\d+)?$/.test(f))
+    .reduce((n, f) => n + readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).length, 0);
 
 describe('PostgreSQL fleet mirror', () => {
-  it('4 hosts with tailers and concurrent writers into one database: kill -9 and a server restart lose nothing, take nothing twice', async () => {
+  it('4 hosts with tailers and concurrent writers into one database: kill -9, a rotation and a server restart lose nothing, take nothing twice', async () => {
     const url = await server.createDb('fleet');
     openPgStore(url, { hostId: 'setup' }).close();
     const hosts = ['h0', 'h1', 'h2', 'h3'].map((id) => ({ id, dir: tmp() }));
@@ -77,6 +80,8 @@ describe('PostgreSQL fleet mirror', () => {
     await sleep(300);
     for (const h of hosts.slice(0, 2)) tailers.set(h.id, run(tailArgs(h)));
     round(3);
+    // Host h2 rotates its log by rename while its writers run.
+    renameSync(join(hosts[2]!.dir, 'events.jsonl'), join(hosts[2]!.dir, 'events.jsonl.1'));
     // The server crashes (immediate stop) and stays away while writers go on; tailers and writers retry.
     server.down();
     round(4);
