@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPgStore } from '../src/store/pg/open.js';
+import { createPgTailer } from '../src/tailer/pg-tailer.js';
 import { CLI, tmp } from './helpers.js';
 import { startPg, type PgServer } from '../fixtures/pg-server.js';
 
@@ -112,5 +113,35 @@ describe('PostgreSQL fleet mirror', () => {
     expect(tailCodes).toEqual([0, 0, 0, 0]);
     // They saw the server go away and said so, retrying.
     expect([...tailers.values()].some((t) => /cannot reach PostgreSQL.*retrying/.test(t.stderr))).toBe(true);
+  });
+
+  it('a tailer started while the server is away retries with a doubling backoff, then mirrors everything', async () => {
+    const url = await server.createDb('late');
+    const dir = tmp();
+    for (let i = 0; i < 300; i++) appendFileSync(join(dir, 'events.jsonl'), `${JSON.stringify({ type: 'early', i })}\n`);
+    server.down();
+    const problems: string[] = [];
+    const tailer = createPgTailer({ dir, url, hostId: 'late', maxBackoffMs: 800, onError: (e) => problems.push((e as Error).message) });
+    try {
+      const started = tailer.start();
+      await sleep(2500);
+      const waits = problems.map((m) => /retrying in ([\d.]+) s/.exec(m)?.[1]).filter(Boolean).map(Number);
+      expect(waits.slice(0, 4)).toEqual([0.1, 0.2, 0.4, 0.8]);
+      expect(waits.every((w) => w <= 0.8)).toBe(true);
+      expect(problems[0]).toMatch(/cannot reach PostgreSQL/);
+      server.up();
+      await started;
+      for (let i = 0; i < 300; i++) appendFileSync(join(dir, 'events.jsonl'), `${JSON.stringify({ type: 'later', i })}\n`);
+      let n = 0;
+      for (let i = 0; i < 60 && n < 600; i++) {
+        await sleep(250);
+        n = (await rowsByHost(url)).get('late')?.n ?? 0;
+      }
+      expect(n).toBe(600);
+      expect((await rowsByHost(url)).get('late')).toEqual({ n: 600, distinct: 600 });
+    } finally {
+      server.up();
+      await tailer.stop();
+    }
   });
 });
