@@ -119,10 +119,21 @@ export function pgGroupsSql(q: GroupQuery & HostScope): Sql {
   return { sql: `SELECT ${keys}, COUNT(*) AS n, ${sum} AS s FROM events WHERE ${w} GROUP BY ${groupBy}`, params: p.values };
 }
 
-function feedWhere(q: FeedQuery & HostScope, p: Params): string {
+/**
+ * `forCount` states the type filter as one range (t itself or t.*: '/'
+ * sorts right after '.' in the "C" collation), so COUNT walks just that
+ * part of the type index; the page query states it plainly, so the planner
+ * walks the log-order index newest first and stops at LIMIT.
+ */
+function feedWhere(q: FeedQuery & HostScope, p: Params, forCount: boolean): string {
   const parts = [`stream IN (${p.list(q.streams)})`];
   hostBound(parts, p, q.host);
-  if (q.type !== undefined) parts.push(`(type = ${p.add(q.type)} OR starts_with(type, ${p.add(`${q.type}.`)}))`);
+  if (q.type !== undefined && forCount) {
+    const t = p.add(q.type, '::text');
+    parts.push(`type >= ${t} AND type < ${p.add(`${q.type}/`, '::text')} AND (type = ${t} OR type >= ${p.add(`${q.type}.`, '::text')})`);
+  } else if (q.type !== undefined) {
+    parts.push(`(type = ${p.add(q.type)} OR starts_with(type, ${p.add(`${q.type}.`)}))`);
+  }
   if (q.issue !== undefined) parts.push(`issue = ${p.add(q.issue, '::float8')}`);
   timeBounds(parts, p, undefined, undefined, q.upTo);
   return parts.join(' AND ');
@@ -130,13 +141,13 @@ function feedWhere(q: FeedQuery & HostScope, p: Params): string {
 
 export function pgFeedCountSql(q: FeedQuery & HostScope): Sql {
   const p = new Params();
-  return { sql: `SELECT COUNT(*) AS n FROM events WHERE ${feedWhere(q, p)}`, params: p.values };
+  return { sql: `SELECT COUNT(*) AS n FROM events WHERE ${feedWhere(q, p, true)}`, params: p.values };
 }
 
 /** Newest first; with `after`, keyset pagination strictly below that position. */
 export function pgFeedPageSql(q: FeedQuery & HostScope, after?: [number, string, string, number, number]): Sql {
   const p = new Params();
-  let sql = `SELECT line, ts_epoch, stream, host, rank, "offset" FROM events WHERE ${feedWhere(q, p)}`;
+  let sql = `SELECT line, ts_epoch, stream, host, rank, "offset" FROM events WHERE ${feedWhere(q, p, false)}`;
   if (after) {
     sql += ` AND (ts_epoch, stream, host, rank, "offset") < (${p.add(after[0], '::float8')}, ${p.add(after[1], '::text')}, ${p.add(after[2], '::text')}, ${p.add(after[3], '::float8')}, ${p.add(after[4], '::bigint')})`;
   }
