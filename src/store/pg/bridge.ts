@@ -8,8 +8,9 @@ import { MirrorError } from '../../errors.js';
  * better-sqlite3; rather than fork them into async twins, the PostgreSQL
  * engine runs its driver in a worker thread and blocks on Atomics.wait for
  * each answer. The cost is one thread hop per statement (tens of
- * microseconds), which the engine keeps off the hot path by sending rows in
- * bulk (one statement per batch of lines, never per event).
+ * microseconds), which the engine keeps off the hot path by sending events
+ * in COPY batches of thousands, without waiting for them while it parses
+ * the next lines.
  *
  * The worker is plain JavaScript given as text so that it runs the same from
  * src/ under vitest and from dist/; it loads the `pg` module this package
@@ -174,7 +175,12 @@ export class SyncPg {
 
   private await(f: InFlight): PgResult<unknown> {
     const deadline = Date.now() + this.statementMs;
-    for (let seen = Atomics.load(this.flag, 0); seen < f.seq; seen = Atomics.load(this.flag, 0)) {
+    let msg: Reply | undefined;
+    // The shared counter says some answer came; this statement's is the one on its own port.
+    for (;;) {
+      const seen = Atomics.load(this.flag, 0);
+      if (seen >= f.seq) msg = receiveMessageOnPort(f.port)?.message as Reply | undefined;
+      if (msg) break;
       const left = deadline - Date.now();
       if (left <= 0 || Atomics.wait(this.flag, 0, seen, left) === 'timed-out') {
         // A late answer would be taken for another statement's: this connection is done.
@@ -182,9 +188,7 @@ export class SyncPg {
         throw new MirrorError('DB_UNREACHABLE', `PostgreSQL did not answer within ${this.statementMs / 1000} s; check the server and the network`);
       }
     }
-    const msg = receiveMessageOnPort(f.port)?.message as Reply | undefined;
     f.port.close();
-    if (!msg) throw new MirrorError('DB_UNREACHABLE', 'the PostgreSQL connection gave no answer; check the server');
     if (msg.error) throw new PgError(msg.error.message, msg.error.code);
     f.then?.(msg);
     return msg;
