@@ -16,7 +16,10 @@ function allHelpers(r: Reader, now: number): Record<string, unknown> {
     const f = r.activity(o);
     return { events: f.events, total: f.total, hasMore: f.hasMore };
   };
+  // Cursors are each backend's own; the page after the first must be the same events.
+  const first = r.activity({ limit: 5, type: 'stage', now });
   return {
+    activityAfterCursor: r.activity({ limit: 5, type: 'stage', now, cursor: first.nextCursor! }).events,
     activity: feed({ limit: 7, now }),
     activityTyped: feed({ type: 'stage', limit: 5, offset: 2, now }),
     activityIssue: feed({ issue: 2, now }),
