@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPgStore } from '../src/store/pg/open.js';
 import { createPgTailer } from '../src/tailer/pg-tailer.js';
-import { CLI, tmp } from './helpers.js';
+import { CLI, cli, tmp } from './helpers.js';
 import { startPg, type PgServer } from '../fixtures/pg-server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,10 +74,19 @@ describe('PostgreSQL fleet mirror', () => {
     const dupCode = await Promise.race([dup.exit, sleep(20_000).then(() => dup.child.kill('SIGKILL') && 'still running')]);
     expect(dupCode).toBe(1);
     expect(dup.stderr).toMatch(/a tailer for host h0 .* already runs/);
+    const statusOf = (h: { id: string; dir: string }) => cli(['--dir', h.dir, '--db', url, '--host-id', h.id, '--json', 'status']).json;
+    expect(statusOf(hosts[0]!).tailer).toMatchObject({ pid: tailers.get('h0')!.child.pid });
     round(1);
     // kill -9 two tailers mid-run, and start them again.
     for (const id of ['h0', 'h1']) tailers.get(id)!.child.kill('SIGKILL');
     round(2);
+    // The killed tailer's lock went with its connection: status no longer names it.
+    let after = statusOf(hosts[0]!);
+    for (let i = 0; i < 20 && after.tailer !== null; i++) {
+      await sleep(100);
+      after = statusOf(hosts[0]!);
+    }
+    expect(after.tailer).toBeNull();
     await sleep(300);
     for (const h of hosts.slice(0, 2)) tailers.set(h.id, run(tailArgs(h)));
     round(3);

@@ -7,6 +7,7 @@ import { listStreams } from '../ingest/layout.js';
 import { statAtPath } from '../ingest/sources.js';
 import type { ImportSummary } from '../import/import.js';
 import { runningTailer, type TailerOwner } from '../tailer/lock.js';
+import { runningPgTailer } from '../tailer/pg-tailer.js';
 import { prunable } from './prune.js';
 import { isPgStore } from '../store/pg/open.js';
 import { fleetHosts, type HostStatus } from '../store/pg/fleet.js';
@@ -143,7 +144,7 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
     },
     mirrorSkips: Number(meta('mirror_skips') ?? 0),
     prunable: prunable(store).reduce((a, c) => ({ rows: a.rows + c.rows, bytes: a.bytes + c.bytes }), { rows: 0, bytes: 0 }),
-    tailer: runningTailer(store),
+    tailer: isPgStore(store) ? runningPgTailer(store, dir) : runningTailer(store),
     ...(isPgStore(store) ? { fleet: { host: store.host, hosts: fleetHosts(store.pg) } } : {}),
   };
 }

@@ -1,10 +1,12 @@
 import { realpathSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { MirrorError } from '../errors.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
 import { assertDir, listStreams } from '../ingest/layout.js';
 import { emptyTotals, type IngestOptions } from '../ingest/options.js';
 import { isUnreachable } from '../store/pg/bridge.js';
 import { openPgStore, redact, translatePgError, type PgStore } from '../store/pg/open.js';
+import type { TailerOwner } from './lock.js';
 
 export interface PgTailerOptions {
   dir: string;
@@ -38,6 +40,16 @@ export interface PgTailer {
   /** Settles when the tailer gives up (rejects with why: another tailer took over after a reconnect). */
   readonly finished: Promise<void>;
   stats(): PgTailerStats;
+}
+
+const tailerKey = (folder: string): string => `tailer:${folder}`;
+
+/** The fleet tailer of this host and folder while its session holds the lock; null otherwise (a killed one's record is ignored). */
+export function runningPgTailer(store: PgStore, dir: string): TailerOwner | null {
+  const folder = realpathSync(dir);
+  if (!store.tailerLockHeld(folder)) return null;
+  const row = store.sql.get('getMeta').get(tailerKey(folder)) as { value: string } | undefined;
+  return row ? (JSON.parse(row.value) as TailerOwner) : { pid: 0, host: store.host, startedAt: '' };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -79,6 +91,9 @@ export function createPgTailer(opts: PgTailerOptions): PgTailer {
         `a tailer for host ${opts.hostId} and ${folder} already runs on ${redact(opts.url)}; stop it first, or give this one another --host-id`,
       );
     }
+    // Who holds the claim, for status; the lock, not this record, is what counts.
+    const me: TailerOwner = { pid: process.pid, host: hostname(), startedAt: stats.startedAt ?? new Date().toISOString() };
+    s.sql.get('setMeta').run(tailerKey(folder), JSON.stringify(me));
     return s;
   }
 
@@ -143,6 +158,7 @@ export function createPgTailer(opts: PgTailerOptions): PgTailer {
       await loop;
       if (store) {
         try {
+          store.sql.get('deleteMeta').run(tailerKey(folder));
           store.releaseTailerLock(folder);
         } catch {
           // The session is going away; its lock goes with it.

@@ -5,7 +5,7 @@ import type { Database } from '../sqlite-module.js';
 import type { Statements } from '../statements.js';
 import { isUnreachable, PgError, SyncPg } from './bridge.js';
 import { checkPgSchema, migratePg } from './migrations.js';
-import { COPY_EVENTS, DB_BYTES, HOST_WRITE_LOCK, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, type PgSqlName, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
+import { COPY_EVENTS, DB_BYTES, HOST_WRITE_LOCK, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, type PgSqlName, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
 
 export interface PgOpenOptions {
   /** The machine this process ingests for (default: the hostname). */
@@ -247,6 +247,8 @@ export interface PgStore extends Store {
   /** One tailer per host and folder (a session advisory lock); false when another holds it. */
   tryTailerLock(folder: string): boolean;
   releaseTailerLock(folder: string): void;
+  /** Whether any session holds the tailer lock of this host and folder. */
+  tailerLockHeld(folder: string): boolean;
   /** The whole database's size on disk. */
   dbBytes(): number;
 }
@@ -295,6 +297,7 @@ export function openPgStore(url: string, opts: PgOpenOptions = {}): PgStore {
       pg,
       tryTailerLock: (folder) => pg.query<{ ok: boolean }>(TRY_TAILER_LOCK, [host, folder]).rows[0]!.ok,
       releaseTailerLock: (folder) => void pg.query(TAILER_UNLOCK, [host, folder]),
+      tailerLockHeld: (folder) => pg.query<{ held: boolean }>(TAILER_LOCK_HELD, [host, folder]).rows[0]!.held,
       dbBytes: () => pg.query<{ n: number }>(DB_BYTES).rows[0]!.n,
       close: () => pg.close(),
     };

@@ -80,6 +80,11 @@ export const COPY_EVENTS = `COPY events (host, source_id, "offset", stream, rank
 
 /** One tailer per host and folder: a session lock keyed by both (released when the session ends, even by kill -9). */
 export const TRY_TAILER_LOCK = "SELECT pg_try_advisory_lock(hashtextextended('jsonl-mirror tailer' || chr(1) || $1 || chr(1) || $2, 0)) AS ok";
+/** Whether some session holds that lock now (pg_locks shows a bigint key as its high and low 32 bits). */
+export const TAILER_LOCK_HELD = `SELECT EXISTS (SELECT 1 FROM pg_locks l,
+    (SELECT hashtextextended('jsonl-mirror tailer' || chr(1) || $1 || chr(1) || $2, 0) AS k) x
+  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+    AND l.classid::bigint = ((x.k >> 32) & 4294967295) AND l.objid::bigint = (x.k & 4294967295)) AS held`;
 export const TAILER_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended('jsonl-mirror tailer' || chr(1) || $1 || chr(1) || $2, 0))";
 /**
  * The SQLite write lock's counterpart: writers of one host take turns, so the
