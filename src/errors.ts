@@ -23,6 +23,7 @@ export type MirrorErrorCode =
   | 'WRITE_FAILED'
   | 'VERIFY_FAILED'
   | 'TAILER_RUNNING'
+  | 'DISK_FULL'
   // PostgreSQL engine (sql/pg): the server is not there, the connection was closed, rows already held.
   | 'DB_UNREACHABLE'
   | 'DB_CLOSED'

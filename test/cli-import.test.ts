@@ -115,10 +115,12 @@ describe('jsonl-mirror import / status / verify (CLI)', () => {
       expectClean(cli(['--dir', dir, 'import']), /cannot read .*loop.jsonl \(ELOOP\).*read permission/);
     });
 
-    it('a log path that is a directory', () => {
+    it('a log path that is a directory: skipped with one warning, the import goes on', () => {
       const dir = tmp();
       mkdirSync(join(dir, 'events.jsonl'));
-      expectClean(cli(['--dir', dir, 'import']), /cannot read .*events.jsonl/);
+      const r = cli(['--dir', dir, 'import']);
+      expect(r.code).toBe(0);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/skipped .*events.jsonl: it is a directory, not a log file/)]);
     });
 
     it('status on a directory with no mirror yet', () => {

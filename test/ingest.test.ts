@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { importAll } from '../src/import/import.js';
 import { ingestStream } from '../src/ingest/ingest-stream.js';
+import { resolveIngestOptions } from '../src/ingest/options.js';
 import { resolveSource } from '../src/ingest/sources.js';
 import { verifyMirror } from '../src/ops/verify.js';
 import { openStore, type Store } from '../src/store/open.js';
@@ -22,7 +23,7 @@ function resolveLive(store: Store, dir: string, file: string, st?: Stats) {
   const fd = openSync(file, 'r');
   try {
     return store.db
-      .transaction(() => resolveSource(store, dir, { stream: 'events', name: 'events.jsonl', rotation: 0, fd, st: st ?? fstatSync(fd) }, undefined))
+      .transaction(() => resolveSource(store, dir, { stream: 'events', name: 'events.jsonl', rotation: 0, fd, st: st ?? fstatSync(fd) }, undefined, resolveIngestOptions()))
       .immediate();
   } finally {
     closeSync(fd);
@@ -193,7 +194,7 @@ describe('file identity', () => {
     expect(verifyMirror(store, dir).ok).toBe(true);
   });
 
-  it('copytruncate after a pass listed the directory: the live file is resolved first, and the copy still continues the source', () => {
+  it('copytruncate after a pass listed the directory: the live file is resolved first, and the copy still holds the old generation lines', () => {
     const { dir, store, file } = setup();
     writeFileSync(file, ev(1) + ev(2));
     ingestStream(store, dir, 'events');
@@ -203,9 +204,9 @@ describe('file identity', () => {
     appendFileSync(file, ev(4));
     // A pass whose listing predates the copy reaches the live file without having seen the copy.
     const r = resolveLive(store, dir, file);
-    expect(r).toMatchObject({ kind: 'ingest', relocated: true });
-    expect(store.db.prepare("SELECT path, state FROM sources ORDER BY id").all()).toEqual([
-      { path: 'events.jsonl.1', state: 'active' },
+    expect(r).toMatchObject({ kind: 'ingest', replaced: true });
+    expect(store.db.prepare('SELECT path, state FROM sources ORDER BY id').all()).toEqual([
+      { path: 'events.jsonl', state: 'replaced' },
       { path: 'events.jsonl', state: 'active' },
     ]);
     expect(ingestStream(store, dir, 'events').rows).toBe(2);

@@ -47,10 +47,12 @@ describe('store', () => {
     const s1 = openStore(path);
     importAll(s1, dir);
     // Make it a version-1 mirror, as an older jsonl-mirror left it.
-    s1.db.exec('DROP TABLE stage_totals; DELETE FROM schema_migrations WHERE version = 2');
+    s1.db.exec(`DROP TABLE stage_totals; DELETE FROM schema_migrations WHERE version >= 2;
+      ALTER TABLE sources DROP COLUMN held_at; ALTER TABLE sources DROP COLUMN held_len; ALTER TABLE sources DROP COLUMN mtime_ms;
+      ALTER TABLE sources DROP COLUMN tail_len; ALTER TABLE rejects DROP COLUMN hash;`);
     s1.close();
     const s2 = openStore(path);
-    expect(s2.schemaVersion).toBe(2);
+    expect(s2.schemaVersion).toBe(LATEST_VERSION());
     expect(s2.db.prepare('SELECT stage, n, duration_sum FROM stage_totals ORDER BY stage').all()).toEqual([
       { stage: 'build', n: 2, duration_sum: 15 },
       { stage: 'test', n: 1, duration_sum: 0 },

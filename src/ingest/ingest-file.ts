@@ -1,7 +1,9 @@
 import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/statements.js';
-import { markerHash } from './identity.js';
-import { readLines } from './lines.js';
+import { createHash } from 'node:crypto';
+import { holdsLineAt, lineHash } from './held.js';
+import { MARKER_BYTES } from './identity.js';
+import { LastBytes, readFully, readLines } from './lines.js';
 import { normalize } from './normalize.js';
 import type { IngestTotals, ResolvedIngestOptions } from './options.js';
 import { parseLine, sampleOf, type RejectReason } from './parse-line.js';
@@ -27,6 +29,19 @@ interface BatchArgs {
   final: boolean;
   opts: ResolvedIngestOptions;
   totals: IngestTotals;
+  /** The source was resolved against the file in this pass (else a caller's cached source: check it is still right). */
+  resolved: boolean;
+}
+
+function hashOf(bytes: Buffer): string {
+  return bytes.length === 0 ? '' : createHash('sha1').update(bytes).digest('hex');
+}
+
+/** The bytes before `offset` that a marker covers, as they are in the file now. */
+function bytesBefore(file: OpenFile, offset: number, opts: ResolvedIngestOptions): Buffer {
+  const len = Math.min(MARKER_BYTES, offset);
+  const buf = Buffer.alloc(len);
+  return buf.subarray(0, readFully(file.fd, buf, len, offset - len, opts.read));
 }
 
 /**
@@ -34,30 +49,49 @@ interface BatchArgs {
  * before it still match, read complete lines, insert them, move the
  * checkpoint. Returns the bytes consumed, or why it stopped.
  */
-function batch({ store, file, sourceId, final, opts, totals }: BatchArgs): FileOutcome | number {
+function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchArgs): FileOutcome | number {
   const { fd } = file;
   const size = file.st.size;
   const src = store.sql.get('sourceById').get(sourceId) as SourceRow | undefined;
   if (!src || src.state !== 'active') return 'inactive';
   // A caller's cached source id may name another file once the mirror was rebuilt: then resolve again.
   if (src.dev !== file.st.dev || src.ino !== file.st.ino) return 'invalid';
-  if (src.offset > size || markerHash(fd, src.offset) !== src.marker_hash) return 'invalid';
-  if (src.offset === size) return 'done';
+  // Not resolved in this pass: a generation that has read nothing may hold an earlier one's lines, and a file whose
+  // mtime moved without growing may have been rewritten in place; resolution checks both.
+  if (!resolved && ((src.offset === 0 && src.copy_of === null) || (size === src.size && file.st.mtimeMs !== src.mtime_ms))) return 'invalid';
+  const before = bytesBefore(file, src.offset, opts);
+  if (src.offset > size || hashOf(before) !== src.marker_hash) return 'invalid';
+  // A reject made from an unterminated tail is provisional: once more bytes follow, its line is read again whole.
+  const reread = src.tail_len > 0 && size > src.offset;
+  const from = reread ? src.offset - src.tail_len : src.offset;
+  if (from === size) return 'done';
   const insertEvent = store.sql.get('insertEvent');
-  const insertReject = store.sql.get('insertReject');
+  const insertReject = store.sql.get('insertLineReject');
   const at = new Date().toISOString();
   let rows = 0;
   let rejects = 0;
   let blanks = 0;
+  let tail = 0;
+  if (reread) {
+    store.sql.get('deleteReject').run(src.id, from);
+    rejects--;
+  }
   const stageTotals = new Map<string, { n: number; sum: number }>();
-  const reject = (offset: number, length: number, reason: RejectReason, sample: string): void => {
-    insertReject.run(src.id, src.stream, src.path, offset, length, reason, sample, at);
+  // Lines at offsets where the generation this one continues holds the same line are that generation's (a rewrite in place).
+  const parent = src.copy_of === null ? undefined : (store.sql.get('sourceById').get(src.copy_of) as SourceRow | undefined);
+  const mappedEnd = parent ? parent.offset - src.held_at : 0;
+  const held = (offset: number, buf: Buffer, s: number, e: number): boolean =>
+    offset < mappedEnd && holdsLineAt(store, parent!, offset + src.held_at, buf, s, e);
+  const reject = (offset: number, length: number, reason: RejectReason, sample: string, hash: string | null): void => {
+    insertReject.run(src.id, src.stream, src.path, offset, length, reason, sample, at, hash);
     rejects++;
     countReject(totals, reason);
   };
+  const consumed = reread ? new LastBytes(bytesBefore(file, from, opts)) : new LastBytes(before);
   const next = readLines(
-    { fd, from: src.offset, to: size, final, maxLineBytes: opts.maxLineBytes, batchBytes: opts.batchBytes },
+    { fd, from, to: size, final, maxLineBytes: opts.maxLineBytes, batchBytes: opts.batchBytes, read: opts.read, consumed },
     (buf, s, e, offset, utf8) => {
+      if (offset < mappedEnd && held(offset, buf, s, e)) return;
       const parsed = parseLine(buf, s, e, utf8);
       if (parsed.kind === 'event') {
         const n = normalize(parsed.value);
@@ -79,17 +113,25 @@ function batch({ store, file, sourceId, final, opts, totals }: BatchArgs): FileO
       } else if (parsed.kind === 'blank') {
         blanks++;
       } else {
-        reject(offset, e - s, parsed.reason, sampleOf(buf, s, e));
+        reject(offset, e - s, parsed.reason, sampleOf(buf, s, e), lineHash(buf, s, e));
+        if (offset + (e - s) === size) tail = e - s; // no room left for its newline: an unterminated tail
       }
     },
-    (offset, length, sample) => reject(offset, length, 'line_too_long', sampleOf(sample, 0, sample.length)),
+    (offset, length, sample) => {
+      reject(offset, length, 'line_too_long', sampleOf(sample, 0, sample.length), null);
+      if (offset + length === size) tail = length;
+    },
   );
-  if (next === src.offset) return 'done';
+  if (next === src.offset) {
+    if (size !== src.size || file.st.mtimeMs !== src.mtime_ms) store.sql.get('setSeen').run(size, file.st.mtimeMs, src.id);
+    return 'done';
+  }
   for (const [stage, t] of stageTotals) store.sql.get('addStageTotal').run(src.stream, stage, t.n, t.sum);
-  store.sql.get('checkpoint').run(next, markerHash(fd, next), size, rows, rejects, blanks, at, src.id);
+  const tailLen = next === size && tail > 0 && next - tail >= from ? tail : 0;
+  store.sql.get('checkpointRead').run(next, hashOf(consumed.value), size, file.st.mtimeMs, tailLen, rows, rejects, blanks, at, src.id);
   totals.rows += rows;
   totals.blanks += blanks;
-  return next - src.offset;
+  return Math.max(0, next - src.offset);
 }
 
 /** better-sqlite3 builds a transaction wrapper per call of db.transaction(); build ours once per connection. */
@@ -108,13 +150,14 @@ export function ingestFile(
   final: boolean,
   opts: ResolvedIngestOptions,
   totals: IngestTotals,
+  resolved = true,
 ): FileOutcome {
   let txn = batchTxn.get(store);
   if (!txn) {
     txn = store.db.transaction(batch);
     batchTxn.set(store, txn);
   }
-  const args: BatchArgs = { store, file, sourceId, final, opts, totals };
+  const args: BatchArgs = { store, file, sourceId, final, opts, totals, resolved };
   for (let n = 0; n < opts.maxBatches; n++) {
     const step = txn.immediate(args);
     if (typeof step !== 'number') return step;

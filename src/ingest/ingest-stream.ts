@@ -1,35 +1,48 @@
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { MirrorError } from '../errors.js';
+import { MirrorError, sqliteCode } from '../errors.js';
 import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/statements.js';
 import { ingestFile } from './ingest-file.js';
 import { streamFiles, type StreamFile } from './layout.js';
-import { emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals, type ResolvedIngestOptions } from './options.js';
+import {
+  emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals, type ResolvedIngestOptions, type Skipped,
+} from './options.js';
 import { resolveSource, statAtPath, type OpenFile } from './sources.js';
 
-function openStreamFile(dir: string, f: StreamFile): OpenFile | undefined {
+/**
+ * Opens a stream file for reading, or says why not. A FIFO is never opened
+ * (opening it would wait for a writer); O_NONBLOCK guards against a file
+ * swapped for one between the stat and the open.
+ */
+export function openStreamFile(dir: string, f: StreamFile): OpenFile | Skipped | undefined {
+  const path = join(dir, f.name);
   let fd: number;
   try {
-    fd = openSync(join(dir, f.name), 'r');
+    const pre = statSync(path, { throwIfNoEntry: false });
+    if (!pre) return undefined; // rotated or deleted since the listing
+    if (!pre.isFile()) return notRegular(path, pre);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined; // rotated or deleted since the listing
-    throw new MirrorError(
-      'FILE_UNREADABLE',
-      `cannot read ${join(dir, f.name)} (${code ?? (err as Error).message}); give this user read permission on it, or move it out of the log directory`,
-      { cause: err },
-    );
+    if (code === 'ENOENT') return undefined;
+    return {
+      path,
+      kind: 'unreadable',
+      reason: `cannot read ${path} (${code ?? (err as Error).message}); give this user read permission on it, or move it out of the log directory`,
+    };
   }
   const st = fstatSync(fd);
   if (!st.isFile()) {
     closeSync(fd);
-    throw new MirrorError(
-      'FILE_UNREADABLE',
-      `cannot read ${join(dir, f.name)}: it is not a regular file; move it out of the log directory or rename it`,
-    );
+    return notRegular(path, st);
   }
   return { ...f, fd, st };
+}
+
+function notRegular(path: string, st: Stats): Skipped {
+  const what = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'not a regular file';
+  return { path, kind: 'not-a-file', reason: `skipped ${path}: it is ${what}, not a log file (rename it or move it out of the log directory)` };
 }
 
 /**
@@ -45,21 +58,33 @@ export function ingestStream(
   totals: IngestTotals = emptyTotals(),
 ): IngestTotals {
   const opts = resolveIngestOptions(options);
-  // A source relocated to a file this pass did not list (a copytruncate under way) is read by one more pass.
-  for (let pass = 0; pass < 3; pass++) {
-    if (!ingestPass(store, dir, stream, opts, totals)) break;
+  try {
+    // A generation that ended in this pass may live on in a copy the pass did not list (a copytruncate under way).
+    for (let pass = 0; pass < 3; pass++) {
+      if (!ingestPass(store, dir, stream, opts, totals)) break;
+    }
+  } catch (err) {
+    const code = sqliteCode(err) ?? (err as NodeJS.ErrnoException)?.code;
+    if (code !== 'SQLITE_FULL' && code !== 'ENOSPC') throw err;
+    throw new MirrorError('DISK_FULL', `no space left for the mirror ${store.path}; free disk space (a mirror takes about 2.4 times ` +
+      'the size of its logs) and run the command again: it goes on from its last checkpoint, nothing is lost', { cause: err });
   }
   return totals;
 }
 
-/** One pass over the stream's files as listed now; true when a source moved to a file it has to read again. */
+/** One pass over the stream's files as listed now; true when a generation ended and the files are worth listing again. */
 function ingestPass(store: Store, dir: string, stream: string, opts: ResolvedIngestOptions, totals: IngestTotals): boolean {
   const seen = new Set<number>();
-  let relocated = false;
+  let replaced = false;
   let olderRank: number | undefined;
   for (const f of streamFiles(dir, stream)) {
     const file = openStreamFile(dir, f);
     if (!file) continue;
+    if ('kind' in file) {
+      totals.skipped.push(file);
+      opts.onSkip?.(file);
+      continue;
+    }
     try {
       totals.files++;
       const idle = Date.now() - file.st.mtimeMs >= opts.rotatedGraceMs;
@@ -69,15 +94,15 @@ function ingestPass(store: Store, dir: string, stream: string, opts: ResolvedIng
         const r = store.db
           .transaction(() => {
             file.st = fstatSync(file.fd); // as it is now, under the write lock
-            return resolveSource(store, dir, file, olderRank);
+            return resolveSource(store, dir, file, olderRank, opts);
           })
           .immediate();
+        if (r.replaced) replaced = true;
         if (r.kind === 'copy') {
           seen.add(r.id);
           break;
         }
         seen.add(r.src.id);
-        if (r.relocated) relocated = true;
         olderRank = r.src.rank;
         const outcome = ingestFile(store, file, r.src.id, final, opts, totals);
         if (outcome !== 'invalid') {
@@ -90,8 +115,8 @@ function ingestPass(store: Store, dir: string, stream: string, opts: ResolvedIng
       closeSync(file.fd);
     }
   }
-  if (!relocated) markGone(store, dir, stream, seen);
-  return relocated;
+  markGone(store, dir, stream, seen);
+  return replaced;
 }
 
 /**
@@ -105,8 +130,7 @@ function markGone(store: Store, dir: string, stream: string, seen: Set<number>):
     .transaction(() => {
       for (const s of store.sql.get('knownSources').all(stream) as SourceRow[]) {
         if (s.state === 'gone' || seen.has(s.id) || statAtPath(dir, s)) continue;
-        if (s.state === 'copy') store.sql.get('deleteSource').run(s.id);
-        else store.sql.get('setState').run('gone', now, s.id);
+        store.sql.get('setState').run('gone', now, s.id);
       }
     })
     .immediate();

@@ -6,9 +6,24 @@ import type { StreamFile } from './layout.js';
 
 /** Bytes of a stream file after its source's checkpoint (all of it when unknown; none for a copytruncate copy). */
 export function bytesBehind(store: Store, dir: string, f: StreamFile): number {
-  const st = statSync(join(dir, f.name), { throwIfNoEntry: false });
-  if (!st) return 0; // gone since the listing
+  return lagOf(store, dir, f).bytes;
+}
+
+/**
+ * How far the mirror is behind one file: bytes after the checkpoint, and since
+ * when (epoch ms): the last time the checkpoint moved, or, for a file never
+ * read, when it was created. Nothing written since then is in the mirror.
+ */
+export function lagOf(store: Store, dir: string, f: StreamFile): { bytes: number; sinceMs: number } {
+  let st;
+  try {
+    st = statSync(join(dir, f.name), { throwIfNoEntry: false });
+  } catch {
+    st = undefined;
+  }
+  if (!st?.isFile()) return { bytes: 0, sinceMs: Date.now() }; // gone since the listing, or not a log file
   const src = store.sql.get('sourceByInode').get(f.stream, st.dev, st.ino) as SourceRow | undefined;
-  if (src?.state === 'copy') return 0;
-  return Math.max(0, st.size - (src?.offset ?? 0));
+  if (src?.state === 'copy') return { bytes: 0, sinceMs: Date.now() };
+  const bytes = Math.max(0, st.size - (src?.offset ?? 0));
+  return { bytes, sinceMs: src ? Date.parse(src.updated_at) : st.birthtimeMs || st.ctimeMs };
 }

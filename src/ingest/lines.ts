@@ -4,6 +4,31 @@ import { readSync } from 'node:fs';
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 const MIN_CHUNK_BYTES = 4 * 1024 * 1024;
 
+/** How the ingest reads file bytes (readSync's shape); tests inject faults here, such as a truncate between two reads. */
+export type ReadFn = (fd: number, buf: Buffer, offset: number, length: number, position: number) => number;
+
+export const defaultRead: ReadFn = (fd, buf, offset, length, position) => readSync(fd, buf, offset, length, position);
+
+/** The last MARKER bytes consumed: a checkpoint's marker is computed from the bytes actually read, never re-read later. */
+export class LastBytes {
+  private bytes: Buffer;
+  constructor(initial: Buffer = Buffer.alloc(0), private readonly keep = 64) {
+    this.bytes = Buffer.from(initial.subarray(Math.max(0, initial.length - keep)));
+  }
+
+  push(buf: Buffer, start: number, end: number): void {
+    if (end - start >= this.keep) this.bytes = Buffer.from(buf.subarray(end - this.keep, end));
+    else if (end > start) {
+      const joined = Buffer.concat([this.bytes, buf.subarray(start, end)]);
+      this.bytes = Buffer.from(joined.subarray(Math.max(0, joined.length - this.keep)));
+    }
+  }
+
+  get value(): Buffer {
+    return this.bytes;
+  }
+}
+
 /** Called for each complete line: bytes [start, end) of `buf` sit at file offset `offset`. */
 export type LineVisitor = (buf: Buffer, start: number, end: number, offset: number, utf8Checked: boolean) => void;
 /** Called for a line longer than the limit, which is never held in memory whole. */
@@ -19,12 +44,15 @@ export interface ReadRange {
   maxLineBytes: number;
   /** Stop after the first chunk that yields at least this many bytes (a batch). */
   batchBytes: number;
+  read?: ReadFn;
+  /** Receives the bytes consumed, for the checkpoint's marker. */
+  consumed?: LastBytes;
 }
 
-function readFully(fd: number, buf: Buffer, length: number, position: number): number {
+export function readFully(fd: number, buf: Buffer, length: number, position: number, read: ReadFn = defaultRead): number {
   let got = 0;
   while (got < length) {
-    const n = readSync(fd, buf, got, length - got, position + got);
+    const n = read(fd, buf, got, length - got, position + got);
     if (n === 0) break;
     got += n;
   }
@@ -37,14 +65,15 @@ function readFully(fd: number, buf: Buffer, length: number, position: number): n
  * Never consumes past the last `\n` unless `final` (invariant 5).
  */
 export function readLines(range: ReadRange, visit: LineVisitor, visitLong: LongLineVisitor): number {
-  const { fd, to, final, maxLineBytes } = range;
+  const { fd, to, final, maxLineBytes, consumed } = range;
+  const read = range.read ?? defaultRead;
   const chunkBytes = Math.max(MIN_CHUNK_BYTES, maxLineBytes + 1);
   let pos = range.from;
   let buf: Buffer | undefined;
   while (pos < to && pos - range.from < range.batchBytes) {
     const want = Math.min(chunkBytes, to - pos);
     if (!buf || buf.length < want) buf = Buffer.allocUnsafe(want);
-    const len = readFully(fd, buf, want, pos);
+    const len = readFully(fd, buf, want, pos, read);
     if (len === 0) break;
     const lastNl = buf.lastIndexOf(10, len - 1);
     const atEof = pos + len >= to;
@@ -52,7 +81,7 @@ export function readLines(range: ReadRange, visit: LineVisitor, visitLong: LongL
       // No newline in a whole chunk: the line is longer than any allowed line.
       if (len >= chunkBytes) {
         const sample = Buffer.from(buf.subarray(0, 256));
-        const skipped = skipLongLine(fd, pos, to, final, buf);
+        const skipped = skipLongLine(fd, pos, to, final, buf, read, consumed);
         if (skipped === undefined) break;
         visitLong(pos, skipped.length, sample);
         pos += skipped.consumed;
@@ -60,6 +89,7 @@ export function readLines(range: ReadRange, visit: LineVisitor, visitLong: LongL
       }
       if (atEof && final) {
         emit(buf, 0, len, pos, len, maxLineBytes, isUtf8(buf.subarray(0, len)), visit, visitLong);
+        consumed?.push(buf, 0, len);
         pos += len;
       }
       break;
@@ -74,9 +104,11 @@ export function readLines(range: ReadRange, visit: LineVisitor, visitLong: LongL
     }
     if (atEof && final && completeEnd < len) {
       emit(buf, completeEnd, len, pos + completeEnd, len - completeEnd, maxLineBytes, false, visit, visitLong);
+      consumed?.push(buf, 0, len);
       pos += len;
       break;
     }
+    consumed?.push(buf, 0, completeEnd);
     pos += completeEnd;
   }
   return pos;
@@ -104,14 +136,25 @@ function skipLongLine(
   to: number,
   final: boolean,
   scratch: Buffer,
+  read: ReadFn,
+  last: LastBytes | undefined,
 ): { length: number; consumed: number } | undefined {
+  // Pushed into a copy so that a line still unterminated leaves `last` as it was.
+  const seen = new LastBytes(last?.value);
   let p = start;
   while (p < to) {
-    const len = readFully(fd, scratch, Math.min(scratch.length, to - p), p);
+    const len = readFully(fd, scratch, Math.min(scratch.length, to - p), p, read);
     if (len === 0) break;
     const nl = scratch.subarray(0, len).indexOf(10);
-    if (nl !== -1) return { length: p + nl - start, consumed: p + nl + 1 - start };
+    if (nl !== -1) {
+      seen.push(scratch, 0, nl + 1);
+      last?.push(seen.value, 0, seen.value.length);
+      return { length: p + nl - start, consumed: p + nl + 1 - start };
+    }
+    seen.push(scratch, 0, len);
     p += len;
   }
-  return final ? { length: to - start, consumed: to - start } : undefined;
+  if (!final) return undefined;
+  last?.push(seen.value, 0, seen.value.length);
+  return { length: to - start, consumed: to - start };
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_LINE_BYTES } from './lines.js';
+import { DEFAULT_MAX_LINE_BYTES, defaultRead, type ReadFn } from './lines.js';
 
 export interface IngestOptions {
   /** Lines longer than this many bytes become `line_too_long` rejects (default 1 MiB). */
@@ -13,6 +13,10 @@ export interface IngestOptions {
   maxBatches?: number;
   /** Called after each committed batch with the bytes it consumed. */
   onProgress?: (bytes: number) => void;
+  /** Told about each file named like a log that cannot be read (a FIFO, a directory, no permission); the others go on. */
+  onSkip?: (skipped: Skipped) => void;
+  /** Reads the lines' bytes (default readSync): the seam tests use to truncate a file in the middle of a pass. */
+  read?: ReadFn;
 }
 
 export interface ResolvedIngestOptions {
@@ -22,6 +26,8 @@ export interface ResolvedIngestOptions {
   batchBytes: number;
   maxBatches: number;
   onProgress?: (bytes: number) => void;
+  onSkip?: (skipped: Skipped) => void;
+  read: ReadFn;
 }
 
 export function resolveIngestOptions(o: IngestOptions = {}): ResolvedIngestOptions {
@@ -32,6 +38,8 @@ export function resolveIngestOptions(o: IngestOptions = {}): ResolvedIngestOptio
     batchBytes: o.batchBytes ?? 8 * 1024 * 1024,
     maxBatches: o.maxBatches ?? Number.POSITIVE_INFINITY,
     onProgress: o.onProgress,
+    onSkip: o.onSkip,
+    read: o.read ?? defaultRead,
   };
 }
 
@@ -47,8 +55,18 @@ export interface IngestTotals {
   /** Bytes of unterminated last lines left for a later ingest. */
   pendingBytes: number;
   rejectsByReason: Record<string, number>;
+  /** Files named like logs that were skipped, with why. */
+  skipped: Skipped[];
+}
+
+/** A file named like a log that the ingest passed over: not a regular file (a FIFO, a directory), or unreadable. */
+export interface Skipped {
+  path: string;
+  kind: 'not-a-file' | 'unreadable';
+  /** One line naming the file and the fix. */
+  reason: string;
 }
 
 export function emptyTotals(): IngestTotals {
-  return { files: 0, rows: 0, rejects: 0, blanks: 0, bytes: 0, duplicates: 0, pendingBytes: 0, rejectsByReason: {} };
+  return { files: 0, rows: 0, rejects: 0, blanks: 0, bytes: 0, duplicates: 0, pendingBytes: 0, rejectsByReason: {}, skipped: [] };
 }

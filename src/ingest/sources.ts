@@ -2,8 +2,10 @@ import { closeSync, fstatSync, openSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/statements.js';
+import { findHeld, LineCursor, walk } from './held.js';
 import { HEAD_BYTES, headHash, markerHash, readHead } from './identity.js';
-import { streamFiles, type StreamFile } from './layout.js';
+import type { StreamFile } from './layout.js';
+import type { ReadFn } from './lines.js';
 
 /**
  * File identity (invariant 6): which source row a file on disk continues.
@@ -16,8 +18,13 @@ export interface OpenFile extends StreamFile {
   st: Stats;
 }
 
-/** `relocated`: the file's old source was found continuing in another file, which the pass has to read again. */
-export type Resolution = { kind: 'ingest'; src: SourceRow; relocated?: boolean } | { kind: 'copy'; id: number };
+/**
+ * `ingest`: read the file from `src`'s checkpoint. `copy`: every line the file
+ * has is held by an earlier generation, which is still read elsewhere.
+ * `replaced`: the file's previous generation ended here, so a copy of it may
+ * have appeared that this pass did not list.
+ */
+export type Resolution = { kind: 'ingest'; src: SourceRow; replaced?: boolean } | { kind: 'copy'; id: number; replaced?: boolean };
 
 /** The source's file when it is still at the path the source last saw it at (same device and inode). */
 export function statAtPath(dir: string, src: SourceRow): Stats | undefined {
@@ -25,9 +32,9 @@ export function statAtPath(dir: string, src: SourceRow): Stats | undefined {
   return st && st.dev === src.dev && st.ino === src.ino ? st : undefined;
 }
 
-/** A source with no rows, rejects or blank lines at checkpoint 0 (seen while its file was empty) can give way to a copy relation. */
+/** A generation that has read nothing yet may still turn out to hold an earlier generation's lines. */
 function readNothing(src: SourceRow): boolean {
-  return src.offset === 0 && src.rows + src.rejects + src.blanks === 0;
+  return src.offset === 0 && src.rows + src.rejects + src.blanks === 0 && src.copy_of === null;
 }
 
 /** Does the open file still hold the content `src` read, up to its checkpoint? */
@@ -37,29 +44,19 @@ export function continues(fd: number, size: number, src: SourceRow): boolean {
   return markerHash(fd, src.offset) === src.marker_hash;
 }
 
-/** The size of `src`'s own file when it still holds what `src` read; undefined when it does not. */
-function intactSize(dir: string, src: SourceRow): number | undefined {
+/** Is `src` still being read from its own file: active, at its path, holding what it read? */
+export function intact(dir: string, src: SourceRow): boolean {
+  if (src.state !== 'active') return false;
   let fd: number | undefined;
   try {
-    if (!statAtPath(dir, src)) return undefined;
+    if (!statAtPath(dir, src)) return false;
     fd = openSync(join(dir, src.path), 'r');
-    const size = fstatSync(fd).size;
-    return continues(fd, size, src) ? size : undefined;
+    return continues(fd, fstatSync(fd).size, src);
   } catch {
-    return undefined;
+    return false;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-}
-
-/**
- * A copy of an intact original is never longer than it (the original only
- * grows until it is truncated); a longer file that merely starts the same
- * way is a file of its own.
- */
-function isCopyOf(dir: string, file: OpenFile, original: SourceRow): boolean {
-  const size = original.state === 'active' ? intactSize(dir, original) : undefined;
-  return size !== undefined && file.st.size <= size;
 }
 
 function nowIso(): string {
@@ -81,7 +78,7 @@ function rankFor(store: Store, file: OpenFile, olderRank: number | undefined): n
   return olderRank === undefined ? above - 1 : (olderRank + above) / 2;
 }
 
-function insertSource(store: Store, file: OpenFile, fields: Partial<SourceRow>, olderRank: number | undefined): SourceRow {
+function insertSource(store: Store, file: OpenFile, olderRank: number | undefined): SourceRow {
   // What is read now, not what fstat said: the file may have been truncated since.
   const head = readHead(file.fd);
   const gen = (store.sql.get('maxGeneration').get(file.stream, file.st.dev, file.st.ino) as { g: number | null }).g;
@@ -98,7 +95,6 @@ function insertSource(store: Store, file: OpenFile, fields: Partial<SourceRow>, 
     state: 'active',
     copy_of: null,
     now: nowIso(),
-    ...fields,
   });
   return store.sql.get('sourceById').get(info.lastInsertRowid) as SourceRow;
 }
@@ -112,21 +108,70 @@ function widenHead(store: Store, file: OpenFile, src: SourceRow): SourceRow {
   return { ...src, head_len: head.len, head_hash: head.hash };
 }
 
+function adopt(store: Store, file: OpenFile, src: SourceRow): SourceRow {
+  const state = src.state === 'copy' ? 'copy' : 'active';
+  if (src.path !== file.name || src.dev !== file.st.dev || src.ino !== file.st.ino || src.state !== state) {
+    store.sql.get('moveSource').run(file.name, file.st.dev, file.st.ino, state, nowIso(), src.id);
+  }
+  return { ...src, path: file.name, dev: file.st.dev, ino: file.st.ino, state };
+}
+
 /**
- * Does `file` start like `src`? By the stored head hash; for a source that has
- * read nothing yet (its file was empty when seen) the stored head is empty, so
- * compare with the bytes its file starts with now.
+ * Head and marker cannot see a file rewritten in place to the same length
+ * with the same start and end; its mtime moves while its size does not grow.
+ * Then every line up to the checkpoint is compared with what the mirror holds.
  */
-function sameHead(dir: string, file: OpenFile, src: SourceRow): boolean {
-  if (src.head_len > 0) return src.head_len <= file.st.size && headHash(file.fd, src.head_len) === src.head_hash;
-  if (src.state !== 'active' || file.st.size === 0) return false;
+function unchangedInPlace(store: Store, file: OpenFile, src: SourceRow, cursor: LineCursor): boolean {
+  if (src.offset === 0 || file.st.size !== src.size || file.st.mtimeMs === src.mtime_ms) return true;
+  if (src.mtime_ms !== 0 && walk(store, cursor, 0, src, 0).held < src.offset) return false;
+  store.sql.get('setSeen').run(file.st.size, file.st.mtimeMs, src.id);
+  return true;
+}
+
+/**
+ * A generation whose lines another generation took over from its checkpoint
+ * on is closed: a file that looks like it again (its inode reused by a copy,
+ * say) is a new generation, which finds the lines it holds like any other.
+ */
+function continuedElsewhere(store: Store, src: SourceRow): boolean {
+  return src.offset > 0 && store.sql.get('continuedFrom').get(src.id, src.offset) !== undefined;
+}
+
+/**
+ * Moves a generation that holds an earlier one's lines along them: its held
+ * prefix grows while its lines go on being the earlier generation's, and it
+ * waits while they are lines that generation's own file still holds unread.
+ * Once its lines are its own, it becomes an ordinary generation read from
+ * the end of its held prefix.
+ */
+function follow(store: Store, dir: string, file: OpenFile, src: SourceRow, cursor: LineCursor, read: ReadFn): SourceRow {
+  const parent = src.copy_of === null ? undefined : (store.sql.get('sourceById').get(src.copy_of) as SourceRow | undefined);
+  let held = src.held_len;
+  let following = false;
+  if (parent) {
+    const run = walk(store, cursor, src.held_len, parent, src.held_at);
+    held = run.held;
+    if (run.end === 'file-end') following = true;
+    else if (run.end === 'parent-end' && intact(dir, parent)) following = stillAhead(dir, file, held, parent, src.held_at, read);
+  }
+  const state = following ? 'copy' : 'active';
+  const marker = markerHash(file.fd, held);
+  store.sql.get('follow').run(state, src.copy_of, src.held_at, held, held, marker, file.st.size, file.st.mtimeMs, nowIso(), src.id);
+  return { ...src, state, held_len: held, offset: held, marker_hash: marker, size: file.st.size, mtime_ms: file.st.mtimeMs };
+}
+
+/** Are the file's bytes after `held` the bytes the parent's own file holds next (not read yet), so the parent reads them? */
+function stillAhead(dir: string, file: OpenFile, held: number, parent: SourceRow, shift: number, read: ReadFn): boolean {
+  const len = Math.min(file.st.size - held, 64 * 1024);
+  if (len <= 0) return true;
   let fd: number | undefined;
   try {
-    const st = statAtPath(dir, src);
-    if (!st || st.size === 0) return false;
-    fd = openSync(join(dir, src.path), 'r');
-    const len = Math.min(HEAD_BYTES, st.size, file.st.size);
-    return headHash(fd, len) === headHash(file.fd, len);
+    fd = openSync(join(dir, parent.path), 'r');
+    const mine = Buffer.allocUnsafe(len);
+    const theirs = Buffer.allocUnsafe(len);
+    const a = read(file.fd, mine, 0, len, held);
+    const b = read(fd, theirs, 0, len, held + shift);
+    return a === len && b === len && mine.equals(theirs);
   } catch {
     return false;
   } finally {
@@ -134,98 +179,41 @@ function sameHead(dir: string, file: OpenFile, src: SourceRow): boolean {
   }
 }
 
-/** Finds another file of the stream that holds `src`'s content up to its checkpoint, and moves `src` there. */
-function relocate(store: Store, dir: string, file: OpenFile, src: SourceRow): boolean {
-  if (src.offset === 0) return false; // nothing read, nothing to continue
-  for (const f of streamFiles(dir, file.stream)) {
-    if (f.name === file.name) continue;
-    let fd: number | undefined;
-    try {
-      fd = openSync(join(dir, f.name), 'r');
-      const st = fstatSync(fd);
-      if (st.ino === file.st.ino && st.dev === file.st.dev) continue;
-      if (!continues(fd, st.size, src)) continue;
-      const copy = store.sql.get('sourceByInode').get(file.stream, st.dev, st.ino) as SourceRow | undefined;
-      if (copy?.state === 'copy' || (copy && readNothing(copy))) store.sql.get('deleteSource').run(copy.id);
-      else if (copy) continue; // that file is some other source's
-      store.sql.get('moveSource').run(f.name, st.dev, st.ino, nowIso(), src.id);
-      return true;
-    } catch {
-      // gone since the listing
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
-  }
-  return false;
-}
-
-function adopt(store: Store, file: OpenFile, src: SourceRow): SourceRow {
-  if (src.path !== file.name || src.dev !== file.st.dev || src.ino !== file.st.ino || src.state !== 'active') {
-    store.sql.get('moveSource').run(file.name, file.st.dev, file.st.ino, nowIso(), src.id);
-  }
-  return { ...src, path: file.name, dev: file.st.dev, ino: file.st.ino, state: 'active' };
-}
-
 /**
- * Decides which source an open file continues. Call inside a write
- * transaction, files of a stream oldest first, so that rotated copies are
- * seen before the truncated original.
+ * Decides which generation an open file continues, and how much of it the
+ * mirror already holds. Call inside a write transaction, files of a stream
+ * oldest first.
  */
-export function resolveSource(store: Store, dir: string, file: OpenFile, olderRank: number | undefined): Resolution {
+export function resolveSource(
+  store: Store,
+  dir: string,
+  file: OpenFile,
+  olderRank: number | undefined,
+  opts: { maxLineBytes: number; read: ReadFn },
+): Resolution {
   const { fd, st } = file;
+  const cursor = new LineCursor(fd, st.size, opts.maxLineBytes, opts.read);
   const known = store.sql.get('sourceByInode').get(file.stream, st.dev, st.ino) as SourceRow | undefined;
-  if (known?.state === 'copy') {
-    const original = known.copy_of === null ? undefined : (store.sql.get('sourceById').get(known.copy_of) as SourceRow);
-    if (original && original.state !== 'replaced') {
-      if (isCopyOf(dir, file, original)) return { kind: 'copy', id: known.id };
-      if (continues(fd, st.size, original)) {
-        // copytruncate finished: the original's unread lines live on in the copy.
-        store.sql.get('deleteSource').run(known.id);
-        return { kind: 'ingest', src: widenHead(store, file, adopt(store, file, original)) };
-      }
+  let src: SourceRow;
+  let replaced = false;
+  if (known && !continuedElsewhere(store, known) && continues(fd, st.size, known) && unchangedInPlace(store, file, known, cursor)) {
+    // Renamed (rotation) or back from gone: same content, same generation.
+    src = widenHead(store, file, adopt(store, file, known));
+  } else {
+    // Truncated or replaced in place: a new generation, which may start with lines of the old one.
+    if (known) {
+      store.sql.get('setState').run('replaced', nowIso(), known.id);
+      replaced = true;
     }
-    store.sql.get('deleteSource').run(known.id);
-    return { kind: 'ingest', src: insertSource(store, file, {}, olderRank) };
+    src = insertSource(store, file, olderRank);
   }
-
-  if (known) {
-    // A source that has read nothing yet may be a copy first seen while it was still being written (empty), or a
-    // deleted empty file whose inode a copy now reuses: check again, now that there is content; dropping it loses nothing.
-    if (readNothing(known) && st.size > 0) {
-      const copy = asCopy(store, dir, file, olderRank, known.id);
-      if (copy) {
-        store.sql.get('deleteSource').run(known.id);
-        return copy;
-      }
-    }
-    if (continues(fd, st.size, known)) {
-      // Renamed (rotation) or back from gone: same content, same source.
-      return { kind: 'ingest', src: widenHead(store, file, adopt(store, file, known)) };
-    }
-    // Truncated or replaced in place. A copytruncate that happened after this pass listed the directory left its copy
-    // unlisted: if another file continues the source, the source moves there; else it is given up.
-    const moved = relocate(store, dir, file, known);
-    if (!moved) store.sql.get('setState').run('replaced', nowIso(), known.id);
-    return { kind: 'ingest', src: insertSource(store, file, {}, olderRank), relocated: moved };
+  if (src.state === 'active' && readNothing(src)) {
+    const found = findHeld(store, cursor, src, st.size, (s) => intact(dir, s));
+    if (found) src = { ...src, state: 'copy', copy_of: found.parent.id, held_at: found.shift, held_len: 0 };
   }
-
-  // An inode we have not seen: a new file, or a copy of a known one.
-  return asCopy(store, dir, file, olderRank) ?? { kind: 'ingest', src: insertSource(store, file, {}, olderRank) };
+  if (src.state === 'copy') {
+    src = follow(store, dir, file, src, cursor, opts.read);
+    if (src.state === 'copy') return { kind: 'copy', id: src.id, replaced };
+  }
+  return { kind: 'ingest', src, replaced };
 }
-
-/** Is this file a copy of a known source (copytruncate): still a duplicate, or now its continuation? */
-function asCopy(store: Store, dir: string, file: OpenFile, olderRank: number | undefined, except?: number): Resolution | undefined {
-  const { fd, st } = file;
-  for (const original of store.sql.get('knownSources').all(file.stream) as SourceRow[]) {
-    if (original.id === except || original.state === 'copy' || (original.dev === st.dev && original.ino === st.ino)) continue;
-    if (!sameHead(dir, file, original)) continue;
-    if (isCopyOf(dir, file, original)) {
-      return { kind: 'copy', id: insertSource(store, file, { state: 'copy', copy_of: original.id }, olderRank).id };
-    }
-    if (continues(fd, st.size, original)) {
-      return { kind: 'ingest', src: widenHead(store, file, adopt(store, file, original)) };
-    }
-  }
-  return undefined;
-}
-

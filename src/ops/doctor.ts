@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import type { Store } from '../store/open.js';
 import { bytes } from '../units.js';
 import { catchUpAdvice, mirrorStatus, type MirrorStatus } from './status.js';
+import { findDuplicates } from './verify.js';
 
 export interface DoctorCheck {
   name: string;
@@ -39,6 +40,13 @@ export function doctor(store: Store, dir: string): DoctorReport {
     fix: status.lastImport ? undefined : 'jsonl-mirror import',
   });
   checks.push({ name: 'rejects', ok: true, detail: `${status.totals.rejects} rejected lines` });
+  const dups = findDuplicates(store, dir);
+  checks.push({
+    name: 'duplicates',
+    ok: dups.length === 0,
+    detail: dups.length === 0 ? 'no line is mirrored twice' : dups.map((d) => `${d.path}: ${d.detail}`).join('; '),
+    fix: dups.length === 0 ? undefined : 'jsonl-mirror rebuild (a fresh mirror from the files)',
+  });
   checks.push({
     name: 'tailer',
     ok: true,

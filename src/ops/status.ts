@@ -84,7 +84,12 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
   const known = new Set<string>();
   let historyRows = 0;
   for (const s of sources) {
-    if (s.state === 'copy') continue;
+    if (s.state === 'copy') {
+      // Its lines are all held by an earlier generation: nothing of its own to show, and nothing behind.
+      const held = s.kind === 'jsonl' ? statAtPath(dir, s) : undefined;
+      if (held) known.add(`${held.dev}:${held.ino}`);
+      continue;
+    }
     const st = s.kind === 'jsonl' && s.state === 'active' ? statAtPath(dir, s) : undefined;
     const size = st ? st.size : null;
     if (s.state === 'gone' || s.state === 'replaced') historyRows += s.rows;
@@ -106,7 +111,7 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
     for (const f of list) {
       try {
         const st = statSync(join(dir, f.name));
-        if (known.has(`${st.dev}:${st.ino}`)) continue;
+        if (known.has(`${st.dev}:${st.ino}`) || !st.isFile()) continue; // a FIFO or directory is not a log: the ingest skips it
         files.push({ path: f.name, stream: f.stream, state: 'unmirrored', generation: 0, size: st.size,
           checkpoint: 0, behindBytes: st.size, unterminatedBytes: unterminated(join(dir, f.name), 0, st.size), rows: 0, rejects: 0 });
       } catch {

@@ -1,17 +1,19 @@
-import { closeSync, fstatSync, openSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync } from 'node:fs';
 import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/statements.js';
 import { listStreams } from '../ingest/layout.js';
 import { readLines } from '../ingest/lines.js';
 import { parseLine } from '../ingest/parse-line.js';
-import { continues } from '../ingest/sources.js';
+import { openStreamFile } from '../ingest/ingest-stream.js';
+import { findHeld, holdsLineAt, LineCursor, walk } from '../ingest/held.js';
+import { continues, intact } from '../ingest/sources.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../ingest/lines.js';
 
 export interface VerifyProblem {
   path: string;
   offset: number;
-  problem: 'missing' | 'extra' | 'changed' | 'not_mirrored' | 'behind';
+  /** duplicate: a line the mirror holds twice, through two generations of its stream. */
+  problem: 'missing' | 'extra' | 'changed' | 'not_mirrored' | 'behind' | 'duplicate';
   detail: string;
 }
 
@@ -44,25 +46,23 @@ export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: n
   const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   for (const [stream, list] of listStreams(dir)) {
     for (const f of list) {
-      let fd: number;
-      try {
-        fd = openSync(join(dir, f.name), 'r');
-      } catch {
-        continue;
-      }
+      const file = openStreamFile(dir, f);
+      if (!file || 'kind' in file) continue; // gone since the listing, or not a log file the ingest would read
+      const { fd, st } = file;
       try {
         report.files++;
-        const st = fstatSync(fd);
         const known = store.sql.get('sourceByInode').get(stream, st.dev, st.ino) as SourceRow | undefined;
         // Same inode but other content (truncated or replaced since the last ingest): not this source any more.
         const src = known && (known.state === 'copy' || continues(fd, st.size, known)) ? known : undefined;
-        if (!src || src.state === 'copy') {
-          if (!src && st.size > 0) {
+        if (!src) {
+          if (st.size > 0) {
             report.behindBytes += st.size;
             add({ path: f.name, offset: 0, problem: 'not_mirrored', detail: `${st.size} bytes never mirrored` });
           }
           continue;
         }
+        checkHeld(store, dir, f.name, new LineCursor(fd, st.size, maxLineBytes), src, add);
+        if (src.state === 'copy') continue;
         verifySource(store, f.name, fd, src, maxLineBytes, report, add);
         if (st.size > src.offset) {
           report.behindBytes += st.size - src.offset;
@@ -76,6 +76,55 @@ export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: n
   verifyStageTotals(store, add);
   report.ok = report.problems.length === 0;
   return report;
+}
+
+/** Lines mirrored twice through two generations of a stream (doctor's check: the file heads only, not every line). */
+export function findDuplicates(store: Store, dir: string, maxLineBytes = DEFAULT_MAX_LINE_BYTES): VerifyProblem[] {
+  const found: VerifyProblem[] = [];
+  for (const [stream, list] of listStreams(dir)) {
+    for (const f of list) {
+      const file = openStreamFile(dir, f);
+      if (!file || 'kind' in file) continue;
+      try {
+        const src = store.sql.get('sourceByInode').get(stream, file.st.dev, file.st.ino) as SourceRow | undefined;
+        if (!src || !(src.state === 'copy' || continues(file.fd, file.st.size, src))) continue;
+        checkHeld(store, dir, f.name, new LineCursor(file.fd, file.st.size, maxLineBytes), src, (p) => {
+          if (p.problem === 'duplicate') found.push(p);
+        });
+      } finally {
+        closeSync(file.fd);
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * The generation's held prefix must still be the lines it holds, and its own
+ * rows must not start with lines the mirror already holds from another
+ * generation (what the ingest recognises, checked again).
+ */
+function checkHeld(store: Store, dir: string, path: string, cursor: LineCursor, src: SourceRow, add: (p: VerifyProblem) => void): void {
+  const parent = src.copy_of === null ? undefined : (store.sql.get('sourceById').get(src.copy_of) as SourceRow | undefined);
+  if (parent && walk(store, cursor, 0, parent, src.held_at).held < src.held_len) {
+    add({ path, offset: 0, problem: 'changed', detail: `the first ${src.held_len} bytes are no longer the lines of ${parent.path} they were taken for` });
+    return;
+  }
+  const below = src.held_len > 0 ? (store.sql.get('ownRowBelow').get({ src: src.id, below: src.held_len }) as { offset: number } | undefined) : undefined;
+  if (below) {
+    add({ path, offset: below.offset, problem: 'duplicate', detail: `a row for a line this file holds from ${parent?.path ?? 'an earlier generation'}` });
+  }
+  // A generation that continues another has each own line checked against it where it is read (verifySource).
+  if (src.state === 'copy' || parent) return;
+  const dup = findHeld(store, cursor, src, Number.MAX_SAFE_INTEGER, (s) => intact(dir, s));
+  if (!dup || dup.run.lines === 0) return;
+  add({
+    path,
+    offset: 0,
+    problem: 'duplicate',
+    detail: `${dup.run.lines} lines (bytes 0-${dup.run.held}) are mirrored twice: also held from ${dup.parent.path} ` +
+      `(generation ${dup.parent.generation}) at offset ${dup.shift}`,
+  });
 }
 
 /** stage_totals (sql/002) must equal what the rows say. */
@@ -109,8 +158,11 @@ function verifySource(
   for (const r of store.sql.get('rejectOffsets').all(src.id) as { offset: number; length: number }[]) {
     rejects.set(r.offset, r.length);
   }
+  const parent = src.copy_of === null ? undefined : (store.sql.get('sourceById').get(src.copy_of) as SourceRow | undefined);
+  const mappedEnd = parent ? parent.offset - src.held_at : 0;
   const rows = store.sql.get('eventOffsets').iterate(src.id) as IterableIterator<{ offset: number; line: string }>;
   let row = rows.next();
+  while (!row.done && row.value.offset < src.held_len) row = rows.next(); // reported by checkHeld
   const extrasBefore = (offset: number): void => {
     while (!row.done && row.value.offset < offset) {
       add({ path, offset: row.value.offset, problem: 'extra', detail: 'events row with no line at this offset' });
@@ -137,9 +189,19 @@ function verifySource(
     else add({ path, offset, problem: 'missing', detail: 'unusable line with no rejects row' });
   };
   readLines(
-    { fd, from: 0, to: src.offset, final: true, maxLineBytes, batchBytes: Number.POSITIVE_INFINITY },
+    { fd, from: src.held_len, to: src.offset, final: true, maxLineBytes, batchBytes: Number.POSITIVE_INFINITY },
     (buf, s, e, offset, utf8) => {
       report.lines++;
+      if (offset < mappedEnd && holdsLineAt(store, parent!, offset + src.held_at, buf, s, e)) {
+        // Held by the generation this one continues: a row of its own here would be the line twice.
+        extrasBefore(offset);
+        if (!row.done && row.value.offset === offset) {
+          add({ path, offset, problem: 'duplicate', detail: `line also held by ${parent!.path} at offset ${offset + src.held_at}` });
+          row = rows.next();
+        }
+        if (rejects.delete(offset)) add({ path, offset, problem: 'duplicate', detail: `rejected line also held by ${parent!.path}` });
+        return;
+      }
       const parsed = parseLine(buf, s, e, utf8);
       if (parsed.kind === 'event') expectEvent(offset, parsed.text);
       else if (parsed.kind === 'reject') expectReject(offset);
@@ -151,5 +213,7 @@ function verifySource(
     },
   );
   extrasBefore(Number.POSITIVE_INFINITY);
-  for (const offset of rejects.keys()) add({ path, offset, problem: 'extra', detail: 'rejects row with no line at this offset' });
+  for (const offset of rejects.keys()) {
+    if (offset >= src.held_len) add({ path, offset, problem: 'extra', detail: 'rejects row with no line at this offset' });
+  }
 }

@@ -1,7 +1,7 @@
 import { isMirrorError, sqliteCode } from '../errors.js';
 import { COSTS_STREAM, importLegacyCosts } from '../import/legacy-costs.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
-import { bytesBehind } from '../ingest/lag.js';
+import { lagOf } from '../ingest/lag.js';
 import { streamFiles } from '../ingest/layout.js';
 import type { NormalEvent } from '../ingest/normalize.js';
 import type { IngestOptions } from '../ingest/options.js';
@@ -9,11 +9,15 @@ import type { Store } from '../store/open.js';
 import type { EventQuery, EventSource, FeedPage, FeedQuery, GroupQuery, GroupRow, LoggedEvent, RecordQuery } from './source.js';
 import { SqliteSource } from './sqlite-source.js';
 
+/** Thrown by a read that could not catch up and may not answer behind: the caller answers from the files instead. */
+export class MirrorBehind extends Error {}
+
 /**
  * The SQLite backend with invariant 8: before a read touches a stream, the
  * mirror catches up with that stream's files (a cheap incremental ingest),
  * once per helper call. When it cannot write (read-only, or locked by a long
- * import) it answers from what it has and counts how far behind it is.
+ * import) it answers from what it has only when `maxLagSeconds` allows that
+ * lag (and counts how far behind it is); otherwise it throws MirrorBehind.
  */
 export class FreshSqliteSource implements EventSource {
   readonly kind = 'sqlite';
@@ -21,11 +25,14 @@ export class FreshSqliteSource implements EventSource {
   private readonly fresh = new Set<string>();
   /** Bytes of the read streams not in the mirror at the last read. */
   lagBytes = 0;
+  /** Seconds since the oldest of those bytes could have been mirrored. */
+  lagSeconds = 0;
 
   constructor(
     private readonly store: Store,
     private readonly dir: string,
     private readonly ingest: IngestOptions = {},
+    private readonly maxLagSeconds = Number.POSITIVE_INFINITY,
   ) {
     this.inner = new SqliteSource(store);
   }
@@ -34,29 +41,41 @@ export class FreshSqliteSource implements EventSource {
   beginRead(): void {
     this.fresh.clear();
     this.lagBytes = 0;
+    this.lagSeconds = 0;
   }
 
   private ensure(streams: string[]): void {
     for (const stream of streams) {
       if (this.fresh.has(stream)) continue;
       this.fresh.add(stream);
-      if (this.store.readonly) {
-        this.lagBytes += this.behind(stream);
-        continue;
+      let why = 'it is read-only';
+      if (!this.store.readonly) {
+        try {
+          ingestStream(this.store, this.dir, stream, this.ingest);
+          if (stream === COSTS_STREAM) importLegacyCosts(this.store, this.dir, { ifChanged: true });
+          continue;
+        } catch (err) {
+          const code = sqliteCode(err) ?? '';
+          if (!(code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_READONLY') || isMirrorError(err, 'DB_LOCKED'))) throw err;
+          why = code.startsWith('SQLITE_READONLY') ? 'it is read-only' : 'another process holds its write lock';
+        }
       }
-      try {
-        ingestStream(this.store, this.dir, stream, this.ingest);
-        if (stream === COSTS_STREAM) importLegacyCosts(this.store, this.dir, { ifChanged: true });
-      } catch (err) {
-        const code = sqliteCode(err) ?? '';
-        if (!(code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_READONLY') || isMirrorError(err, 'DB_LOCKED'))) throw err;
-        this.lagBytes += this.behind(stream);
-      }
+      this.behind(stream, why);
     }
   }
 
-  private behind(stream: string): number {
-    return streamFiles(this.dir, stream).reduce((n, f) => n + bytesBehind(this.store, this.dir, f), 0);
+  private behind(stream: string, why: string): void {
+    const now = Date.now();
+    for (const f of streamFiles(this.dir, stream)) {
+      const lag = lagOf(this.store, this.dir, f);
+      if (lag.bytes === 0) continue;
+      this.lagBytes += lag.bytes;
+      this.lagSeconds = Math.max(this.lagSeconds, (now - lag.sinceMs) / 1000);
+    }
+    if (this.lagBytes > 0 && this.lagSeconds > this.maxLagSeconds) {
+      throw new MirrorBehind(`the mirror could not catch up (${why}) and is ${this.lagBytes} bytes and ` +
+        `${this.lagSeconds.toFixed(1)} s behind the files; answered from the files instead`);
+    }
   }
 
   events(q: EventQuery): NormalEvent[] {

@@ -15,7 +15,7 @@ import { issueEvents, type IssueEvents, type IssueEventsOptions } from '../metri
 import { throughputTrend } from '../metrics/throughput.js';
 import { timeline, type Timeline, type TimelineOptions } from '../metrics/timeline.js';
 import { readDailyBudget } from './budget.js';
-import { FreshSqliteSource } from './fresh-source.js';
+import { FreshSqliteSource, MirrorBehind } from './fresh-source.js';
 import { PgSource } from './pg-source.js';
 import { isPgUrl, openPgStore } from '../store/pg/open.js';
 import { ScanSource } from './scan-source.js';
@@ -44,6 +44,11 @@ export interface ReaderOptions {
   busyTimeoutMs?: number;
   /** With a postgres:// db: only this host's events (default: every host). */
   host?: string;
+  /**
+   * auto: how far behind (seconds) a mirror that cannot catch up may answer
+   * (default 0: it must catch up, else the files answer). sqlite always answers.
+   */
+  maxLagSeconds?: number;
 }
 
 /** Every helper in METRICS.md, answered by whichever backend the reader chose. */
@@ -53,6 +58,10 @@ export interface Reader {
   readonly fallbackReason: string | null;
   /** After a SQLite read that could not catch up: bytes of the files not yet mirrored. */
   readonly lagBytes: number;
+  /** ... and for how many seconds at most they have been waiting. */
+  readonly lagSeconds: number;
+  /** Which backend answered the last call (auto answers from the files when the mirror is behind). */
+  readonly answeredBy: 'sqlite' | 'scan' | 'postgres';
   activity(o?: ActivityOptions): ActivityFeed;
   costBreakdown(o?: MetricOptions): ReturnType<typeof costBreakdown>;
   costTrend(o?: MetricOptions): ReturnType<typeof costTrend>;
@@ -118,7 +127,7 @@ export function createReader(opts: ReaderOptions): Reader {
   } else {
     try {
       store = openForRead(dbPath, opts.busyTimeoutMs ?? 250);
-      fresh = new FreshSqliteSource(store, opts.dir, opts.ingest);
+      fresh = new FreshSqliteSource(store, opts.dir, opts.ingest, choice === 'auto' ? (opts.maxLagSeconds ?? 0) : Number.POSITIVE_INFINITY);
       src = fresh;
     } catch (err) {
       if (choice === 'sqlite' || !(err instanceof MirrorError)) throw err;
@@ -135,14 +144,26 @@ export function createReader(opts: ReaderOptions): Reader {
     return aside ? `; moved it aside to ${aside}, run \`jsonl-mirror rebuild\`` : '';
   }
 
-  /** Runs one helper; a mirror found broken mid-read sends `auto` to the files for good. */
+  let answeredBy: 'sqlite' | 'scan' | 'postgres' = src.kind;
+  /**
+   * Runs one helper; a mirror found broken mid-read sends `auto` to the files
+   * for good, one that cannot catch up for this call.
+   */
   function run<T>(fn: (s: EventSource) => T): T {
     fresh?.beginRead();
+    answeredBy = src.kind;
     try {
       return fn(src);
     } catch (err) {
+      if (err instanceof MirrorBehind) {
+        fallbackReason = err.message;
+        opts.onFallback?.(err.message);
+        answeredBy = 'scan';
+        return fn(scan());
+      }
       if (choice !== 'auto' || src.kind !== 'sqlite' || !isBrokenDb(err)) throw err;
       src = fallBack(`${(translateOpenError(err, dbPath) as Error).message}${healed(err)}; reading the files instead`);
+      answeredBy = src.kind;
       return fn(src);
     }
   }
@@ -157,6 +178,12 @@ export function createReader(opts: ReaderOptions): Reader {
     },
     get lagBytes() {
       return fresh?.lagBytes ?? 0;
+    },
+    get lagSeconds() {
+      return fresh?.lagSeconds ?? 0;
+    },
+    get answeredBy() {
+      return answeredBy;
     },
     activity: (o) => run((s) => activityFeed(s, o)),
     costBreakdown: (o) => run((s) => costBreakdown(s, withConfig(o))),

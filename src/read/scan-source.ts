@@ -1,6 +1,8 @@
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COSTS_STREAM, LEGACY_COSTS_FILE, parseLegacyCosts } from '../import/legacy-costs.js';
+import { eventForHandout } from '../ingest/handout.js';
+import { openStreamFile } from '../ingest/ingest-stream.js';
 import { listStreams } from '../ingest/layout.js';
 import { readLines } from '../ingest/lines.js';
 import { normalize, toNumber, toText, type NormalEvent } from '../ingest/normalize.js';
@@ -30,14 +32,11 @@ export class ScanSource implements EventSource {
     for (const stream of [...new Set(streams)].sort()) {
       if (stream === COSTS_STREAM) this.visitLegacy(visit);
       for (const f of all.get(stream) ?? []) {
-        let fd: number;
+        // Rotated away since the listing (its lines are in the next file we read), or not a log file (a FIFO is never opened).
+        const file = openStreamFile(this.dir, f);
+        if (!file || 'kind' in file) continue;
+        const { fd, st } = file;
         try {
-          fd = openSync(join(this.dir, f.name), 'r');
-        } catch {
-          continue; // rotated away since the listing: its lines are in the next file we read
-        }
-        try {
-          const st = fstatSync(fd);
           const final = this.opts.final || (f.rotation > 0 && Date.now() - st.mtimeMs >= this.opts.rotatedGraceMs);
           readLines(
             { fd, from: 0, to: st.size, final, maxLineBytes: this.opts.maxLineBytes, batchBytes: Number.POSITIVE_INFINITY },
@@ -101,7 +100,7 @@ export class ScanSource implements EventSource {
     const page = matches.slice(start, start + q.limit);
     const end = start + page.length;
     return {
-      events: page.map((m) => JSON.parse(m.text) as Record<string, unknown>),
+      events: page.map((m) => eventForHandout(m.text)),
       total: matches.length,
       nextCursor: page.length === q.limit ? encodeCursor(['f', end]) : null,
     };

@@ -1,3 +1,4 @@
+import { eventForHandout } from '../ingest/handout.js';
 import type { NormalEvent } from '../ingest/normalize.js';
 import type { Store } from '../store/open.js';
 import { eventsSql, feedCountSql, feedPageSql, groupsSql, recordsSql } from '../store/read-sql.js';
@@ -39,7 +40,7 @@ export class SqliteSource implements EventSource {
     }[];
     const last = rows.at(-1);
     return {
-      events: rows.map((r) => JSON.parse(r.line) as Record<string, unknown>),
+      events: rows.map((r) => eventForHandout(r.line)),
       total,
       nextCursor: last && rows.length === q.limit ? encodeCursor(['s', last.ts_epoch, last.stream, last.rank, last.offset]) : null,
     };

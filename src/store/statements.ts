@@ -14,16 +14,32 @@ const SQL = {
   minRankAbove: "SELECT MIN(rank) AS r FROM sources WHERE stream = ? AND kind = 'jsonl' AND state = 'active' AND rank > ?",
   insertSource: `INSERT INTO sources (stream, kind, path, dev, ino, generation, rank, head_len, head_hash, state, copy_of, first_seen, updated_at)
     VALUES (@stream, @kind, @path, @dev, @ino, @generation, @rank, @head_len, @head_hash, @state, @copy_of, @now, @now)`,
-  moveSource: "UPDATE sources SET path = ?, dev = ?, ino = ?, state = 'active', updated_at = ? WHERE id = ?",
+  moveSource: 'UPDATE sources SET path = ?, dev = ?, ino = ?, state = ?, updated_at = ? WHERE id = ?',
   setHead: 'UPDATE sources SET head_len = ?, head_hash = ? WHERE id = ?',
   setState: 'UPDATE sources SET state = ?, updated_at = ? WHERE id = ?',
   deleteSource: 'DELETE FROM sources WHERE id = ?',
   checkpoint: `UPDATE sources SET "offset" = ?, marker_hash = ?, size = ?, rows = rows + ?, rejects = rejects + ?,
     blanks = blanks + ?, updated_at = ? WHERE id = ?`,
+  checkpointRead: `UPDATE sources SET "offset" = ?, marker_hash = ?, size = ?, mtime_ms = ?, tail_len = ?, rows = rows + ?,
+    rejects = rejects + ?, blanks = blanks + ?, updated_at = ? WHERE id = ?`,
+  setSeen: 'UPDATE sources SET size = ?, mtime_ms = ? WHERE id = ?',
+  follow: `UPDATE sources SET state = ?, copy_of = ?, held_at = ?, held_len = ?, "offset" = ?, marker_hash = ?, size = ?, mtime_ms = ?,
+    updated_at = ? WHERE id = ?`,
+  heldCandidates: `SELECT * FROM sources WHERE stream = ? AND kind = 'jsonl' AND id <> ? AND state <> 'copy'
+    AND (rows + rejects > 0 OR held_len > 0) ORDER BY id DESC LIMIT 16`,
+  continuedFrom: "SELECT 1 AS y FROM sources WHERE copy_of = ? AND state <> 'copy' AND held_at + held_len >= ? LIMIT 1",
+  ownRowBelow: `SELECT "offset" FROM events WHERE source_id = @src AND "offset" < @below
+    UNION ALL SELECT "offset" FROM rejects WHERE source_id = @src AND "offset" < @below ORDER BY 1 LIMIT 1`,
+  ownEvents: 'SELECT "offset", line FROM events WHERE source_id = ? AND "offset" >= ? AND "offset" < ? ORDER BY "offset" LIMIT ?',
+  ownRejects: `SELECT "offset", hash, length, sample FROM rejects WHERE source_id = ? AND "offset" >= ? AND "offset" < ?
+    ORDER BY "offset" LIMIT ?`,
+  deleteReject: 'DELETE FROM rejects WHERE source_id = ? AND "offset" = ?',
   insertEvent: `INSERT OR IGNORE INTO events (source_id, "offset", stream, rank, type, ts_epoch, issue, stage, result,
     duration_s, cost_usd, model, input_tokens, output_tokens, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertReject: `INSERT OR IGNORE INTO rejects (source_id, stream, path, "offset", length, reason, sample, at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  insertLineReject: `INSERT OR IGNORE INTO rejects (source_id, stream, path, "offset", length, reason, sample, at, hash)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertLegacy: 'INSERT INTO legacy_entries (key, event_id) VALUES (?, ?)',
   legacySource: "SELECT * FROM sources WHERE stream = ? AND kind = 'legacy-costs' AND path = ?",
   legacyTail: 'SELECT line FROM events WHERE source_id = ? ORDER BY "offset" DESC LIMIT ?',
@@ -104,6 +120,10 @@ export interface SourceRow {
   size: number;
   state: 'active' | 'copy' | 'gone' | 'replaced';
   copy_of: number | null;
+  held_at: number;
+  held_len: number;
+  mtime_ms: number;
+  tail_len: number;
   rows: number;
   rejects: number;
   blanks: number;

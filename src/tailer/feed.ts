@@ -2,6 +2,8 @@
 export interface ChangeBatch {
   stream: string;
   events: Record<string, unknown>[];
+  /** The same events as the lines written in the log, byte for byte (an event of any depth can be passed on without re-serialising it). */
+  lines: string[];
 }
 
 export type Subscriber = (batch: ChangeBatch) => void;
@@ -14,6 +16,7 @@ export class ChangeFeed {
   private readonly subscribers = new Set<Subscriber>();
   private ended = false;
   private readonly enders = new Set<() => void>();
+  constructor(private readonly onError: (err: unknown) => void = () => {}) {}
 
   get active(): boolean {
     return this.subscribers.size > 0;
@@ -24,8 +27,15 @@ export class ChangeFeed {
     return () => this.subscribers.delete(fn);
   }
 
+  /** A subscriber that throws is reported; the batch still reaches every other subscriber. */
   publish(batch: ChangeBatch): void {
-    for (const fn of this.subscribers) fn(batch);
+    for (const fn of this.subscribers) {
+      try {
+        fn(batch);
+      } catch (err) {
+        this.onError(err);
+      }
+    }
   }
 
   end(): void {

@@ -1,13 +1,14 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { sqliteCode } from '../errors.js';
+import { isMirrorError, sqliteCode } from '../errors.js';
 import { COSTS_STREAM, importLegacyCosts, LEGACY_COSTS_FILE } from '../import/legacy-costs.js';
+import { eventForHandout } from '../ingest/handout.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
 import { statAtPath } from '../ingest/sources.js';
 import { assertDir, parseStreamFile } from '../ingest/layout.js';
 import type { IngestOptions } from '../ingest/options.js';
-import { openStore, type Store } from '../store/open.js';
+import { openStore, translateOpenError, type Store } from '../store/open.js';
 import type { SourceRow } from '../store/statements.js';
 import { ChangeFeed, type ChangeBatch, type Subscriber } from './feed.js';
 import { claimTailer, releaseTailer, runningTailer } from './lock.js';
@@ -68,9 +69,26 @@ export function createTailer(opts: TailerOptions): Tailer {
   const pollMs = opts.pollIntervalMs ?? 1000;
   const onError = opts.onError ?? ((e: unknown) => process.stderr.write(`jsonl-mirror tail: ${(e as Error).message}\n`));
   const wanted = opts.streams ? new Set(opts.streams) : undefined;
+  const skipped = new Set<string>();
   // The tailer reads each file a batch at a time and yields, so signals and watcher events are served during a long catch-up.
-  const ingestOpts: IngestOptions = { ...opts.ingest, maxBatches: 1 };
-  const feed = new ChangeFeed();
+  const ingestOpts: IngestOptions = {
+    ...opts.ingest,
+    maxBatches: 1,
+    onSkip: (k) => {
+      if (skipped.has(k.path)) return; // one warning per file, not one per round
+      skipped.add(k.path);
+      onError(new Error(k.reason));
+    },
+  };
+  let lastError: string | undefined;
+  /** An error that persists is reported once, not on every retry. */
+  const reportOnce = (err: unknown): void => {
+    const message = (err as Error)?.message ?? String(err);
+    if (message === lastError) return;
+    lastError = message;
+    onError(err);
+  };
+  const feed = new ChangeFeed(onError);
   const dirty = new Set<string>();
   const pending = new Set<string>();
   const signatures = new Map<string, string>();
@@ -99,10 +117,29 @@ export function createTailer(opts: TailerOptions): Tailer {
       onError(new Error(`${dbPath} is corrupt; moved it aside to ${quarantine(dbPath)} and rebuilding the mirror from the files`));
       s = openStore(dbPath);
     }
-    storeIno = statSync(dbPath).ino;
-    claimTailer(s);
-    lastId = (s.sql.get('maxEventId').get() as { id: number }).id;
+    try {
+      storeIno = statSync(dbPath).ino;
+      claimTailer(s);
+      lastId = (s.sql.get('maxEventId').get() as { id: number }).id;
+    } catch (err) {
+      s.close();
+      throw translateOpenError(err, dbPath);
+    }
     return s;
+  }
+
+  /** Like the writer, the tailer waits for another process's write lock instead of giving up (a long import holds it). */
+  async function openWhenUnlocked(): Promise<Store> {
+    for (let said = false; ; ) {
+      try {
+        return openMirror();
+      } catch (err) {
+        if (!isMirrorError(err, 'DB_LOCKED') || stopped) throw err;
+        if (!said) onError(new Error(`${dbPath} is locked by another process; waiting for it`));
+        said = true;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   }
 
   function markDirty(stream: string): void {
@@ -142,13 +179,14 @@ export function createTailer(opts: TailerOptions): Tailer {
         else pending.delete(stream);
       }
       publish(store);
+      lastError = undefined;
     } catch (err) {
       const code = sqliteCode(err) ?? '';
       if (isBrokenDb(err) && store) {
         store.close();
         store = undefined;
         onError(new Error(`${dbPath} is corrupt; moved it aside to ${quarantine(dbPath)} and rebuilding the mirror from the files`));
-      } else if (!code.startsWith('SQLITE_BUSY')) onError(err);
+      } else if (!code.startsWith('SQLITE_BUSY') && !isMirrorError(err, 'DB_LOCKED')) reportOnce(err);
       for (const s of allStreams()) dirty.add(s);
       schedule(100);
       return;
@@ -178,7 +216,7 @@ export function createTailer(opts: TailerOptions): Tailer {
       }
       for (const [stream, list] of byStream) {
         list.sort((a, b) => a.ts_epoch - b.ts_epoch || a.rank - b.rank || a.offset - b.offset);
-        feed.publish({ stream, events: list.map((r) => JSON.parse(r.line) as Record<string, unknown>) });
+        feed.publish({ stream, events: list.map((r) => eventForHandout(r.line)), lines: list.map((r) => r.line) });
       }
     }
   }
@@ -214,7 +252,7 @@ export function createTailer(opts: TailerOptions): Tailer {
 
   return {
     async start() {
-      store = openMirror();
+      store = await openWhenUnlocked();
       startedAt = Date.now();
       for (const s of allStreams()) dirty.add(s);
       watcher = watch(opts.dir, {

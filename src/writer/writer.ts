@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, fsyncSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { MirrorError, sqliteCode } from '../errors.js';
 import { ingestLive, type LiveHint } from '../ingest/ingest-live.js';
@@ -24,6 +24,8 @@ export interface WriterOptions {
   budgetMs?: number;
   /** After a failed mirror step, appends skip the mirror for this long, ms (default 1000). */
   retryAfterMs?: number;
+  /** An unterminated last line idle this long is a fragment nobody will finish: end it before appending (default 60 s). */
+  fragmentGraceMs?: number;
   batchMaxEvents?: number;
   batchMaxDelayMs?: number;
   /** Told once per kind of mirror problem (default: one line on stderr). */
@@ -66,9 +68,29 @@ interface OpenStream {
   ino: number;
   pending: number;
   dirty: boolean;
+  /** A write of ours failed or was short: the file may end in our fragment, to be ended before the next line. */
+  broken: boolean;
   /** When the path was last checked for rotation. */
   checkedAt: number;
   hint?: LiveHint;
+}
+
+const NEWLINE = Buffer.from('\n');
+
+function endsWithNewline(fd: number): boolean {
+  const size = fstatSync(fd).size;
+  if (size === 0) return true;
+  const b = Buffer.alloc(1);
+  return readSync(fd, b, 0, 1, size - 1) === 1 && b[0] === 10;
+}
+
+/**
+ * Does the file end in an unterminated line nobody has written to for
+ * `graceMs`? A line another program is still writing is left alone.
+ */
+function staleFragment(fd: number, graceMs: number, now: number): boolean {
+  const st = fstatSync(fd);
+  return st.size > 0 && now - st.mtimeMs >= graceMs && !endsWithNewline(fd);
 }
 
 /** How often the path and the DB file are re-checked for rotation or replacement: a stat per append is measurable. */
@@ -98,6 +120,7 @@ export function createWriter(opts: WriterOptions): Writer {
   const mode = opts.mode ?? 'per-event';
   const budgetMs = opts.budgetMs ?? 20;
   const retryAfterMs = opts.retryAfterMs ?? 1000;
+  const fragmentGraceMs = opts.fragmentGraceMs ?? 60_000;
   const batchMaxEvents = opts.batchMaxEvents ?? 1000;
   const batchMaxDelayMs = opts.batchMaxDelayMs ?? 50;
   const durability = opts.durability ?? 'none';
@@ -127,13 +150,17 @@ export function createWriter(opts: WriterOptions): Writer {
     const path = join(opts.dir, `${stream}.jsonl`);
     let s = streams.get(stream);
     const now = Date.now();
+    let carried = 0;
+    let recheck = !s;
     if (s && now - s.checkedAt >= RECHECK_MS) {
       s.checkedAt = now;
+      recheck = true;
       const onDisk = statSync(path, { throwIfNoEntry: false });
       // Rotated or deleted under us: write to whatever is at the path now.
       if (!onDisk || onDisk.ino !== s.ino) {
         closeSync(s.fd);
         streams.delete(stream);
+        carried = s.pending; // appended, not yet counted as mirrored or skipped: the next batch counts them
         s = undefined;
       }
     }
@@ -144,9 +171,10 @@ export function createWriter(opts: WriterOptions): Writer {
       } catch (err) {
         throw new MirrorError('WRITE_FAILED', `cannot open ${path} for appending (${(err as NodeJS.ErrnoException).code}); check the directory's permissions`, { cause: err });
       }
-      s = { path, fd, ino: fstatSync(fd).ino, pending: 0, dirty: false, checkedAt: now };
+      s = { path, fd, ino: fstatSync(fd).ino, pending: carried, dirty: false, broken: false, checkedAt: now };
       streams.set(stream, s);
     }
+    if (recheck && !s.broken) s.broken = staleFragment(s.fd, fragmentGraceMs, now);
     return s;
   }
 
@@ -230,18 +258,25 @@ export function createWriter(opts: WriterOptions): Writer {
   return {
     append(stream, event) {
       if (closed) throw new MirrorError('WRITE_FAILED', 'this writer is closed; create a new one');
-      const line = serializeEvent(event);
+      const serialized = serializeEvent(event);
       const s = openStream(stream);
+      // Never glue a line onto a fragment: end it first, so it becomes one reject and this line stays whole.
+      const line = s.broken && !endsWithNewline(s.fd) ? Buffer.concat([NEWLINE, serialized]) : serialized;
       let written: number;
       try {
         written = writeSync(s.fd, line);
         if (durability === 'fsync') fsyncSync(s.fd);
       } catch (err) {
-        throw new MirrorError('WRITE_FAILED', `cannot append to ${s.path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+        s.broken = true;
+        throw new MirrorError('WRITE_FAILED', `cannot append to ${s.path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ` +
+          'free space or fix the permissions and append again: the next append ends any fragment left first', { cause: err });
       }
       if (written !== line.length) {
-        throw new MirrorError('WRITE_FAILED', `short write to ${s.path}: ${written} of ${line.length} bytes (disk full?)`);
+        s.broken = true;
+        throw new MirrorError('WRITE_FAILED', `short write to ${s.path}: ${written} of ${line.length} bytes (disk full?); ` +
+          'free space and append again: the next append ends the fragment first, which becomes one rejected line');
       }
+      s.broken = false;
       s.dirty = true;
       counters.appended++;
       if (mode === 'batched') {

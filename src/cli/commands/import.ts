@@ -6,7 +6,7 @@ import { LEGACY_COSTS_FILE } from '../../import/legacy-costs.js';
 import { assertDir, listStreams } from '../../ingest/layout.js';
 import { importAll, type ImportSummary } from '../../import/import.js';
 import { isPgUrl } from '../../store/pg/open.js';
-import { action, openMirror, parseIntOption } from '../context.js';
+import { action, note, openMirror, parseIntOption } from '../context.js';
 import { progressHooks } from '../progress.js';
 import { bytes, count, plural } from '../format.js';
 
@@ -53,6 +53,12 @@ export function register(program: Command): void {
             legacy: !pg && (o.legacy as boolean),
             ...progress.hooks,
           });
+          const skipped = [...new Map(summary.skipped.map((k) => [k.path, k])).values()];
+          for (const k of skipped) if (k.kind === 'not-a-file') note(`jsonl-mirror: ${k.reason}`);
+          const unreadable = skipped.filter((k) => k.kind === 'unreadable');
+          if (unreadable.length > 0) {
+            throw new MirrorError('FILE_UNREADABLE', `${unreadable.map((k) => k.reason).join('; ')} (every other file was imported)`);
+          }
           return { json: summary, human: describe(summary, g.db) };
         } finally {
           progress.stop();

@@ -92,6 +92,15 @@ const HELPERS: Record<string, { call: (r: Reader, o: Json) => Json; human: (x: J
 
 /** The metric names, for completion. */
 export const METRIC_NAMES = Object.keys(HELPERS);
+/** A duration: 500ms, 5s, 2m, 1h, or plain seconds. */
+function parseDuration(name: string) {
+  const unit: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
+  return (v: string): number => {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
+    if (!m) throw new MirrorError('INVALID_ARGUMENT', `${name} takes a duration such as 5s, 500ms, 2m or 1h, got "${v}"`);
+    return Number(m[1]) * unit[m[2] ?? 's']!;
+  };
+}
 
 function parseNumber(name: string) {
   return (v: string): number => {
@@ -113,6 +122,8 @@ export function register(program: Command): void {
     .option('--range <hours>', 'timeline: hours before --now (default 24)', parseIntOption('--range'))
     .option('--source <kind>', 'auto | sqlite | scan', 'auto')
     .option('--host <id>', 'with a postgres:// --db: only this host (default: every host)')
+    .option('--max-lag <duration>', 'auto: answer from a mirror that cannot catch up if it is at most this far behind (e.g. 5s); default: the files answer',
+      parseDuration('--max-lag'))
     .option('--config <file>', 'JSON with prices, fallbackModel and DORA bands')
     .option('--type <type>', 'activity: type t or any t.*')
     .option('--issue <n>', 'activity: one issue; issue-events: the issue', parseNumber('--issue'))
@@ -136,6 +147,7 @@ export function register(program: Command): void {
           config: o.config ? loadConfig(o.config as string) : DEFAULT_CONFIG,
           onFallback: (reason) => note(`jsonl-mirror: ${reason}`),
           onProblem: (message) => note(`jsonl-mirror: ${message}`),
+          maxLagSeconds: o.maxLag as number | undefined,
         });
         try {
           const streams = o.stream as string[] | undefined;
@@ -143,7 +155,9 @@ export function register(program: Command): void {
             ? { type: o.type, issue: o.issue, limit: o.limit, offset: o.offset, cursor: o.cursor, stream: streams?.[0], now: o.now }
             : { period: o.period, now: o.now, streams, gradeUnrounded: o.gradeUnrounded, range: o.range, issue: o.issue };
           const result = helper.call(reader, opts);
-          if (reader.lagBytes > 0) note(`jsonl-mirror: the mirror is ${bytes(reader.lagBytes)} behind the files and could not catch up (read-only or locked)`);
+          if (reader.lagBytes > 0 && reader.answeredBy === 'sqlite') {
+            note(`jsonl-mirror: answered from SQLite ${bytes(reader.lagBytes)} (${reader.lagSeconds.toFixed(1)} s) behind the files: it could not catch up (read-only or locked)`);
+          }
           if (format === 'csv' || format === 'tsv' || format === 'nl') {
             const list = listOf(result);
             if (!list) throw new MirrorError('INVALID_ARGUMENT', `metrics ${name} is not a list, so it has no --${format} form; use --json`);

@@ -23,7 +23,8 @@ export function register(program: Command): void {
           dir: g.dir, db: g.db, streams: o.stream as string[] | undefined, polling: Boolean(o.poll), pollIntervalMs: o.pollInterval as number,
         });
         await tailer.start();
-        if (o.feed) tailer.subscribe((b) => { for (const e of b.events) process.stdout.write(`${JSON.stringify(e)}\n`); });
+        // The lines as written: an event of any depth passes through without being parsed and re-serialised.
+        if (o.feed) tailer.subscribe((b) => { for (const l of b.lines) process.stdout.write(`${l}\n`); });
         note(`jsonl-mirror: tailing ${g.dir} into ${g.db}; Ctrl-C to stop`);
         const every = (o.statusEvery as number | undefined) ?? (process.stderr.isTTY ? 10 : 0);
         // The rate since the previous line, not the lifetime average, which hides a stall or a burst.

@@ -14,7 +14,7 @@ export const PG_SQL = {
   minRankAbove: "SELECT MIN(rank) AS r FROM sources WHERE host = $1 AND stream = $2 AND kind = 'jsonl' AND state = 'active' AND rank > $3",
   insertSource: `INSERT INTO sources (host, stream, kind, path, dev, ino, generation, rank, head_len, head_hash, state, copy_of, first_seen, updated_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id`,
-  moveSource: "UPDATE sources SET path = $2, dev = $3, ino = $4, state = 'active', updated_at = $5 WHERE host = $1 AND id = $6",
+  moveSource: 'UPDATE sources SET path = $2, dev = $3, ino = $4, state = $5, updated_at = $6 WHERE host = $1 AND id = $7',
   setHead: 'UPDATE sources SET head_len = $2, head_hash = $3 WHERE host = $1 AND id = $4',
   setState: 'UPDATE sources SET state = $2, updated_at = $3 WHERE host = $1 AND id = $4',
   deleteSource: 'DELETE FROM sources WHERE host = $1 AND id = $2',
