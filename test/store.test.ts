@@ -47,7 +47,7 @@ describe('store', () => {
     const s1 = openStore(path);
     importAll(s1, dir);
     // Make it a version-1 mirror, as an older jsonl-mirror left it.
-    s1.db.exec(`DROP TABLE stage_totals; DELETE FROM schema_migrations WHERE version >= 2;
+    s1.db.exec(`DROP TABLE stage_totals; DROP INDEX events_issue; DELETE FROM schema_migrations WHERE version >= 2;
       ALTER TABLE sources DROP COLUMN held_at; ALTER TABLE sources DROP COLUMN held_len; ALTER TABLE sources DROP COLUMN mtime_ms;
       ALTER TABLE sources DROP COLUMN tail_len; ALTER TABLE rejects DROP COLUMN hash;`);
     s1.close();
