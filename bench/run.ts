@@ -13,6 +13,8 @@ import { importAll } from '../src/import/import.js';
 import { createReader, type Reader } from '../src/read/reader.js';
 import { ScanSource } from '../src/read/scan-source.js';
 import { openStore } from '../src/store/open.js';
+import { openPgStore } from '../src/store/pg/open.js';
+import { startPg } from '../fixtures/pg-server.js';
 import { createTailer } from '../src/tailer/tailer.js';
 import { createWriter } from '../src/writer/writer.js';
 import { activityFeed } from '../src/metrics/activity.js';
@@ -35,7 +37,8 @@ const o = new Command('bench')
   .option('--events <n>', 'lines in the generated log', Number, 1_000_000)
   .option('--runs <n>', 'runs per case (reads run 5 + this)', Number, 3)
   .option('--rss-gb <gb>', 'size of the log for the peak-RSS import (0 skips it)', Number, 1)
-  .option('--only <sections>', 'comma list of: import,writer,reads,lookups,scan,tail,idle,rss,serve,query')
+  .option('--only <sections>', 'comma list of: import,writer,reads,lookups,scan,tail,idle,rss,serve,query,pg')
+  .option('--pg-url <url>', 'pg section: an empty PostgreSQL database to use (default: start a throwaway server with initdb)')
   .option('--workdir <dir>', 'where data goes', join(ROOT, '.bench'))
   .option('--json', 'one JSON document on stdout')
   .parse()
@@ -486,6 +489,75 @@ if (want('serve')) {
   server.kill('SIGTERM');
   await new Promise((r) => server.on('exit', r));
   rmSync(sdir, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------- pg: the fleet mirror on PostgreSQL, next to SQLite
+if (want('pg')) {
+  const server = o.pgUrl ? undefined : await startPg();
+  try {
+    const url = (o.pgUrl as string | undefined) ?? (await server!.createDb('bench'));
+    const reset = () => {
+      const s = openPgStore(url, { hostId: 'bench' });
+      s.pg.query('DROP TABLE IF EXISTS events, rejects, meta, stage_totals, sources, schema_migrations CASCADE');
+      s.close();
+    };
+    log('pg: import into PostgreSQL and into SQLite, alternately');
+    let pgRows = 0;
+    let liteRows = 0;
+    const liteDb = join(o.workdir, 'pg-side-sqlite.db');
+    const pgImp: number[] = [];
+    const liteImp: number[] = [];
+    for (let i = 0; i < o.runs; i++) {
+      reset();
+      let t = performance.now();
+      const s = openPgStore(url, { hostId: 'bench' });
+      pgRows = importAll(s, logs, { legacy: false }).rows;
+      s.close();
+      pgImp.push(performance.now() - t);
+      freshDb(liteDb);
+      t = performance.now();
+      const l = openStore(liteDb);
+      liteRows = importAll(l, logs, { legacy: false }).rows;
+      l.close();
+      liteImp.push(performance.now() - t);
+    }
+    const pgM = summarize(pgImp);
+    const liteM = summarize(liteImp);
+    add({ area: 'pg', case: 'import into SQLite (same log)', value: rate(liteRows, liteM.median), unit: 'rows/s', spread: liteM.spread });
+    add({ area: 'pg', case: 'import into PostgreSQL', value: rate(pgRows, pgM.median), unit: 'rows/s', spread: pgM.spread,
+      baseline: 'SQLite', ratio: liteM.median / pgM.median, goal: '>= 50,000 rows/s', met: rate(pgRows, pgM.median) >= 50_000 });
+    const now = END;
+    const helpers: [string, (r: Reader) => unknown][] = [
+      ['activity (page 1)', (r) => r.activity({ limit: 50, now })],
+      ['activity type=pipeline, offset 5000', (r) => r.activity({ type: 'pipeline', offset: 5000, limit: 50, now })],
+      ['cost breakdown (7 d)', (r) => r.costBreakdown({ now })],
+      ['cost trend (30 d)', (r) => r.costTrend({ now })],
+      ['DORA grades (7 d)', (r) => r.doraGrades({ now })],
+      ['DORA trend (30 d)', (r) => r.doraTrend({ now })],
+      ['stage performance (7 d)', (r) => r.stagePerformance({ now })],
+      ['bottlenecks', (r) => r.bottlenecks({ now })],
+      ['failure heatmap (all time)', (r) => r.failureHeatmap({ now })],
+      ['throughput trend (30 d)', (r) => r.throughputTrend({ now })],
+      ['metrics history (all time)', (r) => r.metricsHistory({ now })],
+      ['timeline (24 h)', (r) => r.timeline({ now })],
+      ['issue events (one issue)', (r) => r.issueEvents({ issue: 7, now })],
+    ];
+    const s = openPgStore(url, { hostId: 'bench' });
+    s.pg.query('ANALYZE');
+    s.close();
+    const fleet = createReader({ dir: logs, db: url });
+    const lite = createReader({ dir: logs, db: liteDb, source: 'sqlite' });
+    for (const [name, fn] of helpers) {
+      const p = measure(3 + o.runs, () => fn(fleet));
+      const l = measure(3 + o.runs, () => fn(lite));
+      add({ area: 'pg', case: `${name}: PostgreSQL, all hosts`, value: p.median, unit: 'ms', spread: p.spread, baseline: 'SQLite',
+        ratio: l.median / p.median, goal: '< 200 ms', met: p.median < 200, note: `SQLite ${fmt(l.median)} ms` });
+    }
+    fleet.close();
+    lite.close();
+  } finally {
+    server?.stop();
+  }
 }
 
 // ---------------------------------------------------------------- report

@@ -23,7 +23,11 @@ export type MirrorErrorCode =
   | 'WRITE_FAILED'
   | 'VERIFY_FAILED'
   | 'TAILER_RUNNING'
-  | 'DISK_FULL';
+  | 'DISK_FULL'
+  // PostgreSQL engine (sql/pg): the server is not there, the connection was closed, rows already held.
+  | 'DB_UNREACHABLE'
+  | 'DB_CLOSED'
+  | 'DB_CONFLICT';
 
 export class MirrorError extends Error {
   readonly code: MirrorErrorCode;

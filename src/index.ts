@@ -22,6 +22,10 @@ export type { MetricsHistory } from './metrics/history.js';
 export { createServer, type ServerOptions, type MirrorServer } from './server/server.js';
 // Operating the mirror.
 export { openStore, type OpenOptions, type Store } from './store/open.js';
+// A fleet mirror: the same ingest and helpers on PostgreSQL (db: 'postgres://…').
+export { openMirror, type MirrorOpenOptions } from './store/engine.js';
+export { openPgStore, isPgUrl, type PgStore, type PgOpenOptions } from './store/pg/open.js';
+export { createPgTailer, type PgTailer, type PgTailerOptions, type PgTailerStats } from './tailer/pg-tailer.js';
 export { mirrorStatus, type MirrorStatus, type FileStatus } from './ops/status.js';
 export { verifyMirror, type VerifyReport, type VerifyProblem } from './ops/verify.js';
 export { rebuildMirror, type RebuildOptions, type RebuildResult } from './ops/rebuild.js';

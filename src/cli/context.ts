@@ -2,20 +2,26 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { MirrorError } from '../errors.js';
 import { isBrokenDb, quarantineIfOurs } from '../store/quarantine.js';
-import { openStore, type OpenOptions, type Store } from '../store/open.js';
+import { openMirror as openEngine } from '../store/engine.js';
+import type { OpenOptions, Store } from '../store/open.js';
+import { defaultHostId, isPgUrl } from '../store/pg/open.js';
 
 export interface GlobalOptions {
   dir: string;
+  /** A SQLite file path, or a postgres:// URL (the fleet mirror). */
   db: string;
   json: boolean;
+  /** This machine's name in a PostgreSQL mirror (--host-id, else $JSONL_MIRROR_HOST_ID, else the hostname). */
+  hostId: string;
 }
 
 /** --dir, else $JSONL_MIRROR_DIR, else the current directory; --db, else $JSONL_MIRROR_DB, else DIR/mirror.db. */
 export function globalsOf(cmd: Command): GlobalOptions {
-  const o = cmd.optsWithGlobals() as { dir?: string; db?: string; json?: boolean };
+  const o = cmd.optsWithGlobals() as { dir?: string; db?: string; json?: boolean; hostId?: string };
   const dir = resolve(o.dir ?? process.env.JSONL_MIRROR_DIR ?? '.');
-  const db = resolve(o.db ?? process.env.JSONL_MIRROR_DB ?? join(dir, 'mirror.db'));
-  return { dir, db, json: Boolean(o.json) };
+  const given = o.db ?? process.env.JSONL_MIRROR_DB ?? join(dir, 'mirror.db');
+  const db = isPgUrl(given) ? given : resolve(given);
+  return { dir, db, json: Boolean(o.json), hostId: o.hostId ?? defaultHostId() };
 }
 
 function firstLine(err: unknown): string {
@@ -76,7 +82,7 @@ export function action(
       process.exitCode = result.exitCode ?? 0;
     } catch (caught) {
       let err = caught;
-      const aside = how.writes && isBrokenDb(err) ? quarantineIfOurs(g.db) : null;
+      const aside = how.writes && !isPgUrl(g.db) && isBrokenDb(err) ? quarantineIfOurs(g.db) : null;
       if (aside) {
         // Self-healing: keep the broken file for inspection, out of the way of the next mirror.
         err = new MirrorError('DB_CORRUPT', `${g.db} is not a usable SQLite database (${firstLine(err)}); moved it aside to ${aside}. ` +
@@ -87,9 +93,21 @@ export function action(
   };
 }
 
+/** Commands that exist for a SQLite mirror only say so for a postgres:// --db, before touching anything. */
+export function sqliteOnly(g: GlobalOptions, command: string): void {
+  if (isPgUrl(g.db)) {
+    throw new MirrorError('INVALID_ARGUMENT', `${command} works on a SQLite mirror; with a PostgreSQL mirror use import, tail, metrics, status, verify, doctor, query, export or migrate`);
+  }
+}
+
+/** The mirror --db names: a SQLite file, or the fleet's PostgreSQL database scoped to this host. */
+export function openMirror(g: Pick<GlobalOptions, 'db' | 'hostId'>, opts: OpenOptions = {}): Store {
+  return openEngine(g.db, { ...opts, hostId: g.hostId });
+}
+
 /** Opens the mirror for one command and closes it whatever happens. */
-export async function withStore<T>(path: string, opts: OpenOptions, fn: (store: Store) => T | Promise<T>): Promise<T> {
-  const store = openStore(path, opts);
+export async function withStore<T>(path: string, opts: OpenOptions, fn: (store: Store) => T | Promise<T>, hostId = defaultHostId()): Promise<T> {
+  const store = openMirror({ db: path, hostId }, opts);
   try {
     return await fn(store);
   } finally {

@@ -55,12 +55,44 @@ export function doctor(store: Store, dir: string): DoctorReport {
   if (status.totals.goneSources > 0) {
     checks.push({ name: 'history', ok: true, detail: `${status.totals.historyRows} rows from ${status.totals.goneSources} deleted files are kept` });
   }
+  if (status.fleet) checks.push(...fleetChecks(status.fleet));
   let walBytes = 0;
   try {
-    walBytes = statSync(`${store.path}-wal`).size;
+    walBytes = status.fleet ? 0 : statSync(`${store.path}-wal`).size;
   } catch {
     walBytes = 0;
   }
-  checks.push({ name: 'wal', ok: true, detail: bytes(walBytes) });
+  if (!status.fleet) checks.push({ name: 'wal', ok: true, detail: bytes(walBytes) });
   return { ok: checks.every((c) => c.ok), checks, status, walBytes };
+}
+
+/** A host silent for this long while others write is worth a look (its tailer stopped, or its machine is away). */
+const QUIET_HOST_MS = 60 * 60 * 1000;
+
+/** PostgreSQL: which hosts feed the mirror, how far behind each recorded itself, and which went quiet. */
+function fleetChecks(fleet: NonNullable<MirrorStatus['fleet']>): DoctorCheck[] {
+  const newest = Math.max(0, ...fleet.hosts.map((h) => Date.parse(h.updated_at ?? '') || 0));
+  const quiet = fleet.hosts.filter((h) => newest - (Date.parse(h.updated_at ?? '') || 0) > QUIET_HOST_MS);
+  const me = fleet.hosts.find((h) => h.host === fleet.host);
+  return [
+    {
+      name: 'fleet',
+      ok: true,
+      detail: `${fleet.hosts.length} host(s): ${fleet.hosts.map((h) => `${h.host} ${h.rows} rows, ${bytes(h.lag_bytes)} behind`).join('; ') || 'none yet'}`,
+    },
+    {
+      name: 'this host',
+      ok: me !== undefined,
+      detail: me ? `${fleet.host} last wrote ${me.updated_at}` : `no rows from host ${fleet.host} yet`,
+      fix: me ? undefined : `jsonl-mirror import --host-id ${fleet.host} (or run jsonl-mirror tail on this machine)`,
+    },
+    {
+      // Not a failure by itself: a machine may simply have logged nothing.
+      name: 'quiet hosts',
+      ok: true,
+      detail: quiet.length
+        ? `${quiet.map((h) => `${h.host} (last ${h.updated_at})`).join(', ')} sent nothing for over an hour while others did; if they logged meanwhile, check that \`jsonl-mirror tail\` runs there`
+        : 'every host sent rows within the hour of the newest',
+    },
+  ];
 }

@@ -1,5 +1,7 @@
 import { MirrorError } from '../errors.js';
 import type { Store } from '../store/open.js';
+import { isPgStore, type PgStore } from '../store/pg/open.js';
+import { readOnce, readPages } from '../store/pg/read-pages.js';
 
 /** PRAGMAs that only read; any other, and any PRAGMA with "=", is refused. */
 const READ_PRAGMAS = new Set([
@@ -35,6 +37,7 @@ export interface QueryRows {
 export function queryRows(store: Store, sql: string, params: unknown[] = []): QueryRows {
   const bare = keywordsOf(sql);
   if (bare === '') refuse('empty SQL');
+  if (isPgStore(store)) return pgQueryRows(store, sql, bare, params);
   if (/\bload_extension\s*\(/i.test(bare)) refuse('loading extensions');
   if (/^\s*(ATTACH|DETACH)\b/i.test(bare)) refuse('ATTACH and DETACH change the connection');
   if (/^\s*VACUUM\b/i.test(bare)) refuse('VACUUM writes');
@@ -66,4 +69,27 @@ export function queryRows(store: Store, sql: string, params: unknown[] = []): Qu
 /** queryRows, all at once. */
 export function runQuery(store: Store, sql: string, params: unknown[] = []): Record<string, unknown>[] {
   return [...queryRows(store, sql, params).rows];
+}
+
+/**
+ * PostgreSQL: one read statement (SELECT, WITH, VALUES, TABLE, EXPLAIN,
+ * SHOW), run inside a READ ONLY transaction of a read-only session, so the
+ * server itself refuses a write that slipped past these checks.
+ */
+function pgQueryRows(store: PgStore, sql: string, bare: string, params: unknown[]): QueryRows {
+  if (/;\s*\S/.test(bare)) refuse('multiple statements');
+  const head = /^\s*\(*\s*(\w+)/.exec(bare)?.[1]?.toUpperCase() ?? '';
+  if (!['SELECT', 'WITH', 'VALUES', 'TABLE', 'EXPLAIN', 'SHOW'].includes(head)) refuse(`${head || 'this statement'} is not a read`);
+  const text = sql.replace(/;\s*$/, '');
+  let pages: { columns: string[]; rows: Iterable<unknown[]> };
+  try {
+    pages = head === 'EXPLAIN' || head === 'SHOW' ? readOnce(store.pg, text, params) : readPages(store.pg, text, params);
+  } catch (err) {
+    throw new MirrorError('INVALID_ARGUMENT', `SQL error: ${(err as Error).message}`);
+  }
+  const { columns } = pages;
+  function* rows(): Generator<Record<string, unknown>> {
+    for (const r of pages.rows) yield Object.fromEntries(columns.map((c, i) => [c, r[i]]));
+  }
+  return { columns, rows: rows() };
 }

@@ -7,7 +7,10 @@ import { listStreams } from '../ingest/layout.js';
 import { statAtPath } from '../ingest/sources.js';
 import type { ImportSummary } from '../import/import.js';
 import { runningTailer, type TailerOwner } from '../tailer/lock.js';
+import { runningPgTailer } from '../tailer/pg-tailer.js';
 import { prunable } from './prune.js';
+import { isPgStore } from '../store/pg/open.js';
+import { fleetHosts, type HostStatus } from '../store/pg/fleet.js';
 
 export interface FileStatus {
   path: string;
@@ -38,6 +41,8 @@ export interface MirrorStatus {
   prunable: { rows: number; bytes: number };
   /** The tailer following this mirror, if one runs. */
   tailer: TailerOwner | null;
+  /** A PostgreSQL mirror: this machine's host id and every host's totals. */
+  fleet?: { host: string; hosts: HostStatus[] };
 }
 
 function fileSize(path: string): number {
@@ -122,8 +127,9 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
   const lastImport = last ? (JSON.parse(last) as ImportSummary) : null;
   return {
     db: store.path,
-    integrity: (store.db.pragma('quick_check', { simple: true }) as string) ?? 'ok',
-    dbBytes: fileSize(store.path) + fileSize(`${store.path}-wal`),
+    // PostgreSQL checks its own pages; quick_check is SQLite's.
+    integrity: isPgStore(store) ? 'ok' : ((store.db.pragma('quick_check', { simple: true }) as string) ?? 'ok'),
+    dbBytes: isPgStore(store) ? store.dbBytes() : fileSize(store.path) + fileSize(`${store.path}-wal`),
     schemaVersion: store.schemaVersion,
     files,
     totals: {
@@ -143,7 +149,8 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
     },
     mirrorSkips: Number(meta('mirror_skips') ?? 0),
     prunable: prunable(store).reduce((a, c) => ({ rows: a.rows + c.rows, bytes: a.bytes + c.bytes }), { rows: 0, bytes: 0 }),
-    tailer: runningTailer(store),
+    tailer: isPgStore(store) ? runningPgTailer(store, dir) : runningTailer(store),
+    ...(isPgStore(store) ? { fleet: { host: store.host, hosts: fleetHosts(store.pg) } } : {}),
   };
 }
 

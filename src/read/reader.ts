@@ -16,6 +16,8 @@ import { throughputTrend } from '../metrics/throughput.js';
 import { timeline, type Timeline, type TimelineOptions } from '../metrics/timeline.js';
 import { readDailyBudget } from './budget.js';
 import { FreshSqliteSource, MirrorBehind } from './fresh-source.js';
+import { PgSource } from './pg-source.js';
+import { isPgUrl, openPgStore } from '../store/pg/open.js';
 import { ScanSource } from './scan-source.js';
 import type { EventSource } from './source.js';
 
@@ -40,6 +42,8 @@ export interface ReaderOptions {
   heal?: boolean;
   /** Busy timeout for the read's catch-up, ms (default 250): a long import does not stall reads. */
   busyTimeoutMs?: number;
+  /** With a postgres:// db: only this host's events (default: every host). */
+  host?: string;
   /**
    * auto: how far behind (seconds) a mirror that cannot catch up may answer
    * (default 0: it must catch up, else the files answer). sqlite always answers.
@@ -49,7 +53,7 @@ export interface ReaderOptions {
 
 /** Every helper in METRICS.md, answered by whichever backend the reader chose. */
 export interface Reader {
-  readonly backend: 'sqlite' | 'scan';
+  readonly backend: 'sqlite' | 'scan' | 'postgres';
   /** Why auto is scanning, or null. */
   readonly fallbackReason: string | null;
   /** After a SQLite read that could not catch up: bytes of the files not yet mirrored. */
@@ -57,7 +61,7 @@ export interface Reader {
   /** ... and for how many seconds at most they have been waiting. */
   readonly lagSeconds: number;
   /** Which backend answered the last call (auto answers from the files when the mirror is behind). */
-  readonly answeredBy: 'sqlite' | 'scan';
+  readonly answeredBy: 'sqlite' | 'scan' | 'postgres';
   activity(o?: ActivityOptions): ActivityFeed;
   costBreakdown(o?: MetricOptions): ReturnType<typeof costBreakdown>;
   costTrend(o?: MetricOptions): ReturnType<typeof costTrend>;
@@ -111,7 +115,12 @@ export function createReader(opts: ReaderOptions): Reader {
   };
 
   let src: EventSource;
-  if (choice === 'scan') {
+  if (isPgUrl(opts.db) && choice !== 'scan') {
+    // The fleet mirror is fed by each host's tailer; a read answers from what the hosts sent.
+    const pgStore = openPgStore(opts.db, { readonly: true });
+    store = pgStore;
+    src = new PgSource(pgStore.pg, opts.host);
+  } else if (choice === 'scan') {
     src = scan();
   } else if (choice === 'auto' && absent(dbPath)) {
     src = fallBack(`no mirror at ${dbPath} (run \`jsonl-mirror import\` to create one); reading the files`);
@@ -135,7 +144,7 @@ export function createReader(opts: ReaderOptions): Reader {
     return aside ? `; moved it aside to ${aside}, run \`jsonl-mirror rebuild\`` : '';
   }
 
-  let answeredBy: 'sqlite' | 'scan' = src.kind;
+  let answeredBy: 'sqlite' | 'scan' | 'postgres' = src.kind;
   /**
    * Runs one helper; a mirror found broken mid-read sends `auto` to the files
    * for good, one that cannot catch up for this call.

@@ -82,7 +82,7 @@ export interface LoggedEvent {
 }
 
 export interface EventSource {
-  readonly kind: 'sqlite' | 'scan';
+  readonly kind: 'sqlite' | 'scan' | 'postgres';
   /** Matching events, normalised, in log order (ascending ts_epoch, then stream, then position in the log). */
   events(q: EventQuery): NormalEvent[];
   /** Counts and sums of matching events per group. */
@@ -124,8 +124,8 @@ export function encodeCursor(parts: (string | number)[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
 }
 
-/** The position a cursor from backend `kind` ('s' sqlite, 'f' scan) points at; a typed error otherwise. */
-export function cursorPosition(cursor: string, kind: 's' | 'f'): (string | number)[] {
+/** The position a cursor from backend `kind` ('s' sqlite, 'f' scan, 'p' postgres) points at; a typed error otherwise. */
+export function cursorPosition(cursor: string, kind: 's' | 'f' | 'p'): (string | number)[] {
   let v: unknown;
   try {
     v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -135,7 +135,7 @@ export function cursorPosition(cursor: string, kind: 's' | 'f'): (string | numbe
   if (!Array.isArray(v) || v[0] !== kind) {
     throw new MirrorError(
       'INVALID_ARGUMENT',
-      `the cursor "${cursor}" is not one this backend (${kind === 's' ? 'sqlite' : 'scan'}) returned; start again without --cursor`,
+      `the cursor "${cursor}" is not one this backend (${{ s: 'sqlite', f: 'scan', p: 'postgres' }[kind]}) returned; start again without --cursor`,
     );
   }
   return v.slice(1) as (string | number)[];

@@ -4,6 +4,7 @@ import { MirrorError, sqliteCode } from '../errors.js';
 import { ingestLive, type LiveHint } from '../ingest/ingest-live.js';
 import { assertDir } from '../ingest/layout.js';
 import { openStore, translateOpenError, type Store } from '../store/open.js';
+import { isPgUrl, openPgStore, redact, translatePgError } from '../store/pg/open.js';
 import { serializeEvent } from './serialize.js';
 
 export type Durability = 'none' | 'fsync' | { intervalMs: number };
@@ -29,6 +30,8 @@ export interface WriterOptions {
   batchMaxDelayMs?: number;
   /** Told once per kind of mirror problem (default: one line on stderr). */
   onProblem?: (err: MirrorError) => void;
+  /** With a postgres:// db: this machine's host id (default: the hostname). */
+  hostId?: string;
 }
 
 export interface AppendResult {
@@ -95,7 +98,15 @@ const RECHECK_MS = 100;
 
 const STREAM_RE = /^[\w.-]+$/;
 
+/** The PostgreSQL mirror step's bounds: a lost server delays an append by at most about this much, once per retry period. */
+const PG_CONNECT_MS = 500;
+const PG_STATEMENT_MS = 2000;
+
 function mirrorError(err: unknown, dbPath: string): MirrorError {
+  if (isPgUrl(dbPath)) {
+    const e = translatePgError(err, redact(dbPath));
+    return e instanceof MirrorError ? e : new MirrorError('DB_OPEN_FAILED', `${redact(dbPath)}: ${(e as Error).message}`, { cause: err });
+  }
   if (err instanceof MirrorError) return err;
   const code = sqliteCode(err) ?? '';
   if (code.startsWith('SQLITE_BUSY')) return new MirrorError('DB_LOCKED', `${dbPath} is locked by another process; appends go on, the mirror catches up later`);
@@ -105,6 +116,7 @@ function mirrorError(err: unknown, dbPath: string): MirrorError {
 export function createWriter(opts: WriterOptions): Writer {
   assertDir(opts.dir);
   const dbPath = opts.db ?? join(opts.dir, 'mirror.db');
+  const pg = isPgUrl(dbPath);
   const mode = opts.mode ?? 'per-event';
   const budgetMs = opts.budgetMs ?? 20;
   const retryAfterMs = opts.retryAfterMs ?? 1000;
@@ -182,7 +194,7 @@ export function createWriter(opts: WriterOptions): Writer {
       return false;
     }
     try {
-      if (store && now - dbCheckedAt >= RECHECK_MS) {
+      if (store && !pg && now - dbCheckedAt >= RECHECK_MS) {
         dbCheckedAt = now;
         const st = statSync(dbPath, { throwIfNoEntry: false });
         // Deleted or replaced: rows written to the old inode would be lost.
@@ -190,6 +202,12 @@ export function createWriter(opts: WriterOptions): Writer {
           store.close();
           store = undefined;
         }
+      }
+      if (!store && pg) {
+        // A server that is away costs one bounded connection attempt per retry period, never a failed append.
+        store = openPgStore(dbPath, { hostId: opts.hostId, migrate: false, connectMs: PG_CONNECT_MS, statementMs: PG_STATEMENT_MS });
+        dbCheckedAt = now;
+        for (const o of streams.values()) o.hint = undefined;
       }
       if (!store) {
         store = openStore(dbPath, { mustExist: true, busyTimeoutMs: budgetMs });

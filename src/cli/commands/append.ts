@@ -48,7 +48,7 @@ export function register(program: Command): void {
         const [stream, json] = [streamOf(args[0]!), args[1]];
         if (json === undefined) throw new MirrorError('INVALID_ARGUMENT', "give the event as JSON, or '-' to read events from stdin");
         const writer = createWriter({
-          dir: g.dir, db: g.db, durability: durabilityOf(o.fsync as string | undefined), mirror: o.mirror as boolean,
+          dir: g.dir, db: g.db, hostId: g.hostId, durability: durabilityOf(o.fsync as string | undefined), mirror: o.mirror as boolean,
           mode: json === '-' ? 'batched' : 'per-event',
           onProblem: (e) => note(`jsonl-mirror: mirror skipped (the file has the events; \`jsonl-mirror import\` catches up): ${e.message}`),
         });

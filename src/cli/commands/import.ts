@@ -5,8 +5,8 @@ import { MirrorError } from '../../errors.js';
 import { LEGACY_COSTS_FILE } from '../../import/legacy-costs.js';
 import { assertDir, listStreams } from '../../ingest/layout.js';
 import { importAll, type ImportSummary } from '../../import/import.js';
-import { openStore } from '../../store/open.js';
-import { action, note, parseIntOption } from '../context.js';
+import { isPgUrl } from '../../store/pg/open.js';
+import { action, note, openMirror, parseIntOption } from '../context.js';
 import { progressHooks } from '../progress.js';
 import { bytes, count, plural } from '../format.js';
 
@@ -37,18 +37,20 @@ export function register(program: Command): void {
     .action(
       action((g, o) => {
         assertDir(g.dir);
-        if (listStreams(g.dir).size === 0 && !existsSync(join(g.dir, LEGACY_COSTS_FILE)) && !existsSync(g.db)) {
+        if (listStreams(g.dir).size === 0 && !existsSync(join(g.dir, LEGACY_COSTS_FILE)) && (isPgUrl(g.db) || !existsSync(g.db))) {
           throw new MirrorError('DIR_MISSING', `no logs in ${g.dir} (no NAME.jsonl files, no ${LEGACY_COSTS_FILE}); nothing was created. ` +
             'Pass --dir with the folder that holds your *.jsonl files (or set JSONL_MIRROR_DIR)');
         }
-        const store = openStore(g.db);
+        const pg = isPgUrl(g.db);
+        const store = openMirror(g);
         const progress = progressHooks(Boolean(o.progress) && !g.json, 'import');
         try {
           const summary = importAll(store, g.dir, {
             streams: o.stream as string[] | undefined,
             final: Boolean(o.final),
             maxLineBytes: o.maxLineBytes as number | undefined,
-            legacy: o.legacy as boolean,
+            // costs.json is a SQLite-only import for now; the fleet mirror takes the JSONL streams.
+            legacy: !pg && (o.legacy as boolean),
             ...progress.hooks,
           });
           const skipped = [...new Map(summary.skipped.map((k) => [k.path, k])).values()];

@@ -121,6 +121,7 @@ export function register(program: Command): void {
     .option('--grade-unrounded', 'DORA: grade the unrounded values (default: the value as shown, as the dashboard does)')
     .option('--range <hours>', 'timeline: hours before --now (default 24)', parseIntOption('--range'))
     .option('--source <kind>', 'auto | sqlite | scan', 'auto')
+    .option('--host <id>', 'with a postgres:// --db: only this host (default: every host)')
     .option('--max-lag <duration>', 'auto: answer from a mirror that cannot catch up if it is at most this far behind (e.g. 5s); default: the files answer',
       parseDuration('--max-lag'))
     .option('--config <file>', 'JSON with prices, fallbackModel and DORA bands')
@@ -142,7 +143,7 @@ export function register(program: Command): void {
         if (!['auto', 'sqlite', 'scan'].includes(source)) throw new MirrorError('INVALID_ARGUMENT', `--source is auto, sqlite or scan, not "${source}"`);
         assertDir(g.dir);
         const reader = createReader({
-          dir: g.dir, db: g.db, source,
+          dir: g.dir, db: g.db, source, host: o.host as string | undefined,
           config: o.config ? loadConfig(o.config as string) : DEFAULT_CONFIG,
           onFallback: (reason) => note(`jsonl-mirror: ${reason}`),
           onProblem: (message) => note(`jsonl-mirror: ${message}`),

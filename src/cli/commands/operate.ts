@@ -7,8 +7,8 @@ import { doctor } from '../../ops/doctor.js';
 import { exportLines } from '../../ops/export.js';
 import { queryRows } from '../../ops/query.js';
 import { rebuildMirror } from '../../ops/rebuild.js';
-import { openStore } from '../../store/open.js';
-import { action, note, parseTime, withStore } from '../context.js';
+import { isPgStore } from '../../store/pg/open.js';
+import { action, note, openMirror, parseTime, sqliteOnly, withStore } from '../context.js';
 import { bytes, plural, rowFormatOf, rowWriter, table } from '../format.js';
 import { Chunked } from '../output.js';
 import { progressHooks } from '../progress.js';
@@ -59,13 +59,14 @@ export function register(program: Command): void {
       action((g, o, args) => {
         const format = rowFormatOf(g.json, o);
         return withStore(g.db, { readonly: true }, (store) => {
-          store.db.pragma('query_only = ON');
+          // PostgreSQL: a read-only session, and each query in its own READ ONLY transaction.
+          if (!isPgStore(store)) store.db.pragma('query_only = ON');
           const { columns, rows } = queryRows(store, args[0]!);
           const out = rowWriter(format, columns);
           for (const row of rows) if (!out.row(row)) break;
           out.end();
           return { json: null, printed: true };
-        });
+        }, g.hostId);
       }),
     );
 
@@ -76,17 +77,18 @@ export function register(program: Command): void {
     .option('--since <when>', 'ts_epoch >= this (epoch seconds or ISO date)', parseTime('--since'))
     .option('--until <when>', 'ts_epoch < this', parseTime('--until'))
     .option('--sort <order>', 'file (default: oldest rotated file first, then byte offset) or time (log order)', 'file')
+    .option('--host <id>', 'with a postgres:// --db: only this host (default: every host)')
     .action(
       action((g, o) => {
         if (o.sort !== 'file' && o.sort !== 'time') throw new MirrorError('INVALID_ARGUMENT', `--sort is file or time, not "${o.sort}"`);
         refuseLogAsOutput(g.dir);
-        const store = openStore(g.db, { readonly: true });
+        const store = openMirror(g, { readonly: true });
         let n = 0;
         try {
           const out = new Chunked(1 << 20);
           out.write(g.json ? '[' : '');
           for (const line of exportLines(store, { streams: o.stream as string[] | undefined, since: o.since as number | undefined,
-            until: o.until as number | undefined, sort: o.sort as 'file' | 'time' })) {
+            until: o.until as number | undefined, sort: o.sort as 'file' | 'time', host: o.host as string | undefined })) {
             if (!out.write(g.json ? `${n === 0 ? '' : ','}${line}` : `${line}\n`)) break;
             n++;
           }
@@ -108,6 +110,7 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .action(
       action(async (g, o) => {
+        sqliteOnly(g, 'rebuild');
         assertDir(g.dir);
         const progress = progressHooks(Boolean(o.progress) && !g.json, 'rebuild');
         try {
@@ -138,7 +141,7 @@ export function register(program: Command): void {
             json: { db: g.db, version: store.schemaVersion, applied, migrations: rows },
             human: `${g.db}: schema version ${store.schemaVersion}; ${applied.length ? `applied ${applied.join(', ')}` : 'nothing to apply'}`,
           };
-        });
+        }, g.hostId);
       }),
     );
 
@@ -156,7 +159,7 @@ export function register(program: Command): void {
             r.ok ? 'no problems' : 'problems found: run the commands in the fix column',
           ].join('\n');
           return { json: r, human, exitCode: r.ok ? 0 : 1 };
-        });
+        }, g.hostId);
       }),
     );
 }

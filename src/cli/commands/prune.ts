@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { MirrorError } from '../../errors.js';
 import { pruneHistory, type PruneResult } from '../../ops/prune.js';
-import { action, parseTime, withStore } from '../context.js';
+import { action, parseTime, withStore, sqliteOnly } from '../context.js';
 import { bytes, plural, table } from '../format.js';
 
 function describe(r: PruneResult): string {
@@ -23,6 +23,7 @@ export function register(program: Command): void {
     .option('--before <when>', 'only files whose newest event is older than this (epoch seconds or ISO date)', parseTime('--before'))
     .action(
       action((g, o) => {
+        sqliteOnly(g, 'prune');
         const dryRun = Boolean(o.dryRun);
         if (!dryRun && !o.yes) {
           throw new MirrorError('INVALID_ARGUMENT', 'prune deletes history the files cannot give back: run `jsonl-mirror prune --dry-run` to see it, then `--yes`');

@@ -4,7 +4,7 @@ import { DEFAULT_CONFIG, loadConfig } from '../../metrics/config.js';
 import type { SourceChoice } from '../../read/reader.js';
 import { TOKEN_ENV } from '../../server/auth.js';
 import { createServer } from '../../server/server.js';
-import { action, note, parseIntOption } from '../context.js';
+import { action, note, parseIntOption, sqliteOnly } from '../context.js';
 
 export function register(program: Command): void {
   program
@@ -19,6 +19,7 @@ export function register(program: Command): void {
     .option('--no-tail', 'do not run a tailer here (follow the mirror only)')
     .action(
       action(async (g, o) => {
+        sqliteOnly(g, 'serve');
         const source = o.source as SourceChoice;
         if (!['auto', 'sqlite', 'scan'].includes(source)) throw new MirrorError('INVALID_ARGUMENT', `--source is auto, sqlite or scan, not "${source}"`);
         const server = createServer({

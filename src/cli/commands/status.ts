@@ -21,6 +21,11 @@ function describe(s: MirrorStatus): string {
   if (s.prunable.rows > 0) {
     out.push(`\`jsonl-mirror prune\` would drop ${plural(s.prunable.rows, 'row')} of files that are gone (${bytes(s.prunable.bytes)} of lines)`);
   }
+  if (s.fleet) {
+    out.push(`fleet: this machine is host ${s.fleet.host}`,
+      table(['host', 'sources', 'rows', 'rejects', 'behind', 'last change'],
+        s.fleet.hosts.map((h) => [h.host, count(h.sources), count(h.rows), count(h.rejects), bytes(h.lag_bytes), h.updated_at ?? '-'])));
+  }
   if (s.integrity !== 'ok') out.push(`the mirror is damaged (${s.integrity.split('\n')[0]}): run \`jsonl-mirror rebuild\``);
   if (s.mirrorSkips > 0) out.push(`${plural(s.mirrorSkips, 'append')} skipped the mirror step (picked up by later ingests)`);
   return out.join('\n');
@@ -36,7 +41,7 @@ export function register(program: Command): void {
         return withStore(g.db, { readonly: true }, (store) => {
           const s = mirrorStatus(store, g.dir);
           return { json: s, human: describe(s), exitCode: s.integrity === 'ok' ? 0 : 1 };
-        });
+        }, g.hostId);
       }),
     );
 }

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { MirrorError } from '../../errors.js';
+import { isPgUrl, redact } from '../../store/pg/open.js';
+import { createPgTailer } from '../../tailer/pg-tailer.js';
 import { createTailer } from '../../tailer/tailer.js';
-import { action, note, parseIntOption } from '../context.js';
+import { action, note, parseIntOption, type CommandResult, type GlobalOptions } from '../context.js';
 import { bytes, count, plural } from '../format.js';
 
 export function register(program: Command): void {
@@ -15,6 +18,7 @@ export function register(program: Command): void {
       parseIntOption('--status-every'))
     .action(
       action(async (g, o) => {
+        if (isPgUrl(g.db)) return tailPg(g, o);
         const tailer = createTailer({
           dir: g.dir, db: g.db, streams: o.stream as string[] | undefined, polling: Boolean(o.poll), pollIntervalMs: o.pollInterval as number,
         });
@@ -55,4 +59,26 @@ export function register(program: Command): void {
         return { json: summary, human };
       }),
     );
+}
+
+/** tail into a fleet mirror: this host's tailer, until SIGINT/SIGTERM or until it has to give up. */
+async function tailPg(g: GlobalOptions, o: Record<string, unknown>): Promise<CommandResult> {
+  if (o.feed) throw new MirrorError('INVALID_ARGUMENT', '--feed follows a SQLite mirror; with a postgres:// --db, read new events with `metrics activity`');
+  const tailer = createPgTailer({ dir: g.dir, url: g.db, hostId: g.hostId, streams: o.stream as string[] | undefined });
+  let stop: () => void = () => {};
+  const signalled = new Promise<void>((resolve) => {
+    stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await Promise.race([tailer.start(), signalled]);
+  note(`jsonl-mirror: tailing ${g.dir} into ${redact(g.db)} as host ${g.hostId}; Ctrl-C to stop`);
+  try {
+    await Promise.race([signalled, tailer.finished]);
+  } finally {
+    await tailer.stop();
+  }
+  const s = tailer.stats();
+  const summary = { rows: s.rows, rejects: s.rejects, reconnects: s.reconnects, startedAt: s.startedAt, host: g.hostId };
+  return { json: summary, human: `stopped: mirrored ${plural(s.rows, 'event')} and ${plural(s.rejects, 'rejected line')} as host ${g.hostId} since ${s.startedAt}` };
 }

@@ -28,7 +28,7 @@ export function register(program: Command): void {
           const s = mirrorStatus(store, g.dir);
           const advice = catchUpAdvice(s.totals.behindBytes, s.totals.unterminatedBytes);
           return { json: advice ? { ...r, advice } : r, human: describe(r, s), exitCode: r.ok ? 0 : 1 };
-        });
+        }, g.hostId);
       }),
     );
 }

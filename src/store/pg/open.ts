@@ -1,0 +1,308 @@
+import { hostname } from 'node:os';
+import { MirrorError } from '../../errors.js';
+import type { Store } from '../open.js';
+import type { Database } from '../sqlite-module.js';
+import type { Statements } from '../statements.js';
+import { isUnreachable, PgError, SyncPg } from './bridge.js';
+import { checkPgSchema, migratePg } from './migrations.js';
+import { COPY_EVENTS, DB_BYTES, HOST_WRITE_LOCK, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, type PgSqlName, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
+
+export interface PgOpenOptions {
+  /** The machine this process ingests for (default: the hostname). */
+  hostId?: string;
+  /** Read only: every transaction of the session is READ ONLY; no migrations. */
+  readonly?: boolean;
+  /** false: fail with DB_NEEDS_MIGRATION instead of migrating (the writer never sets a database up). */
+  migrate?: boolean;
+  /** Connection timeout, ms (default 5000). */
+  connectMs?: number;
+  /** How long one statement may take, ms (default 120000). */
+  statementMs?: number;
+}
+
+/** A --db value that names a PostgreSQL database rather than a SQLite file. */
+export function isPgUrl(db: string | undefined): db is string {
+  return db !== undefined && /^postgres(ql)?:\/\//i.test(db);
+}
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
+
+export function defaultHostId(): string {
+  return process.env.JSONL_MIRROR_HOST_ID || hostname();
+}
+
+/** A PostgreSQL failure as the CLI reports it: unreachable, or what the server said. */
+export function translatePgError(err: unknown, label: string): unknown {
+  if (err instanceof MirrorError) return err;
+  if (isUnreachable(err)) {
+    return new MirrorError(
+      'DB_UNREACHABLE',
+      `cannot reach PostgreSQL at ${label} (${(err as Error).message}); start the server or check --db, then run again (a tailer retries by itself)`,
+      { cause: err },
+    );
+  }
+  if (err instanceof PgError && err.sqlstate === '28P01') {
+    return new MirrorError('DB_OPEN_FAILED', `PostgreSQL refused the login at ${label} (${err.message}); check the user and password in --db`, { cause: err });
+  }
+  if (err instanceof PgError && err.sqlstate === '23505') {
+    return new MirrorError('DB_CONFLICT', `PostgreSQL at ${label} already holds rows a batch sent (${err.message}); ` +
+      'two processes share one --host-id for different machines? give each machine its own, then run `jsonl-mirror doctor`', { cause: err });
+  }
+  if (err instanceof PgError && err.sqlstate === '3D000') {
+    return new MirrorError('DB_MISSING', `${err.message} at ${label}; create it (\`createdb NAME\`) or fix the name in --db`, { cause: err });
+  }
+  return err;
+}
+
+/**
+ * PostgreSQL text cannot hold U+0000, which SQLite and JSON strings can
+ * ("\u0000" in a field, a raw NUL in a rejected line's sample): it is stored
+ * as U+FFFD. The original line column never has one (JSON forbids a raw NUL).
+ */
+const noNul = (v: unknown): unknown => (typeof v === 'string' && v.includes('\0') ? v.replaceAll('\0', '\uFFFD') : v);
+
+/**
+ * The store's statement surface over PostgreSQL: the same names and argument
+ * order as the SQLite statements, so the one ingest path runs unchanged;
+ * every statement is scoped to this store's host.
+ */
+class PgStatement {
+  constructor(
+    private readonly conn: PgConnection,
+    private readonly text: string,
+    private readonly named: readonly string[] | undefined,
+    private readonly mode: 'rows' | 'raw' | 'pluck' = 'rows',
+  ) {}
+
+  private args(params: unknown[]): unknown[] {
+    const first = params[0];
+    if (this.named && params.length === 1 && first !== null && typeof first === 'object') {
+      const named = first as Record<string, unknown>;
+      return [this.conn.host, ...this.named.map((k) => noNul(named[k]))];
+    }
+    return [this.conn.host, ...params.map(noNul)];
+  }
+
+  private rows(params: unknown[]): unknown[] {
+    if (this.mode === 'rows') return this.conn.exec(this.text, this.args(params)).rows;
+    const arrays = this.conn.arrays(this.text, this.args(params));
+    return this.mode === 'pluck' ? arrays.map((r) => r[0]) : arrays;
+  }
+
+  get(...params: unknown[]): unknown {
+    return this.rows(params)[0];
+  }
+
+  all(...params: unknown[]): unknown[] {
+    return this.rows(params);
+  }
+
+  iterate(...params: unknown[]): IterableIterator<unknown> {
+    return this.rows(params)[Symbol.iterator]();
+  }
+
+  run(...params: unknown[]): { changes: number; lastInsertRowid: number } {
+    const r = this.conn.exec(this.text, this.args(params));
+    const id = (r.rows[0] as { id?: number } | undefined)?.id;
+    return { changes: r.rowCount, lastInsertRowid: id ?? 0 };
+  }
+
+  raw(on = true): PgStatement {
+    return new PgStatement(this.conn, this.text, this.named, on ? 'raw' : 'rows');
+  }
+
+  pluck(on = true): PgStatement {
+    return new PgStatement(this.conn, this.text, this.named, on ? 'pluck' : 'rows');
+  }
+}
+
+/** Events per COPY: big enough to amortise the round trip, small enough that parsing overlaps the server's work. */
+const FLUSH_ROWS = 5000;
+
+/** A value in COPY's text format: \N for null; backslash, tab, newline and carriage return escaped. */
+function copyField(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  if (typeof v !== 'string') return String(v);
+  const t = noNul(v) as string;
+  return /[\\\t\n\r]/.test(t) ? t.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : t;
+}
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/**
+ * Events are the hot path: they are collected as COPY text and sent when the
+ * batch reaches FLUSH_ROWS, before any other statement, and before COMMIT,
+ * without waiting for the server meanwhile. `run` reports one change per row:
+ * the checkpoint, re-read under the host's write lock, means the server holds
+ * none of them yet; if it does, COPY fails and so does the transaction.
+ */
+class EventBuffer {
+  private text = '';
+  private n = 0;
+  constructor(private readonly conn: PgConnection) {}
+
+  run(...params: unknown[]): { changes: number; lastInsertRowid: number } {
+    let line = copyField(this.conn.host);
+    for (const p of params) line += `\t${copyField(p)}`;
+    this.text += `${line}\n`;
+    this.n++;
+    if (this.n >= FLUSH_ROWS) this.flush();
+    return { changes: 1, lastInsertRowid: 0 };
+  }
+
+  flush(): void {
+    if (this.n === 0) return;
+    const n = this.n;
+    const host = this.conn.host;
+    const text = this.text;
+    this.clear();
+    this.conn.pg.copyIn(COPY_EVENTS, text, (r) => {
+      if (r.rowCount !== n) {
+        throw new MirrorError('DB_CONFLICT', `PostgreSQL took ${r.rowCount} of the ${n} rows a batch sent for host ${host}; run \`jsonl-mirror doctor\``);
+      }
+    });
+  }
+
+  clear(): void {
+    this.text = '';
+    this.n = 0;
+  }
+}
+
+/** One connection, its host, its transaction depth and its pending events. */
+class PgConnection {
+  readonly events: EventBuffer;
+  private depth = 0;
+  private readonly cache = new Map<string, PgStatement>();
+
+  constructor(
+    readonly pg: SyncPg,
+    readonly host: string,
+  ) {
+    this.events = new EventBuffer(this);
+  }
+
+  exec(sql: string, params: unknown[]) {
+    this.events.flush();
+    return this.pg.query(sql, params);
+  }
+
+  arrays(sql: string, params: unknown[]) {
+    this.events.flush();
+    return this.pg.arrays(sql, params);
+  }
+
+  statement(name: PgSqlName | 'insertEvent'): PgStatement | EventBuffer {
+    if (name === 'insertEvent') return this.events;
+    let s = this.cache.get(name);
+    if (!s) {
+      const text = PG_SQL[name] as string | undefined;
+      if (text === undefined) {
+        throw new MirrorError('INVALID_ARGUMENT', `this operation (${name}) is not available on a PostgreSQL mirror yet; use a SQLite mirror for it`);
+      }
+      s = new PgStatement(this, text, NAMED_PARAMS[name]);
+      this.cache.set(name, s);
+    }
+    return s;
+  }
+
+  /**
+   * better-sqlite3's transaction(fn) shape: BEGIN, the host's write lock
+   * (SQLite's IMMEDIATE), fn, COMMIT; nested calls join the outer one.
+   */
+  transaction<A extends unknown[], R>(fn: (...a: A) => R) {
+    const run = (...a: A): R => {
+      if (this.depth > 0) return fn(...a);
+      this.pg.query('BEGIN');
+      this.depth++;
+      try {
+        this.pg.query(HOST_WRITE_LOCK, [this.host]);
+        const out = fn(...a);
+        this.events.flush();
+        this.pg.query('COMMIT');
+        return out;
+      } catch (err) {
+        this.events.clear();
+        try {
+          this.pg.query('ROLLBACK');
+        } catch {
+          // The connection is gone with the transaction; the next statement reconnects.
+        }
+        throw err;
+      } finally {
+        this.depth--;
+      }
+    };
+    return Object.assign(run, { immediate: run, deferred: run, exclusive: run });
+  }
+}
+
+/** A Store whose engine is PostgreSQL, plus what only a fleet database has. */
+export interface PgStore extends Store {
+  readonly engine: 'postgres';
+  readonly host: string;
+  readonly pg: SyncPg;
+  /** One tailer per host and folder (a session advisory lock); false when another holds it. */
+  tryTailerLock(folder: string): boolean;
+  releaseTailerLock(folder: string): void;
+  /** Whether any session holds the tailer lock of this host and folder. */
+  tailerLockHeld(folder: string): boolean;
+  /** The whole database's size on disk. */
+  dbBytes(): number;
+}
+
+export function isPgStore(store: Store): store is PgStore {
+  return (store as Partial<PgStore>).engine === 'postgres';
+}
+
+/**
+ * Opens the fleet mirror: one connection (invariant 10), the schema checked
+ * and migrated under an advisory lock, every statement scoped to `hostId`.
+ */
+export function openPgStore(url: string, opts: PgOpenOptions = {}): PgStore {
+  const label = redact(url);
+  const host = opts.hostId ?? defaultHostId();
+  if (host === '') throw new MirrorError('INVALID_ARGUMENT', '--host-id must not be empty');
+  const pg = new SyncPg(url, { connectMs: opts.connectMs, statementMs: opts.statementMs });
+  try {
+    const { current, pending } = checkPgSchema(pg, label);
+    let version = current;
+    if (pending.length > 0) {
+      if (opts.readonly || opts.migrate === false) {
+        throw new MirrorError('DB_NEEDS_MIGRATION', `${label} has schema version ${current} and needs migrations; run \`jsonl-mirror import --db ${label}\` once`);
+      }
+      migratePg(pg, pending);
+      version = pending.at(-1)!.version;
+    }
+    if (opts.readonly) pg.query(READ_ONLY_SESSION);
+    const conn = new PgConnection(pg, host);
+    const sql = { get: (name: PgSqlName) => conn.statement(name) } as unknown as Statements;
+    const db = {
+      transaction: conn.transaction.bind(conn),
+      pragma: () => {
+        throw new MirrorError('INVALID_ARGUMENT', 'SQLite pragmas do not apply to a PostgreSQL mirror');
+      },
+      close: () => pg.close(),
+    } as unknown as Database;
+    return {
+      engine: 'postgres',
+      db,
+      path: label,
+      readonly: opts.readonly ?? false,
+      schemaVersion: version,
+      sql,
+      host,
+      pg,
+      tryTailerLock: (folder) => pg.query<{ ok: boolean }>(TRY_TAILER_LOCK, [host, folder]).rows[0]!.ok,
+      releaseTailerLock: (folder) => void pg.query(TAILER_UNLOCK, [host, folder]),
+      tailerLockHeld: (folder) => pg.query<{ held: boolean }>(TAILER_LOCK_HELD, [host, folder]).rows[0]!.held,
+      dbBytes: () => pg.query<{ n: number }>(DB_BYTES).rows[0]!.n,
+      close: () => pg.close(),
+    };
+  } catch (err) {
+    pg.close();
+    throw translatePgError(err, label);
+  }
+}

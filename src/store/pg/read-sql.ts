@@ -1,0 +1,184 @@
+import type { PriceTable } from '../../read/cost.js';
+import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../../read/source.js';
+import type { ExportQuery } from '../read-sql.js';
+
+/**
+ * The read side's SQL for PostgreSQL, shape for shape as ../read-sql.ts
+ * builds it for SQLite, plus an optional host: all hosts when it is absent.
+ * Values are always bound ($n), never spliced in. Log order across hosts is
+ * (ts_epoch, stream, host, position in the host's log); for one host it is
+ * SQLite's order.
+ */
+
+/** Collects bound values and hands out their $n. */
+class Params {
+  readonly values: unknown[] = [];
+  add(v: unknown, cast = ''): string {
+    this.values.push(v);
+    return `$${this.values.length}${cast}`;
+  }
+  list(vs: unknown[]): string {
+    return vs.map((v) => this.add(v)).join(', ');
+  }
+}
+
+export interface HostScope {
+  /** Only this host's events (default: every host). */
+  host?: string;
+}
+
+const LOG_ORDER = 'ts_epoch, stream, host, rank, "offset"';
+const NORMAL_COLUMNS = 'type, ts_epoch, issue, stage, result, duration_s, cost_usd, model, input_tokens, output_tokens';
+
+function timeBounds(parts: string[], p: Params, since?: number, until?: number, upTo?: number): void {
+  if (since !== undefined) parts.push(`ts_epoch >= ${p.add(since, '::float8')}`);
+  if (until !== undefined) parts.push(`ts_epoch < ${p.add(until, '::float8')}`);
+  if (upTo !== undefined) parts.push(`ts_epoch <= ${p.add(upTo, '::float8')}`);
+}
+
+function hostBound(parts: string[], p: Params, host: string | undefined): void {
+  if (host !== undefined) parts.push(`host = ${p.add(host)}`);
+}
+
+function where(q: EventQuery & HostScope, p: Params): string {
+  const parts = [`stream IN (${p.list(q.streams)})`, `type IN (${p.list(q.types)})`];
+  hostBound(parts, p, q.host);
+  timeBounds(parts, p, q.since, q.until, q.upTo);
+  if (q.timed) parts.push('ts_epoch != 0');
+  return parts.join(' AND ');
+}
+
+export interface Sql {
+  sql: string;
+  params: unknown[];
+}
+
+export function pgEventsSql(q: EventQuery & HostScope): Sql {
+  const p = new Params();
+  const w = where(q, p);
+  const columns = q.fields ? q.fields.join(', ') : NORMAL_COLUMNS;
+  return { sql: `SELECT ${columns} FROM events WHERE ${w} ORDER BY ${LOG_ORDER}`, params: p.values };
+}
+
+const GROUP_EXPR: Record<GroupKey, string> = {
+  stage: 'stage',
+  model: 'model',
+  issue: 'issue',
+  // The UTC day number, as SQLite's; PgSource turns it into YYYY-MM-DD.
+  date: 'floor(ts_epoch / 86400)::bigint',
+  success: "CASE WHEN result = 'success' THEN 1 ELSE 0 END",
+};
+
+/** costOf() from read/cost.ts as SQL, term for term as the SQLite text, so each event's cost is the same double. */
+function costSql(config: PriceTable, p: Params): string {
+  const models = Object.keys(config.prices);
+  const fallback = config.prices[config.fallbackModel]!;
+  const price = (side: 'input' | 'output') =>
+    `CASE lower(COALESCE(model, '')) ${models.map((m) => `WHEN ${p.add(m, '::text')} THEN ${p.add(config.prices[m]![side], '::float8')}`).join(' ')} ELSE ${p.add(fallback[side], '::float8')} END`;
+  const pin = price('input');
+  const pout = price('output');
+  return `CASE WHEN cost_usd > 0 THEN cost_usd ELSE (COALESCE(input_tokens, 0) / 1e6::float8) * (${pin}) + (COALESCE(output_tokens, 0) / 1e6::float8) * (${pout}) END`;
+}
+
+/** All-time stage.completed per stage from stage_totals, less the rows stamped after now. */
+function stageTotalsSql(q: GroupQuery & HostScope): Sql | undefined {
+  const allTime = q.since === undefined && q.until === undefined && !q.timed;
+  if (!allTime || q.types.length !== 1 || q.types[0] !== 'stage.completed' || q.by.length !== 1 || q.by[0] !== 'stage') return undefined;
+  if (q.sum !== undefined && q.sum !== 'duration_s') return undefined;
+  const p = new Params();
+  const hostT = q.host === undefined ? '' : ` AND host = ${p.add(q.host)}`;
+  const totals = `SELECT stage AS k0, n, duration_sum AS s FROM stage_totals WHERE stream IN (${p.list(q.streams)})${hostT}`;
+  const sum = q.sum ? 'COALESCE(SUM(s), 0)' : '0';
+  if (q.upTo === undefined) return { sql: `SELECT k0, SUM(n)::bigint AS n, ${sum} AS s FROM (${totals}) t GROUP BY k0`, params: p.values };
+  const hostE = q.host === undefined ? '' : ` AND host = ${p.add(q.host)}`;
+  const later = `SELECT stage, -COUNT(*), -COALESCE(SUM(duration_s), 0) FROM events
+    WHERE stream IN (${p.list(q.streams)})${hostE} AND type = 'stage.completed' AND ts_epoch > ${p.add(q.upTo, '::float8')} AND stage IS NOT NULL GROUP BY stage`;
+  return {
+    sql: `SELECT k0, SUM(n)::bigint AS n, ${sum} AS s FROM (${totals} UNION ALL ${later}) t GROUP BY k0 HAVING SUM(n) > 0`,
+    params: p.values,
+  };
+}
+
+export function pgGroupsSql(q: GroupQuery & HostScope): Sql {
+  const rollup = stageTotalsSql(q);
+  if (rollup) return rollup;
+  const p = new Params();
+  const keys = q.by.map((k, i) => `${GROUP_EXPR[k]} AS k${i}`).join(', ');
+  const groupBy = q.by.map((_, i) => `k${i}`).join(', ');
+  if (q.sum === 'cost') {
+    const cost = costSql(q.prices!, p);
+    const w = where(q, p);
+    return {
+      sql: `SELECT ${groupBy}, COUNT(*) AS n, COALESCE(SUM(v), 0) AS s FROM (SELECT ${keys}, ${cost} AS v FROM events WHERE ${w}) t
+        WHERE v > 0 GROUP BY ${groupBy}`,
+      params: p.values,
+    };
+  }
+  const w = where(q, p);
+  const sum = q.sum ? `COALESCE(SUM(${q.sum}), 0)` : '0';
+  return { sql: `SELECT ${keys}, COUNT(*) AS n, ${sum} AS s FROM events WHERE ${w} GROUP BY ${groupBy}`, params: p.values };
+}
+
+/**
+ * `forCount` states the type filter as one range (t itself or t.*: '/'
+ * sorts right after '.' in the "C" collation), so COUNT walks just that
+ * part of the type index; the page query states it plainly, so the planner
+ * walks the log-order index newest first and stops at LIMIT.
+ */
+function feedWhere(q: FeedQuery & HostScope, p: Params, forCount: boolean): string {
+  const parts = [`stream IN (${p.list(q.streams)})`];
+  hostBound(parts, p, q.host);
+  if (q.type !== undefined && forCount) {
+    const t = p.add(q.type, '::text');
+    parts.push(`type >= ${t} AND type < ${p.add(`${q.type}/`, '::text')} AND (type = ${t} OR type >= ${p.add(`${q.type}.`, '::text')})`);
+  } else if (q.type !== undefined) {
+    parts.push(`(type = ${p.add(q.type)} OR starts_with(type, ${p.add(`${q.type}.`)}))`);
+  }
+  if (q.issue !== undefined) parts.push(`issue = ${p.add(q.issue, '::float8')}`);
+  timeBounds(parts, p, undefined, undefined, q.upTo);
+  return parts.join(' AND ');
+}
+
+export function pgFeedCountSql(q: FeedQuery & HostScope): Sql {
+  const p = new Params();
+  return { sql: `SELECT COUNT(*) AS n FROM events WHERE ${feedWhere(q, p, true)}`, params: p.values };
+}
+
+/** Newest first; with `after`, keyset pagination strictly below that position. */
+export function pgFeedPageSql(q: FeedQuery & HostScope, after?: [number, string, string, number, number]): Sql {
+  const p = new Params();
+  let sql = `SELECT line, ts_epoch, stream, host, rank, "offset" FROM events WHERE ${feedWhere(q, p, false)}`;
+  if (after) {
+    sql += ` AND (ts_epoch, stream, host, rank, "offset") < (${p.add(after[0], '::float8')}, ${p.add(after[1], '::text')}, ${p.add(after[2], '::text')}, ${p.add(after[3], '::float8')}, ${p.add(after[4], '::bigint')})`;
+  }
+  sql += ` ORDER BY ts_epoch DESC, stream DESC, host DESC, rank DESC, "offset" DESC LIMIT ${p.add(q.limit, '::bigint')}`;
+  if (!after) sql += ` OFFSET ${p.add(q.offset, '::bigint')}`;
+  return { sql, params: p.values };
+}
+
+export function pgRecordsSql(q: RecordQuery & HostScope): Sql {
+  const p = new Params();
+  const parts = [`stream IN (${p.list(q.streams)})`];
+  hostBound(parts, p, q.host);
+  if (q.issue !== undefined) parts.push(`issue = ${p.add(q.issue, '::float8')}`, 'issue != 0');
+  if (q.types !== undefined) parts.push(`type IN (${p.list(q.types)})`);
+  timeBounds(parts, p, q.since, undefined, q.upTo);
+  const columns = q.fields ? [...q.fields, 'line'].join(', ') : `${NORMAL_COLUMNS}, line`;
+  return { sql: `SELECT ${columns} FROM events WHERE ${parts.join(' AND ')} ORDER BY ${LOG_ORDER}`, params: p.values };
+}
+
+/** export: original lines in file order (per host, oldest rotated file first, then offset) or in log order. */
+export function pgExportSql(q: ExportQuery & HostScope): Sql {
+  const p = new Params();
+  const parts: string[] = [];
+  if (q.streams?.length) parts.push(`stream IN (${p.list(q.streams)})`);
+  hostBound(parts, p, q.host);
+  timeBounds(parts, p, q.since, q.until);
+  const order = q.sort === 'time' ? LOG_ORDER : 'host, stream, rank, "offset"';
+  return { sql: `SELECT line FROM events ${parts.length ? `WHERE ${parts.join(' AND ')}` : ''} ORDER BY ${order}`, params: p.values };
+}
+
+/** Per host: sources, rows, rejects and checkpoint lag as the mirror records them (status, doctor). */
+export const PG_HOSTS_SQL = `SELECT host, COUNT(*) AS sources, COALESCE(SUM(rows), 0) AS rows, COALESCE(SUM(rejects), 0) AS rejects,
+    COALESCE(SUM(GREATEST(size - "offset", 0)), 0) AS lag_bytes, MAX(updated_at) AS updated_at
+  FROM sources GROUP BY host ORDER BY host`;

@@ -1,0 +1,112 @@
+/**
+ * The PostgreSQL text of the statements in ../statements.ts, by the same
+ * names, each scoped to one host: $1 is always the host, the caller's
+ * arguments follow as $2, $3, … in the SQLite statement's order.
+ */
+export const PG_SQL = {
+  sourceById: 'SELECT * FROM sources WHERE host = $1 AND id = $2',
+  migrationsApplied: 'SELECT version, name, checksum, applied_at FROM schema_migrations WHERE $1::text IS NOT NULL ORDER BY version',
+  sourceByInode: `SELECT * FROM sources WHERE host = $1 AND stream = $2 AND dev = $3 AND ino = $4
+    AND state IN ('active', 'copy', 'gone') ORDER BY generation DESC LIMIT 1`,
+  maxGeneration: 'SELECT MAX(generation) AS g FROM sources WHERE host = $1 AND stream = $2 AND dev = $3 AND ino = $4',
+  knownSources: "SELECT * FROM sources WHERE host = $1 AND stream = $2 AND kind = 'jsonl' AND state IN ('active', 'copy', 'gone') ORDER BY rank",
+  maxRank: 'SELECT MAX(rank) AS r FROM sources WHERE host = $1 AND stream = $2',
+  minRankAbove: "SELECT MIN(rank) AS r FROM sources WHERE host = $1 AND stream = $2 AND kind = 'jsonl' AND state = 'active' AND rank > $3",
+  insertSource: `INSERT INTO sources (host, stream, kind, path, dev, ino, generation, rank, head_len, head_hash, state, copy_of, first_seen, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id`,
+  moveSource: 'UPDATE sources SET path = $2, dev = $3, ino = $4, state = $5, updated_at = $6 WHERE host = $1 AND id = $7',
+  setHead: 'UPDATE sources SET head_len = $2, head_hash = $3 WHERE host = $1 AND id = $4',
+  setState: 'UPDATE sources SET state = $2, updated_at = $3 WHERE host = $1 AND id = $4',
+  deleteSource: 'DELETE FROM sources WHERE host = $1 AND id = $2',
+  checkpoint: `UPDATE sources SET "offset" = $2, marker_hash = $3, size = $4, rows = rows + $5, rejects = rejects + $6,
+    blanks = blanks + $7, updated_at = $8 WHERE host = $1 AND id = $9`,
+  checkpointRead: `UPDATE sources SET "offset" = $2, marker_hash = $3, size = $4, mtime_ms = $5, tail_len = $6, rows = rows + $7,
+    rejects = rejects + $8, blanks = blanks + $9, updated_at = $10 WHERE host = $1 AND id = $11`,
+  setSeen: 'UPDATE sources SET size = $2, mtime_ms = $3 WHERE host = $1 AND id = $4',
+  follow: `UPDATE sources SET state = $2, copy_of = $3, held_at = $4, held_len = $5, "offset" = $6, marker_hash = $7, size = $8, mtime_ms = $9,
+    updated_at = $10 WHERE host = $1 AND id = $11`,
+  heldCandidates: `SELECT * FROM sources WHERE host = $1 AND stream = $2 AND kind = 'jsonl' AND id <> $3 AND state <> 'copy'
+    AND (rows + rejects > 0 OR held_len > 0) ORDER BY id DESC LIMIT 16`,
+  continuedFrom: "SELECT 1 AS y FROM sources WHERE host = $1 AND copy_of = $2 AND state <> 'copy' AND held_at + held_len >= $3 LIMIT 1",
+  ownRowBelow: `SELECT "offset" FROM events WHERE host = $1 AND source_id = $2 AND "offset" < $3
+    UNION ALL SELECT "offset" FROM rejects WHERE host = $1 AND source_id = $2 AND "offset" < $3 ORDER BY 1 LIMIT 1`,
+  ownEvents: 'SELECT "offset", line FROM events WHERE host = $1 AND source_id = $2 AND "offset" >= $3 AND "offset" < $4 ORDER BY "offset" LIMIT $5',
+  ownRejects: `SELECT "offset", hash, length, sample FROM rejects WHERE host = $1 AND source_id = $2 AND "offset" >= $3 AND "offset" < $4
+    ORDER BY "offset" LIMIT $5`,
+  deleteReject: 'DELETE FROM rejects WHERE host = $1 AND source_id = $2 AND "offset" = $3',
+  insertLineReject: `INSERT INTO rejects (host, source_id, stream, path, "offset", length, reason, sample, at, hash)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+  insertReject: `INSERT INTO rejects (host, source_id, stream, path, "offset", length, reason, sample, at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+  maxOffset: 'SELECT MAX("offset") AS o FROM events WHERE host = $1 AND source_id = $2',
+  getMeta: 'SELECT value FROM meta WHERE host = $1 AND key = $2',
+  setMeta: 'INSERT INTO meta (host, key, value) VALUES ($1, $2, $3) ON CONFLICT (host, key) DO UPDATE SET value = excluded.value',
+  deleteMeta: 'DELETE FROM meta WHERE host = $1 AND key = $2',
+  allSources: 'SELECT * FROM sources WHERE host = $1 ORDER BY stream, rank',
+  liveStreams: "SELECT DISTINCT stream FROM sources WHERE host = $1 AND kind = 'jsonl' AND state IN ('active', 'copy') ORDER BY stream",
+  rejectsByReason: 'SELECT reason, COUNT(*) AS n FROM rejects WHERE host = $1 GROUP BY reason ORDER BY reason',
+  eventOffsets: 'SELECT "offset", line FROM events WHERE host = $1 AND source_id = $2 ORDER BY "offset"',
+  rejectOffsets: 'SELECT "offset", length FROM rejects WHERE host = $1 AND source_id = $2 ORDER BY "offset"',
+  countEvents: 'SELECT COUNT(*) AS n FROM events WHERE host = $1',
+  countRejects: 'SELECT COUNT(*) AS n FROM rejects WHERE host = $1',
+  addStageTotal: `INSERT INTO stage_totals (host, stream, stage, n, duration_sum) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (host, stream, stage) DO UPDATE SET n = stage_totals.n + excluded.n, duration_sum = stage_totals.duration_sum + excluded.duration_sum`,
+  stageTotalsKept: 'SELECT stream, stage, n, duration_sum FROM stage_totals WHERE host = $1',
+  stageTotalsFromRows: `SELECT stream, stage, COUNT(*) AS n, COALESCE(SUM(duration_s), 0) AS duration_sum FROM events
+    WHERE host = $1 AND type = 'stage.completed' AND stage IS NOT NULL GROUP BY stream, stage`,
+  prunable: `SELECT s.id, s.stream, s.path, s.state, s.rows, s.rejects,
+      (SELECT COALESCE(SUM(LENGTH(e.line)), 0) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS bytes,
+      (SELECT MAX(e.ts_epoch) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS newest
+    FROM sources s WHERE s.host = $1 AND s.kind = 'jsonl' AND s.state IN ('gone', 'replaced')
+      AND NOT EXISTS (SELECT 1 FROM sources c WHERE c.copy_of = s.id) ORDER BY s.stream, s.rank`,
+} as const;
+
+export type PgSqlName = keyof typeof PG_SQL;
+
+/** The statements called with named parameters (as SQLite's @name): their names in the order of $2, $3, … */
+export const NAMED_PARAMS: Partial<Record<PgSqlName, readonly string[]>> = {
+  insertSource: ['stream', 'kind', 'path', 'dev', 'ino', 'generation', 'rank', 'head_len', 'head_hash', 'state', 'copy_of', 'now'],
+  ownRowBelow: ['src', 'below'],
+};
+
+/**
+ * A batch of events: COPY, PostgreSQL's fastest way in (measured 2x an
+ * INSERT … unnest of the same rows). It has no ON CONFLICT: a row the
+ * mirror already holds fails the batch's transaction (unique_violation),
+ * which under the host's write lock means a bug, never a retry.
+ */
+export const COPY_EVENTS = `COPY events (host, source_id, "offset", stream, rank, type, ts_epoch, issue, stage, result,
+    duration_s, cost_usd, model, input_tokens, output_tokens, line) FROM STDIN`;
+
+/** One tailer per host and folder: a session lock keyed by both (released when the session ends, even by kill -9). */
+export const TRY_TAILER_LOCK = "SELECT pg_try_advisory_lock(hashtextextended('jsonl-mirror tailer' || chr(1) || $1 || chr(1) || $2, 0)) AS ok";
+/** Whether some session holds that lock now (pg_locks shows a bigint key as its high and low 32 bits). */
+export const TAILER_LOCK_HELD = `SELECT EXISTS (SELECT 1 FROM pg_locks l,
+    (SELECT hashtextextended('jsonl-mirror tailer' || chr(1) || $1 || chr(1) || $2, 0) AS k) x
+  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+    AND l.classid::bigint = ((x.k >> 32) & 4294967295) AND l.objid::bigint = (x.k & 4294967295)) AS held`;
+export const TAILER_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended('jsonl-mirror tailer' || chr(1) || $1 || chr(1) || $2, 0))";
+/**
+ * The SQLite write lock's counterpart: writers of one host take turns, so the
+ * checkpoint each re-reads inside its transaction is the last one committed.
+ */
+export const HOST_WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('jsonl-mirror write' || chr(1) || $1, 0))";
+
+/** query and export read inside one READ ONLY transaction, in pages through a cursor. */
+export const BEGIN_READ_ONLY = 'BEGIN TRANSACTION READ ONLY';
+export const ROLLBACK = 'ROLLBACK';
+export const declareCursor = (sql: string): string => `DECLARE jsonl_mirror_read NO SCROLL CURSOR FOR ${sql}`;
+export const FETCH_PAGE = 'FETCH FORWARD 5000 FROM jsonl_mirror_read';
+export const CLOSE_CURSOR = 'CLOSE jsonl_mirror_read';
+
+export const READ_ONLY_SESSION = 'SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY';
+export const DB_BYTES = 'SELECT pg_database_size(current_database()) AS n';
+
+export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+  checksum TEXT NOT NULL, applied_at TEXT NOT NULL)`;
+export const MIGRATIONS_APPLIED = 'SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version';
+export const MIGRATIONS_TABLE_EXISTS = "SELECT to_regclass('schema_migrations') IS NOT NULL AS ok";
+export const RECORD_MIGRATION = 'INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING';
+export const IS_APPLIED = 'SELECT 1 FROM schema_migrations WHERE version = $1';
+/** Migrations of concurrent openers take turns. */
+export const MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('jsonl-mirror migrate', 0))";

@@ -1,0 +1,173 @@
+import { realpathSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { MirrorError } from '../errors.js';
+import { ingestStream } from '../ingest/ingest-stream.js';
+import { assertDir, listStreams } from '../ingest/layout.js';
+import { emptyTotals, type IngestOptions } from '../ingest/options.js';
+import { isUnreachable } from '../store/pg/bridge.js';
+import { openPgStore, redact, translatePgError, type PgStore } from '../store/pg/open.js';
+import type { TailerOwner } from './lock.js';
+
+export interface PgTailerOptions {
+  dir: string;
+  /** postgres://… */
+  url: string;
+  /** This machine in the fleet mirror. */
+  hostId: string;
+  /** Only these streams (default: every stream in the directory, new ones included). */
+  streams?: string[];
+  /** How often the files are looked at when nothing is pending, ms (default 250). */
+  pollIntervalMs?: number;
+  /** The longest wait between reconnection attempts, ms (default 5000). */
+  maxBackoffMs?: number;
+  ingest?: IngestOptions;
+  /** What it survives and retries (the server away, a failed batch); default: one line on stderr. */
+  onError?: (err: unknown) => void;
+}
+
+export interface PgTailerStats {
+  startedAt: string | null;
+  rows: number;
+  rejects: number;
+  /** Times the connection was lost and made again. */
+  reconnects: number;
+}
+
+export interface PgTailer {
+  /** Connects (retrying while the server is away), claims host + folder, then follows the files. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Settles when the tailer gives up (rejects with why: another tailer took over after a reconnect). */
+  readonly finished: Promise<void>;
+  stats(): PgTailerStats;
+}
+
+const tailerKey = (folder: string): string => `tailer:${folder}`;
+
+/** The fleet tailer of this host and folder while its session holds the lock; null otherwise (a killed one's record is ignored). */
+export function runningPgTailer(store: PgStore, dir: string): TailerOwner | null {
+  const folder = realpathSync(dir);
+  if (!store.tailerLockHeld(folder)) return null;
+  const row = store.sql.get('getMeta').get(tailerKey(folder)) as { value: string } | undefined;
+  return row ? (JSON.parse(row.value) as TailerOwner) : { pid: 0, host: store.host, startedAt: '' };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The fleet tailer: one per host and folder (a PostgreSQL advisory lock held
+ * by its session, so a tailer killed with -9 frees it with its connection).
+ * It polls rather than watching: the ingest is the same incremental one, and
+ * a poll every quarter second costs a few stat calls. A lost server is
+ * retried with a doubling backoff; nothing is lost meanwhile because the
+ * checkpoints live in PostgreSQL with their rows, and the files keep growing.
+ */
+export function createPgTailer(opts: PgTailerOptions): PgTailer {
+  assertDir(opts.dir);
+  const folder = realpathSync(opts.dir);
+  const pollMs = opts.pollIntervalMs ?? 250;
+  const maxBackoff = opts.maxBackoffMs ?? 5000;
+  const onError = opts.onError ?? ((e: unknown) => process.stderr.write(`jsonl-mirror tail: ${(e as Error).message}\n`));
+  // One batch per stream per turn: the loop yields between turns, so signals are served during a long catch-up.
+  const ingestOpts: IngestOptions = { ...opts.ingest, maxBatches: 1 };
+  const stats: PgTailerStats = { startedAt: null, rows: 0, rejects: 0, reconnects: 0 };
+  let store: PgStore | undefined;
+  let stopping = false;
+  let loop: Promise<void> | undefined;
+  let giveUp: (err: unknown) => void = () => {};
+  const finished = new Promise<void>((_, reject) => {
+    giveUp = reject;
+  });
+  // Nobody may be waiting on it (a library caller that only calls stop()).
+  finished.catch(() => {});
+
+  /** Connects and claims; a claim held by another live session is not retried. */
+  function connect(): PgStore {
+    const s = openPgStore(opts.url, { hostId: opts.hostId });
+    if (!s.tryTailerLock(folder)) {
+      s.close();
+      throw new MirrorError(
+        'TAILER_RUNNING',
+        `a tailer for host ${opts.hostId} and ${folder} already runs on ${redact(opts.url)}; stop it first, or give this one another --host-id`,
+      );
+    }
+    // Who holds the claim, for status; the lock, not this record, is what counts.
+    const me: TailerOwner = { pid: process.pid, host: hostname(), startedAt: stats.startedAt ?? new Date().toISOString() };
+    s.sql.get('setMeta').run(tailerKey(folder), JSON.stringify(me));
+    return s;
+  }
+
+  async function connectWithBackoff(): Promise<PgStore | undefined> {
+    let wait = 100;
+    while (!stopping) {
+      try {
+        return connect();
+      } catch (err) {
+        const e = translatePgError(err, redact(opts.url));
+        if (!isUnreachable(err) && !isUnreachable(e)) throw e;
+        onError(new Error(`${(e as Error).message}; retrying in ${(wait / 1000).toFixed(1)} s`));
+        await sleep(wait);
+        wait = Math.min(maxBackoff, wait * 2);
+      }
+    }
+    return undefined;
+  }
+
+  /** One turn over every stream; true when it read something (then the next turn comes at once). */
+  function turn(s: PgStore): boolean {
+    const totals = emptyTotals();
+    const streams = opts.streams ?? [...listStreams(opts.dir).keys()];
+    for (const stream of streams) ingestStream(s, opts.dir, stream, ingestOpts, totals);
+    stats.rows += totals.rows;
+    stats.rejects += totals.rejects;
+    return totals.bytes > 0;
+  }
+
+  async function run(): Promise<void> {
+    while (!stopping) {
+      if (!store) {
+        store = await connectWithBackoff();
+        if (!store) return;
+        stats.reconnects++;
+      }
+      let busy = false;
+      try {
+        busy = turn(store);
+      } catch (err) {
+        if (isUnreachable(err)) {
+          onError(translatePgError(err, redact(opts.url)));
+          store.close();
+          store = undefined;
+          continue;
+        }
+        onError(err);
+      }
+      await sleep(busy ? 0 : pollMs);
+    }
+  }
+
+  return {
+    async start() {
+      store = await connectWithBackoff();
+      if (!store) return;
+      stats.startedAt = new Date().toISOString();
+      loop = run().catch(giveUp);
+    },
+    async stop() {
+      stopping = true;
+      await loop;
+      if (store) {
+        try {
+          store.sql.get('deleteMeta').run(tailerKey(folder));
+          store.releaseTailerLock(folder);
+        } catch {
+          // The session is going away; its lock goes with it.
+        }
+        store.close();
+        store = undefined;
+      }
+    },
+    finished,
+    stats: () => ({ ...stats }),
+  };
+}
