@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,7 +66,7 @@ describe('the CLI on a PostgreSQL mirror', () => {
 
     const m = cli(['--dir', a, '--db', url, '--json', 'migrate']);
     expect(m.code, m.stderr).toBe(0);
-    expect(m.json.migrations.map((x: { name: string }) => x.name)).toEqual(['001_init.sql']);
+    expect(m.json.migrations.map((x: { name: string }) => x.name)).toEqual(['001_init.sql', '002_legacy_entries.sql']);
 
     const d = cli(['--dir', a, '--db', url, '--host-id', 'alpha', '--json', 'doctor']);
     expect(d.json.checks.find((c: { name: string }) => c.name === 'fleet').detail).toMatch(/2 host\(s\): alpha .*beta/);
@@ -78,6 +78,20 @@ describe('the CLI on a PostgreSQL mirror', () => {
     const dNew = cli(['--dir', a, '--db', url, '--host-id', 'gamma', '--json', 'doctor']);
     expect(dNew.code).toBe(1);
     expect(dNew.json.checks.find((c: { name: string }) => c.name === 'this host').fix).toMatch(/--host-id gamma/);
+
+    // costs.json: `import` takes it into PostgreSQL as into SQLite, and cost-today answers the same from both.
+    const entry = (issue: number, cost: number) => ({ model: 'opus', stage: 'build', issue, cost_usd: cost, ts_epoch: 1770768000 + issue * 600 });
+    writeFileSync(join(b, 'costs.json'), JSON.stringify({ entries: [entry(1, 0.5), entry(2, 1.5), entry(2, 1.5)] }));
+    writeFileSync(join(b, 'budget.json'), JSON.stringify({ daily_budget_usd: 4 }));
+    const again = cli(['--dir', b, '--db', url, '--host-id', 'beta', '--json', 'import', '--no-progress']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json.legacy).toMatchObject({ added: 3, rejects: 0 });
+    const lite = join(tmp(), 'lite.db');
+    expect(cli(['--dir', b, '--db', lite, 'import', '--no-progress']).code).toBe(0);
+    const today = (db: string, ...more: string[]) => cli(['--dir', b, '--db', db, '--json', 'metrics', 'cost-today', '--now', '1770800000', ...more]).json;
+    expect(today(url, '--host', 'beta')).toEqual({ today_spent: 3.5, daily_budget: 4, pct_used: 87.5 });
+    expect(today(url, '--host', 'beta')).toEqual(today(lite));
+    expect(cli(['--dir', b, '--db', url, '--host-id', 'beta', 'verify']).code).toBe(0);
   });
 
   it('query reads in a READ ONLY transaction and refuses writes, also ones hidden in WITH or after a semicolon', async () => {

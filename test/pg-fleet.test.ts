@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +37,17 @@ async function rowsByHost(url: string): Promise<Map<string, { n: number; distinc
   try {
     const r = await c.query('SELECT host, COUNT(*)::int AS n, COUNT(DISTINCT line)::int AS d FROM events GROUP BY host');
     return new Map(r.rows.map((x) => [x.host as string, { n: x.n as number, distinct: x.d as number }]));
+  } finally {
+    await c.end();
+  }
+}
+
+async function costsRows(url: string, host: string): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query("SELECT COUNT(*)::int AS n FROM events WHERE host = $1 AND stream = 'costs' AND type = 'cost.record'", [host]);
+    return r.rows[0].n as number;
   } finally {
     await c.end();
   }
@@ -150,6 +161,36 @@ describe('PostgreSQL fleet mirror', () => {
       expect((await rowsByHost(url)).get('late')).toEqual({ n: 600, distinct: 600 });
     } finally {
       server.up();
+      await tailer.stop();
+    }
+  });
+
+  it('the tailer brings costs.json into stream costs, and after a change only the new entries', async () => {
+    const url = await server.createDb('legacy');
+    const dir = tmp();
+    appendFileSync(join(dir, 'events.jsonl'), `${JSON.stringify({ type: 'early' })}\n`);
+    const entry = (i: number) => ({ model: 'opus', stage: 'build', issue: i, cost_usd: 0.25, ts_epoch: 1770768000 + i });
+    writeFileSync(join(dir, 'costs.json'), JSON.stringify({ entries: [entry(1), entry(2)] }));
+    const problems: string[] = [];
+    const tailer = createPgTailer({ dir, url, hostId: 'ledger', onError: (e) => problems.push((e as Error).message) });
+    const settle = async (want: number) => {
+      let n = 0;
+      for (let i = 0; i < 40 && n !== want; i++) {
+        await sleep(250);
+        n = await costsRows(url, 'ledger');
+      }
+      return n;
+    };
+    try {
+      await tailer.start();
+      expect(await settle(2)).toBe(2);
+      // Shipwright trims the oldest entry and appends two: one new event each, none twice.
+      writeFileSync(join(dir, 'costs.json'), JSON.stringify({ entries: [entry(2), entry(3), entry(4)] }));
+      expect(await settle(4)).toBe(4);
+      await sleep(750);
+      expect(await costsRows(url, 'ledger')).toBe(4);
+      expect(problems).toEqual([]);
+    } finally {
       await tailer.stop();
     }
   });

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateLog } from '../fixtures/generate.js';
@@ -9,6 +10,21 @@ import { tmp } from './helpers.js';
 import { startPg, type PgServer } from '../fixtures/pg-server.js';
 
 const NOW = 1770768000; // the generator's last event, 2026-02-11T00:00:00Z
+
+/**
+ * Shipwright's legacy state beside the logs: costs.json entries of today
+ * and of yesterday, two equal entries (both count) and one that is no
+ * object (a reject), plus the daily budget cost-today compares against.
+ */
+function writeLegacyState(dir: string): void {
+  const entry = (hours: number, issue: number, cost: number, model: string) => ({
+    input_tokens: 1000 * issue, output_tokens: 200 * issue, model, stage: 'build', issue, cost_usd: cost,
+    ts: new Date((NOW + hours * 3600) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'), ts_epoch: NOW + hours * 3600,
+  });
+  const entries = [entry(-6, 1, 0.5, 'opus'), entry(1, 2, 1.25, 'sonnet'), entry(5, 3, 0.75, 'opus'), entry(5, 3, 0.75, 'opus'), 'oops', entry(11, 4, 2, 'haiku')];
+  writeFileSync(join(dir, 'costs.json'), JSON.stringify({ entries }));
+  writeFileSync(join(dir, 'budget.json'), JSON.stringify({ daily_budget_usd: 10 }));
+}
 
 /** Every helper in METRICS.md, with windows, ties, pagination and filters. */
 function allHelpers(r: Reader, now: number): Record<string, unknown> {
@@ -37,6 +53,11 @@ function allHelpers(r: Reader, now: number): Record<string, unknown> {
     history: r.metricsHistory({ now }),
     historyLater: r.metricsHistory({ now: now - 5 * 86400 }),
     costToday: r.costToday({ now }),
+    // The costs.json entries are dated the half day after the generator's last event.
+    costTodayNoon: r.costToday({ now: now + 12 * 3600 }),
+    costsStream: r.costBreakdown({ now: now + 12 * 3600, streams: ['costs'] }),
+    costsStreamTrend: r.costTrend({ now: now + 12 * 3600, streams: ['costs'] }),
+    costsFeed: feed({ stream: 'costs', now: now + 12 * 3600 }),
     timeline: r.timeline({ now, range: 72 }),
     issue2: r.issueEvents({ issue: 2, now }),
     issue7: r.issueEvents({ issue: 7, now: now - 86400 }),
@@ -53,17 +74,22 @@ describe('PostgreSQL engine: parity with SQLite', () => {
   it('every helper answers the same from SQLite and from PostgreSQL on the same generated logs', async () => {
     const dir = tmp();
     generateLog({ dir, lines: 20_000, seed: 16, linesPerFile: 6000, corruptRate: 0.01 });
+    writeLegacyState(dir);
     const url = await server.createDb('parity');
 
     const lite = openStore(join(dir, 'mirror.db'));
     const liteSummary = importAll(lite, dir);
     lite.close();
     const store = openPgStore(url, { hostId: 'alpha' });
-    const pgSummary = importAll(store, dir, { legacy: false });
+    const pgSummary = importAll(store, dir);
     expect(pgSummary.rows).toBe(liteSummary.rows);
     expect(pgSummary.rejects).toBe(liteSummary.rejects);
-    // A second import finds nothing new: the checkpoints are in PostgreSQL.
-    expect(importAll(store, dir, { legacy: false }).rows).toBe(0);
+    expect(pgSummary.legacy).toEqual(liteSummary.legacy);
+    expect(pgSummary.legacy?.added).toBe(5);
+    // A second import finds nothing new: the checkpoints (and the costs.json entries seen) are in PostgreSQL.
+    const again = importAll(store, dir);
+    expect(again.rows).toBe(0);
+    expect(again.legacy).toMatchObject({ added: 0, alreadyImported: 5 });
     store.close();
 
     const sqlite = createReader({ dir, source: 'sqlite' });
@@ -74,6 +100,8 @@ describe('PostgreSQL engine: parity with SQLite', () => {
       expect(fleet.backend).toBe('postgres');
       const expected = allHelpers(sqlite, NOW);
       expect((expected.costs as { total: number }).total).toBeGreaterThan(0);
+      expect((expected.costTodayNoon as { today_spent: number }).today_spent).toBeGreaterThan(0);
+      expect((expected.costsStream as { total: number }).total).toBeCloseTo(5.25);
       expect(allHelpers(fleet, NOW)).toEqual(expected);
       expect(allHelpers(oneHost, NOW)).toEqual(expected);
       expect(noHost.activity({ now: NOW }).total).toBe(0);
@@ -83,7 +111,7 @@ describe('PostgreSQL engine: parity with SQLite', () => {
 
     // A second host with the same logs: each host alone still answers as SQLite does, and the fleet counts both.
     const beta = openPgStore(url, { hostId: 'beta' });
-    expect(importAll(beta, dir, { legacy: false }).rows).toBe(liteSummary.rows);
+    expect(importAll(beta, dir).rows).toBe(liteSummary.rows);
     beta.close();
     const sqlite2 = createReader({ dir, source: 'sqlite' });
     const alpha = createReader({ dir, db: url, host: 'alpha' });

@@ -166,11 +166,13 @@ export function importLegacyCosts(store: Store, dir: string, opts: { ifChanged?:
         counts.set(digest, nth);
         const { event } = parsed.events[i]!;
         const n = normalize(event);
-        const info = store.sql.get('insertEvent').run(
-          src.id, next++, COSTS_STREAM, src.rank, n.type, n.ts_epoch, n.issue, n.stage, n.result,
+        const offset = next++;
+        store.sql.get('insertEvent').run(
+          src.id, offset, COSTS_STREAM, src.rank, n.type, n.ts_epoch, n.issue, n.stage, n.result,
           n.duration_s, n.cost_usd, n.model, n.input_tokens, n.output_tokens, JSON.stringify(event),
         );
-        store.sql.get('insertLegacy').run(`${digest}#${nth}`, info.lastInsertRowid);
+        // By the event's identity, not a row id: PostgreSQL batches events and returns none.
+        store.sql.get('insertLegacy').run(`${digest}#${nth}`, src.id, offset);
         summary.added++;
       }
       store.sql.get('checkpoint').run(st.size, marker, st.size, summary.added, summary.rejects, 0, at, src.id);

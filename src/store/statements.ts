@@ -40,7 +40,7 @@ const SQL = {
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   insertLineReject: `INSERT OR IGNORE INTO rejects (source_id, stream, path, "offset", length, reason, sample, at, hash)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  insertLegacy: 'INSERT INTO legacy_entries (key, event_id) VALUES (?, ?)',
+  insertLegacy: 'INSERT INTO legacy_entries (key, event_id) SELECT ?, id FROM events WHERE source_id = ? AND "offset" = ?',
   legacySource: "SELECT * FROM sources WHERE stream = ? AND kind = 'legacy-costs' AND path = ?",
   legacyTail: 'SELECT line FROM events WHERE source_id = ? ORDER BY "offset" DESC LIMIT ?',
   legacyCount: 'SELECT COUNT(*) AS n FROM legacy_entries WHERE key > ? AND key < ?',

@@ -1,9 +1,11 @@
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { MirrorError } from '../errors.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
 import { assertDir, listStreams } from '../ingest/layout.js';
 import { emptyTotals, type IngestOptions } from '../ingest/options.js';
+import { COSTS_STREAM, importLegacyCosts, LEGACY_COSTS_FILE } from '../import/legacy-costs.js';
 import { isUnreachable } from '../store/pg/bridge.js';
 import { openPgStore, redact, translatePgError, type PgStore } from '../store/pg/open.js';
 import type { TailerOwner } from './lock.js';
@@ -113,11 +115,24 @@ export function createPgTailer(opts: PgTailerOptions): PgTailer {
     return undefined;
   }
 
+  let costsSeen = '';
+  /** costs.json as the SQLite tailer takes it, read again only when its stat changed (a poll stays a few stat calls). */
+  function legacyCosts(s: PgStore): number {
+    if (opts.streams && !opts.streams.includes(COSTS_STREAM)) return 0;
+    const st = statSync(join(opts.dir, LEGACY_COSTS_FILE), { throwIfNoEntry: false });
+    const seen = st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '';
+    if (seen === costsSeen) return 0;
+    const added = st ? (importLegacyCosts(s, opts.dir, { ifChanged: true })?.added ?? 0) : 0;
+    costsSeen = seen;
+    return added;
+  }
+
   /** One turn over every stream; true when it read something (then the next turn comes at once). */
   function turn(s: PgStore): boolean {
     const totals = emptyTotals();
     const streams = opts.streams ?? [...listStreams(opts.dir).keys()];
     for (const stream of streams) ingestStream(s, opts.dir, stream, ingestOpts, totals);
+    totals.rows += legacyCosts(s);
     stats.rows += totals.rows;
     stats.rejects += totals.rejects;
     return totals.bytes > 0;

@@ -41,7 +41,6 @@ export function register(program: Command): void {
           throw new MirrorError('DIR_MISSING', `no logs in ${g.dir} (no NAME.jsonl files, no ${LEGACY_COSTS_FILE}); nothing was created. ` +
             'Pass --dir with the folder that holds your *.jsonl files (or set JSONL_MIRROR_DIR)');
         }
-        const pg = isPgUrl(g.db);
         const store = openMirror(g);
         const progress = progressHooks(Boolean(o.progress) && !g.json, 'import');
         try {
@@ -49,8 +48,7 @@ export function register(program: Command): void {
             streams: o.stream as string[] | undefined,
             final: Boolean(o.final),
             maxLineBytes: o.maxLineBytes as number | undefined,
-            // costs.json is a SQLite-only import for now; the fleet mirror takes the JSONL streams.
-            legacy: !pg && (o.legacy as boolean),
+            legacy: o.legacy as boolean,
             ...progress.hooks,
           });
           const skipped = [...new Map(summary.skipped.map((k) => [k.path, k])).values()];

@@ -38,6 +38,10 @@ export const PG_SQL = {
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
   insertReject: `INSERT INTO rejects (host, source_id, stream, path, "offset", length, reason, sample, at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+  insertLegacy: 'INSERT INTO legacy_entries (host, key, source_id, "offset") VALUES ($1, $2, $3, $4)',
+  legacySource: "SELECT * FROM sources WHERE host = $1 AND stream = $2 AND kind = 'legacy-costs' AND path = $3",
+  legacyTail: 'SELECT line FROM events WHERE host = $1 AND source_id = $2 ORDER BY "offset" DESC LIMIT $3',
+  legacyCount: 'SELECT COUNT(*) AS n FROM legacy_entries WHERE host = $1 AND key > $2 AND key < $3',
   maxOffset: 'SELECT MAX("offset") AS o FROM events WHERE host = $1 AND source_id = $2',
   getMeta: 'SELECT value FROM meta WHERE host = $1 AND key = $2',
   setMeta: 'INSERT INTO meta (host, key, value) VALUES ($1, $2, $3) ON CONFLICT (host, key) DO UPDATE SET value = excluded.value',
