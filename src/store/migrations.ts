@@ -12,37 +12,37 @@ export interface Migration {
   checksum: string;
 }
 
-/** The package's sql/ folder, found from this module whether it runs from src/ or dist/src/. */
-function sqlDir(): string {
+/** A folder of the package (sql/ or sql/pg/), found from this module whether it runs from src/ or dist/src/. */
+function sqlDir(folder: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'sql');
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, folder);
     if (existsSync(join(candidate, '001_init.sql'))) return candidate;
     dir = dirname(dir);
   }
-  throw new Error('jsonl-mirror: sql/ migrations folder not found next to the package; reinstall the package');
+  throw new Error(`jsonl-mirror: ${folder}/ migrations folder not found next to the package; reinstall the package`);
 }
 
-let cached: Migration[] | undefined;
+const cached = new Map<string, Migration[]>();
 
-export function migrations(): Migration[] {
-  if (!cached) {
-    const dir = sqlDir();
-    cached = readdirSync(dir)
+/** One engine's numbered migrations (`sql` for SQLite, `sql/pg` for PostgreSQL), each checksummed (sha256 of the file). */
+export function readMigrations(folder: string): Migration[] {
+  let list = cached.get(folder);
+  if (!list) {
+    const dir = sqlDir(folder);
+    list = readdirSync(dir)
       .filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f))
       .sort()
       .map((f) => {
         const sql = readFileSync(join(dir, f), 'utf8');
-        return {
-          version: Number(f.slice(0, 3)),
-          name: f,
-          sql,
-          checksum: createHash('sha256').update(sql).digest('hex'),
-        };
+        return { version: Number(f.slice(0, 3)), name: f, sql, checksum: createHash('sha256').update(sql).digest('hex') };
       });
+    cached.set(folder, list);
   }
-  return cached;
+  return list;
 }
+
+export const migrations = (): Migration[] => readMigrations('sql');
 
 export const LATEST_VERSION = (): number => migrations().at(-1)?.version ?? 0;
 

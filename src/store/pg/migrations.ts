@@ -1,39 +1,11 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { MirrorError } from '../../errors.js';
-import type { Migration } from '../migrations.js';
+import { readMigrations, type Migration } from '../migrations.js';
 import type { SyncPg } from './bridge.js';
 import { IS_APPLIED, MIGRATION_LOCK, MIGRATIONS_APPLIED, MIGRATIONS_TABLE, MIGRATIONS_TABLE_EXISTS, RECORD_MIGRATION } from './statements.js';
 
-/** The package's sql/pg/ folder, found from this module whether it runs from src/ or dist/src/. */
-function sqlDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'sql', 'pg');
-    if (existsSync(join(candidate, '001_init.sql'))) return candidate;
-    dir = dirname(dir);
-  }
-  throw new Error('jsonl-mirror: sql/pg/ migrations folder not found next to the package; reinstall the package');
-}
-
-let cached: Migration[] | undefined;
-
-/** PostgreSQL's own numbered migrations, checksummed as SQLite's are (sha256 of the file). */
-export function pgMigrations(): Migration[] {
-  if (!cached) {
-    const dir = sqlDir();
-    cached = readdirSync(dir)
-      .filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f))
-      .sort()
-      .map((f) => {
-        const sql = readFileSync(join(dir, f), 'utf8');
-        return { version: Number(f.slice(0, 3)), name: f, sql, checksum: createHash('sha256').update(sql).digest('hex') };
-      });
-  }
-  return cached;
-}
+/** PostgreSQL's own numbered migrations, checksummed as SQLite's are. */
+export const pgMigrations = (): Migration[] => readMigrations(join('sql', 'pg'));
 
 interface Applied {
   version: number;
