@@ -115,24 +115,3 @@ export async function withStore<T>(path: string, opts: OpenOptions, fn: (store: 
   }
 }
 
-/** Epoch seconds, or an ISO date, as epoch seconds. */
-export function parseTime(name: string) {
-  return (v: string): number => {
-    const n = v.trim() === '' ? Number.NaN : Number(v);
-    if (Number.isFinite(n)) return n;
-    const ms = Date.parse(v);
-    if (!Number.isFinite(ms)) throw new MirrorError('INVALID_ARGUMENT', `${name} takes epoch seconds or an ISO date, got "${v}"`);
-    return Math.floor(ms / 1000);
-  };
-}
-
-/** A whole number, at least `min` (0 unless told). */
-export function parseIntOption(name: string, min = 0) {
-  return (value: string): number => {
-    const n = value.trim() === '' ? Number.NaN : Number(value);
-    if (!Number.isInteger(n) || n < min) {
-      throw new MirrorError('INVALID_ARGUMENT', `${name} takes a whole number${min > 0 ? ` of at least ${min}` : ''}, got "${value}"`);
-    }
-    return n;
-  };
-}

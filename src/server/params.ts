@@ -1,5 +1,5 @@
 import { MirrorError } from '../errors.js';
-import { parseTime } from '../cli/context.js';
+import { parseTime } from '../values.js';
 import { HttpError } from './http-error.js';
 
 /** Past this the request is refused with 414 before anything is parsed. */

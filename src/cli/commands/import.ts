@@ -1,3 +1,4 @@
+import { parseIntOption } from '../../values.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -6,7 +7,7 @@ import { LEGACY_COSTS_FILE } from '../../import/legacy-costs.js';
 import { assertDir, listStreams } from '../../ingest/layout.js';
 import { importAll, type ImportSummary } from '../../import/import.js';
 import { isPgUrl } from '../../store/pg/open.js';
-import { action, note, openMirror, parseIntOption } from '../context.js';
+import { action, note, openMirror } from '../context.js';
 import { progressHooks } from '../progress.js';
 import { bytes, count, plural } from '../format.js';
 

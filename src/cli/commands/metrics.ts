@@ -1,10 +1,11 @@
+import { parseIntOption, parseTime } from '../../values.js';
 import type { Command } from 'commander';
 import { MirrorError } from '../../errors.js';
 import { assertDir } from '../../ingest/layout.js';
 import { DEFAULT_CONFIG, loadConfig } from '../../metrics/config.js';
 import type { DoraGrades } from '../../metrics/dora.js';
 import { createReader, type Reader, type SourceChoice } from '../../read/reader.js';
-import { action, note, parseIntOption, parseTime } from '../context.js';
+import { action, note } from '../context.js';
 import { bytes, listOf, printList, rowFormatOf, table } from '../format.js';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any

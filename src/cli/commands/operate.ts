@@ -1,3 +1,4 @@
+import { parseTime } from '../../values.js';
 import { fstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -8,7 +9,7 @@ import { exportLines } from '../../ops/export.js';
 import { queryRows } from '../../ops/query.js';
 import { rebuildMirror } from '../../ops/rebuild.js';
 import { isPgStore } from '../../store/pg/open.js';
-import { action, note, openMirror, parseTime, sqliteOnly, withStore } from '../context.js';
+import { action, note, openMirror, sqliteOnly, withStore } from '../context.js';
 import { bytes, plural, rowFormatOf, rowWriter, table } from '../format.js';
 import { Chunked } from '../output.js';
 import { progressHooks } from '../progress.js';

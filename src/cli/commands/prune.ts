@@ -1,7 +1,8 @@
+import { parseTime } from '../../values.js';
 import type { Command } from 'commander';
 import { MirrorError } from '../../errors.js';
 import { pruneHistory, type PruneResult } from '../../ops/prune.js';
-import { action, parseTime, withStore, sqliteOnly } from '../context.js';
+import { action, withStore, sqliteOnly } from '../context.js';
 import { bytes, plural, table } from '../format.js';
 
 function describe(r: PruneResult): string {

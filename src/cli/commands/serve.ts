@@ -1,10 +1,11 @@
+import { parseIntOption } from '../../values.js';
 import type { Command } from 'commander';
 import { MirrorError } from '../../errors.js';
 import { DEFAULT_CONFIG, loadConfig } from '../../metrics/config.js';
 import type { SourceChoice } from '../../read/reader.js';
 import { TOKEN_ENV } from '../../server/auth.js';
 import { createServer } from '../../server/server.js';
-import { action, note, parseIntOption, sqliteOnly } from '../context.js';
+import { action, note, sqliteOnly } from '../context.js';
 
 export function register(program: Command): void {
   program

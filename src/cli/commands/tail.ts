@@ -1,9 +1,10 @@
+import { parseIntOption } from '../../values.js';
 import type { Command } from 'commander';
 import { MirrorError } from '../../errors.js';
 import { isPgUrl, redact } from '../../store/pg/open.js';
 import { createPgTailer } from '../../tailer/pg-tailer.js';
 import { createTailer } from '../../tailer/tailer.js';
-import { action, note, parseIntOption, type CommandResult, type GlobalOptions } from '../context.js';
+import { action, note, type CommandResult, type GlobalOptions } from '../context.js';
 import { bytes, count, plural } from '../format.js';
 
 export function register(program: Command): void {
