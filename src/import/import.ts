@@ -29,7 +29,7 @@ export function importAll(store: Store, dir: string, opts: ImportOptions = {}): 
   const started = Date.now();
   const all = listStreams(dir);
   // A stream whose files are all deleted is ingested too, so that its sources are marked gone (invariant 1).
-  const known = (store.sql.get('liveStreams').all() as { stream: string }[]).map((r) => r.stream);
+  const known = store.liveStreams();
   const streams = opts.streams ?? [...new Set([...all.keys(), ...known])].sort();
   // What this import has to read, for the progress bar.
   opts.onStart?.(streams.flatMap((s) => all.get(s) ?? []).reduce((n, f) => n + bytesBehind(store, dir, f), 0));
@@ -44,6 +44,6 @@ export function importAll(store: Store, dir: string, opts: ImportOptions = {}): 
     seconds: (Date.now() - started) / 1000,
     completedAt,
   };
-  store.sql.get('setMeta').run('last_import', JSON.stringify(summary));
+  store.setMeta('last_import', JSON.stringify(summary));
   return summary;
 }

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/open.js';
-import type { SourceRow } from '../store/statements.js';
 import { normalize } from '../ingest/normalize.js';
 
 export const LEGACY_COSTS_FILE = 'costs.json';
@@ -60,7 +59,7 @@ const digestOf = (event: unknown): string => createHash('sha1').update(canonical
 
 /** How many entries with this content the mirror holds (their keys are digest#1 .. digest#n). */
 function importedCount(store: Store, digest: string): number {
-  return (store.sql.get('legacyCount').get(`${digest}#`, `${digest}$`) as { n: number }).n;
+  return store.legacyCount(`${digest}#`, `${digest}$`);
 }
 
 /**
@@ -74,8 +73,9 @@ function importedCount(store: Store, digest: string): number {
  * its content as the file has up to and including it.
  */
 function newEntries(store: Store, sourceId: number, digests: string[]): number[] {
-  const tail = (store.sql.get('legacyTail').all(sourceId, digests.length) as { line: string }[])
-    .map((r) => digestOf(JSON.parse(r.line)))
+  const tail = store
+    .legacyTail(sourceId, digests.length)
+    .map((line) => digestOf(JSON.parse(line)))
     .reverse();
   const positions = (from: number) => Array.from({ length: digests.length - from }, (_, i) => from + i);
   if (tail.length === 0) return positions(0);
@@ -127,56 +127,60 @@ export function importLegacyCosts(store: Store, dir: string, opts: { ifChanged?:
   }
   // The legacy source's marker is the hash of the whole file as last imported: an unchanged file needs no write.
   const marker = createHash('sha1').update(text).digest('hex');
-  if (opts.ifChanged && (store.sql.get('legacySource').get(COSTS_STREAM, LEGACY_COSTS_FILE) as SourceRow | undefined)?.marker_hash === marker) {
+  if (opts.ifChanged && store.legacySource(COSTS_STREAM, LEGACY_COSTS_FILE)?.marker_hash === marker) {
     return undefined;
   }
   const parsed = parseLegacyCosts(text);
   const summary: LegacySummary = { file: LEGACY_COSTS_FILE, entries: 0, added: 0, alreadyImported: 0, rejects: 0 };
   const at = new Date().toISOString();
-  store.db
-    .transaction(() => {
-      let src = store.sql.get('legacySource').get(COSTS_STREAM, LEGACY_COSTS_FILE) as SourceRow | undefined;
-      if (!src) {
-        const info = store.sql.get('insertSource').run({
-          stream: COSTS_STREAM, kind: 'legacy-costs', path: LEGACY_COSTS_FILE, dev: st.dev, ino: st.ino,
-          generation: 0, rank: 0, head_len: 0, head_hash: '', state: 'active', copy_of: null, now: at,
-        });
-        src = store.sql.get('sourceById').get(info.lastInsertRowid) as SourceRow;
-      }
-      if (!parsed.ok) {
-        summary.error = `${LEGACY_COSTS_FILE}: ${parsed.reason}`;
-        const info = store.sql.get('insertReject').run(src.id, COSTS_STREAM, LEGACY_COSTS_FILE, -1, text.length, 'invalid_json', parsed.sample, at);
-        summary.rejects += info.changes;
-        store.sql.get('checkpoint').run(st.size, marker, st.size, 0, summary.rejects, 0, at, src.id);
-        return;
-      }
-      for (const r of parsed.rejects) {
-        const info = store.sql.get('insertReject').run(src.id, COSTS_STREAM, LEGACY_COSTS_FILE, r.index, 0, 'not_object', r.sample, at);
-        summary.rejects += info.changes;
-      }
-      let next = ((store.sql.get('maxOffset').get(src.id) as { o: number | null }).o ?? -1) + 1;
-      const digests = parsed.events.map(({ event }) => digestOf(event));
-      const fresh = newEntries(store, src.id, digests);
-      summary.entries = digests.length;
-      summary.alreadyImported = digests.length - fresh.length;
-      const counts = new Map<string, number>();
-      for (const i of fresh) {
-        const digest = digests[i]!;
-        const nth = (counts.get(digest) ?? importedCount(store, digest)) + 1;
-        counts.set(digest, nth);
-        const { event } = parsed.events[i]!;
-        const n = normalize(event);
-        const offset = next++;
-        store.sql.get('insertEvent').run(
-          src.id, offset, COSTS_STREAM, src.rank, n.type, n.ts_epoch, n.issue, n.stage, n.result,
-          n.duration_s, n.cost_usd, n.model, n.input_tokens, n.output_tokens, JSON.stringify(event),
-        );
-        // By the event's identity, not a row id: PostgreSQL batches events and returns none.
-        store.sql.get('insertLegacy').run(`${digest}#${nth}`, src.id, offset);
-        summary.added++;
-      }
-      store.sql.get('checkpoint').run(st.size, marker, st.size, summary.added, summary.rejects, 0, at, src.id);
-    })
-    .immediate();
+  store.transaction(importEntries)(store, { st, text, marker, parsed, summary, at });
   return summary;
+}
+
+interface CostsFile {
+  st: Stats;
+  text: string;
+  marker: string;
+  parsed: ReturnType<typeof parseLegacyCosts>;
+  summary: LegacySummary;
+  at: string;
+}
+
+/** The entries of costs.json the mirror does not hold yet, added under the write lock. */
+function importEntries(store: Store, { st, text, marker, parsed, summary, at }: CostsFile): void {
+  const src =
+    store.legacySource(COSTS_STREAM, LEGACY_COSTS_FILE) ??
+    store.insertSource({
+      stream: COSTS_STREAM, kind: 'legacy-costs', path: LEGACY_COSTS_FILE, dev: st.dev, ino: st.ino,
+      generation: 0, rank: 0, head_len: 0, head_hash: '', state: 'active', copy_of: null, now: at,
+    });
+  const reject = (offset: number, length: number, reason: string, sample: string): number =>
+    store.insertReject({ sourceId: src.id, stream: COSTS_STREAM, path: LEGACY_COSTS_FILE, offset, length, reason, sample, at });
+  if (!parsed.ok) {
+    summary.error = `${LEGACY_COSTS_FILE}: ${parsed.reason}`;
+    summary.rejects += reject(-1, text.length, 'invalid_json', parsed.sample);
+    store.advanceCheckpoint(src.id, { offset: st.size, marker, size: st.size, rows: 0, rejects: summary.rejects, blanks: 0, at });
+    return;
+  }
+  for (const r of parsed.rejects) {
+    summary.rejects += reject(r.index, 0, 'not_object', r.sample);
+  }
+  let next = (store.maxOffset(src.id) ?? -1) + 1;
+  const digests = parsed.events.map(({ event }) => digestOf(event));
+  const fresh = newEntries(store, src.id, digests);
+  summary.entries = digests.length;
+  summary.alreadyImported = digests.length - fresh.length;
+  const counts = new Map<string, number>();
+  for (const i of fresh) {
+    const digest = digests[i]!;
+    const nth = (counts.get(digest) ?? importedCount(store, digest)) + 1;
+    counts.set(digest, nth);
+    const { event } = parsed.events[i]!;
+    const offset = next++;
+    store.insertEvent({ sourceId: src.id, offset, stream: COSTS_STREAM, rank: src.rank, fields: normalize(event), line: JSON.stringify(event) });
+    // By the event's identity, not a row id: PostgreSQL batches events and returns none.
+    store.insertLegacy(`${digest}#${nth}`, src.id, offset);
+    summary.added++;
+  }
+  store.advanceCheckpoint(src.id, { offset: st.size, marker, size: st.size, rows: summary.added, rejects: summary.rejects, blanks: 0, at });
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Store } from '../store/open.js';
-import type { SourceRow } from '../store/statements.js';
+import type { SourceRow } from '../store/rows.js';
 import { defaultRead, readFully, type ReadFn } from './lines.js';
 import { sampleOf } from './parse-line.js';
 
@@ -38,7 +38,7 @@ const PAGE = 512;
 export function heldRows(store: Store, src: SourceRow, from: number, to: number, limit = PAGE): HeldRow[] {
   const out: HeldRow[] = [];
   if (src.copy_of !== null && from < src.held_len) {
-    const parent = store.sql.get('sourceById').get(src.copy_of) as SourceRow | undefined;
+    const parent = store.sourceById(src.copy_of);
     if (parent) {
       const rows = heldRows(store, parent, src.held_at + from, src.held_at + Math.min(to, src.held_len), limit);
       for (const r of rows) out.push({ ...r, offset: r.offset - src.held_at });
@@ -48,8 +48,8 @@ export function heldRows(store: Store, src: SourceRow, from: number, to: number,
   const lo = Math.max(from, src.held_len);
   if (to <= lo || out.length >= limit) return out;
   const n = limit - out.length;
-  const events = store.sql.get('ownEvents').all(src.id, lo, to, n) as { offset: number; line: string }[];
-  const rejects = store.sql.get('ownRejects').all(src.id, lo, to, n) as { offset: number; hash: string | null; length: number; sample: string }[];
+  const events = store.ownEvents(src.id, lo, to, n);
+  const rejects = store.ownRejects(src.id, lo, to, n);
   // Both lists are complete up to the last offset of a list that was cut short by the limit.
   const cut = Math.min(events.length === n ? events.at(-1)!.offset : Infinity, rejects.length === n ? rejects.at(-1)!.offset : Infinity);
   const merged: HeldRow[] = [
@@ -206,7 +206,7 @@ function descendsFrom(store: Store, s: SourceRow, id: number): boolean {
   let cur: SourceRow | undefined = s;
   for (let depth = 0; cur && cur.copy_of !== null && depth < 64; depth++) {
     if (cur.copy_of === id) return true;
-    cur = store.sql.get('sourceById').get(cur.copy_of) as SourceRow | undefined;
+    cur = store.sourceById(cur.copy_of);
   }
   return false;
 }
@@ -234,7 +234,7 @@ export function findHeld(
   const first = firstLine(cursor);
   if (!first) return undefined;
   let best: Found | undefined;
-  for (const parent of store.sql.get('heldCandidates').all(src.stream, src.id) as SourceRow[]) {
+  for (const parent of store.heldCandidates(src.stream, src.id)) {
     if (descendsFrom(store, parent, src.id)) continue; // it holds our lines, not we its
 
     const starts = new Set<number>();

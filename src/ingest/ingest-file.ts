@@ -1,5 +1,5 @@
 import type { Store } from '../store/open.js';
-import type { SourceRow } from '../store/statements.js';
+import type { EventRow } from '../store/rows.js';
 import { createHash } from 'node:crypto';
 import { holdsLineAt, lineHash } from './held.js';
 import { MARKER_BYTES } from './identity.js';
@@ -52,7 +52,7 @@ function bytesBefore(file: OpenFile, offset: number, opts: ResolvedIngestOptions
 function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchArgs): FileOutcome | number {
   const { fd } = file;
   const size = file.st.size;
-  const src = store.sql.get('sourceById').get(sourceId) as SourceRow | undefined;
+  const src = store.sourceById(sourceId);
   if (!src || src.state !== 'active') return 'inactive';
   // A caller's cached source id may name another file once the mirror was rebuilt: then resolve again.
   if (src.dev !== file.st.dev || src.ino !== file.st.ino) return 'invalid';
@@ -65,28 +65,28 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
   const reread = src.tail_len > 0 && size > src.offset;
   const from = reread ? src.offset - src.tail_len : src.offset;
   if (from === size) return 'done';
-  const insertEvent = store.sql.get('insertEvent');
-  const insertReject = store.sql.get('insertLineReject');
   const at = new Date().toISOString();
   let rows = 0;
   let rejects = 0;
   let blanks = 0;
   let tail = 0;
   if (reread) {
-    store.sql.get('deleteReject').run(src.id, from);
+    store.deleteReject(src.id, from);
     rejects--;
   }
   const stageTotals = new Map<string, { n: number; sum: number }>();
   // Lines at offsets where the generation this one continues holds the same line are that generation's (a rewrite in place).
-  const parent = src.copy_of === null ? undefined : (store.sql.get('sourceById').get(src.copy_of) as SourceRow | undefined);
+  const parent = src.copy_of === null ? undefined : store.sourceById(src.copy_of);
   const mappedEnd = parent ? parent.offset - src.held_at : 0;
   const held = (offset: number, buf: Buffer, s: number, e: number): boolean =>
     offset < mappedEnd && holdsLineAt(store, parent!, offset + src.held_at, buf, s, e);
   const reject = (offset: number, length: number, reason: RejectReason, sample: string, hash: string | null): void => {
-    insertReject.run(src.id, src.stream, src.path, offset, length, reason, sample, at, hash);
+    store.insertReject({ sourceId: src.id, stream: src.stream, path: src.path, offset, length, reason, sample, at, hash });
     rejects++;
     countReject(totals, reason);
   };
+  // One row object for the whole batch: the insert path allocates nothing per event beyond the parse.
+  const row: EventRow = { sourceId: src.id, offset: 0, stream: src.stream, rank: src.rank, fields: null!, line: '' };
   const consumed = reread ? new LastBytes(bytesBefore(file, from, opts)) : new LastBytes(before);
   const next = readLines(
     { fd, from, to: size, final, maxLineBytes: opts.maxLineBytes, batchBytes: opts.batchBytes, read: opts.read, consumed },
@@ -95,11 +95,10 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
       const parsed = parseLine(buf, s, e, utf8);
       if (parsed.kind === 'event') {
         const n = normalize(parsed.value);
-        const info = insertEvent.run(
-          src.id, offset, src.stream, src.rank, n.type, n.ts_epoch, n.issue, n.stage, n.result,
-          n.duration_s, n.cost_usd, n.model, n.input_tokens, n.output_tokens, parsed.text,
-        );
-        if (info.changes === 1) {
+        row.offset = offset;
+        row.fields = n;
+        row.line = parsed.text;
+        if (store.insertEvent(row)) {
           rows++;
           if (n.type === 'stage.completed' && n.stage !== null) {
             const t = stageTotals.get(n.stage) ?? { n: 0, sum: 0 };
@@ -123,19 +122,16 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
     },
   );
   if (next === src.offset) {
-    if (size !== src.size || file.st.mtimeMs !== src.mtime_ms) store.sql.get('setSeen').run(size, file.st.mtimeMs, src.id);
+    if (size !== src.size || file.st.mtimeMs !== src.mtime_ms) store.setSeen(src.id, size, file.st.mtimeMs);
     return 'done';
   }
-  for (const [stage, t] of stageTotals) store.sql.get('addStageTotal').run(src.stream, stage, t.n, t.sum);
+  for (const [stage, t] of stageTotals) store.addStageTotal(src.stream, stage, t.n, t.sum);
   const tailLen = next === size && tail > 0 && next - tail >= from ? tail : 0;
-  store.sql.get('checkpointRead').run(next, hashOf(consumed.value), size, file.st.mtimeMs, tailLen, rows, rejects, blanks, at, src.id);
+  store.advanceReadCheckpoint(src.id, { offset: next, marker: hashOf(consumed.value), size, mtimeMs: file.st.mtimeMs, tailLen, rows, rejects, blanks, at });
   totals.rows += rows;
   totals.blanks += blanks;
   return Math.max(0, next - src.offset);
 }
-
-/** better-sqlite3 builds a transaction wrapper per call of db.transaction(); build ours once per connection. */
-const batchTxn = new WeakMap<Store, { immediate(a: BatchArgs): FileOutcome | number }>();
 
 /**
  * Ingests one resolved file from its checkpoint (invariant 2): each batch of
@@ -152,14 +148,10 @@ export function ingestFile(
   totals: IngestTotals,
   resolved = true,
 ): FileOutcome {
-  let txn = batchTxn.get(store);
-  if (!txn) {
-    txn = store.db.transaction(batch);
-    batchTxn.set(store, txn);
-  }
+  const txn = store.transaction(batch);
   const args: BatchArgs = { store, file, sourceId, final, opts, totals, resolved };
   for (let n = 0; n < opts.maxBatches; n++) {
-    const step = txn.immediate(args);
+    const step = txn(args);
     if (typeof step !== 'number') return step;
     totals.bytes += step;
     opts.onProgress?.(step);

@@ -1,6 +1,5 @@
 import { fstatSync } from 'node:fs';
 import type { Store } from '../store/open.js';
-import type { SourceRow } from '../store/statements.js';
 import { ingestFile } from './ingest-file.js';
 import { ingestStream } from './ingest-stream.js';
 import { emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals } from './options.js';
@@ -18,7 +17,7 @@ export function ingestLive(store: Store, dir: string, stream: string, fd: number
   const totals: LiveTotals = emptyTotals();
   const st = fstatSync(fd);
   if (!hint || hint.ino !== st.ino || hint.dev !== st.dev) {
-    const src = store.sql.get('sourceByInode').get(stream, st.dev, st.ino) as SourceRow | undefined;
+    const src = store.sourceByInode(stream, st.dev, st.ino);
     hint = src?.state === 'active' ? { dev: st.dev, ino: st.ino, sourceId: src.id, path: src.path } : undefined;
   }
   if (hint) {

@@ -2,13 +2,12 @@ import { closeSync, constants, fstatSync, openSync, statSync, type Stats } from 
 import { join } from 'node:path';
 import { MirrorError, sqliteCode } from '../errors.js';
 import type { Store } from '../store/open.js';
-import type { SourceRow } from '../store/statements.js';
 import { ingestFile } from './ingest-file.js';
 import { streamFiles, type StreamFile } from './layout.js';
 import {
   emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals, type ResolvedIngestOptions, type Skipped,
 } from './options.js';
-import { resolveSource, statAtPath, type OpenFile } from './sources.js';
+import { resolveSource, statAtPath, type OpenFile, type Resolution } from './sources.js';
 
 /**
  * Opens a stream file for reading, or says why not. A FIFO is never opened
@@ -91,12 +90,7 @@ function ingestPass(store: Store, dir: string, stream: string, opts: ResolvedIng
       const final = opts.final || (file.rotation > 0 && idle);
       // A file that changed under us between resolution and read is resolved again.
       for (let attempt = 0; attempt < 3; attempt++) {
-        const r = store.db
-          .transaction(() => {
-            file.st = fstatSync(file.fd); // as it is now, under the write lock
-            return resolveSource(store, dir, file, olderRank, opts);
-          })
-          .immediate();
+        const r = store.transaction(resolveLocked)(store, dir, file, olderRank, opts);
         if (r.replaced) replaced = true;
         if (r.kind === 'copy') {
           seen.add(r.id);
@@ -106,7 +100,7 @@ function ingestPass(store: Store, dir: string, stream: string, opts: ResolvedIng
         olderRank = r.src.rank;
         const outcome = ingestFile(store, file, r.src.id, final, opts, totals);
         if (outcome !== 'invalid') {
-          const after = store.sql.get('sourceById').get(r.src.id) as SourceRow;
+          const after = store.sourceById(r.src.id)!;
           totals.pendingBytes += Math.max(0, file.st.size - after.offset);
           break;
         }
@@ -125,13 +119,18 @@ function ingestPass(store: Store, dir: string, stream: string, opts: ResolvedIng
  * is left alone. A gone source whose file comes back is revived by resolution.
  */
 function markGone(store: Store, dir: string, stream: string, seen: Set<number>): void {
-  const now = new Date().toISOString();
-  store.db
-    .transaction(() => {
-      for (const s of store.sql.get('knownSources').all(stream) as SourceRow[]) {
-        if (s.state === 'gone' || seen.has(s.id) || statAtPath(dir, s)) continue;
-        store.sql.get('setState').run('gone', now, s.id);
-      }
-    })
-    .immediate();
+  store.transaction(markGoneLocked)(store, dir, stream, seen, new Date().toISOString());
+}
+
+function markGoneLocked(store: Store, dir: string, stream: string, seen: Set<number>, now: string): void {
+  for (const s of store.knownSources(stream)) {
+    if (s.state === 'gone' || seen.has(s.id) || statAtPath(dir, s)) continue;
+    store.setState(s.id, 'gone', now);
+  }
+}
+
+/** Resolution under the write lock, against the file as it is now. */
+function resolveLocked(store: Store, dir: string, file: OpenFile, olderRank: number | undefined, opts: ResolvedIngestOptions): Resolution {
+  file.st = fstatSync(file.fd);
+  return resolveSource(store, dir, file, olderRank, opts);
 }

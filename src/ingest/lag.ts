@@ -1,7 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/open.js';
-import type { SourceRow } from '../store/statements.js';
 import type { StreamFile } from './layout.js';
 
 /** Bytes of a stream file after its source's checkpoint (all of it when unknown; none for a copytruncate copy). */
@@ -22,7 +21,7 @@ export function lagOf(store: Store, dir: string, f: StreamFile): { bytes: number
     st = undefined;
   }
   if (!st?.isFile()) return { bytes: 0, sinceMs: Date.now() }; // gone since the listing, or not a log file
-  const src = store.sql.get('sourceByInode').get(f.stream, st.dev, st.ino) as SourceRow | undefined;
+  const src = store.sourceByInode(f.stream, st.dev, st.ino);
   if (src?.state === 'copy') return { bytes: 0, sinceMs: Date.now() };
   const bytes = Math.max(0, st.size - (src?.offset ?? 0));
   return { bytes, sinceMs: src ? Date.parse(src.updated_at) : st.birthtimeMs || st.ctimeMs };

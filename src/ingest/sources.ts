@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/open.js';
-import type { SourceRow } from '../store/statements.js';
+import type { SourceRow } from '../store/rows.js';
 import { findHeld, LineCursor, walk } from './held.js';
 import { HEAD_BYTES, headHash, markerHash, readHead } from './identity.js';
 import type { StreamFile } from './layout.js';
@@ -69,11 +69,11 @@ function nowIso(): string {
  * in this pass, the last of them `olderRank`) and before the newer ones.
  */
 function rankFor(store: Store, file: OpenFile, olderRank: number | undefined): number {
-  const max = (store.sql.get('maxRank').get(file.stream) as { r: number | null }).r;
+  const max = store.maxRank(file.stream);
   if (max === null) return 1;
   if (file.rotation === 0) return max + 1;
   const floor = olderRank ?? Number.NEGATIVE_INFINITY;
-  const above = (store.sql.get('minRankAbove').get(file.stream, floor) as { r: number | null }).r;
+  const above = store.minActiveRankAbove(file.stream, floor);
   if (above === null) return max + 1;
   return olderRank === undefined ? above - 1 : (olderRank + above) / 2;
 }
@@ -81,8 +81,8 @@ function rankFor(store: Store, file: OpenFile, olderRank: number | undefined): n
 function insertSource(store: Store, file: OpenFile, olderRank: number | undefined): SourceRow {
   // What is read now, not what fstat said: the file may have been truncated since.
   const head = readHead(file.fd);
-  const gen = (store.sql.get('maxGeneration').get(file.stream, file.st.dev, file.st.ino) as { g: number | null }).g;
-  const info = store.sql.get('insertSource').run({
+  const gen = store.maxGeneration(file.stream, file.st.dev, file.st.ino);
+  return store.insertSource({
     stream: file.stream,
     kind: 'jsonl',
     path: file.name,
@@ -96,7 +96,6 @@ function insertSource(store: Store, file: OpenFile, olderRank: number | undefine
     copy_of: null,
     now: nowIso(),
   });
-  return store.sql.get('sourceById').get(info.lastInsertRowid) as SourceRow;
 }
 
 /** While a file is shorter than HEAD_BYTES its head hash covers less; widen it as the file grows. */
@@ -104,14 +103,14 @@ function widenHead(store: Store, file: OpenFile, src: SourceRow): SourceRow {
   if (src.head_len >= HEAD_BYTES || file.st.size <= src.head_len) return src;
   const head = readHead(file.fd);
   if (head.len <= src.head_len) return src;
-  store.sql.get('setHead').run(head.len, head.hash, src.id);
+  store.setHead(src.id, head.len, head.hash);
   return { ...src, head_len: head.len, head_hash: head.hash };
 }
 
 function adopt(store: Store, file: OpenFile, src: SourceRow): SourceRow {
   const state = src.state === 'copy' ? 'copy' : 'active';
   if (src.path !== file.name || src.dev !== file.st.dev || src.ino !== file.st.ino || src.state !== state) {
-    store.sql.get('moveSource').run(file.name, file.st.dev, file.st.ino, state, nowIso(), src.id);
+    store.moveSource(src.id, file.name, file.st.dev, file.st.ino, state, nowIso());
   }
   return { ...src, path: file.name, dev: file.st.dev, ino: file.st.ino, state };
 }
@@ -124,7 +123,7 @@ function adopt(store: Store, file: OpenFile, src: SourceRow): SourceRow {
 function unchangedInPlace(store: Store, file: OpenFile, src: SourceRow, cursor: LineCursor): boolean {
   if (src.offset === 0 || file.st.size !== src.size || file.st.mtimeMs === src.mtime_ms) return true;
   if (src.mtime_ms !== 0 && walk(store, cursor, 0, src, 0).held < src.offset) return false;
-  store.sql.get('setSeen').run(file.st.size, file.st.mtimeMs, src.id);
+  store.setSeen(src.id, file.st.size, file.st.mtimeMs);
   return true;
 }
 
@@ -134,7 +133,7 @@ function unchangedInPlace(store: Store, file: OpenFile, src: SourceRow, cursor: 
  * say) is a new generation, which finds the lines it holds like any other.
  */
 function continuedElsewhere(store: Store, src: SourceRow): boolean {
-  return src.offset > 0 && store.sql.get('continuedFrom').get(src.id, src.offset) !== undefined;
+  return src.offset > 0 && store.continuedFrom(src.id, src.offset);
 }
 
 /**
@@ -145,7 +144,7 @@ function continuedElsewhere(store: Store, src: SourceRow): boolean {
  * the end of its held prefix.
  */
 function follow(store: Store, dir: string, file: OpenFile, src: SourceRow, cursor: LineCursor, read: ReadFn): SourceRow {
-  const parent = src.copy_of === null ? undefined : (store.sql.get('sourceById').get(src.copy_of) as SourceRow | undefined);
+  const parent = src.copy_of === null ? undefined : store.sourceById(src.copy_of);
   let held = src.held_len;
   let following = false;
   if (parent) {
@@ -156,7 +155,9 @@ function follow(store: Store, dir: string, file: OpenFile, src: SourceRow, curso
   }
   const state = following ? 'copy' : 'active';
   const marker = markerHash(file.fd, held);
-  store.sql.get('follow').run(state, src.copy_of, src.held_at, held, held, marker, file.st.size, file.st.mtimeMs, nowIso(), src.id);
+  store.follow(src.id, {
+    state, copyOf: src.copy_of, heldAt: src.held_at, heldLen: held, offset: held, marker, size: file.st.size, mtimeMs: file.st.mtimeMs, at: nowIso(),
+  });
   return { ...src, state, held_len: held, offset: held, marker_hash: marker, size: file.st.size, mtime_ms: file.st.mtimeMs };
 }
 
@@ -193,7 +194,7 @@ export function resolveSource(
 ): Resolution {
   const { fd, st } = file;
   const cursor = new LineCursor(fd, st.size, opts.maxLineBytes, opts.read);
-  const known = store.sql.get('sourceByInode').get(file.stream, st.dev, st.ino) as SourceRow | undefined;
+  const known = store.sourceByInode(file.stream, st.dev, st.ino);
   let src: SourceRow;
   let replaced = false;
   if (known && !continuedElsewhere(store, known) && continues(fd, st.size, known) && unchangedInPlace(store, file, known, cursor)) {
@@ -202,7 +203,7 @@ export function resolveSource(
   } else {
     // Truncated or replaced in place: a new generation, which may start with lines of the old one.
     if (known) {
-      store.sql.get('setState').run('replaced', nowIso(), known.id);
+      store.setState(known.id, 'replaced', nowIso());
       replaced = true;
     }
     src = insertSource(store, file, olderRank);

@@ -2,7 +2,7 @@ import type { Store } from '../store/open.js';
 import { isPgStore } from '../store/pg/open.js';
 import { pgExportSql, type HostScope } from '../store/pg/read-sql.js';
 import { readPages } from '../store/pg/read-pages.js';
-import { exportSql, type ExportQuery } from '../store/read-sql.js';
+import type { ExportQuery } from '../store/read-sql.js';
 
 export type ExportOptions = ExportQuery;
 
@@ -13,6 +13,5 @@ export function* exportLines(store: Store, o: ExportOptions & HostScope = {}): G
     for (const row of readPages(store.pg, sql, params).rows) yield row[0] as string;
     return;
   }
-  const { sql, params } = exportSql(o);
-  for (const row of store.sql.shape(sql).pluck().iterate(...params)) yield row as string;
+  yield* store.exportLines(o);
 }

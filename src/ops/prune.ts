@@ -1,4 +1,5 @@
 import type { Store } from '../store/open.js';
+import type { PrunableRow } from '../store/rows.js';
 
 export interface PruneOptions {
   /** Only sources whose newest event is older than this (epoch seconds). */
@@ -25,14 +26,9 @@ export interface PruneResult {
   bytes: number;
 }
 
-interface Candidate extends PrunedSource {
-  id: number;
-  newest: number | null;
-}
-
 /** The history rows that pruning would drop, and how many bytes of lines they hold. */
-export function prunable(store: Store, before?: number): Candidate[] {
-  return (store.sql.get('prunable').all() as Candidate[]).filter((c) => before === undefined || (c.newest ?? 0) < before);
+export function prunable(store: Store, before?: number): PrunableRow[] {
+  return store.prunable().filter((c) => before === undefined || (c.newest ?? 0) < before);
 }
 
 /**
@@ -41,27 +37,24 @@ export function prunable(store: Store, before?: number): Candidate[] {
  * loses their share in the same transaction, so it still equals the rows.
  */
 export function pruneHistory(store: Store, o: PruneOptions = {}): PruneResult {
-  const run = (): PruneResult => {
-    const found = prunable(store, o.before);
-    if (!o.dryRun) {
-      for (const c of found) {
-        for (const t of store.sql.get('stageTotalsOfSource').all(c.id) as { stream: string; stage: string; n: number; duration_sum: number }[]) {
-          store.sql.get('subtractStageTotal').run(t.n, t.duration_sum, t.stream, t.stage);
-        }
-        store.sql.get('deleteEventsOfSource').run(c.id);
-        store.sql.get('deleteRejectsOfSource').run(c.id);
-        store.sql.get('deleteSource').run(c.id);
-      }
-      store.sql.get('dropEmptyStageTotals').run();
+  return o.dryRun ? prune(store, o) : store.transaction(prune)(store, o);
+}
+
+function prune(store: Store, o: PruneOptions): PruneResult {
+  const found = prunable(store, o.before);
+  if (!o.dryRun) {
+    for (const c of found) {
+      for (const t of store.stageTotalsOfSource(c.id)) store.subtractStageTotal(t);
+      store.deleteSourceRows(c.id);
     }
-    const sources = found.map(({ stream, path, state, rows, rejects, bytes }) => ({ stream, path, state, rows, rejects, bytes }));
-    return {
-      dryRun: Boolean(o.dryRun),
-      sources,
-      rows: sources.reduce((a, s) => a + s.rows, 0),
-      rejects: sources.reduce((a, s) => a + s.rejects, 0),
-      bytes: sources.reduce((a, s) => a + s.bytes, 0),
-    };
+    store.dropEmptyStageTotals();
+  }
+  const sources = found.map(({ stream, path, state, rows, rejects, bytes }) => ({ stream, path, state, rows, rejects, bytes }));
+  return {
+    dryRun: Boolean(o.dryRun),
+    sources,
+    rows: sources.reduce((a, s) => a + s.rows, 0),
+    rejects: sources.reduce((a, s) => a + s.rejects, 0),
+    bytes: sources.reduce((a, s) => a + s.bytes, 0),
   };
-  return o.dryRun ? run() : store.db.transaction(run).immediate();
 }

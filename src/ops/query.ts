@@ -47,23 +47,23 @@ export function queryRows(store: Store, sql: string, params: unknown[] = []): Qu
   }
   let stmt;
   try {
-    stmt = store.db.prepare(sql);
+    stmt = store.adHoc(sql);
   } catch (err) {
     const msg = (err as Error).message;
     if (/more than one statement/i.test(msg)) refuse('multiple statements');
     throw new MirrorError('INVALID_ARGUMENT', `SQL error: ${msg}`);
   }
-  if (!stmt.readonly) refuse('the statement writes');
-  if (!stmt.reader) return { columns: [], rows: [] };
+  if (stmt.writes) refuse('the statement writes');
+  if (!stmt.returnsRows) return { columns: [], rows: [] };
   const statement = stmt;
   function* rows(): Generator<Record<string, unknown>> {
     try {
-      yield* statement.iterate(...params) as IterableIterator<Record<string, unknown>>;
+      yield* statement.iterate(params);
     } catch (err) {
       throw new MirrorError('INVALID_ARGUMENT', `SQL error: ${(err as Error).message}`);
     }
   }
-  return { columns: statement.columns().map((c) => c.name), rows: rows() };
+  return { columns: statement.columns(), rows: rows() };
 }
 
 /** queryRows, all at once. */

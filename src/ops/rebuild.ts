@@ -5,7 +5,6 @@ import { importAll, type ImportOptions, type ImportSummary } from '../import/imp
 import { listStreams } from '../ingest/layout.js';
 import { openStore } from '../store/open.js';
 import { isBrokenDb, quarantine } from '../store/quarantine.js';
-import type { SourceRow } from '../store/statements.js';
 
 export interface RebuildOptions extends ImportOptions {
   /** Drop history kept from deleted or truncated files without asking. */
@@ -42,7 +41,7 @@ function historyRows(dir: string, dbPath: string): number {
   const store = openStore(dbPath, { readonly: true });
   try {
     const now = filesNow(dir);
-    return (store.sql.get('allSources').all() as SourceRow[])
+    return (store.allSources())
       .filter((s) => s.state === 'gone' || s.state === 'replaced' || (s.kind === 'jsonl' && s.state === 'active' && !now.has(`${s.dev}:${s.ino}`)))
       .reduce((a, s) => a + s.rows, 0);
   } finally {
@@ -79,7 +78,7 @@ export async function rebuildMirror(dir: string, dbPath: string, opts: RebuildOp
   const fresh = openStore(temp);
   try {
     const summary = importAll(fresh, dir, opts);
-    fresh.db.pragma('wal_checkpoint(TRUNCATE)');
+    fresh.walCheckpoint();
     if (!existsSync(dbPath)) {
       fresh.close();
       for (const suffix of ['-wal', '-shm']) rmSync(dbPath + suffix, { force: true });
@@ -87,7 +86,7 @@ export async function rebuildMirror(dir: string, dbPath: string, opts: RebuildOp
     } else {
       for (let attempt = 0; ; attempt++) {
         try {
-          await fresh.db.backup(dbPath, { progress: () => 0x7fffffff });
+          await fresh.backupTo(dbPath);
           break;
         } catch (err) {
           const code = sqliteCode(err) ?? '';
@@ -99,7 +98,7 @@ export async function rebuildMirror(dir: string, dbPath: string, opts: RebuildOp
     }
     return { ...summary, droppedHistoryRows: dropped, movedAside };
   } finally {
-    if (fresh.db.open) fresh.close();
+    fresh.close();
     for (const suffix of ['', '-wal', '-shm']) rmSync(temp + suffix, { force: true });
   }
 }

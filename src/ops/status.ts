@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/open.js';
 import { bytes } from '../units.js';
-import type { SourceRow } from '../store/statements.js';
+import type { SourceRow } from '../store/rows.js';
 import { listStreams } from '../ingest/layout.js';
 import { statAtPath } from '../ingest/sources.js';
 import type { ImportSummary } from '../import/import.js';
@@ -10,7 +10,7 @@ import { runningTailer, type TailerOwner } from '../tailer/lock.js';
 import { runningPgTailer } from '../tailer/pg-tailer.js';
 import { prunable } from './prune.js';
 import { isPgStore } from '../store/pg/open.js';
-import { fleetHosts, type HostStatus } from '../store/pg/fleet.js';
+import type { HostStatus } from '../store/pg/fleet.js';
 
 export interface FileStatus {
   path: string;
@@ -79,7 +79,7 @@ function unterminated(path: string, from: number, size: number): number {
 
 /** What the mirror holds and how far behind the files it is; reads only. */
 export function mirrorStatus(store: Store, dir: string): MirrorStatus {
-  const sources = store.sql.get('allSources').all() as SourceRow[];
+  const sources = store.allSources();
   const files: FileStatus[] = [];
   const known = new Set<string>();
   let historyRows = 0;
@@ -119,22 +119,20 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
       }
     }
   }
-  const count = (name: 'countEvents' | 'countRejects'): number => (store.sql.get(name).get() as { n: number }).n;
-  const rejectsByReason: Record<string, number> = {};
-  for (const r of store.sql.get('rejectsByReason').all() as { reason: string; n: number }[]) rejectsByReason[r.reason] = r.n;
-  const meta = (key: string): string | undefined => (store.sql.get('getMeta').get(key) as { value: string } | undefined)?.value;
+  const rejectsByReason = store.rejectsByReason();
+  const meta = (key: string): string | undefined => store.getMeta(key);
   const last = meta('last_import');
   const lastImport = last ? (JSON.parse(last) as ImportSummary) : null;
   return {
     db: store.path,
     // PostgreSQL checks its own pages; quick_check is SQLite's.
-    integrity: isPgStore(store) ? 'ok' : ((store.db.pragma('quick_check', { simple: true }) as string) ?? 'ok'),
+    integrity: isPgStore(store) ? 'ok' : store.quickCheck(),
     dbBytes: isPgStore(store) ? store.dbBytes() : fileSize(store.path) + fileSize(`${store.path}-wal`),
     schemaVersion: store.schemaVersion,
     files,
     totals: {
-      events: count('countEvents'),
-      rejects: count('countRejects'),
+      events: store.countEvents(),
+      rejects: store.countRejects(),
       behindBytes: files.reduce((a, f) => a + f.behindBytes, 0),
       unterminatedBytes: files.reduce((a, f) => a + f.unterminatedBytes, 0),
       goneSources: files.filter((f) => f.state === 'gone').length,
@@ -150,7 +148,7 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
     mirrorSkips: Number(meta('mirror_skips') ?? 0),
     prunable: prunable(store).reduce((a, c) => ({ rows: a.rows + c.rows, bytes: a.bytes + c.bytes }), { rows: 0, bytes: 0 }),
     tailer: isPgStore(store) ? runningPgTailer(store, dir) : runningTailer(store),
-    ...(isPgStore(store) ? { fleet: { host: store.host, hosts: fleetHosts(store.pg) } } : {}),
+    ...(isPgStore(store) ? { fleet: { host: store.host, hosts: store.fleetHosts() } } : {}),
   };
 }
 

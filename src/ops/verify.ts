@@ -1,6 +1,6 @@
 import { closeSync } from 'node:fs';
 import type { Store } from '../store/open.js';
-import type { SourceRow } from '../store/statements.js';
+import type { SourceRow } from '../store/rows.js';
 import { listStreams } from '../ingest/layout.js';
 import { readLines } from '../ingest/lines.js';
 import { parseLine } from '../ingest/parse-line.js';
@@ -51,7 +51,7 @@ export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: n
       const { fd, st } = file;
       try {
         report.files++;
-        const known = store.sql.get('sourceByInode').get(stream, st.dev, st.ino) as SourceRow | undefined;
+        const known = store.sourceByInode(stream, st.dev, st.ino);
         // Same inode but other content (truncated or replaced since the last ingest): not this source any more.
         const src = known && (known.state === 'copy' || continues(fd, st.size, known)) ? known : undefined;
         if (!src) {
@@ -86,7 +86,7 @@ export function findDuplicates(store: Store, dir: string, maxLineBytes = DEFAULT
       const file = openStreamFile(dir, f);
       if (!file || 'kind' in file) continue;
       try {
-        const src = store.sql.get('sourceByInode').get(stream, file.st.dev, file.st.ino) as SourceRow | undefined;
+        const src = store.sourceByInode(stream, file.st.dev, file.st.ino);
         if (!src || !(src.state === 'copy' || continues(file.fd, file.st.size, src))) continue;
         checkHeld(store, dir, f.name, new LineCursor(file.fd, file.st.size, maxLineBytes), src, (p) => {
           if (p.problem === 'duplicate') found.push(p);
@@ -105,14 +105,14 @@ export function findDuplicates(store: Store, dir: string, maxLineBytes = DEFAULT
  * generation (what the ingest recognises, checked again).
  */
 function checkHeld(store: Store, dir: string, path: string, cursor: LineCursor, src: SourceRow, add: (p: VerifyProblem) => void): void {
-  const parent = src.copy_of === null ? undefined : (store.sql.get('sourceById').get(src.copy_of) as SourceRow | undefined);
+  const parent = src.copy_of === null ? undefined : store.sourceById(src.copy_of);
   if (parent && walk(store, cursor, 0, parent, src.held_at).held < src.held_len) {
     add({ path, offset: 0, problem: 'changed', detail: `the first ${src.held_len} bytes are no longer the lines of ${parent.path} they were taken for` });
     return;
   }
-  const below = src.held_len > 0 ? (store.sql.get('ownRowBelow').get({ src: src.id, below: src.held_len }) as { offset: number } | undefined) : undefined;
-  if (below) {
-    add({ path, offset: below.offset, problem: 'duplicate', detail: `a row for a line this file holds from ${parent?.path ?? 'an earlier generation'}` });
+  const below = src.held_len > 0 ? store.ownRowBelow(src.id, src.held_len) : undefined;
+  if (below !== undefined) {
+    add({ path, offset: below, problem: 'duplicate', detail: `a row for a line this file holds from ${parent?.path ?? 'an earlier generation'}` });
   }
   // A generation that continues another has each own line checked against it where it is read (verifySource).
   if (src.state === 'copy' || parent) return;
@@ -130,10 +130,10 @@ function checkHeld(store: Store, dir: string, path: string, cursor: LineCursor, 
 /** stage_totals (sql/002) must equal what the rows say. */
 function verifyStageTotals(store: Store, add: (p: VerifyProblem) => void): void {
   const kept = new Map<string, { n: number; duration_sum: number }>();
-  for (const r of store.sql.get('stageTotalsKept').all() as { stream: string; stage: string; n: number; duration_sum: number }[]) {
+  for (const r of store.stageTotalsKept()) {
     kept.set(`${r.stream}\u0000${r.stage}`, r);
   }
-  const actual = store.sql.get('stageTotalsFromRows').all() as { stream: string; stage: string; n: number; duration_sum: number }[];
+  const actual = store.stageTotalsFromRows();
   for (const a of actual) {
     const key = `${a.stream}\u0000${a.stage}`;
     const k = kept.get(key);
@@ -155,12 +155,12 @@ function verifySource(
   add: (p: VerifyProblem) => void,
 ): void {
   const rejects = new Map<number, number>();
-  for (const r of store.sql.get('rejectOffsets').all(src.id) as { offset: number; length: number }[]) {
+  for (const r of store.rejectOffsets(src.id)) {
     rejects.set(r.offset, r.length);
   }
-  const parent = src.copy_of === null ? undefined : (store.sql.get('sourceById').get(src.copy_of) as SourceRow | undefined);
+  const parent = src.copy_of === null ? undefined : store.sourceById(src.copy_of);
   const mappedEnd = parent ? parent.offset - src.held_at : 0;
-  const rows = store.sql.get('eventOffsets').iterate(src.id) as IterableIterator<{ offset: number; line: string }>;
+  const rows = store.eventOffsets(src.id);
   let row = rows.next();
   while (!row.done && row.value.offset < src.held_len) row = rows.next(); // reported by checkHeld
   const extrasBefore = (offset: number): void => {

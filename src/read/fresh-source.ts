@@ -5,7 +5,7 @@ import { lagOf } from '../ingest/lag.js';
 import { streamFiles } from '../ingest/layout.js';
 import type { NormalEvent } from '../ingest/normalize.js';
 import type { IngestOptions } from '../ingest/options.js';
-import type { Store } from '../store/open.js';
+import type { SqliteStore } from '../store/open.js';
 import type { EventQuery, EventSource, FeedPage, FeedQuery, GroupQuery, GroupRow, LoggedEvent, RecordQuery } from './source.js';
 import { SqliteSource } from './sqlite-source.js';
 
@@ -29,7 +29,7 @@ export class FreshSqliteSource implements EventSource {
   lagSeconds = 0;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: SqliteStore,
     private readonly dir: string,
     private readonly ingest: IngestOptions = {},
     private readonly maxLagSeconds = Number.POSITIVE_INFINITY,

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMirrorError, MirrorError } from '../errors.js';
 import type { IngestOptions } from '../ingest/options.js';
-import { openStore, translateOpenError, type Store } from '../store/open.js';
+import { openStore, translateOpenError, type SqliteStore, type Store } from '../store/open.js';
 import { isBrokenDb, quarantineIfOurs } from '../store/quarantine.js';
 import { activityFeed, type ActivityFeed, type ActivityOptions } from '../metrics/activity.js';
 import type { MetricOptions } from '../metrics/common.js';
@@ -78,7 +78,7 @@ export interface Reader {
   close(): void;
 }
 
-function openForRead(path: string, busyTimeoutMs: number): Store {
+function openForRead(path: string, busyTimeoutMs: number): SqliteStore {
   try {
     return openStore(path, { busyTimeoutMs });
   } catch (err) {

@@ -1,7 +1,6 @@
 import { eventForHandout } from '../ingest/handout.js';
 import type { NormalEvent } from '../ingest/normalize.js';
-import type { Store } from '../store/open.js';
-import { eventsSql, feedCountSql, feedPageSql, groupsSql, recordsSql } from '../store/read-sql.js';
+import type { SqliteStore } from '../store/open.js';
 import {
   cursorPosition, dateOf, encodeCursor, type EventQuery, type EventSource, type FeedPage, type FeedQuery, type GroupQuery, type GroupRow,
   type LoggedEvent, type RecordQuery,
@@ -10,18 +9,16 @@ import {
 /** Finds events through the indexes on (stream, type, ts_epoch) and (stream, ts_epoch, rank, offset). */
 export class SqliteSource implements EventSource {
   readonly kind = 'sqlite';
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: SqliteStore) {}
 
   events(q: EventQuery): NormalEvent[] {
     if (q.streams.length === 0 || q.types.length === 0) return [];
-    const { sql, params } = eventsSql(q);
-    return this.store.sql.shape(sql).all(...params) as NormalEvent[];
+    return this.store.events(q) as NormalEvent[];
   }
 
   groups(q: GroupQuery): GroupRow[] {
     if (q.streams.length === 0 || q.types.length === 0) return [];
-    const { sql, params } = groupsSql(q);
-    const rows = this.store.sql.shape(sql).raw().all(...params) as unknown[][];
+    const rows = this.store.groups(q);
     const dateAt = q.by.indexOf('date');
     return rows.map((r) => ({
       keys: r.slice(0, q.by.length).map((k, i) => (i === dateAt ? dateOf((k as number) * 86400) : k)) as (string | number | null)[],
@@ -31,13 +28,9 @@ export class SqliteSource implements EventSource {
   }
 
   feed(q: FeedQuery): FeedPage {
-    const count = feedCountSql(q);
-    const total = (this.store.sql.shape(count.sql).get(...count.params) as { n: number }).n;
+    const total = this.store.feedCount(q);
     const after = q.cursor === undefined ? undefined : (cursorPosition(q.cursor, 's') as [number, string, number, number]);
-    const page = feedPageSql(q, after);
-    const rows = this.store.sql.shape(page.sql).all(...page.params) as {
-      line: string; ts_epoch: number; stream: string; rank: number; offset: number;
-    }[];
+    const rows = this.store.feedPage(q, after);
     const last = rows.at(-1);
     return {
       events: rows.map((r) => eventForHandout(r.line)),
@@ -48,8 +41,7 @@ export class SqliteSource implements EventSource {
 
   records(q: RecordQuery): LoggedEvent[] {
     if (q.streams.length === 0 || q.types?.length === 0) return [];
-    const { sql, params } = recordsSql(q);
-    const rows = this.store.sql.shape(sql).all(...params) as (NormalEvent & { line: string })[];
+    const rows = this.store.records(q);
     return rows.map(({ line, ...event }) => ({ event, value: JSON.parse(line) as Record<string, unknown> }));
   }
 }

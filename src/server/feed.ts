@@ -47,11 +47,11 @@ export class EventFeed {
   }
 
   private maxId(): number {
-    return (this.store.sql.get('maxEventId').get() as { id: number }).id;
+    return this.store.maxEventId();
   }
 
   private after(id: number, limit = PAGE): Row[] {
-    return this.store.sql.get('eventsAfter').all(id, limit) as Row[];
+    return this.store.eventsAfter(id, limit);
   }
 
   get size(): number {

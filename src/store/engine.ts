@@ -1,4 +1,5 @@
-import { openStore, type OpenOptions, type Store } from './open.js';
+import { openStore, type OpenOptions } from './open.js';
+import type { Store } from './open.js';
 import { defaultHostId, isPgUrl, openPgStore } from './pg/open.js';
 
 export interface MirrorOpenOptions extends OpenOptions {

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MirrorError } from '../errors.js';
 import type { Database } from './sqlite-module.js';
+import { IS_APPLIED, MIGRATIONS_RECORDED, MIGRATIONS_TABLE, MIGRATIONS_TABLE_EXISTS, RECORD_MIGRATION } from './statements.js';
 
 export interface Migration {
   version: number;
@@ -53,11 +54,9 @@ interface Applied {
 }
 
 function applied(db: Database): Applied[] {
-  const exists = db
-    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
-    .get();
+  const exists = db.prepare(MIGRATIONS_TABLE_EXISTS).get();
   if (!exists) return [];
-  return db.prepare('SELECT version, name, checksum FROM schema_migrations ORDER BY version').all() as Applied[];
+  return db.prepare(MIGRATIONS_RECORDED).all() as Applied[];
 }
 
 /**
@@ -93,11 +92,9 @@ export function checkSchema(db: Database, path: string): { current: number; pend
 
 /** Applies each pending migration in its own transaction and records it with its checksum. */
 export function migrate(db: Database, pending: Migration[]): void {
-  db.exec(
-    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)',
-  );
-  const record = db.prepare('INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)');
-  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?');
+  db.exec(MIGRATIONS_TABLE);
+  const record = db.prepare(RECORD_MIGRATION);
+  const isApplied = db.prepare(IS_APPLIED);
   for (const m of pending) {
     db.transaction(() => {
       // Another process may have applied it since we looked: the write lock makes this check exact.

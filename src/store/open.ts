@@ -4,8 +4,12 @@ import { basename, dirname, join } from 'node:path';
 import { MirrorError, sqliteCode } from '../errors.js';
 import { checkSchema, migrate } from './migrations.js';
 import { checkDbPath, markOurs, ownershipOf, type Ownership } from './ownership.js';
-import { loadSqlite, type Database } from './sqlite-module.js';
-import { Statements } from './statements.js';
+import { eventsSql, exportSql, feedCountSql, feedPageSql, groupsSql, recordsSql, type ExportQuery } from './read-sql.js';
+import type { EventFields, FeedRow } from './rows.js';
+import { loadSqlite, type Database, type Statement } from './sqlite-module.js';
+import { PRAGMA, Statements } from './statements.js';
+import type { PgStore } from './pg/open.js';
+import { StoreOps } from './store.js';
 
 export interface OpenOptions {
   /** Open without writing: no migrations, no WAL switch; fails when the file is missing. */
@@ -16,13 +20,121 @@ export interface OpenOptions {
   mustExist?: boolean;
 }
 
-export interface Store {
-  readonly db: Database;
-  readonly path: string;
-  readonly readonly: boolean;
-  readonly schemaVersion: number;
-  readonly sql: Statements;
-  close(): void;
+type Shape = { sql: string; params: unknown[] };
+type Mode = 'rows' | 'raw' | 'pluck';
+
+/** What an ad-hoc statement (`jsonl-mirror query`) is, before it runs. */
+export interface AdHocStatement {
+  readonly writes: boolean;
+  readonly returnsRows: boolean;
+  columns(): string[];
+  iterate(params: unknown[]): IterableIterator<Record<string, unknown>>;
+}
+
+/** The SQLite mirror: the shared typed operations plus what only a local file has (checks, backup, query shapes). */
+export class SqliteStore extends StoreOps {
+  readonly engine = 'sqlite';
+  /** Query shapes of read-sql.ts, one statement per shape and mode: a mode is set once, never flipped on a shared statement. */
+  private readonly shapes = new Map<string, Statement>();
+
+  constructor(
+    private readonly db: Database,
+    path: string,
+    readonly: boolean,
+    schemaVersion: number,
+    private readonly cleanup?: () => void,
+  ) {
+    super(new Statements(db), path, readonly, schemaVersion);
+  }
+
+  override close(): void {
+    if (this.db.open) this.db.close();
+    this.cleanup?.();
+  }
+
+  get isOpen(): boolean {
+    return this.db.open;
+  }
+
+  private shape({ sql }: Shape, mode: Mode): Statement {
+    const key = `${mode}\0${sql}`;
+    let stmt = this.shapes.get(key);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      if (mode === 'raw') stmt.raw(true);
+      if (mode === 'pluck') stmt.pluck(true);
+      this.shapes.set(key, stmt);
+    }
+    return stmt;
+  }
+
+  events(q: Parameters<typeof eventsSql>[0]): EventFields[] {
+    const s = eventsSql(q);
+    return this.shape(s, 'rows').all(...s.params) as EventFields[];
+  }
+
+  /** Group rows as arrays: the group keys, then count and sum. */
+  groups(q: Parameters<typeof groupsSql>[0]): unknown[][] {
+    const s = groupsSql(q);
+    return this.shape(s, 'raw').all(...s.params) as unknown[][];
+  }
+
+  feedCount(q: Parameters<typeof feedCountSql>[0]): number {
+    const s = feedCountSql(q);
+    return (this.shape(s, 'rows').get(...s.params) as { n: number }).n;
+  }
+
+  feedPage(q: Parameters<typeof feedPageSql>[0], after?: [number, string, number, number]): Omit<FeedRow, 'id'>[] {
+    const s = feedPageSql(q, after);
+    return this.shape(s, 'rows').all(...s.params) as Omit<FeedRow, 'id'>[];
+  }
+
+  records(q: Parameters<typeof recordsSql>[0]): (EventFields & { line: string })[] {
+    const s = recordsSql(q);
+    return this.shape(s, 'rows').all(...s.params) as (EventFields & { line: string })[];
+  }
+
+  /** The original lines of the mirrored events, streamed. */
+  exportLines(q: ExportQuery): IterableIterator<string> {
+    const s = exportSql(q);
+    return this.shape(s, 'pluck').iterate(...s.params) as IterableIterator<string>;
+  }
+
+  /** PRAGMA quick_check: 'ok', or the first problem found. */
+  quickCheck(): string {
+    return (this.db.pragma(PRAGMA.quickCheck, { simple: true }) as string) ?? 'ok';
+  }
+
+  /** PRAGMA integrity_check: every problem found (['ok'] when none). */
+  integrityCheck(): string[] {
+    return (this.db.pragma(PRAGMA.integrityCheck) as { integrity_check: string }[]).map((r) => r.integrity_check);
+  }
+
+  /** Refuse every write on this connection from now on. */
+  queryOnly(): void {
+    this.db.pragma(PRAGMA.queryOnly);
+  }
+
+  /** Move the WAL's pages into the main file and empty the WAL. */
+  walCheckpoint(): void {
+    this.db.pragma(PRAGMA.walTruncate);
+  }
+
+  /** Copies this database over `dest` page by page (SQLite's online backup). */
+  async backupTo(dest: string): Promise<void> {
+    await this.db.backup(dest, { progress: () => 0x7fffffff });
+  }
+
+  /** Prepares a user's statement (SQL errors throw as SQLite reports them). */
+  adHoc(sql: string): AdHocStatement {
+    const stmt = this.db.prepare(sql);
+    return {
+      writes: !stmt.readonly,
+      returnsRows: stmt.reader,
+      columns: () => stmt.columns().map((c) => c.name),
+      iterate: (params) => stmt.iterate(...params) as IterableIterator<Record<string, unknown>>,
+    };
+  }
 }
 
 /** Turns what SQLite and the OS say into a message that names the fix. */
@@ -103,7 +215,7 @@ const cannotCreateShm = (err: unknown): boolean => {
  * Only a file that is provably our mirror, or an empty one, is ever written
  * (invariant 11); a read-only open never writes at all.
  */
-export function openStore(path: string, opts: OpenOptions = {}): Store {
+export function openStore(path: string, opts: OpenOptions = {}): SqliteStore {
   const Database = loadSqlite();
   const readonly = opts.readonly ?? false;
   const dir = dirname(path);
@@ -139,8 +251,8 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
     }
     if (!readonly) {
       if (owner !== 'ours') markOurs(db);
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
+      db.pragma(PRAGMA.wal);
+      db.pragma(PRAGMA.synchronousNormal);
     }
     const { current, pending } = checkSchema(db, path);
     let version = current;
@@ -154,22 +266,12 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
       migrate(db, pending);
       version = pending.at(-1)!.version;
     }
-    const opened = db;
-    const cleanup = removeCopy;
-    return {
-      db: opened,
-      path,
-      readonly,
-      schemaVersion: version,
-      sql: new Statements(opened),
-      close: () => {
-        opened.close();
-        cleanup?.();
-      },
-    };
+    return new SqliteStore(db, path, readonly, version, removeCopy);
   } catch (err) {
     db?.close();
     removeCopy?.();
     throw translateOpenError(err, path);
   }
 }
+/** The mirror handle: either engine, told apart by `engine` (or isPgStore). */
+export type Store = SqliteStore | PgStore;

@@ -1,5 +1,4 @@
 import type { Database, Statement } from './sqlite-module.js';
-
 /**
  * Every SQL statement the library runs against its own tables, in one place
  * (as Fluent Bit's tail_sql.h), prepared once per connection on first use.
@@ -79,22 +78,31 @@ const SQL = {
 
 export type SqlName = keyof typeof SQL;
 
+
+/** Schema bookkeeping, run by migrations.ts before the named statements can be trusted. */
+export const MIGRATIONS_TABLE_EXISTS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
+export const MIGRATIONS_RECORDED = 'SELECT version, name, checksum FROM schema_migrations ORDER BY version';
+export const MIGRATIONS_TABLE =
+  'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)';
+export const RECORD_MIGRATION = 'INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)';
+export const IS_APPLIED = 'SELECT 1 FROM schema_migrations WHERE version = ?';
+
+/** Connection settings (pragmas) the SQLite store applies. */
+export const PRAGMA = {
+  wal: 'journal_mode = WAL',
+  synchronousNormal: 'synchronous = NORMAL',
+  queryOnly: 'query_only = ON',
+  quickCheck: 'quick_check',
+  integrityCheck: 'integrity_check',
+  walTruncate: 'wal_checkpoint(TRUNCATE)',
+} as const;
+
+/** SQLite's StatementSet: each named statement prepared once per connection, on first use. */
 export class Statements {
   private readonly cache = new Map<SqlName, Statement>();
-  private readonly shaped = new Map<string, Statement>();
   constructor(private readonly db: Database) {}
 
-  /** A statement built by read-sql.ts for one query shape, prepared once per shape. */
-  shape(sql: string): Statement {
-    let stmt = this.shaped.get(sql);
-    if (!stmt) {
-      stmt = this.db.prepare(sql);
-      this.shaped.set(sql, stmt);
-    }
-    return stmt;
-  }
-
-  get(name: SqlName): Statement {
+  stmt(name: SqlName): Statement {
     let stmt = this.cache.get(name);
     if (!stmt) {
       stmt = this.db.prepare(SQL[name]);
@@ -102,31 +110,13 @@ export class Statements {
     }
     return stmt;
   }
-}
 
-export interface SourceRow {
-  id: number;
-  stream: string;
-  kind: 'jsonl' | 'legacy-costs';
-  path: string;
-  dev: number;
-  ino: number;
-  generation: number;
-  rank: number;
-  head_len: number;
-  head_hash: string;
-  offset: number;
-  marker_hash: string;
-  size: number;
-  state: 'active' | 'copy' | 'gone' | 'replaced';
-  copy_of: number | null;
-  held_at: number;
-  held_len: number;
-  mtime_ms: number;
-  tail_len: number;
-  rows: number;
-  rejects: number;
-  blanks: number;
-  first_seen: string;
-  updated_at: string;
+  transaction<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R {
+    // IMMEDIATE: take the write lock at BEGIN, so a checkpoint re-read inside is the last committed one.
+    return this.db.transaction(fn).immediate;
+  }
+
+  close(): void {
+    this.db.close();
+  }
 }

@@ -23,31 +23,31 @@ function alive(owner: TailerOwner): boolean {
 
 /** The live tailer of this mirror, if any (a crashed one's record is ignored). */
 export function runningTailer(store: Store): TailerOwner | null {
-  const row = store.sql.get('getMeta').get(KEY) as { value: string } | undefined;
-  if (!row) return null;
-  const owner = JSON.parse(row.value) as TailerOwner;
+  const value = store.getMeta(KEY);
+  if (value === undefined) return null;
+  const owner = JSON.parse(value) as TailerOwner;
   return alive(owner) ? owner : null;
 }
 
 /** One tailer per mirror: claims it under the write lock, or says who holds it. */
 export function claimTailer(store: Store): TailerOwner {
-  return store.db
-    .transaction(() => {
-      const other = runningTailer(store);
-      if (other && !(other.pid === process.pid && other.host === hostname())) {
-        throw new MirrorError(
-          'TAILER_RUNNING',
-          `a tailer already runs on ${store.path} (pid ${other.pid} on ${other.host}, since ${other.startedAt}); stop it first, or use another --db`,
-        );
-      }
-      const me: TailerOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
-      store.sql.get('setMeta').run(KEY, JSON.stringify(me));
-      return me;
-    })
-    .immediate();
+  return store.transaction(claim)(store);
+}
+
+function claim(store: Store): TailerOwner {
+  const other = runningTailer(store);
+  if (other && !(other.pid === process.pid && other.host === hostname())) {
+    throw new MirrorError(
+      'TAILER_RUNNING',
+      `a tailer already runs on ${store.path} (pid ${other.pid} on ${other.host}, since ${other.startedAt}); stop it first, or use another --db`,
+    );
+  }
+  const me: TailerOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+  store.setMeta(KEY, JSON.stringify(me));
+  return me;
 }
 
 export function releaseTailer(store: Store): void {
   const owner = runningTailer(store);
-  if (owner && owner.pid === process.pid && owner.host === hostname()) store.sql.get('deleteMeta').run(KEY);
+  if (owner && owner.pid === process.pid && owner.host === hostname()) store.deleteMeta(KEY);
 }

@@ -50,8 +50,8 @@ const tailerKey = (folder: string): string => `tailer:${folder}`;
 export function runningPgTailer(store: PgStore, dir: string): TailerOwner | null {
   const folder = realpathSync(dir);
   if (!store.tailerLockHeld(folder)) return null;
-  const row = store.sql.get('getMeta').get(tailerKey(folder)) as { value: string } | undefined;
-  return row ? (JSON.parse(row.value) as TailerOwner) : { pid: 0, host: store.host, startedAt: '' };
+  const value = store.getMeta(tailerKey(folder));
+  return value !== undefined ? (JSON.parse(value) as TailerOwner) : { pid: 0, host: store.host, startedAt: '' };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -95,7 +95,7 @@ export function createPgTailer(opts: PgTailerOptions): PgTailer {
     }
     // Who holds the claim, for status; the lock, not this record, is what counts.
     const me: TailerOwner = { pid: process.pid, host: hostname(), startedAt: stats.startedAt ?? new Date().toISOString() };
-    s.sql.get('setMeta').run(tailerKey(folder), JSON.stringify(me));
+    s.setMeta(tailerKey(folder), JSON.stringify(me));
     return s;
   }
 
@@ -173,7 +173,7 @@ export function createPgTailer(opts: PgTailerOptions): PgTailer {
       await loop;
       if (store) {
         try {
-          store.sql.get('deleteMeta').run(tailerKey(folder));
+          store.deleteMeta(tailerKey(folder));
           store.releaseTailerLock(folder);
         } catch {
           // The session is going away; its lock goes with it.

@@ -9,7 +9,6 @@ import { statAtPath } from '../ingest/sources.js';
 import { assertDir, parseStreamFile } from '../ingest/layout.js';
 import type { IngestOptions } from '../ingest/options.js';
 import { openStore, translateOpenError, type Store } from '../store/open.js';
-import type { SourceRow } from '../store/statements.js';
 import { ChangeFeed, type ChangeBatch, type Subscriber } from './feed.js';
 import { claimTailer, releaseTailer, runningTailer } from './lock.js';
 import { isBrokenDb, quarantine } from '../store/quarantine.js';
@@ -120,7 +119,7 @@ export function createTailer(opts: TailerOptions): Tailer {
     try {
       storeIno = statSync(dbPath).ino;
       claimTailer(s);
-      lastId = (s.sql.get('maxEventId').get() as { id: number }).id;
+      lastId = s.maxEventId();
     } catch (err) {
       s.close();
       throw translateOpenError(err, dbPath);
@@ -201,11 +200,11 @@ export function createTailer(opts: TailerOptions): Tailer {
 
   function publish(s: Store): void {
     if (!feed.active) {
-      lastId = (s.sql.get('maxEventId').get() as { id: number }).id;
+      lastId = s.maxEventId();
       return;
     }
     for (;;) {
-      const rows = s.sql.get('eventsAfter').all(lastId, FEED_PAGE) as { id: number; stream: string; line: string; ts_epoch: number; rank: number; offset: number }[];
+      const rows = s.eventsAfter(lastId, FEED_PAGE);
       if (rows.length === 0) return;
       lastId = rows.at(-1)!.id;
       const byStream = new Map<string, typeof rows>();
@@ -299,7 +298,7 @@ export function createTailer(opts: TailerOptions): Tailer {
       const files: TailerFileStats[] = [];
       if (store) {
         const now = Date.now();
-        for (const s of store.sql.get('allSources').all() as SourceRow[]) {
+        for (const s of store.allSources()) {
           if (s.state !== 'active' || s.kind !== 'jsonl' || !wants(s.stream)) continue;
           const st = statAtPath(opts.dir, s);
           if (!st) continue;

@@ -217,8 +217,8 @@ export function createWriter(opts: WriterOptions): Writer {
       }
       s.hint = ingestLive(store, opts.dir, stream, s.fd, { maxBatches: 1, batchBytes: 256 * 1024 }, s.hint).source;
       if (skippedSinceSuccess > 0) {
-        const prev = Number((store.sql.get('getMeta').get('mirror_skips') as { value: string } | undefined)?.value ?? 0);
-        store.sql.get('setMeta').run('mirror_skips', String(prev + skippedSinceSuccess));
+        const prev = Number(store.getMeta('mirror_skips') ?? 0);
+        store.setMeta('mirror_skips', String(prev + skippedSinceSuccess));
         skippedSinceSuccess = 0;
       }
       problem = undefined;

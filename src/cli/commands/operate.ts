@@ -61,7 +61,7 @@ export function register(program: Command): void {
         const format = rowFormatOf(g.json, o);
         return withStore(g.db, { readonly: true }, (store) => {
           // PostgreSQL: a read-only session, and each query in its own READ ONLY transaction.
-          if (!isPgStore(store)) store.db.pragma('query_only = ON');
+          if (!isPgStore(store)) store.queryOnly();
           const { columns, rows } = queryRows(store, args[0]!);
           const out = rowWriter(format, columns);
           for (const row of rows) if (!out.row(row)) break;
@@ -134,9 +134,7 @@ export function register(program: Command): void {
       action((g) => {
         const started = new Date().toISOString();
         return withStore(g.db, { mustExist: true }, (store) => {
-          const rows = store.sql.get('migrationsApplied').all() as {
-            version: number; name: string; applied_at: string;
-          }[];
+          const rows = store.migrationsApplied();
           const applied = rows.filter((r) => r.applied_at >= started).map((r) => r.name);
           return {
             json: { db: g.db, version: store.schemaVersion, applied, migrations: rows },

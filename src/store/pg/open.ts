@@ -1,9 +1,11 @@
 import { hostname } from 'node:os';
 import { MirrorError } from '../../errors.js';
+import type { Stmt, StatementSet } from '../statement-set.js';
+import type { SqlName } from '../statements.js';
 import type { Store } from '../open.js';
-import type { Database } from '../sqlite-module.js';
-import type { Statements } from '../statements.js';
+import { StoreOps } from '../store.js';
 import { isUnreachable, PgError, SyncPg } from './bridge.js';
+import { fleetHosts, type HostStatus } from './fleet.js';
 import { checkPgSchema, migratePg } from './migrations.js';
 import { COPY_EVENTS, DB_BYTES, HOST_WRITE_LOCK, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, type PgSqlName, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
 
@@ -69,12 +71,11 @@ const noNul = (v: unknown): unknown => (typeof v === 'string' && v.includes('\0'
  * order as the SQLite statements, so the one ingest path runs unchanged;
  * every statement is scoped to this store's host.
  */
-class PgStatement {
+class PgStatement implements Stmt {
   constructor(
     private readonly conn: PgConnection,
     private readonly text: string,
     private readonly named: readonly string[] | undefined,
-    private readonly mode: 'rows' | 'raw' | 'pluck' = 'rows',
   ) {}
 
   private args(params: unknown[]): unknown[] {
@@ -87,9 +88,7 @@ class PgStatement {
   }
 
   private rows(params: unknown[]): unknown[] {
-    if (this.mode === 'rows') return this.conn.exec(this.text, this.args(params)).rows;
-    const arrays = this.conn.arrays(this.text, this.args(params));
-    return this.mode === 'pluck' ? arrays.map((r) => r[0]) : arrays;
+    return this.conn.exec(this.text, this.args(params)).rows;
   }
 
   get(...params: unknown[]): unknown {
@@ -108,14 +107,6 @@ class PgStatement {
     const r = this.conn.exec(this.text, this.args(params));
     const id = (r.rows[0] as { id?: number } | undefined)?.id;
     return { changes: r.rowCount, lastInsertRowid: id ?? 0 };
-  }
-
-  raw(on = true): PgStatement {
-    return new PgStatement(this.conn, this.text, this.named, on ? 'raw' : 'rows');
-  }
-
-  pluck(on = true): PgStatement {
-    return new PgStatement(this.conn, this.text, this.named, on ? 'pluck' : 'rows');
   }
 }
 
@@ -138,7 +129,7 @@ const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': 
  * the checkpoint, re-read under the host's write lock, means the server holds
  * none of them yet; if it does, COPY fails and so does the transaction.
  */
-class EventBuffer {
+class EventBuffer implements Stmt {
   private text = '';
   private n = 0;
   constructor(private readonly conn: PgConnection) {}
@@ -150,6 +141,22 @@ class EventBuffer {
     this.n++;
     if (this.n >= FLUSH_ROWS) this.flush();
     return { changes: 1, lastInsertRowid: 0 };
+  }
+
+  get(): never {
+    return this.writeOnly();
+  }
+
+  all(): never {
+    return this.writeOnly();
+  }
+
+  iterate(): never {
+    return this.writeOnly();
+  }
+
+  private writeOnly(): never {
+    throw new Error('jsonl-mirror: the PostgreSQL event buffer only takes rows');
   }
 
   flush(): void {
@@ -172,7 +179,7 @@ class EventBuffer {
 }
 
 /** One connection, its host, its transaction depth and its pending events. */
-class PgConnection {
+class PgConnection implements StatementSet {
   readonly events: EventBuffer;
   private depth = 0;
   private readonly cache = new Map<string, PgStatement>();
@@ -194,25 +201,22 @@ class PgConnection {
     return this.pg.arrays(sql, params);
   }
 
-  statement(name: PgSqlName | 'insertEvent'): PgStatement | EventBuffer {
+  stmt(name: SqlName): Stmt {
     if (name === 'insertEvent') return this.events;
     let s = this.cache.get(name);
     if (!s) {
-      const text = PG_SQL[name] as string | undefined;
+      const text = (PG_SQL as Partial<Record<SqlName, string>>)[name];
       if (text === undefined) {
         throw new MirrorError('INVALID_ARGUMENT', `this operation (${name}) is not available on a PostgreSQL mirror yet; use a SQLite mirror for it`);
       }
-      s = new PgStatement(this, text, NAMED_PARAMS[name]);
+      s = new PgStatement(this, text, NAMED_PARAMS[name as PgSqlName]);
       this.cache.set(name, s);
     }
     return s;
   }
 
-  /**
-   * better-sqlite3's transaction(fn) shape: BEGIN, the host's write lock
-   * (SQLite's IMMEDIATE), fn, COMMIT; nested calls join the outer one.
-   */
-  transaction<A extends unknown[], R>(fn: (...a: A) => R) {
+  /** BEGIN, the host's write lock (SQLite's IMMEDIATE), fn, COMMIT; nested calls join the outer one. */
+  transaction<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R {
     const run = (...a: A): R => {
       if (this.depth > 0) return fn(...a);
       this.pg.query('BEGIN');
@@ -235,26 +239,56 @@ class PgConnection {
         this.depth--;
       }
     };
-    return Object.assign(run, { immediate: run, deferred: run, exclusive: run });
+    return run;
+  }
+
+  close(): void {
+    this.pg.close();
   }
 }
 
 /** A Store whose engine is PostgreSQL, plus what only a fleet database has. */
-export interface PgStore extends Store {
-  readonly engine: 'postgres';
-  readonly host: string;
-  readonly pg: SyncPg;
+export class PgStore extends StoreOps {
+  readonly engine = 'postgres';
+
+  constructor(
+    conn: PgConnection,
+    path: string,
+    readonly: boolean,
+    schemaVersion: number,
+    readonly host: string,
+    readonly pg: SyncPg,
+  ) {
+    super(conn, path, readonly, schemaVersion);
+  }
+
   /** One tailer per host and folder (a session advisory lock); false when another holds it. */
-  tryTailerLock(folder: string): boolean;
-  releaseTailerLock(folder: string): void;
+  tryTailerLock(folder: string): boolean {
+    return this.pg.query<{ ok: boolean }>(TRY_TAILER_LOCK, [this.host, folder]).rows[0]!.ok;
+  }
+
+  releaseTailerLock(folder: string): void {
+    this.pg.query(TAILER_UNLOCK, [this.host, folder]);
+  }
+
   /** Whether any session holds the tailer lock of this host and folder. */
-  tailerLockHeld(folder: string): boolean;
+  tailerLockHeld(folder: string): boolean {
+    return this.pg.query<{ held: boolean }>(TAILER_LOCK_HELD, [this.host, folder]).rows[0]!.held;
+  }
+
+  /** Each host of the fleet as its sources record it. */
+  fleetHosts(): HostStatus[] {
+    return fleetHosts(this.pg);
+  }
+
   /** The whole database's size on disk. */
-  dbBytes(): number;
+  dbBytes(): number {
+    return this.pg.query<{ n: number }>(DB_BYTES).rows[0]!.n;
+  }
 }
 
 export function isPgStore(store: Store): store is PgStore {
-  return (store as Partial<PgStore>).engine === 'postgres';
+  return store.engine === 'postgres';
 }
 
 /**
@@ -277,30 +311,7 @@ export function openPgStore(url: string, opts: PgOpenOptions = {}): PgStore {
       version = pending.at(-1)!.version;
     }
     if (opts.readonly) pg.query(READ_ONLY_SESSION);
-    const conn = new PgConnection(pg, host);
-    const sql = { get: (name: PgSqlName) => conn.statement(name) } as unknown as Statements;
-    const db = {
-      transaction: conn.transaction.bind(conn),
-      pragma: () => {
-        throw new MirrorError('INVALID_ARGUMENT', 'SQLite pragmas do not apply to a PostgreSQL mirror');
-      },
-      close: () => pg.close(),
-    } as unknown as Database;
-    return {
-      engine: 'postgres',
-      db,
-      path: label,
-      readonly: opts.readonly ?? false,
-      schemaVersion: version,
-      sql,
-      host,
-      pg,
-      tryTailerLock: (folder) => pg.query<{ ok: boolean }>(TRY_TAILER_LOCK, [host, folder]).rows[0]!.ok,
-      releaseTailerLock: (folder) => void pg.query(TAILER_UNLOCK, [host, folder]),
-      tailerLockHeld: (folder) => pg.query<{ held: boolean }>(TAILER_LOCK_HELD, [host, folder]).rows[0]!.held,
-      dbBytes: () => pg.query<{ n: number }>(DB_BYTES).rows[0]!.n,
-      close: () => pg.close(),
-    };
+    return new PgStore(new PgConnection(pg, host), label, opts.readonly ?? false, version, host, pg);
   } catch (err) {
     pg.close();
     throw translatePgError(err, label);

@@ -1,0 +1,158 @@
+/** The typed rows the store's operations return and take (no caller casts a row). */
+
+export interface SourceRow {
+  id: number;
+  stream: string;
+  kind: 'jsonl' | 'legacy-costs';
+  path: string;
+  dev: number;
+  ino: number;
+  generation: number;
+  rank: number;
+  head_len: number;
+  head_hash: string;
+  offset: number;
+  marker_hash: string;
+  size: number;
+  state: 'active' | 'copy' | 'gone' | 'replaced';
+  copy_of: number | null;
+  held_at: number;
+  held_len: number;
+  mtime_ms: number;
+  tail_len: number;
+  rows: number;
+  rejects: number;
+  blanks: number;
+  first_seen: string;
+  updated_at: string;
+}
+
+/** A source to create (insertSource); `now` is its first_seen and updated_at. */
+export interface NewSource {
+  stream: string;
+  kind: SourceRow['kind'];
+  path: string;
+  dev: number;
+  ino: number;
+  generation: number;
+  rank: number;
+  head_len: number;
+  head_hash: string;
+  state: SourceRow['state'];
+  copy_of: number | null;
+  now: string;
+}
+
+/** The indexed fields of one event, as normalisation gives them. */
+export interface EventFields {
+  type: string | null;
+  ts_epoch: number;
+  issue: number | null;
+  stage: string | null;
+  result: string | null;
+  duration_s: number | null;
+  cost_usd: number | null;
+  model: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+}
+
+/** One event row: where its line is, its fields, and the line's text. The ingest reuses one object per batch. */
+export interface EventRow {
+  sourceId: number;
+  offset: number;
+  stream: string;
+  rank: number;
+  fields: EventFields;
+  line: string;
+}
+
+/** One rejected line (or legacy entry); `hash` is the line's hash when the line was whole. */
+export interface RejectRow {
+  sourceId: number;
+  stream: string;
+  path: string;
+  offset: number;
+  length: number;
+  reason: string;
+  sample: string;
+  at: string;
+  hash?: string | null;
+}
+
+/** Moving a source's checkpoint: the counters are added to the source's. */
+export interface Checkpoint {
+  offset: number;
+  marker: string;
+  size: number;
+  rows: number;
+  rejects: number;
+  blanks: number;
+  at: string;
+}
+
+/** A checkpoint after reading a file: also what the file looked like (mtime, unterminated tail). */
+export interface ReadCheckpoint extends Checkpoint {
+  mtimeMs: number;
+  tailLen: number;
+}
+
+/** A source following another generation (copytruncate, rewrite in place). */
+export interface Follow {
+  state: SourceRow['state'];
+  copyOf: number | null;
+  heldAt: number;
+  heldLen: number;
+  offset: number;
+  marker: string;
+  size: number;
+  mtimeMs: number;
+  at: string;
+}
+
+export interface OffsetLine {
+  offset: number;
+  line: string;
+}
+
+export interface OwnReject {
+  offset: number;
+  hash: string | null;
+  length: number;
+  sample: string;
+}
+
+export interface StageTotal {
+  stream: string;
+  stage: string;
+  n: number;
+  duration_sum: number;
+}
+
+export interface PrunableRow {
+  id: number;
+  stream: string;
+  path: string;
+  state: string;
+  rows: number;
+  rejects: number;
+  bytes: number;
+  newest: number | null;
+}
+
+export interface AppliedMigration {
+  version: number;
+  name: string;
+  checksum: string;
+  applied_at: string;
+}
+
+/** An event as the live feed hands it out, in id order. */
+export interface FeedRow {
+  id: number;
+  stream: string;
+  line: string;
+  ts_epoch: number;
+  rank: number;
+  offset: number;
+}

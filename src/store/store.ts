@@ -1,0 +1,278 @@
+import type {
+  AppliedMigration, Checkpoint, EventRow, FeedRow, Follow, NewSource, OffsetLine, OwnReject, PrunableRow, ReadCheckpoint, RejectRow,
+  SourceRow, StageTotal,
+} from './rows.js';
+import type { StatementSet, Stmt } from './statement-set.js';
+import type { SqlName } from './statements.js';
+
+/**
+ * The mirror's one data-access handle (as Fluent Bit's tail_db.c): one typed
+ * operation per statement of statements.ts, written once over the engine's
+ * StatementSet, so SQLite and PostgreSQL run the same ingest and ops code.
+ * Nothing outside src/store/ sees a SQL string, a connection or an untyped row.
+ */
+export abstract class StoreOps {
+  abstract readonly engine: 'sqlite' | 'postgres';
+  private readonly txns = new WeakMap<(...a: never[]) => unknown, (...a: never[]) => unknown>();
+  private insertEventStmt: Stmt | undefined;
+
+  constructor(
+    protected readonly set: StatementSet,
+    readonly path: string,
+    readonly readonly: boolean,
+    readonly schemaVersion: number,
+  ) {}
+
+  close(): void {
+    this.set.close();
+  }
+
+  /**
+   * fn as one write transaction; the wrapper is built once per function and
+   * kept (pass a function defined once, not a fresh closure per call).
+   * Nested calls join the outer transaction.
+   */
+  transaction<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R {
+    let wrapped = this.txns.get(fn as (...a: never[]) => unknown) as ((...a: A) => R) | undefined;
+    if (!wrapped) {
+      wrapped = this.set.transaction(fn);
+      this.txns.set(fn as (...a: never[]) => unknown, wrapped as (...a: never[]) => unknown);
+    }
+    return wrapped;
+  }
+
+  private s(name: SqlName): Stmt {
+    return this.set.stmt(name);
+  }
+
+  // Sources: one row per generation of a file, with its checkpoint.
+
+  sourceById(id: number): SourceRow | undefined {
+    return this.s('sourceById').get(id) as SourceRow | undefined;
+  }
+
+  /** The live generation of the file with this identity in this stream. */
+  sourceByInode(stream: string, dev: number, ino: number): SourceRow | undefined {
+    return this.s('sourceByInode').get(stream, dev, ino) as SourceRow | undefined;
+  }
+
+  maxGeneration(stream: string, dev: number, ino: number): number | null {
+    return (this.s('maxGeneration').get(stream, dev, ino) as { g: number | null }).g;
+  }
+
+  /** The stream's JSONL sources that are not replaced, by rank. */
+  knownSources(stream: string): SourceRow[] {
+    return this.s('knownSources').all(stream) as SourceRow[];
+  }
+
+  maxRank(stream: string): number | null {
+    return (this.s('maxRank').get(stream) as { r: number | null }).r;
+  }
+
+  minActiveRankAbove(stream: string, rank: number): number | null {
+    return (this.s('minRankAbove').get(stream, rank) as { r: number | null }).r;
+  }
+
+  /** Creates a source and returns it as stored. */
+  insertSource(row: NewSource): SourceRow {
+    const info = this.s('insertSource').run(row);
+    return this.sourceById(Number(info.lastInsertRowid))!;
+  }
+
+  moveSource(id: number, path: string, dev: number, ino: number, state: SourceRow['state'], at: string): void {
+    this.s('moveSource').run(path, dev, ino, state, at, id);
+  }
+
+  setHead(id: number, len: number, hash: string): void {
+    this.s('setHead').run(len, hash, id);
+  }
+
+  setState(id: number, state: SourceRow['state'], at: string): void {
+    this.s('setState').run(state, at, id);
+  }
+
+  setSeen(id: number, size: number, mtimeMs: number): void {
+    this.s('setSeen').run(size, mtimeMs, id);
+  }
+
+  advanceCheckpoint(id: number, c: Checkpoint): void {
+    this.s('checkpoint').run(c.offset, c.marker, c.size, c.rows, c.rejects, c.blanks, c.at, id);
+  }
+
+  advanceReadCheckpoint(id: number, c: ReadCheckpoint): void {
+    this.s('checkpointRead').run(c.offset, c.marker, c.size, c.mtimeMs, c.tailLen, c.rows, c.rejects, c.blanks, c.at, id);
+  }
+
+  follow(id: number, f: Follow): void {
+    this.s('follow').run(f.state, f.copyOf, f.heldAt, f.heldLen, f.offset, f.marker, f.size, f.mtimeMs, f.at, id);
+  }
+
+  /** Earlier generations of the stream that may hold a copy's lines, newest first. */
+  heldCandidates(stream: string, exceptId: number): SourceRow[] {
+    return this.s('heldCandidates').all(stream, exceptId) as SourceRow[];
+  }
+
+  /** Whether another generation continues this one at or after `offset`. */
+  continuedFrom(id: number, offset: number): boolean {
+    return this.s('continuedFrom').get(id, offset) !== undefined;
+  }
+
+  allSources(): SourceRow[] {
+    return this.s('allSources').all() as SourceRow[];
+  }
+
+  /** The streams with a live JSONL source. */
+  liveStreams(): string[] {
+    return (this.s('liveStreams').all() as { stream: string }[]).map((r) => r.stream);
+  }
+
+  legacySource(stream: string, path: string): SourceRow | undefined {
+    return this.s('legacySource').get(stream, path) as SourceRow | undefined;
+  }
+
+  // Events and rejects.
+
+  /** Inserts one event; false when the mirror already holds its (source, offset). */
+  insertEvent(r: EventRow): boolean {
+    const f = r.fields;
+    const info = (this.insertEventStmt ??= this.s('insertEvent')).run(
+      r.sourceId, r.offset, r.stream, r.rank, f.type, f.ts_epoch, f.issue, f.stage, f.result,
+      f.duration_s, f.cost_usd, f.model, f.input_tokens, f.output_tokens, r.line,
+    );
+    return info.changes === 1;
+  }
+
+  /** Records a rejected line; with a hash (a whole line) it can later be matched against a copy. Returns rows added. */
+  insertReject(r: RejectRow): number {
+    return r.hash === undefined
+      ? this.s('insertReject').run(r.sourceId, r.stream, r.path, r.offset, r.length, r.reason, r.sample, r.at).changes
+      : this.s('insertLineReject').run(r.sourceId, r.stream, r.path, r.offset, r.length, r.reason, r.sample, r.at, r.hash).changes;
+  }
+
+  deleteReject(sourceId: number, offset: number): void {
+    this.s('deleteReject').run(sourceId, offset);
+  }
+
+  /** The lowest offset below `below` where the source holds an event or a reject. */
+  ownRowBelow(sourceId: number, below: number): number | undefined {
+    return (this.s('ownRowBelow').get({ src: sourceId, below }) as { offset: number } | undefined)?.offset;
+  }
+
+  ownEvents(sourceId: number, from: number, to: number, limit: number): OffsetLine[] {
+    return this.s('ownEvents').all(sourceId, from, to, limit) as OffsetLine[];
+  }
+
+  ownRejects(sourceId: number, from: number, to: number, limit: number): OwnReject[] {
+    return this.s('ownRejects').all(sourceId, from, to, limit) as OwnReject[];
+  }
+
+  maxOffset(sourceId: number): number | null {
+    return (this.s('maxOffset').get(sourceId) as { o: number | null }).o;
+  }
+
+  /** The source's events in offset order, streamed. */
+  eventOffsets(sourceId: number): IterableIterator<OffsetLine> {
+    return this.s('eventOffsets').iterate(sourceId) as IterableIterator<OffsetLine>;
+  }
+
+  rejectOffsets(sourceId: number): { offset: number; length: number }[] {
+    return this.s('rejectOffsets').all(sourceId) as { offset: number; length: number }[];
+  }
+
+  countEvents(): number {
+    return (this.s('countEvents').get() as { n: number }).n;
+  }
+
+  countRejects(): number {
+    return (this.s('countRejects').get() as { n: number }).n;
+  }
+
+  rejectsByReason(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.s('rejectsByReason').all() as { reason: string; n: number }[]) out[r.reason] = r.n;
+    return out;
+  }
+
+  maxEventId(): number {
+    return (this.s('maxEventId').get() as { id: number }).id;
+  }
+
+  /** Up to `limit` events with an id above `id`, in id order (the live feed). */
+  eventsAfter(id: number, limit: number): FeedRow[] {
+    return this.s('eventsAfter').all(id, limit) as FeedRow[];
+  }
+
+  // Legacy costs.json entries.
+
+  insertLegacy(key: string, sourceId: number, offset: number): void {
+    this.s('insertLegacy').run(key, sourceId, offset);
+  }
+
+  /** The last `n` lines of a source, newest first. */
+  legacyTail(sourceId: number, n: number): string[] {
+    return (this.s('legacyTail').all(sourceId, n) as { line: string }[]).map((r) => r.line);
+  }
+
+  /** How many legacy entries have a key strictly between lo and hi. */
+  legacyCount(lo: string, hi: string): number {
+    return (this.s('legacyCount').get(lo, hi) as { n: number }).n;
+  }
+
+  // Stage totals: kept incrementally, equal to the rows.
+
+  addStageTotal(stream: string, stage: string, n: number, durationSum: number): void {
+    this.s('addStageTotal').run(stream, stage, n, durationSum);
+  }
+
+  stageTotalsOfSource(sourceId: number): StageTotal[] {
+    return this.s('stageTotalsOfSource').all(sourceId) as StageTotal[];
+  }
+
+  subtractStageTotal(t: StageTotal): void {
+    this.s('subtractStageTotal').run(t.n, t.duration_sum, t.stream, t.stage);
+  }
+
+  dropEmptyStageTotals(): void {
+    this.s('dropEmptyStageTotals').run();
+  }
+
+  stageTotalsKept(): StageTotal[] {
+    return this.s('stageTotalsKept').all() as StageTotal[];
+  }
+
+  stageTotalsFromRows(): StageTotal[] {
+    return this.s('stageTotalsFromRows').all() as StageTotal[];
+  }
+
+  // Prune.
+
+  /** Sources whose file is gone or was truncated, with no copy left holding their lines. */
+  prunable(): PrunableRow[] {
+    return this.s('prunable').all() as PrunableRow[];
+  }
+
+  /** Drops a source with its events and rejects. */
+  deleteSourceRows(id: number): void {
+    this.s('deleteEventsOfSource').run(id);
+    this.s('deleteRejectsOfSource').run(id);
+    this.s('deleteSource').run(id);
+  }
+
+  // Meta and schema.
+
+  getMeta(key: string): string | undefined {
+    return (this.s('getMeta').get(key) as { value: string } | undefined)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.s('setMeta').run(key, value);
+  }
+
+  deleteMeta(key: string): void {
+    this.s('deleteMeta').run(key);
+  }
+
+  migrationsApplied(): AppliedMigration[] {
+    return this.s('migrationsApplied').all() as AppliedMigration[];
+  }
+}
