@@ -14,6 +14,7 @@ import { importAll } from '../src/import/import.js';
 import { createReader, type Reader } from '../src/read/reader.js';
 import { ScanSource } from '../src/read/scan-source.js';
 import { openStore } from '../src/store/open.js';
+import { SyncPg } from '../src/store/pg/bridge.js';
 import { openPgStore } from '../src/store/pg/open.js';
 import { startPg } from '../fixtures/pg-server.js';
 import { createTailer } from '../src/tailer/tailer.js';
@@ -504,9 +505,9 @@ if (want('pg')) {
   try {
     const url = (o.pgUrl as string | undefined) ?? (await server!.createDb('bench'));
     const reset = () => {
-      const s = openPgStore(url, { hostId: 'bench' });
-      s.pg.query('DROP TABLE IF EXISTS events, rejects, meta, stage_totals, sources, schema_migrations CASCADE');
-      s.close();
+      const pg = new SyncPg(url);
+      pg.query('DROP TABLE IF EXISTS events, rejects, meta, stage_totals, sources, schema_migrations CASCADE');
+      pg.close();
     };
     log('pg: import into PostgreSQL and into SQLite, alternately');
     let pgRows = 0;
@@ -549,9 +550,9 @@ if (want('pg')) {
       ['timeline (24 h)', (r) => r.timeline({ now })],
       ['issue events (one issue)', (r) => r.issueEvents({ issue: 7, now })],
     ];
-    const s = openPgStore(url, { hostId: 'bench' });
-    s.pg.query('ANALYZE');
-    s.close();
+    const pg = new SyncPg(url);
+    pg.query('ANALYZE');
+    pg.close();
     const fleet = createReader({ dir: logs, db: url });
     const lite = createReader({ dir: logs, db: liteDb, source: 'sqlite' });
     for (const [name, fn] of helpers) {

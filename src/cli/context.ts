@@ -1,10 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { MirrorError } from '../errors.js';
-import { isBrokenDb, quarantineIfOurs } from '../store/quarantine.js';
-import { openMirror as openEngine } from '../store/engine.js';
-import type { OpenOptions, Store } from '../store/open.js';
-import { defaultHostId, isPgUrl } from '../store/pg/open.js';
+import { afterWriteFailure, defaultHostId, isPgUrl } from '../ops/mirror.js';
 
 export interface GlobalOptions {
   dir: string;
@@ -22,10 +19,6 @@ export function globalsOf(cmd: Command): GlobalOptions {
   const given = o.db ?? process.env.JSONL_MIRROR_DB ?? join(dir, 'mirror.db');
   const db = isPgUrl(given) ? given : resolve(given);
   return { dir, db, json: Boolean(o.json), hostId: o.hostId ?? defaultHostId() };
-}
-
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.split(';')[0]!;
 }
 
 export interface CommandResult {
@@ -81,14 +74,7 @@ export function action(
       else if (result.human) process.stdout.write(result.human.endsWith('\n') ? result.human : `${result.human}\n`);
       process.exitCode = result.exitCode ?? 0;
     } catch (caught) {
-      let err = caught;
-      const aside = how.writes && !isPgUrl(g.db) && isBrokenDb(err) ? quarantineIfOurs(g.db) : null;
-      if (aside) {
-        // Self-healing: keep the broken file for inspection, out of the way of the next mirror.
-        err = new MirrorError('DB_CORRUPT', `${g.db} is not a usable SQLite database (${firstLine(err)}); moved it aside to ${aside}. ` +
-          'Reads use the files until you run `jsonl-mirror rebuild`');
-      }
-      process.exitCode = reportError(err, g.json);
+      process.exitCode = reportError(how.writes ? afterWriteFailure(g.db, caught) : caught, g.json);
     }
   };
 }
@@ -99,19 +85,3 @@ export function sqliteOnly(g: GlobalOptions, command: string): void {
     throw new MirrorError('INVALID_ARGUMENT', `${command} works on a SQLite mirror; with a PostgreSQL mirror use import, tail, metrics, status, verify, doctor, query, export or migrate`);
   }
 }
-
-/** The mirror --db names: a SQLite file, or the fleet's PostgreSQL database scoped to this host. */
-export function openMirror(g: Pick<GlobalOptions, 'db' | 'hostId'>, opts: OpenOptions = {}): Store {
-  return openEngine(g.db, { ...opts, hostId: g.hostId });
-}
-
-/** Opens the mirror for one command and closes it whatever happens. */
-export async function withStore<T>(path: string, opts: OpenOptions, fn: (store: Store) => T | Promise<T>, hostId = defaultHostId()): Promise<T> {
-  const store = openMirror({ db: path, hostId }, opts);
-  try {
-    return await fn(store);
-  } finally {
-    store.close();
-  }
-}
-

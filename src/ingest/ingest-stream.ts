@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { MirrorError, sqliteCode } from '../errors.js';
 import type { Store } from '../store/open.js';
 import { ingestFile } from './ingest-file.js';
+import { lagBytes } from './lag.js';
 import { streamFiles, type StreamFile } from './layout.js';
 import {
   emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals, type ResolvedIngestOptions, type Skipped,
@@ -101,7 +102,7 @@ function ingestPass(store: Store, dir: string, stream: string, opts: ResolvedIng
         const outcome = ingestFile(store, file, r.src.id, final, opts, totals);
         if (outcome !== 'invalid') {
           const after = store.sourceById(r.src.id)!;
-          totals.pendingBytes += Math.max(0, file.st.size - after.offset);
+          totals.pendingBytes += lagBytes(file.st.size, after);
           break;
         }
       }

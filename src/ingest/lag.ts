@@ -3,6 +3,11 @@ import { join } from 'node:path';
 import type { Store } from '../store/open.js';
 import type { StreamFile } from './layout.js';
 
+/** The mirror's lag behind one file: the bytes after the checkpoint (all of them for a file no source has read). */
+export function lagBytes(size: number, src: { offset: number } | undefined): number {
+  return Math.max(0, size - (src?.offset ?? 0));
+}
+
 /** Bytes of a stream file after its source's checkpoint (all of it when unknown; none for a copytruncate copy). */
 export function bytesBehind(store: Store, dir: string, f: StreamFile): number {
   return lagOf(store, dir, f).bytes;
@@ -23,6 +28,6 @@ export function lagOf(store: Store, dir: string, f: StreamFile): { bytes: number
   if (!st?.isFile()) return { bytes: 0, sinceMs: Date.now() }; // gone since the listing, or not a log file
   const src = store.sourceByInode(f.stream, st.dev, st.ino);
   if (src?.state === 'copy') return { bytes: 0, sinceMs: Date.now() };
-  const bytes = Math.max(0, st.size - (src?.offset ?? 0));
+  const bytes = lagBytes(st.size, src);
   return { bytes, sinceMs: src ? Date.parse(src.updated_at) : st.birthtimeMs || st.ctimeMs };
 }

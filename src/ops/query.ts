@@ -1,7 +1,6 @@
 import { MirrorError } from '../errors.js';
 import type { Store } from '../store/open.js';
 import { isPgStore, type PgStore } from '../store/pg/open.js';
-import { readOnce, readPages } from '../store/pg/read-pages.js';
 
 /** PRAGMAs that only read; any other, and any PRAGMA with "=", is refused. */
 const READ_PRAGMAS = new Set([
@@ -83,7 +82,7 @@ function pgQueryRows(store: PgStore, sql: string, bare: string, params: unknown[
   const text = sql.replace(/;\s*$/, '');
   let pages: { columns: string[]; rows: Iterable<unknown[]> };
   try {
-    pages = head === 'EXPLAIN' || head === 'SHOW' ? readOnce(store.pg, text, params) : readPages(store.pg, text, params);
+    pages = store.readOnly(text, params, head === 'EXPLAIN' || head === 'SHOW');
   } catch (err) {
     throw new MirrorError('INVALID_ARGUMENT', `SQL error: ${(err as Error).message}`);
   }

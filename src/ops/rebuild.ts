@@ -4,7 +4,7 @@ import { MirrorError, sqliteCode } from '../errors.js';
 import { importAll, type ImportOptions, type ImportSummary } from '../import/import.js';
 import { listStreams } from '../ingest/layout.js';
 import { openStore } from '../store/open.js';
-import { isBrokenDb, quarantine } from '../store/quarantine.js';
+import { moveAsideBroken } from '../store/quarantine.js';
 
 export interface RebuildOptions extends ImportOptions {
   /** Drop history kept from deleted or truncated files without asking. */
@@ -62,8 +62,8 @@ export async function rebuildMirror(dir: string, dbPath: string, opts: RebuildOp
     try {
       dropped = historyRows(dir, dbPath);
     } catch (err) {
-      if (!isBrokenDb(err)) throw err;
-      movedAside = quarantine(dbPath);
+      movedAside = moveAsideBroken(dbPath, err);
+      if (movedAside === null) throw err;
     }
     if (dropped > 0 && !opts.yes) {
       throw new MirrorError(

@@ -4,6 +4,7 @@ import type { Store } from '../store/open.js';
 import { bytes } from '../units.js';
 import type { SourceRow } from '../store/rows.js';
 import { listStreams } from '../ingest/layout.js';
+import { lagBytes } from '../ingest/lag.js';
 import { statAtPath } from '../ingest/sources.js';
 import type { ImportSummary } from '../import/import.js';
 import { runningTailer, type TailerOwner } from '../tailer/lock.js';
@@ -101,7 +102,7 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
       generation: s.generation,
       size,
       checkpoint: s.offset,
-      behindBytes: size === null ? 0 : Math.max(0, size - s.offset),
+      behindBytes: size === null ? 0 : lagBytes(size, s),
       unterminatedBytes: size === null ? 0 : unterminated(join(dir, s.path), s.offset, size),
       rows: s.rows,
       rejects: s.rejects,

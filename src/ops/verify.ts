@@ -1,6 +1,7 @@
 import { closeSync } from 'node:fs';
 import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/rows.js';
+import { lagBytes } from '../ingest/lag.js';
 import { listStreams } from '../ingest/layout.js';
 import { readLines } from '../ingest/lines.js';
 import { parseLine } from '../ingest/parse-line.js';
@@ -64,9 +65,10 @@ export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: n
         checkHeld(store, dir, f.name, new LineCursor(fd, st.size, maxLineBytes), src, add);
         if (src.state === 'copy') continue;
         verifySource(store, f.name, fd, src, maxLineBytes, report, add);
-        if (st.size > src.offset) {
-          report.behindBytes += st.size - src.offset;
-          add({ path: f.name, offset: src.offset, problem: 'behind', detail: `${st.size - src.offset} bytes after the checkpoint` });
+        const behind = lagBytes(st.size, src);
+        if (behind > 0) {
+          report.behindBytes += behind;
+          add({ path: f.name, offset: src.offset, problem: 'behind', detail: `${behind} bytes after the checkpoint` });
         }
       } finally {
         closeSync(fd);

@@ -1,6 +1,5 @@
 import type { NormalEvent } from '../ingest/normalize.js';
-import type { SyncPg } from '../store/pg/bridge.js';
-import { pgEventsSql, pgFeedCountSql, pgFeedPageSql, pgGroupsSql, pgRecordsSql } from '../store/pg/read-sql.js';
+import type { PgStore } from '../store/pg/open.js';
 import {
   cursorPosition, dateOf, encodeCursor, type EventQuery, type EventSource, type FeedPage, type FeedQuery, type GroupQuery, type GroupRow,
   type LoggedEvent, type RecordQuery,
@@ -13,21 +12,19 @@ import {
 export class PgSource implements EventSource {
   readonly kind = 'postgres';
   constructor(
-    private readonly pg: SyncPg,
+    private readonly store: PgStore,
     private readonly host?: string,
   ) {}
 
   events(q: EventQuery): NormalEvent[] {
     if (q.streams.length === 0 || q.types.length === 0) return [];
-    const { sql, params } = pgEventsSql({ ...q, host: this.host });
-    return this.pg.query<NormalEvent>(sql, params).rows;
+    return this.store.events({ ...q, host: this.host }) as NormalEvent[];
   }
 
   groups(q: GroupQuery): GroupRow[] {
     if (q.streams.length === 0 || q.types.length === 0) return [];
-    const { sql, params } = pgGroupsSql({ ...q, host: this.host });
     const dateAt = q.by.indexOf('date');
-    return this.pg.arrays(sql, params).map((r) => ({
+    return this.store.groups({ ...q, host: this.host }).map((r) => ({
       keys: r.slice(0, q.by.length).map((k, i) => (i === dateAt ? dateOf((k as number) * 86400) : k)) as (string | number | null)[],
       count: r[q.by.length] as number,
       sum: r[q.by.length + 1] as number,
@@ -35,11 +32,9 @@ export class PgSource implements EventSource {
   }
 
   feed(q: FeedQuery): FeedPage {
-    const count = pgFeedCountSql({ ...q, host: this.host });
-    const total = this.pg.query<{ n: number }>(count.sql, count.params).rows[0]!.n;
+    const total = this.store.feedCount({ ...q, host: this.host });
     const after = q.cursor === undefined ? undefined : (cursorPosition(q.cursor, 'p') as [number, string, string, number, number]);
-    const page = pgFeedPageSql({ ...q, host: this.host }, after);
-    const rows = this.pg.query<{ line: string; ts_epoch: number; stream: string; host: string; rank: number; offset: number }>(page.sql, page.params).rows;
+    const rows = this.store.feedPage({ ...q, host: this.host }, after);
     const last = rows.at(-1);
     return {
       events: rows.map((r) => JSON.parse(r.line) as Record<string, unknown>),
@@ -50,8 +45,7 @@ export class PgSource implements EventSource {
 
   records(q: RecordQuery): LoggedEvent[] {
     if (q.streams.length === 0 || q.types?.length === 0) return [];
-    const { sql, params } = pgRecordsSql({ ...q, host: this.host });
-    const rows = this.pg.query<NormalEvent & { line: string }>(sql, params).rows;
+    const rows = this.store.records({ ...q, host: this.host });
     return rows.map(({ line, ...event }) => ({ event, value: JSON.parse(line) as Record<string, unknown> }));
   }
 }

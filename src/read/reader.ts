@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { isMirrorError, MirrorError } from '../errors.js';
 import type { IngestOptions } from '../ingest/options.js';
 import { openStore, translateOpenError, type SqliteStore, type Store } from '../store/open.js';
-import { isBrokenDb, quarantineIfOurs } from '../store/quarantine.js';
+import { isBrokenDb } from '../store/quarantine.js';
 import { activityFeed, type ActivityFeed, type ActivityOptions } from '../metrics/activity.js';
 import type { MetricOptions } from '../metrics/common.js';
 import { DEFAULT_CONFIG, type MetricsConfig } from '../metrics/config.js';
@@ -38,8 +38,6 @@ export interface ReaderOptions {
   onFallback?: (reason: string) => void;
   /** Told about an input a helper had to do without (a malformed budget.json). */
   onProblem?: (message: string) => void;
-  /** auto moves a corrupt mirror aside (default true). */
-  heal?: boolean;
   /** Busy timeout for the read's catch-up, ms (default 250): a long import does not stall reads. */
   busyTimeoutMs?: number;
   /** With a postgres:// db: only this host's events (default: every host). */
@@ -119,7 +117,7 @@ export function createReader(opts: ReaderOptions): Reader {
     // The fleet mirror is fed by each host's tailer; a read answers from what the hosts sent.
     const pgStore = openPgStore(opts.db, { readonly: true });
     store = pgStore;
-    src = new PgSource(pgStore.pg, opts.host);
+    src = new PgSource(pgStore, opts.host);
   } else if (choice === 'scan') {
     src = scan();
   } else if (choice === 'auto' && absent(dbPath)) {
@@ -131,17 +129,8 @@ export function createReader(opts: ReaderOptions): Reader {
       src = fresh;
     } catch (err) {
       if (choice === 'sqlite' || !(err instanceof MirrorError)) throw err;
-      src = fallBack(`${err.message}${healed(err)}; reading the files instead`);
+      src = fallBack(`${err.message}; reading the files instead`);
     }
-  }
-
-  /** auto moves a broken mirror aside (never deletes it) so the next import or tail starts clean. */
-  function healed(err: unknown): string {
-    if (opts.heal === false || !isBrokenDb(err)) return '';
-    store?.close();
-    store = undefined;
-    const aside = quarantineIfOurs(dbPath);
-    return aside ? `; moved it aside to ${aside}, run \`jsonl-mirror rebuild\`` : '';
   }
 
   let answeredBy: 'sqlite' | 'scan' | 'postgres' = src.kind;
@@ -162,7 +151,7 @@ export function createReader(opts: ReaderOptions): Reader {
         return fn(scan());
       }
       if (choice !== 'auto' || src.kind !== 'sqlite' || !isBrokenDb(err)) throw err;
-      src = fallBack(`${(translateOpenError(err, dbPath) as Error).message}${healed(err)}; reading the files instead`);
+      src = fallBack(`${(translateOpenError(err, dbPath) as Error).message}; reading the files instead`);
       answeredBy = src.kind;
       return fn(src);
     }

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { Store } from '../store/open.js';
+import type { Store } from '../ops/mirror.js';
 
 /** Rows per message; a larger commit (a catch-up) goes out as several messages. */
 const PAGE = 1000;

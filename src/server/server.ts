@@ -7,7 +7,7 @@ import { assertDir, listStreams } from '../ingest/layout.js';
 import { DEFAULT_CONFIG, type MetricsConfig } from '../metrics/config.js';
 import { mirrorStatus, type MirrorStatus } from '../ops/status.js';
 import { createReader, type Reader, type SourceChoice } from '../read/reader.js';
-import { openStore, type Store } from '../store/open.js';
+import { openMirrorView, type Store } from '../ops/mirror.js';
 import { runningTailer } from '../tailer/lock.js';
 import { assertBindable, Auth } from './auth.js';
 import { BodyCache, notModified, StateProbe } from './cache.js';
@@ -59,11 +59,7 @@ const PAGE_HEADERS: OutgoingHttpHeaders = {
 /** A read-only view of the mirror for the feed and status; none when there is no usable mirror yet. */
 function openView(db: string): Store | undefined {
   if (!existsSync(db)) return undefined;
-  try {
-    return openStore(db, { readonly: true, busyTimeoutMs: 1000 });
-  } catch {
-    return undefined;
-  }
+  return openMirrorView(db);
 }
 
 function statusOf(err: unknown): number {

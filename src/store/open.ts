@@ -36,6 +36,8 @@ export class SqliteStore extends StoreOps {
   readonly engine = 'sqlite';
   /** Query shapes of read-sql.ts, one statement per shape and mode: a mode is set once, never flipped on a shared statement. */
   private readonly shapes = new Map<string, Statement>();
+  /** The inode of the file opened at `path` (the watchdog compares it with what the path names now). */
+  private readonly ino: number;
 
   constructor(
     private readonly db: Database,
@@ -45,6 +47,11 @@ export class SqliteStore extends StoreOps {
     private readonly cleanup?: () => void,
   ) {
     super(new Statements(db), path, readonly, schemaVersion);
+    this.ino = statSync(path).ino;
+  }
+
+  movedOnDisk(): boolean {
+    return statSync(this.path, { throwIfNoEntry: false })?.ino !== this.ino;
   }
 
   override close(): void {

@@ -1,5 +1,6 @@
 import { existsSync, renameSync } from 'node:fs';
 import { MirrorError, sqliteCode, isMirrorError } from '../errors.js';
+import { openStore, type SqliteStore } from './open.js';
 import { isOurMirrorFile } from './ownership.js';
 
 /** Is this error SQLite (or our translation of it) saying the file is not a usable database? */
@@ -31,14 +32,24 @@ export function quarantine(dbPath: string): string {
 }
 
 /**
- * Moves a broken mirror aside when it is provably ours and its folder lets us;
- * null otherwise (then nothing moved, and the caller's error stands).
+ * The one policy for a mirror found broken, applied only on a path that
+ * writes (import, tail, append, rebuild, migrate, prune): move it aside when
+ * it is provably ours (else DB_FOREIGN, the file untouched) and return where
+ * it went; null when the error is not about a broken mirror. Read paths never
+ * call this: they report the typed error and leave the file where it is.
  */
-export function quarantineIfOurs(dbPath: string): string | null {
-  if (!isOurMirrorFile(dbPath)) return null;
+export function moveAsideBroken(dbPath: string, err: unknown): string | null {
+  return isBrokenDb(err) ? quarantine(dbPath) : null;
+}
+
+/** Opens the mirror to write it under that policy: a broken one is moved aside (`moved` says where) and a fresh one created. */
+export function openHealed(dbPath: string, moved: (aside: string) => void): SqliteStore {
   try {
-    return quarantine(dbPath);
-  } catch {
-    return null;
+    return openStore(dbPath);
+  } catch (err) {
+    const aside = moveAsideBroken(dbPath, err);
+    if (aside === null) throw err;
+    moved(aside);
+    return openStore(dbPath);
   }
 }

@@ -28,6 +28,13 @@ export abstract class StoreOps {
   }
 
   /**
+   * The inode watchdog: the file at this store's path is no longer the one it
+   * opened (deleted, or replaced by a rebuild or a quarantine), so rows written
+   * through it would be lost. Its owner closes it and opens the path again.
+   */
+  abstract movedOnDisk(): boolean;
+
+  /**
    * fn as one write transaction; the wrapper is built once per function and
    * kept (pass a function defined once, not a fresh closure per call).
    * Nested calls join the outer transaction.

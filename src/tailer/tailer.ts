@@ -5,13 +5,14 @@ import { isMirrorError, sqliteCode } from '../errors.js';
 import { COSTS_STREAM, importLegacyCosts, LEGACY_COSTS_FILE } from '../import/legacy-costs.js';
 import { eventForHandout } from '../ingest/handout.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
+import { lagBytes } from '../ingest/lag.js';
 import { statAtPath } from '../ingest/sources.js';
 import { assertDir, parseStreamFile } from '../ingest/layout.js';
 import type { IngestOptions } from '../ingest/options.js';
-import { openStore, translateOpenError, type Store } from '../store/open.js';
+import { translateOpenError, type Store } from '../store/open.js';
 import { ChangeFeed, type ChangeBatch, type Subscriber } from './feed.js';
 import { claimTailer, releaseTailer, runningTailer } from './lock.js';
-import { isBrokenDb, quarantine } from '../store/quarantine.js';
+import { isBrokenDb, moveAsideBroken, openHealed } from '../store/quarantine.js';
 
 export interface TailerOptions {
   dir: string;
@@ -93,7 +94,6 @@ export function createTailer(opts: TailerOptions): Tailer {
   const signatures = new Map<string, string>();
   const counters = { rows: 0, rejects: 0 };
   let store: Store | undefined;
-  let storeIno = 0;
   let lastId = 0;
   let startedAt: number | undefined;
   let watcher: FSWatcher | undefined;
@@ -106,18 +106,12 @@ export function createTailer(opts: TailerOptions): Tailer {
   /** The stream a file of the directory feeds: costs.json (rewritten by Shipwright with a temp file and mv) feeds `costs`. */
   const streamOf = (name: string): string | undefined => (name === LEGACY_COSTS_FILE ? COSTS_STREAM : parseStreamFile(name)?.stream);
 
+  const corrupt = (aside: string): string => `${dbPath} is corrupt; moved it aside to ${aside} and rebuilding the mirror from the files`;
+
   /** A broken mirror is moved aside (never deleted) and rebuilt from the files by the ordinary catch-up. */
   function openMirror(): Store {
-    let s: Store;
+    const s = openHealed(dbPath, (aside) => onError(new Error(corrupt(aside))));
     try {
-      s = openStore(dbPath);
-    } catch (err) {
-      if (!isBrokenDb(err)) throw err;
-      onError(new Error(`${dbPath} is corrupt; moved it aside to ${quarantine(dbPath)} and rebuilding the mirror from the files`));
-      s = openStore(dbPath);
-    }
-    try {
-      storeIno = statSync(dbPath).ino;
       claimTailer(s);
       lastId = s.maxEventId();
     } catch (err) {
@@ -184,7 +178,7 @@ export function createTailer(opts: TailerOptions): Tailer {
       if (isBrokenDb(err) && store) {
         store.close();
         store = undefined;
-        onError(new Error(`${dbPath} is corrupt; moved it aside to ${quarantine(dbPath)} and rebuilding the mirror from the files`));
+        onError(new Error(corrupt(moveAsideBroken(dbPath, err)!)));
       } else if (!code.startsWith('SQLITE_BUSY') && !isMirrorError(err, 'DB_LOCKED')) reportOnce(err);
       for (const s of allStreams()) dirty.add(s);
       schedule(100);
@@ -223,8 +217,7 @@ export function createTailer(opts: TailerOptions): Tailer {
   /** The safety net under the watcher: a stat per file, and the mirror itself still in place. */
   function poll(): void {
     try {
-      const st = statSync(dbPath, { throwIfNoEntry: false });
-      if (store && (!st || st.ino !== storeIno)) {
+      if (store?.movedOnDisk()) {
         // The mirror was deleted or replaced: start a fresh one from the files.
         store.close();
         store = undefined;
@@ -302,7 +295,7 @@ export function createTailer(opts: TailerOptions): Tailer {
           if (s.state !== 'active' || s.kind !== 'jsonl' || !wants(s.stream)) continue;
           const st = statAtPath(opts.dir, s);
           if (!st) continue;
-          const lag = Math.max(0, st.size - s.offset);
+          const lag = lagBytes(st.size, s);
           files.push({ stream: s.stream, path: s.path, size: st.size, checkpoint: s.offset, lagBytes: lag,
             lagSeconds: lag > 0 ? Math.max(0, (now - st.mtimeMs) / 1000) : 0 });
         }

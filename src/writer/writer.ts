@@ -128,7 +128,6 @@ export function createWriter(opts: WriterOptions): Writer {
   const streams = new Map<string, OpenStream>();
   const counters = { appended: 0, mirrored: 0, skipped: 0 };
   let store: Store | undefined;
-  let storeIno = 0;
   let dbCheckedAt = 0;
   let nextAttempt = 0;
   let problem: MirrorError | undefined;
@@ -194,11 +193,9 @@ export function createWriter(opts: WriterOptions): Writer {
       return false;
     }
     try {
-      if (store && !pg && now - dbCheckedAt >= RECHECK_MS) {
+      if (store && now - dbCheckedAt >= RECHECK_MS) {
         dbCheckedAt = now;
-        const st = statSync(dbPath, { throwIfNoEntry: false });
-        // Deleted or replaced: rows written to the old inode would be lost.
-        if (!st || st.ino !== storeIno) {
+        if (store.movedOnDisk()) {
           store.close();
           store = undefined;
         }
@@ -211,7 +208,6 @@ export function createWriter(opts: WriterOptions): Writer {
       }
       if (!store) {
         store = openStore(dbPath, { mustExist: true, busyTimeoutMs: budgetMs });
-        storeIno = statSync(dbPath).ino;
         dbCheckedAt = now;
         for (const o of streams.values()) o.hint = undefined;
       }

@@ -6,8 +6,8 @@ import { MirrorError } from '../../errors.js';
 import { LEGACY_COSTS_FILE } from '../../import/legacy-costs.js';
 import { assertDir, listStreams } from '../../ingest/layout.js';
 import { importAll, type ImportSummary } from '../../import/import.js';
-import { isPgUrl } from '../../store/pg/open.js';
-import { action, note, openMirror } from '../context.js';
+import { action, note } from '../context.js';
+import { isPgUrl, openMirror } from '../../ops/mirror.js';
 import { progressHooks } from '../progress.js';
 import { bytes, count, plural } from '../format.js';
 
@@ -42,7 +42,7 @@ export function register(program: Command): void {
           throw new MirrorError('DIR_MISSING', `no logs in ${g.dir} (no NAME.jsonl files, no ${LEGACY_COSTS_FILE}); nothing was created. ` +
             'Pass --dir with the folder that holds your *.jsonl files (or set JSONL_MIRROR_DIR)');
         }
-        const store = openMirror(g);
+        const store = openMirror(g.db, {}, g.hostId);
         const progress = progressHooks(Boolean(o.progress) && !g.json, 'import');
         try {
           const summary = importAll(store, g.dir, {

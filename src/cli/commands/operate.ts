@@ -8,8 +8,8 @@ import { doctor } from '../../ops/doctor.js';
 import { exportLines } from '../../ops/export.js';
 import { queryRows } from '../../ops/query.js';
 import { rebuildMirror } from '../../ops/rebuild.js';
-import { isPgStore } from '../../store/pg/open.js';
-import { action, note, openMirror, sqliteOnly, withStore } from '../context.js';
+import { action, note, sqliteOnly } from '../context.js';
+import { openMirror, queryOnly, withStore } from '../../ops/mirror.js';
 import { bytes, plural, rowFormatOf, rowWriter, table } from '../format.js';
 import { Chunked } from '../output.js';
 import { progressHooks } from '../progress.js';
@@ -61,7 +61,7 @@ export function register(program: Command): void {
         const format = rowFormatOf(g.json, o);
         return withStore(g.db, { readonly: true }, (store) => {
           // PostgreSQL: a read-only session, and each query in its own READ ONLY transaction.
-          if (!isPgStore(store)) store.queryOnly();
+          queryOnly(store);
           const { columns, rows } = queryRows(store, args[0]!);
           const out = rowWriter(format, columns);
           for (const row of rows) if (!out.row(row)) break;
@@ -83,7 +83,7 @@ export function register(program: Command): void {
       action((g, o) => {
         if (o.sort !== 'file' && o.sort !== 'time') throw new MirrorError('INVALID_ARGUMENT', `--sort is file or time, not "${o.sort}"`);
         refuseLogAsOutput(g.dir);
-        const store = openMirror(g, { readonly: true });
+        const store = openMirror(g.db, { readonly: true }, g.hostId);
         let n = 0;
         try {
           const out = new Chunked(1 << 20);

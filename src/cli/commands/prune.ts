@@ -2,7 +2,8 @@ import { parseTime } from '../../values.js';
 import type { Command } from 'commander';
 import { MirrorError } from '../../errors.js';
 import { pruneHistory, type PruneResult } from '../../ops/prune.js';
-import { action, withStore, sqliteOnly } from '../context.js';
+import { action, sqliteOnly } from '../context.js';
+import { withStore } from '../../ops/mirror.js';
 import { bytes, plural, table } from '../format.js';
 
 function describe(r: PruneResult): string {

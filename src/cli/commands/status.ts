@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { assertDir } from '../../ingest/layout.js';
 import { catchUpAdvice, mirrorStatus, type MirrorStatus } from '../../ops/status.js';
-import { action, withStore } from '../context.js';
+import { action } from '../context.js';
+import { withStore } from '../../ops/mirror.js';
 import { bytes, count, plural, table } from '../format.js';
 
 function describe(s: MirrorStatus): string {

@@ -1,7 +1,7 @@
 import { parseIntOption } from '../../values.js';
 import type { Command } from 'commander';
 import { MirrorError } from '../../errors.js';
-import { isPgUrl, redact } from '../../store/pg/open.js';
+import { isPgUrl, redact } from '../../ops/mirror.js';
 import { createPgTailer } from '../../tailer/pg-tailer.js';
 import { createTailer } from '../../tailer/tailer.js';
 import { action, note, type CommandResult, type GlobalOptions } from '../context.js';

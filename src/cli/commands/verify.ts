@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { assertDir } from '../../ingest/layout.js';
 import { verifyMirror, type VerifyReport } from '../../ops/verify.js';
 import { catchUpAdvice, mirrorStatus, type MirrorStatus } from '../../ops/status.js';
-import { action, withStore } from '../context.js';
+import { action } from '../context.js';
+import { withStore } from '../../ops/mirror.js';
 import { count, plural, table } from '../format.js';
 
 function describe(r: VerifyReport, s: MirrorStatus): string {

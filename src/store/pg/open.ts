@@ -5,7 +5,10 @@ import type { SqlName } from '../statements.js';
 import type { Store } from '../open.js';
 import { StoreOps } from '../store.js';
 import { isUnreachable, PgError, SyncPg } from './bridge.js';
+import type { EventFields, FeedRow } from '../rows.js';
 import { fleetHosts, type HostStatus } from './fleet.js';
+import { readOnce, readPages } from './read-pages.js';
+import { pgEventsSql, pgExportSql, pgFeedCountSql, pgFeedPageSql, pgGroupsSql, pgRecordsSql } from './read-sql.js';
 import { checkPgSchema, migratePg } from './migrations.js';
 import { COPY_EVENTS, DB_BYTES, HOST_WRITE_LOCK, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, type PgSqlName, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
 
@@ -257,9 +260,53 @@ export class PgStore extends StoreOps {
     readonly: boolean,
     schemaVersion: number,
     readonly host: string,
-    readonly pg: SyncPg,
+    private readonly pg: SyncPg,
   ) {
     super(conn, path, readonly, schemaVersion);
+  }
+
+  // The query shapes of read-sql.ts, over every host or the one named in the query.
+
+  events(q: Parameters<typeof pgEventsSql>[0]): EventFields[] {
+    const s = pgEventsSql(q);
+    return this.pg.query<EventFields>(s.sql, s.params).rows;
+  }
+
+  /** Group rows as arrays: the group keys, then count and sum. */
+  groups(q: Parameters<typeof pgGroupsSql>[0]): unknown[][] {
+    const s = pgGroupsSql(q);
+    return this.pg.arrays(s.sql, s.params);
+  }
+
+  feedCount(q: Parameters<typeof pgFeedCountSql>[0]): number {
+    const s = pgFeedCountSql(q);
+    return this.pg.query<{ n: number }>(s.sql, s.params).rows[0]!.n;
+  }
+
+  feedPage(q: Parameters<typeof pgFeedPageSql>[0], after?: [number, string, string, number, number]): (Omit<FeedRow, 'id'> & { host: string })[] {
+    const s = pgFeedPageSql(q, after);
+    return this.pg.query<Omit<FeedRow, 'id'> & { host: string }>(s.sql, s.params).rows;
+  }
+
+  records(q: Parameters<typeof pgRecordsSql>[0]): (EventFields & { line: string })[] {
+    const s = pgRecordsSql(q);
+    return this.pg.query<EventFields & { line: string }>(s.sql, s.params).rows;
+  }
+
+  /** The original lines of the mirrored events, in pages through a cursor. */
+  *exportLines(q: Parameters<typeof pgExportSql>[0]): Generator<string> {
+    const s = pgExportSql(q);
+    for (const row of readPages(this.pg, s.sql, s.params).rows) yield row[0] as string;
+  }
+
+  /** A user's read statement inside a READ ONLY transaction: through a cursor, or at once for what a cursor cannot carry. */
+  readOnly(sql: string, params: unknown[], once: boolean): { columns: string[]; rows: Iterable<unknown[]> } {
+    return once ? readOnce(this.pg, sql, params) : readPages(this.pg, sql, params);
+  }
+
+  /** A server database has no file to be replaced under us. */
+  movedOnDisk(): boolean {
+    return false;
   }
 
   /** One tailer per host and folder (a session advisory lock); false when another holds it. */
