@@ -3,6 +3,7 @@ import { basename, dirname } from 'node:path';
 import { MirrorError } from '../errors.js';
 import { parseStreamFile } from '../ingest/layout.js';
 import type { Database } from './sqlite-module.js';
+import { FIRST_MIGRATION, PRAGMA, TABLE_NAMES } from './statements.js';
 
 /**
  * SQLite's header field for "which application owns this file" (offset 68):
@@ -115,11 +116,11 @@ export function ownershipOf(db: Database, path: string): Ownership {
 }
 
 function ownershipIn(db: Database, path: string): Ownership {
-  if (db.pragma('application_id', { simple: true }) === APPLICATION_ID) return 'ours';
-  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
+  if (db.pragma(PRAGMA.applicationId, { simple: true }) === APPLICATION_ID) return 'ours';
+  const tables = (db.prepare(TABLE_NAMES).all() as { name: string }[]).map((t) => t.name);
   if (tables.length === 0) return 'empty';
   if (tables.includes('schema_migrations')) {
-    const first = db.prepare('SELECT name FROM schema_migrations WHERE version = 1').get() as { name: string } | undefined;
+    const first = db.prepare(FIRST_MIGRATION).get() as { name: string } | undefined;
     if (first?.name === '001_init.sql') return 'earlier';
   }
   const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? ', ...' : '');
@@ -128,6 +129,6 @@ function ownershipIn(db: Database, path: string): Ownership {
 
 /** Marks the file as ours, and puts the mark in the main file at once so it is there even if a WAL is lost. */
 export function markOurs(db: Database): void {
-  db.pragma(`application_id = ${APPLICATION_ID}`);
-  if (db.pragma('journal_mode', { simple: true }) === 'wal') db.pragma('wal_checkpoint(PASSIVE)');
+  db.pragma(`${PRAGMA.applicationId} = ${APPLICATION_ID}`);
+  if (db.pragma(PRAGMA.journalMode, { simple: true }) === 'wal') db.pragma(PRAGMA.walPassive);
 }

@@ -87,8 +87,15 @@ export const MIGRATIONS_TABLE =
 export const RECORD_MIGRATION = 'INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)';
 export const IS_APPLIED = 'SELECT 1 FROM schema_migrations WHERE version = ?';
 
+/** Whose file is it (ownership.ts): its tables, and the first migration a mirror of ours recorded. */
+export const TABLE_NAMES = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name";
+export const FIRST_MIGRATION = 'SELECT name FROM schema_migrations WHERE version = 1';
+
 /** Connection settings (pragmas) the SQLite store applies. */
 export const PRAGMA = {
+  applicationId: 'application_id',
+  journalMode: 'journal_mode',
+  walPassive: 'wal_checkpoint(PASSIVE)',
   wal: 'journal_mode = WAL',
   synchronousNormal: 'synchronous = NORMAL',
   queryOnly: 'query_only = ON',
