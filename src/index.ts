@@ -35,6 +35,7 @@ export { pruneHistory, type PruneOptions, type PruneResult } from './ops/prune.j
 export { doctor, type DoctorReport, type DoctorCheck } from './ops/doctor.js';
 // The one ingest path and the normalisation every backend shares.
 export { ingestStream } from './ingest/ingest-stream.js';
-export { normalize, type NormalEvent } from './ingest/normalize.js';
+export { normalize } from './ingest/normalize.js';
+export type { NormalEvent } from './model/event.js';
 export type { IngestOptions, IngestTotals } from './ingest/options.js';
 export { MirrorError, isMirrorError, type MirrorErrorCode } from './errors.js';
