@@ -1,9 +1,11 @@
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database } from '../src/store/sqlite-module.js';
-import { normalize, type NormalEvent } from '../src/ingest/normalize.js';
-import { feedTypeMatches, groupEvents, type EventQuery, type EventSource, type FeedPage, type FeedQuery, type GroupQuery, type GroupRow,
-  type LoggedEvent, type RecordQuery } from '../src/read/source.js';
+import { normalize } from '../src/ingest/normalize.js';
+import type { LoggedEvent, NormalEvent } from '../src/model/event.js';
+import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, RecordQuery } from '../src/model/query.js';
+import { typeMatches } from '../src/model/rules.js';
+import { groupEvents, type EventSource } from '../src/read/source.js';
 import { toNumber, toText } from '../src/ingest/normalize.js';
 
 /** Files of a stream oldest first (NAME.jsonl.N ... NAME.jsonl). */
@@ -125,7 +127,7 @@ export class WholeFileSource implements EventSource {
 
   feed(q: FeedQuery): FeedPage {
     const rows = this.all()
-      .filter(({ e }) => feedTypeMatches(toText(e.type), q.type) && (q.issue === undefined || toNumber(e.issue) === q.issue))
+      .filter(({ e }) => typeMatches(toText(e.type), q.type) && (q.issue === undefined || toNumber(e.issue) === q.issue))
       .map(({ e }) => ({ e, ts: normalize(e).ts_epoch }))
       .filter(({ ts }) => q.upTo === undefined || ts <= q.upTo)
       .sort((a, b) => a.ts - b.ts)

@@ -11,7 +11,7 @@ import ndjson from 'ndjson';
 import { createReadStream } from 'node:fs';
 import { generateLog } from '../fixtures/generate.js';
 import { importAll } from '../src/import/import.js';
-import { createReader, type Reader } from '../src/read/reader.js';
+import { createReader, type Reader } from '../src/api/reader.js';
 import { ScanSource } from '../src/read/scan-source.js';
 import { openStore } from '../src/store/open.js';
 import { SyncPg } from '../src/store/pg/bridge.js';

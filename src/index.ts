@@ -7,7 +7,8 @@ export type { ChangeBatch } from './tailer/feed.js';
 export { importLogs } from './import/import-logs.js';
 export { importAll, type ImportOptions, type ImportSummary } from './import/import.js';
 // Reads: every METRICS.md helper, from SQLite or from the files.
-export { createReader, type Reader, type ReaderOptions, type SourceChoice } from './read/reader.js';
+export { createReader, type Reader, type ReaderOptions, type SourceChoice } from './api/reader.js';
+export { METRICS, type MetricKey, type MetricArgs } from './api/metric-list.js';
 export type { ActivityOptions, ActivityFeed } from './metrics/activity.js';
 export type { MetricOptions } from './metrics/common.js';
 export { DEFAULT_CONFIG, mergeConfig, loadConfig, type MetricsConfig, type Bands, type PartialConfig } from './metrics/config.js';
@@ -35,6 +36,7 @@ export { pruneHistory, type PruneOptions, type PruneResult } from './ops/prune.j
 export { doctor, type DoctorReport, type DoctorCheck } from './ops/doctor.js';
 // The one ingest path and the normalisation every backend shares.
 export { ingestStream } from './ingest/ingest-stream.js';
-export { normalize, type NormalEvent } from './ingest/normalize.js';
+export { normalize } from './ingest/normalize.js';
+export type { NormalEvent } from './model/event.js';
 export type { IngestOptions, IngestTotals } from './ingest/options.js';
 export { MirrorError, isMirrorError, type MirrorErrorCode } from './errors.js';

@@ -10,7 +10,7 @@ import { LineCursor } from '../src/ingest/held.js';
 import { ingestStream } from '../src/ingest/ingest-stream.js';
 import { doctor } from '../src/ops/doctor.js';
 import { verifyMirror } from '../src/ops/verify.js';
-import { createReader } from '../src/read/reader.js';
+import { createReader } from '../src/api/reader.js';
 import { openStore, type Store } from '../src/store/open.js';
 import { createTailer } from '../src/tailer/tailer.js';
 import { createWriter } from '../src/writer/writer.js';

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { createReader, type Reader } from '../src/read/reader.js';
+import { createReader, type Reader } from '../src/api/reader.js';
 import { openStore } from '../src/store/open.js';
 import { importAll } from '../src/import/import.js';
 import { tmp } from './helpers.js';

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createReader } from '../src/read/reader.js';
+import { createReader } from '../src/api/reader.js';
 import { openStore } from '../src/store/open.js';
 import { feedCountSql, feedPageSql, recordsSql } from '../src/store/read-sql.js';
 import { cli, tmp } from './helpers.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { normalize } from '../src/ingest/normalize.js';
 import { mergeConfig } from '../src/metrics/config.js';
 import { round2 } from '../src/metrics/common.js';
-import { createReader, type Reader } from '../src/read/reader.js';
+import { createReader, type Reader } from '../src/api/reader.js';
 import { cli, FIXTURES, tmp } from './helpers.js';
 import { at, D, expectBoth, H, NOW, writeLog } from './metrics-helpers.js';
 

@@ -4,7 +4,7 @@ import { appendFileSync, readdirSync, readFileSync, rmSync, statSync, truncateSy
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { createReader } from '../src/read/reader.js';
+import { createReader } from '../src/api/reader.js';
 import { LATEST_VERSION, migrations } from '../src/store/migrations.js';
 import { CLI, cli, mirrored, tmp } from './helpers.js';
 

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { importAll } from '../src/import/import.js';
 import { ingestStream } from '../src/ingest/ingest-stream.js';
-import { createReader, type Reader } from '../src/read/reader.js';
+import { createReader, type Reader } from '../src/api/reader.js';
 import { openStore } from '../src/store/open.js';
 import { FIXTURES, tmp } from './helpers.js';
 import { D, NOW } from './metrics-helpers.js';

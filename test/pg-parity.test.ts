@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateLog } from '../fixtures/generate.js';
 import { importAll } from '../src/import/import.js';
-import { createReader, type Reader } from '../src/read/reader.js';
+import { createReader, type Reader } from '../src/api/reader.js';
 import { openStore } from '../src/store/open.js';
 import { openPgStore } from '../src/store/pg/open.js';
 import { tmp } from './helpers.js';

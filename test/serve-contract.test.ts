@@ -2,7 +2,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mirrorStatus } from '../src/ops/status.js';
-import { createReader, type Reader } from '../src/read/reader.js';
+import { createReader, type Reader } from '../src/api/reader.js';
 import { openStore } from '../src/store/open.js';
 import { exampleDir, get, serve } from './serve-helpers.js';
 

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { holdsLineAt, lineHash } from './held.js';
 import { MARKER_BYTES } from './identity.js';
 import { LastBytes, readFully, readLines } from './lines.js';
+import { countsInStageTotals } from '../model/rules.js';
 import { normalize } from './normalize.js';
 import type { IngestTotals, ResolvedIngestOptions } from './options.js';
 import { parseLine, sampleOf, type RejectReason } from './parse-line.js';
@@ -100,7 +101,7 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
         row.line = parsed.text;
         if (store.insertEvent(row)) {
           rows++;
-          if (n.type === 'stage.completed' && n.stage !== null) {
+          if (countsInStageTotals(n)) {
             const t = stageTotals.get(n.stage) ?? { n: 0, sum: 0 };
             t.n++;
             t.sum += n.duration_s ?? 0;

@@ -1,20 +1,4 @@
-/**
- * The normalised view of an event (METRICS.md "Event normalisation"). The
- * SQLite columns are filled from it and the scan produces it the same way,
- * which is what makes the two read backends agree.
- */
-export interface NormalEvent {
-  type: string | null;
-  ts_epoch: number;
-  issue: number | null;
-  stage: string | null;
-  result: string | null;
-  duration_s: number | null;
-  cost_usd: number | null;
-  model: string | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
-}
+import type { NormalEvent } from '../model/event.js';
 
 /** A number, or a numeric string; anything else (including "." and "") is absent. */
 export function toNumber(v: unknown): number | null {

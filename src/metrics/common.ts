@@ -1,16 +1,15 @@
 import { MirrorError } from '../errors.js';
-import type { NormalEvent } from '../ingest/normalize.js';
+import type { NormalEvent } from '../model/event.js';
 import type { EventSource } from '../read/source.js';
 import { DEFAULT_CONFIG, type MetricsConfig } from './config.js';
+import { DAY_SECONDS as DAY, dayKey } from '../model/rules.js';
 
-export const DAY = 86_400;
+export { DAY_SECONDS as DAY, dayKey, isSuccess } from '../model/rules.js';
 
 /** Half up; the 1e-6 absorbs floating-point noise so any summation order rounds alike. */
 export const round2 = (x: number): number => Math.round(x * 100 + 1e-6) / 100;
 export const percent = (part: number, whole: number): number => Math.round((part / whole) * 10_000) / 100;
 export const mean = (sum: number, n: number): number => (n === 0 ? 0 : sum / n);
-
-export { dateOf } from '../read/source.js';
 
 export interface MetricOptions {
   /** Epoch seconds (default: now). */
@@ -67,7 +66,7 @@ export function resolve(src: EventSource, o: MetricOptions, defaultPeriod: numbe
 export function daysEnding(now: number, days: number): string[] {
   const out: string[] = [];
   const today = Math.floor(now / DAY) * DAY;
-  for (let i = days - 1; i >= 0; i--) out.push(new Date((today - i * DAY) * 1000).toISOString().slice(0, 10));
+  for (let i = days - 1; i >= 0; i--) out.push(dayKey(today - i * DAY));
   return out;
 }
 
@@ -76,7 +75,6 @@ export function startOfDays(now: number, days: number): number {
   return Math.floor(now / DAY) * DAY - (days - 1) * DAY;
 }
 
-export const isSuccess = (e: NormalEvent): boolean => e.result === 'success';
 export const hasIssue = (e: NormalEvent): e is NormalEvent & { issue: number } => e.issue !== null && e.issue !== 0;
 
 /** A map with its keys in ascending order, so either backend prints it identically. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { MirrorError } from '../errors.js';
 
-import type { ModelPrice, PriceTable } from '../read/cost.js';
+import type { ModelPrice, PriceTable } from '../model/cost.js';
 
 /** Thresholds of Elite, High, Medium; anything else is Low. */
 export interface Bands {

@@ -1,4 +1,4 @@
-import { COSTS_STREAM } from '../import/legacy-costs.js';
+import { COSTS_STREAM } from '../model/streams.js';
 import type { EventSource } from '../read/source.js';
 import { daysEnding, percent, resolveNow, resolve, round2, sortedRecord, startOfDays, DAY, type MetricOptions } from './common.js';
 import { DEFAULT_CONFIG, type MetricsConfig } from './config.js';

@@ -1,7 +1,7 @@
-import type { NormalEvent } from '../ingest/normalize.js';
+import type { NormalEvent } from '../model/event.js';
 import type { EventSource } from '../read/source.js';
 import type { Bands } from './config.js';
-import { dateOf, hasIssue, isSuccess, mean, resolve, round2, DAY, type MetricOptions } from './common.js';
+import { dayKey, hasIssue, isSuccess, mean, resolve, round2, DAY, type MetricOptions } from './common.js';
 
 export type Grade = 'Elite' | 'High' | 'Medium' | 'Low';
 
@@ -83,7 +83,7 @@ export function doraTrend(src: EventSource, o: MetricOptions = {}): DoraTrend {
   const events = src.events({ streams: r.streams, types: DORA_TYPES, since: ends[0]! - 7 * DAY, until: r.now, fields: DORA_FIELDS });
   return {
     weeks: ends.map((end) => ({
-      week: dateOf(end),
+      week: dayKey(end),
       grades: gradeEvents(events.filter((e) => e.ts_epoch >= end - 7 * DAY && e.ts_epoch < end), 7, r.config.bands, o.gradeUnrounded),
     })),
   };

@@ -1,5 +1,5 @@
 import type { EventSource } from '../read/source.js';
-import { daysEnding, dateOf, isSuccess, mean, percent, resolve, round2, sortedRecord, startOfDays, DAY, type MetricOptions } from './common.js';
+import { daysEnding, dayKey, isSuccess, mean, percent, resolve, round2, sortedRecord, startOfDays, DAY, type MetricOptions } from './common.js';
 import { doraGrades, type DoraGrades } from './dora.js';
 
 export interface MetricsHistory {
@@ -42,7 +42,7 @@ export function metricsHistory(src: EventSource, o: MetricOptions = {}): Metrics
   for (const e of src.events({ streams: r.streams, types: ['pipeline.completed'], since, upTo: r.now, timed: true, fields: ['ts_epoch', 'result'] })) {
     const ok = isSuccess(e);
     if (ok && e.ts_epoch >= r.now - DAY) lastDay++;
-    const d = daily.get(dateOf(e.ts_epoch));
+    const d = daily.get(dayKey(e.ts_epoch));
     if (d) {
       if (ok) d.completed++;
       else d.failed++;

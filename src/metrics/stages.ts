@@ -1,4 +1,4 @@
-import type { NormalEvent } from '../ingest/normalize.js';
+import type { NormalEvent } from '../model/event.js';
 import type { EventSource } from '../read/source.js';
 import { mean, resolve, round2, sortedRecord, DAY, type MetricOptions } from './common.js';
 

@@ -1,4 +1,5 @@
-import type { EventSource, LoggedEvent } from '../read/source.js';
+import type { EventSource } from '../read/source.js';
+import type { LoggedEvent } from '../model/event.js';
 import { hasIssue, positiveInteger, resolveNow } from './common.js';
 
 export interface TimelineOptions {

@@ -1,12 +1,15 @@
 import { isMirrorError, sqliteCode } from '../errors.js';
-import { COSTS_STREAM, importLegacyCosts } from '../import/legacy-costs.js';
+import { importLegacyCosts } from '../import/legacy-costs.js';
+import { COSTS_STREAM } from '../model/streams.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
 import { lagOf } from '../ingest/lag.js';
 import { streamFiles } from '../ingest/layout.js';
-import type { NormalEvent } from '../ingest/normalize.js';
+import type { NormalEvent } from '../model/event.js';
 import type { IngestOptions } from '../ingest/options.js';
 import type { SqliteStore } from '../store/open.js';
-import type { EventQuery, EventSource, FeedPage, FeedQuery, GroupQuery, GroupRow, LoggedEvent, RecordQuery } from './source.js';
+import type { EventSource } from './source.js';
+import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, RecordQuery } from '../model/query.js';
+import type { LoggedEvent } from '../model/event.js';
 import { SqliteSource } from './sqlite-source.js';
 
 /** Thrown by a read that could not catch up and may not answer behind: the caller answers from the files instead. */

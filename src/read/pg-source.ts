@@ -1,9 +1,9 @@
-import type { NormalEvent } from '../ingest/normalize.js';
+import type { NormalEvent } from '../model/event.js';
 import type { PgStore } from '../store/pg/open.js';
-import {
-  cursorPosition, dateOf, encodeCursor, type EventQuery, type EventSource, type FeedPage, type FeedQuery, type GroupQuery, type GroupRow,
-  type LoggedEvent, type RecordQuery,
-} from './source.js';
+import { cursorPosition, encodeCursor, type EventSource } from './source.js';
+import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, RecordQuery } from '../model/query.js';
+import type { LoggedEvent } from '../model/event.js';
+import { dayKeyOf } from '../model/rules.js';
 
 /**
  * The fleet backend: the same queries as SqliteSource, answered by
@@ -25,7 +25,7 @@ export class PgSource implements EventSource {
     if (q.streams.length === 0 || q.types.length === 0) return [];
     const dateAt = q.by.indexOf('date');
     return this.store.groups({ ...q, host: this.host }).map((r) => ({
-      keys: r.slice(0, q.by.length).map((k, i) => (i === dateAt ? dateOf((k as number) * 86400) : k)) as (string | number | null)[],
+      keys: r.slice(0, q.by.length).map((k, i) => (i === dateAt ? dayKeyOf(k as number) : k)) as (string | number | null)[],
       count: r[q.by.length] as number,
       sum: r[q.by.length + 1] as number,
     }));

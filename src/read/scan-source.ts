@@ -1,17 +1,19 @@
 import { closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { COSTS_STREAM, LEGACY_COSTS_FILE, parseLegacyCosts } from '../import/legacy-costs.js';
+import { parseLegacyCosts } from '../ingest/legacy-costs-file.js';
+import { COSTS_STREAM, LEGACY_COSTS_FILE } from '../model/streams.js';
 import { eventForHandout } from '../ingest/handout.js';
 import { openStreamFile } from '../ingest/ingest-stream.js';
 import { listStreams } from '../ingest/layout.js';
 import { readLines } from '../ingest/lines.js';
-import { normalize, toNumber, toText, type NormalEvent } from '../ingest/normalize.js';
+import { normalize, toNumber, toText } from '../ingest/normalize.js';
+import type { NormalEvent } from '../model/event.js';
 import { resolveIngestOptions, type IngestOptions } from '../ingest/options.js';
 import { parseLine } from '../ingest/parse-line.js';
-import {
-  cursorPosition, encodeCursor, feedTypeMatches, groupEvents, type EventQuery, type EventSource, type FeedPage, type FeedQuery,
-  type GroupQuery, type GroupRow, type LoggedEvent, type RecordQuery,
-} from './source.js';
+import { cursorPosition, encodeCursor, groupEvents, type EventSource } from './source.js';
+import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, RecordQuery } from '../model/query.js';
+import type { LoggedEvent } from '../model/event.js';
+import { typeMatches } from '../model/rules.js';
 
 type Visit = (value: Record<string, unknown>, text: string) => void;
 
@@ -87,7 +89,7 @@ export class ScanSource implements EventSource {
   feed(q: FeedQuery): FeedPage {
     const matches: { ts: number; text: string }[] = [];
     this.visit(q.streams, (value, text) => {
-      if (!feedTypeMatches(toText(value.type), q.type)) return;
+      if (!typeMatches(toText(value.type), q.type)) return;
       if (q.issue !== undefined && toNumber(value.issue) !== q.issue) return;
       const ts = normalize(value).ts_epoch;
       if (q.upTo !== undefined && !(ts <= q.upTo)) return;

@@ -1,10 +1,10 @@
 import { eventForHandout } from '../ingest/handout.js';
-import type { NormalEvent } from '../ingest/normalize.js';
+import type { NormalEvent } from '../model/event.js';
 import type { SqliteStore } from '../store/open.js';
-import {
-  cursorPosition, dateOf, encodeCursor, type EventQuery, type EventSource, type FeedPage, type FeedQuery, type GroupQuery, type GroupRow,
-  type LoggedEvent, type RecordQuery,
-} from './source.js';
+import { cursorPosition, encodeCursor, type EventSource } from './source.js';
+import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, RecordQuery } from '../model/query.js';
+import type { LoggedEvent } from '../model/event.js';
+import { dayKeyOf } from '../model/rules.js';
 
 /** Finds events through the indexes on (stream, type, ts_epoch) and (stream, ts_epoch, rank, offset). */
 export class SqliteSource implements EventSource {
@@ -21,7 +21,7 @@ export class SqliteSource implements EventSource {
     const rows = this.store.groups(q);
     const dateAt = q.by.indexOf('date');
     return rows.map((r) => ({
-      keys: r.slice(0, q.by.length).map((k, i) => (i === dateAt ? dateOf((k as number) * 86400) : k)) as (string | number | null)[],
+      keys: r.slice(0, q.by.length).map((k, i) => (i === dateAt ? dayKeyOf(k as number) : k)) as (string | number | null)[],
       count: r[q.by.length] as number,
       sum: r[q.by.length + 1] as number,
     }));

@@ -1,7 +1,7 @@
 import { MirrorError } from '../errors.js';
-import type { IssueEventsOptions } from '../metrics/issue-events.js';
+import { METRIC_KEYS, METRICS, type HttpParam, type MetricArgs, type MetricKey } from '../api/metric-list.js';
 import type { MirrorStatus } from '../ops/status.js';
-import type { Reader } from '../read/reader.js';
+import type { Reader } from '../api/reader.js';
 import type { Query } from './params.js';
 
 /** What a route may read: the server's one long-lived reader and the mirror's status. */
@@ -14,7 +14,7 @@ export interface RouteContext {
 export interface ApiRoute {
   /** The query parameters it accepts (besides the auth layer's `token`). */
   params: readonly string[];
-  /** The helper's options, resolved (`now` included): with the mirror's state, they decide the answer. */
+  /** What the helper is asked, resolved (`now` included): with the mirror's state, it decides the answer. */
   options(q: Query, arg: string | undefined): Record<string, unknown>;
   run(ctx: RouteContext, o: Record<string, unknown>): unknown;
   /** false: answered afresh each time (cheap, and about the server itself). */
@@ -26,49 +26,46 @@ function issueNumber(s: string): number {
   return Number(s);
 }
 
-const WINDOWED = ['period', 'now', 'stream'] as const;
-const windowed = (q: Query) => ({ period: q.period(), now: q.now(), streams: q.streams() });
-const timed = (q: Query) => ({ now: q.now(), streams: q.streams() });
+/** How the server reads each parameter a metric may accept. */
+const READ_PARAM: Record<HttpParam, (q: Query, a: MetricArgs) => void> = {
+  period: (q, a) => { a.period = q.period(); },
+  now: (q, a) => { a.now = q.now(); },
+  stream: (q, a) => { a.streams = q.streams(); },
+  range: (q, a) => { a.range = q.hours('range'); },
+  limit: (q, a) => { a.limit = q.int('limit', 1); },
+  offset: (q, a) => { a.offset = q.int('offset', 0); },
+  cursor: (q, a) => { a.cursor = q.string('cursor'); },
+  type: (q, a) => { a.type = q.string('type'); },
+  issue: (q, a) => { a.issue = q.int('issue', 0); },
+};
+
+/** A metric of the one list as a route: its parameters read, its options resolved, its reply shaped. */
+function metricRoute(key: MetricKey): ApiRoute {
+  const m = METRICS[key];
+  return {
+    params: m.http.params,
+    options: (q, arg) => {
+      const a: MetricArgs = {};
+      for (const p of m.http.params) READ_PARAM[p](q, a);
+      if (arg !== undefined) a.issue = issueNumber(arg);
+      // Checked here, so a bad request is refused before the cache is consulted.
+      m.options(a);
+      return { ...a };
+    },
+    run: (c, o) => {
+      const result = c.reader.ask(key, o);
+      return m.http.reply ? m.http.reply(result as never) : result;
+    },
+  };
+}
 
 /**
  * The JSON API: Shipwright's dashboard paths and parameters where it has
- * them, each answered by exactly one reader helper (METRICS.md shapes).
+ * them, each answered by exactly one metric of the list (METRICS.md shapes),
+ * plus the server's own status and health.
  */
 export const API: Record<string, ApiRoute> = {
-  '/api/metrics/history': { params: WINDOWED, options: windowed, run: (c, o) => c.reader.metricsHistory(o) },
-  '/api/metrics/dora': { params: WINDOWED, options: windowed, run: (c, o) => c.reader.doraGrades(o) },
-  '/api/metrics/dora-trend': { params: WINDOWED, options: windowed, run: (c, o) => c.reader.doraTrend(o) },
-  '/api/metrics/stage-performance': { params: WINDOWED, options: windowed, run: (c, o) => c.reader.stagePerformance(o) },
-  '/api/metrics/bottlenecks': { params: ['now', 'stream'], options: timed, run: (c, o) => c.reader.bottlenecks(o) },
-  '/api/metrics/failure-heatmap': { params: ['now', 'stream'], options: timed, run: (c, o) => c.reader.failureHeatmap(o) },
-  '/api/metrics/throughput-trend': { params: WINDOWED, options: windowed, run: (c, o) => c.reader.throughputTrend(o) },
-  '/api/costs/breakdown': { params: WINDOWED, options: windowed, run: (c, o) => c.reader.costBreakdown(o) },
-  '/api/costs/trend': { params: WINDOWED, options: windowed, run: (c, o) => c.reader.costTrend(o) },
-  '/api/activity': {
-    params: ['limit', 'offset', 'cursor', 'type', 'issue', 'now', 'stream'],
-    options: (q) => {
-      const streams = q.streams();
-      if (streams && streams.length > 1) throw new MirrorError('INVALID_ARGUMENT', 'the activity feed reads one stream; give stream once');
-      return {
-        limit: q.int('limit', 1), offset: q.int('offset', 0), cursor: q.string('cursor'), type: q.string('type'),
-        issue: q.int('issue', 0), now: q.now(), stream: streams?.[0],
-      };
-    },
-    run: (c, o) => c.reader.activity(o),
-  },
-  '/api/costs/today': { params: ['now'], options: (q) => ({ now: q.now() }), run: (c, o) => c.reader.costToday(o) },
-  // Shipwright returns the timeline as a bare array.
-  '/api/timeline': {
-    params: ['range', 'now', 'stream'],
-    options: (q) => ({ range: q.hours('range'), now: q.now(), streams: q.streams() }),
-    run: (c, o) => c.reader.timeline(o).timeline,
-  },
-  // Shipwright answers {events}; the issue is in the path.
-  '/api/events/:issue': {
-    params: ['now', 'stream'],
-    options: (q, issue) => ({ issue: issueNumber(issue!), now: q.now(), streams: q.streams() }),
-    run: (c, o) => ({ events: c.reader.issueEvents(o as unknown as IssueEventsOptions).events }),
-  },
+  ...Object.fromEntries(METRIC_KEYS.map((k) => [METRICS[k].http.path, metricRoute(k)])),
   '/api/status': { params: [], options: () => ({}), run: (c) => c.status() },
   '/api/health': { params: [], options: () => ({}), run: (c) => c.health(), cached: false },
 };

@@ -6,7 +6,7 @@ import { MirrorError } from '../errors.js';
 import { assertDir, listStreams } from '../ingest/layout.js';
 import { DEFAULT_CONFIG, type MetricsConfig } from '../metrics/config.js';
 import { mirrorStatus, type MirrorStatus } from '../ops/status.js';
-import { createReader, type Reader, type SourceChoice } from '../read/reader.js';
+import { createReader, type Reader, type SourceChoice } from '../api/reader.js';
 import { openMirrorView, type Store } from '../ops/mirror.js';
 import { runningTailer } from '../tailer/lock.js';
 import { assertBindable, Auth } from './auth.js';

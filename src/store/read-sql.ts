@@ -1,5 +1,6 @@
-import type { PriceTable } from '../read/cost.js';
-import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../read/source.js';
+import { TOKENS_PER_PRICE, type PriceTable } from '../model/cost.js';
+import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../model/query.js';
+import { DAY_SECONDS, STAGE_COMPLETED, SUCCESS, TYPE_PREFIX_END } from '../model/rules.js';
 
 /**
  * The read side's SQL, built per query shape (how many streams and types,
@@ -48,12 +49,12 @@ const GROUP_EXPR: Record<GroupKey, string> = {
   model: 'model',
   issue: 'issue',
   // The UTC day number; SqliteSource turns it into YYYY-MM-DD (half the cost of strftime per row).
-  date: 'CAST(floor(ts_epoch / 86400.0) AS INTEGER)',
-  success: "CASE WHEN result = 'success' THEN 1 ELSE 0 END",
+  date: `CAST(floor(ts_epoch / ${DAY_SECONDS}.0) AS INTEGER)`,
+  success: `CASE WHEN result = '${SUCCESS}' THEN 1 ELSE 0 END`,
 };
 
 /**
- * costOf() from metrics/costs.ts as SQL, term for term in the same order, so
+ * costOf() from model/cost.ts as SQL, term for term in the same order, so
  * each event's cost is the same double in both backends.
  */
 function costSql(config: PriceTable): { sql: string; params: unknown[] } {
@@ -66,7 +67,7 @@ function costSql(config: PriceTable): { sql: string; params: unknown[] } {
   const pin = price('input');
   const pout = price('output');
   return {
-    sql: `CASE WHEN cost_usd > 0 THEN cost_usd ELSE (COALESCE(input_tokens, 0) / 1e6) * (${pin.sql}) + (COALESCE(output_tokens, 0) / 1e6) * (${pout.sql}) END`,
+    sql: `CASE WHEN cost_usd > 0 THEN cost_usd ELSE (COALESCE(input_tokens, 0) / ${TOKENS_PER_PRICE.toExponential()}) * (${pin.sql}) + (COALESCE(output_tokens, 0) / ${TOKENS_PER_PRICE.toExponential()}) * (${pout.sql}) END`,
     params: [...pin.params, ...pout.params],
   };
 }
@@ -79,14 +80,14 @@ function costSql(config: PriceTable): { sql: string; params: unknown[] } {
  */
 function stageTotalsSql(q: GroupQuery): { sql: string; params: unknown[] } | undefined {
   const allTime = q.since === undefined && q.until === undefined && !q.timed;
-  if (!allTime || q.types.length !== 1 || q.types[0] !== 'stage.completed' || q.by.length !== 1 || q.by[0] !== 'stage') return undefined;
+  if (!allTime || q.types.length !== 1 || q.types[0] !== STAGE_COMPLETED || q.by.length !== 1 || q.by[0] !== 'stage') return undefined;
   if (q.sum !== undefined && q.sum !== 'duration_s') return undefined;
   const streams = marks(q.streams.length);
   const totals = `SELECT stage AS k0, n, duration_sum AS s FROM stage_totals WHERE stream IN (${streams})`;
   const sum = q.sum ? 'TOTAL(s)' : '0';
   if (q.upTo === undefined) return { sql: `SELECT k0, SUM(n) AS n, ${sum} AS s FROM (${totals}) GROUP BY k0`, params: [...q.streams] };
   const later = `SELECT stage, -COUNT(*), -TOTAL(duration_s) FROM events INDEXED BY events_type_time
-    WHERE stream IN (${streams}) AND type = 'stage.completed' AND ts_epoch > ? AND stage IS NOT NULL GROUP BY stage`;
+    WHERE stream IN (${streams}) AND type = '${STAGE_COMPLETED}' AND ts_epoch > ? AND stage IS NOT NULL GROUP BY stage`;
   return {
     sql: `SELECT k0, SUM(n) AS n, ${sum} AS s FROM (${totals} UNION ALL ${later}) GROUP BY k0 HAVING SUM(n) > 0`,
     params: [...q.streams, ...q.streams, q.upTo],
@@ -123,9 +124,9 @@ function feedWhere(q: FeedQuery, forCount: boolean): { sql: string; params: unkn
   const parts = [`stream IN (${marks(q.streams.length)})`];
   const params: unknown[] = [...q.streams];
   if (q.type !== undefined && forCount) {
-    // t itself or t.*: '/' sorts right after '.'.
+    // t itself or t.* as one range (model/rules.ts typeMatches).
     parts.push('type >= ? AND type < ? AND (type = ? OR type >= ?)');
-    params.push(q.type, `${q.type}/`, q.type, `${q.type}.`);
+    params.push(q.type, `${q.type}${TYPE_PREFIX_END}`, q.type, `${q.type}.`);
   } else if (q.type !== undefined) {
     parts.push('(type = ? OR substr(type, 1, ?) = ?)');
     params.push(q.type, q.type.length + 1, `${q.type}.`);

@@ -1,3 +1,4 @@
+import { STAGE_COMPLETED } from '../model/rules.js';
 import type { Database, Statement } from './sqlite-module.js';
 /**
  * Every SQL statement the library runs against its own tables, in one place
@@ -54,7 +55,7 @@ const SQL = {
     FROM sources s WHERE s.kind = 'jsonl' AND s.state IN ('gone', 'replaced')
       AND NOT EXISTS (SELECT 1 FROM sources c WHERE c.copy_of = s.id) ORDER BY s.stream, s.rank`,
   stageTotalsOfSource: `SELECT stream, stage, COUNT(*) AS n, TOTAL(duration_s) AS duration_sum FROM events
-    WHERE source_id = ? AND type = 'stage.completed' AND stage IS NOT NULL GROUP BY stream, stage`,
+    WHERE source_id = ? AND type = '${STAGE_COMPLETED}' AND stage IS NOT NULL GROUP BY stream, stage`,
   subtractStageTotal: 'UPDATE stage_totals SET n = n - ?, duration_sum = duration_sum - ? WHERE stream = ? AND stage = ?',
   dropEmptyStageTotals: 'DELETE FROM stage_totals WHERE n <= 0',
   deleteEventsOfSource: 'DELETE FROM events WHERE source_id = ?',

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { MirrorError } from '../../errors.js';
-import { LEGACY_COSTS_FILE } from '../../import/legacy-costs.js';
+import { LEGACY_COSTS_FILE } from '../../model/streams.js';
 import { assertDir, listStreams } from '../../ingest/layout.js';
 import { importAll, type ImportSummary } from '../../import/import.js';
 import { action, note } from '../context.js';

@@ -3,96 +3,20 @@ import type { Command } from 'commander';
 import { MirrorError } from '../../errors.js';
 import { assertDir } from '../../ingest/layout.js';
 import { DEFAULT_CONFIG, loadConfig } from '../../metrics/config.js';
-import type { DoraGrades } from '../../metrics/dora.js';
-import { createReader, type Reader, type SourceChoice } from '../../read/reader.js';
+import { METRIC_KEYS, METRICS, type MetricArgs, type MetricKey, type View } from '../../api/metric-list.js';
+import { createReader, type SourceChoice } from '../../api/reader.js';
 import { action, note } from '../context.js';
 import { bytes, listOf, printList, rowFormatOf, table } from '../format.js';
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-const doraRows = (g: DoraGrades) =>
-  (['deploy_freq', 'lead_time', 'cfr', 'mttr'] as const).map((k) => [k, g[k].value, g[k].unit, g[k].grade]);
-
-/** One entry per helper: how to call it and how a person reads its result. */
-const HELPERS: Record<string, { call: (r: Reader, o: Json) => Json; human: (x: Json) => string; help: string }> = {
-  dora: { help: 'DORA grades (period 7)', call: (r, o) => r.doraGrades(o), human: (x) => table(['metric', 'value', 'unit', 'grade'], doraRows(x)) },
-  'dora-trend': {
-    help: 'weekly DORA grades (period 30)',
-    call: (r, o) => r.doraTrend(o),
-    human: (x) => table(['week', 'deploys/day', 'lead time h', 'CFR %', 'MTTR h'],
-      x.weeks.map((w: Json) => [w.week, ...(['deploy_freq', 'lead_time', 'cfr', 'mttr'] as const).map((k) => `${w.grades[k].value} ${w.grades[k].grade}`)])),
-  },
-  costs: {
-    help: 'cost by stage, model and issue (period 7)',
-    call: (r, o) => r.costBreakdown(o),
-    human: (x) => [`total $${x.total}`,
-      ...(['byStage', 'byModel', 'byIssue'] as const).map((k) => table([k, 'USD'], Object.entries(x[k]).map(([a, b]) => [a, b as number])))].join('\n'),
-  },
-  'cost-trend': { help: 'cost per UTC day (period 30)', call: (r, o) => r.costTrend(o), human: (x) => table(['date', 'USD'], x.daily.map((d: Json) => [d.date, d.cost])) },
-  stages: {
-    help: 'stage performance (period 7)',
-    call: (r, o) => r.stagePerformance(o),
-    human: (x) => table(['stage', 'avg s', 'min s', 'max s', 'count', 'USD', 'trend %'],
-      x.stages.map((s: Json) => [s.name, s.avgDuration, s.minDuration, s.maxDuration, s.count, s.cost, s.trend])),
-  },
-  bottlenecks: {
-    help: 'the 5 slowest stages of the last 7 days',
-    call: (r, o) => r.bottlenecks(o),
-    human: (x) => table(['stage', 'avg s', 'count', 'impact'], x.bottlenecks.map((b: Json) => [b.stage, b.avgDuration, b.count, b.impact])),
-  },
-  heatmap: {
-    help: 'stage.failed per stage and UTC day, all time',
-    call: (r, o) => r.failureHeatmap(o),
-    human: (x) => table(['stage', 'date', 'failures'],
-      Object.entries(x.heatmap).flatMap(([s, days]) => Object.entries(days as Record<string, number>).map(([d, n]) => [s, d, n]))),
-  },
-  throughput: {
-    help: 'successful completions per hour, per UTC day (period 30)',
-    call: (r, o) => r.throughputTrend(o),
-    human: (x) => table(['date', 'per hour'], x.daily.map((d: Json) => [d.date, d.throughput])),
-  },
-  history: {
-    help: 'all-time totals, last 7 days, DORA grades',
-    call: (r, o) => r.metricsHistory(o),
-    human: (x) => [
-      table(['metric', 'value'], [['success rate %', x.success_rate], ['avg duration s', x.avg_duration_s],
-        ['throughput/hour (24 h)', x.throughput_per_hour], ['completed', x.total_completed], ['failed', x.total_failed]]),
-      table(['stage', 'mean s'], Object.entries(x.stage_durations).map(([a, b]) => [a, b as number])),
-      table(['date', 'completed', 'failed'], x.daily_counts.map((d: Json) => [d.date, d.completed, d.failed])),
-      table(['metric', 'value', 'unit', 'grade'], doraRows(x.dora_grades)),
-    ].join('\n'),
-  },
-  'cost-today': {
-    help: "today's spend from costs.json against budget.json's daily_budget_usd",
-    call: (r, o) => r.costToday(o),
-    human: (x) => table(['metric', 'value'], [['spent today USD', x.today_spent], ['daily budget USD', x.daily_budget], ['used %', x.pct_used]]),
-  },
-  timeline: {
-    help: 'stage segments per issue over the last --range hours (default 24)',
-    call: (r, o) => r.timeline(o),
-    human: (x) => table(['issue', 'title', 'stage', 'start', 'end', 'status'],
-      x.timeline.flatMap((i: Json) => i.segments.map((s: Json) => [i.issue, i.title, s.stage, s.start, s.end ?? '', s.status]))),
-  },
-  'issue-events': {
-    help: 'every event of --issue N, oldest first',
-    call: (r, o) => {
-      if (o.issue === undefined) throw new MirrorError('INVALID_ARGUMENT', 'issue-events needs --issue N (an issue number other than 0)');
-      return r.issueEvents(o);
-    },
-    human: (x) => table(['ts', 'type', 'stage'], x.events.map((e: Json) => [String(e.ts ?? e.ts_epoch ?? ''), String(e.type ?? ''), String(e.stage ?? '')])),
-  },
-  activity: {
-    help: 'the newest events (--type, --issue, --limit, --offset, --cursor)',
-    call: (r, o) => r.activity(o),
-    human: (x) => [
-      table(['ts', 'type', 'issue', 'stage'], x.events.map((e: Json) => [String(e.ts ?? e.ts_epoch ?? ''), String(e.type ?? ''), String(e.issue ?? ''), String(e.stage ?? '')])),
-      `${x.events.length} of ${x.total}${x.hasMore ? ` (more: --offset or --cursor ${x.nextCursor})` : ''}`,
-    ].join('\n'),
-  },
-};
+/** The metrics by their CLI name, from the one list. */
+const BY_NAME = new Map<string, MetricKey>(METRIC_KEYS.map((k) => [METRICS[k].name, k]));
 
 /** The metric names, for completion. */
-export const METRIC_NAMES = Object.keys(HELPERS);
+export const METRIC_NAMES = [...BY_NAME.keys()];
+
+const render = (view: View): string =>
+  view.map((part) => (typeof part === 'string' ? part : table(part.head, part.rows.map((r) => r.map((c) => c ?? ''))))).join('\n');
+
 /** A duration: 500ms, 5s, 2m, 1h, or plain seconds. */
 function parseDuration(name: string) {
   const unit: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
@@ -114,8 +38,8 @@ function parseNumber(name: string) {
 export function register(program: Command): void {
   program
     .command('metrics')
-    .description(`dashboard metrics (METRICS.md): ${Object.keys(HELPERS).join(', ')}`)
-    .argument('<name>', Object.entries(HELPERS).map(([k, h]) => `${k}: ${h.help}`).join('; '))
+    .description(`dashboard metrics (METRICS.md): ${METRIC_NAMES.join(', ')}`)
+    .argument('<name>', METRIC_KEYS.map((k) => `${METRICS[k].name}: ${METRICS[k].help}`).join('; '))
     .option('--period <days>', 'window in days (each metric has its default)', parseIntOption('--period', 1))
     .option('--now <when>', 'evaluate as of this time: epoch seconds or ISO date (default: now)', parseTime('--now'))
     .option('--stream <name...>', 'streams to read (default events; cost-today reads costs)')
@@ -137,8 +61,8 @@ export function register(program: Command): void {
     .action(
       action((g, o, args) => {
         const name = args[0]!;
-        const helper = HELPERS[name];
-        if (!helper) throw new MirrorError('INVALID_ARGUMENT', `unknown metric "${name}"; one of: ${Object.keys(HELPERS).join(', ')}`);
+        const key = BY_NAME.get(name);
+        if (!key) throw new MirrorError('INVALID_ARGUMENT', `unknown metric "${name}"; one of: ${METRIC_NAMES.join(', ')}`);
         const format = rowFormatOf(g.json, o);
         const source = o.source as SourceChoice;
         if (!['auto', 'sqlite', 'scan'].includes(source)) throw new MirrorError('INVALID_ARGUMENT', `--source is auto, sqlite or scan, not "${source}"`);
@@ -151,11 +75,13 @@ export function register(program: Command): void {
           maxLagSeconds: o.maxLag as number | undefined,
         });
         try {
-          const streams = o.stream as string[] | undefined;
-          const opts = name === 'activity'
-            ? { type: o.type, issue: o.issue, limit: o.limit, offset: o.offset, cursor: o.cursor, stream: streams?.[0], now: o.now }
-            : { period: o.period, now: o.now, streams, gradeUnrounded: o.gradeUnrounded, range: o.range, issue: o.issue };
-          const result = helper.call(reader, opts);
+          // commander hands options over untyped; their parsers above give each its type.
+          const f = o as MetricArgs & { stream?: string[] };
+          const args: MetricArgs = {
+            period: f.period, now: f.now, streams: f.stream, gradeUnrounded: f.gradeUnrounded, range: f.range,
+            issue: f.issue, type: f.type, limit: f.limit, offset: f.offset, cursor: f.cursor,
+          };
+          const result = reader.ask(key, args);
           if (reader.lagBytes > 0 && reader.answeredBy === 'sqlite') {
             note(`jsonl-mirror: answered from SQLite ${bytes(reader.lagBytes)} (${reader.lagSeconds.toFixed(1)} s) behind the files: it could not catch up (read-only or locked)`);
           }
@@ -165,7 +91,7 @@ export function register(program: Command): void {
             printList(format, list);
             return { json: null, printed: true };
           }
-          return { json: result, human: helper.human(result) };
+          return { json: result, human: render(METRICS[key].view(result as never)) };
         } finally {
           reader.close();
         }

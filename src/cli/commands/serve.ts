@@ -2,7 +2,7 @@ import { parseIntOption } from '../../values.js';
 import type { Command } from 'commander';
 import { MirrorError } from '../../errors.js';
 import { DEFAULT_CONFIG, loadConfig } from '../../metrics/config.js';
-import type { SourceChoice } from '../../read/reader.js';
+import type { SourceChoice } from '../../api/reader.js';
 import { TOKEN_ENV } from '../../server/auth.js';
 import { createServer } from '../../server/server.js';
 import { action, note, sqliteOnly } from '../context.js';

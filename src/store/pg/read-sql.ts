@@ -1,5 +1,6 @@
-import type { PriceTable } from '../../read/cost.js';
-import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../../read/source.js';
+import { TOKENS_PER_PRICE, type PriceTable } from '../../model/cost.js';
+import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../../model/query.js';
+import { DAY_SECONDS, STAGE_COMPLETED, SUCCESS, TYPE_PREFIX_END } from '../../model/rules.js';
 import type { ExportQuery } from '../read-sql.js';
 
 /**
@@ -65,11 +66,11 @@ const GROUP_EXPR: Record<GroupKey, string> = {
   model: 'model',
   issue: 'issue',
   // The UTC day number, as SQLite's; PgSource turns it into YYYY-MM-DD.
-  date: 'floor(ts_epoch / 86400)::bigint',
-  success: "CASE WHEN result = 'success' THEN 1 ELSE 0 END",
+  date: `floor(ts_epoch / ${DAY_SECONDS})::bigint`,
+  success: `CASE WHEN result = '${SUCCESS}' THEN 1 ELSE 0 END`,
 };
 
-/** costOf() from read/cost.ts as SQL, term for term as the SQLite text, so each event's cost is the same double. */
+/** costOf() from model/cost.ts as SQL, term for term as the SQLite text, so each event's cost is the same double. */
 function costSql(config: PriceTable, p: Params): string {
   const models = Object.keys(config.prices);
   const fallback = config.prices[config.fallbackModel]!;
@@ -77,13 +78,13 @@ function costSql(config: PriceTable, p: Params): string {
     `CASE lower(COALESCE(model, '')) ${models.map((m) => `WHEN ${p.add(m, '::text')} THEN ${p.add(config.prices[m]![side], '::float8')}`).join(' ')} ELSE ${p.add(fallback[side], '::float8')} END`;
   const pin = price('input');
   const pout = price('output');
-  return `CASE WHEN cost_usd > 0 THEN cost_usd ELSE (COALESCE(input_tokens, 0) / 1e6::float8) * (${pin}) + (COALESCE(output_tokens, 0) / 1e6::float8) * (${pout}) END`;
+  return `CASE WHEN cost_usd > 0 THEN cost_usd ELSE (COALESCE(input_tokens, 0) / ${TOKENS_PER_PRICE.toExponential()}::float8) * (${pin}) + (COALESCE(output_tokens, 0) / ${TOKENS_PER_PRICE.toExponential()}::float8) * (${pout}) END`;
 }
 
 /** All-time stage.completed per stage from stage_totals, less the rows stamped after now. */
 function stageTotalsSql(q: GroupQuery & HostScope): Sql | undefined {
   const allTime = q.since === undefined && q.until === undefined && !q.timed;
-  if (!allTime || q.types.length !== 1 || q.types[0] !== 'stage.completed' || q.by.length !== 1 || q.by[0] !== 'stage') return undefined;
+  if (!allTime || q.types.length !== 1 || q.types[0] !== STAGE_COMPLETED || q.by.length !== 1 || q.by[0] !== 'stage') return undefined;
   if (q.sum !== undefined && q.sum !== 'duration_s') return undefined;
   const p = new Params();
   const hostT = q.host === undefined ? '' : ` AND host = ${p.add(q.host)}`;
@@ -92,7 +93,7 @@ function stageTotalsSql(q: GroupQuery & HostScope): Sql | undefined {
   if (q.upTo === undefined) return { sql: `SELECT k0, SUM(n)::bigint AS n, ${sum} AS s FROM (${totals}) t GROUP BY k0`, params: p.values };
   const hostE = q.host === undefined ? '' : ` AND host = ${p.add(q.host)}`;
   const later = `SELECT stage, -COUNT(*), -COALESCE(SUM(duration_s), 0) FROM events
-    WHERE stream IN (${p.list(q.streams)})${hostE} AND type = 'stage.completed' AND ts_epoch > ${p.add(q.upTo, '::float8')} AND stage IS NOT NULL GROUP BY stage`;
+    WHERE stream IN (${p.list(q.streams)})${hostE} AND type = '${STAGE_COMPLETED}' AND ts_epoch > ${p.add(q.upTo, '::float8')} AND stage IS NOT NULL GROUP BY stage`;
   return {
     sql: `SELECT k0, SUM(n)::bigint AS n, ${sum} AS s FROM (${totals} UNION ALL ${later}) t GROUP BY k0 HAVING SUM(n) > 0`,
     params: p.values,
@@ -130,7 +131,7 @@ function feedWhere(q: FeedQuery & HostScope, p: Params, forCount: boolean): stri
   hostBound(parts, p, q.host);
   if (q.type !== undefined && forCount) {
     const t = p.add(q.type, '::text');
-    parts.push(`type >= ${t} AND type < ${p.add(`${q.type}/`, '::text')} AND (type = ${t} OR type >= ${p.add(`${q.type}.`, '::text')})`);
+    parts.push(`type >= ${t} AND type < ${p.add(`${q.type}${TYPE_PREFIX_END}`, '::text')} AND (type = ${t} OR type >= ${p.add(`${q.type}.`, '::text')})`);
   } else if (q.type !== undefined) {
     parts.push(`(type = ${p.add(q.type)} OR starts_with(type, ${p.add(`${q.type}.`)}))`);
   }

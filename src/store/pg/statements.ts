@@ -1,3 +1,5 @@
+import { STAGE_COMPLETED } from '../../model/rules.js';
+
 /**
  * The PostgreSQL text of the statements in ../statements.ts, by the same
  * names, each scoped to one host: $1 is always the host, the caller's
@@ -57,7 +59,7 @@ export const PG_SQL = {
     ON CONFLICT (host, stream, stage) DO UPDATE SET n = stage_totals.n + excluded.n, duration_sum = stage_totals.duration_sum + excluded.duration_sum`,
   stageTotalsKept: 'SELECT stream, stage, n, duration_sum FROM stage_totals WHERE host = $1',
   stageTotalsFromRows: `SELECT stream, stage, COUNT(*) AS n, COALESCE(SUM(duration_s), 0) AS duration_sum FROM events
-    WHERE host = $1 AND type = 'stage.completed' AND stage IS NOT NULL GROUP BY stream, stage`,
+    WHERE host = $1 AND type = '${STAGE_COMPLETED}' AND stage IS NOT NULL GROUP BY stream, stage`,
   prunable: `SELECT s.id, s.stream, s.path, s.state, s.rows, s.rejects,
       (SELECT COALESCE(SUM(LENGTH(e.line)), 0) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS bytes,
       (SELECT MAX(e.ts_epoch) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS newest

@@ -1,4 +1,4 @@
-import type { NormalEvent } from '../ingest/normalize.js';
+import type { NormalEvent } from './event.js';
 
 /** USD per million tokens. */
 export interface ModelPrice {
@@ -13,12 +13,17 @@ export interface PriceTable {
   fallbackModel: string;
 }
 
+/** Prices are per this many tokens. */
+export const TOKENS_PER_PRICE = 1e6;
+
 /**
  * The cost of an event (METRICS.md): cost_usd when positive, else priced
- * from tokens. read-sql.ts carries the same formula as SQL, term for term.
+ * from tokens. The store's SQL (store/read-sql.ts, store/pg/read-sql.ts) is
+ * built from the same table and TOKENS_PER_PRICE, term for term in this
+ * order, so each event's cost is the same double in every backend.
  */
 export function costOf(e: NormalEvent, table: PriceTable): number {
   if (e.cost_usd !== null && e.cost_usd > 0) return e.cost_usd;
   const price = table.prices[(e.model ?? '').toLowerCase()] ?? table.prices[table.fallbackModel]!;
-  return ((e.input_tokens ?? 0) / 1e6) * price.input + ((e.output_tokens ?? 0) / 1e6) * price.output;
+  return ((e.input_tokens ?? 0) / TOKENS_PER_PRICE) * price.input + ((e.output_tokens ?? 0) / TOKENS_PER_PRICE) * price.output;
 }

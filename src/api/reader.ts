@@ -4,22 +4,14 @@ import { isMirrorError, MirrorError } from '../errors.js';
 import type { IngestOptions } from '../ingest/options.js';
 import { openStore, translateOpenError, type SqliteStore, type Store } from '../store/open.js';
 import { isBrokenDb } from '../store/quarantine.js';
-import { activityFeed, type ActivityFeed, type ActivityOptions } from '../metrics/activity.js';
-import type { MetricOptions } from '../metrics/common.js';
 import { DEFAULT_CONFIG, type MetricsConfig } from '../metrics/config.js';
-import { costBreakdown, costToday, costTrend, type CostToday, type CostTodayOptions } from '../metrics/costs.js';
-import { doraGrades, doraTrend } from '../metrics/dora.js';
-import { metricsHistory } from '../metrics/history.js';
-import { bottlenecks, failureHeatmap, stagePerformance } from '../metrics/stages.js';
-import { issueEvents, type IssueEvents, type IssueEventsOptions } from '../metrics/issue-events.js';
-import { throughputTrend } from '../metrics/throughput.js';
-import { timeline, type Timeline, type TimelineOptions } from '../metrics/timeline.js';
-import { readDailyBudget } from './budget.js';
-import { FreshSqliteSource, MirrorBehind } from './fresh-source.js';
-import { PgSource } from './pg-source.js';
+import { readDailyBudget } from '../read/budget.js';
+import { FreshSqliteSource, MirrorBehind } from '../read/fresh-source.js';
+import { PgSource } from '../read/pg-source.js';
 import { isPgUrl, openPgStore } from '../store/pg/open.js';
-import { ScanSource } from './scan-source.js';
-import type { EventSource } from './source.js';
+import { ScanSource } from '../read/scan-source.js';
+import type { EventSource } from '../read/source.js';
+import { METRIC_KEYS, METRICS, type MetricArgs, type MetricContext, type MetricHelpers, type MetricKey } from './metric-list.js';
 
 export type SourceChoice = 'auto' | 'sqlite' | 'scan';
 
@@ -49,8 +41,8 @@ export interface ReaderOptions {
   maxLagSeconds?: number;
 }
 
-/** Every helper in METRICS.md, answered by whichever backend the reader chose. */
-export interface Reader {
+/** Every helper in METRICS.md (one method per entry of ./metric-list.ts), answered by whichever backend the reader chose. */
+export interface Reader extends MetricHelpers {
   readonly backend: 'sqlite' | 'scan' | 'postgres';
   /** Why auto is scanning, or null. */
   readonly fallbackReason: string | null;
@@ -60,19 +52,8 @@ export interface Reader {
   readonly lagSeconds: number;
   /** Which backend answered the last call (auto answers from the files when the mirror is behind). */
   readonly answeredBy: 'sqlite' | 'scan' | 'postgres';
-  activity(o?: ActivityOptions): ActivityFeed;
-  costBreakdown(o?: MetricOptions): ReturnType<typeof costBreakdown>;
-  costTrend(o?: MetricOptions): ReturnType<typeof costTrend>;
-  doraGrades(o?: MetricOptions): ReturnType<typeof doraGrades>;
-  doraTrend(o?: MetricOptions): ReturnType<typeof doraTrend>;
-  stagePerformance(o?: MetricOptions): ReturnType<typeof stagePerformance>;
-  bottlenecks(o?: MetricOptions): ReturnType<typeof bottlenecks>;
-  failureHeatmap(o?: MetricOptions): ReturnType<typeof failureHeatmap>;
-  throughputTrend(o?: MetricOptions): ReturnType<typeof throughputTrend>;
-  metricsHistory(o?: MetricOptions): ReturnType<typeof metricsHistory>;
-  costToday(o?: CostTodayOptions): CostToday;
-  timeline(o?: TimelineOptions): Timeline;
-  issueEvents(o: IssueEventsOptions): IssueEvents;
+  /** The metric `key` asked with `args` (the CLI's flags, an HTTP query): each metric takes the options it reads. */
+  ask(key: MetricKey, args: MetricArgs): unknown;
   close(): void;
 }
 
@@ -156,7 +137,11 @@ export function createReader(opts: ReaderOptions): Reader {
       return fn(src);
     }
   }
-  const withConfig = (o: MetricOptions = {}): MetricOptions => ({ config, ...o });
+  const ctx: MetricContext = { config, dailyBudget: () => readDailyBudget(opts.dir, opts.onProblem) };
+  // Each entry's options and result types line up by key; TypeScript cannot follow that through a loop over the keys.
+  const helpers = Object.fromEntries(
+    METRIC_KEYS.map((k) => [k, (o?: never) => run((s) => METRICS[k].run(s, o, ctx))]),
+  ) as MetricHelpers;
 
   return {
     get backend() {
@@ -174,19 +159,12 @@ export function createReader(opts: ReaderOptions): Reader {
     get answeredBy() {
       return answeredBy;
     },
-    activity: (o) => run((s) => activityFeed(s, o)),
-    costBreakdown: (o) => run((s) => costBreakdown(s, withConfig(o))),
-    costTrend: (o) => run((s) => costTrend(s, withConfig(o))),
-    doraGrades: (o) => run((s) => doraGrades(s, withConfig(o))),
-    doraTrend: (o) => run((s) => doraTrend(s, withConfig(o))),
-    stagePerformance: (o) => run((s) => stagePerformance(s, withConfig(o))),
-    bottlenecks: (o) => run((s) => bottlenecks(s, withConfig(o))),
-    failureHeatmap: (o) => run((s) => failureHeatmap(s, withConfig(o))),
-    throughputTrend: (o) => run((s) => throughputTrend(s, withConfig(o))),
-    metricsHistory: (o) => run((s) => metricsHistory(s, withConfig(o))),
-    costToday: (o) => run((s) => costToday(s, readDailyBudget(opts.dir, opts.onProblem), { config, ...o })),
-    timeline: (o) => run((s) => timeline(s, o)),
-    issueEvents: (o) => run((s) => issueEvents(s, o)),
+    ...helpers,
+    ask: (key, args) => {
+      const m = METRICS[key];
+      const o = m.options(args);
+      return run((s) => m.run(s, o as never, ctx));
+    },
     close: () => store?.close(),
   };
 }

@@ -1,0 +1,23 @@
+/**
+ * The normalised view of an event (METRICS.md "Event normalisation"). The
+ * SQLite columns are filled from it and the scan produces it the same way,
+ * which is what makes the two read backends agree.
+ */
+export interface NormalEvent {
+  type: string | null;
+  ts_epoch: number;
+  issue: number | null;
+  stage: string | null;
+  result: string | null;
+  duration_s: number | null;
+  cost_usd: number | null;
+  model: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+}
+
+/** An event as normalised and as written in the log. */
+export interface LoggedEvent {
+  event: NormalEvent;
+  value: Record<string, unknown>;
+}

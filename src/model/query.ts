@@ -1,0 +1,75 @@
+import type { PriceTable } from './cost.js';
+import type { NormalEvent } from './event.js';
+
+/**
+ * What a metric asks of a backend (invariant 7): the backends differ only in
+ * how they find events, never in what a metric means.
+ */
+export interface EventQuery {
+  streams: string[];
+  /** Exact event types. */
+  types: string[];
+  /** ts_epoch >= since */
+  since?: number;
+  /** ts_epoch < until */
+  until?: number;
+  /** ts_epoch <= upTo: the helper's `now` (METRICS.md "as of now"). */
+  upTo?: number;
+  /** Leave out events whose epoch is 0 (no usable time). */
+  timed?: boolean;
+  /** Only these fields need be filled (the SQLite backend fetches just them). */
+  fields?: (keyof NormalEvent)[];
+}
+
+export type GroupKey = 'stage' | 'date' | 'success' | 'model' | 'issue';
+
+export interface GroupQuery extends EventQuery {
+  by: GroupKey[];
+  /**
+   * duration_s: summed with absent values as 0.
+   * cost: the cost of each event (METRICS.md "Cost of an event", priced with
+   * `prices`); only events whose cost is > 0 are counted and summed.
+   */
+  sum?: 'duration_s' | 'cost';
+  prices?: PriceTable;
+}
+
+export interface GroupRow {
+  /** One per `by` key: stage, model (string or null), issue (number or null), date (YYYY-MM-DD), success (1 or 0). */
+  keys: (string | number | null)[];
+  count: number;
+  sum: number;
+}
+
+export interface FeedQuery {
+  streams: string[];
+  /** Matches type t exactly or any t.* */
+  type?: string;
+  issue?: number;
+  /** ts_epoch <= upTo */
+  upTo?: number;
+  limit: number;
+  offset: number;
+  /** Resume after this position (newest first); from a previous page's nextCursor. */
+  cursor?: string;
+}
+
+export interface FeedPage {
+  events: Record<string, unknown>[];
+  total: number;
+  nextCursor: string | null;
+}
+
+export interface RecordQuery {
+  streams: string[];
+  /** Exact event types (default: every type). */
+  types?: string[];
+  /** Only events of this issue (not 0: SQLite finds them through an index of non-zero issues). */
+  issue?: number;
+  /** ts_epoch >= since */
+  since?: number;
+  /** ts_epoch <= upTo */
+  upTo?: number;
+  /** Only these fields of `event` need be filled (the SQLite backend fetches just them). */
+  fields?: (keyof NormalEvent)[];
+}
