@@ -1,4 +1,4 @@
-import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database } from '../src/store/sqlite-module.js';
 import { normalize } from '../src/ingest/normalize.js';
@@ -144,4 +144,31 @@ export class WholeFileSource implements EventSource {
         && (q.upTo === undefined || n.ts_epoch <= q.upTo))
       .sort((a, b) => a.event.ts_epoch - b.event.ts_epoch);
   }
+}
+
+/**
+ * The raw limit of a per-event dual-write: for each event one `writeSync` of
+ * its line to an O_APPEND descriptor, then one prepared INSERT into the same
+ * `events` table and indexes and a COMMIT (BEGIN IMMEDIATE, as the writer
+ * takes the write lock). No checkpoint, identity check, read-back or hashing.
+ */
+export function rawDualWriteLoop(db: Database, path: string, n: number, event: (i: number) => Record<string, unknown>): void {
+  db.prepare(`INSERT OR IGNORE INTO sources (id, stream, path, dev, ino, rank, head_len, head_hash, first_seen, updated_at)
+    VALUES (1, 'events', 'events.jsonl', 0, 0, 1, 0, '', '', '')`).run();
+  const ins = db.prepare(`INSERT INTO events (source_id, "offset", stream, rank, type, ts_epoch, issue, stage, result, duration_s, cost_usd,
+    model, input_tokens, output_tokens, line) VALUES (1, ?, 'events', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const one = db.transaction((offset: number, e: NormalEvent, line: string) => {
+    ins.run(offset, e.type, e.ts_epoch, e.issue, e.stage, e.result, e.duration_s, e.cost_usd, e.model, e.input_tokens, e.output_tokens, line);
+  });
+  const fd = openSync(path, 'a');
+  let offset = 0;
+  for (let i = 0; i < n; i++) {
+    const value = { ts: new Date().toISOString(), ts_epoch: Math.floor(Date.now() / 1000), ...event(i) };
+    const line = JSON.stringify(value);
+    const bytes = Buffer.from(`${line}\n`);
+    writeSync(fd, bytes);
+    one.immediate(offset, normalize(value), line);
+    offset += bytes.length;
+  }
+  closeSync(fd);
 }
