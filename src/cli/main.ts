@@ -6,7 +6,11 @@ import { register as registerAppend } from './commands/append.js';
 import { register as registerCompletion } from './commands/completion.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerMetrics } from './commands/metrics.js';
-import { register as registerOperate } from './commands/operate.js';
+import { register as registerQuery } from './commands/query.js';
+import { register as registerExport } from './commands/export.js';
+import { register as registerRebuild } from './commands/rebuild.js';
+import { register as registerMigrate } from './commands/migrate.js';
+import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerPrune } from './commands/prune.js';
 import { register as registerShell } from './commands/shell.js';
@@ -30,7 +34,7 @@ const program = new Command('jsonl-mirror')
   .exitOverride()
   .configureOutput({ outputError: () => {} });
 
-for (const register of [registerAppend, registerImport, registerStatus, registerVerify, registerMetrics, registerTail, registerOperate, registerServe, registerPrune, registerShell, registerCompletion]) register(program);
+for (const register of [registerAppend, registerImport, registerStatus, registerVerify, registerMetrics, registerTail, registerQuery, registerExport, registerRebuild, registerMigrate, registerDoctor, registerServe, registerPrune, registerShell, registerCompletion]) register(program);
 addExamples(program);
 
 /** Commander's "error: unknown option '--x'" as our one line, naming where the usage is. */
