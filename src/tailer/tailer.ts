@@ -1,19 +1,20 @@
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
 import { isMirrorError, sqliteCode } from '../errors.js';
 import { importLegacyCosts } from '../import/legacy-costs.js';
-import { COSTS_STREAM, LEGACY_COSTS_FILE } from '../model/streams.js';
-import { eventForHandout } from '../ingest/handout.js';
+import { COSTS_STREAM } from '../model/streams.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
-import { lagBytes } from '../ingest/lag.js';
-import { statAtPath } from '../ingest/sources.js';
-import { assertDir, parseStreamFile } from '../ingest/layout.js';
+import { assertDir } from '../ingest/layout.js';
 import type { IngestOptions } from '../ingest/options.js';
 import { translateOpenError, type Store } from '../store/open.js';
+import { isBrokenDb, moveAsideBroken, openHealed } from '../store/quarantine.js';
 import { ChangeFeed, type ChangeBatch, type Subscriber } from './feed.js';
 import { claimTailer, releaseTailer, runningTailer } from './lock.js';
-import { isBrokenDb, moveAsideBroken, openHealed } from '../store/quarantine.js';
+import { publishNew } from './publish.js';
+import { DirScan, streamOf } from './scan.js';
+import { tailerStats, type TailerStats } from './stats.js';
+import { watchDir, type DirWatch } from './watch.js';
+
+export type { TailerFileStats, TailerStats } from './stats.js';
 
 export interface TailerOptions {
   dir: string;
@@ -30,25 +31,6 @@ export interface TailerOptions {
   onError?: (err: unknown) => void;
 }
 
-export interface TailerFileStats {
-  stream: string;
-  path: string;
-  size: number;
-  checkpoint: number;
-  lagBytes: number;
-  /** Seconds since the file was last written, while it is behind. */
-  lagSeconds: number;
-}
-
-export interface TailerStats {
-  startedAt: string | null;
-  rows: number;
-  rejects: number;
-  /** Rows per second since the start. */
-  rowsPerSecond: number;
-  files: TailerFileStats[];
-}
-
 export interface Tailer {
   /** Claims the mirror, catches every stream up, then follows them. */
   start(): Promise<void>;
@@ -62,8 +44,11 @@ export interface Tailer {
   stats(): TailerStats;
 }
 
-const FEED_PAGE = 5000;
-
+/**
+ * The tailer (Fluent Bit's in_tail): claims the mirror, then runs rounds of
+ * one ingest batch per stream that a watcher event (./watch.ts) or the stat
+ * poll (./scan.ts) marked dirty, and hands what was committed to the feed.
+ */
 export function createTailer(opts: TailerOptions): Tailer {
   assertDir(opts.dir);
   const dbPath = opts.db ?? join(opts.dir, 'mirror.db');
@@ -92,20 +77,18 @@ export function createTailer(opts: TailerOptions): Tailer {
   const feed = new ChangeFeed(onError);
   const dirty = new Set<string>();
   const pending = new Set<string>();
-  const signatures = new Map<string, string>();
   const counters = { rows: 0, rejects: 0 };
   let store: Store | undefined;
   let lastId = 0;
   let startedAt: number | undefined;
-  let watcher: FSWatcher | undefined;
+  let watcher: DirWatch | undefined;
   let poller: NodeJS.Timeout | undefined;
   let scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
   let stopped = false;
   let idleWaiters: (() => void)[] = [];
 
   const wants = (stream: string): boolean => !wanted || wanted.has(stream);
-  /** The stream a file of the directory feeds: costs.json (rewritten by Shipwright with a temp file and mv) feeds `costs`. */
-  const streamOf = (name: string): string | undefined => (name === LEGACY_COSTS_FILE ? COSTS_STREAM : parseStreamFile(name)?.stream);
+  const scan = new DirScan(opts.dir, wants);
 
   const corrupt = (aside: string): string => `${dbPath} is corrupt; moved it aside to ${aside} and rebuilding the mirror from the files`;
 
@@ -147,15 +130,6 @@ export function createTailer(opts: TailerOptions): Tailer {
     scheduled = delayMs === 0 ? setImmediate(run) : setTimeout(run, delayMs);
   }
 
-  function allStreams(): string[] {
-    const names = new Set<string>();
-    for (const f of readdirSync(opts.dir)) {
-      const stream = streamOf(f);
-      if (stream && wants(stream)) names.add(stream);
-    }
-    return [...names];
-  }
-
   /** One round: one batch per dirty stream, then the change feed. */
   function run(): void {
     scheduled = undefined;
@@ -172,7 +146,7 @@ export function createTailer(opts: TailerOptions): Tailer {
         if (t.pendingBytes > 0) pending.add(stream);
         else pending.delete(stream);
       }
-      publish(store);
+      lastId = publishNew(store, feed, lastId);
       lastError = undefined;
     } catch (err) {
       const code = sqliteCode(err) ?? '';
@@ -181,7 +155,7 @@ export function createTailer(opts: TailerOptions): Tailer {
         store = undefined;
         onError(new Error(corrupt(moveAsideBroken(dbPath, err)!)));
       } else if (!code.startsWith('SQLITE_BUSY') && !isMirrorError(err, 'DB_LOCKED')) reportOnce(err);
-      for (const s of allStreams()) dirty.add(s);
+      for (const s of scan.streams()) dirty.add(s);
       schedule(100);
       return;
     }
@@ -193,28 +167,6 @@ export function createTailer(opts: TailerOptions): Tailer {
     }
   }
 
-  function publish(s: Store): void {
-    if (!feed.active) {
-      lastId = s.maxEventId();
-      return;
-    }
-    for (;;) {
-      const rows = s.eventsAfter(lastId, FEED_PAGE);
-      if (rows.length === 0) return;
-      lastId = rows.at(-1)!.id;
-      const byStream = new Map<string, typeof rows>();
-      for (const r of rows) {
-        const list = byStream.get(r.stream);
-        if (list) list.push(r);
-        else byStream.set(r.stream, [r]);
-      }
-      for (const [stream, list] of byStream) {
-        list.sort((a, b) => a.ts_epoch - b.ts_epoch || a.rank - b.rank || a.offset - b.offset);
-        feed.publish({ stream, events: list.map((r) => eventForHandout(r.line)), lines: list.map((r) => r.line) });
-      }
-    }
-  }
-
   /** The safety net under the watcher: a stat per file, and the mirror itself still in place. */
   function poll(): void {
     try {
@@ -222,18 +174,9 @@ export function createTailer(opts: TailerOptions): Tailer {
         // The mirror was deleted or replaced: start a fresh one from the files.
         store.close();
         store = undefined;
-        signatures.clear();
+        scan.reset();
       }
-      for (const name of readdirSync(opts.dir)) {
-        const stream = streamOf(name);
-        if (!stream || !wants(stream)) continue;
-        const fst = statSync(join(opts.dir, name), { throwIfNoEntry: false });
-        const sig = fst ? `${fst.ino}:${fst.size}:${fst.mtimeMs}` : '';
-        if (signatures.get(name) !== sig) {
-          signatures.set(name, sig);
-          dirty.add(stream);
-        }
-      }
+      for (const stream of scan.changed()) dirty.add(stream);
       for (const s of pending) dirty.add(s); // a rotated file's unfinished line is taken after its grace period
       // A rebuild swaps the mirror's content, claim included: claim it again.
       if (store && !runningTailer(store)) claimTailer(store);
@@ -247,20 +190,12 @@ export function createTailer(opts: TailerOptions): Tailer {
     async start() {
       store = await openWhenUnlocked();
       startedAt = Date.now();
-      for (const s of allStreams()) dirty.add(s);
-      watcher = watch(opts.dir, {
-        depth: 0, ignoreInitial: true, usePolling: opts.polling ?? false, interval: pollMs, atomic: false, awaitWriteFinish: false,
-      });
-      const hint = (path: unknown) => {
-        if (typeof path !== 'string') return;
-        const stream = streamOf(path.slice(path.lastIndexOf('/') + 1));
+      for (const s of scan.streams()) dirty.add(s);
+      watcher = watchDir(opts.dir, { polling: opts.polling ?? false, intervalMs: pollMs }, (name) => {
+        const stream = streamOf(name);
         if (stream) markDirty(stream);
-      };
-      // chokidar throttles 'change' to one per 50 ms per file; its raw events are not throttled, so both are hints.
-      watcher.on('all', (_event, path) => hint(path));
-      watcher.on('raw', (_event, path) => hint(path));
-      watcher.on('error', onError);
-      await new Promise<void>((resolve) => watcher!.once('ready', () => resolve()));
+      }, onError);
+      await watcher.ready;
       poller = setInterval(poll, pollMs);
       schedule(0);
     },
@@ -275,7 +210,7 @@ export function createTailer(opts: TailerOptions): Tailer {
       await watcher?.close();
       if (store) {
         try {
-          publish(store);
+          lastId = publishNew(store, feed, lastId);
           releaseTailer(store);
         } finally {
           store.close();
@@ -288,26 +223,6 @@ export function createTailer(opts: TailerOptions): Tailer {
     subscribe: (fn) => feed.subscribe(fn),
     [Symbol.asyncIterator]: () => feed[Symbol.asyncIterator](),
     idle: () => (dirty.size === 0 && !scheduled ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
-    stats() {
-      const files: TailerFileStats[] = [];
-      if (store) {
-        const now = Date.now();
-        for (const s of store.allSources()) {
-          if (s.state !== 'active' || s.kind !== 'jsonl' || !wants(s.stream)) continue;
-          const st = statAtPath(opts.dir, s);
-          if (!st) continue;
-          const lag = lagBytes(st.size, s);
-          files.push({ stream: s.stream, path: s.path, size: st.size, checkpoint: s.offset, lagBytes: lag,
-            lagSeconds: lag > 0 ? Math.max(0, (now - st.mtimeMs) / 1000) : 0 });
-        }
-      }
-      const secs = startedAt ? (Date.now() - startedAt) / 1000 : 0;
-      return {
-        startedAt: startedAt ? new Date(startedAt).toISOString() : null,
-        ...counters,
-        rowsPerSecond: secs > 0 ? Math.round(counters.rows / secs) : 0,
-        files,
-      };
-    },
+    stats: () => tailerStats(store, opts.dir, wants, counters, startedAt),
   };
 }
