@@ -58,9 +58,10 @@ function sourceFiles(dir: string): string[] {
 
 const lineOf = (text: string, pos: number) => text.slice(0, pos).split('\n').length;
 
-// An SQL statement starts with its verb in capitals; prose (error messages, help examples) does not.
-const VERB = String.raw`^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|PRAGMA|BEGIN|COMMIT|ROLLBACK|VACUUM(?=\s+INTO|\s*;?\s*$)|WITH\s+\w+\s+AS)`;
-const SQL_TEXT = new RegExp(`${VERB}(\\s+[\\w"(*]|\\s*;?\\s*$)`);
+// An SQL statement starts with its verb in capitals and goes on; prose (error messages, help examples) does
+// not, and a verb alone is a keyword being checked, not a statement (except the few that stand alone).
+const VERB = String.raw`^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|PRAGMA|WITH\s+\w+\s+AS|VACUUM(?=\s+INTO))`;
+const SQL_TEXT = new RegExp(`${VERB}\\s+[\\w"(*]|^\\s*(BEGIN(\\s+(IMMEDIATE|EXCLUSIVE|DEFERRED))?|COMMIT|ROLLBACK|VACUUM)\\s*;?\\s*$`);
 // `PRAGMA ${name}`: the verb alone before a substitution is already a statement.
 const SQL_HEAD = new RegExp(`${VERB}(\\s|$)`);
 // RegExp also has exec(): SQL passed to a connection's exec() is caught as SQL text instead.
