@@ -4,7 +4,8 @@ import { MirrorError, sqliteCode } from '../errors.js';
 import type { Store } from '../store/open.js';
 import { ingestFile } from './ingest-file.js';
 import { lagBytes } from './lag.js';
-import { streamFiles, type StreamFile } from './layout.js';
+import type { StreamFile } from '../model/streams.js';
+import { streamFiles } from './layout.js';
 import {
   emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals, type ResolvedIngestOptions, type Skipped,
 } from './options.js';

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/open.js';
-import type { StreamFile } from './layout.js';
+import type { StreamFile } from '../model/streams.js';
 
 /** The mirror's lag behind one file: the bytes after the checkpoint (all of them for a file no source has read). */
 export function lagBytes(size: number, src: { offset: number } | undefined): number {

@@ -1,25 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
+import { parseStreamFile, type StreamFile } from '../model/streams.js';
 import { MirrorError } from '../errors.js';
-
-/**
- * Stream naming (ARCHITECTURE.md): NAME.jsonl is the live file of stream
- * NAME, NAME.jsonl.N its rotated predecessors, a larger N being older.
- */
-export interface StreamFile {
-  stream: string;
-  /** File name relative to the log directory. */
-  name: string;
-  /** 0 for the live file, N for NAME.jsonl.N. */
-  rotation: number;
-}
-
-const FILE_RE = /^(.+)\.jsonl(?:\.(\d+))?$/;
-
-export function parseStreamFile(name: string): StreamFile | undefined {
-  const m = FILE_RE.exec(name);
-  if (!m) return undefined;
-  return { stream: m[1]!, name, rotation: m[2] === undefined ? 0 : Number(m[2]) };
-}
 
 export function assertDir(dir: string): void {
   let ok = false;

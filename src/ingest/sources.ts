@@ -4,7 +4,7 @@ import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/rows.js';
 import { findHeld, LineCursor, walk } from './held.js';
 import { HEAD_BYTES, headHash, markerHash, readHead } from './identity.js';
-import type { StreamFile } from './layout.js';
+import type { StreamFile } from '../model/streams.js';
 import type { ReadFn } from './lines.js';
 
 /**

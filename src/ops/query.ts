@@ -42,7 +42,7 @@ export function queryRows(store: Store, sql: string, params: unknown[] = []): Qu
   if (/^\s*VACUUM\b/i.test(bare)) refuse('VACUUM writes');
   const pragma = /^\s*PRAGMA\s+(?:\w+\.)?(\w+)\s*(=|\()?/i.exec(bare);
   if (pragma) {
-    if (pragma[2] === '=' || !READ_PRAGMAS.has(pragma[1]!.toLowerCase())) refuse(`PRAGMA ${pragma[1]} can change settings`);
+    if (pragma[2] === '=' || !READ_PRAGMAS.has(pragma[1]!.toLowerCase())) refuse(`the PRAGMA ${pragma[1]} can change settings`);
   }
   let stmt;
   try {

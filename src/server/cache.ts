@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseStreamFile } from '../ingest/layout.js';
+import { parseStreamFile } from '../model/streams.js';
 
 /** Besides the streams, the files in the log directory that helpers read (METRICS.md: legacy costs, the daily budget). */
 const ALSO_READ = new Set(['costs.json', 'budget.json']);

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { MirrorError } from '../errors.js';
-import { parseStreamFile } from '../ingest/layout.js';
+import { parseStreamFile } from '../model/streams.js';
 import type { Database } from './sqlite-module.js';
 import { FIRST_MIGRATION, PRAGMA, TABLE_NAMES } from './statements.js';
 

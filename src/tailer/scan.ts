@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseStreamFile } from '../ingest/layout.js';
+import { parseStreamFile } from '../model/streams.js';
 import { COSTS_STREAM, LEGACY_COSTS_FILE } from '../model/streams.js';
 
 /** The stream a file of the directory feeds: costs.json (rewritten by Shipwright with a temp file and mv) feeds `costs`. */

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { MirrorError } from '../../errors.js';
-import { parseStreamFile } from '../../ingest/layout.js';
+import { parseStreamFile } from '../../model/streams.js';
 import { createWriter, type Durability } from '../../writer/writer.js';
 import { action, note } from '../context.js';
 
