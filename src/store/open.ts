@@ -54,13 +54,10 @@ export class SqliteStore extends StoreOps {
     return statSync(this.path, { throwIfNoEntry: false })?.ino !== this.ino;
   }
 
+  /** Closing twice is harmless (rebuild closes on success and again on the way out). */
   override close(): void {
-    if (this.db.open) this.db.close();
+    if (this.db.open) super.close();
     this.cleanup?.();
-  }
-
-  get isOpen(): boolean {
-    return this.db.open;
   }
 
   private shape({ sql }: Shape, mode: Mode): Statement {
