@@ -8,15 +8,8 @@ export interface PruneOptions {
   dryRun?: boolean;
 }
 
-export interface PrunedSource {
-  stream: string;
-  path: string;
-  state: string;
-  rows: number;
-  rejects: number;
-  /** Bytes of the original lines its rows hold. */
-  bytes: number;
-}
+/** A source prune drops; `bytes` are those of the original lines its rows hold. */
+export type PrunedSource = Omit<PrunableRow, 'id' | 'newest'>;
 
 export interface PruneResult {
   dryRun: boolean;

@@ -1,3 +1,5 @@
+import type { NormalEvent } from '../model/event.js';
+
 /** The typed rows the store's operations return and take (no caller casts a row). */
 
 export interface SourceRow {
@@ -28,34 +30,12 @@ export interface SourceRow {
 }
 
 /** A source to create (insertSource); `now` is its first_seen and updated_at. */
-export interface NewSource {
-  stream: string;
-  kind: SourceRow['kind'];
-  path: string;
-  dev: number;
-  ino: number;
-  generation: number;
-  rank: number;
-  head_len: number;
-  head_hash: string;
-  state: SourceRow['state'];
-  copy_of: number | null;
+export type NewSource = Pick<SourceRow, 'stream' | 'kind' | 'path' | 'dev' | 'ino' | 'generation' | 'rank' | 'head_len' | 'head_hash' | 'state' | 'copy_of'> & {
   now: string;
-}
+};
 
-/** The indexed fields of one event, as normalisation gives them. */
-export interface EventFields {
-  type: string | null;
-  ts_epoch: number;
-  issue: number | null;
-  stage: string | null;
-  result: string | null;
-  duration_s: number | null;
-  cost_usd: number | null;
-  model: string | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
-}
+/** The indexed fields of one event: the normalised event itself (model/event.ts). */
+export type EventFields = NormalEvent;
 
 /** One event row: where its line is, its fields, and the line's text. The ingest reuses one object per batch. */
 export interface EventRow {
