@@ -4,28 +4,28 @@ import { describe, expect, it } from 'vitest';
 import { generateLog, rng } from '../fixtures/generate.js';
 import { verifyMirror } from '../src/ops/verify.js';
 import { openStore } from '../src/store/open.js';
-import { cli, cliAsync, tmp } from './helpers.js';
+import { cli, cliAsync, tmp, withSql } from './helpers.js';
 
 /** A digest of everything the mirror holds, independent of row ids and timing. */
 function digest(dbPath: string): { events: number; rejects: number; hash: string } {
-  const store = openStore(dbPath, { readonly: true });
-  const h = createHash('sha1');
-  const rows = store.db
-    .prepare('SELECT s.path, e."offset", e.line, e.ts_epoch, e.type FROM events e JOIN sources s ON s.id = e.source_id ORDER BY s.path, e."offset"')
-    .raw()
-    .iterate() as IterableIterator<unknown[]>;
-  let events = 0;
-  for (const r of rows) {
-    h.update(`${r.join('\u0001')}\n`);
-    events++;
-  }
-  const rej = store.db
-    .prepare('SELECT s.path, r."offset", r.length, r.reason FROM rejects r JOIN sources s ON s.id = r.source_id ORDER BY s.path, r."offset"')
-    .raw()
-    .all() as unknown[][];
-  for (const r of rej) h.update(`R${r.join('\u0001')}\n`);
-  store.close();
-  return { events, rejects: rej.length, hash: h.digest('hex') };
+  return withSql(dbPath, (db) => {
+    const h = createHash('sha1');
+    const rows = db
+      .prepare('SELECT s.path, e."offset", e.line, e.ts_epoch, e.type FROM events e JOIN sources s ON s.id = e.source_id ORDER BY s.path, e."offset"')
+      .raw()
+      .iterate() as IterableIterator<unknown[]>;
+    let events = 0;
+    for (const r of rows) {
+      h.update(`${r.join('\u0001')}\n`);
+      events++;
+    }
+    const rej = db
+      .prepare('SELECT s.path, r."offset", r.length, r.reason FROM rejects r JOIN sources s ON s.id = r.source_id ORDER BY s.path, r."offset"')
+      .raw()
+      .all() as unknown[][];
+    for (const r of rej) h.update(`R${r.join('\u0001')}\n`);
+    return { events, rejects: rej.length, hash: h.digest('hex') };
+  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -69,8 +69,6 @@ describe('crash safety', () => {
     const cleanDb = join(tmp(), 'clean.db');
     cli(['--dir', dir, '--db', cleanDb, 'import']);
     expect(digest(join(dir, 'mirror.db'))).toEqual(digest(cleanDb));
-    const store = openStore(join(dir, 'mirror.db'), { readonly: true });
-    expect(store.db.prepare('SELECT SUM(rows) AS n FROM sources').get()).toEqual({ n: digest(cleanDb).events });
-    store.close();
+    expect(withSql(join(dir, 'mirror.db'), (db) => db.prepare('SELECT SUM(rows) AS n FROM sources').get())).toEqual({ n: digest(cleanDb).events });
   });
 });

@@ -14,7 +14,7 @@ import { createReader } from '../src/api/reader.js';
 import { openStore, type Store } from '../src/store/open.js';
 import { createTailer } from '../src/tailer/tailer.js';
 import { createWriter } from '../src/writer/writer.js';
-import { CLI, cli, ROOT, tmp } from './helpers.js';
+import { CLI, cli, ROOT, tmp, withSql } from './helpers.js';
 
 /** The issue's lines: {"ts_epoch":1767225600,"type":"x","id":N} */
 const x = (i: number): string => `{"ts_epoch":1767225600,"type":"x","id":${i}}\n`;
@@ -22,12 +22,7 @@ const stage = (i: number): string => `{"ts_epoch":${1767225600 + i},"type":"stag
 const range = (a: number, b: number, f: (i: number) => string): string => Array.from({ length: b - a + 1 }, (_, k) => f(a + k)).join('');
 
 function q<T>(db: string, sql: string): T[] {
-  const s = openStore(db, { readonly: true });
-  try {
-    return s.db.prepare(sql).all() as T[];
-  } finally {
-    s.close();
-  }
+  return withSql(db, (conn) => conn.prepare(sql).all() as T[]);
 }
 const ids = (db: string): number[] => q<{ line: string }>(db, 'SELECT line FROM events').map((r) => JSON.parse(r.line).id as number).sort((a, b) => a - b);
 /** Rows in the mirror, or -1 while it is still being created by another process. */
@@ -193,7 +188,7 @@ describe('4. a file rewritten in place with the same length, first KiB and last 
     expect(after.subarray(-64).equals(before.subarray(-64))).toBe(true);
     utimesSync(log, new Date(), new Date(Date.now() + 5000)); // the rewrite moved the mtime
     ingestStream(store, dir, 'events');
-    const got = (store.db.prepare('SELECT line FROM events').all() as { line: string }[]).map((r) => Number(JSON.parse(r.line).id));
+    const got = q<{ line: string }>(store.path, 'SELECT line FROM events').map((r) => Number(JSON.parse(r.line).id));
     // The old lines 26..93 stay as the history of the replaced generation, like a truncated file's.
     expect(got.sort((a, b) => a - b)).toEqual([...seq(1, 100), ...seq(1026, 1093)]);
     verified(store, dir);
@@ -208,7 +203,7 @@ describe('4. a file rewritten in place with the same length, first KiB and last 
     ingestStream(store, dir, 'events');
     utimesSync(log, new Date(), new Date(Date.now() + 5000));
     expect(ingestStream(store, dir, 'events').rows).toBe(0);
-    expect(store.db.prepare("SELECT COUNT(*) AS n FROM sources WHERE state = 'active'").get()).toEqual({ n: 1 });
+    expect(withSql(store.path, (db) => db.prepare("SELECT COUNT(*) AS n FROM sources WHERE state = 'active'").get())).toEqual({ n: 1 });
     verified(store, dir);
     store.close();
   });
@@ -275,8 +270,8 @@ describe('6. a rotated file whose unterminated line is finished after the grace 
     appendFileSync(join(dir, 'events.jsonl.1'), '"id":2}\n'); // its writer still had it open
     ingestStream(store, dir, 'events');
     expect(ids(join(dir, 'mirror.db'))).toEqual([1, 2, 3]);
-    expect(store.db.prepare('SELECT COUNT(*) AS n FROM rejects').get()).toEqual({ n: 0 });
-    expect(store.db.prepare("SELECT rejects, rows FROM sources WHERE path = 'events.jsonl.1'").get()).toEqual({ rejects: 0, rows: 2 });
+    expect(withSql(store.path, (db) => db.prepare('SELECT COUNT(*) AS n FROM rejects').get())).toEqual({ n: 0 });
+    expect(withSql(store.path, (db) => db.prepare("SELECT rejects, rows FROM sources WHERE path = 'events.jsonl.1'").get())).toEqual({ rejects: 0, rows: 2 });
     verified(store, dir);
     store.close();
   });
@@ -360,22 +355,22 @@ describe('9. --source auto when the mirror cannot catch up', () => {
     expect(cli(['--dir', dir, 'import']).code).toBe(0);
     appendFileSync(log, range(4, 6, (i) => `{"ts_epoch":${1767225600 + i},"type":"stage.completed","stage":"test","duration_s":20}\n`));
     // Another process holds the write lock: the read cannot catch up.
-    const holder = openStore(db);
-    holder.db.prepare('BEGIN IMMEDIATE').run();
-    try {
-      const now = String(1767225600 + 100);
-      const scan = cli(['--dir', dir, 'metrics', 'stages', '--json', '--now', now, '--source', 'scan']);
-      const auto = cli(['--dir', dir, 'metrics', 'stages', '--json', '--now', now]);
-      expect(auto.code).toBe(0);
-      expect(auto.json).toEqual(scan.json);
-      expect(auto.stderr).toMatch(/could not catch up \(another process holds its write lock\).*answered from the files/);
-      const lagged = cli(['--dir', dir, 'metrics', 'stages', '--json', '--now', now, '--max-lag', '1h']);
-      expect(lagged.json.stages.map((s: { name: string }) => s.name)).toEqual(['build']);
-      expect(lagged.stderr).toMatch(/answered from SQLite \d+ B \(\d+\.\d s\) behind the files/);
-    } finally {
-      holder.db.prepare('ROLLBACK').run();
-      holder.close();
-    }
+    withSql(db, (holder) => {
+      holder.prepare('BEGIN IMMEDIATE').run();
+      try {
+        const now = String(1767225600 + 100);
+        const scan = cli(['--dir', dir, 'metrics', 'stages', '--json', '--now', now, '--source', 'scan']);
+        const auto = cli(['--dir', dir, 'metrics', 'stages', '--json', '--now', now]);
+        expect(auto.code).toBe(0);
+        expect(auto.json).toEqual(scan.json);
+        expect(auto.stderr).toMatch(/could not catch up \(another process holds its write lock\).*answered from the files/);
+        const lagged = cli(['--dir', dir, 'metrics', 'stages', '--json', '--now', now, '--max-lag', '1h']);
+        expect(lagged.json.stages.map((s: { name: string }) => s.name)).toEqual(['build']);
+        expect(lagged.stderr).toMatch(/answered from SQLite \d+ B \(\d+\.\d s\) behind the files/);
+      } finally {
+        holder.prepare('ROLLBACK').run();
+      }
+    });
   });
 });
 
@@ -399,15 +394,16 @@ module.exports = function Database(path, opts) { return new Real(path, { ...opts
     const db = join(dir, 'mirror.db');
     writeFileSync(join(dir, 'events.jsonl'), x(1));
     expect(cli(['--dir', dir, 'import']).code).toBe(0);
-    const holder = openStore(db);
-    holder.db.prepare('BEGIN IMMEDIATE').run();
-    const p = spawn(process.execPath, [CLI, '--dir', dir, 'tail', '--poll-interval', '50'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    p.stderr.on('data', (d) => (err += d));
-    await sleep(6000); // past the 5 s busy timeout
-    expect(p.exitCode).toBeNull();
-    holder.db.prepare('ROLLBACK').run();
-    holder.close();
+    const p = await withSql(db, async (holder) => {
+      holder.prepare('BEGIN IMMEDIATE').run();
+      const tail = spawn(process.execPath, [CLI, '--dir', dir, 'tail', '--poll-interval', '50'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      tail.stderr.on('data', (d) => (err += d));
+      await sleep(6000); // past the 5 s busy timeout
+      expect(tail.exitCode).toBeNull();
+      holder.prepare('ROLLBACK').run();
+      return tail;
+    });
     appendFileSync(join(dir, 'events.jsonl'), x(2));
     await until('the tailer', () => rowCount(db) === 2);
     p.kill('SIGTERM');
@@ -419,7 +415,9 @@ module.exports = function Database(path, opts) { return new Real(path, { ...opts
     const dir = tmp();
     writeFileSync(join(dir, 'events.jsonl'), range(1, 5000, x));
     const store = openStore(join(dir, 'mirror.db'));
-    store.db.pragma('max_page_count = 40'); // SQLite's own way to make a database run out of space
+    // SQLite's own way to make a database run out of space. The limit belongs to a connection, not to the file, so it is
+    // set on the store's own (private) one: a second connection cannot impose it, and the store has no method for it.
+    (store as unknown as { db: { pragma(sql: string): unknown } }).db.pragma('max_page_count = 40');
     expect(() => importAll(store, dir)).toThrow(expect.objectContaining({ code: 'DISK_FULL', message: expect.stringMatching(/free disk space/) }));
     store.close();
   });
@@ -471,9 +469,11 @@ describe('verify and doctor find one logical line mirrored twice through two gen
 
   it('a row inserted directly for a line the new generation holds from the old one', () => {
     const { dir, store } = mirrorWithSuffixRotation();
-    const live = store.db.prepare("SELECT * FROM sources WHERE state = 'active'").get() as { id: number; stream: string; rank: number };
-    store.db.prepare(`INSERT INTO events (source_id, "offset", stream, rank, type, ts_epoch, line) VALUES (?, 0, ?, ?, 'x', 1767225600, ?)`)
-      .run(live.id, live.stream, live.rank, x(8).trim());
+    withSql(store.path, (db) => {
+      const live = db.prepare("SELECT * FROM sources WHERE state = 'active'").get() as { id: number; stream: string; rank: number };
+      db.prepare(`INSERT INTO events (source_id, "offset", stream, rank, type, ts_epoch, line) VALUES (?, 0, ?, ?, 'x', 1767225600, ?)`)
+        .run(live.id, live.stream, live.rank, x(8).trim());
+    });
     const r = verifyMirror(store, dir);
     expect(r.ok).toBe(false);
     expect(r.problems).toEqual([expect.objectContaining({ path: 'events.jsonl', offset: 0, problem: 'duplicate' })]);
@@ -483,15 +483,17 @@ describe('verify and doctor find one logical line mirrored twice through two gen
 
   it('a mirror whose new generation re-mirrored the kept lines (as before this fix): verify fails naming them, doctor too', () => {
     const { dir, store } = mirrorWithSuffixRotation();
-    const live = store.db.prepare("SELECT * FROM sources WHERE state = 'active'").get() as { id: number; stream: string; rank: number };
-    // Forget what the new generation holds and give it rows of its own for the three kept lines.
-    store.db.prepare('UPDATE sources SET copy_of = NULL, held_at = 0, held_len = 0 WHERE id = ?').run(live.id);
-    let offset = 0;
-    for (const i of [8, 9, 10]) {
-      store.db.prepare(`INSERT INTO events (source_id, "offset", stream, rank, type, ts_epoch, line) VALUES (?, ?, ?, ?, 'x', 1767225600, ?)`)
-        .run(live.id, offset, live.stream, live.rank, x(i).trim());
-      offset += x(i).length;
-    }
+    withSql(store.path, (db) => {
+      const live = db.prepare("SELECT * FROM sources WHERE state = 'active'").get() as { id: number; stream: string; rank: number };
+      // Forget what the new generation holds and give it rows of its own for the three kept lines.
+      db.prepare('UPDATE sources SET copy_of = NULL, held_at = 0, held_len = 0 WHERE id = ?').run(live.id);
+      let offset = 0;
+      for (const i of [8, 9, 10]) {
+        db.prepare(`INSERT INTO events (source_id, "offset", stream, rank, type, ts_epoch, line) VALUES (?, ?, ?, ?, 'x', 1767225600, ?)`)
+          .run(live.id, offset, live.stream, live.rank, x(i).trim());
+        offset += x(i).length;
+      }
+    });
     const r = verifyMirror(store, dir);
     expect(r.ok).toBe(false);
     expect(r.problems).toEqual([expect.objectContaining({ path: 'events.jsonl', offset: 0, problem: 'duplicate', detail: expect.stringMatching(/^3 lines .* mirrored twice/) })]);

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, expect } from 'vitest';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -13,6 +14,29 @@ const made: string[] = [];
 afterEach(() => {
   while (made.length) rmSync(made.pop()!, { recursive: true, force: true });
 });
+
+/**
+ * fn with the test's own connection to the mirror at `path`, for test-only SQL
+ * the store has no method for (reading raw columns, planting a bad row, holding
+ * the write lock as another process would); closed when fn returns or, for an
+ * async fn, settles. A mirror file is in WAL mode, so this connection is too;
+ * it never switches the mode itself (that would write to a file another process
+ * may be creating, and hide a store that failed to). It sees only committed
+ * rows, and a write waits for the store's open write transaction (busy timeout).
+ */
+export function withSql<T>(path: string, fn: (db: Database.Database) => T): T {
+  const db = new Database(path, { fileMustExist: true });
+  let result: T;
+  try {
+    result = fn(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  if (result instanceof Promise) return result.finally(() => db.close()) as T;
+  db.close();
+  return result;
+}
 
 /** A fresh directory removed after the test. */
 export function tmp(prefix = 'jm-'): string {

@@ -7,7 +7,7 @@ import { resolveIngestOptions } from '../src/ingest/options.js';
 import { resolveSource } from '../src/ingest/sources.js';
 import { verifyMirror } from '../src/ops/verify.js';
 import { openStore, type Store } from '../src/store/open.js';
-import { FIXTURES, tmp } from './helpers.js';
+import { FIXTURES, tmp, withSql } from './helpers.js';
 
 const line = (o: Record<string, unknown>): string => `${JSON.stringify(o)}\n`;
 const ev = (n: number, extra: Record<string, unknown> = {}): string =>
@@ -18,22 +18,22 @@ function setup(): { dir: string; store: Store; file: string } {
   return { dir, store: openStore(join(dir, 'mirror.db')), file: join(dir, 'events.jsonl') };
 }
 
-/** Resolves the live file as an ingest pass does, optionally with an fstat taken earlier. */
+const resolveLiveIn = (store: Store, dir: string, fd: number, st: Stats) =>
+  resolveSource(store, dir, { stream: 'events', name: 'events.jsonl', rotation: 0, fd, st }, undefined, resolveIngestOptions());
+
+/** Resolves the live file as an ingest pass does (in a write transaction), optionally with an fstat taken earlier. */
 function resolveLive(store: Store, dir: string, file: string, st?: Stats) {
   const fd = openSync(file, 'r');
   try {
-    return store.db
-      .transaction(() => resolveSource(store, dir, { stream: 'events', name: 'events.jsonl', rotation: 0, fd, st: st ?? fstatSync(fd) }, undefined, resolveIngestOptions()))
-      .immediate();
+    return store.transaction(resolveLiveIn)(store, dir, fd, st ?? fstatSync(fd));
   } finally {
     closeSync(fd);
   }
 }
 
 const lines = (store: Store): string[] =>
-  (store.db.prepare('SELECT line FROM events ORDER BY ts_epoch, rank, "offset"').all() as { line: string }[]).map((r) => r.line);
-const count = (store: Store, table: 'events' | 'rejects'): number =>
-  (store.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  withSql(store.path, (db) => db.prepare('SELECT line FROM events ORDER BY ts_epoch, rank, "offset"').all() as { line: string }[]).map((r) => r.line);
+const count = (store: Store, table: 'events' | 'rejects'): number => (table === 'events' ? store.countEvents() : store.countRejects());
 
 describe('import of the real Shipwright log (events-a.jsonl)', () => {
   it('gives 29,471 events and 342 rejects with byte offsets, adds nothing the second time, and verifies', () => {
@@ -44,7 +44,7 @@ describe('import of the real Shipwright log (events-a.jsonl)', () => {
     expect(first.rows).toBe(29_471);
     expect(first.rejects).toBe(342);
     expect(first.rejectsByReason).toEqual({ invalid_json: 341, not_object: 1 });
-    const rejects = store.db.prepare('SELECT "offset", length, reason, sample FROM rejects ORDER BY "offset"').all() as {
+    const rejects = withSql(store.path, (db) => db.prepare('SELECT "offset", length, reason, sample FROM rejects ORDER BY "offset"').all()) as {
       offset: number; length: number; reason: string; sample: string;
     }[];
     expect(rejects[0]).toEqual({ offset: 0, length: 2, reason: 'not_object', sample: '[]' });
@@ -99,7 +99,7 @@ describe('line handling', () => {
     expect(t.rows).toBe(2);
     expect(t.blanks).toBe(2);
     expect(t.rejectsByReason).toEqual({ invalid_json: 1, not_object: 3, invalid_utf8: 1, line_too_long: 1 });
-    const long = store.db.prepare("SELECT length, sample FROM rejects WHERE reason = 'line_too_long'").get() as { length: number; sample: string };
+    const long = withSql(store.path, (db) => db.prepare("SELECT length, sample FROM rejects WHERE reason = 'line_too_long'").get()) as { length: number; sample: string };
     expect(long.length).toBe(line({ type: 'big', pad: 'x'.repeat(3000) }).length - 1);
     expect(long.sample.startsWith('{"type":"big"')).toBe(true);
     expect(verifyMirror(store, dir, { maxLineBytes: 1000 }).ok).toBe(true);
@@ -126,7 +126,7 @@ describe('file identity', () => {
     const t = ingestStream(store, dir, 'events');
     expect(t.rows).toBe(3);
     expect(lines(store)).toEqual([1, 2, 3, 4, 5].map((n) => ev(n).trimEnd()));
-    const paths = store.db.prepare("SELECT path FROM sources WHERE state = 'active' ORDER BY rank").all();
+    const paths = withSql(store.path, (db) => db.prepare("SELECT path FROM sources WHERE state = 'active' ORDER BY rank").all());
     expect(paths).toEqual([{ path: 'events.jsonl.1' }, { path: 'events.jsonl' }]);
     expect(verifyMirror(store, dir).ok).toBe(true);
   });
@@ -139,7 +139,7 @@ describe('file identity', () => {
     appendFileSync(file, ev(3));
     expect(ingestStream(store, dir, 'events').rows).toBe(1);
     expect(lines(store)).toEqual([1, 2, 3].map((n) => ev(n).trimEnd()));
-    const gens = store.db.prepare('SELECT generation, state FROM sources ORDER BY id').all();
+    const gens = withSql(store.path, (db) => db.prepare('SELECT generation, state FROM sources ORDER BY id').all());
     expect(gens).toEqual([{ generation: 0, state: 'replaced' }, { generation: 1, state: 'active' }]);
   });
 
@@ -161,7 +161,7 @@ describe('file identity', () => {
     expect(ingestStream(store, dir, 'events').rows).toBe(3);
     expect(count(store, 'events')).toBe(5);
     // The new file often reuses the inode: the old source is then 'replaced', else 'gone'.
-    const states = (store.db.prepare('SELECT state FROM sources ORDER BY id').all() as { state: string }[]).map((r) => r.state);
+    const states = (withSql(store.path, (db) => db.prepare('SELECT state FROM sources ORDER BY id').all()) as { state: string }[]).map((r) => r.state);
     expect(states).toHaveLength(2);
     expect(['gone', 'replaced']).toContain(states[0]);
     expect(states[1]).toBe('active');
@@ -205,7 +205,7 @@ describe('file identity', () => {
     // A pass whose listing predates the copy reaches the live file without having seen the copy.
     const r = resolveLive(store, dir, file);
     expect(r).toMatchObject({ kind: 'ingest', replaced: true });
-    expect(store.db.prepare('SELECT path, state FROM sources ORDER BY id').all()).toEqual([
+    expect(withSql(store.path, (db) => db.prepare('SELECT path, state FROM sources ORDER BY id').all())).toEqual([
       { path: 'events.jsonl', state: 'replaced' },
       { path: 'events.jsonl', state: 'active' },
     ]);
@@ -251,7 +251,7 @@ describe('file identity', () => {
     rmSync(`${file}.1`);
     ingestStream(store, dir, 'events');
     expect(count(store, 'events')).toBe(2);
-    expect(store.db.prepare("SELECT path FROM sources WHERE state = 'gone'").all()).toEqual([{ path: 'events.jsonl.1' }]);
+    expect(withSql(store.path, (db) => db.prepare("SELECT path FROM sources WHERE state = 'gone'").all())).toEqual([{ path: 'events.jsonl.1' }]);
   });
 
   it('imports rotated files oldest first so log order holds across files', () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { importLegacyCosts } from '../src/import/legacy-costs.js';
 import { openStore } from '../src/store/open.js';
 import { createTailer } from '../src/tailer/tailer.js';
-import { tmp } from './helpers.js';
+import { tmp, withSql } from './helpers.js';
 
 const entry = (n: number, extra: Record<string, unknown> = {}) => ({
   input_tokens: 1000, output_tokens: 100, model: 'sonnet', stage: 'build', issue: String(n), cost_usd: n / 100,
@@ -19,13 +19,8 @@ function rewrite(dir: string, entries: unknown[]): void {
 }
 
 function costIssues(dir: string): string[] {
-  const store = openStore(join(dir, 'mirror.db'), { readonly: true });
-  try {
-    const rows = store.db.prepare("SELECT line FROM events WHERE stream = 'costs' ORDER BY \"offset\"").all() as { line: string }[];
-    return rows.map((r) => (JSON.parse(r.line) as { issue: string }).issue);
-  } finally {
-    store.close();
-  }
+  const rows = withSql(join(dir, 'mirror.db'), (db) => db.prepare("SELECT line FROM events WHERE stream = 'costs' ORDER BY \"offset\"").all()) as { line: string }[];
+  return rows.map((r) => (JSON.parse(r.line) as { issue: string }).issue);
 }
 
 function importOnce(dir: string) {

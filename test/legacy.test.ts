@@ -1,8 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, snapshot, tmp } from './helpers.js';
-import { openStore } from '../src/store/open.js';
+import { cli, snapshot, tmp, withSql } from './helpers.js';
 
 const entry = (n: number, extra: Record<string, unknown> = {}) => ({
   input_tokens: 1000 * n, output_tokens: 100 * n, model: 'sonnet', stage: 'build', issue: n, cost_usd: n / 10,
@@ -10,9 +9,7 @@ const entry = (n: number, extra: Record<string, unknown> = {}) => ({
 });
 
 function costsRows(dir: string) {
-  const store = openStore(join(dir, 'mirror.db'), { readonly: true });
-  const rows = store.db.prepare("SELECT type, issue, cost_usd, line FROM events WHERE stream = 'costs' ORDER BY \"offset\"").all();
-  store.close();
+  const rows = withSql(join(dir, 'mirror.db'), (db) => db.prepare("SELECT type, issue, cost_usd, line FROM events WHERE stream = 'costs' ORDER BY \"offset\"").all());
   return rows as { type: string; issue: number; cost_usd: number; line: string }[];
 }
 
@@ -47,9 +44,7 @@ describe('legacy costs.json import', () => {
     expect(r.code).toBe(0);
     expect(r.json.rows).toBe(1);
     expect(r.json.legacy.error).toMatch(/^costs.json: invalid JSON/);
-    const store = openStore(join(dir, 'mirror.db'), { readonly: true });
-    expect(store.db.prepare('SELECT path, reason FROM rejects').all()).toEqual([{ path: 'costs.json', reason: 'invalid_json' }]);
-    store.close();
+    expect(withSql(join(dir, 'mirror.db'), (db) => db.prepare('SELECT path, reason FROM rejects').all())).toEqual([{ path: 'costs.json', reason: 'invalid_json' }]);
   });
 
   it('records entries that are not objects as rejects', () => {

@@ -6,7 +6,7 @@ import { importAll } from '../src/import/import.js';
 import { ingestStream } from '../src/ingest/ingest-stream.js';
 import { verifyMirror } from '../src/ops/verify.js';
 import { openStore, type Store } from '../src/store/open.js';
-import { tmp } from './helpers.js';
+import { tmp, withSql } from './helpers.js';
 import { linesInFiles, LogModel, numberOf, opsArbitrary, type Op } from './model.js';
 
 type LibOp = Op | 'ingest' | 'import' | 'truncate-in-pass' | 'deletedb';
@@ -77,9 +77,9 @@ async function runLibraryModel(template: string, seq: [LibOp, number][]): Promis
     }
     model.settle();
     ingest();
-    const got = (store.db.prepare('SELECT line FROM events').all() as { line: string }[]).map((r) => numberOf(r.line));
+    const got = (withSql(db, (conn) => conn.prepare('SELECT line FROM events').all()) as { line: string }[]).map((r) => numberOf(r.line));
     expect(sorted(got)).toEqual(sorted(historyValid));
-    const rejects = (store.db.prepare('SELECT sample FROM rejects').all() as { sample: string }[]).map((r) => numberOf(r.sample));
+    const rejects = (withSql(db, (conn) => conn.prepare('SELECT sample FROM rejects').all()) as { sample: string }[]).map((r) => numberOf(r.sample));
     expect(sorted(rejects)).toEqual(sorted(historyBad));
     expect(verifyMirror(store, dir).problems).toEqual([]);
   } finally {

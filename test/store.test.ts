@@ -8,7 +8,7 @@ import { LATEST_VERSION, migrations } from '../src/store/migrations.js';
 import { openStore } from '../src/store/open.js';
 import { importAll } from '../src/import/import.js';
 import { verifyMirror } from '../src/ops/verify.js';
-import { tmp } from './helpers.js';
+import { tmp, withSql } from './helpers.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -23,10 +23,13 @@ describe('store', () => {
   it('opens with WAL, synchronous=NORMAL and a busy timeout, and records migrations with checksums', () => {
     const path = join(tmp(), 'm.db');
     const store = openStore(path, { busyTimeoutMs: 1234 });
-    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(store.db.pragma('synchronous', { simple: true })).toBe(1);
-    expect(store.db.pragma('busy_timeout', { simple: true })).toBe(1234);
-    const rows = store.db.prepare('SELECT version, checksum FROM schema_migrations').all() as { version: number; checksum: string }[];
+    expect(withSql(path, (db) => db.pragma('journal_mode', { simple: true }))).toBe('wal');
+    // synchronous and busy_timeout are settings of a connection, not of the file: only the store's own (private)
+    // connection shows them, and the store has no method that reports them.
+    const own = (store as unknown as { db: Database.Database }).db;
+    expect(own.pragma('synchronous', { simple: true })).toBe(1);
+    expect(own.pragma('busy_timeout', { simple: true })).toBe(1234);
+    const rows = store.migrationsApplied();
     expect(rows.map((r) => r.version)).toEqual(migrations().map((m) => m.version));
     expect(rows[0]!.checksum).toMatch(/^[0-9a-f]{64}$/);
     store.close();
@@ -47,18 +50,18 @@ describe('store', () => {
     const s1 = openStore(path);
     importAll(s1, dir);
     // Make it a version-1 mirror, as an older jsonl-mirror left it.
-    s1.db.exec(`DROP TABLE stage_totals; DROP INDEX events_issue; DELETE FROM schema_migrations WHERE version >= 2;
+    withSql(path, (db) => db.exec(`DROP TABLE stage_totals; DROP INDEX events_issue; DELETE FROM schema_migrations WHERE version >= 2;
       ALTER TABLE sources DROP COLUMN held_at; ALTER TABLE sources DROP COLUMN held_len; ALTER TABLE sources DROP COLUMN mtime_ms;
-      ALTER TABLE sources DROP COLUMN tail_len; ALTER TABLE rejects DROP COLUMN hash;`);
+      ALTER TABLE sources DROP COLUMN tail_len; ALTER TABLE rejects DROP COLUMN hash;`));
     s1.close();
     const s2 = openStore(path);
     expect(s2.schemaVersion).toBe(LATEST_VERSION());
-    expect(s2.db.prepare('SELECT stage, n, duration_sum FROM stage_totals ORDER BY stage').all()).toEqual([
+    expect(withSql(path, (db) => db.prepare('SELECT stage, n, duration_sum FROM stage_totals ORDER BY stage').all())).toEqual([
       { stage: 'build', n: 2, duration_sum: 15 },
       { stage: 'test', n: 1, duration_sum: 0 },
     ]);
     expect(verifyMirror(s2, dir).ok).toBe(true);
-    s2.db.exec("UPDATE stage_totals SET n = 7 WHERE stage = 'test'");
+    withSql(path, (db) => db.exec("UPDATE stage_totals SET n = 7 WHERE stage = 'test'"));
     expect(verifyMirror(s2, dir).problems).toEqual([expect.objectContaining({ path: 'stage_totals', problem: 'changed' })]);
     s2.close();
   });
@@ -96,24 +99,25 @@ describe('store', () => {
     const run = () => new Promise<number>((res) => spawn(process.execPath, ['-e', script, path]).on('exit', (c) => res(c ?? -1)));
     expect(await Promise.all([run(), run(), run()])).toEqual([0, 0, 0]);
     const store = openStore(path);
-    expect(store.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get()).toEqual({ n: migrations().length });
+    expect(withSql(path, (db) => db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get())).toEqual({ n: migrations().length });
     store.close();
   });
 
   it('a write while another connection holds the write lock fails as DB_LOCKED after the busy timeout', () => {
     const path = join(tmp(), 'm.db');
-    const holder = openStore(path);
-    holder.db.prepare('BEGIN IMMEDIATE').run();
-    const other = openStore(path, { busyTimeoutMs: 50 });
-    let code: string | undefined;
-    try {
-      other.db.prepare('BEGIN IMMEDIATE').run();
-    } catch (err) {
-      code = (err as { code?: string }).code;
-    }
-    expect(code).toBe('SQLITE_BUSY');
-    holder.db.prepare('COMMIT').run();
-    holder.close();
-    other.close();
+    openStore(path).close();
+    withSql(path, (holder) => {
+      holder.prepare('BEGIN IMMEDIATE').run();
+      const other = openStore(path, { busyTimeoutMs: 50 });
+      let code: string | undefined;
+      try {
+        other.transaction(() => {})(); // BEGIN IMMEDIATE: takes the write lock
+      } catch (err) {
+        code = (err as { code?: string }).code;
+      }
+      expect(code).toBe('SQLITE_BUSY');
+      holder.prepare('COMMIT').run();
+      other.close();
+    });
   });
 });

@@ -7,17 +7,17 @@ import { importAll } from '../src/import/import.js';
 import { verifyMirror } from '../src/ops/verify.js';
 import { openStore } from '../src/store/open.js';
 import { createTailer, type Tailer } from '../src/tailer/tailer.js';
-import { CLI, cli, tmp } from './helpers.js';
+import { CLI, cli, tmp, withSql } from './helpers.js';
 import { linesInFiles, LogModel, numberOf, opsArbitrary, type Op } from './model.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function count(db: string, table = 'events'): number {
+function count(db: string, table: 'events' | 'rejects' = 'events'): number {
   if (!existsSync(db)) return -1;
   try {
     const s = openStore(db, { readonly: true, busyTimeoutMs: 1000 });
     try {
-      return (s.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+      return table === 'events' ? s.countEvents() : s.countRejects();
     } finally {
       s.close();
     }
@@ -166,8 +166,8 @@ async function runModel(seq: [TailOp, number][]): Promise<void> {
     try {
       const s = openStore(db, { readonly: true, busyTimeoutMs: 1000 });
       try {
-        const rows = (s.db.prepare('SELECT line FROM events').all() as { line: string }[]).map((r) => numberOf(r.line));
-        const rejects = (s.db.prepare('SELECT sample FROM rejects').all() as { sample: string }[]).map((r) => numberOf(r.sample));
+        const rows = (withSql(db, (conn) => conn.prepare('SELECT line FROM events').all()) as { line: string }[]).map((r) => numberOf(r.line));
+        const rejects = (withSql(db, (conn) => conn.prepare('SELECT sample FROM rejects').all()) as { sample: string }[]).map((r) => numberOf(r.sample));
         return { rows, rejects, ok: verifyMirror(s, dir).ok };
       } finally {
         s.close();

@@ -10,7 +10,7 @@ import { verifyMirror } from '../src/ops/verify.js';
 import { openStore } from '../src/store/open.js';
 import { createWriter } from '../src/writer/writer.js';
 import { serializeEvent } from '../src/writer/serialize.js';
-import { cli, tmp } from './helpers.js';
+import { cli, tmp, withSql } from './helpers.js';
 
 function withMirror(): string {
   const dir = tmp();
@@ -19,7 +19,7 @@ function withMirror(): string {
 }
 const rows = (dir: string): number => {
   const s = openStore(join(dir, 'mirror.db'), { readonly: true });
-  const n = (s.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+  const n = s.countEvents();
   s.close();
   return n;
 };
@@ -101,7 +101,7 @@ describe('createWriter', () => {
     const s = openStore(join(dir, 'mirror.db'));
     ingestStream(s, dir, 'events');
     expect(verifyMirror(s, dir).ok).toBe(true);
-    expect((s.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBe(3);
+    expect(s.countEvents()).toBe(3);
     s.close();
   });
 
@@ -159,7 +159,7 @@ describe('createWriter', () => {
     expect(worst).toBeLessThan(400);
     const s = openStore(db);
     ingestStream(s, dir, 'events');
-    expect((s.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBe(n);
+    expect(s.countEvents()).toBe(n);
     // The skips are counted where `status` shows them.
     expect(s.getMeta('mirror_skips')).toBe(String(skipped));
     s.close();
@@ -197,8 +197,8 @@ describe('8 processes appending 5,000 events each to one stream', () => {
     for (const l of lines) JSON.parse(l); // every line intact
     const s = openStore(join(dir, 'mirror.db'));
     importAll(s, dir);
-    expect((s.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBe(40_000);
-    expect((s.db.prepare('SELECT COUNT(DISTINCT line) AS n FROM events').get() as { n: number }).n).toBe(40_000);
+    expect(s.countEvents()).toBe(40_000);
+    expect((withSql(s.path, (db) => db.prepare('SELECT COUNT(DISTINCT line) AS n FROM events').get()) as { n: number }).n).toBe(40_000);
     expect(verifyMirror(s, dir).ok).toBe(true);
     s.close();
   });
