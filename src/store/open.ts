@@ -2,9 +2,10 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MirrorError, sqliteCode } from '../errors.js';
+import { enterBulkLoad, finishIndexes, INDEXES_PENDING, leaveBulkLoad } from './bulk.js';
 import { checkSchema, migrate } from './migrations.js';
 import { checkDbPath, markOurs, ownershipOf, type Ownership } from './ownership.js';
-import { eventsSql, exportSql, feedCountSql, feedPageSql, groupsSql, recordsSql, type ExportQuery } from './read-sql.js';
+import { eventsSql, exportSql, feedCountSql, feedPageSql, groupsSql, recordsSql, withoutIndexHints, type ExportQuery } from './read-sql.js';
 import type { EventFields, FeedRow } from './rows.js';
 import { loadSqlite, type Database, type Statement } from './sqlite-module.js';
 import { PRAGMA, Statements } from './statements.js';
@@ -63,7 +64,9 @@ export class SqliteStore extends StoreOps {
     return this.db.open;
   }
 
-  private shape({ sql }: Shape, mode: Mode): Statement {
+  private shape(s: Shape, mode: Mode): Statement {
+    // A hint naming an index a bulk load dropped would fail to prepare; without it the plan is slower but the answer the same.
+    const sql = this.indexesPending() ? withoutIndexHints(s.sql) : s.sql;
     const key = `${mode}\0${sql}`;
     let stmt = this.shapes.get(key);
     if (!stmt) {
@@ -105,6 +108,26 @@ export class SqliteStore extends StoreOps {
   exportLines(q: ExportQuery): IterableIterator<string> {
     const s = exportSql(q);
     return this.shape(s, 'pluck').iterate(...s.params) as IterableIterator<string>;
+  }
+
+  /** Whether a bulk load dropped the secondary indexes and has not built them again (bulk.ts). */
+  indexesPending(): boolean {
+    return this.getMeta(INDEXES_PENDING) !== undefined;
+  }
+
+  /** Drops the secondary indexes (flag set first) and loads without fsync on this connection. */
+  enterBulkLoad(): void {
+    enterBulkLoad(this.db, this);
+  }
+
+  /** Restores synchronous = NORMAL, leaving the indexes pending (an interrupted load). */
+  leaveBulkLoad(): void {
+    leaveBulkLoad(this.db);
+  }
+
+  /** Builds the pending indexes, clears the flag and checkpoints; a no-op for indexes already there. */
+  finishIndexes(): void {
+    finishIndexes(this.db, this);
   }
 
   /** PRAGMA quick_check: 'ok', or the first problem found. */

@@ -103,7 +103,23 @@ export const PRAGMA = {
   quickCheck: 'quick_check',
   integrityCheck: 'integrity_check',
   walTruncate: 'wal_checkpoint(TRUNCATE)',
+  synchronousOff: 'synchronous = OFF',
 } as const;
+
+/**
+ * The secondary indexes of `events`, exactly as sql/001 and sql/004 create
+ * them: what a bulk load drops and builds again at its end (bulk.ts). The
+ * identity index stays: it is what makes a line exactly one row.
+ */
+export const SECONDARY_INDEXES = {
+  events_type_time: `CREATE INDEX events_type_time ON events(stream, type, ts_epoch, rank, "offset", stage, result, duration_s, issue, model,
+  cost_usd, input_tokens, output_tokens)`,
+  events_log_order: 'CREATE INDEX events_log_order ON events(stream, ts_epoch, rank, "offset")',
+  events_issue: 'CREATE INDEX events_issue ON events(stream, issue, ts_epoch, rank, "offset") WHERE issue != 0',
+} as const;
+export type SecondaryIndex = keyof typeof SECONDARY_INDEXES;
+export const indexExists = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?";
+export const dropIndex = (name: SecondaryIndex): string => `DROP INDEX IF EXISTS ${name}`;
 
 /** SQLite's StatementSet: each named statement prepared once per connection, on first use. */
 export class Statements {
