@@ -283,6 +283,7 @@ export function openStore(path: string, opts: OpenOptions = {}): SqliteStore {
       if (owner !== 'ours') markOurs(db);
       db.pragma(PRAGMA.wal);
       db.pragma(PRAGMA.synchronousNormal);
+      db.pragma(PRAGMA.walAutocheckpoint);
     }
     const { current, pending } = checkSchema(db, path);
     let version = current;

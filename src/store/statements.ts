@@ -104,6 +104,8 @@ export const PRAGMA = {
   integrityCheck: 'integrity_check',
   walTruncate: 'wal_checkpoint(TRUNCATE)',
   synchronousOff: 'synchronous = OFF',
+  // Each automatic checkpoint fsyncs WAL and file; every 10,000 pages (~40 MB of WAL) instead of 1,000: +15-40% per-event commits (DESIGN-15 2c).
+  walAutocheckpoint: 'wal_autocheckpoint = 10000',
 } as const;
 
 /**
