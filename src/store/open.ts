@@ -6,9 +6,9 @@ import { enterBulkLoad, finishIndexes, INDEXES_PENDING, leaveBulkLoad } from './
 import { checkSchema, migrate } from './migrations.js';
 import { checkDbPath, markOurs, ownershipOf, type Ownership } from './ownership.js';
 import { eventsSql, exportSql, feedCountSql, feedPageSql, groupsSql, recordsSql, withoutIndexHints, type ExportQuery } from './read-sql.js';
-import type { EventFields, FeedRow } from './rows.js';
+import type { EventFields, EventRow, FeedRow } from './rows.js';
 import { loadSqlite, type Database, type Statement } from './sqlite-module.js';
-import { PRAGMA, Statements } from './statements.js';
+import { EVENT_GROUP, INSERT_EVENT_GROUP, PRAGMA, Statements } from './statements.js';
 import type { PgStore } from './pg/open.js';
 import { StoreOps } from './store.js';
 
@@ -110,6 +110,34 @@ export class SqliteStore extends StoreOps {
     return this.shape(s, 'pluck').iterate(...s.params) as IterableIterator<string>;
   }
 
+  private readonly groupParams: unknown[] = [];
+  /** Nested in the batch's transaction, a savepoint: a group that met an existing row rolls back alone. */
+  private groupTxn: ((params: unknown[]) => void) | undefined;
+
+  override insertEventGroup(rows: readonly EventRow[]): boolean {
+    if (rows.length !== EVENT_GROUP) return false;
+    const p = this.groupParams;
+    p.length = 0;
+    for (const r of rows) {
+      const f = r.fields;
+      p.push(r.sourceId, r.offset, r.stream, r.rank, f.type, f.ts_epoch, f.issue, f.stage, f.result,
+        f.duration_s, f.cost_usd, f.model, f.input_tokens, f.output_tokens, r.line);
+    }
+    if (!this.groupTxn) {
+      const insert = this.db.prepare(INSERT_EVENT_GROUP);
+      this.groupTxn = this.db.transaction((params: unknown[]) => {
+        if (insert.run(...params).changes !== EVENT_GROUP) throw new GroupHadDuplicates();
+      });
+    }
+    try {
+      this.groupTxn(p);
+      return true;
+    } catch (err) {
+      if (err instanceof GroupHadDuplicates) return false;
+      throw err;
+    }
+  }
+
   /** Whether a bulk load dropped the secondary indexes and has not built them again (bulk.ts). */
   indexesPending(): boolean {
     return this.getMeta(INDEXES_PENDING) !== undefined;
@@ -166,6 +194,8 @@ export class SqliteStore extends StoreOps {
     };
   }
 }
+
+class GroupHadDuplicates extends Error {}
 
 /** Turns what SQLite and the OS say into a message that names the fix. */
 export function translateOpenError(err: unknown, path: string): unknown {

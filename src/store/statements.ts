@@ -123,6 +123,15 @@ export type SecondaryIndex = keyof typeof SECONDARY_INDEXES;
 export const indexExists = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?";
 export const dropIndex = (name: SecondaryIndex): string => `DROP INDEX IF EXISTS ${name}`;
 
+/**
+ * Rows per multi-row INSERT in a batch of the ingest: one statement for 25
+ * rows instead of 25 cuts N-API calls and statement resets (+12% measured in
+ * DESIGN-15 2a; 50 gains no more).
+ */
+export const EVENT_GROUP = 25;
+export const INSERT_EVENT_GROUP = SQL.insertEvent.replace(/VALUES \(.*\)$/s, () =>
+  `VALUES ${Array.from({ length: EVENT_GROUP }, () => `(${Array.from({ length: 15 }, () => '?').join(', ')})`).join(', ')}`);
+
 /** SQLite's StatementSet: each named statement prepared once per connection, on first use. */
 export class Statements {
   private readonly cache = new Map<SqlName, Statement>();
