@@ -165,6 +165,40 @@ describe('createWriter', () => {
     s.close();
   });
 
+  it('the fast path mirrors its own lines from memory only while nobody else moved the checkpoint or wrote after it', () => {
+    const dir = withMirror();
+    const log = join(dir, 'events.jsonl');
+    const lines = (): string[] => {
+      const st = openStore(join(dir, 'mirror.db'), { readonly: true });
+      const got = (st.db.prepare('SELECT line FROM events ORDER BY "offset"').all() as { line: string }[]).map((r) => r.line);
+      st.close();
+      return got;
+    };
+    const w = createWriter({ dir, mode: 'batched', batchMaxEvents: 1000, batchMaxDelayMs: 60_000 });
+    w.append('events', { type: 'a', ts_epoch: 1 });
+    w.flush();
+    w.append('events', { type: 'b', ts_epoch: 2 });
+    w.flush();
+    // Another ingester takes the writer's pending line, then another program appends a line of exactly its length.
+    w.append('events', { type: 'c', ts_epoch: 3 });
+    const other = openStore(join(dir, 'mirror.db'));
+    importAll(other, dir);
+    other.close();
+    writeFileSync(log, '{"ts":"1970-01-01T00:00:04Z","ts_epoch":4,"type":"d"}\n', { flag: 'a' });
+    w.append('events', { type: 'e', ts_epoch: 5 });
+    w.flush();
+    // And an echo >> between two of the writer's lines.
+    w.append('events', { type: 'f', ts_epoch: 6 });
+    writeFileSync(log, '{"type":"g","ts_epoch":7}\n', { flag: 'a' });
+    w.append('events', { type: 'h', ts_epoch: 8 });
+    w.close();
+    expect(lines()).toEqual(fileLines(dir));
+    expect(lines().map((l) => JSON.parse(l).type)).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
+    const s = openStore(join(dir, 'mirror.db'), { readonly: true });
+    expect(verifyMirror(s, dir).ok).toBe(true);
+    s.close();
+  });
+
   it('durability modes write the same bytes', () => {
     for (const durability of ['fsync', { intervalMs: 10 }] as const) {
       const dir = withMirror();

@@ -12,6 +12,24 @@ export interface ImportOptions extends IngestOptions {
   legacy?: boolean;
   /** Called once before ingesting with the number of bytes there are to read. */
   onStart?: (totalBytes: number) => void;
+  /**
+   * Load with the secondary indexes dropped and built at the end (SQLite):
+   * true always, false never; by default when the mirror is far behind
+   * (see bulkWorthIt) or an earlier bulk load was interrupted.
+   */
+  bulk?: boolean;
+}
+
+/** Below this backlog an import is over in well under a second: keep the indexes (and reads on the mirror) as they are. */
+export const BULK_MIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A bulk load pays when it loads more than the mirror holds: building an
+ * index sorted at the end costs about what the rows already there cost
+ * again, and is cheaper per row than keeping it up to date row by row.
+ */
+export function bulkWorthIt(bytesBehind: number, bytesMirrored: number): boolean {
+  return bytesBehind >= BULK_MIN_BYTES && bytesBehind > bytesMirrored;
 }
 
 export interface ImportSummary extends IngestTotals {
@@ -32,10 +50,20 @@ export function importAll(store: Store, dir: string, opts: ImportOptions = {}): 
   const known = store.liveStreams();
   const streams = opts.streams ?? [...new Set([...all.keys(), ...known])].sort();
   // What this import has to read, for the progress bar.
-  opts.onStart?.(streams.flatMap((s) => all.get(s) ?? []).reduce((n, f) => n + bytesBehind(store, dir, f), 0));
+  const behind = streams.flatMap((s) => all.get(s) ?? []).reduce((n, f) => n + bytesBehind(store, dir, f), 0);
+  opts.onStart?.(behind);
+  const bulk = store.engine === 'sqlite' && opts.bulk !== false &&
+    (opts.bulk === true || store.indexesPending() || bulkWorthIt(behind, store.allSources().reduce((n, s) => n + s.offset, 0)));
+  if (bulk) store.enterBulkLoad();
   const totals = emptyTotals();
-  for (const stream of streams) ingestStream(store, dir, stream, opts, totals);
-  const legacy = opts.legacy === false ? undefined : importLegacyCosts(store, dir);
+  let legacy: LegacySummary | undefined;
+  try {
+    for (const stream of streams) ingestStream(store, dir, stream, opts, totals);
+    legacy = opts.legacy === false ? undefined : importLegacyCosts(store, dir);
+  } finally {
+    if (bulk) store.leaveBulkLoad();
+  }
+  if (bulk) store.finishIndexes();
   const completedAt = new Date().toISOString();
   const summary: ImportSummary = {
     ...totals,

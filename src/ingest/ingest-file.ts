@@ -1,5 +1,6 @@
 import type { Store } from '../store/open.js';
-import type { EventRow } from '../store/rows.js';
+import type { EventFields, EventRow } from '../store/rows.js';
+import { EVENT_GROUP } from '../store/statements.js';
 import { createHash } from 'node:crypto';
 import { holdsLineAt, lineHash } from './held.js';
 import { MARKER_BYTES } from './identity.js';
@@ -86,8 +87,22 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
     rejects++;
     countReject(totals, reason);
   };
-  // One row object for the whole batch: the insert path allocates nothing per event beyond the parse.
-  const row: EventRow = { sourceId: src.id, offset: 0, stream: src.stream, rank: src.rank, fields: null!, line: '' };
+  // Events go in by groups of EVENT_GROUP rows per statement; a group that meets a row already mirrored goes in row by row.
+  const group: EventRow[] = [];
+  const took = (n: EventFields): void => {
+    rows++;
+    if (countsInStageTotals(n)) {
+      const t = stageTotals.get(n.stage) ?? { n: 0, sum: 0 };
+      t.n++;
+      t.sum += n.duration_s ?? 0;
+      stageTotals.set(n.stage, t);
+    }
+  };
+  const insertGroup = (): void => {
+    if (store.insertEventGroup(group)) for (const r of group) took(r.fields);
+    else for (const r of group) if (store.insertEvent(r)) took(r.fields); else totals.duplicates++;
+    group.length = 0;
+  };
   const consumed = reread ? new LastBytes(bytesBefore(file, from, opts)) : new LastBytes(before);
   const next = readLines(
     { fd, from, to: size, final, maxLineBytes: opts.maxLineBytes, batchBytes: opts.batchBytes, read: opts.read, consumed },
@@ -95,21 +110,8 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
       if (offset < mappedEnd && held(offset, buf, s, e)) return;
       const parsed = parseLine(buf, s, e, utf8);
       if (parsed.kind === 'event') {
-        const n = normalize(parsed.value);
-        row.offset = offset;
-        row.fields = n;
-        row.line = parsed.text;
-        if (store.insertEvent(row)) {
-          rows++;
-          if (countsInStageTotals(n)) {
-            const t = stageTotals.get(n.stage) ?? { n: 0, sum: 0 };
-            t.n++;
-            t.sum += n.duration_s ?? 0;
-            stageTotals.set(n.stage, t);
-          }
-        } else {
-          totals.duplicates++;
-        }
+        group.push({ sourceId: src.id, offset, stream: src.stream, rank: src.rank, fields: normalize(parsed.value), line: parsed.text });
+        if (group.length === EVENT_GROUP) insertGroup();
       } else if (parsed.kind === 'blank') {
         blanks++;
       } else {
@@ -122,6 +124,7 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
       if (offset + length === size) tail = length;
     },
   );
+  if (group.length > 0) insertGroup();
   if (next === src.offset) {
     if (size !== src.size || file.st.mtimeMs !== src.mtime_ms) store.setSeen(src.id, size, file.st.mtimeMs);
     return 'done';

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Store } from '../store/open.js';
 import { bytes } from '../units.js';
-import { catchUpAdvice, mirrorStatus, type MirrorStatus } from './status.js';
+import { catchUpAdvice, INDEXES_PENDING_ADVICE, mirrorStatus, type MirrorStatus } from './status.js';
 import { findDuplicates } from './verify.js';
 
 export interface DoctorCheck {
@@ -26,6 +26,7 @@ export function doctor(store: Store, dir: string): DoctorReport {
   const { integrity } = status;
   checks.push({ name: 'integrity', ok: integrity === 'ok', detail: integrity, fix: integrity === 'ok' ? undefined : 'jsonl-mirror rebuild' });
   checks.push({ name: 'schema', ok: true, detail: `version ${status.schemaVersion}` });
+  if (status.indexesPending) checks.push({ name: 'indexes', ok: false, detail: INDEXES_PENDING_ADVICE, fix: 'jsonl-mirror import' });
   const { behindBytes: behind, unterminatedBytes: pending } = status.totals;
   checks.push({
     name: 'lag',

@@ -42,6 +42,8 @@ export interface MirrorStatus {
   prunable: { rows: number; bytes: number };
   /** The tailer following this mirror, if one runs. */
   tailer: TailerOwner | null;
+  /** A bulk import dropped the secondary indexes and has not built them again (interrupted, or still loading). */
+  indexesPending: boolean;
   /** A PostgreSQL mirror: this machine's host id and every host's totals. */
   fleet?: { host: string; hosts: HostStatus[] };
 }
@@ -149,9 +151,14 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
     mirrorSkips: Number(meta('mirror_skips') ?? 0),
     prunable: prunable(store).reduce((a, c) => ({ rows: a.rows + c.rows, bytes: a.bytes + c.bytes }), { rows: 0, bytes: 0 }),
     tailer: isPgStore(store) ? runningPgTailer(store, dir) : runningTailer(store),
+    indexesPending: !isPgStore(store) && store.indexesPending(),
     ...(isPgStore(store) ? { fleet: { host: store.host, hosts: store.fleetHosts() } } : {}),
   };
 }
+
+/** What status and doctor say while a bulk import's indexes are missing. */
+export const INDEXES_PENDING_ADVICE =
+  'indexes pending: an import is loading or was interrupted; reads answer from the files until `jsonl-mirror import` (or the tailer) builds them';
 
 /**
  * What brings the mirror up to the files: `import` takes complete lines; an

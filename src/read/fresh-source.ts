@@ -47,6 +47,7 @@ export class FreshSqliteSource implements EventSource {
     this.lagSeconds = 0;
   }
 
+  /** Catches the streams up; a mirror without its indexes answers only an explicit `--source sqlite` (slowly, but the same). */
   private ensure(streams: string[]): void {
     for (const stream of streams) {
       if (this.fresh.has(stream)) continue;
@@ -64,6 +65,10 @@ export class FreshSqliteSource implements EventSource {
         }
       }
       this.behind(stream, why);
+    }
+    if (this.maxLagSeconds !== Number.POSITIVE_INFINITY && this.store.indexesPending()) {
+      throw new MirrorBehind('the mirror\'s indexes are pending (an import is loading, or was interrupted: run `jsonl-mirror import`); ' +
+        'answered from the files instead');
     }
   }
 

@@ -2,12 +2,13 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MirrorError, sqliteCode } from '../errors.js';
+import { enterBulkLoad, finishIndexes, INDEXES_PENDING, leaveBulkLoad } from './bulk.js';
 import { checkSchema, migrate } from './migrations.js';
 import { checkDbPath, markOurs, ownershipOf, type Ownership } from './ownership.js';
-import { eventsSql, exportSql, feedCountSql, feedPageSql, groupsSql, recordsSql, type ExportQuery } from './read-sql.js';
-import type { EventFields, FeedRow } from './rows.js';
+import { eventsSql, exportSql, feedCountSql, feedPageSql, groupsSql, recordsSql, withoutIndexHints, type ExportQuery } from './read-sql.js';
+import type { EventFields, EventRow, FeedRow } from './rows.js';
 import { loadSqlite, type Database, type Statement } from './sqlite-module.js';
-import { PRAGMA, Statements } from './statements.js';
+import { EVENT_GROUP, INSERT_EVENT_GROUP, PRAGMA, Statements } from './statements.js';
 import type { PgStore } from './pg/open.js';
 import { StoreOps } from './store.js';
 
@@ -60,7 +61,9 @@ export class SqliteStore extends StoreOps {
     this.cleanup?.();
   }
 
-  private shape({ sql }: Shape, mode: Mode): Statement {
+  private shape(s: Shape, mode: Mode): Statement {
+    // A hint naming an index a bulk load dropped would fail to prepare; without it the plan is slower but the answer the same.
+    const sql = this.indexesPending() ? withoutIndexHints(s.sql) : s.sql;
     const key = `${mode}\0${sql}`;
     let stmt = this.shapes.get(key);
     if (!stmt) {
@@ -104,6 +107,54 @@ export class SqliteStore extends StoreOps {
     return this.shape(s, 'pluck').iterate(...s.params) as IterableIterator<string>;
   }
 
+  private readonly groupParams: unknown[] = [];
+  /** Nested in the batch's transaction, a savepoint: a group that met an existing row rolls back alone. */
+  private groupTxn: ((params: unknown[]) => void) | undefined;
+
+  override insertEventGroup(rows: readonly EventRow[]): boolean {
+    if (rows.length !== EVENT_GROUP) return false;
+    const p = this.groupParams;
+    p.length = 0;
+    for (const r of rows) {
+      const f = r.fields;
+      p.push(r.sourceId, r.offset, r.stream, r.rank, f.type, f.ts_epoch, f.issue, f.stage, f.result,
+        f.duration_s, f.cost_usd, f.model, f.input_tokens, f.output_tokens, r.line);
+    }
+    if (!this.groupTxn) {
+      const insert = this.db.prepare(INSERT_EVENT_GROUP);
+      this.groupTxn = this.db.transaction((params: unknown[]) => {
+        if (insert.run(...params).changes !== EVENT_GROUP) throw new GroupHadDuplicates();
+      });
+    }
+    try {
+      this.groupTxn(p);
+      return true;
+    } catch (err) {
+      if (err instanceof GroupHadDuplicates) return false;
+      throw err;
+    }
+  }
+
+  /** Whether a bulk load dropped the secondary indexes and has not built them again (bulk.ts). */
+  indexesPending(): boolean {
+    return this.getMeta(INDEXES_PENDING) !== undefined;
+  }
+
+  /** Drops the secondary indexes (flag set first) and loads without fsync on this connection. */
+  enterBulkLoad(): void {
+    enterBulkLoad(this.db, this);
+  }
+
+  /** Restores synchronous = NORMAL, leaving the indexes pending (an interrupted load). */
+  leaveBulkLoad(): void {
+    leaveBulkLoad(this.db);
+  }
+
+  /** Builds the pending indexes, clears the flag and checkpoints; a no-op for indexes already there. */
+  finishIndexes(): void {
+    finishIndexes(this.db, this);
+  }
+
   /** PRAGMA quick_check: 'ok', or the first problem found. */
   quickCheck(): string {
     return (this.db.pragma(PRAGMA.quickCheck, { simple: true }) as string) ?? 'ok';
@@ -140,6 +191,8 @@ export class SqliteStore extends StoreOps {
     };
   }
 }
+
+class GroupHadDuplicates extends Error {}
 
 /** Turns what SQLite and the OS say into a message that names the fix. */
 export function translateOpenError(err: unknown, path: string): unknown {
@@ -257,6 +310,7 @@ export function openStore(path: string, opts: OpenOptions = {}): SqliteStore {
       if (owner !== 'ours') markOurs(db);
       db.pragma(PRAGMA.wal);
       db.pragma(PRAGMA.synchronousNormal);
+      db.pragma(PRAGMA.walAutocheckpoint);
     }
     const { current, pending } = checkSchema(db, path);
     let version = current;

@@ -188,6 +188,11 @@ export function recordsSql(q: RecordQuery): { sql: string; params: unknown[] } {
   return { sql: `SELECT ${columns} FROM events ${index} WHERE ${parts.join(' AND ')} ORDER BY ${LOG_ORDER}`, params };
 }
 
+/** The same query without its INDEXED BY clauses, for a mirror whose secondary indexes are pending (bulk.ts). */
+export function withoutIndexHints(sql: string): string {
+  return sql.replace(/ INDEXED BY \w+/g, '');
+}
+
 export interface ExportQuery {
   streams?: string[];
   /** ts_epoch >= since */

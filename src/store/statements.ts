@@ -103,7 +103,34 @@ export const PRAGMA = {
   quickCheck: 'quick_check',
   integrityCheck: 'integrity_check',
   walTruncate: 'wal_checkpoint(TRUNCATE)',
+  synchronousOff: 'synchronous = OFF',
+  // Each automatic checkpoint fsyncs WAL and file; every 10,000 pages (~40 MB of WAL) instead of 1,000: +15-40% per-event commits (DESIGN-15 2c).
+  walAutocheckpoint: 'wal_autocheckpoint = 10000',
 } as const;
+
+/**
+ * The secondary indexes of `events`, exactly as sql/001 and sql/004 create
+ * them: what a bulk load drops and builds again at its end (bulk.ts). The
+ * identity index stays: it is what makes a line exactly one row.
+ */
+export const SECONDARY_INDEXES = {
+  events_type_time: `CREATE INDEX events_type_time ON events(stream, type, ts_epoch, rank, "offset", stage, result, duration_s, issue, model,
+  cost_usd, input_tokens, output_tokens)`,
+  events_log_order: 'CREATE INDEX events_log_order ON events(stream, ts_epoch, rank, "offset")',
+  events_issue: 'CREATE INDEX events_issue ON events(stream, issue, ts_epoch, rank, "offset") WHERE issue != 0',
+} as const;
+export type SecondaryIndex = keyof typeof SECONDARY_INDEXES;
+export const indexExists = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?";
+export const dropIndex = (name: SecondaryIndex): string => `DROP INDEX IF EXISTS ${name}`;
+
+/**
+ * Rows per multi-row INSERT in a batch of the ingest: one statement for 25
+ * rows instead of 25 cuts N-API calls and statement resets (+12% measured in
+ * DESIGN-15 2a; 50 gains no more).
+ */
+export const EVENT_GROUP = 25;
+export const INSERT_EVENT_GROUP = SQL.insertEvent.replace(/VALUES \(.*\)$/s, () =>
+  `VALUES ${Array.from({ length: EVENT_GROUP }, () => `(${Array.from({ length: 15 }, () => '?').join(', ')})`).join(', ')}`);
 
 /** SQLite's StatementSet: each named statement prepared once per connection, on first use. */
 export class Statements {

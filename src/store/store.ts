@@ -149,6 +149,15 @@ export abstract class StoreOps {
     return info.changes === 1;
   }
 
+  /**
+   * Inserts EVENT_GROUP events as one statement, all or none: false, having
+   * inserted nothing, when any of them is already mirrored (or the engine has
+   * no group statement); then the caller inserts them one by one.
+   */
+  insertEventGroup(_rows: readonly EventRow[]): boolean {
+    return false;
+  }
+
   /** Records a rejected line; with a hash (a whole line) it can later be matched against a copy. Returns rows added. */
   insertReject(r: RejectRow): number {
     return r.hash === undefined

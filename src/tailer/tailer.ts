@@ -97,6 +97,8 @@ export function createTailer(opts: TailerOptions): Tailer {
     const s = openHealed(dbPath, (aside) => onError(new Error(corrupt(aside))));
     try {
       claimTailer(s);
+      // An interrupted bulk import left the mirror without its secondary indexes: the one writer builds them now.
+      if (s.engine === 'sqlite' && s.indexesPending()) s.finishIndexes();
       lastId = s.maxEventId();
     } catch (err) {
       s.close();

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { assertDir } from '../../ingest/layout.js';
-import { catchUpAdvice, mirrorStatus, type MirrorStatus } from '../../ops/status.js';
+import { catchUpAdvice, INDEXES_PENDING_ADVICE, mirrorStatus, type MirrorStatus } from '../../ops/status.js';
 import { action } from '../context.js';
 import { withStore } from '../../ops/mirror.js';
 import { bytes, count, plural, table } from '../format.js';
@@ -16,6 +16,7 @@ function describe(s: MirrorStatus): string {
     s.tailer ? `a tailer runs on this mirror (pid ${s.tailer.pid} on ${s.tailer.host}, since ${s.tailer.startedAt})` : 'no tailer runs on this mirror',
     s.lastImport ? `last import completed ${s.lastImport.completedAt}` : 'no import has completed on this mirror',
   ];
+  if (s.indexesPending) out.push(INDEXES_PENDING_ADVICE);
   if (s.totals.goneSources > 0) {
     out.push(`${plural(s.totals.goneSources, 'source file is', 'source files are')} gone; ${s.totals.goneSources === 1 ? 'its' : 'their'} ${plural(s.totals.historyRows, 'row')} are kept as history`);
   }

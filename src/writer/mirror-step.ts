@@ -1,0 +1,125 @@
+import { MirrorError, sqliteCode } from '../errors.js';
+import { ingestLive } from '../ingest/ingest-live.js';
+import { ingestOwnLines } from '../ingest/ingest-own.js';
+import { openStore, translateOpenError, type Store } from '../store/open.js';
+import { isPgUrl, openPgStore, redact, translatePgError } from '../store/pg/open.js';
+import { RECHECK_MS, type OpenStream, type StreamFiles } from './streams.js';
+
+/** The PostgreSQL mirror step's bounds: a lost server delays an append by at most about this much, once per retry period. */
+const PG_CONNECT_MS = 500;
+const PG_STATEMENT_MS = 2000;
+
+function mirrorError(err: unknown, dbPath: string): MirrorError {
+  if (isPgUrl(dbPath)) {
+    const e = translatePgError(err, redact(dbPath));
+    return e instanceof MirrorError ? e : new MirrorError('DB_OPEN_FAILED', `${redact(dbPath)}: ${(e as Error).message}`, { cause: err });
+  }
+  if (err instanceof MirrorError) return err;
+  const code = sqliteCode(err) ?? '';
+  if (code.startsWith('SQLITE_BUSY')) return new MirrorError('DB_LOCKED', `${dbPath} is locked by another process; appends go on, the mirror catches up later`);
+  return translateOpenError(err, dbPath) as MirrorError;
+}
+
+export interface MirrorStepOptions {
+  /** false: the writer appends to the files only, every step is skipped. */
+  enabled: boolean;
+  dir: string;
+  dbPath: string;
+  /** The writer's open files: their cached sources are forgotten when the connection changes. */
+  files: StreamFiles;
+  budgetMs: number;
+  retryAfterMs: number;
+  hostId?: string;
+  onProblem: (err: MirrorError) => void;
+}
+
+/**
+ * The mirror step after an append: the writer's one connection (opened
+ * lazily, reopened when the DB file was replaced), the stream's new lines
+ * into the mirror within the budget, and what happens when that fails
+ * (skip, count, tell once per kind of problem, retry later). Never throws.
+ */
+export class MirrorStep {
+  private store: Store | undefined;
+  private dbCheckedAt = 0;
+  private nextAttempt = 0;
+  private skippedSinceSuccess = 0;
+  private reported = new Set<string>();
+  private readonly pg: boolean;
+  /** The last mirror problem, until a step succeeds again. */
+  problem: MirrorError | undefined;
+
+  constructor(private readonly opts: MirrorStepOptions) {
+    this.pg = isPgUrl(opts.dbPath);
+  }
+
+  /** Mirrors what `events` appends left in the stream's file; false when skipped (the next ingest picks them up). */
+  run(stream: string, s: OpenStream, events: number): boolean {
+    if (!this.opts.enabled) return false;
+    const now = Date.now();
+    if (now < this.nextAttempt) {
+      this.skippedSinceSuccess += events;
+      s.own = null;
+      return false;
+    }
+    try {
+      const store = this.connect(now);
+      // This writer's own lines straight from memory when nothing else is after the checkpoint; otherwise the ingest path.
+      let to = !this.pg && s.hint && s.own && s.own.lines.length > 0 ? ingestOwnLines(store, s.hint, s.fd, s.own) : undefined;
+      if (to === undefined) {
+        s.hint = ingestLive(store, this.opts.dir, stream, s.fd, { maxBatches: 1, batchBytes: 256 * 1024 }, s.hint).source;
+        to = s.hint && store.sourceById(s.hint.sourceId)?.offset;
+      }
+      s.own = to === undefined ? null : { from: to, lines: [] };
+      if (this.skippedSinceSuccess > 0) {
+        const prev = Number(store.getMeta('mirror_skips') ?? 0);
+        store.setMeta('mirror_skips', String(prev + this.skippedSinceSuccess));
+        this.skippedSinceSuccess = 0;
+      }
+      this.problem = undefined;
+      this.reported = new Set();
+      return true;
+    } catch (err) {
+      const e = mirrorError(err, this.opts.dbPath);
+      if (e.code !== 'DB_LOCKED' && this.store) {
+        this.store.close();
+        this.store = undefined;
+      }
+      this.report(e);
+      s.own = null;
+      this.nextAttempt = now + this.opts.retryAfterMs;
+      this.skippedSinceSuccess += events;
+      return false;
+    }
+  }
+
+  close(): void {
+    this.store?.close();
+  }
+
+  private report(err: MirrorError): void {
+    this.problem = err;
+    if (this.reported.has(err.code)) return;
+    this.reported.add(err.code);
+    this.opts.onProblem(err);
+  }
+
+  private connect(now: number): Store {
+    if (this.store && now - this.dbCheckedAt >= RECHECK_MS) {
+      this.dbCheckedAt = now;
+      if (this.store.movedOnDisk()) {
+        this.store.close();
+        this.store = undefined;
+      }
+    }
+    if (!this.store) {
+      // A server that is away costs one bounded connection attempt per retry period, never a failed append.
+      this.store = this.pg
+        ? openPgStore(this.opts.dbPath, { hostId: this.opts.hostId, migrate: false, connectMs: PG_CONNECT_MS, statementMs: PG_STATEMENT_MS })
+        : openStore(this.opts.dbPath, { mustExist: true, busyTimeoutMs: this.opts.budgetMs });
+      this.dbCheckedAt = now;
+      for (const o of this.opts.files.values()) o.hint = undefined;
+    }
+    return this.store;
+  }
+}
