@@ -1,10 +1,9 @@
 import type { Store } from '../store/open.js';
 import type { EventFields, EventRow } from '../store/rows.js';
 import { EVENT_GROUP } from '../store/statements.js';
-import { createHash } from 'node:crypto';
 import { holdsLineAt, lineHash } from './held.js';
-import { MARKER_BYTES } from './identity.js';
-import { LastBytes, readFully, readLines } from './lines.js';
+import { hashBytes, markerBytes } from './identity.js';
+import { LastBytes, readLines } from './lines.js';
 import { countsInStageTotals } from '../model/rules.js';
 import { normalize } from './normalize.js';
 import type { IngestTotals, ResolvedIngestOptions } from './options.js';
@@ -35,17 +34,6 @@ interface BatchArgs {
   resolved: boolean;
 }
 
-function hashOf(bytes: Buffer): string {
-  return bytes.length === 0 ? '' : createHash('sha1').update(bytes).digest('hex');
-}
-
-/** The bytes before `offset` that a marker covers, as they are in the file now. */
-function bytesBefore(file: OpenFile, offset: number, opts: ResolvedIngestOptions): Buffer {
-  const len = Math.min(MARKER_BYTES, offset);
-  const buf = Buffer.alloc(len);
-  return buf.subarray(0, readFully(file.fd, buf, len, offset - len, opts.read));
-}
-
 /**
  * One batch: re-read the checkpoint under the write lock, check the bytes
  * before it still match, read complete lines, insert them, move the
@@ -61,8 +49,8 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
   // Not resolved in this pass: a generation that has read nothing may hold an earlier one's lines, and a file whose
   // mtime moved without growing may have been rewritten in place; resolution checks both.
   if (!resolved && ((src.offset === 0 && src.copy_of === null) || (size === src.size && file.st.mtimeMs !== src.mtime_ms))) return 'invalid';
-  const before = bytesBefore(file, src.offset, opts);
-  if (src.offset > size || hashOf(before) !== src.marker_hash) return 'invalid';
+  const before = markerBytes(fd, src.offset, opts.read);
+  if (src.offset > size || hashBytes(before) !== src.marker_hash) return 'invalid';
   // A reject made from an unterminated tail is provisional: once more bytes follow, its line is read again whole.
   const reread = src.tail_len > 0 && size > src.offset;
   const from = reread ? src.offset - src.tail_len : src.offset;
@@ -103,7 +91,7 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
     else for (const r of group) if (store.insertEvent(r)) took(r.fields); else totals.duplicates++;
     group.length = 0;
   };
-  const consumed = reread ? new LastBytes(bytesBefore(file, from, opts)) : new LastBytes(before);
+  const consumed = reread ? new LastBytes(markerBytes(fd, from, opts.read)) : new LastBytes(before);
   const next = readLines(
     { fd, from, to: size, final, maxLineBytes: opts.maxLineBytes, batchBytes: opts.batchBytes, read: opts.read, consumed },
     (buf, s, e, offset, utf8) => {
@@ -131,7 +119,7 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
   }
   for (const [stage, t] of stageTotals) store.addStageTotal(src.stream, stage, t.n, t.sum);
   const tailLen = next === size && tail > 0 && next - tail >= from ? tail : 0;
-  store.advanceReadCheckpoint(src.id, { offset: next, marker: hashOf(consumed.value), size, mtimeMs: file.st.mtimeMs, tailLen, rows, rejects, blanks, at });
+  store.advanceReadCheckpoint(src.id, { offset: next, marker: hashBytes(consumed.value), size, mtimeMs: file.st.mtimeMs, tailLen, rows, rejects, blanks, at });
   totals.rows += rows;
   totals.blanks += blanks;
   return Math.max(0, next - src.offset);

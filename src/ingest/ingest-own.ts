@@ -1,15 +1,11 @@
-import { createHash } from 'node:crypto';
 import { fstatSync } from 'node:fs';
 import { countsInStageTotals } from '../model/rules.js';
 import type { Store } from '../store/open.js';
 import type { EventRow } from '../store/rows.js';
-import { MARKER_BYTES } from './identity.js';
+import { hashBytes, markerBytes, MARKER_BYTES } from './identity.js';
 import type { LiveHint } from './ingest-live.js';
-import { readFully } from './lines.js';
 import { normalize } from './normalize.js';
 import { parseLine } from './parse-line.js';
-
-const sha1 = (b: Buffer): string => (b.length === 0 ? '' : createHash('sha1').update(b).digest('hex'));
 
 /** A line that is not what the writer wrote, or is already mirrored: roll back, take the ingest path. */
 class NotOwnLines extends Error {}
@@ -56,8 +52,8 @@ function ownStep({ store, hint, fd, own: { from, lines } }: OwnArgs): number | u
   const st = fstatSync(fd);
   if (st.dev !== src.dev || st.ino !== src.ino) return undefined;
   if (st.size - src.offset !== lines.reduce((a, b) => a + b.length, 0)) return undefined;
-  const before = Buffer.alloc(Math.min(MARKER_BYTES, src.offset));
-  if (readFully(fd, before, before.length, src.offset - before.length) !== before.length || sha1(before) !== src.marker_hash) return undefined;
+  const before = markerBytes(fd, src.offset);
+  if (hashBytes(before) !== src.marker_hash) return undefined;
   const row: EventRow = { sourceId: src.id, offset: src.offset, stream: src.stream, rank: src.rank, fields: null!, line: '' };
   const stageTotals = new Map<string, { n: number; sum: number }>();
   for (const b of lines) {
@@ -80,7 +76,7 @@ function ownStep({ store, hint, fd, own: { from, lines } }: OwnArgs): number | u
   for (let acc = 0; k > 0 && acc < MARKER_BYTES; ) acc += lines[--k]!.length;
   const tail = Buffer.concat(k === 0 ? [before, ...lines] : lines.slice(k));
   store.advanceReadCheckpoint(src.id, {
-    offset: row.offset, marker: sha1(tail.subarray(Math.max(0, tail.length - MARKER_BYTES))), size: st.size, mtimeMs: st.mtimeMs,
+    offset: row.offset, marker: hashBytes(tail.subarray(Math.max(0, tail.length - MARKER_BYTES))), size: st.size, mtimeMs: st.mtimeMs,
     tailLen: 0, rows: lines.length, rejects: 0, blanks: 0, at: new Date().toISOString(),
   });
   return row.offset;
