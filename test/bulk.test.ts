@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateLog } from '../fixtures/generate.js';
@@ -7,35 +8,33 @@ import { importAll } from '../src/import/import.js';
 import { verifyMirror } from '../src/ops/verify.js';
 import { openStore } from '../src/store/open.js';
 import { createTailer } from '../src/tailer/tailer.js';
-import { cli, cliAsync, tmp } from './helpers.js';
+import { cli, cliAsync, tmp, withSql } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every row the mirror holds, independent of row ids. */
 function digest(dbPath: string): { events: number; hash: string } {
-  const store = openStore(dbPath, { readonly: true });
   const h = createHash('sha1');
   let events = 0;
-  const rows = store.db
-    .prepare('SELECT s.path, e."offset", e.line, e.ts_epoch, e.type FROM events e JOIN sources s ON s.id = e.source_id ORDER BY s.path, e."offset"')
-    .raw()
-    .iterate() as IterableIterator<unknown[]>;
-  for (const r of rows) {
-    h.update(`${r.join('\u0001')}\n`);
-    events++;
-  }
-  store.close();
+  withSql(dbPath, (db) => {
+    const rows = db
+      .prepare('SELECT s.path, e."offset", e.line, e.ts_epoch, e.type FROM events e JOIN sources s ON s.id = e.source_id ORDER BY s.path, e."offset"')
+      .raw()
+      .iterate() as IterableIterator<unknown[]>;
+    for (const r of rows) {
+      h.update(`${r.join('\u0001')}\n`);
+      events++;
+    }
+  });
   return { events, hash: h.digest('hex') };
 }
 
 /** The mirror's indexes as SQLite stores their definitions. */
 function indexes(dbPath: string): Record<string, string> {
-  const store = openStore(dbPath, { readonly: true });
-  const rows = store.db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").all() as {
+  const rows = withSql(dbPath, (db) => db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").all()) as {
     name: string;
     sql: string;
   }[];
-  store.close();
   return Object.fromEntries(rows.map((r) => [r.name, r.sql]));
 }
 
@@ -102,9 +101,7 @@ describe('bulk import (deferred secondary indexes)', () => {
     const doc = cli(['--dir', dir, '--db', db, 'doctor', '--json']);
     expect(doc.json.checks.find((c: { name: string }) => c.name === 'indexes')).toMatchObject({ ok: false, fix: 'jsonl-mirror import' });
 
-    const probe = openStore(cleanDb, { readonly: true });
-    const { now, issue } = probe.db.prepare('SELECT MAX(ts_epoch) AS now, MAX(issue) AS issue FROM events').get() as { now: number; issue: number };
-    probe.close();
+    const { now, issue } = withSql(cleanDb, (d) => d.prepare('SELECT MAX(ts_epoch) AS now, MAX(issue) AS issue FROM events').get()) as { now: number; issue: number };
     const scan = createReader({ dir, source: 'scan' });
     const expected = answers(scan, now, issue);
     scan.close();
@@ -183,5 +180,48 @@ describe('bulk import (deferred secondary indexes)', () => {
     await t.stop();
     expect(pending(db)).toBe(false);
     expect(indexes(db).events_log_order).toBeDefined();
+  });
+
+  it('a load cut short by an OS crash (damaged, indexes pending) is checked, moved aside and rebuilt, never built on', async () => {
+    const dir = tmp();
+    generateLog({ dir, lines: 20_000, seed: 3 });
+    const damaged = () => {
+      const db = join(dir, 'mirror.db');
+      rmSync(db, { force: true });
+      const store = openStore(db);
+      store.enterBulkLoad();
+      importAll(store, dir, { bulk: false });
+      store.leaveBulkLoad();
+      store.close();
+      // What a power loss under synchronous = OFF can leave: pages of the table never written whole.
+      const size = statSync(db).size;
+      const fd = openSync(db, 'r+');
+      writeSync(fd, Buffer.alloc(8192, 0xa5), 0, 8192, size - 3 * 8192);
+      closeSync(fd);
+      return db;
+    };
+    const clean = join(tmp(), 'clean.db');
+    expect(cli(['--dir', dir, '--db', clean, 'import']).code).toBe(0);
+
+    let db = damaged();
+    const imp = cli(['--dir', dir, 'import', '--json']);
+    expect(imp.code).toBe(1);
+    expect(imp.json.error.code).toBe('DB_CORRUPT');
+    expect(imp.json.error.message).toMatch(/moved it aside to /);
+    expect(imp.json.error.message).toMatch(/failed its check after an interrupted bulk import/);
+    expect(existsSync(db)).toBe(false);
+    expect(cli(['--dir', dir, 'import']).code).toBe(0);
+    expect(digest(db)).toEqual(digest(clean));
+    expect(pending(db)).toBe(false);
+
+    db = damaged();
+    const problems: string[] = [];
+    const t = createTailer({ dir, onError: (e) => problems.push((e as Error).message) });
+    await t.start();
+    await t.idle();
+    await t.stop();
+    expect(problems.join('\n')).toMatch(/moved it aside/);
+    expect(digest(db)).toEqual(digest(clean));
+    expect(pending(db)).toBe(false);
   });
 });

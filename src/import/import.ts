@@ -54,6 +54,7 @@ export function importAll(store: Store, dir: string, opts: ImportOptions = {}): 
   opts.onStart?.(behind);
   const bulk = store.engine === 'sqlite' && opts.bulk !== false &&
     (opts.bulk === true || store.indexesPending() || bulkWorthIt(behind, store.allSources().reduce((n, s) => n + s.offset, 0)));
+  if (store.engine === 'sqlite' && store.indexesPending()) store.checkInterruptedLoad();
   if (bulk) store.enterBulkLoad();
   const totals = emptyTotals();
   let legacy: LegacySummary | undefined;

@@ -155,6 +155,19 @@ export class SqliteStore extends StoreOps {
     finishIndexes(this.db, this);
   }
 
+  /**
+   * Another process's bulk load was interrupted: it ran without fsync, so
+   * after an OS crash the file may be damaged. Check it before building on
+   * it; a damaged mirror fails as DB_CORRUPT, which a writing command moves
+   * aside and rebuilds from the files.
+   */
+  checkInterruptedLoad(): void {
+    const problem = this.quickCheck();
+    if (problem !== 'ok') {
+      throw new MirrorError('DB_CORRUPT', `${this.path} failed its check after an interrupted bulk import (${problem}); move it aside and run \`jsonl-mirror import\` to rebuild it from the logs`);
+    }
+  }
+
   /** PRAGMA quick_check: 'ok', or the first problem found. */
   quickCheck(): string {
     return (this.db.pragma(PRAGMA.quickCheck, { simple: true }) as string) ?? 'ok';

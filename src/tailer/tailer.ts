@@ -98,10 +98,19 @@ export function createTailer(opts: TailerOptions): Tailer {
     try {
       claimTailer(s);
       // An interrupted bulk import left the mirror without its secondary indexes: the one writer builds them now.
-      if (s.engine === 'sqlite' && s.indexesPending()) s.finishIndexes();
+      if (s.engine === 'sqlite' && s.indexesPending()) {
+        s.checkInterruptedLoad();
+        s.finishIndexes();
+      }
       lastId = s.maxEventId();
     } catch (err) {
       s.close();
+      // Found broken after the open (a bulk load cut short by an OS crash): aside, and start afresh from the files.
+      const aside = isBrokenDb(err) ? moveAsideBroken(dbPath, err) : null;
+      if (aside) {
+        onError(new Error(corrupt(aside)));
+        return openMirror();
+      }
       throw translateOpenError(err, dbPath);
     }
     return s;
