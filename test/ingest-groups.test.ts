@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { markerHash } from '../src/ingest/identity.js';
 import { ingestStream } from '../src/ingest/ingest-stream.js';
 import { openStore, type SqliteStore } from '../src/store/open.js';
-import { tmp } from './helpers.js';
+import { tmp, withSql } from './helpers.js';
 
 const line = (i: number): string =>
   `${JSON.stringify({ ts_epoch: 1767225600 + i, type: i % 3 === 0 ? 'stage.completed' : 't', stage: `s${i % 4}`, duration_s: i })}\n`;
@@ -16,7 +16,7 @@ function rewind(store: SqliteStore, path: string, text: string, i: number): void
   const fd = openSync(path, 'r');
   const marker = markerHash(fd, offset);
   closeSync(fd);
-  store.db.prepare('UPDATE sources SET "offset" = ?, marker_hash = ?').run(offset, marker);
+  withSql(store.path, (db) => db.prepare('UPDATE sources SET "offset" = ?, marker_hash = ?').run(offset, marker));
 }
 
 describe('ingest inserts events by groups of 25 per statement', () => {

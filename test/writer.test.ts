@@ -169,10 +169,8 @@ describe('createWriter', () => {
     const dir = withMirror();
     const log = join(dir, 'events.jsonl');
     const lines = (): string[] => {
-      const st = openStore(join(dir, 'mirror.db'), { readonly: true });
-      const got = (st.db.prepare('SELECT line FROM events ORDER BY "offset"').all() as { line: string }[]).map((r) => r.line);
-      st.close();
-      return got;
+      const rows = withSql(join(dir, 'mirror.db'), (db) => db.prepare('SELECT line FROM events ORDER BY "offset"').all()) as { line: string }[];
+      return rows.map((r) => r.line);
     };
     const w = createWriter({ dir, mode: 'batched', batchMaxEvents: 1000, batchMaxDelayMs: 60_000 });
     w.append('events', { type: 'a', ts_epoch: 1 });
