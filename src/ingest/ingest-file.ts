@@ -4,10 +4,10 @@ import { EVENT_GROUP } from '../store/statements.js';
 import { holdsLineAt, lineHash } from './held.js';
 import { hashBytes, markerBytes } from './identity.js';
 import { LastBytes, readLines } from './lines.js';
-import { countsInStageTotals } from '../model/rules.js';
 import { normalize } from './normalize.js';
 import type { IngestTotals, ResolvedIngestOptions } from './options.js';
 import { parseLine, sampleOf, type RejectReason } from './parse-line.js';
+import { StageTally } from './stage-tally.js';
 import type { OpenFile } from './sources.js';
 
 export type FileOutcome = 'done' | 'invalid' | 'inactive';
@@ -64,12 +64,10 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
     store.deleteReject(src.id, from);
     rejects--;
   }
-  const stageTotals = new Map<string, { n: number; sum: number }>();
+  const tally = new StageTally();
   // Lines at offsets where the generation this one continues holds the same line are that generation's (a rewrite in place).
   const parent = src.copy_of === null ? undefined : store.sourceById(src.copy_of);
   const mappedEnd = parent ? parent.offset - src.held_at : 0;
-  const held = (offset: number, buf: Buffer, s: number, e: number): boolean =>
-    offset < mappedEnd && holdsLineAt(store, parent!, offset + src.held_at, buf, s, e);
   const reject = (offset: number, length: number, reason: RejectReason, sample: string, hash: string | null): void => {
     store.insertReject({ sourceId: src.id, stream: src.stream, path: src.path, offset, length, reason, sample, at, hash });
     rejects++;
@@ -79,12 +77,7 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
   const group: EventRow[] = [];
   const took = (n: EventFields): void => {
     rows++;
-    if (countsInStageTotals(n)) {
-      const t = stageTotals.get(n.stage) ?? { n: 0, sum: 0 };
-      t.n++;
-      t.sum += n.duration_s ?? 0;
-      stageTotals.set(n.stage, t);
-    }
+    tally.add(n);
   };
   const insertGroup = (): void => {
     if (store.insertEventGroup(group)) for (const r of group) took(r.fields);
@@ -95,7 +88,7 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
   const next = readLines(
     { fd, from, to: size, final, maxLineBytes: opts.maxLineBytes, batchBytes: opts.batchBytes, read: opts.read, consumed },
     (buf, s, e, offset, utf8) => {
-      if (offset < mappedEnd && held(offset, buf, s, e)) return;
+      if (offset < mappedEnd && holdsLineAt(store, parent!, offset + src.held_at, buf, s, e)) return;
       const parsed = parseLine(buf, s, e, utf8);
       if (parsed.kind === 'event') {
         group.push({ sourceId: src.id, offset, stream: src.stream, rank: src.rank, fields: normalize(parsed.value), line: parsed.text });
@@ -117,7 +110,7 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
     if (size !== src.size || file.st.mtimeMs !== src.mtime_ms) store.setSeen(src.id, size, file.st.mtimeMs);
     return 'done';
   }
-  for (const [stage, t] of stageTotals) store.addStageTotal(src.stream, stage, t.n, t.sum);
+  tally.writeTo(store, src.stream);
   const tailLen = next === size && tail > 0 && next - tail >= from ? tail : 0;
   store.advanceReadCheckpoint(src.id, { offset: next, marker: hashBytes(consumed.value), size, mtimeMs: file.st.mtimeMs, tailLen, rows, rejects, blanks, at });
   totals.rows += rows;

@@ -1,11 +1,11 @@
 import { fstatSync } from 'node:fs';
-import { countsInStageTotals } from '../model/rules.js';
 import type { Store } from '../store/open.js';
 import type { EventRow } from '../store/rows.js';
 import { hashBytes, markerBytes, MARKER_BYTES } from './identity.js';
 import type { LiveHint } from './ingest-live.js';
 import { normalize } from './normalize.js';
 import { parseLine } from './parse-line.js';
+import { StageTally } from './stage-tally.js';
 
 /** A line that is not what the writer wrote, or is already mirrored: roll back, take the ingest path. */
 class NotOwnLines extends Error {}
@@ -55,7 +55,7 @@ function ownStep({ store, hint, fd, own: { from, lines } }: OwnArgs): number | u
   const before = markerBytes(fd, src.offset);
   if (hashBytes(before) !== src.marker_hash) return undefined;
   const row: EventRow = { sourceId: src.id, offset: src.offset, stream: src.stream, rank: src.rank, fields: null!, line: '' };
-  const stageTotals = new Map<string, { n: number; sum: number }>();
+  const tally = new StageTally();
   for (const b of lines) {
     // Parsed from the bytes written, as the ingest path would read them back: the same row, whatever the event held.
     const parsed = b[b.length - 1] === 10 ? parseLine(b, 0, b.length - 1, false) : undefined;
@@ -63,15 +63,10 @@ function ownStep({ store, hint, fd, own: { from, lines } }: OwnArgs): number | u
     row.fields = normalize(parsed.value);
     row.line = parsed.text;
     if (!store.insertEvent(row)) throw new NotOwnLines();
-    if (countsInStageTotals(row.fields)) {
-      const t = stageTotals.get(row.fields.stage) ?? { n: 0, sum: 0 };
-      t.n++;
-      t.sum += row.fields.duration_s ?? 0;
-      stageTotals.set(row.fields.stage, t);
-    }
+    tally.add(row.fields);
     row.offset += b.length;
   }
-  for (const [stage, t] of stageTotals) store.addStageTotal(src.stream, stage, t.n, t.sum);
+  tally.writeTo(store, src.stream);
   let k = lines.length;
   for (let acc = 0; k > 0 && acc < MARKER_BYTES; ) acc += lines[--k]!.length;
   const tail = Buffer.concat(k === 0 ? [before, ...lines] : lines.slice(k));
