@@ -52,9 +52,10 @@ export function importAll(store: Store, dir: string, opts: ImportOptions = {}): 
   // What this import has to read, for the progress bar.
   const behind = streams.flatMap((s) => all.get(s) ?? []).reduce((n, f) => n + bytesBehind(store, dir, f), 0);
   opts.onStart?.(behind);
+  const interrupted = store.engine === 'sqlite' && store.indexesPending();
+  if (interrupted) store.checkInterruptedLoad();
   const bulk = store.engine === 'sqlite' && opts.bulk !== false &&
-    (opts.bulk === true || store.indexesPending() || bulkWorthIt(behind, store.allSources().reduce((n, s) => n + s.offset, 0)));
-  if (store.engine === 'sqlite' && store.indexesPending()) store.checkInterruptedLoad();
+    (opts.bulk === true || interrupted || bulkWorthIt(behind, store.allSources().reduce((n, s) => n + s.offset, 0)));
   if (bulk) store.enterBulkLoad();
   const totals = emptyTotals();
   let legacy: LegacySummary | undefined;
