@@ -195,6 +195,4 @@ type ResultOf<K extends MetricKey> = ReturnType<(typeof METRICS)[K]['run']>;
 /** One method per metric, named as in METRICS.md: reader.doraGrades({ period: 7 }). */
 export type MetricHelpers = { [K in MetricKey]: (o?: OptionsOf<K>) => ResultOf<K> };
 
-/** Any entry of the list, for code that treats them alike (the CLI, the server). */
-export type AnyMetric = (typeof METRICS)[MetricKey];
 export const METRIC_KEYS = Object.keys(METRICS) as MetricKey[];
