@@ -213,6 +213,7 @@ async function runModel(seq: [TailOp, number][]): Promise<void> {
   try {
     for (const [op, k] of seq) {
       const before = linesInFiles(dir);
+      const lastBefore = model.n;
       switch (op) {
         case 'kill':
           tailer?.kill('SIGKILL');
@@ -249,6 +250,11 @@ async function runModel(seq: [TailOp, number][]): Promise<void> {
       const after = linesInFiles(dir);
       for (const n of before.valid) if (!after.valid.includes(n) && !must.valid.has(n)) maybe.valid.add(n);
       for (const n of before.bad) if (!after.bad.includes(n) && !must.bad.has(n)) maybe.bad.add(n);
+      // So may lines written and destroyed within the operation (copytruncate-split: appended between the copy and the truncate).
+      for (let n = lastBefore + 1; n <= model.n; n++) {
+        if (!after.valid.includes(n) && !must.valid.has(n)) maybe.valid.add(n);
+        if (!after.bad.includes(n) && !must.bad.has(n)) maybe.bad.add(n);
+      }
     }
     model.settle();
     await caughtUp();
