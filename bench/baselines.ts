@@ -50,23 +50,46 @@ export function bareParseLoop(paths: string[]): number {
 }
 
 /**
+ * Inserts one event the plainest way into the mirror's own tables (sql/005:
+ * the line in `lines`, the columns in `event_rows`, names by code), with
+ * nothing else: no identity check, checkpoint, reject, token coding or
+ * normalisation beyond picking the columns.
+ */
+function plainInserter(db: Database, sourcePath: string): (offset: number, e: NormalEvent, line: string) => void {
+  db.prepare(`INSERT OR IGNORE INTO sources (id, stream, path, dev, ino, rank, head_len, head_hash, first_seen, updated_at)
+    VALUES (1, 'events', ?, 0, 0, 1, 0, '', '', '')`).run(sourcePath);
+  db.prepare("INSERT OR IGNORE INTO streams (id, name) VALUES (1, 'events')").run();
+  const addType = db.prepare('INSERT INTO types (name) VALUES (?)');
+  const types = new Map<string | null, number>([[null, 0]]);
+  const line = db.prepare('INSERT INTO lines (source_id, "offset", type_id, ts_epoch, line) VALUES (1, ?, ?, ?, ?)');
+  const row = db.prepare(`INSERT INTO event_rows (stream_id, type_id, ts_epoch, rank, id, issue, stage, result, duration_s, cost_usd, model,
+    input_tokens, output_tokens) VALUES (1, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  return (offset, e, text) => {
+    let type = types.get(e.type);
+    if (type === undefined) types.set(e.type, (type = Number(addType.run(e.type).lastInsertRowid)));
+    const id = line.run(offset, type, e.ts_epoch, text).lastInsertRowid;
+    row.run(type, e.ts_epoch, id, e.issue, e.stage, e.result, e.duration_s, e.cost_usd, e.model, e.input_tokens, e.output_tokens);
+  };
+}
+
+const plainFields = (o: Record<string, unknown>): NormalEvent => ({
+  type: typeof o.type === 'string' ? o.type : null, ts_epoch: typeof o.ts_epoch === 'number' ? o.ts_epoch : 0,
+  issue: (o.issue as number) ?? null, stage: (o.stage as string) ?? null, result: (o.result as string) ?? null,
+  duration_s: (o.duration_s as number) ?? null, cost_usd: (o.cost_usd as number) ?? null, model: (o.model as string) ?? null,
+  input_tokens: (o.input_tokens as number) ?? null, output_tokens: (o.output_tokens as number) ?? null,
+});
+
+/**
  * The practical limit of an import: the bare parse loop plus a batched
- * insert into the same table and indexes, nothing else (no identity, no
+ * insert into the same tables and indexes, nothing else (no identity, no
  * checkpoints, no rejects, no normalisation).
  */
 export function bareImportLoop(db: Database, paths: string[]): number {
-  db.prepare(`INSERT INTO sources (id, stream, path, dev, ino, rank, head_len, head_hash, first_seen, updated_at)
-    VALUES (1, 'events', 'bench', 0, 0, 1, 0, '', '', '')`).run();
-  const ins = db.prepare(`INSERT INTO events (source_id, "offset", stream, rank, type, ts_epoch, issue, stage, result, duration_s, cost_usd,
-    model, input_tokens, output_tokens, line) VALUES (1, ?, 'events', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insert = plainInserter(db, 'bench');
   let n = 0;
   let batch: [number, Record<string, unknown>, string][] = [];
   const flush = db.transaction((rows: typeof batch) => {
-    for (const [off, o, l] of rows) {
-      ins.run(off, o.type as string, (o.ts_epoch as number) ?? 0, o.issue as number ?? null, o.stage as string ?? null, o.result as string ?? null,
-        o.duration_s as number ?? null, o.cost_usd as number ?? null, o.model as string ?? null, o.input_tokens as number ?? null,
-        o.output_tokens as number ?? null, l);
-    }
+    for (const [off, o, l] of rows) insert(off, plainFields(o), l);
   });
   forEachLine(paths, (l) => {
     try {
@@ -148,18 +171,13 @@ export class WholeFileSource implements EventSource {
 
 /**
  * The raw limit of a per-event dual-write: for each event one `writeSync` of
- * its line to an O_APPEND descriptor, then one prepared INSERT into the same
- * `events` table and indexes and a COMMIT (BEGIN IMMEDIATE, as the writer
- * takes the write lock). No checkpoint, identity check, read-back or hashing.
+ * its line to an O_APPEND descriptor, then the plain INSERTs into the same
+ * tables and indexes and a COMMIT (BEGIN IMMEDIATE, as the writer takes the
+ * write lock). No checkpoint, identity check, read-back or hashing.
  */
 export function rawDualWriteLoop(db: Database, path: string, n: number, event: (i: number) => Record<string, unknown>): void {
-  db.prepare(`INSERT OR IGNORE INTO sources (id, stream, path, dev, ino, rank, head_len, head_hash, first_seen, updated_at)
-    VALUES (1, 'events', 'events.jsonl', 0, 0, 1, 0, '', '', '')`).run();
-  const ins = db.prepare(`INSERT INTO events (source_id, "offset", stream, rank, type, ts_epoch, issue, stage, result, duration_s, cost_usd,
-    model, input_tokens, output_tokens, line) VALUES (1, ?, 'events', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const one = db.transaction((offset: number, e: NormalEvent, line: string) => {
-    ins.run(offset, e.type, e.ts_epoch, e.issue, e.stage, e.result, e.duration_s, e.cost_usd, e.model, e.input_tokens, e.output_tokens, line);
-  });
+  const insert = plainInserter(db, 'events.jsonl');
+  const one = db.transaction(insert);
   const fd = openSync(path, 'a');
   let offset = 0;
   for (let i = 0; i < n; i++) {

@@ -90,7 +90,7 @@ describe('bulk import (deferred secondary indexes)', () => {
     child.kill('SIGKILL');
     await exited;
     expect(pending(db)).toBe(true);
-    expect(indexes(db).events_type_time).toBeUndefined();
+    expect(indexes(db).event_rows_log_order).toBeUndefined();
     const partial = digest(db).events;
     expect(partial).toBeGreaterThan(0);
     expect(partial).toBeLessThan(clean.events);
@@ -147,7 +147,7 @@ describe('bulk import (deferred secondary indexes)', () => {
     }
     expect(digest(bulk)).toEqual(digest(rowByRow));
     expect(indexes(bulk)).toEqual(indexes(rowByRow));
-    expect(Object.keys(indexes(bulk))).toEqual(expect.arrayContaining(['events_identity', 'events_issue', 'events_log_order', 'events_type_time']));
+    expect(Object.keys(indexes(bulk))).toEqual(expect.arrayContaining(['lines_identity', 'event_rows_issue', 'event_rows_log_order']));
     expect(pending(bulk)).toBe(false);
   });
 
@@ -159,7 +159,7 @@ describe('bulk import (deferred secondary indexes)', () => {
     let sawPending = false;
     importAll(store, dir, { onStart: () => (sawPending = store.indexesPending()) });
     expect(sawPending).toBe(false);
-    expect(indexes(db).events_type_time).toBeDefined();
+    expect(indexes(db).event_rows_log_order).toBeDefined();
     store.close();
   });
 
@@ -173,13 +173,13 @@ describe('bulk import (deferred secondary indexes)', () => {
     store.leaveBulkLoad();
     store.close();
     expect(pending(db)).toBe(true);
-    expect(indexes(db).events_log_order).toBeUndefined();
+    expect(indexes(db).event_rows_log_order).toBeUndefined();
     const t = createTailer({ dir, onError: () => {} });
     await t.start();
     await t.idle();
     await t.stop();
     expect(pending(db)).toBe(false);
-    expect(indexes(db).events_log_order).toBeDefined();
+    expect(indexes(db).event_rows_log_order).toBeDefined();
   });
 
   it('a load cut short by an OS crash (damaged, indexes pending) is checked, moved aside and rebuilt, never built on', async () => {

@@ -42,8 +42,9 @@ describe('jsonl-mirror import / status / verify (CLI)', () => {
     const dir = withLog();
     cli(['--dir', dir, 'import']);
     const db = new Database(join(dir, 'mirror.db'));
-    db.prepare('DELETE FROM events WHERE id = 10').run();
-    db.prepare("UPDATE events SET line = '{}' WHERE id = 20").run();
+    db.prepare('DELETE FROM event_rows WHERE id = 10').run();
+    db.prepare('DELETE FROM lines WHERE id = 10').run();
+    db.prepare("UPDATE lines SET line = '{}' WHERE id = 20").run();
     db.close();
     const r = cli(['--dir', dir, 'verify', '--json']);
     expect(r.code).toBe(1);

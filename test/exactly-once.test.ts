@@ -14,7 +14,7 @@ import { createReader } from '../src/api/reader.js';
 import { openStore, type Store } from '../src/store/open.js';
 import { createTailer } from '../src/tailer/tailer.js';
 import { createWriter } from '../src/writer/writer.js';
-import { CLI, cli, ROOT, tmp, withSql } from './helpers.js';
+import { CLI, cli, insertRawEvent, ROOT, tmp, withSql } from './helpers.js';
 
 /** The issue's lines: {"ts_epoch":1767225600,"type":"x","id":N} */
 const x = (i: number): string => `{"ts_epoch":1767225600,"type":"x","id":${i}}\n`;
@@ -471,8 +471,7 @@ describe('verify and doctor find one logical line mirrored twice through two gen
     const { dir, store } = mirrorWithSuffixRotation();
     withSql(store.path, (db) => {
       const live = db.prepare("SELECT * FROM sources WHERE state = 'active'").get() as { id: number; stream: string; rank: number };
-      db.prepare(`INSERT INTO events (source_id, "offset", stream, rank, type, ts_epoch, line) VALUES (?, 0, ?, ?, 'x', 1767225600, ?)`)
-        .run(live.id, live.stream, live.rank, x(8).trim());
+      insertRawEvent(db, { sourceId: live.id, offset: 0, stream: live.stream, rank: live.rank, type: 'x', ts_epoch: 1767225600, line: x(8).trim() });
     });
     const r = verifyMirror(store, dir);
     expect(r.ok).toBe(false);
@@ -489,8 +488,7 @@ describe('verify and doctor find one logical line mirrored twice through two gen
       db.prepare('UPDATE sources SET copy_of = NULL, held_at = 0, held_len = 0 WHERE id = ?').run(live.id);
       let offset = 0;
       for (const i of [8, 9, 10]) {
-        db.prepare(`INSERT INTO events (source_id, "offset", stream, rank, type, ts_epoch, line) VALUES (?, ?, ?, ?, 'x', 1767225600, ?)`)
-          .run(live.id, offset, live.stream, live.rank, x(i).trim());
+        insertRawEvent(db, { sourceId: live.id, offset, stream: live.stream, rank: live.rank, type: 'x', ts_epoch: 1767225600, line: x(i).trim() });
         offset += x(i).length;
       }
     });

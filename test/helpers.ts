@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, expect } from 'vitest';
+import { encodeLine } from '../src/store/line-codec.js';
+import { migrations } from '../src/store/migrations.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -36,6 +38,50 @@ export function withSql<T>(path: string, fn: (db: Database.Database) => T): T {
   if (result instanceof Promise) return result.finally(() => db.close()) as T;
   db.close();
   return result;
+}
+
+/**
+ * The mirror at `from` as an older jsonl-mirror (schema 4, before sql/005)
+ * kept it, written to `to`: schema 1-4 as shipped, the same sources,
+ * rejects, meta, stage totals and legacy entries, and one `events` row per
+ * event with the same id and the original line. Opening it migrates it.
+ */
+export function mirrorAtSchema4(from: string, to: string): void {
+  const db = new Database(to);
+  try {
+    db.pragma('application_id = 0x4a4d4952');
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    for (const m of migrations().filter((m) => m.version <= 4)) {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?, ?)').run(m.version, m.name, m.checksum, '2026-01-01T00:00:00Z');
+    }
+    db.prepare('ATTACH DATABASE ? AS cur').run(from);
+    db.exec(`DELETE FROM stage_totals;
+      INSERT INTO sources SELECT * FROM cur.sources; INSERT INTO rejects SELECT * FROM cur.rejects; INSERT INTO meta SELECT * FROM cur.meta;
+      INSERT INTO stage_totals SELECT * FROM cur.stage_totals;
+      INSERT INTO events (id, source_id, "offset", stream, rank, type, ts_epoch, issue, stage, result, duration_s, cost_usd, model,
+        input_tokens, output_tokens, line) SELECT id, source_id, "offset", stream, rank, type, ts_epoch, issue, stage, result, duration_s,
+        cost_usd, model, input_tokens, output_tokens, line FROM cur.events;
+      INSERT INTO legacy_entries SELECT * FROM cur.legacy_entries;`);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Damages a mirror the way a bug or a hand edit would, below the store: a
+ * row for `line` at (source, offset), written into sql/005's tables
+ * directly (the line token-coded, names by code).
+ */
+export function insertRawEvent(db: Database.Database, r: { sourceId: number; offset: number; stream: string; rank: number; type: string; ts_epoch: number; line: string }): void {
+  const code = (table: 'streams' | 'types', name: string): number => {
+    db.prepare(`INSERT OR IGNORE INTO ${table} (name) VALUES (?)`).run(name);
+    return (db.prepare(`SELECT id FROM ${table} WHERE name = ?`).get(name) as { id: number }).id;
+  };
+  const type = code('types', r.type);
+  const id = db.prepare('INSERT INTO lines (source_id, "offset", type_id, ts_epoch, line) VALUES (?, ?, ?, ?, ?)')
+    .run(r.sourceId, r.offset, type, r.ts_epoch, encodeLine(r.line)).lastInsertRowid;
+  db.prepare('INSERT INTO event_rows (stream_id, type_id, ts_epoch, rank, id) VALUES (?, ?, ?, ?, ?)').run(code('streams', r.stream), type, r.ts_epoch, r.rank, id);
 }
 
 /** A fresh directory removed after the test. */

@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createReader } from '../src/api/reader.js';
 import { openStore } from '../src/store/open.js';
-import { feedCountSql, feedPageSql, recordsSql } from '../src/store/read-sql.js';
-import { cli, tmp, withSql } from './helpers.js';
+import { cli, tmp } from './helpers.js';
 import { at, expectBoth, H, NOW, writeLog } from './metrics-helpers.js';
 
 const iso = (epoch: number) => new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -172,19 +171,23 @@ describe('issue events (helper 13)', () => {
 
   it('finds the issue through its index, already in log order (no table scan, no sort)', () => {
     const store = openStore(join(tmp(), 'm.db'));
-    const { sql, params } = recordsSql({ streams: ['events'], issue: 42, upTo: NOW });
-    const plan = (withSql(store.path, (db) => db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params)) as { detail: string }[]).map((r) => r.detail);
+    const plan = store.explain('records', { streams: ['events'], issue: 42, upTo: NOW } as never);
     store.close();
-    expect(plan).toEqual([expect.stringMatching(/^SEARCH events USING INDEX events_issue \(stream=\? AND issue=\? AND ts_epoch<\?\)$/)]);
+    expect(plan).toEqual([
+      'SEARCH e USING INDEX event_rows_issue (stream_id=? AND issue=? AND ts_epoch<?)',
+      'SEARCH l USING INTEGER PRIMARY KEY (rowid=?)',
+    ]);
   });
 
   it('the activity feed filtered by a non-zero issue counts and pages through the same index', () => {
     const store = openStore(join(tmp(), 'm.db'));
     const q = { streams: ['events'], issue: 42, upTo: NOW, limit: 50, offset: 0 };
-    const plans = [feedCountSql(q), feedPageSql(q)].map(({ sql, params }) =>
-      (withSql(store.path, (db) => db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params)) as { detail: string }[]).map((r) => r.detail).join(' | '));
+    const plans = (['feedCount', 'feedPage'] as const).map((read) => store.explain(read, q as never).join(' | '));
     store.close();
-    expect(plans).toEqual([expect.stringMatching(/^SEARCH events USING COVERING INDEX events_issue /), expect.stringMatching(/^SEARCH events USING INDEX events_issue /)]);
+    expect(plans).toEqual([
+      expect.stringMatching(/^SEARCH e USING COVERING INDEX event_rows_issue \(stream_id=\? AND issue=\? AND ts_epoch<\?\)$/),
+      expect.stringMatching(/^SEARCH e USING COVERING INDEX event_rows_issue \(stream_id=\? AND issue=\? AND ts_epoch<\?\) \| SEARCH l USING INTEGER PRIMARY KEY \(rowid=\?\)$/),
+    ]);
   });
 
   it('needs an issue other than 0', () => {

@@ -40,13 +40,13 @@ describe('query', () => {
 
   const refused: [string, string][] = [
     ['INSERT', "INSERT INTO meta VALUES ('k', 'v')"],
-    ['UPDATE', "UPDATE events SET type = 'x'"],
-    ['DELETE', 'DELETE FROM events'],
+    ['UPDATE', "UPDATE lines SET line = 'x'"],
+    ['DELETE', 'DELETE FROM event_rows'],
     ['REPLACE', "REPLACE INTO meta VALUES ('k', 'v')"],
     ['CREATE', 'CREATE TABLE t (x)'],
     ['DROP', 'DROP TABLE rejects'],
-    ['ALTER', 'ALTER TABLE events ADD COLUMN x'],
-    ['CREATE INDEX', 'CREATE INDEX i ON events(line)'],
+    ['ALTER', 'ALTER TABLE lines ADD COLUMN x'],
+    ['CREATE INDEX', 'CREATE INDEX i ON lines(line)'],
     ['a write inside WITH', "WITH x AS (SELECT 1) INSERT INTO meta VALUES ('k', 'v')"],
     ['ATTACH', "ATTACH DATABASE '/tmp/jm-attach.db' AS other"],
     ['DETACH', 'DETACH DATABASE main'],
@@ -68,6 +68,18 @@ describe('query', () => {
       expect(sha(db)).toBe(before);
     });
   }
+
+  it('a write to the events view fails in SQLite itself, one line naming the view, the file untouched', () => {
+    const dir = mirrored();
+    const db = join(dir, 'mirror.db');
+    const before = sha(db);
+    for (const sql of ["UPDATE events SET type = 'x'", 'DELETE FROM events', 'CREATE INDEX i ON events(line)']) {
+      const r = cli(['--dir', dir, 'query', sql]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^jsonl-mirror: SQL error: .*view/);
+      expect(sha(db)).toBe(before);
+    }
+  });
 });
 
 describe('export', () => {

@@ -8,7 +8,7 @@ import { LATEST_VERSION, migrations } from '../src/store/migrations.js';
 import { openStore } from '../src/store/open.js';
 import { importAll } from '../src/import/import.js';
 import { verifyMirror } from '../src/ops/verify.js';
-import { tmp, withSql } from './helpers.js';
+import { mirrorAtSchema4, tmp, withSql } from './helpers.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -47,13 +47,14 @@ describe('store', () => {
       '{"type":"stage.completed","stage":"test","ts_epoch":3}',
       '{"type":"stage.completed","ts_epoch":4}',
     ].join('\n') + '\n');
-    const s1 = openStore(path);
+    const s1 = openStore(join(dir, 'now.db'));
     importAll(s1, dir);
+    s1.close();
     // Make it a version-1 mirror, as an older jsonl-mirror left it.
+    mirrorAtSchema4(join(dir, 'now.db'), path);
     withSql(path, (db) => db.exec(`DROP TABLE stage_totals; DROP INDEX events_issue; DELETE FROM schema_migrations WHERE version >= 2;
       ALTER TABLE sources DROP COLUMN held_at; ALTER TABLE sources DROP COLUMN held_len; ALTER TABLE sources DROP COLUMN mtime_ms;
       ALTER TABLE sources DROP COLUMN tail_len; ALTER TABLE rejects DROP COLUMN hash;`));
-    s1.close();
     const s2 = openStore(path);
     expect(s2.schemaVersion).toBe(LATEST_VERSION());
     expect(withSql(path, (db) => db.prepare('SELECT stage, n, duration_sum FROM stage_totals ORDER BY stage').all())).toEqual([

@@ -8,7 +8,7 @@ export interface PruneOptions {
   dryRun?: boolean;
 }
 
-/** A source prune drops; `bytes` are those of the original lines its rows hold. */
+/** A source prune drops; `bytes` are what the mirror stores of its lines (token-coded, about half their text). */
 export type PrunedSource = Omit<PrunableRow, 'id' | 'newest'>;
 
 export interface PruneResult {
@@ -19,7 +19,7 @@ export interface PruneResult {
   bytes: number;
 }
 
-/** The history rows that pruning would drop, and how many bytes of lines they hold. */
+/** The history rows that pruning would drop, and how many bytes of lines the mirror stores for them. */
 export function prunable(store: Store, before?: number): PrunableRow[] {
   return store.prunable().filter((c) => before === undefined || (c.newest ?? 0) < before);
 }

@@ -1,12 +1,13 @@
 import { eventForHandout } from '../ingest/handout.js';
 import type { NormalEvent } from '../model/event.js';
 import type { SqliteStore } from '../store/open.js';
+import type { FeedPosition } from '../store/read-sql.js';
 import { cursorPosition, encodeCursor, type EventSource } from './source.js';
 import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, RecordQuery } from '../model/query.js';
 import type { LoggedEvent } from '../model/event.js';
 import { dayKeyOf } from '../model/rules.js';
 
-/** Finds events through the indexes on (stream, type, ts_epoch) and (stream, ts_epoch, rank, offset). */
+/** Finds events through the mirror's clustered (stream, type, time) table and its log-order index. */
 export class SqliteSource implements EventSource {
   readonly kind = 'sqlite';
   constructor(private readonly store: SqliteStore) {}
@@ -29,13 +30,13 @@ export class SqliteSource implements EventSource {
 
   feed(q: FeedQuery): FeedPage {
     const total = this.store.feedCount(q);
-    const after = q.cursor === undefined ? undefined : (cursorPosition(q.cursor, 's') as [number, string, number, number]);
+    const after = q.cursor === undefined ? undefined : (cursorPosition(q.cursor, 's') as FeedPosition);
     const rows = this.store.feedPage(q, after);
     const last = rows.at(-1);
     return {
       events: rows.map((r) => eventForHandout(r.line)),
       total,
-      nextCursor: last && rows.length === q.limit ? encodeCursor(['s', last.ts_epoch, last.stream, last.rank, last.offset]) : null,
+      nextCursor: last && rows.length === q.limit ? encodeCursor(['s', ...last.position]) : null,
     };
   }
 

@@ -5,10 +5,12 @@ import { MirrorError, sqliteCode } from '../errors.js';
 import { enterBulkLoad, finishIndexes, INDEXES_PENDING, leaveBulkLoad } from './bulk.js';
 import { checkSchema, migrate } from './migrations.js';
 import { checkDbPath, markOurs, ownershipOf, type Ownership } from './ownership.js';
-import { eventsSql, exportSql, feedCountSql, feedPageSql, groupsSql, recordsSql, withoutIndexHints, type ExportQuery } from './read-sql.js';
-import type { EventFields, EventRow, FeedRow } from './rows.js';
+import { decodeLine, encodeLine } from './line-codec.js';
+import type { NameCodes } from './names.js';
+import { eventsSql, exportByTimeSql, exportSourceSql, feedCountSql, feedPageSql, groupsSql, recordsSql, withoutIndexHints, type ExportQuery, type FeedPosition } from './read-sql.js';
+import type { EventFields, EventRow } from './rows.js';
 import { loadSqlite, type Database, type Statement } from './sqlite-module.js';
-import { EVENT_GROUP, INSERT_EVENT_GROUP, PRAGMA, Statements } from './statements.js';
+import { EVENT_GROUP, INSERT_EVENT_ROW_GROUP, INSERT_LINE_GROUP, PRAGMA, Statements } from './statements.js';
 import type { PgStore } from './pg/open.js';
 import { StoreOps } from './store.js';
 
@@ -39,6 +41,8 @@ export class SqliteStore extends StoreOps {
   private readonly shapes = new Map<string, Statement>();
   /** The inode of the file opened at `path` (the watchdog compares it with what the path names now). */
   private readonly ino: number;
+  private readonly sql: Statements;
+  private readonly names: NameCodes;
 
   constructor(
     private readonly db: Database,
@@ -47,8 +51,37 @@ export class SqliteStore extends StoreOps {
     schemaVersion: number,
     private readonly cleanup?: () => void,
   ) {
-    super(new Statements(db), path, readonly, schemaVersion);
+    const sql = new Statements(db);
+    super(sql, path, readonly, schemaVersion);
+    this.sql = sql;
+    this.names = sql.names;
     this.ino = statSync(path).ino;
+  }
+
+  protected override lineText(stored: string): string {
+    return decodeLine(stored);
+  }
+
+  /** The event's line once (token-coded) and its columns, keyed by its codes; false when its (source, offset) is mirrored already. */
+  insertEvent(r: EventRow): boolean {
+    const f = r.fields;
+    const type = this.names.typeCode(f.type);
+    const stream = this.names.streamCode(r.stream);
+    const line = this.sql.stmt('insertLine').run(r.sourceId, r.offset, type, f.ts_epoch, encodeLine(r.line));
+    if (line.changes !== 1) return false;
+    this.sql.stmt('insertEventRow').run(stream, type, f.ts_epoch, r.rank, line.lastInsertRowid, f.issue, f.stage, f.result,
+      f.duration_s, f.cost_usd, f.model, f.input_tokens, f.output_tokens);
+    return true;
+  }
+
+  protected override deleteLinesOfSource(id: number): void {
+    this.sql.stmt('deleteLinesOfSource').run(id);
+  }
+
+  /** Names the `type` codes of rows read from event_rows. */
+  private named<T extends { type?: unknown }>(rows: T[]): T[] {
+    if (rows.length > 0 && 'type' in rows[0]!) for (const r of rows) r.type = this.names.typeName(r.type as number);
+    return rows;
   }
 
   movedOnDisk(): boolean {
@@ -76,58 +109,93 @@ export class SqliteStore extends StoreOps {
   }
 
   events(q: Parameters<typeof eventsSql>[0]): EventFields[] {
-    const s = eventsSql(q);
-    return this.shape(s, 'rows').all(...s.params) as EventFields[];
+    const s = eventsSql(q, this.names);
+    return this.named(this.shape(s, 'rows').all(...s.params) as EventFields[]);
   }
 
   /** Group rows as arrays: the group keys, then count and sum. */
   groups(q: Parameters<typeof groupsSql>[0]): unknown[][] {
-    const s = groupsSql(q);
+    const s = groupsSql(q, this.names);
     return this.shape(s, 'raw').all(...s.params) as unknown[][];
   }
 
   feedCount(q: Parameters<typeof feedCountSql>[0]): number {
-    const s = feedCountSql(q);
+    const s = feedCountSql(q, this.names);
     return (this.shape(s, 'rows').get(...s.params) as { n: number }).n;
   }
 
-  feedPage(q: Parameters<typeof feedPageSql>[0], after?: [number, string, number, number]): Omit<FeedRow, 'id'>[] {
-    const s = feedPageSql(q, after);
-    return this.shape(s, 'rows').all(...s.params) as Omit<FeedRow, 'id'>[];
+  /** How SQLite will run a read (EXPLAIN QUERY PLAN), one line per step: what tests check the indexes with. */
+  explain(read: 'events' | 'groups' | 'feedCount' | 'feedPage' | 'records', q: never): string[] {
+    const build = { events: eventsSql, groups: groupsSql, feedCount: feedCountSql, feedPage: feedPageSql, records: recordsSql }[read];
+    const s = (build as (q: unknown, codes: NameCodes) => { sql: string; params: unknown[] })(q, this.names);
+    return (this.db.prepare(`EXPLAIN QUERY PLAN ${s.sql}`).all(...s.params) as { detail: string }[]).map((r) => r.detail);
+  }
+
+  /** A page of the feed, newest first; each row's position is where the next page starts. */
+  feedPage(q: Parameters<typeof feedPageSql>[0], after?: FeedPosition): { line: string; position: FeedPosition }[] {
+    const s = feedPageSql(q, this.names, after);
+    const streams = new Map(this.names.knownStreams(q.streams).map((c) => [c.id, c.name]));
+    const rows = this.shape(s, 'raw').all(...s.params) as [string, number, number, number, number][];
+    return rows.map(([line, ts, stream, rank, id]) => ({ line: decodeLine(line), position: [ts, streams.get(stream)!, rank, id] }));
   }
 
   records(q: Parameters<typeof recordsSql>[0]): (EventFields & { line: string })[] {
-    const s = recordsSql(q);
-    return this.shape(s, 'rows').all(...s.params) as (EventFields & { line: string })[];
+    const s = recordsSql(q, this.names);
+    const rows = this.named(this.shape(s, 'rows').all(...s.params) as (EventFields & { line: string })[]);
+    for (const r of rows) r.line = decodeLine(r.line);
+    return rows;
   }
 
   /** The original lines of the mirrored events, streamed. */
-  exportLines(q: ExportQuery): IterableIterator<string> {
-    const s = exportSql(q);
-    return this.shape(s, 'pluck').iterate(...s.params) as IterableIterator<string>;
+  *exportLines(q: ExportQuery): Generator<string> {
+    if (q.sort === 'time') {
+      const s = exportByTimeSql(q, this.names);
+      for (const line of this.shape(s, 'pluck').iterate(...s.params) as IterableIterator<string>) yield decodeLine(line);
+      return;
+    }
+    // File order: each source (oldest rotated file first) along its identity index, never one sort of every line.
+    const s = exportSourceSql(q);
+    const stmt = this.shape(s, 'pluck');
+    const streams = q.streams?.length ? new Set(q.streams) : undefined;
+    const sources = this.allSources().filter((src) => !streams || streams.has(src.stream));
+    for (const src of sources) {
+      for (const line of stmt.iterate(src.id, ...s.params) as IterableIterator<string>) yield decodeLine(line);
+    }
   }
 
-  private readonly groupParams: unknown[] = [];
+  private readonly lineParams: unknown[] = [];
+  private readonly rowParams: unknown[] = [];
   /** Nested in the batch's transaction, a savepoint: a group that met an existing row rolls back alone. */
-  private groupTxn: ((params: unknown[]) => void) | undefined;
+  private groupTxn: (() => void) | undefined;
 
   override insertEventGroup(rows: readonly EventRow[]): boolean {
     if (rows.length !== EVENT_GROUP) return false;
-    const p = this.groupParams;
-    p.length = 0;
+    const lp = this.lineParams;
+    const rp = this.rowParams;
+    lp.length = 0;
+    rp.length = 0;
+    // Codes first, outside the savepoint: one added there would vanish with a rolled-back group.
     for (const r of rows) {
       const f = r.fields;
-      p.push(r.sourceId, r.offset, r.stream, r.rank, f.type, f.ts_epoch, f.issue, f.stage, f.result,
-        f.duration_s, f.cost_usd, f.model, f.input_tokens, f.output_tokens, r.line);
+      const type = this.names.typeCode(f.type);
+      lp.push(r.sourceId, r.offset, type, f.ts_epoch, encodeLine(r.line));
+      rp.push(this.names.streamCode(r.stream), type, f.ts_epoch, r.rank, 0, f.issue, f.stage, f.result,
+        f.duration_s, f.cost_usd, f.model, f.input_tokens, f.output_tokens);
     }
     if (!this.groupTxn) {
-      const insert = this.db.prepare(INSERT_EVENT_GROUP);
-      this.groupTxn = this.db.transaction((params: unknown[]) => {
-        if (insert.run(...params).changes !== EVENT_GROUP) throw new GroupHadDuplicates();
+      const lines = this.db.prepare(INSERT_LINE_GROUP);
+      const events = this.db.prepare(INSERT_EVENT_ROW_GROUP);
+      this.groupTxn = this.db.transaction(() => {
+        const info = lines.run(...lp);
+        if (info.changes !== EVENT_GROUP) throw new GroupHadDuplicates();
+        // One statement's new rows take consecutive ids ending at the last one.
+        const first = Number(info.lastInsertRowid) - EVENT_GROUP + 1;
+        for (let i = 0; i < EVENT_GROUP; i++) rp[i * 13 + 4] = first + i;
+        events.run(...rp);
       });
     }
     try {
-      this.groupTxn(p);
+      this.groupTxn();
       return true;
     } catch (err) {
       if (err instanceof GroupHadDuplicates) return false;

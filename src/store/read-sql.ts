@@ -1,47 +1,86 @@
 import { TOKENS_PER_PRICE, type PriceTable } from '../model/cost.js';
 import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../model/query.js';
-import { DAY_SECONDS, STAGE_COMPLETED, SUCCESS, TYPE_PREFIX_END } from '../model/rules.js';
+import type { NormalEvent } from '../model/event.js';
+import { DAY_SECONDS, STAGE_COMPLETED, SUCCESS } from '../model/rules.js';
+import type { NameCodes, StreamCode } from './names.js';
 
 /**
- * The read side's SQL, built per query shape (how many streams and types,
- * which bounds) and prepared once per shape by Statements.shape. Values are
- * always bound, never spliced in.
+ * The read side's SQL over sql/005's tables, built per query shape (how many
+ * streams and types, which bounds) and prepared once per shape by
+ * SqliteStore.shape. Values are always bound, never spliced in; stream and
+ * type names are turned into their codes first (an unknown name matches
+ * nothing). A `type` column comes back as its code: the store names it.
  */
+
+type Sql = { sql: string; params: unknown[] };
 
 const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 
-const LOG_ORDER = 'ts_epoch, stream, rank, "offset"';
-const NORMAL_COLUMNS = 'type, ts_epoch, issue, stage, result, duration_s, cost_usd, model, input_tokens, output_tokens';
+/** column IN (codes); no code at all matches nothing (-1 is no code), and keeps the term usable by an index. */
+function oneOf(column: string, codes: readonly number[]): Sql {
+  const list = codes.length > 0 ? codes : [-1];
+  return { sql: `${column} IN (${marks(list.length)})`, params: [...list] };
+}
+
+const NORMAL_FIELDS: (keyof NormalEvent)[] = ['type', 'ts_epoch', 'issue', 'stage', 'result', 'duration_s', 'cost_usd', 'model', 'input_tokens', 'output_tokens'];
+const columnsOf = (fields: readonly (keyof NormalEvent)[], table = ''): string =>
+  fields.map((f) => (f === 'type' ? `${table}type_id AS type` : `${table}${f}`)).join(', ');
+
+/**
+ * Log order (METRICS.md): time, then stream name, then the file's rank, then
+ * its position. Within a file rows are inserted in offset order, so the row
+ * id orders them as the offset does; between streams the codes are not in
+ * name order, so more than one stream is ranked by name explicitly.
+ */
+function streamRank(streams: StreamCode[], table = ''): Sql | undefined {
+  if (streams.length < 2) return undefined;
+  return { sql: `CASE ${table}stream_id ${streams.map((_, i) => `WHEN ? THEN ${i}`).join(' ')} END`, params: streams.map((s) => s.id) };
+}
+
+/**
+ * The table's own key (stream, type, time): without statistics the planner
+ * prefers the log-order index, which walks every type in the time range.
+ */
+const BY_TYPE = 'INDEXED BY sqlite_autoindex_event_rows_1';
+
+function logOrder(streams: StreamCode[], table = '', dir = ''): Sql {
+  const rank = streamRank(streams, table);
+  const terms = [`${table}ts_epoch${dir}`, ...(rank ? [`${rank.sql}${dir}`] : []), `${table}rank${dir}`, `${table}id${dir}`];
+  return { sql: terms.join(', '), params: rank?.params ?? [] };
+}
 
 /** since <= ts_epoch < until and ts_epoch <= upTo, each when given. */
-function timeBounds(parts: string[], params: unknown[], since: number | undefined, until: number | undefined, upTo?: number): void {
+function timeBounds(parts: string[], params: unknown[], since: number | undefined, until: number | undefined, upTo?: number, table = ''): void {
   if (since !== undefined) {
-    parts.push('ts_epoch >= ?');
+    parts.push(`${table}ts_epoch >= ?`);
     params.push(since);
   }
   if (until !== undefined) {
-    parts.push('ts_epoch < ?');
+    parts.push(`${table}ts_epoch < ?`);
     params.push(until);
   }
   if (upTo !== undefined) {
-    parts.push('ts_epoch <= ?');
+    parts.push(`${table}ts_epoch <= ?`);
     params.push(upTo);
   }
 }
 
-function where(q: EventQuery): { sql: string; params: unknown[] } {
-  const parts = [`stream IN (${marks(q.streams.length)})`, `type IN (${marks(q.types.length)})`];
-  const params: unknown[] = [...q.streams, ...q.types];
+function where(q: EventQuery, streams: StreamCode[], codes: NameCodes): Sql {
+  const stream = oneOf('stream_id', streams.map((s) => s.id));
+  const type = oneOf('type_id', codes.knownTypes(q.types));
+  const parts = [stream.sql, type.sql];
+  const params: unknown[] = [...stream.params, ...type.params];
   timeBounds(parts, params, q.since, q.until, q.upTo);
   if (q.timed) parts.push('ts_epoch != 0');
   return { sql: parts.join(' AND '), params };
 }
 
-export function eventsSql(q: EventQuery): { sql: string; params: unknown[] } {
-  const w = where(q);
-  const columns = q.fields ? q.fields.join(', ') : NORMAL_COLUMNS;
-  // Without statistics the planner prefers the log-order index and a lookup per row; this one covers the query.
-  return { sql: `SELECT ${columns} FROM events INDEXED BY events_type_time WHERE ${w.sql} ORDER BY ${LOG_ORDER}`, params: w.params };
+export function eventsSql(q: EventQuery, codes: NameCodes): Sql {
+  const streams = codes.knownStreams(q.streams);
+  const w = where(q, streams, codes);
+  const order = logOrder(streams);
+  // The table is clustered by (stream, type, time): it is the covering index these reads walk.
+  return { sql: `SELECT ${columnsOf(q.fields ?? NORMAL_FIELDS)} FROM event_rows ${BY_TYPE} WHERE ${w.sql} ORDER BY ${order.sql}`, params: [...w.params, ...order.params] };
 }
 
 const GROUP_EXPR: Record<GroupKey, string> = {
@@ -57,7 +96,7 @@ const GROUP_EXPR: Record<GroupKey, string> = {
  * costOf() from model/cost.ts as SQL, term for term in the same order, so
  * each event's cost is the same double in both backends.
  */
-function costSql(config: PriceTable): { sql: string; params: unknown[] } {
+function costSql(config: PriceTable): Sql {
   const models = Object.keys(config.prices);
   const fallback = config.prices[config.fallbackModel]!;
   const price = (side: 'input' | 'output') => ({
@@ -75,88 +114,93 @@ function costSql(config: PriceTable): { sql: string; params: unknown[] } {
 /**
  * All-time stage.completed per stage is kept by the ingest in stage_totals
  * (sql/002); the answer is the same GROUP BY, without reading the rows. "As
- * of now" takes away the few rows stamped after now, found through the type
- * index.
+ * of now" takes away the few rows stamped after now.
  */
-function stageTotalsSql(q: GroupQuery): { sql: string; params: unknown[] } | undefined {
+function stageTotalsSql(q: GroupQuery, codes: NameCodes): Sql | undefined {
   const allTime = q.since === undefined && q.until === undefined && !q.timed;
   if (!allTime || q.types.length !== 1 || q.types[0] !== STAGE_COMPLETED || q.by.length !== 1 || q.by[0] !== 'stage') return undefined;
   if (q.sum !== undefined && q.sum !== 'duration_s') return undefined;
-  const streams = marks(q.streams.length);
-  const totals = `SELECT stage AS k0, n, duration_sum AS s FROM stage_totals WHERE stream IN (${streams})`;
+  const totals = `SELECT stage AS k0, n, duration_sum AS s FROM stage_totals WHERE stream IN (${marks(q.streams.length)})`;
   const sum = q.sum ? 'TOTAL(s)' : '0';
   if (q.upTo === undefined) return { sql: `SELECT k0, SUM(n) AS n, ${sum} AS s FROM (${totals}) GROUP BY k0`, params: [...q.streams] };
-  const later = `SELECT stage, -COUNT(*), -TOTAL(duration_s) FROM events INDEXED BY events_type_time
-    WHERE stream IN (${streams}) AND type = '${STAGE_COMPLETED}' AND ts_epoch > ? AND stage IS NOT NULL GROUP BY stage`;
+  const streams = codes.knownStreams(q.streams);
+  const stream = oneOf('stream_id', streams.map((s) => s.id));
+  const type = oneOf('type_id', codes.knownTypes([STAGE_COMPLETED]));
+  const later = `SELECT stage, -COUNT(*), -TOTAL(duration_s) FROM event_rows ${BY_TYPE}
+    WHERE ${stream.sql} AND ${type.sql} AND ts_epoch > ? AND stage IS NOT NULL GROUP BY stage`;
   return {
     sql: `SELECT k0, SUM(n) AS n, ${sum} AS s FROM (${totals} UNION ALL ${later}) GROUP BY k0 HAVING SUM(n) > 0`,
-    params: [...q.streams, ...q.streams, q.upTo],
+    params: [...q.streams, ...stream.params, ...type.params, q.upTo],
   };
 }
 
-export function groupsSql(q: GroupQuery): { sql: string; params: unknown[] } {
-  const rollup = stageTotalsSql(q);
+export function groupsSql(q: GroupQuery, codes: NameCodes): Sql {
+  const rollup = stageTotalsSql(q, codes);
   if (rollup) return rollup;
-  const w = where(q);
+  const w = where(q, codes.knownStreams(q.streams), codes);
   const keys = q.by.map((k, i) => `${GROUP_EXPR[k]} AS k${i}`).join(', ');
   const groupBy = q.by.map((_, i) => `k${i}`).join(', ');
   if (q.sum === 'cost') {
     const cost = costSql(q.prices!);
     return {
-      sql: `SELECT ${groupBy}, COUNT(*) AS n, TOTAL(v) AS s FROM (SELECT ${keys}, ${cost.sql} AS v FROM events INDEXED BY events_type_time WHERE ${w.sql})
+      sql: `SELECT ${groupBy}, COUNT(*) AS n, TOTAL(v) AS s FROM (SELECT ${keys}, ${cost.sql} AS v FROM event_rows ${BY_TYPE} WHERE ${w.sql})
         WHERE v > 0 GROUP BY ${groupBy}`,
       params: [...cost.params, ...w.params],
     };
   }
   const sum = q.sum ? `TOTAL(${q.sum})` : '0';
   return {
-    sql: `SELECT ${keys}, COUNT(*) AS n, ${sum} AS s FROM events INDEXED BY events_type_time WHERE ${w.sql} GROUP BY ${groupBy}`,
+    sql: `SELECT ${keys}, COUNT(*) AS n, ${sum} AS s FROM event_rows ${BY_TYPE} WHERE ${w.sql} GROUP BY ${groupBy}`,
     params: w.params,
   };
 }
 
-/**
- * `forCount` states the type filter as one range, so COUNT walks just that
- * part of the type index; the page query states it as a plain test, so the
- * planner walks the log-order index newest first and stops at LIMIT.
- */
-function feedWhere(q: FeedQuery, forCount: boolean): { sql: string; params: unknown[] } {
-  const parts = [`stream IN (${marks(q.streams.length)})`];
-  const params: unknown[] = [...q.streams];
-  if (q.type !== undefined && forCount) {
-    // t itself or t.* as one range (model/rules.ts typeMatches).
-    parts.push('type >= ? AND type < ? AND (type = ? OR type >= ?)');
-    params.push(q.type, `${q.type}${TYPE_PREFIX_END}`, q.type, `${q.type}.`);
-  } else if (q.type !== undefined) {
-    parts.push('(type = ? OR substr(type, 1, ?) = ?)');
-    params.push(q.type, q.type.length + 1, `${q.type}.`);
+function feedWhere(q: FeedQuery, streams: StreamCode[], codes: NameCodes): Sql {
+  const stream = oneOf('e.stream_id', streams.map((s) => s.id));
+  const parts = [stream.sql];
+  const params: unknown[] = [...stream.params];
+  if (q.type !== undefined) {
+    const type = oneOf('e.type_id', codes.typesUnder(q.type));
+    parts.push(type.sql);
+    params.push(...type.params);
   }
   if (q.issue !== undefined) {
-    parts.push('issue = ?');
+    parts.push('e.issue = ?');
     params.push(q.issue);
-    // Lets the planner use sql/004's partial index of non-zero issues.
-    if (q.issue !== 0) parts.push('issue != 0');
+    // Lets the planner use the partial index of non-zero issues.
+    if (q.issue !== 0) parts.push('e.issue != 0');
   }
-  timeBounds(parts, params, undefined, undefined, q.upTo);
+  timeBounds(parts, params, undefined, undefined, q.upTo, 'e.');
   return { sql: parts.join(' AND '), params };
 }
 
-export function feedCountSql(q: FeedQuery): { sql: string; params: unknown[] } {
-  const w = feedWhere(q, true);
-  return { sql: `SELECT COUNT(*) AS n FROM events WHERE ${w.sql}`, params: w.params };
+export function feedCountSql(q: FeedQuery, codes: NameCodes): Sql {
+  const w = feedWhere(q, codes.knownStreams(q.streams), codes);
+  return { sql: `SELECT COUNT(*) AS n FROM event_rows e WHERE ${w.sql}`, params: w.params };
 }
 
+/** Where a page ends: log order, the stream by name, the row by id. */
+export type FeedPosition = [ts_epoch: number, stream: string, rank: number, id: number];
+
 /** Newest first; with `after`, keyset pagination strictly below that position. */
-export function feedPageSql(q: FeedQuery, after?: [number, string, number, number]): { sql: string; params: unknown[] } {
-  const w = feedWhere(q, false);
-  let sql = `SELECT line, ts_epoch, stream, rank, "offset" FROM events WHERE ${w.sql}`;
+export function feedPageSql(q: FeedQuery, codes: NameCodes, after?: FeedPosition): Sql {
+  const streams = codes.knownStreams(q.streams);
+  const w = feedWhere(q, streams, codes);
+  let sql = `SELECT l.line, e.ts_epoch, e.stream_id, e.rank, e.id FROM event_rows e JOIN lines l ON l.id = e.id WHERE ${w.sql}`;
   const params = [...w.params];
   if (after) {
-    sql += ' AND (ts_epoch, stream, rank, "offset") < (?, ?, ?, ?)';
-    params.push(...after);
+    const rank = streamRank(streams, 'e.');
+    if (rank) {
+      sql += ` AND (e.ts_epoch, ${rank.sql}, e.rank, e.id) < (?, ?, ?, ?)`;
+      params.push(...rank.params, after[0], streams.findIndex((s) => s.name === after[1]), after[2], after[3]);
+    } else {
+      sql += ' AND (e.ts_epoch, e.rank, e.id) < (?, ?, ?)';
+      params.push(after[0], after[2], after[3]);
+    }
   }
-  sql += ' ORDER BY ts_epoch DESC, stream DESC, rank DESC, "offset" DESC LIMIT ?';
-  params.push(q.limit);
+  const order = logOrder(streams, 'e.', ' DESC');
+  sql += ` ORDER BY ${order.sql} LIMIT ?`;
+  params.push(...order.params, q.limit);
   if (!after) {
     sql += ' OFFSET ?';
     params.push(q.offset);
@@ -164,28 +208,31 @@ export function feedPageSql(q: FeedQuery, after?: [number, string, number, numbe
   return { sql, params };
 }
 
-/**
- * Events with their lines in log order: one non-zero issue's through its
- * index (sql/004), typed ones through the type index.
- */
-export function recordsSql(q: RecordQuery): { sql: string; params: unknown[] } {
-  const parts = [`stream IN (${marks(q.streams.length)})`];
-  const params: unknown[] = [...q.streams];
+/** Events with their lines in log order: one non-zero issue's through its partial index. */
+export function recordsSql(q: RecordQuery, codes: NameCodes): Sql {
+  const streams = codes.knownStreams(q.streams);
+  const stream = oneOf('e.stream_id', streams.map((s) => s.id));
+  const parts = [stream.sql];
+  const params: unknown[] = [...stream.params];
   let index = '';
   if (q.issue !== undefined) {
-    // "issue != 0" as written in sql/004, so the planner may use that partial index.
-    parts.push('issue = ?', 'issue != 0');
+    // "issue != 0" as written in sql/005, so the planner may use that partial index.
+    parts.push('e.issue = ?', 'e.issue != 0');
     params.push(q.issue);
-    index = 'INDEXED BY events_issue';
+    index = 'INDEXED BY event_rows_issue';
   }
   if (q.types !== undefined) {
-    parts.push(`type IN (${marks(q.types.length)})`);
-    params.push(...q.types);
-    if (!index) index = 'INDEXED BY events_type_time';
+    const type = oneOf('e.type_id', codes.knownTypes(q.types));
+    parts.push(type.sql);
+    params.push(...type.params);
   }
-  timeBounds(parts, params, q.since, undefined, q.upTo);
-  const columns = q.fields ? [...q.fields, 'line'].join(', ') : `${NORMAL_COLUMNS}, line`;
-  return { sql: `SELECT ${columns} FROM events ${index} WHERE ${parts.join(' AND ')} ORDER BY ${LOG_ORDER}`, params };
+  timeBounds(parts, params, q.since, undefined, q.upTo, 'e.');
+  const order = logOrder(streams, 'e.');
+  const columns = [columnsOf(q.fields ?? NORMAL_FIELDS, 'e.'), 'l.line'].filter(Boolean).join(', ');
+  return {
+    sql: `SELECT ${columns} FROM event_rows e ${index} JOIN lines l ON l.id = e.id WHERE ${parts.join(' AND ')} ORDER BY ${order.sql}`,
+    params: [...params, ...order.params],
+  };
 }
 
 /** The same query without its INDEXED BY clauses, for a mirror whose secondary indexes are pending (bulk.ts). */
@@ -203,15 +250,24 @@ export interface ExportQuery {
   sort?: 'file' | 'time';
 }
 
-/** export: original lines in file order (oldest rotated file first, then offset) or in log order. */
-export function exportSql(q: ExportQuery): { sql: string; params: unknown[] } {
-  const where: string[] = [];
+/** export in log order (METRICS.md); file order is the store's walk of sources (SqliteStore.exportLines). */
+export function exportByTimeSql(q: ExportQuery, codes: NameCodes): Sql {
+  const streams = q.streams?.length ? codes.knownStreams(q.streams) : codes.allStreams();
+  const stream = oneOf('e.stream_id', streams.map((s) => s.id));
+  const parts = [stream.sql];
+  const params: unknown[] = [...stream.params];
+  timeBounds(parts, params, q.since, q.until, undefined, 'e.');
+  const order = logOrder(streams, 'e.');
+  return {
+    sql: `SELECT l.line FROM event_rows e JOIN lines l ON l.id = e.id WHERE ${parts.join(' AND ')} ORDER BY ${order.sql}`,
+    params: [...params, ...order.params],
+  };
+}
+
+/** One source's lines in offset order, within the export's time bounds. */
+export function exportSourceSql(q: ExportQuery): Sql {
+  const parts = ['source_id = ?'];
   const params: unknown[] = [];
-  if (q.streams?.length) {
-    where.push(`stream IN (${marks(q.streams.length)})`);
-    params.push(...q.streams);
-  }
-  timeBounds(where, params, q.since, q.until);
-  const order = q.sort === 'time' ? LOG_ORDER : 'stream, rank, "offset"';
-  return { sql: `SELECT line FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order}`, params };
+  timeBounds(parts, params, q.since, q.until);
+  return { sql: `SELECT line FROM lines WHERE ${parts.join(' AND ')} ORDER BY "offset"`, params };
 }

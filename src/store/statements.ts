@@ -1,4 +1,5 @@
 import { STAGE_COMPLETED } from '../model/rules.js';
+import { NameCodes } from './names.js';
 import type { Database, Statement } from './sqlite-module.js';
 /**
  * Every SQL statement the library runs against its own tables, in one place
@@ -28,53 +29,71 @@ const SQL = {
   heldCandidates: `SELECT * FROM sources WHERE stream = ? AND kind = 'jsonl' AND id <> ? AND state <> 'copy'
     AND (rows + rejects > 0 OR held_len > 0) ORDER BY id DESC LIMIT 16`,
   continuedFrom: "SELECT 1 AS y FROM sources WHERE copy_of = ? AND state <> 'copy' AND held_at + held_len >= ? LIMIT 1",
-  ownRowBelow: `SELECT "offset" FROM events WHERE source_id = @src AND "offset" < @below
+  ownRowBelow: `SELECT "offset" FROM lines WHERE source_id = @src AND "offset" < @below
     UNION ALL SELECT "offset" FROM rejects WHERE source_id = @src AND "offset" < @below ORDER BY 1 LIMIT 1`,
-  ownEvents: 'SELECT "offset", line FROM events WHERE source_id = ? AND "offset" >= ? AND "offset" < ? ORDER BY "offset" LIMIT ?',
+  ownEvents: 'SELECT "offset", line FROM lines WHERE source_id = ? AND "offset" >= ? AND "offset" < ? ORDER BY "offset" LIMIT ?',
   ownRejects: `SELECT "offset", hash, length, sample FROM rejects WHERE source_id = ? AND "offset" >= ? AND "offset" < ?
     ORDER BY "offset" LIMIT ?`,
   deleteReject: 'DELETE FROM rejects WHERE source_id = ? AND "offset" = ?',
-  insertEvent: `INSERT OR IGNORE INTO events (source_id, "offset", stream, rank, type, ts_epoch, issue, stage, result,
-    duration_s, cost_usd, model, input_tokens, output_tokens, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  insertLine: 'INSERT OR IGNORE INTO lines (source_id, "offset", type_id, ts_epoch, line) VALUES (?, ?, ?, ?, ?)',
+  insertEventRow: `INSERT INTO event_rows (stream_id, type_id, ts_epoch, rank, id, issue, stage, result, duration_s, cost_usd, model,
+    input_tokens, output_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  streamId: 'SELECT id FROM streams WHERE name = ?',
+  addStream: 'INSERT INTO streams (name) VALUES (?)',
+  allStreams: 'SELECT id, name FROM streams ORDER BY name',
+  typeId: 'SELECT id FROM types WHERE name = ?',
+  addType: 'INSERT INTO types (name) VALUES (?)',
+  typeName: 'SELECT name FROM types WHERE id = ?',
+  // A type t and its subtypes t.* (model/rules.ts typeMatches), as one range of the names.
+  typesUnder: 'SELECT id FROM types WHERE name >= ? AND name < ? AND (name = ? OR name >= ?)',
   insertReject: `INSERT OR IGNORE INTO rejects (source_id, stream, path, "offset", length, reason, sample, at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   insertLineReject: `INSERT OR IGNORE INTO rejects (source_id, stream, path, "offset", length, reason, sample, at, hash)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  insertLegacy: 'INSERT INTO legacy_entries (key, event_id) SELECT ?, id FROM events WHERE source_id = ? AND "offset" = ?',
+  insertLegacy: 'INSERT INTO legacy_entries (key, event_id) SELECT ?, id FROM lines WHERE source_id = ? AND "offset" = ?',
   legacySource: "SELECT * FROM sources WHERE stream = ? AND kind = 'legacy-costs' AND path = ?",
-  legacyTail: 'SELECT line FROM events WHERE source_id = ? ORDER BY "offset" DESC LIMIT ?',
+  legacyTail: 'SELECT line FROM lines WHERE source_id = ? ORDER BY "offset" DESC LIMIT ?',
   legacyCount: 'SELECT COUNT(*) AS n FROM legacy_entries WHERE key > ? AND key < ?',
-  maxOffset: 'SELECT MAX("offset") AS o FROM events WHERE source_id = ?',
+  maxOffset: 'SELECT MAX("offset") AS o FROM lines WHERE source_id = ?',
   getMeta: 'SELECT value FROM meta WHERE key = ?',
   setMeta: 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-  allSources: 'SELECT * FROM sources ORDER BY stream, rank',
+  allSources: 'SELECT * FROM sources ORDER BY stream, rank, id',
   // Prune: sources whose file is gone (or was truncated), unless a copytruncate copy still holds their lines.
   prunable: `SELECT s.id, s.stream, s.path, s.state, s.rows, s.rejects,
-      (SELECT COALESCE(SUM(LENGTH(e.line)), 0) FROM events e WHERE e.source_id = s.id) AS bytes,
-      (SELECT MAX(e.ts_epoch) FROM events e WHERE e.source_id = s.id) AS newest
+      (SELECT COALESCE(SUM(LENGTH(l.line)), 0) FROM lines l WHERE l.source_id = s.id) AS bytes,
+      (SELECT MAX(l.ts_epoch) FROM lines l WHERE l.source_id = s.id) AS newest
     FROM sources s WHERE s.kind = 'jsonl' AND s.state IN ('gone', 'replaced')
       AND NOT EXISTS (SELECT 1 FROM sources c WHERE c.copy_of = s.id) ORDER BY s.stream, s.rank`,
-  stageTotalsOfSource: `SELECT stream, stage, COUNT(*) AS n, TOTAL(duration_s) AS duration_sum FROM events
-    WHERE source_id = ? AND type = '${STAGE_COMPLETED}' AND stage IS NOT NULL GROUP BY stream, stage`,
+  // Each line leads to its event_rows row by key: the source's stream and rank, the line's type and time.
+  stageTotalsOfSource: `SELECT s.stream, e.stage, COUNT(*) AS n, TOTAL(e.duration_s) AS duration_sum
+    FROM lines l JOIN sources s ON s.id = l.source_id JOIN streams st ON st.name = s.stream
+    JOIN event_rows e ON e.stream_id = st.id AND e.type_id = l.type_id AND e.ts_epoch = l.ts_epoch AND e.rank = s.rank AND e.id = l.id
+    WHERE l.source_id = ? AND l.type_id = (SELECT id FROM types WHERE name = '${STAGE_COMPLETED}') AND e.stage IS NOT NULL
+    GROUP BY s.stream, e.stage`,
   subtractStageTotal: 'UPDATE stage_totals SET n = n - ?, duration_sum = duration_sum - ? WHERE stream = ? AND stage = ?',
   dropEmptyStageTotals: 'DELETE FROM stage_totals WHERE n <= 0',
-  deleteEventsOfSource: 'DELETE FROM events WHERE source_id = ?',
+  deleteEventsOfSource: `DELETE FROM event_rows WHERE (stream_id, type_id, ts_epoch, rank, id) IN
+    (SELECT st.id, l.type_id, l.ts_epoch, s.rank, l.id FROM lines l JOIN sources s ON s.id = l.source_id JOIN streams st ON st.name = s.stream
+     WHERE l.source_id = ?)`,
+  deleteLinesOfSource: 'DELETE FROM lines WHERE source_id = ?',
   deleteRejectsOfSource: 'DELETE FROM rejects WHERE source_id = ?',
   liveStreams: "SELECT DISTINCT stream FROM sources WHERE kind = 'jsonl' AND state IN ('active', 'copy') ORDER BY stream",
   rejectsByReason: 'SELECT reason, COUNT(*) AS n FROM rejects GROUP BY reason ORDER BY reason',
-  eventOffsets: 'SELECT "offset", line FROM events WHERE source_id = ? ORDER BY "offset"',
+  eventOffsets: 'SELECT "offset", line FROM lines WHERE source_id = ? ORDER BY "offset"',
   rejectOffsets: 'SELECT "offset", length FROM rejects WHERE source_id = ? ORDER BY "offset"',
   deleteMeta: 'DELETE FROM meta WHERE key = ?',
-  countEvents: 'SELECT COUNT(*) AS n FROM events',
+  countEvents: 'SELECT COUNT(*) AS n FROM lines',
   countRejects: 'SELECT COUNT(*) AS n FROM rejects',
   stageTotalsKept: 'SELECT stream, stage, n, duration_sum FROM stage_totals',
-  stageTotalsFromRows: `SELECT stream, stage, COUNT(*) AS n, TOTAL(duration_s) AS duration_sum FROM events
-    WHERE type = 'stage.completed' AND stage IS NOT NULL GROUP BY stream, stage`,
+  stageTotalsFromRows: `SELECT st.name AS stream, e.stage, COUNT(*) AS n, TOTAL(e.duration_s) AS duration_sum
+    FROM event_rows e JOIN streams st ON st.id = e.stream_id
+    WHERE e.type_id = (SELECT id FROM types WHERE name = '${STAGE_COMPLETED}') AND e.stage IS NOT NULL GROUP BY st.name, e.stage`,
   migrationsApplied: 'SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version',
   addStageTotal: `INSERT INTO stage_totals (stream, stage, n, duration_sum) VALUES (?, ?, ?, ?)
     ON CONFLICT (stream, stage) DO UPDATE SET n = n + excluded.n, duration_sum = duration_sum + excluded.duration_sum`,
-  maxEventId: 'SELECT COALESCE(MAX(id), 0) AS id FROM events',
-  eventsAfter: `SELECT id, stream, line, ts_epoch, rank, "offset" FROM events WHERE id > ? ORDER BY id LIMIT ?`,
+  maxEventId: 'SELECT COALESCE(MAX(id), 0) AS id FROM lines',
+  eventsAfter: `SELECT l.id, s.stream, l.line, l.ts_epoch, s.rank, l."offset" FROM lines l JOIN sources s ON s.id = l.source_id
+    WHERE l.id > ? ORDER BY l.id LIMIT ?`,
 } as const;
 
 export type SqlName = keyof typeof SQL;
@@ -109,15 +128,13 @@ export const PRAGMA = {
 } as const;
 
 /**
- * The secondary indexes of `events`, exactly as sql/001 and sql/004 create
- * them: what a bulk load drops and builds again at its end (bulk.ts). The
- * identity index stays: it is what makes a line exactly one row.
+ * The secondary indexes of `event_rows`, exactly as sql/005 creates them:
+ * what a bulk load drops and builds again at its end (bulk.ts). The
+ * identity index of `lines` stays: it is what makes a line exactly one row.
  */
 export const SECONDARY_INDEXES = {
-  events_type_time: `CREATE INDEX events_type_time ON events(stream, type, ts_epoch, rank, "offset", stage, result, duration_s, issue, model,
-  cost_usd, input_tokens, output_tokens)`,
-  events_log_order: 'CREATE INDEX events_log_order ON events(stream, ts_epoch, rank, "offset")',
-  events_issue: 'CREATE INDEX events_issue ON events(stream, issue, ts_epoch, rank, "offset") WHERE issue != 0',
+  event_rows_log_order: 'CREATE INDEX event_rows_log_order ON event_rows(stream_id, ts_epoch, rank, id)',
+  event_rows_issue: 'CREATE INDEX event_rows_issue ON event_rows(stream_id, issue, ts_epoch, rank, id) WHERE issue != 0',
 } as const;
 export type SecondaryIndex = keyof typeof SECONDARY_INDEXES;
 export const indexExists = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?";
@@ -129,12 +146,16 @@ export const dropIndex = (name: SecondaryIndex): string => `DROP INDEX IF EXISTS
  * DESIGN-15 2a; 50 gains no more).
  */
 export const EVENT_GROUP = 25;
-export const INSERT_EVENT_GROUP = SQL.insertEvent.replace(/VALUES \(.*\)$/s, () =>
-  `VALUES ${Array.from({ length: EVENT_GROUP }, () => `(${Array.from({ length: 15 }, () => '?').join(', ')})`).join(', ')}`);
+const rowsOf = (sql: string, columns: number): string =>
+  sql.replace(/VALUES \(.*\)$/s, () => `VALUES ${Array.from({ length: EVENT_GROUP }, () => `(${Array.from({ length: columns }, () => '?').join(', ')})`).join(', ')}`);
+export const INSERT_LINE_GROUP = rowsOf(SQL.insertLine, 5);
+export const INSERT_EVENT_ROW_GROUP = rowsOf(SQL.insertEventRow, 13);
 
 /** SQLite's StatementSet: each named statement prepared once per connection, on first use. */
 export class Statements {
   private readonly cache = new Map<SqlName, Statement>();
+  /** The name codes this connection has seen; forgotten when a transaction fails, as codes it added are gone. */
+  readonly names = new NameCodes(this);
   constructor(private readonly db: Database) {}
 
   stmt(name: SqlName): Statement {
@@ -148,7 +169,15 @@ export class Statements {
 
   transaction<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R {
     // IMMEDIATE: take the write lock at BEGIN, so a checkpoint re-read inside is the last committed one.
-    return this.db.transaction(fn).immediate;
+    const txn = this.db.transaction(fn).immediate;
+    return (...a: A): R => {
+      try {
+        return txn(...a);
+      } catch (err) {
+        this.names.forget();
+        throw err;
+      }
+    };
   }
 
   close(): void {

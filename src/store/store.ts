@@ -14,7 +14,6 @@ import type { SqlName } from './statements.js';
 export abstract class StoreOps {
   abstract readonly engine: 'sqlite' | 'postgres';
   private readonly txns = new WeakMap<(...a: never[]) => unknown, (...a: never[]) => unknown>();
-  private insertEventStmt: Stmt | undefined;
 
   constructor(
     protected readonly set: StatementSet,
@@ -50,6 +49,16 @@ export abstract class StoreOps {
 
   private s(name: SqlName): Stmt {
     return this.set.stmt(name);
+  }
+
+  /** A line as the engine stores it, back to its original text (SQLite token-codes lines, line-codec.ts). */
+  protected lineText(stored: string): string {
+    return stored;
+  }
+
+  private linesOf(rows: OffsetLine[]): OffsetLine[] {
+    for (const r of rows) r.line = this.lineText(r.line);
+    return rows;
   }
 
   // Sources: one row per generation of a file, with its checkpoint.
@@ -140,14 +149,7 @@ export abstract class StoreOps {
   // Events and rejects.
 
   /** Inserts one event; false when the mirror already holds its (source, offset). */
-  insertEvent(r: EventRow): boolean {
-    const f = r.fields;
-    const info = (this.insertEventStmt ??= this.s('insertEvent')).run(
-      r.sourceId, r.offset, r.stream, r.rank, f.type, f.ts_epoch, f.issue, f.stage, f.result,
-      f.duration_s, f.cost_usd, f.model, f.input_tokens, f.output_tokens, r.line,
-    );
-    return info.changes === 1;
-  }
+  abstract insertEvent(r: EventRow): boolean;
 
   /**
    * Inserts EVENT_GROUP events as one statement, all or none: false, having
@@ -175,7 +177,7 @@ export abstract class StoreOps {
   }
 
   ownEvents(sourceId: number, from: number, to: number, limit: number): OffsetLine[] {
-    return this.s('ownEvents').all(sourceId, from, to, limit) as OffsetLine[];
+    return this.linesOf(this.s('ownEvents').all(sourceId, from, to, limit) as OffsetLine[]);
   }
 
   ownRejects(sourceId: number, from: number, to: number, limit: number): OwnReject[] {
@@ -187,8 +189,8 @@ export abstract class StoreOps {
   }
 
   /** The source's events in offset order, streamed. */
-  eventOffsets(sourceId: number): IterableIterator<OffsetLine> {
-    return this.s('eventOffsets').iterate(sourceId) as IterableIterator<OffsetLine>;
+  *eventOffsets(sourceId: number): Generator<OffsetLine> {
+    for (const r of this.s('eventOffsets').iterate(sourceId) as IterableIterator<OffsetLine>) yield { offset: r.offset, line: this.lineText(r.line) };
   }
 
   rejectOffsets(sourceId: number): { offset: number; length: number }[] {
@@ -215,7 +217,9 @@ export abstract class StoreOps {
 
   /** Up to `limit` events with an id above `id`, in id order (the live feed). */
   eventsAfter(id: number, limit: number): FeedRow[] {
-    return this.s('eventsAfter').all(id, limit) as FeedRow[];
+    const rows = this.s('eventsAfter').all(id, limit) as FeedRow[];
+    for (const r of rows) r.line = this.lineText(r.line);
+    return rows;
   }
 
   // Legacy costs.json entries.
@@ -226,7 +230,7 @@ export abstract class StoreOps {
 
   /** The last `n` lines of a source, newest first. */
   legacyTail(sourceId: number, n: number): string[] {
-    return (this.s('legacyTail').all(sourceId, n) as { line: string }[]).map((r) => r.line);
+    return (this.s('legacyTail').all(sourceId, n) as { line: string }[]).map((r) => this.lineText(r.line));
   }
 
   /** How many legacy entries have a key strictly between lo and hi. */
@@ -270,9 +274,13 @@ export abstract class StoreOps {
   /** Drops a source with its events and rejects. */
   deleteSourceRows(id: number): void {
     this.s('deleteEventsOfSource').run(id);
+    this.deleteLinesOfSource(id);
     this.s('deleteRejectsOfSource').run(id);
     this.s('deleteSource').run(id);
   }
+
+  /** Where lines are kept apart from their events (SQLite), they go after them. */
+  protected deleteLinesOfSource(_id: number): void {}
 
   // Meta and schema.
 

@@ -10,8 +10,8 @@ function describe(r: PruneResult): string {
   if (r.sources.length === 0) return 'nothing to prune: every row comes from a file that is still there';
   const verb = r.dryRun ? 'would drop' : 'dropped';
   return [
-    table(['stream', 'file', 'state', 'rows', 'rejects', 'lines'], r.sources.map((s) => [s.stream, s.path, s.state, s.rows, s.rejects, bytes(s.bytes)])),
-    `${verb} ${plural(r.rows, 'row')} and ${plural(r.rejects, 'reject')} of ${plural(r.sources.length, 'file')} (${bytes(r.bytes)} of lines)` +
+    table(['stream', 'file', 'state', 'rows', 'rejects', 'stored'], r.sources.map((s) => [s.stream, s.path, s.state, s.rows, s.rejects, bytes(s.bytes)])),
+    `${verb} ${plural(r.rows, 'row')} and ${plural(r.rejects, 'reject')} of ${plural(r.sources.length, 'file')} (${bytes(r.bytes)} stored)` +
       (r.dryRun ? '; run `jsonl-mirror prune --yes` to drop them' : '; SQLite reuses the space (VACUUM shrinks the file)'),
   ].join('\n');
 }

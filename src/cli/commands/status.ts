@@ -21,7 +21,7 @@ function describe(s: MirrorStatus): string {
     out.push(`${plural(s.totals.goneSources, 'source file is', 'source files are')} gone; ${s.totals.goneSources === 1 ? 'its' : 'their'} ${plural(s.totals.historyRows, 'row')} are kept as history`);
   }
   if (s.prunable.rows > 0) {
-    out.push(`\`jsonl-mirror prune\` would drop ${plural(s.prunable.rows, 'row')} of files that are gone (${bytes(s.prunable.bytes)} of lines)`);
+    out.push(`\`jsonl-mirror prune\` would drop ${plural(s.prunable.rows, 'row')} of files that are gone (${bytes(s.prunable.bytes)} stored)`);
   }
   if (s.fleet) {
     out.push(`fleet: this machine is host ${s.fleet.host}`,

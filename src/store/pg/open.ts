@@ -5,7 +5,7 @@ import type { SqlName } from '../statements.js';
 import type { Store } from '../open.js';
 import { StoreOps } from '../store.js';
 import { isUnreachable, PgError, SyncPg } from './bridge.js';
-import type { EventFields, FeedRow } from '../rows.js';
+import type { EventFields, EventRow, FeedRow } from '../rows.js';
 import { fleetHosts, type HostStatus } from './fleet.js';
 import { readOnce, readPages } from './read-pages.js';
 import { pgEventsSql, pgExportSql, pgFeedCountSql, pgFeedPageSql, pgGroupsSql, pgRecordsSql } from './read-sql.js';
@@ -205,7 +205,6 @@ class PgConnection implements StatementSet {
   }
 
   stmt(name: SqlName): Stmt {
-    if (name === 'insertEvent') return this.events;
     let s = this.cache.get(name);
     if (!s) {
       const text = (PG_SQL as Partial<Record<SqlName, string>>)[name];
@@ -255,7 +254,7 @@ export class PgStore extends StoreOps {
   readonly engine = 'postgres';
 
   constructor(
-    conn: PgConnection,
+    private readonly conn: PgConnection,
     path: string,
     readonly: boolean,
     schemaVersion: number,
@@ -263,6 +262,14 @@ export class PgStore extends StoreOps {
     private readonly pg: SyncPg,
   ) {
     super(conn, path, readonly, schemaVersion);
+  }
+
+  /** Buffered for COPY (EventBuffer): one row per call, sent with the batch. */
+  insertEvent(r: EventRow): boolean {
+    const f = r.fields;
+    this.conn.events.run(r.sourceId, r.offset, r.stream, r.rank, f.type, f.ts_epoch, f.issue, f.stage, f.result,
+      f.duration_s, f.cost_usd, f.model, f.input_tokens, f.output_tokens, r.line);
+    return true;
   }
 
   // The query shapes of read-sql.ts, over every host or the one named in the query.
