@@ -297,35 +297,6 @@ if (want('lookups')) {
       baseline: 'sqlite', ratio: wf.median / sq.median, note: 'ratio = how many times slower than sqlite' });
   }
   reader.close();
-  // The import with and without sql/004's index, measured alternately so both see the same machine.
-  const noIndexDb = join(o.workdir, 'no-issue-index.db');
-  const importInto = (path: string, dropIndex: boolean) => {
-    freshDb(path);
-    openStore(path).close();
-    if (dropIndex) {
-      const db = new Database(path);
-      db.exec('DROP INDEX events_issue');
-      db.close();
-    }
-    const s = openStore(path);
-    const n = importAll(s, logs).rows;
-    s.close();
-    return n;
-  };
-  let rowsWith = 0;
-  const times = { with: [] as number[], without: [] as number[] };
-  for (let i = 0; i < o.runs; i++) {
-    for (const drop of [false, true]) {
-      const t = performance.now();
-      rowsWith = importInto(drop ? noIndexDb : join(o.workdir, 'with-issue-index.db'), drop);
-      times[drop ? 'without' : 'with'].push(performance.now() - t);
-    }
-  }
-  const withIdx = summarize(times.with);
-  const withoutIdx = summarize(times.without);
-  add({ area: 'lookups', case: 'import without the issue index (sql/004)', value: rate(rowsWith, withoutIdx.median), unit: 'rows/s', spread: withoutIdx.spread });
-  add({ area: 'lookups', case: 'import with the issue index', value: rate(rowsWith, withIdx.median), unit: 'rows/s', spread: withIdx.spread,
-    baseline: 'without', ratio: withoutIdx.median / withIdx.median, note: 'ratio < 1: the share of import speed the index keeps' });
 }
 
 // ---------------------------------------------------------------- query output

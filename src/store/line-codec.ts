@@ -26,7 +26,10 @@ const CODE_CLASS = `[${LINE_CODES.map((c) => `\\x${c.toString(16).padStart(2, '0
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 // Longest first, so a token is never cut short by a shorter one that starts the same way.
 const byLength = LINE_TOKENS.map((t, i) => [t, String.fromCharCode(LINE_CODES[i]!)] as const).sort((a, b) => b[0].length - a[0].length);
-const ENCODE = new RegExp(byLength.map(([t]) => escape(t)).join('|'), 'g');
+// Alternatives grouped by their first two characters (`,"` for all but one): the regex then skips quickly to where a token can start.
+const byStart = new Map<string, string[]>();
+for (const [t] of byLength) byStart.set(t.slice(0, 2), [...(byStart.get(t.slice(0, 2)) ?? []), t.slice(2)]);
+const ENCODE = new RegExp([...byStart].map(([start, rests]) => `${escape(start)}(?:${rests.map(escape).join('|')})`).join('|'), 'g');
 const DECODE = new RegExp(CODE_CLASS, 'g');
 const HAS_CODE = new RegExp(CODE_CLASS);
 const codeOf = new Map(byLength);

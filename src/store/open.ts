@@ -5,12 +5,13 @@ import { MirrorError, sqliteCode } from '../errors.js';
 import { enterBulkLoad, finishIndexes, INDEXES_PENDING, leaveBulkLoad } from './bulk.js';
 import { checkSchema, migrate } from './migrations.js';
 import { checkDbPath, markOurs, ownershipOf, type Ownership } from './ownership.js';
-import { decodeLine, encodeLine } from './line-codec.js';
+import { EventInserts } from './event-inserts.js';
+import { decodeLine } from './line-codec.js';
 import type { NameCodes } from './names.js';
 import { eventsSql, exportByTimeSql, exportSourceSql, feedCountSql, feedPageSql, groupsSql, recordsSql, withoutIndexHints, type ExportQuery, type FeedPosition } from './read-sql.js';
 import type { EventFields, EventRow } from './rows.js';
 import { loadSqlite, type Database, type Statement } from './sqlite-module.js';
-import { EVENT_GROUP, INSERT_EVENT_ROW_GROUP, INSERT_LINE_GROUP, PRAGMA, Statements } from './statements.js';
+import { PRAGMA, Statements } from './statements.js';
 import type { PgStore } from './pg/open.js';
 import { StoreOps } from './store.js';
 
@@ -43,6 +44,7 @@ export class SqliteStore extends StoreOps {
   private readonly ino: number;
   private readonly sql: Statements;
   private readonly names: NameCodes;
+  private readonly inserts: EventInserts;
 
   constructor(
     private readonly db: Database,
@@ -55,6 +57,8 @@ export class SqliteStore extends StoreOps {
     super(sql, path, readonly, schemaVersion);
     this.sql = sql;
     this.names = sql.names;
+    this.inserts = new EventInserts(db, sql, sql.names);
+    sql.hooks = { settle: () => this.inserts.flush(), failed: () => this.inserts.drop() };
     this.ino = statSync(path).ino;
   }
 
@@ -64,14 +68,7 @@ export class SqliteStore extends StoreOps {
 
   /** The event's line once (token-coded) and its columns, keyed by its codes; false when its (source, offset) is mirrored already. */
   insertEvent(r: EventRow): boolean {
-    const f = r.fields;
-    const type = this.names.typeCode(f.type);
-    const stream = this.names.streamCode(r.stream);
-    const line = this.sql.stmt('insertLine').run(r.sourceId, r.offset, type, f.ts_epoch, encodeLine(r.line));
-    if (line.changes !== 1) return false;
-    this.sql.stmt('insertEventRow').run(stream, type, f.ts_epoch, r.rank, line.lastInsertRowid, f.issue, f.stage, f.result,
-      f.duration_s, f.cost_usd, f.model, f.input_tokens, f.output_tokens);
-    return true;
+    return this.inserts.insert(r);
   }
 
   protected override deleteLinesOfSource(id: number): void {
@@ -163,44 +160,8 @@ export class SqliteStore extends StoreOps {
     }
   }
 
-  private readonly lineParams: unknown[] = [];
-  private readonly rowParams: unknown[] = [];
-  /** Nested in the batch's transaction, a savepoint: a group that met an existing row rolls back alone. */
-  private groupTxn: (() => void) | undefined;
-
   override insertEventGroup(rows: readonly EventRow[]): boolean {
-    if (rows.length !== EVENT_GROUP) return false;
-    const lp = this.lineParams;
-    const rp = this.rowParams;
-    lp.length = 0;
-    rp.length = 0;
-    // Codes first, outside the savepoint: one added there would vanish with a rolled-back group.
-    for (const r of rows) {
-      const f = r.fields;
-      const type = this.names.typeCode(f.type);
-      lp.push(r.sourceId, r.offset, type, f.ts_epoch, encodeLine(r.line));
-      rp.push(this.names.streamCode(r.stream), type, f.ts_epoch, r.rank, 0, f.issue, f.stage, f.result,
-        f.duration_s, f.cost_usd, f.model, f.input_tokens, f.output_tokens);
-    }
-    if (!this.groupTxn) {
-      const lines = this.db.prepare(INSERT_LINE_GROUP);
-      const events = this.db.prepare(INSERT_EVENT_ROW_GROUP);
-      this.groupTxn = this.db.transaction(() => {
-        const info = lines.run(...lp);
-        if (info.changes !== EVENT_GROUP) throw new GroupHadDuplicates();
-        // One statement's new rows take consecutive ids ending at the last one.
-        const first = Number(info.lastInsertRowid) - EVENT_GROUP + 1;
-        for (let i = 0; i < EVENT_GROUP; i++) rp[i * 13 + 4] = first + i;
-        events.run(...rp);
-      });
-    }
-    try {
-      this.groupTxn();
-      return true;
-    } catch (err) {
-      if (err instanceof GroupHadDuplicates) return false;
-      throw err;
-    }
+    return this.inserts.insertGroup(rows);
   }
 
   /** Whether a bulk load dropped the secondary indexes and has not built them again (bulk.ts). */
@@ -211,15 +172,18 @@ export class SqliteStore extends StoreOps {
   /** Drops the secondary indexes (flag set first) and loads without fsync on this connection. */
   enterBulkLoad(): void {
     enterBulkLoad(this.db, this);
+    this.inserts.sortRows(true);
   }
 
   /** Restores synchronous = NORMAL, leaving the indexes pending (an interrupted load). */
   leaveBulkLoad(): void {
+    this.inserts.sortRows(false);
     leaveBulkLoad(this.db);
   }
 
   /** Builds the pending indexes, clears the flag and checkpoints; a no-op for indexes already there. */
   finishIndexes(): void {
+    this.inserts.sortRows(false);
     finishIndexes(this.db, this);
   }
 
@@ -272,8 +236,6 @@ export class SqliteStore extends StoreOps {
     };
   }
 }
-
-class GroupHadDuplicates extends Error {}
 
 /** Turns what SQLite and the OS say into a message that names the fix. */
 export function translateOpenError(err: unknown, path: string): unknown {

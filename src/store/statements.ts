@@ -156,6 +156,8 @@ export class Statements {
   private readonly cache = new Map<SqlName, Statement>();
   /** The name codes this connection has seen; forgotten when a transaction fails, as codes it added are gone. */
   readonly names = new NameCodes(this);
+  /** Run before a transaction or savepoint begins and before it ends (writes held back by the store), and when one fails. */
+  hooks = { settle: (): void => {}, failed: (): void => {} };
   constructor(private readonly db: Database) {}
 
   stmt(name: SqlName): Statement {
@@ -169,11 +171,17 @@ export class Statements {
 
   transaction<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R {
     // IMMEDIATE: take the write lock at BEGIN, so a checkpoint re-read inside is the last committed one.
-    const txn = this.db.transaction(fn).immediate;
+    const txn = this.db.transaction((...a: A): R => {
+      const out = fn(...a);
+      this.hooks.settle();
+      return out;
+    }).immediate;
     return (...a: A): R => {
+      this.hooks.settle();
       try {
         return txn(...a);
       } catch (err) {
+        this.hooks.failed();
         this.names.forget();
         throw err;
       }
