@@ -15,7 +15,8 @@ const listing = (dir: string) => readdirSync(dir).sort();
 function mirrored(): string {
   const dir = tmp();
   copyFileSync(join(FIXTURES, 'shipwright/events-a.jsonl'), join(dir, 'events.jsonl'));
-  expect(cli(['--dir', dir, 'import']).code).toBe(0);
+  const imported = cli(['--dir', dir, 'import']);
+  expect(imported.code, imported.stderr).toBe(0);
   return dir;
 }
 

@@ -10,6 +10,10 @@ import { openStore } from '../src/store/open.js';
 import { FIXTURES, mirrorAtSchema4, tmp, withSql } from './helpers.js';
 import { allHelpers } from './metrics-helpers.js';
 
+/** Lines without their event row, or rows without their line. */
+const verifyRows = (db: string) =>
+  withSql(db, (d) => d.prepare('SELECT l.id FROM lines l WHERE NOT EXISTS (SELECT 1 FROM event_rows e WHERE e.id = l.id) UNION ALL SELECT e.id FROM event_rows e WHERE NOT EXISTS (SELECT 1 FROM lines l WHERE l.id = e.id)').all());
+
 const fixtureLines = (): string[] =>
   ['events-a.jsonl', 'events-b.jsonl'].flatMap((f) => readFileSync(join(FIXTURES, 'shipwright', f), 'utf8').split('\n')).filter((l) => {
     try {
@@ -122,6 +126,46 @@ describe('the compact schema (sql/005)', () => {
     store.transaction(() => store.insertEvent(row(10)))();
     expect(store.events({ streams: ['events'], types: ['brand.new'] })).toEqual([expect.objectContaining({ type: 'brand.new', ts_epoch: 5 })]);
     expect(withSql(store.path, (db) => db.prepare('SELECT type, line FROM events').all())).toEqual([{ type: 'brand.new', line: '{"type":"brand.new","n":10}' }]);
+    store.close();
+  });
+
+  it('during a bulk load, rows held back for sorting commit with their lines, and go with a transaction or savepoint that fails', () => {
+    const dir = tmp();
+    const store = openStore(join(dir, 'm.db'));
+    const src = store.transaction(() => store.insertSource({ stream: 'events', kind: 'jsonl', path: 'events.jsonl', dev: 1, ino: 1, generation: 0, rank: 0, head_len: 0, head_hash: '', state: 'active', copy_of: null, now: 'now' }))();
+    const row = (offset: number) => ({
+      sourceId: src.id, offset, stream: 'events', rank: 0, line: `{"type":"t${offset % 3}","n":${offset}}`,
+      fields: { type: `t${offset % 3}`, ts_epoch: 1000 - offset, issue: null, stage: null, result: null, duration_s: null, cost_usd: null, model: null, input_tokens: null, output_tokens: null },
+    });
+    const counts = () => withSql(store.path, (db) => db.prepare('SELECT (SELECT COUNT(*) FROM lines) AS lines, (SELECT COUNT(*) FROM event_rows) AS rows').get());
+    store.enterBulkLoad();
+    // 60 rows: two groups of 25 and ten alone, all held back until the commit.
+    store.transaction(() => {
+      for (let o = 0; o < 50; o += 25) expect(store.insertEventGroup(Array.from({ length: 25 }, (_, i) => row(o + i)))).toBe(true);
+      for (let o = 50; o < 60; o++) store.insertEvent(row(o));
+    })();
+    expect(counts()).toEqual({ lines: 60, rows: 60 });
+    // A failing transaction takes its held rows with its lines.
+    expect(() => store.transaction(() => {
+      store.insertEvent(row(60));
+      throw new Error('fails');
+    })()).toThrow('fails');
+    expect(counts()).toEqual({ lines: 60, rows: 60 });
+    // A savepoint that fails inside a transaction that goes on: the rows held before it still commit.
+    const inner = () => {
+      store.insertEvent(row(61));
+      throw new Error('inner fails');
+    };
+    store.transaction(() => {
+      store.insertEvent(row(62));
+      expect(() => store.transaction(inner)()).toThrow('inner fails');
+      store.insertEvent(row(63));
+    })();
+    expect(counts()).toEqual({ lines: 62, rows: 62 });
+    store.finishIndexes();
+    expect(store.events({ streams: ['events'], types: ['t0', 't1', 't2'] }).map((e) => e.ts_epoch)).toEqual(
+      [...Array.from({ length: 60 }, (_, i) => i), 62, 63].map((o) => 1000 - o).sort((a, b) => a - b));
+    expect(verifyRows(store.path)).toEqual([]);
     store.close();
   });
 });
