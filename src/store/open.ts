@@ -8,7 +8,7 @@ import { checkDbPath, markOurs, ownershipOf, type Ownership } from './ownership.
 import { eventsSql, exportSql, feedCountSql, feedPageSql, groupsSql, recordsSql, withoutIndexHints, type ExportQuery } from './read-sql.js';
 import type { EventFields, EventRow, FeedRow } from './rows.js';
 import { loadSqlite, type Database, type Statement } from './sqlite-module.js';
-import { EVENT_GROUP, INSERT_EVENT_GROUP, PRAGMA, Statements } from './statements.js';
+import { DATA_VERSION, EVENT_GROUP, INSERT_EVENT_GROUP, PRAGMA, Statements } from './statements.js';
 import type { PgStore } from './pg/open.js';
 import { StoreOps } from './store.js';
 
@@ -53,6 +53,12 @@ export class SqliteStore extends StoreOps {
 
   movedOnDisk(): boolean {
     return statSync(this.path, { throwIfNoEntry: false })?.ino !== this.ino;
+  }
+
+  private dataVersionStmt: Statement | undefined;
+
+  override dataVersion(): number {
+    return (this.dataVersionStmt ??= this.db.prepare(DATA_VERSION).pluck()).get() as number;
   }
 
   /** Closing twice is harmless (rebuild closes on success and again on the way out). */
