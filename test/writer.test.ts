@@ -197,6 +197,41 @@ describe('createWriter', () => {
     s.close();
   });
 
+  it('the fast path reuses the source it committed only while no other connection committed since', () => {
+    const dir = withMirror();
+    const db = join(dir, 'mirror.db');
+    const w = createWriter({ dir });
+    for (const type of ['a', 'b', 'c']) w.append('events', { type, ts_epoch: 1 });
+    // Another process retires this generation (as resolution does for a file replaced under its path).
+    withSql(db, (c) => c.prepare("UPDATE sources SET state = 'replaced'").run());
+    w.append('events', { type: 'd', ts_epoch: 2 });
+    w.close();
+    // Without re-reading it, the writer would have moved the retired generation's checkpoint over its new line.
+    const got = withSql(db, (c) => c.prepare('SELECT s.state, e.type FROM events e JOIN sources s ON s.id = e.source_id ORDER BY e.id').all());
+    expect(got).toEqual([
+      { state: 'replaced', type: 'a' }, { state: 'replaced', type: 'b' }, { state: 'replaced', type: 'c' }, { state: 'active', type: 'd' },
+    ]);
+    const retired = withSql(db, (c) => c.prepare('SELECT "offset", rows FROM sources WHERE state = \'replaced\'').get()) as { offset: number; rows: number };
+    expect(retired).toEqual({ offset: fileLines(dir).slice(0, 3).join('\n').length + 1, rows: 3 });
+  });
+
+  it('the fast path checks the bytes before its checkpoint even while nobody committed: a file rewritten in place still verifies', () => {
+    const dir = withMirror();
+    const log = join(dir, 'events.jsonl');
+    const w = createWriter({ dir });
+    for (const type of ['a', 'b', 'c']) w.append('events', { type, ts_epoch: 1 });
+    // Another program rewrites the last line in place (same length), touching only the file.
+    writeFileSync(log, readFileSync(log, 'utf8').replace('"type":"c"', '"type":"x"'));
+    w.append('events', { type: 'd', ts_epoch: 2 });
+    w.close();
+    const s = openStore(join(dir, 'mirror.db'), { readonly: true });
+    const lines = [...s.exportLines({})];
+    expect(verifyMirror(s, dir).ok).toBe(true);
+    s.close();
+    // The rewritten generation's line is mirrored as it is now (the first generation keeps its own rows).
+    expect(lines.map((l) => JSON.parse(l).type)).toEqual(['a', 'b', 'c', 'x', 'd']);
+  });
+
   it('durability modes write the same bytes', () => {
     for (const durability of ['fsync', { intervalMs: 10 }] as const) {
       const dir = withMirror();

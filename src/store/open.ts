@@ -11,7 +11,7 @@ import type { NameCodes } from './names.js';
 import { eventsSql, exportByTimeSql, exportSourceSql, feedCountSql, feedPageSql, groupsSql, recordsSql, withoutIndexHints, type ExportQuery, type FeedPosition } from './read-sql.js';
 import type { EventFields, EventRow } from './rows.js';
 import { loadSqlite, type Database, type Statement } from './sqlite-module.js';
-import { PRAGMA, Statements } from './statements.js';
+import { DATA_VERSION, PRAGMA, Statements } from './statements.js';
 import type { PgStore } from './pg/open.js';
 import { StoreOps } from './store.js';
 
@@ -83,6 +83,12 @@ export class SqliteStore extends StoreOps {
 
   movedOnDisk(): boolean {
     return statSync(this.path, { throwIfNoEntry: false })?.ino !== this.ino;
+  }
+
+  private dataVersionStmt: Statement | undefined;
+
+  override dataVersion(): number {
+    return (this.dataVersionStmt ??= this.db.prepare(DATA_VERSION).pluck()).get() as number;
   }
 
   /** Closing twice is harmless (rebuild closes on success and again on the way out). */

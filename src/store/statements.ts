@@ -107,6 +107,9 @@ export const MIGRATIONS_TABLE =
 export const RECORD_MIGRATION = 'INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)';
 export const IS_APPLIED = 'SELECT 1 FROM schema_migrations WHERE version = ?';
 
+/** Moves whenever another connection commits to the database (never for this connection's own commits). */
+export const DATA_VERSION = 'PRAGMA data_version';
+
 /** Whose file is it (ownership.ts): its tables, and the first migration a mirror of ours recorded. */
 export const TABLE_NAMES = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name";
 export const FIRST_MIGRATION = 'SELECT name FROM schema_migrations WHERE version = 1';

@@ -282,6 +282,16 @@ export abstract class StoreOps {
   /** Where lines are kept apart from their events (SQLite), they go after them. */
   protected deleteLinesOfSource(_id: number): void {}
 
+  /**
+   * A number that changes whenever another connection committed since it was
+   * last read on this one (SQLite's data_version); undefined where the engine
+   * has none. Read inside a write transaction, an unchanged value proves
+   * nobody else changed anything since this connection's last transaction.
+   */
+  dataVersion(): number | undefined {
+    return undefined;
+  }
+
   // Meta and schema.
 
   getMeta(key: string): string | undefined {

@@ -65,12 +65,13 @@ export class MirrorStep {
     try {
       const store = this.connect(now);
       // This writer's own lines straight from memory when nothing else is after the checkpoint; otherwise the ingest path.
-      let to = !this.pg && s.hint && s.own && s.own.lines.length > 0 ? ingestOwnLines(store, s.hint, s.fd, s.own) : undefined;
-      if (to === undefined) {
+      let next = !this.pg && s.hint && s.own && s.own.lines.length > 0 ? ingestOwnLines(store, s.hint, s.fd, s.own) : undefined;
+      if (next === undefined) {
         s.hint = ingestLive(store, this.opts.dir, stream, s.fd, { maxBatches: 1, batchBytes: 256 * 1024 }, s.hint).source;
-        to = s.hint && store.sourceById(s.hint.sourceId)?.offset;
+        const to = s.hint && store.sourceById(s.hint.sourceId)?.offset;
+        next = to === undefined ? undefined : { from: to, lines: [] };
       }
-      s.own = to === undefined ? null : { from: to, lines: [] };
+      s.own = next ?? null;
       if (this.skippedSinceSuccess > 0) {
         const prev = Number(store.getMeta('mirror_skips') ?? 0);
         store.setMeta('mirror_skips', String(prev + this.skippedSinceSuccess));
