@@ -123,4 +123,104 @@ describe('bulk import: parsing in a worker thread', () => {
     expect(second.pieces).toBeGreaterThan(0);
     expect(second.summary.pendingBytes).toBe('{"type":"half'.length);
   });
+
+  it('an import killed (SIGKILL) while the worker parses ahead resumes to exactly the mirror of an inline import', async () => {
+    const dir = tmp();
+    generateLog({ dir, lines: 200_000, seed: 13 });
+    const cleanDb = join(tmp(), 'clean.db');
+    const clean = openStore(cleanDb);
+    importAll(clean, dir, { bulk: true, parseWorker: false, batchBytes: 256 * 1024 });
+    clean.close();
+
+    const db = join(tmp(), 'killed.db');
+    // Says "worker" once the ingest has taken a piece from the worker thread.
+    const script = `
+      const { openStore } = await import(${JSON.stringify(built('store/open.js'))});
+      const { importAll } = await import(${JSON.stringify(built('import/import.js'))});
+      const { ParseAhead } = await import(${JSON.stringify(built('ingest/parse-ahead.js'))});
+      const ahead = ParseAhead.create();
+      const take = ahead.take.bind(ahead);
+      let told = false;
+      ahead.take = () => { const p = take(); if (p && !told) { told = true; process.stdout.write('worker\\n'); } return p; };
+      importAll(openStore(${JSON.stringify(db)}), ${JSON.stringify(dir)}, { bulk: true, parseAhead: ahead, batchBytes: 256 * 1024 });`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((res) => child.on('exit', res));
+    let said = '';
+    child.stdout.on('data', (c) => (said += c));
+    let rows = 0;
+    for (let i = 0; i < 1000 && rows <= 1000; i++) {
+      await sleep(5);
+      if (!said.includes('worker')) continue;
+      try {
+        rows = withSql(db, (d) => d.prepare('SELECT COUNT(*) FROM events').pluck().get() as number);
+      } catch {
+        // not created yet
+      }
+    }
+    child.kill('SIGKILL');
+    await exited;
+    expect(said).toContain('worker');
+    const partial = withSql(db, (d) => d.prepare('SELECT COUNT(*) FROM events').pluck().get() as number);
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(200_000);
+
+    const store = openStore(db);
+    const w = counted(ParseAhead.create());
+    try {
+      importAll(store, dir, { parseAhead: w.ahead, batchBytes: 256 * 1024 });
+    } finally {
+      w.ahead.close();
+      store.close();
+    }
+    expect(w.pieces()).toBeGreaterThan(0);
+    expect(dump(db)).toEqual(dump(cleanDb));
+  });
+
+  for (const fault of ['exit', 'throw'] as const) {
+    it(`a worker that ${fault === 'exit' ? 'exits' : 'throws'} mid-load stops the import with a clear error, and the next import loses nothing`, () => {
+      const dir = tmp();
+      generateLog({ dir, lines: 120_000, seed: 17 });
+      const cleanDb = join(tmp(), 'clean.db');
+      const clean = openStore(cleanDb);
+      importAll(clean, dir, { bulk: false });
+      clean.close();
+
+      // The real worker, with a fault planted at its 100th piece (in the load's second or third batch).
+      const faulty = join(tmp(), 'faulty-worker.mjs');
+      writeFileSync(faulty, `
+        import { MessagePort } from 'node:worker_threads';
+        const post = MessagePort.prototype.postMessage;
+        let pieces = 0;
+        MessagePort.prototype.postMessage = function (m, t) {
+          if (m && m.piece && ++pieces === 100) {
+            ${fault === 'exit' ? 'process.exit(3);' : "throw new Error('planted fault');"}
+          }
+          return post.call(this, m, t);
+        };
+        await import(${JSON.stringify(built('ingest/parse-worker.js'))});`);
+      const db = join(tmp(), 'faulted.db');
+      const store = openStore(db);
+      const ahead = ParseAhead.create(pathToFileURL(faulty))!;
+      let error: { code?: string; message?: string } | undefined;
+      try {
+        importAll(store, dir, { bulk: true, parseAhead: ahead, batchBytes: 256 * 1024 });
+      } catch (err) {
+        error = err as typeof error;
+      } finally {
+        ahead.close();
+        store.close();
+      }
+      expect(error?.code).toBe('INGEST_WORKER_FAILED');
+      expect(error?.message).toMatch(fault === 'exit' ? /its thread exited/ : /planted fault/);
+      expect(error?.message).toMatch(/run the import again/);
+      const kept = withSql(db, (d) => d.prepare('SELECT COUNT(*) FROM events').pluck().get() as number);
+      expect(kept).toBeGreaterThan(0);
+      expect(kept).toBeLessThan(120_000);
+
+      const again = openStore(db);
+      importAll(again, dir);
+      again.close();
+      expect(dump(db)).toEqual(dump(cleanDb));
+    });
+  }
 });

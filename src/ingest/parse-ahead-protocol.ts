@@ -11,7 +11,9 @@ export const CANCELLED = 2;
 export const DONE = 3;
 /** 1 once the worker thread has exited. */
 export const DEAD = 4;
-export const SLOTS = 5;
+/** 1 once the worker listens for jobs. */
+export const READY = 5;
+export const SLOTS = 6;
 
 /** One file to read ahead: from `from` to `to`, `depth` batches at most ahead of the main thread. */
 export interface AheadJob extends BatchRange {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { MirrorError } from '../errors.js';
-import { CANCELLED, CONSUMED, DEAD, DONE, PRODUCED, SLOTS, type AheadJob } from './parse-ahead-protocol.js';
+import { CANCELLED, CONSUMED, DEAD, DONE, PRODUCED, READY, SLOTS, type AheadJob } from './parse-ahead-protocol.js';
 import type { BatchRange, ParsedPiece } from './parsed-batch.js';
 
 const WORKER_SCRIPT = new URL('./parse-worker.js', import.meta.url);
@@ -10,6 +10,8 @@ const WORKER_SCRIPT = new URL('./parse-worker.js', import.meta.url);
 const DEPTH = 32;
 /** No answer from the worker for this long means it is gone (its exit or error is normally seen at once). */
 const STALL_MS = 60_000;
+/** A worker not listening after this long failed to start (its error only reaches an event loop the ingest never yields to). */
+const START_MS = 10_000;
 
 type Message = { id: number; piece: ParsedPiece } | { id: number; error: string };
 
@@ -31,15 +33,29 @@ export class ParseAhead {
   private ended = true;
   private lastId = 0;
 
-  /** A worker from the built script; undefined when there is none (running from the TypeScript sources). */
+  /**
+   * A started worker; undefined when there is no built script (running from
+   * the TypeScript sources) or it did not start: the ingest then parses inline.
+   */
   static create(script: URL = WORKER_SCRIPT): ParseAhead | undefined {
-    return existsSync(fileURLToPath(script)) ? new ParseAhead(script) : undefined;
+    if (!existsSync(fileURLToPath(script))) return undefined;
+    const ahead = new ParseAhead(script);
+    if (Atomics.wait(ahead.shared, READY, 0, START_MS) === 'timed-out' || Atomics.load(ahead.shared, DEAD) !== 0) {
+      void ahead.worker.terminate();
+      return undefined;
+    }
+    return ahead;
   }
 
   private constructor(script: URL) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = new Worker(script, { workerData: { port: port2, shared: this.shared.buffer }, transferList: [port2] });
+    this.worker = new Worker(script, {
+      workerData: { port: port2, shared: this.shared.buffer },
+      transferList: [port2],
+      // Inherited, --input-type (node --input-type=module -e ...) makes a worker refuse to load a file.
+      execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
+    });
     this.worker.unref();
     // Failures reach the main thread through the shared slots; this only keeps an 'error' event from being unhandled.
     this.worker.on('error', () => {});
@@ -57,7 +73,15 @@ export class ParseAhead {
   take(): ParsedPiece | undefined {
     const job = this.job;
     if (!job || this.ended) return undefined;
-    const m = this.receive(job.id);
+    let m: Message;
+    try {
+      m = this.receive(job.id);
+    } catch (err) {
+      // Gone or hung: it may still hold the file, so end it rather than wait for it.
+      this.job = undefined;
+      void this.worker.terminate();
+      throw err;
+    }
     if ('error' in m) {
       this.job = undefined;
       throw failed(`it failed: ${m.error}`);

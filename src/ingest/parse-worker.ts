@@ -1,6 +1,6 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { parseBatch, type PieceSink } from './parsed-batch.js';
-import { CANCELLED, CONSUMED, DEAD, DONE, PRODUCED, type AheadJob } from './parse-ahead-protocol.js';
+import { CANCELLED, CONSUMED, DEAD, DONE, PRODUCED, READY, type AheadJob } from './parse-ahead-protocol.js';
 
 /**
  * The parse-ahead worker (parse-ahead.ts): reads and parses one file's
@@ -57,3 +57,4 @@ port.on('message', (m: AheadJob | 'close') => {
   else run(m);
 });
 parentPort?.unref();
+signal(READY, 1);
