@@ -1,4 +1,4 @@
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { workerData, type MessagePort } from 'node:worker_threads';
 import { parseBatch, type PieceSink } from './parsed-batch.js';
 import { CANCELLED, CONSUMED, DEAD, DONE, PRODUCED, READY, type AheadJob } from './parse-ahead-protocol.js';
 
@@ -45,7 +45,7 @@ function run(job: AheadJob): void {
     }
   } catch (err) {
     if (err instanceof Cancelled) return;
-    port.postMessage({ id: job.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    port.postMessage({ id: job.id, error: err instanceof Error ? err.message : String(err) });
     signal(PRODUCED);
   } finally {
     signal(DONE, job.id);
@@ -56,5 +56,4 @@ port.on('message', (m: AheadJob | 'close') => {
   if (m === 'close') port.close();
   else run(m);
 });
-parentPort?.unref();
 signal(READY, 1);
