@@ -15,6 +15,7 @@ const built = (p: string) => pathToFileURL(join(ROOT, 'dist/src', p)).href;
 const { openStore } = (await import(built('store/open.js'))) as typeof import('../src/store/open.js');
 const { importAll } = (await import(built('import/import.js'))) as typeof import('../src/import/import.js');
 const { ParseAhead } = (await import(built('ingest/parse-ahead.js'))) as typeof import('../src/ingest/parse-ahead.js');
+const { ingestStream } = (await import(built('ingest/ingest-stream.js'))) as typeof import('../src/ingest/ingest-stream.js');
 type Ahead = InstanceType<typeof ParseAhead>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -173,6 +174,47 @@ describe('bulk import: parsing in a worker thread', () => {
       store.close();
     }
     expect(w.pieces()).toBeGreaterThan(0);
+    expect(dump(db)).toEqual(dump(cleanDb));
+  });
+
+  it('an ingester that moves the checkpoint between two batches: the batch reads inline, the worker starts again after it, no line twice', () => {
+    const dir = tmp();
+    generateLog({ dir, lines: 120_000, seed: 19 });
+    const cleanDb = join(tmp(), 'clean.db');
+    const clean = openStore(cleanDb);
+    importAll(clean, dir, { bulk: false });
+    clean.close();
+
+    const db = join(tmp(), 'raced.db');
+    const store = openStore(db);
+    const ahead = ParseAhead.create()!;
+    const take = ahead.take.bind(ahead);
+    const starts: number[] = [];
+    let moved = -1;
+    ahead.take = () => {
+      const p = take();
+      if (p && p.from !== starts.at(-1)) {
+        starts.push(p.from);
+        // Between the first and second batch (no transaction open): another connection takes the next batch itself.
+        if (starts.length === 2) {
+          const other = openStore(db);
+          ingestStream(other, dir, 'events', { maxBatches: 1, batchBytes: 256 * 1024 });
+          moved = other.allSources().find((s) => s.path.endsWith('events.jsonl'))!.offset;
+          other.close();
+        }
+      }
+      return p;
+    };
+    try {
+      importAll(store, dir, { bulk: true, parseAhead: ahead, batchBytes: 256 * 1024 });
+    } finally {
+      ahead.close();
+      store.close();
+    }
+    // The batch after the race is read inline from `moved`; the worker then goes on from the checkpoint after it.
+    expect(moved).toBeGreaterThan(starts[1]!);
+    expect(starts.length).toBeGreaterThan(2);
+    expect(starts[2]!).toBeGreaterThan(moved);
     expect(dump(db)).toEqual(dump(cleanDb));
   });
 
