@@ -44,6 +44,7 @@ const o = new Command('bench')
   .option('--pg-url <url>', 'pg section: an empty PostgreSQL database to use (default: start a throwaway server with initdb)')
   .option('--workdir <dir>', 'where data goes', join(ROOT, '.bench'))
   .option('--json', 'one JSON document on stdout')
+  .option('--no-parse-worker', 'bulk imports parse on the main thread (the A/B of the parse worker, issue #15)')
   .parse()
   .opts();
 
@@ -110,7 +111,7 @@ if (want('import') || want('reads') || want('lookups')) {
     const imp = measure(o.runs, () => {
       freshDb(db);
       const s = openStore(db);
-      rowsImported = importAll(s, dir).rows;
+      rowsImported = importAll(s, dir, { parseWorker: o.parseWorker }).rows;
       s.close();
     });
     const bareDb = join(o.workdir, 'bare.db');
@@ -446,7 +447,7 @@ if (want('rss') && o.rssGb > 0) {
   freshDb(bigDb);
   log(`import of ${fmt(bigBytes / 1e9, 2)} GB for peak RSS`);
   const script = `import(${JSON.stringify(join(ROOT, 'dist/src/index.js'))}).then((m) => {
-    const s = m.openStore(${JSON.stringify(bigDb)}); const t = Date.now(); const r = m.importAll(s, ${JSON.stringify(big)}); s.close();
+    const s = m.openStore(${JSON.stringify(bigDb)}); const t = Date.now(); const r = m.importAll(s, ${JSON.stringify(big)}, { parseWorker: ${o.parseWorker} }); s.close();
     console.log(JSON.stringify({ rows: r.rows, ms: Date.now() - t, maxRssKb: process.resourceUsage().maxRSS }));
   });`;
   const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', maxBuffer: 1e6 })) as { rows: number; ms: number; maxRssKb: number };

@@ -24,6 +24,8 @@ export type MirrorErrorCode =
   | 'VERIFY_FAILED'
   | 'TAILER_RUNNING'
   | 'DISK_FULL'
+  // The bulk import's parse-ahead worker thread failed or exited (src/ingest/parse-ahead.ts).
+  | 'INGEST_WORKER_FAILED'
   // PostgreSQL engine (sql/pg): the server is not there, the connection was closed, rows already held.
   | 'DB_UNREACHABLE'
   | 'DB_CLOSED'

@@ -3,6 +3,7 @@ import { ingestStream } from '../ingest/ingest-stream.js';
 import { bytesBehind } from '../ingest/lag.js';
 import { listStreams } from '../ingest/layout.js';
 import { emptyTotals, type IngestOptions, type IngestTotals } from '../ingest/options.js';
+import { ParseAhead } from '../ingest/parse-ahead.js';
 import { importLegacyCosts, type LegacySummary } from './legacy-costs.js';
 
 export interface ImportOptions extends IngestOptions {
@@ -18,6 +19,8 @@ export interface ImportOptions extends IngestOptions {
    * (see bulkWorthIt) or an earlier bulk load was interrupted.
    */
   bulk?: boolean;
+  /** In a bulk load, parse the lines in a worker thread a batch ahead of the inserts (default true; the bench's A/B turns it off). */
+  parseWorker?: boolean;
 }
 
 /** Below this backlog an import is over in well under a second: keep the indexes (and reads on the mirror) as they are. */
@@ -59,10 +62,14 @@ export function importAll(store: Store, dir: string, opts: ImportOptions = {}): 
   if (bulk) store.enterBulkLoad();
   const totals = emptyTotals();
   let legacy: LegacySummary | undefined;
+  // Only a bulk load reads enough for a worker thread's start-up (~30 ms) to pay; the caller may bring its own.
+  const ownAhead = !opts.parseAhead && bulk && opts.parseWorker !== false ? ParseAhead.create() : undefined;
+  const ingestOpts = ownAhead ? { ...opts, parseAhead: ownAhead } : opts;
   try {
-    for (const stream of streams) ingestStream(store, dir, stream, opts, totals);
+    for (const stream of streams) ingestStream(store, dir, stream, ingestOpts, totals);
     legacy = opts.legacy === false ? undefined : importLegacyCosts(store, dir);
   } finally {
+    ownAhead?.close();
     if (bulk) store.leaveBulkLoad();
   }
   if (bulk) store.finishIndexes();

@@ -1,28 +1,38 @@
 import type { Store } from '../store/open.js';
-import type { EventFields, EventRow } from '../store/rows.js';
+import type { EventFields, EventRow, SourceRow } from '../store/rows.js';
 import { EVENT_GROUP } from '../store/statements.js';
 import { holdsLineAt, lineHash } from './held.js';
 import { hashBytes, markerBytes } from './identity.js';
-import { LastBytes, readLines } from './lines.js';
+import { defaultRead, LastBytes, readLines } from './lines.js';
 import { normalize } from './normalize.js';
 import type { IngestTotals, ResolvedIngestOptions } from './options.js';
 import { parseLine, sampleOf, type RejectReason } from './parse-line.js';
+import { fieldsOf, lineOf, type ParsedPiece, type ParsedReject } from './parsed-batch.js';
 import { StageTally } from './stage-tally.js';
 import type { OpenFile } from './sources.js';
 
 export type FileOutcome = 'done' | 'invalid' | 'inactive';
+
+/** A file read ahead by the parse worker has at least this many batches left: with fewer there is nothing to overlap. */
+const AHEAD_MIN_BATCHES = 2;
 
 function countReject(totals: IngestTotals, reason: RejectReason): void {
   totals.rejects++;
   totals.rejectsByReason[reason] = (totals.rejectsByReason[reason] ?? 0) + 1;
 }
 
-/**
- * Ingests one resolved file from its checkpoint (invariant 2): each batch of
- * complete lines and the checkpoint after it commit in one transaction, under
- * the write lock, after re-reading the checkpoint, so that concurrent
- * ingesters of the same file never take a line twice.
- */
+/** A piece's events and rejects, in file order. */
+function applyPiece(p: ParsedPiece, event: (offset: number, fields: EventFields, line: string) => void, reject: (r: ParsedReject) => void): void {
+  const rejected = p.rejects;
+  let r = 0;
+  for (let i = 0; i < p.count; i++) {
+    const offset = p.offsets[i]!;
+    for (; r < rejected.length && rejected[r]!.offset < offset; r++) reject(rejected[r]!);
+    event(offset, fieldsOf(p, i), lineOf(p, i));
+  }
+  for (; r < rejected.length; r++) reject(rejected[r]!);
+}
+
 interface BatchArgs {
   store: Store;
   file: OpenFile;
@@ -32,6 +42,21 @@ interface BatchArgs {
   totals: IngestTotals;
   /** The source was resolved against the file in this pass (else a caller's cached source: check it is still right). */
   resolved: boolean;
+  /** The first piece of this batch as the parse-ahead worker read it from where it expected the checkpoint; used only if that is where it is. */
+  parsed?: ParsedPiece;
+  /** Set when `parsed` did not start at the checkpoint (another ingester moved it): the worker must start again. */
+  parsedStale?: boolean;
+}
+
+/** Where a batch starts: the checkpoint, or the start of an unterminated tail read provisionally. */
+function startOf(src: SourceRow, size: number): number {
+  return src.tail_len > 0 && size > src.offset ? src.offset - src.tail_len : src.offset;
+}
+
+/** Lines before this offset may be held by the generation this one continues (a rewrite in place). */
+function mappedEndOf(store: Store, src: SourceRow): { parent: SourceRow | undefined; mappedEnd: number } {
+  const parent = src.copy_of === null ? undefined : store.sourceById(src.copy_of);
+  return { parent, mappedEnd: parent ? parent.offset - src.held_at : 0 };
 }
 
 /**
@@ -39,7 +64,8 @@ interface BatchArgs {
  * before it still match, read complete lines, insert them, move the
  * checkpoint. Returns the bytes consumed, or why it stopped.
  */
-function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchArgs): FileOutcome | number {
+function batch(args: BatchArgs): FileOutcome | number {
+  const { store, file, sourceId, final, opts, totals, resolved, parsed } = args;
   const { fd } = file;
   const size = file.st.size;
   const src = store.sourceById(sourceId);
@@ -52,8 +78,8 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
   const before = markerBytes(fd, src.offset, opts.read);
   if (src.offset > size || hashBytes(before) !== src.marker_hash) return 'invalid';
   // A reject made from an unterminated tail is provisional: once more bytes follow, its line is read again whole.
-  const reread = src.tail_len > 0 && size > src.offset;
-  const from = reread ? src.offset - src.tail_len : src.offset;
+  const from = startOf(src, size);
+  const reread = from !== src.offset;
   if (from === size) return 'done';
   const at = new Date().toISOString();
   let rows = 0;
@@ -66,9 +92,8 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
   }
   const tally = new StageTally();
   // Lines at offsets where the generation this one continues holds the same line are that generation's (a rewrite in place).
-  const parent = src.copy_of === null ? undefined : store.sourceById(src.copy_of);
-  const mappedEnd = parent ? parent.offset - src.held_at : 0;
-  const reject = (offset: number, length: number, reason: RejectReason, sample: string, hash: string | null): void => {
+  const { parent, mappedEnd } = mappedEndOf(store, src);
+  const reject = ({ offset, length, reason, sample, hash }: ParsedReject): void => {
     store.insertReject({ sourceId: src.id, stream: src.stream, path: src.path, offset, length, reason, sample, at, hash });
     rejects++;
     countReject(totals, reason);
@@ -85,26 +110,47 @@ function batch({ store, file, sourceId, final, opts, totals, resolved }: BatchAr
     group.length = 0;
   };
   const consumed = reread ? new LastBytes(markerBytes(fd, from, opts.read)) : new LastBytes(before);
-  const next = readLines(
-    { fd, from, to: size, final, maxLineBytes: opts.maxLineBytes, batchBytes: opts.batchBytes, read: opts.read, consumed },
-    (buf, s, e, offset, utf8) => {
-      if (offset < mappedEnd && holdsLineAt(store, parent!, offset + src.held_at, buf, s, e)) return;
-      const parsed = parseLine(buf, s, e, utf8);
-      if (parsed.kind === 'event') {
-        group.push({ sourceId: src.id, offset, stream: src.stream, rank: src.rank, fields: normalize(parsed.value), line: parsed.text });
-        if (group.length === EVENT_GROUP) insertGroup();
-      } else if (parsed.kind === 'blank') {
-        blanks++;
-      } else {
-        reject(offset, e - s, parsed.reason, sampleOf(buf, s, e), lineHash(buf, s, e));
-        if (offset + (e - s) === size) tail = e - s; // no room left for its newline: an unterminated tail
-      }
-    },
-    (offset, length, sample) => {
-      reject(offset, length, 'line_too_long', sampleOf(sample, 0, sample.length), null);
-      if (offset + length === size) tail = length;
-    },
-  );
+  const event = (offset: number, fields: EventFields, line: string): void => {
+    group.push({ sourceId: src.id, offset, stream: src.stream, rank: src.rank, fields, line });
+    if (group.length === EVENT_GROUP) insertGroup();
+  };
+  let next: number;
+  if (parsed && parsed.from === from && parsed.to === size && parsed.final === final && from >= mappedEnd) {
+    // The same lines, parsed by the worker; rejects go in between the events where the inline path puts them.
+    let piece = parsed;
+    while (!piece.end) {
+      applyPiece(piece, event, reject);
+      blanks += piece.blanks;
+      piece = opts.parseAhead!.take()!;
+    }
+    applyPiece(piece, event, reject);
+    blanks += piece.blanks;
+    const { last } = piece.end;
+    tail = piece.end.tail;
+    consumed.push(Buffer.from(last.buffer, last.byteOffset, last.length), 0, last.length);
+    next = piece.end.next;
+  } else {
+    args.parsedStale = parsed !== undefined;
+    next = readLines(
+      { fd, from, to: size, final, maxLineBytes: opts.maxLineBytes, batchBytes: opts.batchBytes, read: opts.read, consumed },
+      (buf, s, e, offset, utf8) => {
+        if (offset < mappedEnd && holdsLineAt(store, parent!, offset + src.held_at, buf, s, e)) return;
+        const line = parseLine(buf, s, e, utf8);
+        if (line.kind === 'event') {
+          event(offset, normalize(line.value), line.text);
+        } else if (line.kind === 'blank') {
+          blanks++;
+        } else {
+          reject({ offset, length: e - s, reason: line.reason, sample: sampleOf(buf, s, e), hash: lineHash(buf, s, e) });
+          if (offset + (e - s) === size) tail = e - s; // no room left for its newline: an unterminated tail
+        }
+      },
+      (offset, length, sample) => {
+        reject({ offset, length, reason: 'line_too_long', sample: sampleOf(sample, 0, sample.length), hash: null });
+        if (offset + length === size) tail = length;
+      },
+    );
+  }
   if (group.length > 0) insertGroup();
   if (next === src.offset) {
     if (size !== src.size || file.st.mtimeMs !== src.mtime_ms) store.setSeen(src.id, size, file.st.mtimeMs);
@@ -135,11 +181,30 @@ export function ingestFile(
 ): FileOutcome {
   const txn = store.transaction(batch);
   const args: BatchArgs = { store, file, sourceId, final, opts, totals, resolved };
-  for (let n = 0; n < opts.maxBatches; n++) {
-    const step = txn(args);
-    if (typeof step !== 'number') return step;
-    totals.bytes += step;
-    opts.onProgress?.(step);
+  const ahead = opts.parseAhead;
+  // Reads ahead from where the next batch should start, if enough is left there to overlap parsing with inserting.
+  const follow = (): boolean => {
+    const src = store.sourceById(sourceId);
+    if (!ahead || !src || src.state !== 'active' || opts.read !== defaultRead) return false;
+    const from = startOf(src, file.st.size);
+    if (file.st.size - from < AHEAD_MIN_BATCHES * opts.batchBytes || from < mappedEndOf(store, src).mappedEnd) return false;
+    ahead.start({ fd: file.fd, from, to: file.st.size, final, maxLineBytes: opts.maxLineBytes, batchBytes: opts.batchBytes });
+    return true;
+  };
+  let following = follow();
+  try {
+    for (let n = 0; n < opts.maxBatches; n++) {
+      args.parsed = following ? ahead!.take() : undefined;
+      args.parsedStale = false;
+      const step = txn(args);
+      if (typeof step !== 'number') return step;
+      if (args.parsedStale) following = follow();
+      totals.bytes += step;
+      opts.onProgress?.(step);
+    }
+    return 'done';
+  } finally {
+    // The caller closes the file next: the worker must be done reading it.
+    if (following) ahead!.stop();
   }
-  return 'done';
 }

@@ -29,6 +29,9 @@ export class LastBytes {
   }
 }
 
+/** How many bytes readLines reads at once: a chunk always holds a whole line of the longest allowed length. */
+export const readChunkBytes = (maxLineBytes: number): number => Math.max(MIN_CHUNK_BYTES, maxLineBytes + 1);
+
 /** Called for each complete line: bytes [start, end) of `buf` sit at file offset `offset`. */
 export type LineVisitor = (buf: Buffer, start: number, end: number, offset: number, utf8Checked: boolean) => void;
 /** Called for a line longer than the limit, which is never held in memory whole. */
@@ -47,6 +50,8 @@ export interface ReadRange {
   read?: ReadFn;
   /** Receives the bytes consumed, for the checkpoint's marker. */
   consumed?: LastBytes;
+  /** Read into this buffer, if it is large enough (a caller that reads many batches keeps one instead of one per batch). */
+  buffer?: Buffer;
 }
 
 export function readFully(fd: number, buf: Buffer, length: number, position: number, read: ReadFn = defaultRead): number {
@@ -67,9 +72,9 @@ export function readFully(fd: number, buf: Buffer, length: number, position: num
 export function readLines(range: ReadRange, visit: LineVisitor, visitLong: LongLineVisitor): number {
   const { fd, to, final, maxLineBytes, consumed } = range;
   const read = range.read ?? defaultRead;
-  const chunkBytes = Math.max(MIN_CHUNK_BYTES, maxLineBytes + 1);
+  const chunkBytes = readChunkBytes(maxLineBytes);
   let pos = range.from;
-  let buf: Buffer | undefined;
+  let buf = range.buffer;
   while (pos < to && pos - range.from < range.batchBytes) {
     const want = Math.min(chunkBytes, to - pos);
     if (!buf || buf.length < want) buf = Buffer.allocUnsafe(want);

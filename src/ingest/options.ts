@@ -1,4 +1,5 @@
 import { DEFAULT_MAX_LINE_BYTES, defaultRead, type ReadFn } from './lines.js';
+import type { ParseAhead } from './parse-ahead.js';
 
 export interface IngestOptions {
   /** Lines longer than this many bytes become `line_too_long` rejects (default 1 MiB). */
@@ -17,6 +18,8 @@ export interface IngestOptions {
   onSkip?: (skipped: Skipped) => void;
   /** Reads the lines' bytes (default readSync): the seam tests use to truncate a file in the middle of a pass. */
   read?: ReadFn;
+  /** Parse files a batch ahead in this worker thread (a bulk load's; see import.ts). */
+  parseAhead?: ParseAhead;
 }
 
 export interface ResolvedIngestOptions {
@@ -28,6 +31,7 @@ export interface ResolvedIngestOptions {
   onProgress?: (bytes: number) => void;
   onSkip?: (skipped: Skipped) => void;
   read: ReadFn;
+  parseAhead?: ParseAhead;
 }
 
 export function resolveIngestOptions(o: IngestOptions = {}): ResolvedIngestOptions {
@@ -40,6 +44,7 @@ export function resolveIngestOptions(o: IngestOptions = {}): ResolvedIngestOptio
     onProgress: o.onProgress,
     onSkip: o.onSkip,
     read: o.read ?? defaultRead,
+    parseAhead: o.parseAhead,
   };
 }
 
