@@ -49,8 +49,8 @@ describe('shell-init: jm_emit for bash writers', () => {
           const all = lines();
           expect(all).toHaveLength(n);
           const got = JSON.parse(all.at(-1)!);
-          const want: Record<string, unknown> = { type };
-          for (const [k, v] of fields) want[k] = JSON_NUMBER.test(v) ? Number(v) : v;
+          // As own properties, as JSON.parse makes them: assigning want['__proto__'] would set the prototype instead.
+          const want = Object.fromEntries([['type', type], ...fields.map(([k, v]) => [k, JSON_NUMBER.test(v) ? Number(v) : v])]);
           const { ts, ts_epoch, ...rest } = got;
           expect(rest).toEqual(want);
           expect(Date.parse(ts) / 1000).toBe(ts_epoch);
