@@ -1,6 +1,6 @@
 import type { NormalEvent } from '../model/event.js';
 import { lineHash } from './held.js';
-import { LastBytes, readChunkBytes, readLines } from './lines.js';
+import { LastBytes, readChunkBytes, readLines, type ReadRange } from './lines.js';
 import { normalize } from './normalize.js';
 import { parseLine, sampleOf, type RejectReason } from './parse-line.js';
 
@@ -64,14 +64,8 @@ const TXT = columnOf(TEXT_FIELDS);
 /** Events per piece: ~64 KB of lines, so that the main thread receives each piece's text in its young generation. */
 export const PIECE_EVENTS = 512;
 
-export interface BatchRange {
-  fd: number;
-  from: number;
-  to: number;
-  final: boolean;
-  maxLineBytes: number;
-  batchBytes: number;
-}
+/** What the worker reads: readLines' range, without the main thread's read seam or marker. */
+export type BatchRange = Pick<ReadRange, 'fd' | 'from' | 'to' | 'final' | 'maxLineBytes' | 'batchBytes'>;
 
 export type PieceSink = (piece: ParsedPiece, transfer: ArrayBuffer[]) => void;
 
