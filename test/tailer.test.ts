@@ -138,7 +138,8 @@ describe('tailer model: random sequences of appends, rotations, rewrites, trunca
       verbose: 1,
       ...(process.env.TAILER_SEED ? { seed: Number(process.env.TAILER_SEED), path: process.env.TAILER_PATH } : {}),
     });
-  }, Math.max(120_000, Number(process.env.TAILER_RUNS ?? 30) * 4000));
+    // Alone it takes ~10 s; next to the suite's heavy tests (the 1M-line crash import) the tailer's rounds slow many times over.
+  }, Math.max(300_000, Number(process.env.TAILER_RUNS ?? 30) * 10_000));
 });
 
 const sortedNums = (xs: Iterable<number>): number[] => [...xs].sort((a, b) => a - b);
@@ -156,9 +157,15 @@ async function runModel(seq: [TailOp, number][]): Promise<void> {
   const maybe = { valid: new Set<number>(), bad: new Set<number>() };
   let tailer: ChildProcess | undefined;
   const tailerLog = join(tmp(), 'tail.log');
+  /** A tailer that died of a signal we did not send (a crash): the run fails with it, not with a later timeout. */
+  let crashed: string | undefined;
   const start = async () => {
     const fd = openSync(tailerLog, 'a');
-    tailer = spawn(process.execPath, [CLI, '--dir', dir, 'tail', '--poll-interval', '50'], { stdio: ['ignore', 'ignore', fd] });
+    const t = spawn(process.execPath, [CLI, '--dir', dir, 'tail', '--poll-interval', '50'], { stdio: ['ignore', 'ignore', fd] });
+    t.once('exit', (code, signal) => {
+      if (signal !== null && !t.killed) crashed = `the tailer died of ${signal} (exit ${code}): ${readFileSync(tailerLog, 'utf8').replace(/\n/g, ' ')}`;
+    });
+    tailer = t;
     closeSync(fd);
     await sleep(30);
   };
@@ -215,12 +222,16 @@ async function runModel(seq: [TailOp, number][]): Promise<void> {
       const before = linesInFiles(dir);
       const lastBefore = model.n;
       switch (op) {
-        case 'kill':
-          tailer?.kill('SIGKILL');
-          await new Promise((r) => (tailer!.exitCode !== null ? r(null) : tailer!.once('exit', r)));
+        case 'kill': {
+          const t = tailer;
+          // Already gone (its own exit, or a signal) or about to be: 'exit' may have fired before we listen.
+          const gone = !t || t.exitCode !== null || t.signalCode !== null ? Promise.resolve() : new Promise((r) => t.once('exit', r));
+          t?.kill('SIGKILL');
+          await gone;
           tailer = undefined;
           await start();
           break;
+        }
         case 'deletedb':
           await caughtUp();
           for (const f of ['mirror.db', 'mirror.db-wal', 'mirror.db-shm']) rmSync(join(dir, f), { force: true });
@@ -246,6 +257,7 @@ async function runModel(seq: [TailOp, number][]): Promise<void> {
         default:
           await model.apply(op, k);
       }
+      if (crashed) throw new Error(`${crashed} (${JSON.stringify(seq)})`);
       // Lines an operation destroyed before the tailer could be waited for may or may not have been mirrored.
       const after = linesInFiles(dir);
       for (const n of before.valid) if (!after.valid.includes(n) && !must.valid.has(n)) maybe.valid.add(n);
