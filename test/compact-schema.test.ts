@@ -75,6 +75,19 @@ describe('token-coded lines (src/store/line-codec.ts)', () => {
   });
 });
 
+/** A fresh mirror with one live source of stream `events`. */
+function storeWithSource() {
+  const store = openStore(join(tmp(), 'm.db'));
+  const src = store.transaction(() => store.insertSource({ stream: 'events', kind: 'jsonl', path: 'events.jsonl', dev: 1, ino: 1, generation: 0, rank: 0, head_len: 0, head_hash: '', state: 'active', copy_of: null, now: 'now' }))();
+  return { store, src };
+}
+
+/** An event of `type` at `ts_epoch`, line `{"type":…,"n":offset}`, at `offset` of the source. */
+const eventRow = (sourceId: number, offset: number, type: string, ts_epoch: number) => ({
+  sourceId, offset, stream: 'events', rank: 0, line: `{"type":"${type}","n":${offset}}`,
+  fields: { type, ts_epoch, issue: null, stage: null, result: null, duration_s: null, cost_usd: null, model: null, input_tokens: null, output_tokens: null },
+});
+
 describe('the compact schema (sql/005)', () => {
   it('migrating a schema-4 mirror keeps every row, id and line, and every helper answers as a fresh import does', () => {
     const dir = tmp();
@@ -111,13 +124,8 @@ describe('the compact schema (sql/005)', () => {
   });
 
   it('a type code added in a transaction that rolled back is not reused for a later event of that type', () => {
-    const dir = tmp();
-    const store = openStore(join(dir, 'm.db'));
-    const src = store.transaction(() => store.insertSource({ stream: 'events', kind: 'jsonl', path: 'events.jsonl', dev: 1, ino: 1, generation: 0, rank: 0, head_len: 0, head_hash: '', state: 'active', copy_of: null, now: 'now' }))();
-    const row = (offset: number) => ({
-      sourceId: src.id, offset, stream: 'events', rank: 0, line: `{"type":"brand.new","n":${offset}}`,
-      fields: { type: 'brand.new', ts_epoch: 5, issue: null, stage: null, result: null, duration_s: null, cost_usd: null, model: null, input_tokens: null, output_tokens: null },
-    });
+    const { store, src } = storeWithSource();
+    const row = (offset: number) => eventRow(src.id, offset, 'brand.new', 5);
     const failing = () => {
       store.insertEvent(row(0));
       throw new Error('rolled back');
@@ -130,13 +138,8 @@ describe('the compact schema (sql/005)', () => {
   });
 
   it('during a bulk load, rows held back for sorting commit with their lines, and go with a transaction or savepoint that fails', () => {
-    const dir = tmp();
-    const store = openStore(join(dir, 'm.db'));
-    const src = store.transaction(() => store.insertSource({ stream: 'events', kind: 'jsonl', path: 'events.jsonl', dev: 1, ino: 1, generation: 0, rank: 0, head_len: 0, head_hash: '', state: 'active', copy_of: null, now: 'now' }))();
-    const row = (offset: number) => ({
-      sourceId: src.id, offset, stream: 'events', rank: 0, line: `{"type":"t${offset % 3}","n":${offset}}`,
-      fields: { type: `t${offset % 3}`, ts_epoch: 1000 - offset, issue: null, stage: null, result: null, duration_s: null, cost_usd: null, model: null, input_tokens: null, output_tokens: null },
-    });
+    const { store, src } = storeWithSource();
+    const row = (offset: number) => eventRow(src.id, offset, `t${offset % 3}`, 1000 - offset);
     const counts = () => withSql(store.path, (db) => db.prepare('SELECT (SELECT COUNT(*) FROM lines) AS lines, (SELECT COUNT(*) FROM event_rows) AS rows').get());
     store.enterBulkLoad();
     // 60 rows: two groups of 25 and ten alone, all held back until the commit.

@@ -7,7 +7,7 @@ import { checkSchema, migrate } from './migrations.js';
 import { checkDbPath, markOurs, ownershipOf, type Ownership } from './ownership.js';
 import { EventInserts } from './event-inserts.js';
 import { decodeLine } from './line-codec.js';
-import type { NameCodes } from './names.js';
+import { NameCodes } from './names.js';
 import { eventsSql, exportByTimeSql, exportSourceSql, feedCountSql, feedPageSql, groupsSql, recordsSql, withoutIndexHints, type ExportQuery, type FeedPosition } from './read-sql.js';
 import type { EventFields, EventRow } from './rows.js';
 import { loadSqlite, type Database, type Statement } from './sqlite-module.js';
@@ -56,9 +56,16 @@ export class SqliteStore extends StoreOps {
     const sql = new Statements(db);
     super(sql, path, readonly, schemaVersion);
     this.sql = sql;
-    this.names = sql.names;
-    this.inserts = new EventInserts(db, sql, sql.names);
-    sql.hooks = { settle: () => this.inserts.flush(), failed: () => this.inserts.drop() };
+    this.names = new NameCodes(sql);
+    this.inserts = new EventInserts(db, sql, this.names);
+    // A failed transaction took its held rows with it, and any name code it added.
+    sql.hooks = {
+      settle: () => this.inserts.flush(),
+      failed: () => {
+        this.inserts.drop();
+        this.names.forget();
+      },
+    };
     this.ino = statSync(path).ino;
   }
 

@@ -1,5 +1,4 @@
 import { STAGE_COMPLETED } from '../model/rules.js';
-import { NameCodes } from './names.js';
 import type { Database, Statement } from './sqlite-module.js';
 /**
  * Every SQL statement the library runs against its own tables, in one place
@@ -157,8 +156,6 @@ export const INSERT_EVENT_ROW_GROUP = rowsOf(SQL.insertEventRow, 13);
 /** SQLite's StatementSet: each named statement prepared once per connection, on first use. */
 export class Statements {
   private readonly cache = new Map<SqlName, Statement>();
-  /** The name codes this connection has seen; forgotten when a transaction fails, as codes it added are gone. */
-  readonly names = new NameCodes(this);
   /** Run before a transaction or savepoint begins and before it ends (writes held back by the store), and when one fails. */
   hooks = { settle: (): void => {}, failed: (): void => {} };
   constructor(private readonly db: Database) {}
@@ -185,7 +182,6 @@ export class Statements {
         return txn(...a);
       } catch (err) {
         this.hooks.failed();
-        this.names.forget();
         throw err;
       }
     };
