@@ -1,10 +1,11 @@
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { folderNames } from '../ingest/layout.js';
 import { parseStreamFile } from '../model/streams.js';
 import { COSTS_STREAM, LEGACY_COSTS_FILE } from '../model/streams.js';
 
 /** The stream a file of the directory feeds: costs.json (rewritten by Shipwright with a temp file and mv) feeds `costs`. */
-export const streamOf = (name: string): string | undefined => (name === LEGACY_COSTS_FILE ? COSTS_STREAM : parseStreamFile(name)?.stream);
+export const streamOf = (name: string): string | undefined => (name === LEGACY_COSTS_FILE ? COSTS_STREAM : parseStreamFile(basename(name))?.stream);
 
 /**
  * The tailer's view of the folder without events (Fluent Bit's tail_scan and
@@ -21,7 +22,7 @@ export class DirScan {
 
   streams(): string[] {
     const names = new Set<string>();
-    for (const f of readdirSync(this.dir)) {
+    for (const f of folderNames(this.dir)) {
       const stream = streamOf(f);
       if (stream && this.wants(stream)) names.add(stream);
     }
@@ -31,7 +32,7 @@ export class DirScan {
   /** Streams with a file whose inode, size or mtime changed since the last call. */
   changed(): string[] {
     const out = new Set<string>();
-    for (const name of readdirSync(this.dir)) {
+    for (const name of folderNames(this.dir)) {
       const stream = streamOf(name);
       if (!stream || !this.wants(stream)) continue;
       const fst = statSync(join(this.dir, name), { throwIfNoEntry: false });
