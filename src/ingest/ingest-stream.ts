@@ -105,8 +105,13 @@ export function ingestStream(
  * passed over without being opened, so an unchanged folder costs a stat per file.
  */
 function unchanged(store: Store, dir: string, f: StreamFile): SourceRow | undefined {
-  const st = statSync(join(dir, f.name), { throwIfNoEntry: false });
-  if (!st?.isFile() || lstatSync(join(dir, f.name)).isSymbolicLink()) return undefined;
+  let st: Stats | undefined;
+  try {
+    st = statSync(join(dir, f.name), { throwIfNoEntry: false });
+    if (!st?.isFile() || lstatSync(join(dir, f.name)).isSymbolicLink()) return undefined;
+  } catch {
+    return undefined; // opening it says why (a symlink loop, no permission)
+  }
   const src = store.sourceByInode(f.stream, st.dev, st.ino);
   if (!src || src.path !== f.name || src.mtime_ms !== st.mtimeMs) return undefined;
   // An archive never grows; its recorded size is its content's.
