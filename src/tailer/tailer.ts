@@ -4,7 +4,7 @@ import { importLegacyCosts } from '../import/legacy-costs.js';
 import { COSTS_STREAM } from '../model/streams.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
 import { FollowedFiles } from '../ingest/followed.js';
-import { assertDir, historyDirOf, useHistoryDir } from '../ingest/layout.js';
+import { assertDir, historyDirOf, listStreams, useHistoryDir } from '../ingest/layout.js';
 import type { IngestOptions } from '../ingest/options.js';
 import { translateOpenError, type Store } from '../store/open.js';
 import { isBrokenDb, moveAsideBroken, openHealed } from '../store/quarantine.js';
@@ -153,9 +153,11 @@ export function createTailer(opts: TailerOptions): Tailer {
     if (stopped) return;
     try {
       store ??= openMirror();
+      // One listing per round, not per stream: with thousands of streams, listing the folder for each is the whole cost.
+      const listing = dirty.size > 1 ? listStreams(opts.dir) : undefined;
       for (const stream of [...dirty]) {
         dirty.delete(stream);
-        const t = ingestStream(store, opts.dir, stream, ingestOpts);
+        const t = ingestStream(store, opts.dir, stream, ingestOpts, undefined, listing ? listing.get(stream) ?? [] : undefined);
         if (stream === COSTS_STREAM) counters.rows += importLegacyCosts(store, opts.dir, { ifChanged: true })?.added ?? 0;
         counters.rows += t.rows;
         counters.rejects += t.rejects;
