@@ -1,6 +1,7 @@
-import { fstatSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, type Stats } from 'node:fs';
+import { existsSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { gunzipSync } from 'node:zlib';
 
@@ -33,8 +34,9 @@ class Inflater {
       // An inherited --input-type makes the worker refuse its own file.
       execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
     });
-    // Never what keeps the process alive.
+    // Never what keeps the process alive; a failure to start is seen by started(), and this keeps its event from being unhandled.
     this.worker.unref();
+    this.worker.on('error', () => {});
     this.port.unref();
   }
 
@@ -71,8 +73,9 @@ function inflateInMemory(from: string, to: string): GunzipReply {
 
 function inflate(from: string, to: string): GunzipReply {
   if (inflater === undefined) {
-    const candidate = new Inflater();
-    inflater = candidate.started() ? candidate : null;
+    // Running from the TypeScript sources there is no built worker script.
+    const candidate = existsSync(fileURLToPath(WORKER_SCRIPT)) ? new Inflater() : undefined;
+    inflater = candidate?.started() ? candidate : null;
   }
   return inflater ? inflater.inflate(from, to) : inflateInMemory(from, to);
 }

@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { join, relative } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, statSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
 import { MirrorError, sqliteCode } from '../errors.js';
 import type { Store } from '../store/open.js';
 import { ingestFile } from './ingest-file.js';
@@ -12,19 +12,16 @@ import {
 } from './options.js';
 import { resolveSource, statAtPath, type OpenFile, type Resolution } from './sources.js';
 import type { SourceRow } from '../store/rows.js';
-import { parseStreamFile } from '../model/streams.js';
 
 /**
  * Opens a stream file for reading, or says why not. A FIFO is never opened
  * (opening it would wait for a writer); O_NONBLOCK guards against a file
  * swapped for one between the stat and the open. A `.gz` generation is read
- * through its inflated content, under the archive's own identity; a
- * symlinked log is its target's file, named by where the target is.
+ * through its inflated content, under the archive's own identity.
  */
 export function openStreamFile(dir: string, f: StreamFile): OpenFile | Skipped | undefined {
   const path = join(dir, f.name);
   let fd: number;
-  let name = f.name;
   let pre: Stats | undefined;
   try {
     pre = statSync(path, { throwIfNoEntry: false });
@@ -32,7 +29,6 @@ export function openStreamFile(dir: string, f: StreamFile): OpenFile | Skipped |
     if (!pre.isFile()) return notRegular(path, pre);
     if (f.compressed) return openCompressed(path, f, pre);
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    if (lstatSync(path).isSymbolicLink()) name = relative(dir, realpathSync(path));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
@@ -47,7 +43,7 @@ export function openStreamFile(dir: string, f: StreamFile): OpenFile | Skipped |
     closeSync(fd);
     return notRegular(path, st);
   }
-  return { ...f, name, fd, st };
+  return { ...f, fd, st };
 }
 
 /** A gzip generation: its archive's device, inode and mtime, its content's size. */
@@ -108,7 +104,7 @@ function unchanged(store: Store, dir: string, f: StreamFile): SourceRow | undefi
   let st: Stats | undefined;
   try {
     st = statSync(join(dir, f.name), { throwIfNoEntry: false });
-    if (!st?.isFile() || lstatSync(join(dir, f.name)).isSymbolicLink()) return undefined;
+    if (!st?.isFile()) return undefined;
   } catch {
     return undefined; // opening it says why (a symlink loop, no permission)
   }
@@ -119,10 +115,42 @@ function unchanged(store: Store, dir: string, f: StreamFile): SourceRow | undefi
   return src.state === 'active' && src.size === st.size && src.offset === st.size && src.tail_len === 0 ? src : undefined;
 }
 
+/** What reading one open file did: the source it is (or the copy), its rank, and how much is left behind. */
+interface FileRead {
+  id: number;
+  rank?: number;
+  /** A generation ended here (truncated or replaced), so its copy may be in a file this pass did not list. */
+  replaced: boolean;
+  behind: number;
+  /** An ordinary generation, read from its own file (not a copy waiting on another). */
+  active: boolean;
+}
+
+/** Resolves an open file to its generation and reads it from the checkpoint; a file that changed under us is resolved again. */
+function readOpenFile(store: Store, dir: string, file: OpenFile, olderRank: number | undefined, opts: ResolvedIngestOptions, totals: IngestTotals): FileRead {
+  const idle = Date.now() - file.st.mtimeMs >= opts.rotatedGraceMs;
+  const final = opts.final || (file.rotation > 0 && idle);
+  let read: FileRead | undefined;
+  let replaced = false;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const r = store.transaction(resolveLocked)(store, dir, file, olderRank, opts);
+    if (r.replaced) replaced = true;
+    if (r.kind === 'copy') return { id: r.id, replaced, behind: 0, active: false };
+    read = { id: r.src.id, rank: r.src.rank, replaced, behind: 0, active: false };
+    const outcome = ingestFile(store, file, r.src.id, final, opts, totals);
+    if (outcome !== 'invalid') {
+      const after = store.sourceById(r.src.id)!;
+      return { ...read, behind: lagBytes(file.st.size, after), active: after.state === 'active' };
+    }
+  }
+  return read!;
+}
+
 /** One pass over the stream's files as listed; true when a generation ended and the files are worth listing again. */
 function ingestPass(store: Store, dir: string, stream: string, files: StreamFile[], opts: ResolvedIngestOptions, totals: IngestTotals): boolean {
   const seen = new Set<number>();
-  let replaced = false;
+  // Generations renamed out of the listing are older than every file in it, which may hold copies of their lines: first.
+  let replaced = drainUnlisted(store, dir, stream, files, seen, opts, totals);
   let olderRank: number | undefined;
   for (const f of files) {
     const done = unchanged(store, dir, f);
@@ -142,73 +170,60 @@ function ingestPass(store: Store, dir: string, stream: string, files: StreamFile
     let kept = false;
     try {
       totals.files++;
-      const idle = Date.now() - file.st.mtimeMs >= opts.rotatedGraceMs;
-      const final = opts.final || (file.rotation > 0 && idle);
-      // A file that changed under us between resolution and read is resolved again.
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const r = store.transaction(resolveLocked)(store, dir, file, olderRank, opts);
-        if (r.replaced) replaced = true;
-        if (r.kind === 'copy') {
-          seen.add(r.id);
-          break;
-        }
-        seen.add(r.src.id);
-        olderRank = r.src.rank;
-        const outcome = ingestFile(store, file, r.src.id, final, opts, totals);
-        if (outcome !== 'invalid') {
-          const after = store.sourceById(r.src.id)!;
-          totals.pendingBytes += lagBytes(file.st.size, after);
-          if (opts.follow && !file.compressed && after.state === 'active') {
-            opts.follow.keep(r.src.id, file);
-            kept = true;
-          }
-          break;
-        }
+      const r = readOpenFile(store, dir, file, olderRank, opts, totals);
+      seen.add(r.id);
+      if (r.rank !== undefined) olderRank = r.rank;
+      if (r.replaced) replaced = true;
+      totals.pendingBytes += r.behind;
+      if (opts.follow && !file.compressed && r.active) {
+        opts.follow.keep(r.id, file);
+        kept = true;
       }
     } finally {
       if (!kept) closeSync(file.fd);
     }
   }
-  drainUnlisted(store, dir, stream, seen, opts, totals);
   markGone(store, dir, stream, seen);
   return replaced;
 }
 
 /**
  * A generation is followed, not its name (invariant 6): one that is no longer
- * under any name the listing knows is read to its end before it is let go,
- * through the descriptor a long-lived ingester kept, or at the path it was
- * last seen at when its file is still there (a symlinked log's old target).
- * A kept descriptor is let go once its file is drained and idle for the
- * rotated-file grace period (its unterminated tail taken then).
+ * under any name the listing knows (renamed or moved away, a symlinked log's
+ * old target) is read to its end, through the descriptor a long-lived
+ * ingester kept, before it is let go: once drained and idle for the
+ * rotated-file grace period (its unterminated tail taken then). True when a
+ * generation ended (it was truncated before it was moved).
  */
-function drainUnlisted(store: Store, dir: string, stream: string, seen: Set<number>, opts: ResolvedIngestOptions, totals: IngestTotals): void {
-  for (const src of store.knownSources(stream)) {
-    if (src.state !== 'active' || seen.has(src.id)) continue;
-    const kept = opts.follow?.get(src.id);
-    const file = kept ?? openAtPath(dir, src);
-    if (!file) continue;
+function drainUnlisted(
+  store: Store, dir: string, stream: string, files: StreamFile[], seen: Set<number>, opts: ResolvedIngestOptions, totals: IngestTotals,
+): boolean {
+  let replaced = false;
+  const listed = new Set<string>();
+  for (const f of files) {
     try {
-      file.st = fstatSync(file.fd);
-      const idle = Date.now() - file.st.mtimeMs >= opts.rotatedGraceMs;
-      if (file.st.dev !== src.dev || file.st.ino !== src.ino) continue;
-      const outcome = ingestFile(store, { ...file, rotation: Math.max(1, file.rotation) }, src.id, opts.final || idle, opts, totals);
-      const after = store.sourceById(src.id);
-      const behind = after ? lagBytes(file.st.size, after) : 0;
-      totals.pendingBytes += behind;
-      if (kept && (outcome !== 'done' || (behind === 0 && idle))) opts.follow!.release(src.id);
-      else seen.add(src.id);
-    } finally {
-      if (!kept) closeSync(file.fd);
+      const st = statSync(join(dir, f.name), { throwIfNoEntry: false });
+      if (st) listed.add(`${st.dev}:${st.ino}`);
+    } catch {
+      // opening it in the listing says why
     }
   }
-}
-
-function openAtPath(dir: string, src: SourceRow): OpenFile | undefined {
-  if (!statAtPath(dir, src)) return undefined;
-  const f = parseStreamFile(src.path.slice(src.path.lastIndexOf('/') + 1));
-  const file = openStreamFile(dir, { stream: src.stream, name: src.path, rotation: 1, compressed: f?.compressed ?? false });
-  return file && !('kind' in file) ? file : undefined;
+  for (const src of store.knownSources(stream)) {
+    if (src.state !== 'active' || listed.has(`${src.dev}:${src.ino}`)) continue;
+    const kept = opts.follow?.get(src.id);
+    if (!kept) continue;
+    kept.st = fstatSync(kept.fd);
+    const r = readOpenFile(store, dir, { ...kept, rotation: Math.max(1, kept.rotation) }, undefined, opts, totals);
+    if (r.replaced) replaced = true;
+    totals.pendingBytes += r.behind;
+    const idle = Date.now() - kept.st.mtimeMs >= opts.rotatedGraceMs;
+    if (r.active && (r.behind > 0 || !idle)) {
+      // Truncated before it was moved: the descriptor now reads the new generation resolution made of it.
+      if (r.id !== src.id) opts.follow!.rekey(src.id, r.id);
+      seen.add(r.id);
+    } else opts.follow!.release(src.id);
+  }
+  return replaced;
 }
 
 /**
