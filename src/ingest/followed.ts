@@ -21,14 +21,6 @@ export class FollowedFiles {
     return this.open.get(id);
   }
 
-  /** The descriptor of `from` now reads generation `to` (its file was found truncated: a new generation of the same file). */
-  rekey(from: number, to: number): void {
-    const f = this.open.get(from);
-    if (!f) return;
-    this.open.delete(from);
-    this.keep(to, f);
-  }
-
   release(id: number): void {
     const f = this.open.get(id);
     if (!f) return;

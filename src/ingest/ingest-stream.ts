@@ -10,7 +10,7 @@ import { streamFiles } from './layout.js';
 import {
   emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals, type ResolvedIngestOptions, type Skipped,
 } from './options.js';
-import { resolveSource, statAtPath, type OpenFile, type Resolution } from './sources.js';
+import { continues, resolveSource, statAtPath, type OpenFile, type Resolution } from './sources.js';
 import type { SourceRow } from '../store/rows.js';
 
 /**
@@ -150,7 +150,8 @@ function readOpenFile(store: Store, dir: string, file: OpenFile, olderRank: numb
 function ingestPass(store: Store, dir: string, stream: string, files: StreamFile[], opts: ResolvedIngestOptions, totals: IngestTotals): boolean {
   const seen = new Set<number>();
   // Generations renamed out of the listing are older than every file in it, which may hold copies of their lines: first.
-  let replaced = drainUnlisted(store, dir, stream, files, seen, opts, totals);
+  drainUnlisted(store, dir, stream, files, seen, opts, totals);
+  let replaced = false;
   let olderRank: number | undefined;
   for (const f of files) {
     const done = unchanged(store, dir, f);
@@ -192,13 +193,12 @@ function ingestPass(store: Store, dir: string, stream: string, files: StreamFile
  * under any name the listing knows (renamed or moved away, a symlinked log's
  * old target) is read to its end, through the descriptor a long-lived
  * ingester kept, before it is let go: once drained and idle for the
- * rotated-file grace period (its unterminated tail taken then). True when a
- * generation ended (it was truncated before it was moved).
+ * rotated-file grace period (its unterminated tail taken then). One found
+ * truncated or rewritten is let go: it is no longer the generation it was kept for.
  */
 function drainUnlisted(
   store: Store, dir: string, stream: string, files: StreamFile[], seen: Set<number>, opts: ResolvedIngestOptions, totals: IngestTotals,
-): boolean {
-  let replaced = false;
+): void {
   const listed = new Set<string>();
   for (const f of files) {
     try {
@@ -213,17 +213,19 @@ function drainUnlisted(
     const kept = opts.follow?.get(src.id);
     if (!kept) continue;
     kept.st = fstatSync(kept.fd);
-    const r = readOpenFile(store, dir, { ...kept, rotation: Math.max(1, kept.rotation) }, undefined, opts, totals);
-    if (r.replaced) replaced = true;
-    totals.pendingBytes += r.behind;
+    // Truncated or rewritten before it was moved: what it holds now is no longer the generation it was kept for.
+    if (!continues(kept.fd, kept.st.size, src)) {
+      opts.follow!.release(src.id);
+      continue;
+    }
     const idle = Date.now() - kept.st.mtimeMs >= opts.rotatedGraceMs;
-    if (r.active && (r.behind > 0 || !idle)) {
-      // Truncated before it was moved: the descriptor now reads the new generation resolution made of it.
-      if (r.id !== src.id) opts.follow!.rekey(src.id, r.id);
-      seen.add(r.id);
-    } else opts.follow!.release(src.id);
+    const outcome = ingestFile(store, { ...kept, rotation: Math.max(1, kept.rotation) }, src.id, opts.final || idle, opts, totals);
+    const after = store.sourceById(src.id);
+    const behind = after ? lagBytes(kept.st.size, after) : 0;
+    totals.pendingBytes += behind;
+    if (outcome === 'done' && after?.state === 'active' && (behind > 0 || !idle)) seen.add(src.id);
+    else opts.follow!.release(src.id);
   }
-  return replaced;
 }
 
 /**
