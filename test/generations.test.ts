@@ -103,6 +103,25 @@ describe("a stream's generations on disk: numbered, dated, compressed and in a h
     expect(seqs(db)).toEqual(range(1, 6));
   });
 
+  it("a rotated generation's unterminated tail, compressed before the mirror took it, is taken from the archive", () => {
+    const dir = tmp();
+    const db = join(dir, 'mirror.db');
+    writeFileSync(join(dir, 'events.jsonl.1'), lines(1, 3) + line(4).trimEnd());
+    writeFileSync(join(dir, 'events.jsonl'), lines(5, 5));
+    // Rotated a moment ago: its last line may still be finished, so it waits.
+    expect(json(cli(['--dir', dir, '--json', 'import'])).rows).toBe(4);
+    const text = readFileSync(join(dir, 'events.jsonl.1'));
+    writeFileSync(join(dir, 'events.jsonl.1.gz'), gzipSync(text));
+    utimesSync(join(dir, 'events.jsonl.1.gz'), 1_764_000_000, 1_764_000_000);
+    // gzip has written the archive and not yet removed the file: the archive holds what the file holds.
+    expect(json(cli(['--dir', dir, '--json', 'import'])).rows).toBe(0);
+    unlinkSync(join(dir, 'events.jsonl.1'));
+    expect(json(cli(['--dir', dir, '--json', 'import'])).rows).toBe(1);
+    expect(seqs(db)).toEqual(range(1, 5));
+    expect(json(cli(['--dir', dir, '--json', 'import'])).rows).toBe(0);
+    expect(json(cli(['--dir', dir, '--json', 'verify'])).ok).toBe(true);
+  });
+
   it('a truncated or corrupt archive is one warning naming it, never a crash or a partial read; the other files are imported', () => {
     const dir = tmp();
     const db = join(dir, 'mirror.db');

@@ -110,8 +110,11 @@ function unchanged(store: Store, dir: string, f: StreamFile): SourceRow | undefi
   }
   const src = store.sourceByInode(f.stream, st.dev, st.ino);
   if (!src || src.path !== f.name || src.mtime_ms !== st.mtimeMs) return undefined;
-  // An archive never grows; its recorded size is its content's.
-  if (f.compressed) return src.state === 'copy' || (src.state === 'active' && src.offset === src.size && src.tail_len === 0) ? src : undefined;
+  // An archive never grows; its recorded size is its content's. Held whole, or read whole, it has nothing left to give.
+  if (f.compressed) {
+    const whole = src.state === 'copy' ? src.held_len === src.size : src.state === 'active' && src.offset === src.size && src.tail_len === 0;
+    return whole ? src : undefined;
+  }
   return src.state === 'active' && src.size === st.size && src.offset === st.size && src.tail_len === 0 ? src : undefined;
 }
 
