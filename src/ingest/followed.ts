@@ -1,4 +1,5 @@
 import { closeSync } from 'node:fs';
+import type { Store } from '../store/open.js';
 import type { OpenFile } from './sources.js';
 
 /**
@@ -28,17 +29,18 @@ export class FollowedFiles {
     closeSync(f.fd);
   }
 
-  /** Lets go of every source not in `live` (pruned, rebuilt, another mirror). */
-  retain(live: (id: number) => boolean): void {
-    for (const id of [...this.open.keys()]) if (!live(id)) this.release(id);
-  }
-
-  get size(): number {
-    return this.open.size;
+  /** Lets go of every source not in `live` (truncated, pruned, rebuilt away). */
+  retain(live: Set<number>): void {
+    for (const id of [...this.open.keys()]) if (!live.has(id)) this.release(id);
   }
 
   closeAll(): void {
     for (const f of this.open.values()) closeSync(f.fd);
     this.open.clear();
   }
+}
+
+/** The ids of the sources still read from their own files, in one query. */
+export function activeSources(store: Store): Set<number> {
+  return new Set(store.allSources().filter((s) => s.state === 'active').map((s) => s.id));
 }

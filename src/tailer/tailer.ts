@@ -3,7 +3,7 @@ import { isMirrorError, sqliteCode } from '../errors.js';
 import { importLegacyCosts } from '../import/legacy-costs.js';
 import { COSTS_STREAM } from '../model/streams.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
-import { FollowedFiles } from '../ingest/followed.js';
+import { activeSources, FollowedFiles } from '../ingest/followed.js';
 import { assertDir, historyDirOf, listStreams, useHistoryDir } from '../ingest/layout.js';
 import type { IngestOptions } from '../ingest/options.js';
 import { translateOpenError, type Store } from '../store/open.js';
@@ -92,6 +92,7 @@ export function createTailer(opts: TailerOptions): Tailer {
   let scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
   let stopped = false;
   let idleWaiters: (() => void)[] = [];
+  let polls = 0;
 
   const wants = (stream: string): boolean => !wanted || wanted.has(stream);
   const scan = new DirScan(opts.dir, wants);
@@ -197,9 +198,8 @@ export function createTailer(opts: TailerOptions): Tailer {
         store = undefined;
         scan.reset();
       }
-      // A kept generation that was truncated, pruned or rebuilt away is no longer followed.
-      const s = store;
-      if (s) follow.retain((id) => s.sourceById(id)?.state === 'active');
+      // A kept generation that was truncated, pruned or rebuilt away is no longer followed (looked at every 10th poll).
+      if (store && ++polls % 10 === 0) follow.retain(activeSources(store));
       for (const stream of scan.changed()) dirty.add(stream);
       for (const s of pending) dirty.add(s); // a rotated file's unfinished line is taken after its grace period
       // A rebuild swaps the mirror's content, claim included: claim it again.
