@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { MirrorError } from '../errors.js';
+import { useHistoryDir } from '../ingest/layout.js';
 import { afterWriteFailure, defaultHostId, isPgUrl } from '../ops/mirror.js';
 
 export interface GlobalOptions {
@@ -14,8 +15,9 @@ export interface GlobalOptions {
 
 /** --dir, else $JSONL_MIRROR_DIR, else the current directory; --db, else $JSONL_MIRROR_DB, else DIR/mirror.db. */
 export function globalsOf(cmd: Command): GlobalOptions {
-  const o = cmd.optsWithGlobals() as { dir?: string; db?: string; json?: boolean; hostId?: string };
+  const o = cmd.optsWithGlobals() as { dir?: string; db?: string; json?: boolean; hostId?: string; historyDir?: string };
   const dir = resolve(o.dir ?? process.env.JSONL_MIRROR_DIR ?? '.');
+  if (o.historyDir !== undefined) useHistoryDir(dir, resolve(o.historyDir));
   const given = o.db ?? process.env.JSONL_MIRROR_DB ?? join(dir, 'mirror.db');
   const db = isPgUrl(given) ? given : resolve(given);
   return { dir, db, json: Boolean(o.json), hostId: o.hostId ?? defaultHostId() };
