@@ -64,5 +64,7 @@ export function allHelpers(r: Reader, now: number): Record<string, unknown> {
     timeline3: r.timeline({ now, range: 3 }),
     issue2: r.issueEvents({ issue: 2, now }),
     issue3: r.issueEvents({ issue: 3, now: now - 86400 }),
+    patrol: r.patrol({ now }),
+    patrolEarlier: r.patrol({ now: now - 5 * 86400 }),
   };
 }

@@ -153,7 +153,7 @@ export class SqliteStore extends StoreOps {
     const s = recordsSql(q, this.names);
     const rows = this.named(this.shape(s, 'rows').all(...s.params) as (EventFields & { line: string })[]);
     for (const r of rows) r.line = decodeLine(r.line);
-    return rows;
+    return q.last === undefined ? rows : rows.reverse();
   }
 
   /** The original lines of the mirrored events, streamed. */
