@@ -175,7 +175,7 @@ export class Statements {
       const out = fn(...a);
       this.hooks.settle();
       return out;
-    }).immediate;
+    }, 'immediate');
     return (...a: A): R => {
       this.hooks.settle();
       try {
