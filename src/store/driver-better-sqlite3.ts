@@ -7,13 +7,7 @@ import type { DriverDatabase, DriverOpenOptions, DriverStatement, RowShape, Sqli
  * hot insert path pays no wrapper per call.
  */
 class BetterDatabase implements DriverDatabase {
-  readonly driver: string;
-  constructor(
-    private readonly db: BetterSqlite3.Database,
-    name: string,
-  ) {
-    this.driver = name;
-  }
+  constructor(private readonly db: BetterSqlite3.Database) {}
 
   get open(): boolean {
     return this.db.open;
@@ -62,6 +56,6 @@ export function betterSqlite3Driver(Database: typeof BetterSqlite3, name: string
   return {
     name,
     open: (path: string, o: DriverOpenOptions) =>
-      new BetterDatabase(new Database(path, { readonly: o.readonly, fileMustExist: o.fileMustExist, timeout: o.busyTimeoutMs }), name),
+      new BetterDatabase(new Database(path, { readonly: o.readonly, fileMustExist: o.fileMustExist, timeout: o.busyTimeoutMs })),
   };
 }

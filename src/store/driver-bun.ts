@@ -113,7 +113,6 @@ interface SchemaObject {
 }
 
 class BunDatabaseAdapter implements DriverDatabase {
-  readonly driver = 'bun:sqlite';
   private closed = false;
   constructor(
     private readonly db: BunDatabase,

@@ -33,8 +33,6 @@ export interface DriverStatement {
 export type TransactionMode = 'deferred' | 'immediate';
 
 export interface DriverDatabase {
-  /** Which driver this is, for status and doctor output only. */
-  readonly driver: string;
   readonly open: boolean;
   readonly inTransaction: boolean;
   /** One statement; SQL holding a second one is refused (as SQLite's prepare would only run the first). */
