@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateLog } from '../fixtures/generate.js';
@@ -8,6 +8,7 @@ import { importAll } from '../src/import/import.js';
 import { openStore } from '../src/store/open.js';
 import { allHelpers } from './all-helpers.js';
 import { CLI, cli, FIXTURES, ROOT, tmp, withSql } from './helpers.js';
+import { get } from './serve-helpers.js';
 
 /**
  * The Bun leg: vitest runs under Node, and each test here spawns Bun (the
@@ -29,11 +30,15 @@ interface Run {
   json: any;
 }
 
-function bun(args: string[]): Run {
+function bunEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   // The runtime picks the driver (bun:sqlite); an override meant for Node must not leak in.
   delete env.JSONL_MIRROR_SQLITE_MODULE;
-  const r = spawnSync(findBun(), args, { cwd: ROOT, encoding: 'utf8', env, maxBuffer: 256 * 1024 * 1024 });
+  return env;
+}
+
+function bun(args: string[]): Run {
+  const r = spawnSync(findBun(), args, { cwd: ROOT, encoding: 'utf8', env: bunEnv(), maxBuffer: 256 * 1024 * 1024 });
   let json: unknown;
   try {
     json = JSON.parse(r.stdout);
@@ -179,5 +184,71 @@ describe('Bun', () => {
     const rows = withSql(join(dir, 'mirror.db'), (c) => c.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT line) AS d FROM lines').get()) as { n: number; d: number };
     expect(rows.n).toBe(rows.d);
     expect(rows.n).toBe(verify.json.events);
+  });
+
+  it('the CLI under Bun: tail follows a rotation, serve answers as the helpers, rebuild replaces a mirror in use, query refuses a second statement', async () => {
+    const dir = tmp();
+    const log = join(dir, 'events.jsonl');
+    const line = (type: string, n: number) => `${JSON.stringify({ type, ts_epoch: NOW - 100 + n, n })}\n`;
+    writeFileSync(log, line('patrol.finding', 1) + line('patrol.completed', 2));
+    const tail = spawn(findBun(), [BIN, '--dir', dir, 'tail', '--poll-interval', '50'], { cwd: ROOT, env: bunEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    let tailErr = '';
+    tail.stderr.on('data', (d) => (tailErr += d));
+    const rows = () => (existsSync(join(dir, 'mirror.db')) ? (cli(['--dir', dir, '--json', 'query', 'SELECT COUNT(*) AS n FROM lines']).json?.[0]?.n ?? 0) : 0);
+    const until = async (what: string, ok: () => boolean) => {
+      for (const start = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 100))) {
+        if (Date.now() - start > 20_000) throw new Error(`timed out waiting for ${what}; tail said: ${tailErr}`);
+      }
+    };
+    try {
+      await until('the first lines', () => rows() === 2);
+      renameSync(log, `${log}.1`);
+      appendFileSync(`${log}.1`, line('late.in.rotated', 3));
+      writeFileSync(log, line('patrol.finding', 4));
+      await until('the lines after the rotation', () => rows() === 4);
+    } finally {
+      tail.kill('SIGTERM');
+    }
+    expect(await new Promise((r) => tail.on('exit', r)), tailErr).toBe(0);
+    expect(cli(['--dir', dir, 'verify']).code).toBe(0);
+
+    const server = spawn(findBun(), [BIN, '--dir', dir, '--json', 'serve', '--port', '0', '--no-tail'], { cwd: ROOT, env: bunEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        server.stdout.on('data', (d) => {
+          out += d;
+          if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!).url as string);
+        });
+        server.on('exit', (code) => reject(new Error(`bun serve exited ${code}`)));
+      });
+      const reader = createReader({ dir, source: 'scan' });
+      const patrol = await get(url, `/api/patrol/recent?now=${NOW}`);
+      expect(patrol.status).toBe(200);
+      expect(patrol.json).toEqual(roundTrip(reader.patrol({ now: NOW })));
+      expect(patrol.json.findings).toHaveLength(2);
+      expect((await get(url, '/api/activity?type=all')).json.total).toBe(4);
+    } finally {
+      server.kill('SIGTERM');
+    }
+    await new Promise((r) => server.on('exit', r));
+
+    // A Node reader keeps its connection open through the rebuild, and reads the new mirror after it.
+    const before = withSql(join(dir, 'mirror.db'), (c) => c.prepare('SELECT line FROM lines ORDER BY id').all());
+    const held = createReader({ dir, source: 'sqlite' });
+    expect(held.activity({ now: NOW }).total).toBe(4);
+    const rebuilt = bun([BIN, '--dir', dir, '--json', 'rebuild', '--yes']);
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(held.activity({ now: NOW }).total).toBe(4);
+    held.close();
+    expect(withSql(join(dir, 'mirror.db'), (c) => [c.pragma('application_id', { simple: true }), c.prepare('SELECT line FROM lines ORDER BY id').all()]))
+      .toEqual([0x4a4d4952, before]);
+    const doctor = cli(['--dir', dir, '--json', 'doctor']);
+    expect(doctor.code, doctor.stdout).toBe(0);
+
+    const refused = bun([BIN, '--dir', dir, '--json', 'query', 'SELECT 1; DELETE FROM lines']);
+    expect(refused.code).toBe(1);
+    expect(refused.json.error.message).toMatch(/multiple statements/);
+    expect(bun([BIN, '--dir', dir, '--json', 'query', 'SELECT COUNT(*) AS n FROM lines']).json).toEqual([{ n: 4 }]);
   });
 });
