@@ -160,12 +160,13 @@ export class WholeFileSource implements EventSource {
 
   records(q: RecordQuery): LoggedEvent[] {
     const types = q.types && new Set(q.types);
-    return this.all()
+    const all = this.all()
       .filter(({ e }) => !types || types.has(toText(e.type) as string))
       .map(({ e }) => ({ event: normalize(e), value: e }))
       .filter(({ event: n }) => (q.issue === undefined || n.issue === q.issue) && (q.since === undefined || n.ts_epoch >= q.since)
         && (q.upTo === undefined || n.ts_epoch <= q.upTo))
       .sort((a, b) => a.event.ts_epoch - b.event.ts_epoch);
+    return q.last === undefined ? all : all.slice(Math.max(0, all.length - q.last));
   }
 }
 
