@@ -25,8 +25,8 @@ function bunEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function bun(args: string[]): Run {
-  const r = spawnSync(findBun(), args, { cwd: ROOT, encoding: 'utf8', env: bunEnv(), maxBuffer: 256 * 1024 * 1024 });
+function bun(args: string[], env: NodeJS.ProcessEnv = {}): Run {
+  const r = spawnSync(findBun(), args, { cwd: ROOT, encoding: 'utf8', env: { ...bunEnv(), ...env }, maxBuffer: 256 * 1024 * 1024 });
   let json: unknown;
   try {
     json = JSON.parse(r.stdout);
@@ -71,6 +71,22 @@ describe('Bun', () => {
     expect(v.code, v.stderr).toBe(0);
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     expect(() => findBun(tmp())).toThrow(/Bun is missing at .*devDependency.*npm ci.*never skips/);
+  });
+
+  it('the runtime picks bun:sqlite; JSONL_MIRROR_SQLITE_MODULE=better-sqlite3 under Bun falls back to the files and says how to fix it', () => {
+    const dir = tmp();
+    for (const f of readdirSync(join(FIXTURES, 'example'))) copyFileSync(join(FIXTURES, 'example', f), join(dir, f));
+    expect(bun([BIN, '--dir', dir, 'import', '--no-progress']).code).toBe(0);
+    const args = [BIN, '--dir', dir, '--json', 'metrics', 'patrol', '--now', '1770789600'];
+    const picked = bun(args);
+    expect([picked.code, picked.stderr]).toEqual([0, '']);
+    const forced = bun(args, { JSONL_MIRROR_SQLITE_MODULE: 'better-sqlite3' });
+    expect(forced.code).toBe(0);
+    expect(forced.json).toEqual(picked.json);
+    expect(forced.stderr).toMatch(/cannot load better-sqlite3 .*under Bun the mirror uses bun:sqlite: unset JSONL_MIRROR_SQLITE_MODULE.*reading the files instead/);
+    const strict = bun([...args, '--source', 'sqlite'], { JSONL_MIRROR_SQLITE_MODULE: 'better-sqlite3' });
+    expect(strict.code).toBe(1);
+    expect(strict.json.error.code).toBe('SQLITE_UNAVAILABLE');
   });
 
   it('every helper, from SQLite and from the scan under Bun, equals the Node answers on the same logs', () => {
