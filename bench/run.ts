@@ -29,6 +29,7 @@ import { timeline } from '../src/metrics/timeline.js';
 import { issueEvents } from '../src/metrics/issue-events.js';
 import type { EventSource } from '../src/read/source.js';
 import { COMPACT } from '../src/cli/format.js';
+import { runtimeLeg, type RuntimeLeg } from './bun-leg.js';
 import { bareImportLoop, bareParseLoop, rawDualWriteLoop, streamPaths, WholeFileSource } from './baselines.js';
 import { generateShipwrightShaped } from './shipwright-shape.js';
 import { fmt, measure, percentile, summarize, type Row } from './util.js';
@@ -40,7 +41,7 @@ const o = new Command('bench')
   .option('--events <n>', 'lines in the generated log', Number, 1_000_000)
   .option('--runs <n>', 'runs per case (reads run 5 + this)', Number, 3)
   .option('--rss-gb <gb>', 'size of the log for the peak-RSS import (0 skips it)', Number, 1)
-  .option('--only <sections>', 'comma list of: import,writer,reads,lookups,scan,tail,idle,rss,serve,query,pg')
+  .option('--only <sections>', 'comma list of: import,writer,reads,lookups,scan,tail,idle,rss,serve,query,pg,bun')
   .option('--pg-url <url>', 'pg section: an empty PostgreSQL database to use (default: start a throwaway server with initdb)')
   .option('--workdir <dir>', 'where data goes', join(ROOT, '.bench'))
   .option('--json', 'one JSON document on stdout')
@@ -603,6 +604,37 @@ if (want('pg')) {
     lite.close();
   } finally {
     server?.stop();
+  }
+}
+
+// ---------------------------------------------------------------- bun: the import and the reads under Bun beside Node
+if (want('bun')) {
+  log('bun: the same import and reads under Node (in process) and under Bun (the bun devDependency)');
+  const bunBin = join(ROOT, 'node_modules/.bin/bun');
+  if (!existsSync(bunBin)) throw new Error(`bun section: no Bun at ${bunBin}; it is a devDependency, run \`npm ci\``);
+  const node = runtimeLeg(logs, join(o.workdir, 'mirror-node.db'), o.runs, END);
+  const env = { ...process.env };
+  delete env.JSONL_MIRROR_SQLITE_MODULE;
+  const r = spawnSync(bunBin, [join(ROOT, 'dist/bench/bun-leg.js'), logs, join(o.workdir, 'mirror-bun.db'), String(o.runs), String(END)],
+    { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`bun section: Bun failed (${r.status}): ${r.stderr}`);
+  const bun = JSON.parse(r.stdout) as RuntimeLeg;
+  if (bun.import.rows !== node.import.rows) throw new Error(`bun section: Bun imported ${bun.import.rows} rows, Node ${node.import.rows}`);
+  const nodeRate = rate(node.import.rows, node.import.median);
+  const bunRate = rate(bun.import.rows, bun.import.median);
+  add({ area: 'bun', case: `import: ${node.runtime} (better-sqlite3)`, value: nodeRate, unit: 'rows/s', spread: node.import.spread });
+  add({ area: 'bun', case: `import: ${bun.runtime} (bun:sqlite)`, value: bunRate, unit: 'rows/s', spread: bun.import.spread,
+    baseline: 'Node', ratio: bunRate / nodeRate, note: `${bun.import.rows} rows` });
+  for (const [name, n] of Object.entries(node.reads)) {
+    const b = bun.reads[name]!;
+    add({ area: 'bun', case: `${name}: Node`, value: n.median, unit: 'ms', spread: n.spread });
+    add({ area: 'bun', case: `${name}: Bun`, value: b.median, unit: 'ms', spread: b.spread, baseline: 'Node', ratio: n.median / b.median,
+      note: 'ratio = how many times faster than Node' });
+  }
+  for (const [name, w] of Object.entries(bun.wholeFile)) {
+    const viaReader = bun.reads[name]!;
+    add({ area: 'bun', case: `${name}: Bun, whole-file parse (the dashboard today)`, value: w.median, unit: 'ms', spread: w.spread,
+      baseline: 'Bun reader', ratio: w.median / viaReader.median, note: 'ratio = how many times slower than the reader' });
   }
 }
 

@@ -180,7 +180,7 @@ export class Statements {
       const out = fn(...a);
       this.hooks.settle();
       return out;
-    }).immediate;
+    }, 'immediate');
     return (...a: A): R => {
       this.hooks.settle();
       try {
