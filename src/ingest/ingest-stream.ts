@@ -89,10 +89,22 @@ export function ingestStream(
   } catch (err) {
     const code = sqliteCode(err) ?? (err as NodeJS.ErrnoException)?.code;
     if (code !== 'SQLITE_FULL' && code !== 'ENOSPC') throw err;
-    throw new MirrorError('DISK_FULL', `no space left for the mirror ${store.path}; free disk space (a mirror takes about 2.4 times ` +
-      'the size of its logs) and run the command again: it goes on from its last checkpoint, nothing is lost', { cause: err });
+    throw new MirrorError('DISK_FULL', `no space left for the mirror ${store.path}; free disk space${sizeHint(store)} and run the command ` +
+      'again: it goes on from its last checkpoint, nothing is lost', { cause: err });
   }
   return totals;
+}
+
+/** How much room this mirror takes for the logs it holds, measured on it (it depends on the lines: no fixed figure holds). */
+function sizeHint(store: Store): string {
+  try {
+    const read = store.allSources().reduce((n, src) => n + src.offset, 0);
+    const onDisk = ['', '-wal'].reduce((n, ext) => n + (statSync(`${store.path}${ext}`, { throwIfNoEntry: false })?.size ?? 0), 0);
+    if (read === 0 || onDisk === 0) return '';
+    return ` (this mirror takes ${(onDisk / read).toFixed(1)} times the size of the logs it holds so far)`;
+  } catch {
+    return '';
+  }
 }
 
 /**
