@@ -13,7 +13,7 @@ const maybeString = (n: fc.Arbitrary<number>) => fc.oneof(n, n.map(String), fc.c
 const eventArb = fc.record(
   {
     type: fc.constantFrom('pipeline.started', 'pipeline.completed', 'stage.completed', 'stage.failed', 'stage.started',
-      'pipeline.cost', 'cost.record', 'stage', 'other.thing'),
+      'pipeline.cost', 'cost.record', 'stage', 'other.thing', 'patrol.finding', 'patrol.completed'),
     // Mostly inside the windows, with many ties; some with no usable time.
     dt: fc.oneof(fc.integer({ min: 0, max: 40 * 86400 }), fc.constantFrom(0, 3600, 7200)),
     epochAs: fc.constantFrom('number', 'number', 'number', 'string', 'missing', 'none'),

@@ -61,6 +61,8 @@ function allHelpers(r: Reader, now: number): Record<string, unknown> {
     timeline: r.timeline({ now, range: 72 }),
     issue2: r.issueEvents({ issue: 2, now }),
     issue7: r.issueEvents({ issue: 7, now: now - 86400 }),
+    patrol: r.patrol({ now }),
+    patrolEarlier: r.patrol({ now: now - 5 * 86400 }),
   };
 }
 

@@ -5,6 +5,7 @@ import type { MetricsConfig } from '../metrics/config.js';
 import { costBreakdown, costToday, costTrend, type CostTodayOptions } from '../metrics/costs.js';
 import { doraGrades, doraTrend, type DoraGrades } from '../metrics/dora.js';
 import { metricsHistory } from '../metrics/history.js';
+import { patrol, type PatrolOptions } from '../metrics/patrol.js';
 import { issueEvents, type IssueEventsOptions } from '../metrics/issue-events.js';
 import { bottlenecks, failureHeatmap, stagePerformance } from '../metrics/stages.js';
 import { throughputTrend } from '../metrics/throughput.js';
@@ -147,7 +148,7 @@ export const METRICS = {
   }),
   costToday: metric('costToday', {
     options: (a): CostTodayOptions => ({ now: a.now }),
-    run: (s, o, c) => costToday(s, c.dailyBudget(), configured(o, c)),
+    run: (s, o, c) => costToday(s, c.dailyBudget(), o),
     view: (x) => [{ head: ['metric', 'value'], rows: [['spent today USD', x.today_spent], ['daily budget USD', x.daily_budget], ['used %', x.pct_used]] }],
     http: { path: '/api/costs/today', params: ['now'] },
   }),
@@ -173,6 +174,15 @@ export const METRICS = {
     view: (x) => [{ head: ['ts', 'type', 'stage'], rows: x.events.map((e) => [str(e.ts ?? e.ts_epoch), str(e.type), str(e.stage)]) }],
     // Shipwright answers {events}; the issue is in the path.
     http: { path: '/api/events/:issue', params: ['now', 'stream'], reply: (x) => ({ events: x.events }) },
+  }),
+  patrol: metric('patrol', {
+    options: (a): PatrolOptions => ({ now: a.now, streams: a.streams }),
+    run: (s, o) => patrol(s, o),
+    view: (x) => [
+      { head: ['finding ts', 'check', 'count'], rows: x.findings.map((e) => [str(e.ts ?? e.ts_epoch), str(e.check), str(e.count)]) },
+      { head: ['run ts', 'findings', 'issues created', 'dry run'], rows: x.runs.map((e) => [str(e.ts ?? e.ts_epoch), str(e.findings), str(e.issues_created), str(e.dry_run)]) },
+    ],
+    http: { path: '/api/patrol/recent', params: TIMED },
   }),
   activity: metric('activity', {
     options: (a): ActivityOptions => {

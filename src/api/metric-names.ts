@@ -16,6 +16,7 @@ export const METRIC_LABELS = {
   costToday: { name: 'cost-today', help: "today's spend from costs.json against budget.json's daily_budget_usd" },
   timeline: { name: 'timeline', help: 'stage segments per issue over the last --range hours (default 24)' },
   issueEvents: { name: 'issue-events', help: 'every event of --issue N, oldest first' },
+  patrol: { name: 'patrol', help: 'the last 50 patrol findings and the last 20 patrol runs, oldest first' },
   activity: { name: 'activity', help: 'the newest events (--type, --issue, --limit, --offset, --cursor)' },
 } as const;
 

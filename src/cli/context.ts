@@ -10,15 +10,17 @@ export interface GlobalOptions {
   json: boolean;
   /** This machine's name in a PostgreSQL mirror (--host-id, else $JSONL_MIRROR_HOST_ID, else the hostname). */
   hostId: string;
+  /** --history-dir, resolved; applied to DIR before the command's body runs. */
+  historyDir?: string;
 }
 
 /** --dir, else $JSONL_MIRROR_DIR, else the current directory; --db, else $JSONL_MIRROR_DB, else DIR/mirror.db. */
 export function globalsOf(cmd: Command): GlobalOptions {
-  const o = cmd.optsWithGlobals() as { dir?: string; db?: string; json?: boolean; hostId?: string };
+  const o = cmd.optsWithGlobals() as { dir?: string; db?: string; json?: boolean; hostId?: string; historyDir?: string };
   const dir = resolve(o.dir ?? process.env.JSONL_MIRROR_DIR ?? '.');
   const given = o.db ?? process.env.JSONL_MIRROR_DB ?? join(dir, 'mirror.db');
   const db = isPgUrl(given) ? given : resolve(given);
-  return { dir, db, json: Boolean(o.json), hostId: o.hostId ?? defaultHostId() };
+  return { dir, db, json: Boolean(o.json), hostId: o.hostId ?? defaultHostId(), historyDir: o.historyDir === undefined ? undefined : resolve(o.historyDir) };
 }
 
 export interface CommandResult {
@@ -68,7 +70,10 @@ export function action(load: () => Promise<{ run: Run }>, how: ActionOptions = {
     const cmd = params.at(-1) as Command;
     const g = globalsOf(cmd);
     try {
-      const result = await (await load()).run(g, cmd.opts(), cmd.args, cmd);
+      const body = await load();
+      // Loaded with the body: the layout's code is not needed to start, only to read the folder.
+      if (g.historyDir !== undefined) (await import('../ingest/layout.js')).useHistoryDir(g.dir, g.historyDir);
+      const result = await body.run(g, cmd.opts(), cmd.args, cmd);
       if (result.printed) {
         // written by the command itself
       } else if (g.json) process.stdout.write(`${JSON.stringify(result.json)}\n`);

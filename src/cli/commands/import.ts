@@ -11,5 +11,6 @@ export function register(program: Command): void {
     .option('--max-line-bytes <n>', 'longer lines are rejected', parseIntOption('--max-line-bytes'))
     .option('--no-legacy', 'skip legacy JSON state (costs.json)')
     .option('--no-progress', 'no progress bar')
+    .option('--verbose', 'list the streams imported (--json always does)')
     .action(action(() => import('../run/import.js'), { writes: true }));
 }

@@ -43,7 +43,7 @@ export function register(program: Command): void {
     .option('--max-lag <duration>', 'auto: answer from a mirror that cannot catch up if it is at most this far behind (e.g. 5s); default: the files answer',
       parseDuration('--max-lag'))
     .option('--config <file>', 'JSON with prices, fallbackModel and DORA bands')
-    .option('--type <type>', 'activity: type t or any t.*')
+    .option('--type <type>', 'activity: type t or any t.* (all: every type)')
     .option('--issue <n>', 'activity: one issue; issue-events: the issue', parseNumber('--issue'))
     .option('--limit <n>', 'activity: page size, at most 200', parseIntOption('--limit', 1))
     .option('--offset <n>', 'activity: skip this many', parseIntOption('--offset'))

@@ -9,10 +9,11 @@ import { isPgUrl, openMirror } from '../../ops/mirror.js';
 import { progressHooks } from '../progress.js';
 import { bytes, count, plural } from '../format.js';
 
-export function describe(s: ImportSummary, db: string): string {
+/** The summary; stream names only when asked for (`--verbose`): a folder may hold thousands. */
+export function describe(s: ImportSummary, db: string, verbose = false): string {
   const reasons = Object.entries(s.rejectsByReason).map(([r, n]) => `${r} ${count(n)}`).join(', ');
   const lines = [
-    `imported ${plural(s.rows, 'event')} from ${plural(s.files, 'file')} (${s.streams.join(', ') || 'no streams'}) into ${db} in ${s.seconds.toFixed(1)} s`,
+    `imported ${plural(s.rows, 'event')} from ${plural(s.files, 'file')} of ${plural(s.streams.length, 'stream')} into ${db} in ${s.seconds.toFixed(1)} s`,
     `  read ${bytes(s.bytes)}; ${plural(s.rejects, 'rejected line')}${reasons ? ` (${reasons})` : ''}; ${plural(s.blanks, 'blank line')} skipped`,
   ];
   if (s.pendingBytes > 0) lines.push(`  ${bytes(s.pendingBytes)} pending in unterminated last lines (taken once finished, or with --final)`);
@@ -21,6 +22,7 @@ export function describe(s: ImportSummary, db: string): string {
       (s.legacy.error ? `; ${s.legacy.error}` : ''));
   }
   if (s.rejects > 0) lines.push('  see them with: jsonl-mirror status, or jsonl-mirror query "SELECT * FROM rejects"');
+  if (verbose && s.streams.length > 0) lines.push(`  streams: ${s.streams.join(', ')}`);
   return lines.join('\n');
 }
 
@@ -42,11 +44,12 @@ export const run: Run = (g, o) => {
     });
     const skipped = [...new Map(summary.skipped.map((k) => [k.path, k])).values()];
     for (const k of skipped) if (k.kind === 'not-a-file') note(`jsonl-mirror: ${k.reason}`);
-    const unreadable = skipped.filter((k) => k.kind === 'unreadable');
+    // A damaged archive is reported like an unreadable file: none of its lines were taken, and the exit says so.
+    const unreadable = skipped.filter((k) => k.kind === 'unreadable' || k.kind === 'corrupt-archive');
     if (unreadable.length > 0) {
       throw new MirrorError('FILE_UNREADABLE', `${unreadable.map((k) => k.reason).join('; ')} (every other file was imported)`);
     }
-    return { json: summary, human: () => describe(summary, g.db) };
+    return { json: summary, human: () => describe(summary, g.db, Boolean(o.verbose)) };
   } finally {
     progress.stop();
     store.close();

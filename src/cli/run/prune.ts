@@ -21,7 +21,7 @@ export const run: Run = (g, o) => {
     throw new MirrorError('INVALID_ARGUMENT', 'prune deletes history the files cannot give back: run `jsonl-mirror prune --dry-run` to see it, then `--yes`');
   }
   return withStore(g.db, { readonly: dryRun, mustExist: true }, (store) => {
-    const r = pruneHistory(store, { dryRun, before: o.before as number | undefined });
+    const r = pruneHistory(store, { dryRun, before: o.before as number | undefined, dir: g.dir });
     return { json: r, human: () => describe(r) };
   });
 };

@@ -286,7 +286,8 @@ export class PgStore extends StoreOps {
 
   records(q: Parameters<typeof pgRecordsSql>[0]): (EventFields & { line: string })[] {
     const s = pgRecordsSql(q);
-    return this.pg.query<EventFields & { line: string }>(s.sql, s.params).rows;
+    const rows = this.pg.query<EventFields & { line: string }>(s.sql, s.params).rows;
+    return q.last === undefined ? rows : rows.reverse();
   }
 
   /** The original lines of the mirrored events, in pages through a cursor. */
