@@ -276,7 +276,19 @@ describe('jsonl-mirror append (CLI)', () => {
     const dir = withMirror();
     const r = cli(['--dir', dir, 'append', 'events', '{"type":"cli.one","n":1}', '--json']);
     expect(r.code).toBe(0);
-    expect(r.json).toEqual({ stream: 'events', appended: 1, mirrored: 1, skipped: 0, refused: [], problem: null });
+    expect(r.json).toEqual({ stream: 'events', appended: 1, mirrored: 1, skipped: 0, rejected: 0, refused: [], problem: null });
+    expect(rows(dir)).toBe(1);
+  });
+
+  it("says so when its line was glued onto another writer's unfinished line and became a rejected line", () => {
+    const dir = withMirror();
+    // Another program is in the middle of a line (written a moment ago: the writer leaves a fresh fragment alone).
+    writeFileSync(join(dir, 'events.jsonl'), '{"type":"other","n":');
+    const r = cli(['--dir', dir, 'append', 'events', '{"type":"cli.one"}']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^appended 1 to events\.jsonl; mirrored 0 as events; the mirror took 1 malformed line as rejects/);
+    const j = cli(['--dir', dir, 'append', 'events', '{"type":"cli.two"}', '--json']).json;
+    expect(j).toMatchObject({ appended: 1, mirrored: 1, rejected: 0 });
     expect(rows(dir)).toBe(1);
   });
 

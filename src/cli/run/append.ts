@@ -64,11 +64,18 @@ export const run: Run = async (g, o, args) => {
     writer.close();
   }
   const stats = writer.stats();
-  const result = { stream, appended: stats.appended, mirrored: stats.mirrored, skipped: stats.skipped, refused, problem: stats.problem };
+  const result = {
+    stream, appended: stats.appended, mirrored: stats.mirrored, skipped: stats.skipped, rejected: stats.rejected, refused, problem: stats.problem,
+  };
+  // A line glued onto another writer's unfinished line is in the file, but as one malformed line: not mirrored as an event.
+  const rejected = stats.rejected > 0
+    ? `; the mirror took ${stats.rejected} malformed line${stats.rejected === 1 ? '' : 's'} as rejects (a line glued onto another writer's ` +
+      'unfinished one, or another writer\'s bad line: see `jsonl-mirror status`)'
+    : '';
   return {
     json: result,
-    human: o.quiet ? '' : `appended ${stats.appended} to ${stream}.jsonl; mirrored ${stats.mirrored}` +
-      (stats.skipped ? `, ${stats.skipped} left for the next ingest` : '') + (refused.length ? `; refused ${refused.length}` : ''),
+    human: o.quiet ? '' : `appended ${stats.appended} to ${stream}.jsonl; mirrored ${Math.max(0, stats.mirrored - stats.rejected)} as events` +
+      (stats.skipped ? `, ${stats.skipped} left for the next ingest` : '') + rejected + (refused.length ? `; refused ${refused.length}` : ''),
     exitCode: refused.length > 0 ? 1 : 0,
   };
 };
