@@ -8,9 +8,16 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** ISO-8601 UTC at second precision, as Shipwright's emit_event writes it. */
+let lastEpoch = Number.NaN;
+let lastIso = '';
+
+/** ISO-8601 UTC at second precision, as Shipwright's emit_event writes it; a burst of appends shares its second's. */
 function isoSeconds(epoch: number): string {
-  return new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (epoch !== lastEpoch) {
+    lastIso = new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    lastEpoch = epoch;
+  }
+  return lastIso;
 }
 
 /**

@@ -60,11 +60,12 @@ export class StreamFiles {
   ) {}
 
   get(stream: string): OpenStream {
-    if (!STREAM_RE.test(stream)) {
+    let s = this.open.get(stream);
+    // A stream already open was checked, and its path joined, when it was opened (the stat below is the hot path's cost).
+    if (!s && !STREAM_RE.test(stream)) {
       throw new MirrorError('INVALID_ARGUMENT', `stream name "${stream}" may only hold letters, digits, '_', '-' and '.'`);
     }
-    const path = join(this.dir, `${stream}.jsonl`);
-    let s = this.open.get(stream);
+    const path = s ? s.path : join(this.dir, `${stream}.jsonl`);
     const now = Date.now();
     let carried = 0;
     let recheck = !s;
