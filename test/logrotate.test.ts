@@ -176,10 +176,16 @@ function byFile(seqs: number[], disk: Map<number, string[]>): Record<string, str
   return Object.fromEntries(Object.entries(groups).map(([f, s]) => [f, `${s.length}: ${s.slice(0, 8).join(' ')}${s.length > 8 ? ' …' : ''}`]));
 }
 
-/** Written lines missing from disk after the writer's oldest line still on disk (rotate 2 deletes only whole, older generations). */
+/**
+ * Written lines missing from disk after the writer's oldest line still in a
+ * generation (rotate 2 deletes only whole, older generations; a .backup
+ * logrotate made of a recreated log is never deleted, so it does not count).
+ */
 function lostFromDisk(written: number[], disk: Map<number, string[]>): number[] {
   const oldest = new Map<string, number>();
-  for (const s of disk.keys()) oldest.set(writerOf(s), Math.min(oldest.get(writerOf(s)) ?? Infinity, s));
+  for (const [s, files] of disk) {
+    if (files.some((f) => !f.endsWith('.backup'))) oldest.set(writerOf(s), Math.min(oldest.get(writerOf(s)) ?? Infinity, s));
+  }
   return written.filter((s) => !disk.has(s) && s > (oldest.get(writerOf(s)) ?? Infinity));
 }
 
