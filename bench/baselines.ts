@@ -1,6 +1,6 @@
 import { closeSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Database } from '../src/store/sqlite-module.js';
+import type BetterSqlite3 from 'better-sqlite3';
 import { normalize } from '../src/ingest/normalize.js';
 import type { LoggedEvent, NormalEvent } from '../src/model/event.js';
 import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, RecordQuery } from '../src/model/query.js';
@@ -55,7 +55,7 @@ export function bareParseLoop(paths: string[]): number {
  * nothing else: no identity check, checkpoint, reject, token coding or
  * normalisation beyond picking the columns.
  */
-function plainInserter(db: Database, sourcePath: string): (offset: number, e: NormalEvent, line: string) => void {
+function plainInserter(db: BetterSqlite3.Database, sourcePath: string): (offset: number, e: NormalEvent, line: string) => void {
   db.prepare(`INSERT OR IGNORE INTO sources (id, stream, path, dev, ino, rank, head_len, head_hash, first_seen, updated_at)
     VALUES (1, 'events', ?, 0, 0, 1, 0, '', '', '')`).run(sourcePath);
   db.prepare("INSERT OR IGNORE INTO streams (id, name) VALUES (1, 'events')").run();
@@ -84,7 +84,7 @@ const plainFields = (o: Record<string, unknown>): NormalEvent => ({
  * insert into the same tables and indexes, nothing else (no identity, no
  * checkpoints, no rejects, no normalisation).
  */
-export function bareImportLoop(db: Database, paths: string[]): number {
+export function bareImportLoop(db: BetterSqlite3.Database, paths: string[]): number {
   const insert = plainInserter(db, 'bench');
   let n = 0;
   let batch: [number, Record<string, unknown>, string][] = [];
@@ -160,12 +160,13 @@ export class WholeFileSource implements EventSource {
 
   records(q: RecordQuery): LoggedEvent[] {
     const types = q.types && new Set(q.types);
-    return this.all()
+    const all = this.all()
       .filter(({ e }) => !types || types.has(toText(e.type) as string))
       .map(({ e }) => ({ event: normalize(e), value: e }))
       .filter(({ event: n }) => (q.issue === undefined || n.issue === q.issue) && (q.since === undefined || n.ts_epoch >= q.since)
         && (q.upTo === undefined || n.ts_epoch <= q.upTo))
       .sort((a, b) => a.event.ts_epoch - b.event.ts_epoch);
+    return q.last === undefined ? all : all.slice(Math.max(0, all.length - q.last));
   }
 }
 
@@ -175,7 +176,7 @@ export class WholeFileSource implements EventSource {
  * tables and indexes and a COMMIT (BEGIN IMMEDIATE, as the writer takes the
  * write lock). No checkpoint, identity check, read-back or hashing.
  */
-export function rawDualWriteLoop(db: Database, path: string, n: number, event: (i: number) => Record<string, unknown>): void {
+export function rawDualWriteLoop(db: BetterSqlite3.Database, path: string, n: number, event: (i: number) => Record<string, unknown>): void {
   const insert = plainInserter(db, 'events.jsonl');
   const one = db.transaction(insert);
   const fd = openSync(path, 'a');

@@ -44,7 +44,7 @@ export function isMirrorError(err: unknown, code?: MirrorErrorCode): err is Mirr
   return err instanceof MirrorError && (code === undefined || err.code === code);
 }
 
-/** SQLite error codes arrive on better-sqlite3's SqliteError as `code`. */
+/** SQLite error codes arrive as `code` on the error of either driver (better-sqlite3's SqliteError, bun:sqlite's SQLiteError). */
 export function sqliteCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;

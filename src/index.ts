@@ -15,6 +15,7 @@ export { DEFAULT_CONFIG, mergeConfig, loadConfig, type MetricsConfig, type Bands
 export type { CostBreakdown, CostTrend, CostToday, CostTodayOptions } from './metrics/costs.js';
 export type { Timeline, TimelineOptions, Segment } from './metrics/timeline.js';
 export type { IssueEvents, IssueEventsOptions } from './metrics/issue-events.js';
+export type { Patrol, PatrolOptions } from './metrics/patrol.js';
 export type { DoraGrades, DoraTrend, Grade } from './metrics/dora.js';
 export type { StagePerformance, Bottlenecks, FailureHeatmap } from './metrics/stages.js';
 export type { ThroughputTrend } from './metrics/throughput.js';

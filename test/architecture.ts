@@ -32,7 +32,7 @@ export const FORBIDDEN: readonly [from: string, to: string][] = [
 
 /** Only this folder may hold SQL text, load a database driver or talk to a connection directly. */
 export const SQL_HOME = 'store';
-const DRIVERS = new Set(['better-sqlite3', 'pg', 'pg-copy-streams']);
+const DRIVERS = new Set(['better-sqlite3', 'bun:sqlite', 'pg', 'pg-copy-streams']);
 
 export interface Violation {
   file: string;

@@ -53,6 +53,7 @@ describe('auto falls back to the files, with the reason, when SQLite is not usab
       return undefined;
     }, /newer than this jsonl-mirror knows/],
     ['better-sqlite3 unloadable', () => ({ JSONL_MIRROR_SQLITE_MODULE: 'better-sqlite3-that-is-not-installed' }), /cannot load better-sqlite3-that-is-not-installed/],
+    ['bun:sqlite asked for under Node', () => ({ JSONL_MIRROR_SQLITE_MODULE: 'bun:sqlite' }), /cannot load bun:sqlite .*exists only under Bun/],
   ];
 
   for (const [what, breakIt, reason] of cases) {
@@ -66,7 +67,7 @@ describe('auto falls back to the files, with the reason, when SQLite is not usab
       // A file that is not SQLite is not provably ours: it stays where it is, and every read says why it scans.
       for (const n of auto.notes) expect(n).toMatch(reason);
       expect(readdirSync(dir).filter((f) => f.includes('.corrupt-'))).toEqual([]);
-      if (what === 'the DB from a newer schema' || what === 'better-sqlite3 unloadable') {
+      if (what === 'the DB from a newer schema' || what.startsWith('better-sqlite3') || what.startsWith('bun:sqlite')) {
         const forced = cli(['--dir', dir, 'metrics', 'dora', '--source', 'sqlite'], { env });
         expect(forced.code).toBe(1);
         expect(forced.stderr).toMatch(reason);

@@ -23,8 +23,9 @@ describe('cost today (helper 11)', () => {
       entry(NOW - H, { cost_usd: 5 }), // yesterday
       entry(NOW, { cost_usd: 1.25 }), // 00:00 of now's day: in
       entry(NOW + 2 * H, { cost_usd: 2.5, issue: '42' }),
-      entry(NOW + 3 * H, { model: 'haiku', input_tokens: 1_000_000, output_tokens: 400_000 }), // 0.25 + 0.5
-      entry(NOW + 4 * H, { cost_usd: 0 }), // cost 0: skipped
+      // Tokens without a positive cost_usd count 0 (the dashboard sums cost_usd alone; pricing them would add 0.75 each).
+      entry(NOW + 3 * H, { model: 'haiku', input_tokens: 1_000_000, output_tokens: 400_000 }),
+      entry(NOW + 4 * H, { cost_usd: 0, model: 'haiku', input_tokens: 1_000_000, output_tokens: 400_000 }),
       entry(NOW + 11 * H, { cost_usd: 100 }), // after now
     ]);
     return dir;
@@ -33,23 +34,23 @@ describe('cost today (helper 11)', () => {
   it('sums today\'s costs.json entries up to now (stream costs only) against daily_budget_usd of budget.json', () => {
     const dir = logDir();
     writeFileSync(join(dir, 'budget.json'), JSON.stringify({ daily_budget_usd: 20, monthly_budget_usd: 400 }));
-    // 1.25 + 2.5 + 0.75 = 4.5 of 20 = 22.5 %
-    expectBoth(dir, (r) => r.costToday({ now }), { today_spent: 4.5, daily_budget: 20, pct_used: 22.5 });
+    // 1.25 + 2.5 = 3.75 of 20 = 18.75 %
+    expectBoth(dir, (r) => r.costToday({ now }), { today_spent: 3.75, daily_budget: 20, pct_used: 18.75 });
   });
 
   it('no budget.json, no key, or not a positive number: budget 0 and 0 % used', () => {
     const dir = logDir();
-    expectBoth(dir, (r) => r.costToday({ now }), { today_spent: 4.5, daily_budget: 0, pct_used: 0 });
+    expectBoth(dir, (r) => r.costToday({ now }), { today_spent: 3.75, daily_budget: 0, pct_used: 0 });
     writeFileSync(join(dir, 'budget.json'), JSON.stringify({ monthly_budget_usd: 400 }));
-    expectBoth(dir, (r) => r.costToday({ now }), { today_spent: 4.5, daily_budget: 0, pct_used: 0 });
+    expectBoth(dir, (r) => r.costToday({ now }), { today_spent: 3.75, daily_budget: 0, pct_used: 0 });
     writeFileSync(join(dir, 'budget.json'), JSON.stringify({ daily_budget_usd: -3 }));
-    expectBoth(dir, (r) => r.costToday({ now }), { today_spent: 4.5, daily_budget: 0, pct_used: 0 });
+    expectBoth(dir, (r) => r.costToday({ now }), { today_spent: 3.75, daily_budget: 0, pct_used: 0 });
   });
 
   it('a malformed budget.json is reported, not fatal', () => {
     const dir = logDir();
     writeFileSync(join(dir, 'budget.json'), '{"daily_budget_usd": 20,');
-    expectBoth(dir, (r) => r.costToday({ now }), { today_spent: 4.5, daily_budget: 0, pct_used: 0 });
+    expectBoth(dir, (r) => r.costToday({ now }), { today_spent: 3.75, daily_budget: 0, pct_used: 0 });
     const problems: string[] = [];
     const r = createReader({ dir, source: 'scan', onProblem: (m) => problems.push(m) });
     r.costToday({ now });
@@ -57,17 +58,17 @@ describe('cost today (helper 11)', () => {
     expect(problems[0]).toMatch(/^budget.json is not valid JSON .*fix the file$/);
     const out = cli(['--dir', dir, 'metrics', 'cost-today', '--now', String(now), '--json']);
     expect(out.code).toBe(0);
-    expect(out.json).toEqual({ today_spent: 4.5, daily_budget: 0, pct_used: 0 });
+    expect(out.json).toEqual({ today_spent: 3.75, daily_budget: 0, pct_used: 0 });
     expect(out.stderr).toMatch(/budget.json is not valid JSON/);
   });
 
   it('entries added to costs.json after the import are seen by both backends', () => {
     const dir = logDir();
-    expectBoth(dir, (r) => r.costToday({ now }).today_spent, 4.5);
+    expectBoth(dir, (r) => r.costToday({ now }).today_spent, 3.75);
     costsJson(dir, [entry(NOW, { cost_usd: 1.25 }), entry(NOW + 5 * H, { cost_usd: 0.5 })]);
     const sqlite = createReader({ dir, source: 'sqlite' });
-    // The mirror keeps the trimmed entries (2.5, 0.75) and adds the new one; the scan sees the file as it is now.
-    expect(sqlite.costToday({ now }).today_spent).toBe(5);
+    // The mirror keeps the trimmed entries (2.5 and the two token-only ones) and adds the new one; the scan sees the file as it is now.
+    expect(sqlite.costToday({ now }).today_spent).toBe(4.25);
     sqlite.close();
     expect(createReader({ dir, source: 'scan' }).costToday({ now }).today_spent).toBe(1.75);
   });
@@ -208,6 +209,70 @@ describe('issue events (helper 13)', () => {
     const tl = cli(['--dir', dir, 'metrics', 'timeline', '--range', '48', '--now', String(NOW), '--json']);
     expect(tl.json).toEqual({ timeline: [] });
     const bad = cli(['--dir', dir, 'metrics', 'timeline', '--range', '0', '--json']);
+    expect(bad.code).toBe(1);
+    expect(bad.json.error.code).toBe('INVALID_ARGUMENT');
+  });
+});
+
+describe('patrol (helper 14)', () => {
+  // 55 findings and 22 runs, one a second, with a rotated file holding the oldest and a tie across the rotation.
+  function logDir(): string {
+    const finding = (i: number) => at(NOW - 100 + i, { type: 'patrol.finding', check: `c${i}`, count: '1' });
+    const run = (i: number) => at(NOW - 100 + i * 2, { type: 'patrol.completed', findings: i, issues_created: 0, dry_run: false });
+    const dir = writeLog([finding(0), finding(1), run(0), finding(5)], 'events.jsonl.1');
+    return writeLog([
+      finding(2), finding(3), finding(4),
+      at(NOW - 95, { type: 'patrol.finding', check: 'tie after the rotated one' }),
+      ...Array.from({ length: 49 }, (_, i) => finding(6 + i)),
+      ...Array.from({ length: 21 }, (_, i) => run(1 + i)),
+      at(NOW - 50, { type: 'patrol.findings', check: 'another type' }),
+      at(NOW - 50, { type: 'patrol.started', dry_run: false }),
+      at(NOW + 1, { type: 'patrol.finding', check: 'after now' }),
+      at(NOW + 1, { type: 'patrol.completed', findings: 99 }),
+    ], 'events.jsonl', dir);
+  }
+
+  it('the last 50 findings and the last 20 runs up to now, each in log order, as written', () => {
+    const dir = logDir();
+    const findings = Array.from({ length: 49 }, (_, i) => at(NOW - 94 + i, { type: 'patrol.finding', check: `c${6 + i}`, count: '1' }));
+    // 56 findings up to now: on the tie at NOW - 95 the rotated file's c5 comes first, so it is the last one left out.
+    findings.unshift(at(NOW - 95, { type: 'patrol.finding', check: 'tie after the rotated one' }));
+    const runs = Array.from({ length: 20 }, (_, i) => at(NOW - 100 + (i + 2) * 2, { type: 'patrol.completed', findings: i + 2, issues_created: 0, dry_run: false }));
+    expectBoth(dir, (r) => r.patrol({ now: NOW }), { findings, runs });
+    // One second later the future finding and run are in, and the oldest of each goes.
+    expectBoth(dir, (r) => {
+      const p = r.patrol({ now: NOW + 1 });
+      return [p.findings.length, p.findings[0]!.check, p.findings.at(-1)!.check, p.runs.length, p.runs[0]!.findings, p.runs.at(-1)!.findings];
+    }, [50, 'c6', 'after now', 20, 3, 99]);
+  });
+
+  it('fewer than the limit: all of them; none: empty lists', () => {
+    const dir = writeLog([at(NOW - 2, { type: 'patrol.completed', findings: 1 }), at(NOW - 3, { type: 'patrol.finding', check: 'x' })]);
+    expectBoth(dir, (r) => r.patrol({ now: NOW }), { findings: [at(NOW - 3, { type: 'patrol.finding', check: 'x' })], runs: [at(NOW - 2, { type: 'patrol.completed', findings: 1 })] });
+    expectBoth(writeLog([at(NOW, { type: 'stage.completed' })]), (r) => r.patrol({ now: NOW }), { findings: [], runs: [] });
+  });
+
+  it('reads the last rows newest first and stops (no sort of every patrol event)', () => {
+    const store = openStore(join(tmp(), 'm.db'));
+    const plan = store.explain('records', { streams: ['events'], types: ['patrol.finding'], upTo: NOW, last: 50 } as never);
+    store.close();
+    expect(plan.join(' | ')).not.toMatch(/TEMP B-TREE/);
+  });
+
+  it('metrics patrol --json prints {findings, runs}; the table names each finding and run', () => {
+    const dir = logDir();
+    for (const source of ['scan', 'sqlite']) {
+      const out = cli(['--dir', dir, 'metrics', 'patrol', '--now', String(NOW), '--json', '--source', source]);
+      expect(out.code, out.stderr).toBe(0);
+      expect(Object.keys(out.json)).toEqual(['findings', 'runs']);
+      expect([out.json.findings.length, out.json.runs.length]).toEqual([50, 20]);
+    }
+    const human = cli(['--dir', dir, 'metrics', 'patrol', '--now', String(NOW), '--source', 'scan']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/finding ts .*check .*count/);
+    expect(human.stdout).toContain('c54');
+    expect(human.stdout).toMatch(/run ts .*findings .*issues created .*dry run/);
+    const bad = cli(['--dir', dir, 'metrics', 'patrol', '--now', 'yesterday', '--json']);
     expect(bad.code).toBe(1);
     expect(bad.json.error.code).toBe('INVALID_ARGUMENT');
   });

@@ -259,6 +259,9 @@ describe('throughput and history', () => {
       at(NOW - 40 * D, { type: 'stage.completed', stage: 'build', duration_s: 10 }),
       at(NOW - D, { type: 'stage.completed', stage: 'build', duration_s: 15 }),
       at(NOW - D, { type: 'stage.completed', stage: 'plan' }),
+      at(NOW - D, { type: 'stage.completed', stage: 'test', duration_s: 10 }),
+      at(NOW - D, { type: 'stage.completed', stage: 'test', duration_s: 10 }),
+      at(NOW - D, { type: 'stage.completed', stage: 'test', duration_s: 11 }),
     ]);
     expectBoth(dir, (r) => r.metricsHistory({ now: NOW }), {
       success_rate: 66.67,
@@ -266,7 +269,7 @@ describe('throughput and history', () => {
       throughput_per_hour: round2(1 / 24),
       total_completed: 2,
       total_failed: 1,
-      stage_durations: { build: 12.5, plan: 0 },
+      stage_durations: { build: 13, plan: 0, test: 10 }, // whole seconds, as Shipwright's Math.round: 12.5 → 13, 10.33 → 10
       daily_counts: ['2026-02-05', '2026-02-06', '2026-02-07', '2026-02-08', '2026-02-09', '2026-02-10', '2026-02-11'].map((date) => ({
         date, completed: date === '2026-02-10' ? 1 : 0, failed: date === '2026-02-10' ? 1 : 0,
       })),
@@ -303,6 +306,15 @@ describe('activity feed', () => {
     expectBoth(d, (r) => r.activity({ type: 'stage' }).events.map((e) => e.n), [5, 2, 1]);
     expectBoth(d, (r) => r.activity({ issue: 2 }).events.map((e) => e.n), [2]);
     expectBoth(d, (r) => r.activity({ limit: 1000 }).hasMore, false);
+  });
+
+  it("type all, the dashboard's default, means no filter", () => {
+    const d = dir();
+    expectBoth(d, (r) => r.activity({ type: 'all' }).events.map((e) => e.n), [5, 4, 3, 2, 1]);
+    expectBoth(d, (r) => r.activity({ type: 'all', limit: 2 }).total, 5);
+    const out = cli(['--dir', d, 'metrics', 'activity', '--type', 'all', '--json', '--source', 'scan']);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.json.events.map((e: { n: number }) => e.n)).toEqual([5, 4, 3, 2, 1]);
   });
 
   it('a cursor continues where the previous page ended', () => {

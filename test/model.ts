@@ -1,6 +1,11 @@
-import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync,
+  unlinkSync, utimesSync, writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
+import { parseStreamFile } from '../src/model/streams.js';
 
 /**
  * The log side of the model-based tests: a live file and its rotated files,
@@ -10,7 +15,11 @@ import fc from 'fast-check';
  */
 export type Op =
   | 'valid' | 'bad' | 'half' | 'short' | 'rotate' | 'copytruncate' | 'copytruncate-split' | 'copytruncate-split-ingest'
-  | 'tail-rewrite' | 'samesize' | 'truncate' | 'recreate';
+  | 'tail-rewrite' | 'samesize' | 'truncate' | 'recreate'
+  | 'rotate-dated' | 'rotate-olddir' | 'gzip-now' | 'gzip-delayed' | 'rename-away' | 'symlink-retarget';
+
+/** The history folder (logrotate's olddir) the model's log folder names in its jsonl-mirror.json. */
+export const HISTORY = 'old';
 
 export const LINE_BYTES = 64;
 
@@ -32,17 +41,31 @@ export interface Lines {
   bad: number[];
 }
 
-/** Complete lines of every file of stream `events`. */
+/** Adds the complete lines of `text` to `out`. */
+export function addLines(out: Lines, text: string): void {
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+  for (const l of complete.split('\n')) {
+    if (l === '') continue;
+    if (l.startsWith('{"ts_epoch"') && l.endsWith('"}')) out.valid.push(numberOf(l));
+    else out.bad.push(numberOf(l));
+  }
+}
+
+/** Complete lines of every generation of stream `events` on disk: the folder's and its history folder's, archives inflated. */
 export function linesInFiles(dir: string): Lines {
   const out: Lines = { valid: [], bad: [] };
-  for (const f of readdirSync(dir)) {
-    if (!/^events\.jsonl(\.\d+)?$/.test(f)) continue;
-    const text = readFileSync(join(dir, f), 'utf8');
-    const complete = text.slice(0, text.lastIndexOf('\n') + 1);
-    for (const l of complete.split('\n')) {
-      if (l === '') continue;
-      if (l.startsWith('{"ts_epoch"') && l.endsWith('"}')) out.valid.push(numberOf(l));
-      else out.bad.push(numberOf(l));
+  const folders = [dir, join(dir, HISTORY)].filter((d) => existsSync(d));
+  for (const folder of folders) {
+    for (const f of readdirSync(folder)) {
+      const g = parseStreamFile(f);
+      if (g?.stream !== 'events' || (folder !== dir && g.rotation === 0)) continue;
+      let raw: Buffer;
+      try {
+        raw = readFileSync(join(folder, f));
+      } catch {
+        continue; // a symlink whose target was removed
+      }
+      addLines(out, (g.compressed ? gunzipSync(raw) : raw).toString('utf8'));
     }
   }
   return out;
@@ -61,9 +84,14 @@ export class LogModel {
   private fragment = false;
   private clock = Date.now();
 
+  /** Names for rotations that give each generation its own: dated suffixes, moved-away files, symlink targets. */
+  private stamp = 2026120100;
+
   constructor(readonly dir: string, private readonly ingest: () => Promise<void> | void) {
     this.live = join(dir, 'events.jsonl');
     writeFileSync(this.live, '');
+    for (const d of [HISTORY, 'away', 'targets']) mkdirSync(join(dir, d), { recursive: true });
+    writeFileSync(join(dir, 'jsonl-mirror.json'), JSON.stringify({ historyDir: HISTORY }));
   }
 
   /** Ends a half-written line (its writer finishes it) or a fragment (the next append of a writer ends it with a newline). */
@@ -74,10 +102,36 @@ export class LogModel {
     this.fragment = false;
   }
 
-  private shift(): void {
-    const rotated = readdirSync(this.dir).filter((f) => /^events\.jsonl\.\d+$/.test(f)).map((f) => Number(f.split('.').pop())).sort((a, b) => b - a);
-    for (const k of rotated) renameSync(`${this.live}.${k}`, `${this.live}.${k + 1}`);
+  /** logrotate's renumbering, archives included, in the log folder or in the history folder. */
+  private shift(folder = this.dir): void {
+    const rotated = readdirSync(folder)
+      .map((f) => ({ f, g: parseStreamFile(f) }))
+      .filter(({ g }) => g?.stream === 'events' && g.number !== undefined)
+      .sort((a, b) => b.g!.number! - a.g!.number!);
+    for (const { f, g } of rotated) renameSync(join(folder, f), join(folder, `events.jsonl.${g!.number! + 1}${g!.compressed ? '.gz' : ''}`));
   }
+
+  /** The rotated generations not yet compressed, newest first (dated by suffix, numbered by number). */
+  private plainRotated(): string[] {
+    const out: { path: string; order: number }[] = [];
+    for (const folder of [this.dir, join(this.dir, HISTORY)]) {
+      for (const f of readdirSync(folder)) {
+        const g = parseStreamFile(f);
+        if (g?.stream !== 'events' || g.rotation === 0 || g.compressed) continue;
+        out.push({ path: join(folder, f), order: g.number !== undefined ? -g.number : Number(g.dated!.replace(/\D/g, '')) });
+      }
+    }
+    return out.sort((a, b) => b.order - a.order).map((o) => o.path);
+  }
+
+  /** gzip: the archive beside the file, its mtime kept, the file removed. */
+  private gzip(path: string): void {
+    const st = statSync(path);
+    writeFileSync(`${path}.gz`, gzipSync(readFileSync(path)));
+    utimesSync(`${path}.gz`, st.atime, st.mtime);
+    unlinkSync(path);
+  }
+
 
   /** copytruncate's two steps, with `between` run after the copy. */
   async copytruncate(between?: () => Promise<void> | void): Promise<void> {
@@ -165,6 +219,44 @@ export class LogModel {
         await this.ingest();
         truncateSync(this.live, 0);
         break;
+      case 'rotate-dated':
+        // logrotate's dateext: the live file renamed to NAME.jsonl-DATE.
+        renameSync(this.live, `${this.live}-${++this.stamp}`);
+        writeFileSync(this.live, '');
+        break;
+      case 'rotate-olddir':
+        // logrotate's olddir: the live file renamed into the history folder, its generations there renumbered.
+        this.shift(join(this.dir, HISTORY));
+        renameSync(this.live, join(this.dir, HISTORY, 'events.jsonl.1'));
+        writeFileSync(this.live, '');
+        break;
+      case 'gzip-now':
+      case 'gzip-delayed': {
+        // compress (the newest rotated generation at once) or delaycompress (the one before it).
+        const target = this.plainRotated()[op === 'gzip-now' ? 0 : 1];
+        if (target) this.gzip(target);
+        break;
+      }
+      case 'rename-away': {
+        // Renamed to a name no listing knows (moved out of the folder): only a reader that kept it open can drain it.
+        renameSync(this.live, join(this.dir, 'away', `events-${++this.stamp}.log`));
+        writeFileSync(this.live, '');
+        break;
+      }
+      case 'symlink-retarget': {
+        // rotatelogs/cronolog: the live name is a symlink, switched to a new target; the old target stays where it is.
+        // Absolute targets: a rotation may rename the link itself into the history folder.
+        const next = join(this.dir, 'targets', `gen-${++this.stamp}.log`);
+        if (!lstatSync(this.live).isSymbolicLink()) {
+          const first = join(this.dir, 'targets', `gen-${++this.stamp}.log`);
+          renameSync(this.live, first);
+          symlinkSync(first, this.live);
+        }
+        writeFileSync(next, '');
+        symlinkSync(next, `${this.live}.switch`);
+        renameSync(`${this.live}.switch`, this.live);
+        break;
+      }
       case 'recreate':
         await this.ingest();
         rmSync(this.live);
@@ -194,6 +286,7 @@ export function opsArbitrary<T extends string>(extra: { weight: number; op: T }[
       fc.oneof(
         w(12, 'valid'), w(2, 'bad'), w(2, 'half'), w(1, 'short'), w(2, 'rotate'), w(1, 'copytruncate'), w(1, 'copytruncate-split'),
         w(1, 'copytruncate-split-ingest'), w(2, 'tail-rewrite'), w(1, 'samesize'), w(1, 'truncate'), w(1, 'recreate'),
+        w(1, 'rotate-dated'), w(1, 'rotate-olddir'), w(1, 'gzip-now'), w(1, 'gzip-delayed'), w(1, 'rename-away'), w(1, 'symlink-retarget'),
         ...extra.map((e) => w(e.weight, e.op)),
       ) as fc.Arbitrary<Op | T>,
       fc.nat(1000),

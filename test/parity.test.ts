@@ -13,17 +13,18 @@ const maybeString = (n: fc.Arbitrary<number>) => fc.oneof(n, n.map(String), fc.c
 const eventArb = fc.record(
   {
     type: fc.constantFrom('pipeline.started', 'pipeline.completed', 'stage.completed', 'stage.failed', 'stage.started',
-      'pipeline.cost', 'cost.record', 'stage', 'other.thing'),
+      'pipeline.cost', 'cost.record', 'stage', 'other.thing', 'patrol.finding', 'patrol.completed'),
     // Mostly inside the windows, with many ties; some with no usable time.
     dt: fc.oneof(fc.integer({ min: 0, max: 40 * 86400 }), fc.constantFrom(0, 3600, 7200)),
     epochAs: fc.constantFrom('number', 'number', 'number', 'string', 'missing', 'none'),
     issue: maybeString(fc.integer({ min: 0, max: 4 })),
-    stage: fc.option(fc.constantFrom('build', 'test', 'plan', ''), { nil: undefined }),
+    // Two stages cut inside different emoji (lone surrogates, as JSON.stringify writes them): two groups everywhere.
+    stage: fc.option(fc.constantFrom('build', 'test', 'plan', '', 'ship\ud83d', 'ship\ud83e'), { nil: undefined }),
     result: fc.option(fc.constantFrom('success', 'success', 'failure', 'error'), { nil: undefined }),
     duration_s: maybeString(fc.integer({ min: 0, max: 2000 })),
     cost_usd: maybeString(fc.integer({ min: -100, max: 500 }).map((c) => c / 100)),
     estimated_cost_usd: fc.option(fc.integer({ min: 0, max: 500 }).map((c) => c / 100), { nil: undefined }),
-    model: fc.option(fc.constantFrom('opus', 'Sonnet', 'haiku', 'mystery'), { nil: undefined }),
+    model: fc.option(fc.constantFrom('opus', 'Sonnet', 'haiku', 'mystery', 'opus\udc00'), { nil: undefined }),
     input_tokens: maybeString(fc.integer({ min: 0, max: 3_000_000 })),
     output_tokens: maybeString(fc.integer({ min: 0, max: 300_000 })),
     title: fc.constantFrom('', 'Fix login', 'Add cache', 5),

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateLog } from '../fixtures/generate.js';
@@ -61,6 +61,8 @@ function allHelpers(r: Reader, now: number): Record<string, unknown> {
     timeline: r.timeline({ now, range: 72 }),
     issue2: r.issueEvents({ issue: 2, now }),
     issue7: r.issueEvents({ issue: 7, now: now - 86400 }),
+    patrol: r.patrol({ now }),
+    patrolEarlier: r.patrol({ now: now - 5 * 86400 }),
   };
 }
 
@@ -75,6 +77,10 @@ describe('PostgreSQL engine: parity with SQLite', () => {
     const dir = tmp();
     generateLog({ dir, lines: 20_000, seed: 16, linesPerFile: 6000, corruptRate: 0.01 });
     writeLegacyState(dir);
+    // Values cut inside an emoji (lone surrogates): PostgreSQL cannot store them as text, SQLite would make them U+FFFD.
+    for (const [stage, model] of [['ship\ud83d', 'opus\udc00'], ['ship\ud83e', 'opus']]) {
+      appendFileSync(join(dir, 'events.jsonl'), `${JSON.stringify({ ts_epoch: NOW - 3600, type: 'stage.completed', stage, duration_s: 30, cost_usd: 0.5, model, issue: 3 })}\n`);
+    }
     const url = await server.createDb('parity');
 
     const lite = openStore(join(dir, 'mirror.db'));

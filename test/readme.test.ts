@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { findBun } from './bun-helpers.js';
 import { FIXTURES, ROOT, snapshot, tmp } from './helpers.js';
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -38,4 +39,27 @@ describe('README', () => {
       rmSync(file, { force: true });
     }
   });
+
+  it('the Bun example runs under Bun, from the mirror', () => {
+    const code = /## Using it from Bun\n[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)![1]!;
+    const dir = join(tmp(), 'example');
+    cpSync(join(FIXTURES, 'example'), dir, { recursive: true });
+    const bun = findBun();
+    const env = { ...process.env };
+    delete env.JSONL_MIRROR_SQLITE_MODULE;
+    const imported = spawnSync(bun, [join(ROOT, 'bin/jsonl-mirror'), 'import', '--dir', dir, '--no-progress'], { encoding: 'utf8', env });
+    expect(imported.status, imported.stderr).toBe(0);
+    const scratch = join(ROOT, 'dist', 'readme-check');
+    mkdirSync(scratch, { recursive: true });
+    const file = join(scratch, `patrol-${process.pid}.mjs`);
+    writeFileSync(file, code);
+    try {
+      const r = spawnSync(bun, [file, dir], { encoding: 'utf8', env });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe('sqlite 40 0 true true\n');
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
 });
+

@@ -33,6 +33,9 @@ const CASES: [string, (r: Reader) => unknown][] = [
   [`/api/timeline?range=72&now=${NOW}`, (r) => r.timeline({ range: 72, now: NOW }).timeline],
   [`/api/events/201?now=${NOW}`, (r) => ({ events: r.issueEvents({ issue: 201, now: NOW }).events })],
   ['/api/events/201', (r) => ({ events: r.issueEvents({ issue: 201 }).events })],
+  [`/api/patrol/recent?now=${NOW}`, (r) => r.patrol({ now: NOW })],
+  ['/api/patrol/recent?now=2026-02-05T00:00:00Z&stream=events', (r) => r.patrol({ now: Date.parse('2026-02-05T00:00:00Z') / 1000, streams: ['events'] })],
+  ['/api/activity?type=all&limit=20', (r) => r.activity({ limit: 20 })],
 ];
 
 describe.each(['sqlite', 'scan'] as const)('serve: every endpoint equals its helper (source=%s)', (source) => {

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { isMirrorError } from '../src/errors.js';
 import { LATEST_VERSION, migrations } from '../src/store/migrations.js';
+import { hasSecondStatement } from '../src/store/driver-bun.js';
 import { openStore } from '../src/store/open.js';
 import { importAll } from '../src/import/import.js';
 import { verifyMirror } from '../src/ops/verify.js';
@@ -26,9 +27,9 @@ describe('store', () => {
     expect(withSql(path, (db) => db.pragma('journal_mode', { simple: true }))).toBe('wal');
     // synchronous and busy_timeout are settings of a connection, not of the file: only the store's own (private)
     // connection shows them, and the store has no method that reports them.
-    const own = (store as unknown as { db: Database.Database }).db;
-    expect(own.pragma('synchronous', { simple: true })).toBe(1);
-    expect(own.pragma('busy_timeout', { simple: true })).toBe(1234);
+    const own = (store as unknown as { db: { pragmaValue(setting: string): unknown } }).db;
+    expect(own.pragmaValue('synchronous')).toBe(1);
+    expect(own.pragmaValue('busy_timeout')).toBe(1234);
     const rows = store.migrationsApplied();
     expect(rows.map((r) => r.version)).toEqual(migrations().map((m) => m.version));
     expect(rows[0]!.checksum).toMatch(/^[0-9a-f]{64}$/);
@@ -122,3 +123,15 @@ describe('store', () => {
     });
   });
 });
+
+describe('the bun:sqlite driver refuses a second statement, as better-sqlite3 does', () => {
+  it('finds a statement after the first, skipping strings, quoted names and comments', () => {
+    for (const sql of ['SELECT 1', 'SELECT 1;', 'SELECT 1 ;  -- done', "SELECT ';' AS x", 'SELECT "a;b" FROM t', 'SELECT [x;y], `p;q`', 'SELECT 1 /* ; */', 'SELECT 1; /* c */ ;\n']) {
+      expect(hasSecondStatement(sql), sql).toBe(false);
+    }
+    for (const sql of ['SELECT 1; SELECT 2', "SELECT ';'; DELETE FROM t", 'SELECT 1 -- x\n; DROP TABLE t', 'SELECT 1;/**/VACUUM', "SELECT 1; 'x'"]) {
+      expect(hasSecondStatement(sql), sql).toBe(true);
+    }
+  });
+});
+

@@ -276,7 +276,19 @@ describe('jsonl-mirror append (CLI)', () => {
     const dir = withMirror();
     const r = cli(['--dir', dir, 'append', 'events', '{"type":"cli.one","n":1}', '--json']);
     expect(r.code).toBe(0);
-    expect(r.json).toEqual({ stream: 'events', appended: 1, mirrored: 1, skipped: 0, refused: [], problem: null });
+    expect(r.json).toEqual({ stream: 'events', appended: 1, mirrored: 1, skipped: 0, rejected: 0, refused: [], problem: null });
+    expect(rows(dir)).toBe(1);
+  });
+
+  it("says so when its line was glued onto another writer's unfinished line and became a rejected line", () => {
+    const dir = withMirror();
+    // Another program is in the middle of a line (written a moment ago: the writer leaves a fresh fragment alone).
+    writeFileSync(join(dir, 'events.jsonl'), '{"type":"other","n":');
+    const r = cli(['--dir', dir, 'append', 'events', '{"type":"cli.one"}']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^appended 1 to events\.jsonl; mirrored 0 as events; the mirror took 1 malformed line as rejects/);
+    const j = cli(['--dir', dir, 'append', 'events', '{"type":"cli.two"}', '--json']).json;
+    expect(j).toMatchObject({ appended: 1, mirrored: 1, rejected: 0 });
     expect(rows(dir)).toBe(1);
   });
 
@@ -298,5 +310,72 @@ describe('jsonl-mirror append (CLI)', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/no mirror at .*run `jsonl-mirror import`/);
     expect(fileLines(dir)).toHaveLength(1);
+  });
+});
+
+/**
+ * logrotate's `compress` without `delaycompress`: the live file is renamed,
+ * gzip reads it whole and removes it at once. A writer that goes on writing
+ * into the renamed file after that puts its lines in no file.
+ */
+function rotateAndCompress(dir: string): string {
+  renameSync(join(dir, 'events.jsonl'), join(dir, 'events.jsonl.1'));
+  const archived = readFileSync(join(dir, 'events.jsonl.1'), 'utf8');
+  rmSync(join(dir, 'events.jsonl.1'));
+  return archived;
+}
+
+describe('the writer never writes into a generation the path no longer names', () => {
+  for (const mode of ['per-event', 'batched'] as const) {
+    it(`createWriter (${mode}): a line appended right after a rename lands in the new file`, () => {
+      const dir = withMirror();
+      const w = createWriter({ dir, mode, onProblem: () => {} });
+      try {
+        const archived: string[] = [];
+        for (let i = 0; i < 20; i++) {
+          w.append('events', { type: 't', seq: 2 * i });
+          archived.push(rotateAndCompress(dir));
+          // Well within the 100 ms the writer used to wait before looking at the path again.
+          w.append('events', { type: 't', seq: 2 * i + 1 });
+        }
+        w.flush();
+        const onDisk = [...archived.join('').split('\n'), ...readFileSync(join(dir, 'events.jsonl'), 'utf8').split('\n')]
+          .filter((l) => l !== '')
+          .map((l) => JSON.parse(l).seq);
+        expect(onDisk.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+      } finally {
+        w.close();
+      }
+    });
+  }
+
+  it('append - (one long-lived process): every acknowledged line is on disk', async () => {
+    const dir = withMirror();
+    const p = spawn(process.execPath, [join(import.meta.dirname, '../dist/src/cli/main.js'), '--dir', dir, 'append', 'events', '-'], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    const archived: string[] = [];
+    const live = () => {
+      try {
+        return readFileSync(join(dir, 'events.jsonl'), 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const until = async (what: () => boolean) => {
+      for (let i = 0; i < 500 && !what(); i++) await new Promise((r) => setTimeout(r, 5));
+      return what();
+    };
+    let lost = 0;
+    for (let i = 0; i < 10; i++) {
+      p.stdin.write(`{"type":"t","seq":${2 * i}}\n`);
+      await until(() => live().includes(`"seq":${2 * i}}`));
+      archived.push(rotateAndCompress(dir));
+      p.stdin.write(`{"type":"t","seq":${2 * i + 1}}\n`);
+      if (!(await until(() => live().includes(`"seq":${2 * i + 1}}`)))) lost++;
+    }
+    p.stdin.end();
+    await new Promise((r) => p.on('exit', r));
+    expect(lost).toBe(0);
   });
 });

@@ -5,11 +5,15 @@ import type { MetricsConfig } from '../metrics/config.js';
 import { costBreakdown, costToday, costTrend, type CostTodayOptions } from '../metrics/costs.js';
 import { doraGrades, doraTrend, type DoraGrades } from '../metrics/dora.js';
 import { metricsHistory } from '../metrics/history.js';
+import { patrol, type PatrolOptions } from '../metrics/patrol.js';
 import { issueEvents, type IssueEventsOptions } from '../metrics/issue-events.js';
 import { bottlenecks, failureHeatmap, stagePerformance } from '../metrics/stages.js';
 import { throughputTrend } from '../metrics/throughput.js';
 import { timeline, type TimelineOptions } from '../metrics/timeline.js';
 import type { EventSource } from '../read/source.js';
+import { METRIC_LABELS, type MetricKey } from './metric-names.js';
+
+export { METRIC_KEYS, type MetricKey } from './metric-names.js';
 
 /** Everything a metric may be asked with, from the CLI's flags or an HTTP query; each metric takes what it reads. */
 export interface MetricArgs {
@@ -50,7 +54,7 @@ export interface Metric<O, R> {
   readonly http: { path: string; params: readonly HttpParam[]; reply?: (r: R) => unknown };
 }
 
-const metric = <O, R>(m: Metric<O, R>): Metric<O, R> => m;
+const metric = <O, R>(key: MetricKey, m: Omit<Metric<O, R>, 'name' | 'help'>): Metric<O, R> => ({ ...METRIC_LABELS[key], ...m });
 
 const windowed = (a: MetricArgs): MetricOptions => ({ period: a.period, now: a.now, streams: a.streams, gradeUnrounded: a.gradeUnrounded });
 const timed = (a: MetricArgs): Omit<MetricOptions, 'period'> => ({ now: a.now, streams: a.streams, gradeUnrounded: a.gradeUnrounded });
@@ -66,17 +70,18 @@ const pairs = (head: string[], o: Record<string, number>) => ({ head, rows: Obje
 /**
  * Every helper of METRICS.md, once: the reader, the CLI's `metrics` command,
  * the HTTP API and the public API all derive from this list, so a new metric
- * is its own file in src/metrics/ plus one entry here.
+ * is its own file in src/metrics/ plus one entry here and its name in
+ * ./metric-names.ts.
  */
 export const METRICS = {
-  doraGrades: metric({
-    name: 'dora', help: 'DORA grades (period 7)', options: windowed,
+  doraGrades: metric('doraGrades', {
+    options: windowed,
     run: (s, o, c) => doraGrades(s, configured(o, c)),
     view: (x) => [doraTable(x)],
     http: { path: '/api/metrics/dora', params: WINDOWED },
   }),
-  doraTrend: metric({
-    name: 'dora-trend', help: 'weekly DORA grades (period 30)', options: windowed,
+  doraTrend: metric('doraTrend', {
+    options: windowed,
     run: (s, o, c) => doraTrend(s, configured(o, c)),
     view: (x) => [{
       head: ['week', 'deploys/day', 'lead time h', 'CFR %', 'MTTR h'],
@@ -84,20 +89,20 @@ export const METRICS = {
     }],
     http: { path: '/api/metrics/dora-trend', params: WINDOWED },
   }),
-  costBreakdown: metric({
-    name: 'costs', help: 'cost by stage, model and issue (period 7)', options: windowed,
+  costBreakdown: metric('costBreakdown', {
+    options: windowed,
     run: (s, o, c) => costBreakdown(s, configured(o, c)),
     view: (x) => [`total $${x.total}`, pairs(['byStage', 'USD'], x.byStage), pairs(['byModel', 'USD'], x.byModel), pairs(['byIssue', 'USD'], x.byIssue)],
     http: { path: '/api/costs/breakdown', params: WINDOWED },
   }),
-  costTrend: metric({
-    name: 'cost-trend', help: 'cost per UTC day (period 30)', options: windowed,
+  costTrend: metric('costTrend', {
+    options: windowed,
     run: (s, o, c) => costTrend(s, configured(o, c)),
     view: (x) => [{ head: ['date', 'USD'], rows: x.daily.map((d) => [d.date, d.cost]) }],
     http: { path: '/api/costs/trend', params: WINDOWED },
   }),
-  stagePerformance: metric({
-    name: 'stages', help: 'stage performance (period 7)', options: windowed,
+  stagePerformance: metric('stagePerformance', {
+    options: windowed,
     run: (s, o, c) => stagePerformance(s, configured(o, c)),
     view: (x) => [{
       head: ['stage', 'avg s', 'min s', 'max s', 'count', 'USD', 'trend %'],
@@ -105,14 +110,14 @@ export const METRICS = {
     }],
     http: { path: '/api/metrics/stage-performance', params: WINDOWED },
   }),
-  bottlenecks: metric({
-    name: 'bottlenecks', help: 'the 5 slowest stages of the last 7 days', options: timed,
+  bottlenecks: metric('bottlenecks', {
+    options: timed,
     run: (s, o, c) => bottlenecks(s, configured(o, c)),
     view: (x) => [{ head: ['stage', 'avg s', 'count', 'impact'], rows: x.bottlenecks.map((b) => [b.stage, b.avgDuration, b.count, b.impact]) }],
     http: { path: '/api/metrics/bottlenecks', params: TIMED },
   }),
-  failureHeatmap: metric({
-    name: 'heatmap', help: 'stage.failed per stage and UTC day, all time', options: timed,
+  failureHeatmap: metric('failureHeatmap', {
+    options: timed,
     run: (s, o, c) => failureHeatmap(s, configured(o, c)),
     view: (x) => [{
       head: ['stage', 'date', 'failures'],
@@ -120,14 +125,14 @@ export const METRICS = {
     }],
     http: { path: '/api/metrics/failure-heatmap', params: TIMED },
   }),
-  throughputTrend: metric({
-    name: 'throughput', help: 'successful completions per hour, per UTC day (period 30)', options: windowed,
+  throughputTrend: metric('throughputTrend', {
+    options: windowed,
     run: (s, o, c) => throughputTrend(s, configured(o, c)),
     view: (x) => [{ head: ['date', 'per hour'], rows: x.daily.map((d) => [d.date, d.throughput]) }],
     http: { path: '/api/metrics/throughput-trend', params: WINDOWED },
   }),
-  metricsHistory: metric({
-    name: 'history', help: 'all-time totals, last 7 days, DORA grades', options: windowed,
+  metricsHistory: metric('metricsHistory', {
+    options: windowed,
     run: (s, o, c) => metricsHistory(s, configured(o, c)),
     view: (x) => [
       {
@@ -141,15 +146,13 @@ export const METRICS = {
     ],
     http: { path: '/api/metrics/history', params: WINDOWED },
   }),
-  costToday: metric({
-    name: 'cost-today', help: "today's spend from costs.json against budget.json's daily_budget_usd",
+  costToday: metric('costToday', {
     options: (a): CostTodayOptions => ({ now: a.now }),
-    run: (s, o, c) => costToday(s, c.dailyBudget(), configured(o, c)),
+    run: (s, o, c) => costToday(s, c.dailyBudget(), o),
     view: (x) => [{ head: ['metric', 'value'], rows: [['spent today USD', x.today_spent], ['daily budget USD', x.daily_budget], ['used %', x.pct_used]] }],
     http: { path: '/api/costs/today', params: ['now'] },
   }),
-  timeline: metric({
-    name: 'timeline', help: 'stage segments per issue over the last --range hours (default 24)',
+  timeline: metric('timeline', {
     options: (a): TimelineOptions => ({ range: a.range, now: a.now, streams: a.streams }),
     run: (s, o) => timeline(s, o),
     view: (x) => [{
@@ -159,8 +162,7 @@ export const METRICS = {
     // Shipwright returns the timeline as a bare array.
     http: { path: '/api/timeline', params: ['range', 'now', 'stream'], reply: (x) => x.timeline },
   }),
-  issueEvents: metric({
-    name: 'issue-events', help: 'every event of --issue N, oldest first',
+  issueEvents: metric('issueEvents', {
     options: (a): IssueEventsOptions => {
       if (a.issue === undefined) throw new MirrorError('INVALID_ARGUMENT', 'issue-events needs --issue N (an issue number other than 0)');
       return { issue: a.issue, now: a.now, streams: a.streams };
@@ -173,8 +175,16 @@ export const METRICS = {
     // Shipwright answers {events}; the issue is in the path.
     http: { path: '/api/events/:issue', params: ['now', 'stream'], reply: (x) => ({ events: x.events }) },
   }),
-  activity: metric({
-    name: 'activity', help: 'the newest events (--type, --issue, --limit, --offset, --cursor)',
+  patrol: metric('patrol', {
+    options: (a): PatrolOptions => ({ now: a.now, streams: a.streams }),
+    run: (s, o) => patrol(s, o),
+    view: (x) => [
+      { head: ['finding ts', 'check', 'count'], rows: x.findings.map((e) => [str(e.ts ?? e.ts_epoch), str(e.check), str(e.count)]) },
+      { head: ['run ts', 'findings', 'issues created', 'dry run'], rows: x.runs.map((e) => [str(e.ts ?? e.ts_epoch), str(e.findings), str(e.issues_created), str(e.dry_run)]) },
+    ],
+    http: { path: '/api/patrol/recent', params: TIMED },
+  }),
+  activity: metric('activity', {
     options: (a): ActivityOptions => {
       if (a.streams && a.streams.length > 1) throw new MirrorError('INVALID_ARGUMENT', 'the activity feed reads one stream; give stream once');
       return { limit: a.limit, offset: a.offset, cursor: a.cursor, type: a.type, issue: a.issue, now: a.now, stream: a.streams?.[0] };
@@ -186,13 +196,10 @@ export const METRICS = {
     ],
     http: { path: '/api/activity', params: ['limit', 'offset', 'cursor', 'type', 'issue', 'now', 'stream'] },
   }),
-} as const;
+} as const satisfies Record<MetricKey, unknown>;
 
-export type MetricKey = keyof typeof METRICS;
 type OptionsOf<K extends MetricKey> = ReturnType<(typeof METRICS)[K]['options']>;
 type ResultOf<K extends MetricKey> = ReturnType<(typeof METRICS)[K]['run']>;
 
 /** One method per metric, named as in METRICS.md: reader.doraGrades({ period: 7 }). */
 export type MetricHelpers = { [K in MetricKey]: (o?: OptionsOf<K>) => ResultOf<K> };
-
-export const METRIC_KEYS = Object.keys(METRICS) as MetricKey[];

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { useHistoryDir } from '../ingest/layout.js';
 import { isMirrorError, MirrorError } from '../errors.js';
 import type { IngestOptions } from '../ingest/options.js';
 import { openStore, translateOpenError, type SqliteStore, type Store } from '../store/open.js';
@@ -18,6 +19,8 @@ export type SourceChoice = 'auto' | 'sqlite' | 'scan';
 export interface ReaderOptions {
   /** The log directory. */
   dir: string;
+  /** Where logrotate's `olddir` moves this folder's rotated generations (default: the folder's jsonl-mirror.json `historyDir`, else $JSONL_MIRROR_HISTORY_DIR). */
+  historyDir?: string;
   /** The mirror (default DIR/mirror.db). */
   db?: string;
   /** auto (default): SQLite when the mirror is usable, else the files. */
@@ -77,6 +80,7 @@ function absent(path: string): boolean {
 }
 
 export function createReader(opts: ReaderOptions): Reader {
+  useHistoryDir(opts.dir, opts.historyDir);
   const choice = opts.source ?? 'auto';
   const dbPath = opts.db ?? join(opts.dir, 'mirror.db');
   const config = opts.config ?? DEFAULT_CONFIG;

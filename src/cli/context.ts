@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { MirrorError } from '../errors.js';
-import { afterWriteFailure, defaultHostId, isPgUrl } from '../ops/mirror.js';
+import { defaultHostId, isPgUrl } from '../model/mirror-db.js';
 
 export interface GlobalOptions {
   dir: string;
@@ -10,22 +10,24 @@ export interface GlobalOptions {
   json: boolean;
   /** This machine's name in a PostgreSQL mirror (--host-id, else $JSONL_MIRROR_HOST_ID, else the hostname). */
   hostId: string;
+  /** --history-dir, resolved; applied to DIR before the command's body runs. */
+  historyDir?: string;
 }
 
 /** --dir, else $JSONL_MIRROR_DIR, else the current directory; --db, else $JSONL_MIRROR_DB, else DIR/mirror.db. */
 export function globalsOf(cmd: Command): GlobalOptions {
-  const o = cmd.optsWithGlobals() as { dir?: string; db?: string; json?: boolean; hostId?: string };
+  const o = cmd.optsWithGlobals() as { dir?: string; db?: string; json?: boolean; hostId?: string; historyDir?: string };
   const dir = resolve(o.dir ?? process.env.JSONL_MIRROR_DIR ?? '.');
   const given = o.db ?? process.env.JSONL_MIRROR_DB ?? join(dir, 'mirror.db');
   const db = isPgUrl(given) ? given : resolve(given);
-  return { dir, db, json: Boolean(o.json), hostId: o.hostId ?? defaultHostId() };
+  return { dir, db, json: Boolean(o.json), hostId: o.hostId ?? defaultHostId(), historyDir: o.historyDir === undefined ? undefined : resolve(o.historyDir) };
 }
 
 export interface CommandResult {
   /** The one JSON document printed with --json. */
   json: unknown;
-  /** What a person reads on a terminal (stdout). */
-  human?: string;
+  /** What a person reads on a terminal (stdout); a function is called only when it is printed (tables cost more than the answer). */
+  human?: string | (() => string);
   /** The command already wrote its output (export). */
   printed?: boolean;
   exitCode?: number;
@@ -54,27 +56,35 @@ export interface ActionOptions {
   writes?: boolean;
 }
 
+/** A command's body: what it does once commander has parsed its flags. */
+export type Run = (g: GlobalOptions, opts: Record<string, unknown>, args: string[], cmd: Command) => Promise<CommandResult> | CommandResult;
+
 /**
  * Runs a command body with the CLI's conventions: exactly one JSON document
  * on stdout with --json, a one-line reason on stderr and a non-zero exit code
- * on failure.
+ * on failure. The body is a module imported only when its command was
+ * chosen, so that starting the CLI costs the definitions alone.
  */
-export function action(
-  fn: (g: GlobalOptions, opts: Record<string, unknown>, args: string[]) => Promise<CommandResult> | CommandResult,
-  how: ActionOptions = {},
-) {
+export function action(load: () => Promise<{ run: Run }>, how: ActionOptions = {}) {
   return async (...params: unknown[]): Promise<void> => {
     const cmd = params.at(-1) as Command;
     const g = globalsOf(cmd);
     try {
-      const result = await fn(g, cmd.opts(), cmd.args);
+      const body = await load();
+      // Loaded with the body: the layout's code is not needed to start, only to read the folder.
+      if (g.historyDir !== undefined) (await import('../ingest/layout.js')).useHistoryDir(g.dir, g.historyDir);
+      const result = await body.run(g, cmd.opts(), cmd.args, cmd);
       if (result.printed) {
         // written by the command itself
       } else if (g.json) process.stdout.write(`${JSON.stringify(result.json)}\n`);
-      else if (result.human) process.stdout.write(result.human.endsWith('\n') ? result.human : `${result.human}\n`);
+      else {
+        const human = typeof result.human === 'function' ? result.human() : result.human;
+        if (human) process.stdout.write(human.endsWith('\n') ? human : `${human}\n`);
+      }
       process.exitCode = result.exitCode ?? 0;
     } catch (caught) {
-      process.exitCode = reportError(how.writes ? afterWriteFailure(g.db, caught) : caught, g.json);
+      const reported = how.writes ? (await import('../ops/mirror.js')).afterWriteFailure(g.db, caught) : caught;
+      process.exitCode = reportError(reported, g.json);
     }
   };
 }

@@ -1,16 +1,25 @@
-import Table from 'cli-table3';
 import { MirrorError } from '../errors.js';
 import { Chunked } from './output.js';
 
 export { bytes } from '../units.js';
 
-/** No rule between rows: long tables stay readable. */
-export const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+/**
+ * The width a table fits: the terminal's; when stdout is not a terminal,
+ * $COLUMNS if set, else 80, so that a table in a log, a mail from cron or
+ * `| less` reads the same as on a standard terminal (--json, --csv and --nl
+ * are the forms for scripts).
+ */
+export function outputWidth(): number {
+  if (process.stdout.isTTY && process.stdout.columns > 0) return process.stdout.columns;
+  const columns = Number(process.env.COLUMNS);
+  return Number.isInteger(columns) && columns > 0 ? columns : 80;
+}
 
-export function table(head: string[], rows: (string | number)[][]): string {
-  const t = new Table({ head, style: { head: [], border: [] }, chars: COMPACT });
-  for (const r of rows) t.push(r.map((c) => String(c)));
-  return t.toString();
+/** A box of rows, each cell as given (a newline starts a new line in the cell), fitted to `width`. */
+export function table(head: string[], rows: (string | number)[][], width = outputWidth()): string {
+  const out: string[] = [];
+  drawTable(head, rows.map((r) => r.map((c) => String(c))), { write: (t) => out.push(t) > 0 }, width);
+  return out.join('').replace(/\n$/, '');
 }
 
 export function count(n: number): string {
@@ -98,8 +107,7 @@ export interface RowWriter {
 /**
  * Rows of any shape as a table, one JSON array, NDJSON, CSV or TSV. All but
  * the table stream with flat memory; the table holds its cells (its column
- * widths need every row) and is drawn in one linear pass, not by cli-table3,
- * whose layout grows faster than the rows.
+ * widths need every row) and is drawn in one linear pass.
  */
 export function rowWriter(format: RowFormat, columns: string[] = []): RowWriter {
   const out = new Chunked();
@@ -146,14 +154,65 @@ export function rowWriter(format: RowFormat, columns: string[] = []): RowWriter 
   };
 }
 
-/** The same box as `table()` draws, one pass: widths first, then each line once. */
-function drawTable(head: string[], rows: string[][], out: Chunked): void {
-  const widths = head.map((h) => [...h].length);
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i]!, [...c].length)));
+const length = (s: string): number => [...s].length;
+const longestWord = (s: string): number => Math.max(0, ...s.split(/[ \n]/).map(length));
+
+/**
+ * Column widths that fit `width`: the natural ones when they fit; else the
+ * widest columns are cut to one common width, each no narrower than its
+ * longest word, so that text wraps between words while narrow columns (an
+ * ok, a count) keep theirs. Only when words alone are too wide are they
+ * broken; a table that cannot fit even so (under 8 characters a column)
+ * keeps its natural widths.
+ */
+function fitWidths(natural: number[], words: number[], width: number): number[] {
+  const room = width - (3 * natural.length + 1);
+  const cut = (cap: number, floor: number[]) => natural.map((w, i) => Math.min(w, Math.max(cap, floor[i]!)));
+  const total = (ws: number[]) => ws.reduce((a, w) => a + w, 0);
+  if (total(natural) <= room) return natural;
+  for (const floor of [words, natural.map(() => 0)]) {
+    for (let cap = Math.max(...natural); cap >= 8; cap--) if (total(cut(cap, floor)) <= room) return cut(cap, floor);
+  }
+  return natural;
+}
+
+/** A cell's text as lines of at most `width` characters, broken after spaces where it can be. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  for (const line of text.split('\n')) {
+    let rest = [...line];
+    while (rest.length > width) {
+      const space = rest.lastIndexOf(' ', width);
+      const cut = space > 0 ? space + 1 : width;
+      lines.push(rest.slice(0, cut).join('').trimEnd());
+      rest = rest.slice(cut);
+    }
+    lines.push(rest.join(''));
+  }
+  return lines;
+}
+
+/** The box `table()` draws, in one pass: widths first, then each line once; cells wider than their column wrap. */
+function drawTable(head: string[], rows: string[][], out: { write(text: string): boolean }, width = outputWidth()): void {
+  const natural = head.map(length);
+  for (const r of rows) r.forEach((c, i) => (natural[i] = Math.max(natural[i]!, ...c.split('\n').map(length))));
+  const room = width - (3 * natural.length + 1);
+  // The longest words are looked for only in a table that does not fit: a large query result pays nothing for them.
+  const words = natural.reduce((a, w) => a + w, 0) <= room ? natural : head.map(longestWord);
+  if (words !== natural) for (const r of rows) r.forEach((c, i) => (words[i] = Math.max(words[i]!, longestWord(c))));
+  const widths = fitWidths(natural, words, width);
   const rule = (l: string, m: string, r: string) => `${l}${widths.map((w) => '─'.repeat(w + 2)).join(m)}${r}\n`;
-  const line = (cells: string[]) => `│${cells.map((c, i) => ` ${c}${' '.repeat(widths[i]! - [...c].length)} `).join('│')}│\n`;
+  const row = (cells: string[]): string => {
+    const wrapped = cells.map((c, i) => (length(c) <= widths[i]! && !c.includes('\n') ? [c] : wrap(c, widths[i]!)));
+    const height = Math.max(1, ...wrapped.map((w) => w.length));
+    let text = '';
+    for (let k = 0; k < height; k++) {
+      text += `│${wrapped.map((w, i) => ` ${w[k] ?? ''}${' '.repeat(widths[i]! - length(w[k] ?? ''))} `).join('│')}│\n`;
+    }
+    return text;
+  };
   out.write(rule('┌', '┬', '┐'));
-  out.write(line(head));
-  for (const r of rows) if (!out.write(line(r))) return;
+  out.write(row(head));
+  for (const r of rows) if (!out.write(row(r))) return;
   out.write(rule('└', '┴', '┘'));
 }

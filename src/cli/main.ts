@@ -27,6 +27,7 @@ const program = new Command('jsonl-mirror')
   .version(pkg.version)
   .option('--dir <dir>', 'log directory (default: $JSONL_MIRROR_DIR, else the current directory)')
   .option('--db <file>', 'mirror database: a SQLite file, or a postgres://… URL for a fleet mirror (default: $JSONL_MIRROR_DB, else DIR/mirror.db)')
+  .option('--history-dir <dir>', "folder logrotate's olddir moves rotated logs to (default: $JSONL_MIRROR_HISTORY_DIR, else historyDir in DIR/jsonl-mirror.json)")
   .option('--host-id <id>', 'this machine in a PostgreSQL mirror (default: $JSONL_MIRROR_HOST_ID, else the hostname)')
   .option('--json', 'print exactly one JSON document on stdout')
   // Usage errors are reported below like every other failure: one line, and the JSON document with --json.

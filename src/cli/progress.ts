@@ -1,9 +1,12 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
 import type { ImportOptions } from '../import/import.js';
 
 /** A progress bar over bytes on a terminal's stderr; nothing when piped, with --json, or --no-progress. */
 export function progressHooks(enabled: boolean, label: string): { hooks: Pick<ImportOptions, 'onStart' | 'onProgress'>; stop: () => void } {
   if (!enabled || !process.stderr.isTTY) return { hooks: {}, stop: () => {} };
+  // Loaded only for a bar that will be drawn: piped and --json runs never pay for it.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
   const bar = new cliProgress.SingleBar(
     { stream: process.stderr, format: `${label} [{bar}] {percentage}% | {value}/{total} MB | ETA {eta}s`, hideCursor: true },
     cliProgress.Presets.shades_classic,

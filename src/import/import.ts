@@ -66,7 +66,7 @@ export function importAll(store: Store, dir: string, opts: ImportOptions = {}): 
   const ownAhead = !opts.parseAhead && bulk && opts.parseWorker !== false ? ParseAhead.create() : undefined;
   const ingestOpts = ownAhead ? { ...opts, parseAhead: ownAhead } : opts;
   try {
-    for (const stream of streams) ingestStream(store, dir, stream, ingestOpts, totals);
+    for (const stream of streams) ingestStream(store, dir, stream, ingestOpts, totals, all.get(stream) ?? []);
     legacy = opts.legacy === false ? undefined : importLegacyCosts(store, dir);
   } finally {
     ownAhead?.close();

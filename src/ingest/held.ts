@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/rows.js';
-import { defaultRead, readFully, type ReadFn } from './lines.js';
+import { bomAt, defaultRead, readFully, type ReadFn } from './lines.js';
 import { sampleOf } from './parse-line.js';
 
 /**
@@ -102,7 +102,9 @@ export class LineCursor {
       const avail = this.bufLen - s;
       const nl = avail > 0 ? this.buf.subarray(s, s + avail).indexOf(10) : -1;
       if (nl !== -1 && nl <= this.maxLineBytes) {
-        return { start: pos, end: pos + nl, next: pos + nl + 1, bytes: this.buf.subarray(s, s + nl) };
+        // As the line reader sees it: a byte-order mark opening the file is not part of its first line.
+        const bom = bomAt(this.buf, s, s + nl, pos);
+        return { start: pos + bom, end: pos + nl, next: pos + nl + 1, bytes: this.buf.subarray(s + bom, s + nl) };
       }
       if (nl !== -1 || avail > this.maxLineBytes) return this.longLine(pos);
       // The end of the file, also when it is shorter now than when the cursor was made (truncated meanwhile).

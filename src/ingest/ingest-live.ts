@@ -22,7 +22,7 @@ export function ingestLive(store: Store, dir: string, stream: string, fd: number
   }
   if (hint) {
     totals.files = 1;
-    const outcome = ingestFile(store, { stream, name: hint.path, rotation: 0, fd, st }, hint.sourceId, false, opts, totals, false);
+    const outcome = ingestFile(store, { stream, name: hint.path, rotation: 0, compressed: false, fd, st }, hint.sourceId, false, opts, totals, false);
     if (outcome === 'done') {
       totals.source = hint;
       return totals;

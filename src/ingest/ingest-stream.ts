@@ -5,24 +5,29 @@ import type { Store } from '../store/open.js';
 import { ingestFile } from './ingest-file.js';
 import { lagBytes } from './lag.js';
 import type { StreamFile } from '../model/streams.js';
+import { openInflated } from './gunzip.js';
 import { streamFiles } from './layout.js';
 import {
   emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals, type ResolvedIngestOptions, type Skipped,
 } from './options.js';
-import { resolveSource, statAtPath, type OpenFile, type Resolution } from './sources.js';
+import { continues, resolveSource, statAtPath, type OpenFile, type Resolution } from './sources.js';
+import type { SourceRow } from '../store/rows.js';
 
 /**
  * Opens a stream file for reading, or says why not. A FIFO is never opened
  * (opening it would wait for a writer); O_NONBLOCK guards against a file
- * swapped for one between the stat and the open.
+ * swapped for one between the stat and the open. A `.gz` generation is read
+ * through its inflated content, under the archive's own identity.
  */
 export function openStreamFile(dir: string, f: StreamFile): OpenFile | Skipped | undefined {
   const path = join(dir, f.name);
   let fd: number;
+  let pre: Stats | undefined;
   try {
-    const pre = statSync(path, { throwIfNoEntry: false });
+    pre = statSync(path, { throwIfNoEntry: false });
     if (!pre) return undefined; // rotated or deleted since the listing
     if (!pre.isFile()) return notRegular(path, pre);
+    if (f.compressed) return openCompressed(path, f, pre);
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -41,6 +46,21 @@ export function openStreamFile(dir: string, f: StreamFile): OpenFile | Skipped |
   return { ...f, fd, st };
 }
 
+/** A gzip generation: its archive's device, inode and mtime, its content's size. */
+function openCompressed(path: string, f: StreamFile, pre: Stats): OpenFile | Skipped | undefined {
+  const inflated = openInflated(path, pre);
+  if ('error' in inflated) {
+    if (inflated.error === 'ENOENT') return undefined;
+    return {
+      path,
+      kind: 'corrupt-archive',
+      reason: `skipped ${path}: ${inflated.error}, so none of its lines are read; restore it from a backup, or move it out of the log directory`,
+    };
+  }
+  const st = Object.assign(Object.create(Object.getPrototypeOf(pre) as object) as Stats, pre, { size: inflated.size });
+  return { ...f, fd: inflated.fd, st };
+}
+
 function notRegular(path: string, st: Stats): Skipped {
   const what = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'not a regular file';
   return { path, kind: 'not-a-file', reason: `skipped ${path}: it is ${what}, not a log file (rename it or move it out of the log directory)` };
@@ -50,6 +70,7 @@ function notRegular(path: string, st: Stats): Skipped {
  * Brings one stream's mirror up to date with its files: every file, oldest
  * first, from its checkpoint to its last newline. This is the one ingest path
  * (invariant 2) shared by import, the writer's mirror step, the tailer and reads.
+ * `listed` is the stream's generations when the caller has just listed the folder.
  */
 export function ingestStream(
   store: Store,
@@ -57,28 +78,104 @@ export function ingestStream(
   stream: string,
   options?: IngestOptions,
   totals: IngestTotals = emptyTotals(),
+  listed?: StreamFile[],
 ): IngestTotals {
   const opts = resolveIngestOptions(options);
   try {
     // A generation that ended in this pass may live on in a copy the pass did not list (a copytruncate under way).
     for (let pass = 0; pass < 3; pass++) {
-      if (!ingestPass(store, dir, stream, opts, totals)) break;
+      if (!ingestPass(store, dir, stream, pass === 0 && listed ? listed : streamFiles(dir, stream), opts, totals)) break;
     }
   } catch (err) {
     const code = sqliteCode(err) ?? (err as NodeJS.ErrnoException)?.code;
     if (code !== 'SQLITE_FULL' && code !== 'ENOSPC') throw err;
-    throw new MirrorError('DISK_FULL', `no space left for the mirror ${store.path}; free disk space (a mirror takes about 2.4 times ` +
-      'the size of its logs) and run the command again: it goes on from its last checkpoint, nothing is lost', { cause: err });
+    throw new MirrorError('DISK_FULL', `no space left for the mirror ${store.path}; free disk space${sizeHint(store)} and run the command ` +
+      'again: it goes on from its last checkpoint, nothing is lost', { cause: err });
   }
   return totals;
 }
 
-/** One pass over the stream's files as listed now; true when a generation ended and the files are worth listing again. */
-function ingestPass(store: Store, dir: string, stream: string, opts: ResolvedIngestOptions, totals: IngestTotals): boolean {
+/** How much room this mirror takes for the logs it holds, measured on it (it depends on the lines: no fixed figure holds). */
+function sizeHint(store: Store): string {
+  try {
+    const read = store.allSources().reduce((n, src) => n + src.offset, 0);
+    const onDisk = ['', '-wal'].reduce((n, ext) => n + (statSync(`${store.path}${ext}`, { throwIfNoEntry: false })?.size ?? 0), 0);
+    if (read === 0 || onDisk === 0) return '';
+    return ` (this mirror takes ${(onDisk / read).toFixed(1)} times the size of the logs it holds so far)`;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * A generation the mirror has read to its end and that has not changed since
+ * (same file at the same name, same size and mtime) has nothing to give: it is
+ * passed over without being opened, so an unchanged folder costs a stat per file.
+ */
+function unchanged(store: Store, dir: string, f: StreamFile): SourceRow | undefined {
+  let st: Stats | undefined;
+  try {
+    st = statSync(join(dir, f.name), { throwIfNoEntry: false });
+    if (!st?.isFile()) return undefined;
+  } catch {
+    return undefined; // opening it says why (a symlink loop, no permission)
+  }
+  const src = store.sourceByInode(f.stream, st.dev, st.ino);
+  if (!src || src.path !== f.name || src.mtime_ms !== st.mtimeMs) return undefined;
+  // An archive never grows; its recorded size is its content's. Held whole, or read whole, it has nothing left to give.
+  if (f.compressed) {
+    const whole = src.state === 'copy' ? src.held_len === src.size : src.state === 'active' && src.offset === src.size && src.tail_len === 0;
+    return whole ? src : undefined;
+  }
+  return src.state === 'active' && src.size === st.size && src.offset === st.size && src.tail_len === 0 ? src : undefined;
+}
+
+/** What reading one open file did: the source it is (or the copy), its rank, and how much is left behind. */
+interface FileRead {
+  id: number;
+  rank?: number;
+  /** A generation ended here (truncated or replaced), so its copy may be in a file this pass did not list. */
+  replaced: boolean;
+  behind: number;
+  /** An ordinary generation, read from its own file (not a copy waiting on another). */
+  active: boolean;
+}
+
+/** Resolves an open file to its generation and reads it from the checkpoint; a file that changed under us is resolved again. */
+function readOpenFile(store: Store, dir: string, file: OpenFile, olderRank: number | undefined, opts: ResolvedIngestOptions, totals: IngestTotals): FileRead {
+  const idle = Date.now() - file.st.mtimeMs >= opts.rotatedGraceMs;
+  const final = opts.final || (file.rotation > 0 && idle);
+  let read: FileRead | undefined;
+  let replaced = false;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const r = store.transaction(resolveLocked)(store, dir, file, olderRank, opts);
+    if (r.replaced) replaced = true;
+    if (r.kind === 'copy') return { id: r.id, replaced, behind: 0, active: false };
+    read = { id: r.src.id, rank: r.src.rank, replaced, behind: 0, active: false };
+    const outcome = ingestFile(store, file, r.src.id, final, opts, totals);
+    if (outcome !== 'invalid') {
+      const after = store.sourceById(r.src.id)!;
+      return { ...read, behind: lagBytes(file.st.size, after), active: after.state === 'active' };
+    }
+  }
+  return read!;
+}
+
+/** One pass over the stream's files as listed; true when a generation ended and the files are worth listing again. */
+function ingestPass(store: Store, dir: string, stream: string, files: StreamFile[], opts: ResolvedIngestOptions, totals: IngestTotals): boolean {
   const seen = new Set<number>();
+  // Generations renamed out of the listing are older than every file in it, which may hold copies of their lines: first.
+  drainUnlisted(store, dir, stream, files, seen, opts, totals);
   let replaced = false;
   let olderRank: number | undefined;
-  for (const f of streamFiles(dir, stream)) {
+  for (const f of files) {
+    const done = unchanged(store, dir, f);
+    if (done) {
+      totals.files++;
+      seen.add(done.id);
+      if (done.state === 'active') olderRank = done.rank;
+      continue;
+    }
     const file = openStreamFile(dir, f);
     if (!file) continue;
     if ('kind' in file) {
@@ -86,33 +183,64 @@ function ingestPass(store: Store, dir: string, stream: string, opts: ResolvedIng
       opts.onSkip?.(file);
       continue;
     }
+    let kept = false;
     try {
       totals.files++;
-      const idle = Date.now() - file.st.mtimeMs >= opts.rotatedGraceMs;
-      const final = opts.final || (file.rotation > 0 && idle);
-      // A file that changed under us between resolution and read is resolved again.
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const r = store.transaction(resolveLocked)(store, dir, file, olderRank, opts);
-        if (r.replaced) replaced = true;
-        if (r.kind === 'copy') {
-          seen.add(r.id);
-          break;
-        }
-        seen.add(r.src.id);
-        olderRank = r.src.rank;
-        const outcome = ingestFile(store, file, r.src.id, final, opts, totals);
-        if (outcome !== 'invalid') {
-          const after = store.sourceById(r.src.id)!;
-          totals.pendingBytes += lagBytes(file.st.size, after);
-          break;
-        }
+      const r = readOpenFile(store, dir, file, olderRank, opts, totals);
+      seen.add(r.id);
+      if (r.rank !== undefined) olderRank = r.rank;
+      if (r.replaced) replaced = true;
+      totals.pendingBytes += r.behind;
+      if (opts.follow && !file.compressed && r.active) {
+        opts.follow.keep(r.id, file);
+        kept = true;
       }
     } finally {
-      closeSync(file.fd);
+      if (!kept) closeSync(file.fd);
     }
   }
   markGone(store, dir, stream, seen);
   return replaced;
+}
+
+/**
+ * A generation is followed, not its name (invariant 6): one that is no longer
+ * under any name the listing knows (renamed or moved away, a symlinked log's
+ * old target) is read to its end, through the descriptor a long-lived
+ * ingester kept, before it is let go: once drained and idle for the
+ * rotated-file grace period (its unterminated tail taken then). One found
+ * truncated or rewritten is let go: it is no longer the generation it was kept for.
+ */
+function drainUnlisted(
+  store: Store, dir: string, stream: string, files: StreamFile[], seen: Set<number>, opts: ResolvedIngestOptions, totals: IngestTotals,
+): void {
+  const listed = new Set<string>();
+  for (const f of files) {
+    try {
+      const st = statSync(join(dir, f.name), { throwIfNoEntry: false });
+      if (st) listed.add(`${st.dev}:${st.ino}`);
+    } catch {
+      // opening it in the listing says why
+    }
+  }
+  for (const src of store.knownSources(stream)) {
+    if (src.state !== 'active' || listed.has(`${src.dev}:${src.ino}`)) continue;
+    const kept = opts.follow?.get(src.id);
+    if (!kept) continue;
+    kept.st = fstatSync(kept.fd);
+    // Truncated or rewritten before it was moved: what it holds now is no longer the generation it was kept for.
+    if (!continues(kept.fd, kept.st.size, src)) {
+      opts.follow!.release(src.id);
+      continue;
+    }
+    const idle = Date.now() - kept.st.mtimeMs >= opts.rotatedGraceMs;
+    const outcome = ingestFile(store, { ...kept, rotation: Math.max(1, kept.rotation) }, src.id, opts.final || idle, opts, totals);
+    const after = store.sourceById(src.id);
+    const behind = after ? lagBytes(kept.st.size, after) : 0;
+    totals.pendingBytes += behind;
+    if (outcome === 'done' && after?.state === 'active' && (behind > 0 || !idle)) seen.add(src.id);
+    else opts.follow!.release(src.id);
+  }
 }
 
 /**
@@ -131,8 +259,8 @@ function markGoneLocked(store: Store, dir: string, stream: string, seen: Set<num
   }
 }
 
-/** Resolution under the write lock, against the file as it is now. */
+/** Resolution under the write lock, against the file as it is now (an archive's content does not change under us). */
 function resolveLocked(store: Store, dir: string, file: OpenFile, olderRank: number | undefined, opts: ResolvedIngestOptions): Resolution {
-  file.st = fstatSync(file.fd);
+  if (!file.compressed) file.st = fstatSync(file.fd);
   return resolveSource(store, dir, file, olderRank, opts);
 }

@@ -119,6 +119,14 @@ export function readLines(range: ReadRange, visit: LineVisitor, visitLong: LongL
   return pos;
 }
 
+/** The UTF-8 byte-order mark some Windows tools (PowerShell's Out-File) put at the start of a file. */
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** Bytes of a byte-order mark that begins the line at `offset`: only the file's first line can have one. */
+export function bomAt(buf: Buffer, s: number, e: number, offset: number): number {
+  return offset === 0 && e - s >= 3 && buf[s] === BOM[0] && buf[s + 1] === BOM[1] && buf[s + 2] === BOM[2] ? 3 : 0;
+}
+
 function emit(
   buf: Buffer,
   s: number,
@@ -130,6 +138,10 @@ function emit(
   visit: LineVisitor,
   visitLong: LongLineVisitor,
 ): void {
+  // An encoding mark, not part of the first line: the line keeps its offset, its text starts after the mark.
+  const bom = bomAt(buf, s, e, offset);
+  s += bom;
+  length -= bom;
   if (length > maxLineBytes) visitLong(offset, length, buf.subarray(s, Math.min(e, s + 256)));
   else visit(buf, s, e, offset, utf8);
 }

@@ -12,9 +12,22 @@ export function toNumber(v: unknown): number | null {
   return null;
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * A string cut inside an emoji (`JSON.stringify` writes its half as
+ * `"\ud83d"`) holds a lone surrogate, which no UTF-8 store keeps: SQLite
+ * turns it into U+FFFD, PostgreSQL refuses it. Such a value is kept as its
+ * JSON escape, the six characters `\ud83d`, by every backend alike; the
+ * line itself is stored as written.
+ */
+function wellFormed(v: string): string {
+  return v.isWellFormed() ? v : v.replace(LONE_SURROGATE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
 /** A non-empty string; numbers and booleans as their text; anything else absent. */
 export function toText(v: unknown): string | null {
-  if (typeof v === 'string') return v === '' ? null : v;
+  if (typeof v === 'string') return v === '' ? null : wellFormed(v);
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   return null;
 }

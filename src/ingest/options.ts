@@ -1,4 +1,5 @@
 import { DEFAULT_MAX_LINE_BYTES, defaultRead, type ReadFn } from './lines.js';
+import type { FollowedFiles } from './followed.js';
 import type { ParseAhead } from './parse-ahead.js';
 
 export interface IngestOptions {
@@ -20,6 +21,8 @@ export interface IngestOptions {
   read?: ReadFn;
   /** Parse files a batch ahead in this worker thread (a bulk load's; see import.ts). */
   parseAhead?: ParseAhead;
+  /** Keep each generation open here, so that one renamed out of every listing is still drained (the tailer's). */
+  follow?: FollowedFiles;
 }
 
 export interface ResolvedIngestOptions {
@@ -32,6 +35,7 @@ export interface ResolvedIngestOptions {
   onSkip?: (skipped: Skipped) => void;
   read: ReadFn;
   parseAhead?: ParseAhead;
+  follow?: FollowedFiles;
 }
 
 export function resolveIngestOptions(o: IngestOptions = {}): ResolvedIngestOptions {
@@ -45,6 +49,7 @@ export function resolveIngestOptions(o: IngestOptions = {}): ResolvedIngestOptio
     onSkip: o.onSkip,
     read: o.read ?? defaultRead,
     parseAhead: o.parseAhead,
+    follow: o.follow,
   };
 }
 
@@ -64,10 +69,10 @@ export interface IngestTotals {
   skipped: Skipped[];
 }
 
-/** A file named like a log that the ingest passed over: not a regular file (a FIFO, a directory), or unreadable. */
+/** A file named like a log that the ingest passed over: not a regular file (a FIFO, a directory), unreadable, or a damaged archive. */
 export interface Skipped {
   path: string;
-  kind: 'not-a-file' | 'unreadable';
+  kind: 'not-a-file' | 'unreadable' | 'corrupt-archive';
   /** One line naming the file and the fix. */
   reason: string;
 }

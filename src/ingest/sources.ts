@@ -6,6 +6,7 @@ import { findHeld, LineCursor, walk } from './held.js';
 import { HEAD_BYTES, headHash, markerHash, readHead } from './identity.js';
 import type { StreamFile } from '../model/streams.js';
 import type { ReadFn } from './lines.js';
+import { listStreams } from './layout.js';
 
 /**
  * File identity (invariant 6): which source row a file on disk continues.
@@ -57,6 +58,22 @@ export function intact(dir: string, src: SourceRow): boolean {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/**
+ * Sources the mirror still reads as active whose file is on disk neither at
+ * the path they were last seen at nor under any name of the stream's
+ * generations: deleted since the last ingest (which would mark them gone).
+ */
+export function missingSources(store: Store, dir: string): SourceRow[] {
+  const onDisk = new Set<string>();
+  for (const list of listStreams(dir).values()) {
+    for (const f of list) {
+      const st = statSync(join(dir, f.name), { throwIfNoEntry: false });
+      if (st) onDisk.add(`${st.dev}:${st.ino}`);
+    }
+  }
+  return store.allSources().filter((s) => s.kind === 'jsonl' && s.state === 'active' && !onDisk.has(`${s.dev}:${s.ino}`) && !statAtPath(dir, s));
 }
 
 function nowIso(): string {
@@ -203,7 +220,8 @@ export function resolveSource(
   } else {
     // Truncated or replaced in place: a new generation, which may start with lines of the old one.
     if (known) {
-      store.setState(known.id, 'replaced', nowIso());
+      // Its inode at another name is a new file that reused a deleted one's: the old generation is gone, not replaced.
+      if (known.state !== 'gone') store.setState(known.id, known.path === file.name ? 'replaced' : 'gone', nowIso());
       replaced = true;
     }
     src = insertSource(store, file, olderRank);

@@ -8,7 +8,7 @@ export interface ActivityOptions {
   offset?: number;
   /** From a previous page's nextCursor: keyset pagination, fast at any depth. */
   cursor?: string;
-  /** t matches type t and every t.* */
+  /** t matches type t and every t.*; `all` (the dashboard's default) means no filter. */
   type?: string;
   issue?: number;
   stream?: string;
@@ -36,7 +36,7 @@ export function activityFeed(src: EventSource, o: ActivityOptions = {}): Activit
   if (o.cursor !== undefined && o.offset !== undefined) {
     throw new MirrorError('INVALID_ARGUMENT', 'use either offset or cursor, not both');
   }
-  const page = src.feed({ streams: [o.stream ?? 'events'], type: o.type, issue: o.issue, upTo: resolveNow(o.now), limit, offset, cursor: o.cursor });
+  const page = src.feed({ streams: [o.stream ?? 'events'], type: o.type === 'all' ? undefined : o.type, issue: o.issue, upTo: resolveNow(o.now), limit, offset, cursor: o.cursor });
   return {
     events: page.events,
     total: page.total,

@@ -1,7 +1,6 @@
 import { COSTS_STREAM } from '../model/streams.js';
 import type { EventSource } from '../read/source.js';
 import { daysEnding, percent, resolveNow, resolve, round2, sortedRecord, startOfDays, DAY, type MetricOptions } from './common.js';
-import { DEFAULT_CONFIG, type MetricsConfig } from './config.js';
 
 const COST_TYPES = ['pipeline.cost', 'cost.record'];
 
@@ -64,7 +63,6 @@ export function costTrend(src: EventSource, o: MetricOptions = {}): CostTrend {
 export interface CostTodayOptions {
   /** Epoch seconds (default: now). */
   now?: number;
-  config?: MetricsConfig;
 }
 
 export interface CostToday {
@@ -73,14 +71,17 @@ export interface CostToday {
   pct_used: number;
 }
 
-/** Today's spend from the costs.json entries (stream `costs`) against the daily budget (METRICS.md helper 11). */
+/**
+ * Today's spend from the costs.json entries (stream `costs`) against the daily
+ * budget (METRICS.md helper 11): the positive `cost_usd` alone, never priced
+ * from tokens, as the dashboard sums it.
+ */
 export function costToday(src: EventSource, dailyBudget: number, o: CostTodayOptions = {}): CostToday {
   const now = resolveNow(o.now);
   let spent = 0;
-  const groups = src.groups({
-    streams: [COSTS_STREAM], types: COST_TYPES, since: startOfDays(now, 1), upTo: now, by: ['date'], sum: 'cost', prices: o.config ?? DEFAULT_CONFIG,
-  });
-  for (const g of groups) spent += g.sum;
+  for (const e of src.events({ streams: [COSTS_STREAM], types: COST_TYPES, since: startOfDays(now, 1), upTo: now, fields: ['ts_epoch', 'cost_usd'] })) {
+    if (e.cost_usd !== null && e.cost_usd > 0) spent += e.cost_usd;
+  }
   const today = round2(spent);
   return { today_spent: today, daily_budget: dailyBudget, pct_used: dailyBudget > 0 ? percent(today, dailyBudget) : 0 };
 }

@@ -33,7 +33,7 @@ export function metricsHistory(src: EventSource, o: MetricOptions = {}): Metrics
   }
   const stageDurations = new Map<string, number>();
   for (const g of src.groups({ streams: r.streams, types: ['stage.completed'], upTo: r.now, by: ['stage'], sum: 'duration_s' })) {
-    if (g.keys[0] !== null) stageDurations.set(g.keys[0] as string, round2(mean(g.sum, g.count)));
+    if (g.keys[0] !== null) stageDurations.set(g.keys[0] as string, Math.round(mean(g.sum, g.count)));
   }
   const days = daysEnding(r.now, 7);
   const daily = new Map(days.map((d) => [d, { date: d, completed: 0, failed: 0 }]));

@@ -72,4 +72,6 @@ export interface RecordQuery {
   upTo?: number;
   /** Only these fields of `event` need be filled (the SQLite backend fetches just them). */
   fields?: (keyof NormalEvent)[];
+  /** Only the last `last` matches (still returned in log order): the backends read them newest first and stop. */
+  last?: number;
 }

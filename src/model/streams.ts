@@ -4,21 +4,39 @@ export const LEGACY_COSTS_FILE = 'costs.json';
 export const COSTS_STREAM = 'costs';
 
 /**
- * Stream naming (ARCHITECTURE.md): NAME.jsonl is the live file of stream
- * NAME, NAME.jsonl.N its rotated predecessors, a larger N being older.
+ * Stream naming: NAME.jsonl is the live file of stream NAME; its rotated
+ * generations are named as the rotation tools name them: NAME.jsonl.N
+ * (a larger N is older), NAME.jsonl-SUFFIX (logrotate's `dateext`, any
+ * `dateformat`), and either with `.gz` (logrotate's `compress`).
  */
 export interface StreamFile {
   stream: string;
-  /** File name relative to the log directory. */
+  /** File name relative to the log directory (a history folder's files carry its relative path). */
   name: string;
-  /** 0 for the live file, N for NAME.jsonl.N. */
+  /** 0 for the live file; for a rotated generation, its place among the stream's (assigned by the listing, larger is older). */
   rotation: number;
+  /** NAME.jsonl.N: N; otherwise undefined. */
+  number?: number;
+  /** NAME.jsonl-SUFFIX: the suffix, which logrotate requires to sort lexically in time order. */
+  dated?: string;
+  /** A gzip archive of a generation. */
+  compressed: boolean;
 }
 
-const FILE_RE = /^(.+)\.jsonl(?:\.(\d+))?$/;
+const FILE_RE = /^(.+)\.jsonl(?:\.(\d+)|-([\w.:+-]*\d[\w.:+-]*?))?(\.gz)?$/;
 
 export function parseStreamFile(name: string): StreamFile | undefined {
   const m = FILE_RE.exec(name);
   if (!m) return undefined;
-  return { stream: m[1]!, name, rotation: m[2] === undefined ? 0 : Number(m[2]) };
+  const [, stream, number, dated, gz] = m;
+  // A bare NAME.jsonl.gz is no generation any rotation tool makes.
+  if (number === undefined && dated === undefined && gz) return undefined;
+  return {
+    stream: stream!,
+    name,
+    rotation: number !== undefined ? Number(number) : dated !== undefined ? 1 : 0,
+    ...(number !== undefined ? { number: Number(number) } : {}),
+    ...(dated !== undefined ? { dated } : {}),
+    compressed: gz !== undefined,
+  };
 }

@@ -1,3 +1,4 @@
+import { missingSources } from '../ingest/sources.js';
 import type { Store } from '../store/open.js';
 import type { PrunableRow } from '../store/rows.js';
 
@@ -6,6 +7,8 @@ export interface PruneOptions {
   before?: number;
   /** Say what would go, change nothing. */
   dryRun?: boolean;
+  /** The log directory: files deleted from it since the last ingest count as gone too. */
+  dir?: string;
 }
 
 /** A source prune drops; `bytes` are what the mirror stores of its lines (token-coded, about half their text). */
@@ -19,9 +22,15 @@ export interface PruneResult {
   bytes: number;
 }
 
-/** The history rows that pruning would drop, and how many bytes of lines the mirror stores for them. */
-export function prunable(store: Store, before?: number): PrunableRow[] {
-  return store.prunable().filter((c) => before === undefined || (c.newest ?? 0) < before);
+/**
+ * The history rows that pruning would drop, and how many bytes of lines the
+ * mirror stores for them; with `dir`, also those of files deleted since the
+ * last ingest (which has not marked them gone yet).
+ */
+export function prunable(store: Store, before?: number, dir?: string): PrunableRow[] {
+  const deleted = dir === undefined ? [] : missingSources(store, dir).map((s) => store.prunableSource(s.id)).filter((r) => r !== undefined);
+  const found = [...store.prunable(), ...deleted.map((r) => ({ ...r, state: 'gone' }))];
+  return found.filter((c) => before === undefined || (c.newest ?? 0) < before);
 }
 
 /**
@@ -34,7 +43,7 @@ export function pruneHistory(store: Store, o: PruneOptions = {}): PruneResult {
 }
 
 function prune(store: Store, o: PruneOptions): PruneResult {
-  const found = prunable(store, o.before);
+  const found = prunable(store, o.before, o.dir);
   if (!o.dryRun) {
     for (const c of found) {
       for (const t of store.stageTotalsOfSource(c.id)) store.subtractStageTotal(t);

@@ -5,7 +5,7 @@ import { bytes } from '../units.js';
 import type { SourceRow } from '../store/rows.js';
 import { listStreams } from '../ingest/layout.js';
 import { lagBytes } from '../ingest/lag.js';
-import { statAtPath } from '../ingest/sources.js';
+import { missingSources, statAtPath } from '../ingest/sources.js';
 import type { ImportSummary } from '../import/import.js';
 import { runningTailer, type TailerOwner } from '../tailer/lock.js';
 import { runningPgTailer } from '../tailer/pg-tailer.js';
@@ -16,7 +16,8 @@ import type { HostStatus } from '../store/pg/fleet.js';
 export interface FileStatus {
   path: string;
   stream: string;
-  state: SourceRow['state'] | 'unmirrored';
+  /** gone: deleted (also when no ingest has noticed yet); compressed: its file is gone but a `.gz` of it on disk holds its lines. */
+  state: SourceRow['state'] | 'unmirrored' | 'compressed';
   generation: number;
   size: number | null;
   checkpoint: number;
@@ -83,6 +84,14 @@ function unterminated(path: string, from: number, size: number): number {
 /** What the mirror holds and how far behind the files it is; reads only. */
 export function mirrorStatus(store: Store, dir: string): MirrorStatus {
   const sources = store.allSources();
+  const missing = new Set(missingSources(store, dir).map((s) => s.id));
+  const byId = new Map(sources.map((s) => [s.id, s]));
+  // A gone generation whose lines a present archive holds is compressed, not lost.
+  const archived = new Set(sources.filter((c) => c.copy_of !== null && c.state !== 'gone' && c.state !== 'replaced' && /\.gz$/.test(c.path)).map((c) => c.copy_of!));
+  const stateOf = (s: SourceRow): FileStatus['state'] => {
+    const state = missing.has(s.id) ? 'gone' : s.state;
+    return state === 'gone' && archived.has(s.id) && byId.has(s.id) ? 'compressed' : state;
+  };
   const files: FileStatus[] = [];
   const known = new Set<string>();
   let historyRows = 0;
@@ -93,14 +102,15 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
       if (held) known.add(`${held.dev}:${held.ino}`);
       continue;
     }
-    const st = s.kind === 'jsonl' && s.state === 'active' ? statAtPath(dir, s) : undefined;
+    const state = stateOf(s);
+    const st = s.kind === 'jsonl' && state === 'active' ? statAtPath(dir, s) : undefined;
     const size = st ? st.size : null;
-    if (s.state === 'gone' || s.state === 'replaced') historyRows += s.rows;
+    if (state === 'gone' || state === 'replaced') historyRows += s.rows;
     if (st) known.add(`${st.dev}:${st.ino}`);
     files.push({
       path: s.path,
       stream: s.stream,
-      state: s.state,
+      state,
       generation: s.generation,
       size,
       checkpoint: s.offset,
@@ -149,7 +159,7 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
       seconds: lastImport.seconds,
     },
     mirrorSkips: Number(meta('mirror_skips') ?? 0),
-    prunable: prunable(store).reduce((a, c) => ({ rows: a.rows + c.rows, bytes: a.bytes + c.bytes }), { rows: 0, bytes: 0 }),
+    prunable: prunable(store, undefined, dir).reduce((a, c) => ({ rows: a.rows + c.rows, bytes: a.bytes + c.bytes }), { rows: 0, bytes: 0 }),
     tailer: isPgStore(store) ? runningPgTailer(store, dir) : runningTailer(store),
     indexesPending: !isPgStore(store) && store.indexesPending(),
     ...(isPgStore(store) ? { fleet: { host: store.host, hosts: store.fleetHosts() } } : {}),

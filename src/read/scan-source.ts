@@ -119,6 +119,7 @@ export class ScanSource implements EventSource {
       if (q.upTo !== undefined && !(event.ts_epoch <= q.upTo)) return;
       out.push({ event, value });
     });
-    return out.sort((a, b) => a.event.ts_epoch - b.event.ts_epoch);
+    out.sort((a, b) => a.event.ts_epoch - b.event.ts_epoch);
+    return q.last === undefined ? out : out.slice(Math.max(0, out.length - q.last));
   }
 }

@@ -3,8 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { MirrorError } from '../errors.js';
 import { HttpError } from './http-error.js';
+import { TOKEN_ENV } from './token-env.js';
 
-export const TOKEN_ENV = 'JSONL_MIRROR_TOKEN';
 const COOKIE = 'jsonl_mirror_token';
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 

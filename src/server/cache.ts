@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { folderNames } from '../ingest/layout.js';
 import { parseStreamFile } from '../model/streams.js';
 
 /** Besides the streams, the files in the log directory that helpers read (METRICS.md: legacy costs, the daily budget). */
@@ -34,8 +35,8 @@ export class StateProbe {
 
   private sample(): string {
     const parts: string[] = [];
-    for (const name of readdirSync(this.dir).sort()) {
-      if (!parseStreamFile(name) && !ALSO_READ.has(name)) continue;
+    for (const name of folderNames(this.dir).sort()) {
+      if (!parseStreamFile(basename(name)) && !ALSO_READ.has(name)) continue;
       const st = statSync(join(this.dir, name), { throwIfNoEntry: false });
       if (st) parts.push(`${name}:${st.ino}:${st.size}:${st.mtimeMs}`);
     }

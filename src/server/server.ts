@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage, type OutgoingHt
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { MirrorError } from '../errors.js';
-import { assertDir, listStreams } from '../ingest/layout.js';
+import { assertDir, listStreams, useHistoryDir } from '../ingest/layout.js';
 import { DEFAULT_CONFIG, type MetricsConfig } from '../metrics/config.js';
 import { mirrorStatus, type MirrorStatus } from '../ops/status.js';
 import { createReader, type Reader, type SourceChoice } from '../api/reader.js';
@@ -21,6 +21,8 @@ import { loadStatic, staticKey, type StaticFile } from './static.js';
 export interface ServerOptions {
   /** The log directory. */
   dir: string;
+  /** Where logrotate's `olddir` moves this folder's rotated generations (default: the folder's jsonl-mirror.json `historyDir`, else $JSONL_MIRROR_HISTORY_DIR). */
+  historyDir?: string;
   /** The mirror (default DIR/mirror.db). */
   db?: string;
   /** Which backend answers the metrics, as the CLI's --source (default auto). */
@@ -74,6 +76,7 @@ function statusOf(err: unknown): number {
  * and the web dashboard.
  */
 export function createServer(opts: ServerOptions): MirrorServer {
+  useHistoryDir(opts.dir, opts.historyDir);
   const host = opts.host ?? '127.0.0.1';
   const db = opts.db ?? join(opts.dir, 'mirror.db');
   const note = opts.onNote ?? ((m: string) => process.stderr.write(`jsonl-mirror serve: ${m}\n`));

@@ -25,7 +25,7 @@ export function enterBulkLoad(db: Database, meta: Meta): void {
   db.transaction(() => {
     meta.setMeta(INDEXES_PENDING, JSON.stringify(NAMES));
     for (const name of NAMES) db.exec(dropIndex(name));
-  }).immediate();
+  }, 'immediate')();
   db.pragma(PRAGMA.synchronousOff);
 }
 
@@ -41,12 +41,12 @@ export function leaveBulkLoad(db: Database): void {
  */
 export function finishIndexes(db: Database, meta: Meta): void {
   leaveBulkLoad(db);
-  const exists = db.prepare(indexExists).pluck();
+  const exists = db.prepare(indexExists, 'pluck');
   NAMES.forEach((name, i) => {
     db.transaction(() => {
       if (exists.get(name) === undefined) db.exec(SECONDARY_INDEXES[name]);
       if (i === NAMES.length - 1) meta.deleteMeta(INDEXES_PENDING);
-    }).immediate();
+    }, 'immediate')();
   });
   db.pragma(PRAGMA.walTruncate);
 }

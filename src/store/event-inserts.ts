@@ -88,7 +88,7 @@ export class EventInserts {
         const info = lines.run(this.lineParams);
         if (info.changes !== EVENT_GROUP) throw new GroupHadDuplicates();
         return Number(info.lastInsertRowid);
-      });
+      }, 'deferred');
     }
     let last: number;
     try {

@@ -101,6 +101,6 @@ export function migrate(db: Database, pending: Migration[]): void {
       if (isApplied.get(m.version)) return;
       db.exec(m.sql);
       record.run(m.version, m.name, m.checksum, new Date().toISOString());
-    }).immediate();
+    }, 'immediate')();
   }
 }

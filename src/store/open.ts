@@ -95,7 +95,7 @@ export class SqliteStore extends StoreOps {
   private dataVersionStmt: Statement | undefined;
 
   override dataVersion(): number {
-    return (this.dataVersionStmt ??= this.db.prepare(DATA_VERSION).pluck()).get() as number;
+    return (this.dataVersionStmt ??= this.db.prepare(DATA_VERSION, 'pluck')).get() as number;
   }
 
   /** Closing twice is harmless (rebuild closes on success and again on the way out). */
@@ -110,9 +110,7 @@ export class SqliteStore extends StoreOps {
     const key = `${mode}\0${sql}`;
     let stmt = this.shapes.get(key);
     if (!stmt) {
-      stmt = this.db.prepare(sql);
-      if (mode === 'raw') stmt.raw(true);
-      if (mode === 'pluck') stmt.pluck(true);
+      stmt = this.db.prepare(sql, mode);
       this.shapes.set(key, stmt);
     }
     return stmt;
@@ -153,7 +151,7 @@ export class SqliteStore extends StoreOps {
     const s = recordsSql(q, this.names);
     const rows = this.named(this.shape(s, 'rows').all(...s.params) as (EventFields & { line: string })[]);
     for (const r of rows) r.line = decodeLine(r.line);
-    return rows;
+    return q.last === undefined ? rows : rows.reverse();
   }
 
   /** The original lines of the mirrored events, streamed. */
@@ -215,7 +213,7 @@ export class SqliteStore extends StoreOps {
 
   /** PRAGMA quick_check: 'ok', or the first problem found. */
   quickCheck(): string {
-    return (this.db.pragma(PRAGMA.quickCheck, { simple: true }) as string) ?? 'ok';
+    return (this.db.pragmaValue(PRAGMA.quickCheck) as string | undefined) ?? 'ok';
   }
 
   /** PRAGMA integrity_check: every problem found (['ok'] when none). */
@@ -233,9 +231,9 @@ export class SqliteStore extends StoreOps {
     this.db.pragma(PRAGMA.walTruncate);
   }
 
-  /** Copies this database over `dest` page by page (SQLite's online backup). */
+  /** Replaces the database at `dest` with this one, in one step its other connections see whole (SQLite's online backup or the driver's equivalent). */
   async backupTo(dest: string): Promise<void> {
-    await this.db.backup(dest, { progress: () => 0x7fffffff });
+    await this.db.backupTo(dest);
   }
 
   /** Prepares a user's statement (SQL errors throw as SQLite reports them). */
@@ -329,7 +327,7 @@ const cannotCreateShm = (err: unknown): boolean => {
  * (invariant 11); a read-only open never writes at all.
  */
 export function openStore(path: string, opts: OpenOptions = {}): SqliteStore {
-  const Database = loadSqlite();
+  const driver = loadSqlite();
   const readonly = opts.readonly ?? false;
   const dir = dirname(path);
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
@@ -344,7 +342,7 @@ export function openStore(path: string, opts: OpenOptions = {}): SqliteStore {
   }
   let db: Database | undefined;
   let removeCopy: (() => void) | undefined;
-  const connect = (file: string) => new Database(file, { readonly, fileMustExist: readonly, timeout: opts.busyTimeoutMs ?? 5000 });
+  const connect = (file: string) => driver.open(file, { readonly, fileMustExist: readonly, busyTimeoutMs: opts.busyTimeoutMs ?? 5000 });
   try {
     db = connect(path);
     let owner: Ownership;

@@ -112,11 +112,11 @@ export type Ownership = 'ours' | 'earlier' | 'empty';
  */
 export function ownershipOf(db: Database, path: string): Ownership {
   // One snapshot: a mirror is marked before its first table exists, so a concurrent first open cannot look foreign.
-  return db.transaction(() => ownershipIn(db, path))();
+  return db.transaction(() => ownershipIn(db, path), 'deferred')();
 }
 
 function ownershipIn(db: Database, path: string): Ownership {
-  if (db.pragma(PRAGMA.applicationId, { simple: true }) === APPLICATION_ID) return 'ours';
+  if (db.pragmaValue(PRAGMA.applicationId) === APPLICATION_ID) return 'ours';
   const tables = (db.prepare(TABLE_NAMES).all() as { name: string }[]).map((t) => t.name);
   if (tables.length === 0) return 'empty';
   if (tables.includes('schema_migrations')) {
@@ -130,5 +130,5 @@ function ownershipIn(db: Database, path: string): Ownership {
 /** Marks the file as ours, and puts the mark in the main file at once so it is there even if a WAL is lost. */
 export function markOurs(db: Database): void {
   db.pragma(`${PRAGMA.applicationId} = ${APPLICATION_ID}`);
-  if (db.pragma(PRAGMA.journalMode, { simple: true }) === 'wal') db.pragma(PRAGMA.walPassive);
+  if (db.pragmaValue(PRAGMA.journalMode) === 'wal') db.pragma(PRAGMA.walPassive);
 }

@@ -208,7 +208,7 @@ export function feedPageSql(q: FeedQuery, codes: NameCodes, after?: FeedPosition
   return { sql, params };
 }
 
-/** Events with their lines in log order: one non-zero issue's through its partial index. */
+/** Events with their lines in log order (the last N newest first): one non-zero issue's through its partial index. */
 export function recordsSql(q: RecordQuery, codes: NameCodes): Sql {
   const streams = codes.knownStreams(q.streams);
   const stream = oneOf('e.stream_id', streams.map((s) => s.id));
@@ -227,11 +227,12 @@ export function recordsSql(q: RecordQuery, codes: NameCodes): Sql {
     params.push(...type.params);
   }
   timeBounds(parts, params, q.since, undefined, q.upTo, 'e.');
-  const order = logOrder(streams, 'e.');
+  // The last N are read newest first and stop there; the store turns them back into log order.
+  const order = logOrder(streams, 'e.', q.last === undefined ? '' : ' DESC');
   const columns = [columnsOf(q.fields ?? NORMAL_FIELDS, 'e.'), 'l.line'].filter(Boolean).join(', ');
   return {
-    sql: `SELECT ${columns} FROM event_rows e ${index} JOIN lines l ON l.id = e.id WHERE ${parts.join(' AND ')} ORDER BY ${order.sql}`,
-    params: [...params, ...order.params],
+    sql: `SELECT ${columns} FROM event_rows e ${index} JOIN lines l ON l.id = e.id WHERE ${parts.join(' AND ')} ORDER BY ${order.sql}${q.last === undefined ? '' : ' LIMIT ?'}`,
+    params: [...params, ...order.params, ...(q.last === undefined ? [] : [q.last])],
   };
 }
 

@@ -1,31 +1,52 @@
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { MirrorError } from '../errors.js';
+import { betterSqlite3Driver } from './driver-better-sqlite3.js';
+import { bunSqliteDriver, type BunDatabaseConstructor } from './driver-bun.js';
+import type { DriverDatabase, DriverStatement, SqliteDriver } from './driver.js';
 
-export type DatabaseConstructor = typeof BetterSqlite3;
-export type Database = BetterSqlite3.Database;
-export type Statement = BetterSqlite3.Statement;
+export type Database = DriverDatabase;
+export type Statement = DriverStatement;
 
 const require = createRequire(import.meta.url);
-let loaded: DatabaseConstructor | MirrorError | undefined;
+let loaded: SqliteDriver | MirrorError | undefined;
+
+export const BUN_SQLITE = 'bun:sqlite';
+const underBun = (): boolean => typeof process.versions.bun === 'string';
+
+/** The driver module this runtime uses unless JSONL_MIRROR_SQLITE_MODULE names another. */
+export const defaultSqliteModule = (): string => (underBun() ? BUN_SQLITE : 'better-sqlite3');
+
+function howToFix(name: string): string {
+  if (name === BUN_SQLITE) return 'bun:sqlite exists only under Bun: run under Bun, or unset JSONL_MIRROR_SQLITE_MODULE';
+  if (underBun()) return `under Bun the mirror uses bun:sqlite: unset JSONL_MIRROR_SQLITE_MODULE (it names ${name})`;
+  return 'reinstall with `npm ci` (it compiles the addon for this Node version)';
+}
 
 /**
- * better-sqlite3 is a native addon: a missing build or an ABI mismatch must
- * not take the file-based paths (append, scan reads) down with it, so it is
- * loaded on first use and a failure becomes a typed, cached error.
- * JSONL_MIRROR_SQLITE_MODULE names another module to load; tests use it to
- * simulate a machine where the addon cannot be loaded.
+ * The SQLite driver, loaded on first use: better-sqlite3 is a native addon,
+ * and a missing build or an ABI mismatch must not take the file-based paths
+ * (append, scan reads) down with it, so a failure becomes a typed, cached
+ * error. Under Bun the driver is bun:sqlite. JSONL_MIRROR_SQLITE_MODULE names
+ * another module: `bun:sqlite`, or one with better-sqlite3's API (tests use
+ * that to simulate a machine where the addon cannot be loaded).
  */
-export function loadSqlite(): DatabaseConstructor {
+export function loadSqlite(): SqliteDriver {
   if (loaded === undefined) {
-    const name = process.env.JSONL_MIRROR_SQLITE_MODULE || 'better-sqlite3';
+    const name = process.env.JSONL_MIRROR_SQLITE_MODULE || defaultSqliteModule();
     try {
-      loaded = require(name) as DatabaseConstructor;
+      if (name === BUN_SQLITE) {
+        loaded = bunSqliteDriver((require(name) as { Database: BunDatabaseConstructor }).Database);
+      } else {
+        const Database = require(name) as typeof BetterSqlite3;
+        // Bun loads better-sqlite3's JavaScript but not its addon: the first connection is what tells.
+        if (underBun()) new Database(':memory:').close();
+        loaded = betterSqlite3Driver(Database, name);
+      }
     } catch (err) {
       loaded = new MirrorError(
         'SQLITE_UNAVAILABLE',
-        `cannot load ${name} (${(err as Error).message.split('\n')[0]}); ` +
-          'reinstall with `npm ci` (it compiles the addon for this Node version); reads fall back to scanning the files',
+        `cannot load ${name} (${(err as Error).message.split('\n')[0]}); ${howToFix(name)}; reads fall back to scanning the files`,
         { cause: err },
       );
     }

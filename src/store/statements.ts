@@ -62,7 +62,12 @@ const SQL = {
       (SELECT COALESCE(SUM(LENGTH(l.line)), 0) FROM lines l WHERE l.source_id = s.id) AS bytes,
       (SELECT MAX(l.ts_epoch) FROM lines l WHERE l.source_id = s.id) AS newest
     FROM sources s WHERE s.kind = 'jsonl' AND s.state IN ('gone', 'replaced')
-      AND NOT EXISTS (SELECT 1 FROM sources c WHERE c.copy_of = s.id) ORDER BY s.stream, s.rank`,
+      AND NOT EXISTS (SELECT 1 FROM sources c WHERE c.copy_of = s.id AND c.state IN ('active', 'copy')) ORDER BY s.stream, s.rank`,
+  prunableSource: `SELECT s.id, s.stream, s.path, s.state, s.rows, s.rejects,
+      (SELECT COALESCE(SUM(LENGTH(l.line)), 0) FROM lines l WHERE l.source_id = s.id) AS bytes,
+      (SELECT MAX(l.ts_epoch) FROM lines l WHERE l.source_id = s.id) AS newest
+    FROM sources s WHERE s.id = ? AND s.kind = 'jsonl'
+      AND NOT EXISTS (SELECT 1 FROM sources c WHERE c.copy_of = s.id AND c.state IN ('active', 'copy'))`,
   // Each line leads to its event_rows row by key: the source's stream and rank, the line's type and time.
   stageTotalsOfSource: `SELECT s.stream, e.stage, COUNT(*) AS n, TOTAL(e.duration_s) AS duration_sum
     FROM lines l JOIN sources s ON s.id = l.source_id JOIN streams st ON st.name = s.stream
@@ -175,7 +180,7 @@ export class Statements {
       const out = fn(...a);
       this.hooks.settle();
       return out;
-    }).immediate;
+    }, 'immediate');
     return (...a: A): R => {
       this.hooks.settle();
       try {

@@ -271,6 +271,11 @@ export abstract class StoreOps {
     return this.s('prunable').all() as PrunableRow[];
   }
 
+  /** What pruning one source would drop, unless a copy still on disk holds its lines. */
+  prunableSource(id: number): PrunableRow | undefined {
+    return this.s('prunableSource').get(id) as PrunableRow | undefined;
+  }
+
   /** Drops a source with its events and rejects. */
   deleteSourceRows(id: number): void {
     this.s('deleteEventsOfSource').run(id);

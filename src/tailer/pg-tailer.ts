@@ -2,6 +2,7 @@ import { realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { MirrorError } from '../errors.js';
+import { activeSources, FollowedFiles } from '../ingest/followed.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
 import { assertDir, listStreams } from '../ingest/layout.js';
 import { emptyTotals, type IngestOptions } from '../ingest/options.js';
@@ -72,7 +73,10 @@ export function createPgTailer(opts: PgTailerOptions): PgTailer {
   const maxBackoff = opts.maxBackoffMs ?? 5000;
   const onError = opts.onError ?? ((e: unknown) => process.stderr.write(`jsonl-mirror tail: ${(e as Error).message}\n`));
   // One batch per stream per turn: the loop yields between turns, so signals are served during a long catch-up.
-  const ingestOpts: IngestOptions = { ...opts.ingest, maxBatches: 1 };
+  // Each generation kept open, so that one renamed out of every listing is still drained (as the SQLite tailer does).
+  const follow = new FollowedFiles();
+  const ingestOpts: IngestOptions = { ...opts.ingest, maxBatches: 1, follow };
+  let turns = 0;
   const stats: PgTailerStats = { startedAt: null, rows: 0, rejects: 0, reconnects: 0 };
   let store: PgStore | undefined;
   let stopping = false;
@@ -131,8 +135,11 @@ export function createPgTailer(opts: PgTailerOptions): PgTailer {
   /** One turn over every stream; true when it read something (then the next turn comes at once). */
   function turn(s: PgStore): boolean {
     const totals = emptyTotals();
-    const streams = opts.streams ?? [...listStreams(opts.dir).keys()];
-    for (const stream of streams) ingestStream(s, opts.dir, stream, ingestOpts, totals);
+    // A kept generation that was truncated or pruned away is no longer followed (looked at every 40th turn).
+    if (++turns % 40 === 0) follow.retain(activeSources(s));
+    const listing = listStreams(opts.dir);
+    const streams = opts.streams ?? [...listing.keys()];
+    for (const stream of streams) ingestStream(s, opts.dir, stream, ingestOpts, totals, listing.get(stream) ?? []);
     totals.rows += legacyCosts(s);
     stats.rows += totals.rows;
     stats.rejects += totals.rejects;
@@ -172,6 +179,7 @@ export function createPgTailer(opts: PgTailerOptions): PgTailer {
     async stop() {
       stopping = true;
       await loop;
+      follow.closeAll();
       if (store) {
         try {
           store.deleteMeta(tailerKey(folder));

@@ -3,7 +3,8 @@ import { isMirrorError, sqliteCode } from '../errors.js';
 import { importLegacyCosts } from '../import/legacy-costs.js';
 import { COSTS_STREAM } from '../model/streams.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
-import { assertDir } from '../ingest/layout.js';
+import { activeSources, FollowedFiles } from '../ingest/followed.js';
+import { assertDir, historyDirOf, listStreams, useHistoryDir } from '../ingest/layout.js';
 import type { IngestOptions } from '../ingest/options.js';
 import { translateOpenError, type Store } from '../store/open.js';
 import { isBrokenDb, moveAsideBroken, openHealed } from '../store/quarantine.js';
@@ -18,6 +19,8 @@ export type { TailerFileStats, TailerStats } from './stats.js';
 
 export interface TailerOptions {
   dir: string;
+  /** Where logrotate's `olddir` moves this folder's rotated generations (default: the folder's jsonl-mirror.json `historyDir`, else $JSONL_MIRROR_HISTORY_DIR). */
+  historyDir?: string;
   /** The mirror (default DIR/mirror.db); created when missing. */
   db?: string;
   /** Only these streams (default: every stream in the directory, new ones included). */
@@ -51,15 +54,18 @@ export interface Tailer {
  */
 export function createTailer(opts: TailerOptions): Tailer {
   assertDir(opts.dir);
+  useHistoryDir(opts.dir, opts.historyDir);
   const dbPath = opts.db ?? join(opts.dir, 'mirror.db');
   const pollMs = opts.pollIntervalMs ?? 1000;
   const onError = opts.onError ?? ((e: unknown) => process.stderr.write(`jsonl-mirror tail: ${(e as Error).message}\n`));
   const wanted = opts.streams ? new Set(opts.streams) : undefined;
   const skipped = new Set<string>();
+  const follow = new FollowedFiles();
   // The tailer reads each file a batch at a time and yields, so signals and watcher events are served during a long catch-up.
   const ingestOpts: IngestOptions = {
     ...opts.ingest,
     maxBatches: 1,
+    follow,
     onSkip: (k) => {
       if (skipped.has(k.path)) return; // one warning per file, not one per round
       skipped.add(k.path);
@@ -86,6 +92,7 @@ export function createTailer(opts: TailerOptions): Tailer {
   let scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
   let stopped = false;
   let idleWaiters: (() => void)[] = [];
+  let polls = 0;
 
   const wants = (stream: string): boolean => !wanted || wanted.has(stream);
   const scan = new DirScan(opts.dir, wants);
@@ -147,9 +154,11 @@ export function createTailer(opts: TailerOptions): Tailer {
     if (stopped) return;
     try {
       store ??= openMirror();
+      // One listing per round, not per stream: with thousands of streams, listing the folder for each is the whole cost.
+      const listing = dirty.size > 1 ? listStreams(opts.dir) : undefined;
       for (const stream of [...dirty]) {
         dirty.delete(stream);
-        const t = ingestStream(store, opts.dir, stream, ingestOpts);
+        const t = ingestStream(store, opts.dir, stream, ingestOpts, undefined, listing ? listing.get(stream) ?? [] : undefined);
         if (stream === COSTS_STREAM) counters.rows += importLegacyCosts(store, opts.dir, { ifChanged: true })?.added ?? 0;
         counters.rows += t.rows;
         counters.rejects += t.rejects;
@@ -162,6 +171,7 @@ export function createTailer(opts: TailerOptions): Tailer {
     } catch (err) {
       const code = sqliteCode(err) ?? '';
       if (isBrokenDb(err) && store) {
+        follow.closeAll();
         store.close();
         store = undefined;
         onError(new Error(corrupt(moveAsideBroken(dbPath, err)!)));
@@ -183,10 +193,13 @@ export function createTailer(opts: TailerOptions): Tailer {
     try {
       if (store?.movedOnDisk()) {
         // The mirror was deleted or replaced: start a fresh one from the files.
+        follow.closeAll();
         store.close();
         store = undefined;
         scan.reset();
       }
+      // A kept generation that was truncated, pruned or rebuilt away is no longer followed (looked at every 10th poll).
+      if (store && ++polls % 10 === 0) follow.retain(activeSources(store));
       for (const stream of scan.changed()) dirty.add(stream);
       for (const s of pending) dirty.add(s); // a rotated file's unfinished line is taken after its grace period
       // A rebuild swaps the mirror's content, claim included: claim it again.
@@ -202,7 +215,7 @@ export function createTailer(opts: TailerOptions): Tailer {
       store = await openWhenUnlocked();
       startedAt = Date.now();
       for (const s of scan.streams()) dirty.add(s);
-      watcher = watchDir(opts.dir, { polling: opts.polling ?? false, intervalMs: pollMs }, (name) => {
+      watcher = watchDir([opts.dir, ...[historyDirOf(opts.dir)].filter((h): h is string => h !== undefined)], { polling: opts.polling ?? false, intervalMs: pollMs }, (name) => {
         const stream = streamOf(name);
         if (stream) markDirty(stream);
       }, onError);
@@ -219,6 +232,7 @@ export function createTailer(opts: TailerOptions): Tailer {
         clearImmediate(scheduled as NodeJS.Immediate);
       }
       await watcher?.close();
+      follow.closeAll();
       if (store) {
         try {
           lastId = publishNew(store, feed, lastId);

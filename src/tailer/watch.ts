@@ -8,11 +8,11 @@ export interface DirWatch {
 
 /**
  * The event backend of the tailer (Fluent Bit's tail_fs_inotify): chokidar
- * on the log folder, inotify or polling. Its events are only hints that a
+ * on the log folder (and its history folder), inotify or polling. Its events are only hints that a
  * file changed (by name); the ingest finds out what changed.
  */
-export function watchDir(dir: string, opts: { polling: boolean; intervalMs: number }, onName: (name: string) => void, onError: (err: unknown) => void): DirWatch {
-  const watcher: FSWatcher = watch(dir, {
+export function watchDir(dirs: string[], opts: { polling: boolean; intervalMs: number }, onName: (name: string) => void, onError: (err: unknown) => void): DirWatch {
+  const watcher: FSWatcher = watch(dirs, {
     depth: 0, ignoreInitial: true, usePolling: opts.polling, interval: opts.intervalMs, atomic: false, awaitWriteFinish: false,
   });
   const hint = (path: unknown) => {

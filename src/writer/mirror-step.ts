@@ -48,6 +48,8 @@ export class MirrorStep {
   private readonly pg: boolean;
   /** The last mirror problem, until a step succeeds again. */
   problem: MirrorError | undefined;
+  /** Lines the steps' ingest made rejects of (a line glued onto another writer's unfinished one, another writer's bad line). */
+  rejected = 0;
 
   constructor(private readonly opts: MirrorStepOptions) {
     this.pg = isPgUrl(opts.dbPath);
@@ -67,7 +69,9 @@ export class MirrorStep {
       // This writer's own lines straight from memory when nothing else is after the checkpoint; otherwise the ingest path.
       let next = !this.pg && s.hint && s.own && s.own.lines.length > 0 ? ingestOwnLines(store, s.hint, s.fd, s.own) : undefined;
       if (next === undefined) {
-        s.hint = ingestLive(store, this.opts.dir, stream, s.fd, { maxBatches: 1, batchBytes: 256 * 1024 }, s.hint).source;
+        const t = ingestLive(store, this.opts.dir, stream, s.fd, { maxBatches: 1, batchBytes: 256 * 1024 }, s.hint);
+        s.hint = t.source;
+        this.rejected += t.rejects;
         const to = s.hint && store.sourceById(s.hint.sourceId)?.offset;
         next = to === undefined ? undefined : { from: to, lines: [] };
       }

@@ -8,6 +8,7 @@ import type { OwnLines } from '../ingest/ingest-own.js';
 export interface OpenStream {
   path: string;
   fd: number;
+  dev: number;
   ino: number;
   /** Batched mode: appends not yet mirrored or counted as skipped. */
   pending: number;
@@ -15,7 +16,7 @@ export interface OpenStream {
   dirty: boolean;
   /** A write of ours failed or was short: the file may end in our fragment, to be ended before the next line. */
   broken: boolean;
-  /** When the path was last checked for rotation. */
+  /** When the file's end was last checked for another writer's stale fragment. */
   checkedAt: number;
   hint?: LiveHint;
   /** The lines this writer appended since its last mirror step and the checkpoint that step left; null when not known. */
@@ -38,12 +39,18 @@ function staleFragment(fd: number, graceMs: number, now: number): boolean {
   return st.size > 0 && now - st.mtimeMs >= graceMs && !endsWithNewline(fd);
 }
 
-/** How often the path is re-checked for rotation or replacement: a stat per append is measurable. */
+/** How often the end of the file is looked at for a stale fragment (an fstat and a read: measurable per append). */
 export const RECHECK_MS = 100;
 
 const STREAM_RE = /^[\w.-]+$/;
 
-/** The writer's open log files, one per stream, reopened when the path names another file (rotation, deletion). */
+/**
+ * The writer's open log files, one per stream, reopened when the path names
+ * another file (rotation, deletion). The path is checked before every write
+ * (a stat, about 1-2 µs): logrotate's `compress` gzips and removes a renamed
+ * generation at once, so a line written into it even 100 ms after the rename
+ * is in no file; `echo >>` opens the path for each line and never does that.
+ */
 export class StreamFiles {
   private readonly open = new Map<string, OpenStream>();
 
@@ -61,16 +68,17 @@ export class StreamFiles {
     const now = Date.now();
     let carried = 0;
     let recheck = !s;
-    if (s && now - s.checkedAt >= RECHECK_MS) {
-      s.checkedAt = now;
-      recheck = true;
+    if (s) {
       const onDisk = statSync(path, { throwIfNoEntry: false });
       // Rotated or deleted under us: write to whatever is at the path now.
-      if (!onDisk || onDisk.ino !== s.ino) {
+      if (!onDisk || onDisk.ino !== s.ino || onDisk.dev !== s.dev) {
         closeSync(s.fd);
         this.open.delete(stream);
         carried = s.pending; // appended, not yet counted as mirrored or skipped: the next batch counts them
         s = undefined;
+      } else if (now - s.checkedAt >= RECHECK_MS) {
+        s.checkedAt = now;
+        recheck = true;
       }
     }
     if (!s) {
@@ -81,7 +89,9 @@ export class StreamFiles {
         throw new MirrorError('WRITE_FAILED', `cannot open ${path} for appending (${(err as NodeJS.ErrnoException).code}); check the directory's permissions`, { cause: err });
       }
       // The fast path waits for a first mirror step on this file to know where its checkpoint is.
-      s = { path, fd, ino: fstatSync(fd).ino, pending: carried, dirty: false, broken: false, checkedAt: now, own: null };
+      const st = fstatSync(fd);
+      s = { path, fd, dev: st.dev, ino: st.ino, pending: carried, dirty: false, broken: false, checkedAt: now, own: null };
+      recheck = true;
       this.open.set(stream, s);
     }
     if (recheck && !s.broken) s.broken = staleFragment(s.fd, this.fragmentGraceMs, now);

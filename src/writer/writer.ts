@@ -50,6 +50,11 @@ export interface WriterStats {
   skipped: number;
   /** Batched mode: appends waiting for the next group commit. */
   pending: number;
+  /**
+   * Lines the mirror steps found malformed and mirrored as rejects: a line of
+   * ours glued onto another writer's unfinished line, or another writer's bad line.
+   */
+  rejected: number;
   /** The last mirror problem, until a mirror step succeeds again. */
   problem: string | null;
 }
@@ -94,6 +99,7 @@ export function createWriter(opts: WriterOptions): Writer {
   const stats = (): WriterStats => ({
     ...counters,
     pending: [...files.values()].reduce((a, s) => a + s.pending, 0),
+    rejected: step.rejected,
     problem: step.problem?.message ?? null,
   });
 

@@ -1,30 +1,6 @@
 import { parseIntOption } from '../../values.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { MirrorError } from '../../errors.js';
-import { LEGACY_COSTS_FILE } from '../../model/streams.js';
-import { assertDir, listStreams } from '../../ingest/layout.js';
-import { importAll, type ImportSummary } from '../../import/import.js';
-import { action, note } from '../context.js';
-import { isPgUrl, openMirror } from '../../ops/mirror.js';
-import { progressHooks } from '../progress.js';
-import { bytes, count, plural } from '../format.js';
-
-export function describe(s: ImportSummary, db: string): string {
-  const reasons = Object.entries(s.rejectsByReason).map(([r, n]) => `${r} ${count(n)}`).join(', ');
-  const lines = [
-    `imported ${plural(s.rows, 'event')} from ${plural(s.files, 'file')} (${s.streams.join(', ') || 'no streams'}) into ${db} in ${s.seconds.toFixed(1)} s`,
-    `  read ${bytes(s.bytes)}; ${plural(s.rejects, 'rejected line')}${reasons ? ` (${reasons})` : ''}; ${plural(s.blanks, 'blank line')} skipped`,
-  ];
-  if (s.pendingBytes > 0) lines.push(`  ${bytes(s.pendingBytes)} pending in unterminated last lines (taken once finished, or with --final)`);
-  if (s.legacy) {
-    lines.push(`  ${s.legacy.file}: ${s.legacy.added} cost entries added, ${s.legacy.alreadyImported} already imported` +
-      (s.legacy.error ? `; ${s.legacy.error}` : ''));
-  }
-  if (s.rejects > 0) lines.push('  see them with: jsonl-mirror status, or jsonl-mirror query "SELECT * FROM rejects"');
-  return lines.join('\n');
-}
+import { action } from '../context.js';
 
 export function register(program: Command): void {
   program
@@ -35,34 +11,6 @@ export function register(program: Command): void {
     .option('--max-line-bytes <n>', 'longer lines are rejected', parseIntOption('--max-line-bytes'))
     .option('--no-legacy', 'skip legacy JSON state (costs.json)')
     .option('--no-progress', 'no progress bar')
-    .action(
-      action((g, o) => {
-        assertDir(g.dir);
-        if (listStreams(g.dir).size === 0 && !existsSync(join(g.dir, LEGACY_COSTS_FILE)) && (isPgUrl(g.db) || !existsSync(g.db))) {
-          throw new MirrorError('DIR_MISSING', `no logs in ${g.dir} (no NAME.jsonl files, no ${LEGACY_COSTS_FILE}); nothing was created. ` +
-            'Pass --dir with the folder that holds your *.jsonl files (or set JSONL_MIRROR_DIR)');
-        }
-        const store = openMirror(g.db, {}, g.hostId);
-        const progress = progressHooks(Boolean(o.progress) && !g.json, 'import');
-        try {
-          const summary = importAll(store, g.dir, {
-            streams: o.stream as string[] | undefined,
-            final: Boolean(o.final),
-            maxLineBytes: o.maxLineBytes as number | undefined,
-            legacy: o.legacy as boolean,
-            ...progress.hooks,
-          });
-          const skipped = [...new Map(summary.skipped.map((k) => [k.path, k])).values()];
-          for (const k of skipped) if (k.kind === 'not-a-file') note(`jsonl-mirror: ${k.reason}`);
-          const unreadable = skipped.filter((k) => k.kind === 'unreadable');
-          if (unreadable.length > 0) {
-            throw new MirrorError('FILE_UNREADABLE', `${unreadable.map((k) => k.reason).join('; ')} (every other file was imported)`);
-          }
-          return { json: summary, human: describe(summary, g.db) };
-        } finally {
-          progress.stop();
-          store.close();
-        }
-      }, { writes: true }),
-    );
+    .option('--verbose', 'list the streams imported (--json always does)')
+    .action(action(() => import('../run/import.js'), { writes: true }));
 }

@@ -1,20 +1,6 @@
 import { parseTime } from '../../values.js';
 import type { Command } from 'commander';
-import { MirrorError } from '../../errors.js';
-import { pruneHistory, type PruneResult } from '../../ops/prune.js';
-import { action, sqliteOnly } from '../context.js';
-import { withStore } from '../../ops/mirror.js';
-import { bytes, plural, table } from '../format.js';
-
-function describe(r: PruneResult): string {
-  if (r.sources.length === 0) return 'nothing to prune: every row comes from a file that is still there';
-  const verb = r.dryRun ? 'would drop' : 'dropped';
-  return [
-    table(['stream', 'file', 'state', 'rows', 'rejects', 'stored'], r.sources.map((s) => [s.stream, s.path, s.state, s.rows, s.rejects, bytes(s.bytes)])),
-    `${verb} ${plural(r.rows, 'row')} and ${plural(r.rejects, 'reject')} of ${plural(r.sources.length, 'file')} (${bytes(r.bytes)} stored)` +
-      (r.dryRun ? '; run `jsonl-mirror prune --yes` to drop them' : '; SQLite reuses the space (VACUUM shrinks the file)'),
-  ].join('\n');
-}
+import { action } from '../context.js';
 
 export function register(program: Command): void {
   program
@@ -23,17 +9,5 @@ export function register(program: Command): void {
     .option('--dry-run', 'list what would be dropped, change nothing')
     .option('--yes', 'drop them (required unless --dry-run)')
     .option('--before <when>', 'only files whose newest event is older than this (epoch seconds or ISO date)', parseTime('--before'))
-    .action(
-      action((g, o) => {
-        sqliteOnly(g, 'prune');
-        const dryRun = Boolean(o.dryRun);
-        if (!dryRun && !o.yes) {
-          throw new MirrorError('INVALID_ARGUMENT', 'prune deletes history the files cannot give back: run `jsonl-mirror prune --dry-run` to see it, then `--yes`');
-        }
-        return withStore(g.db, { readonly: dryRun, mustExist: true }, (store) => {
-          const r = pruneHistory(store, { dryRun, before: o.before as number | undefined });
-          return { json: r, human: describe(r) };
-        });
-      }, { writes: true }),
-    );
+    .action(action(() => import('../run/prune.js'), { writes: true }));
 }

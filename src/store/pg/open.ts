@@ -1,5 +1,5 @@
-import { hostname } from 'node:os';
 import { MirrorError } from '../../errors.js';
+import { defaultHostId, isPgUrl, redact } from '../../model/mirror-db.js';
 import type { Stmt, StatementSet } from '../statement-set.js';
 import type { SqlName } from '../statements.js';
 import type { Store } from '../open.js';
@@ -12,6 +12,9 @@ import { pgEventsSql, pgExportSql, pgFeedCountSql, pgFeedPageSql, pgGroupsSql, p
 import { checkPgSchema, migratePg } from './migrations.js';
 import { COPY_EVENTS, DB_BYTES, HOST_WRITE_LOCK, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, type PgSqlName, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
 
+// Their home is the model (the CLI reads them without loading a store); the store's callers find them here too.
+export { defaultHostId, isPgUrl, redact };
+
 export interface PgOpenOptions {
   /** The machine this process ingests for (default: the hostname). */
   hostId?: string;
@@ -23,20 +26,6 @@ export interface PgOpenOptions {
   connectMs?: number;
   /** How long one statement may take, ms (default 120000). */
   statementMs?: number;
-}
-
-/** A --db value that names a PostgreSQL database rather than a SQLite file. */
-export function isPgUrl(db: string | undefined): db is string {
-  return db !== undefined && /^postgres(ql)?:\/\//i.test(db);
-}
-
-/** The URL without its password, for messages. */
-export function redact(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
-}
-
-export function defaultHostId(): string {
-  return process.env.JSONL_MIRROR_HOST_ID || hostname();
 }
 
 /** A PostgreSQL failure as the CLI reports it: unreachable, or what the server said. */
@@ -297,7 +286,8 @@ export class PgStore extends StoreOps {
 
   records(q: Parameters<typeof pgRecordsSql>[0]): (EventFields & { line: string })[] {
     const s = pgRecordsSql(q);
-    return this.pg.query<EventFields & { line: string }>(s.sql, s.params).rows;
+    const rows = this.pg.query<EventFields & { line: string }>(s.sql, s.params).rows;
+    return q.last === undefined ? rows : rows.reverse();
   }
 
   /** The original lines of the mirrored events, in pages through a cursor. */

@@ -29,6 +29,7 @@ export interface HostScope {
 }
 
 const LOG_ORDER = 'ts_epoch, stream, host, rank, "offset"';
+const LOG_ORDER_DESC = 'ts_epoch DESC, stream DESC, host DESC, rank DESC, "offset" DESC';
 const NORMAL_COLUMNS = 'type, ts_epoch, issue, stage, result, duration_s, cost_usd, model, input_tokens, output_tokens';
 
 function timeBounds(parts: string[], p: Params, since?: number, until?: number, upTo?: number): void {
@@ -165,7 +166,9 @@ export function pgRecordsSql(q: RecordQuery & HostScope): Sql {
   if (q.types !== undefined) parts.push(`type IN (${p.list(q.types)})`);
   timeBounds(parts, p, q.since, undefined, q.upTo);
   const columns = q.fields ? [...q.fields, 'line'].join(', ') : `${NORMAL_COLUMNS}, line`;
-  return { sql: `SELECT ${columns} FROM events WHERE ${parts.join(' AND ')} ORDER BY ${LOG_ORDER}`, params: p.values };
+  // The last N are read newest first and stop there; the store turns them back into log order.
+  const order = q.last === undefined ? LOG_ORDER : `${LOG_ORDER_DESC} LIMIT ${p.add(q.last)}`;
+  return { sql: `SELECT ${columns} FROM events WHERE ${parts.join(' AND ')} ORDER BY ${order}`, params: p.values };
 }
 
 /** export: original lines in file order (per host, oldest rotated file first, then offset) or in log order. */

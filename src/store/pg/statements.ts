@@ -64,7 +64,12 @@ export const PG_SQL = {
       (SELECT COALESCE(SUM(LENGTH(e.line)), 0) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS bytes,
       (SELECT MAX(e.ts_epoch) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS newest
     FROM sources s WHERE s.host = $1 AND s.kind = 'jsonl' AND s.state IN ('gone', 'replaced')
-      AND NOT EXISTS (SELECT 1 FROM sources c WHERE c.copy_of = s.id) ORDER BY s.stream, s.rank`,
+      AND NOT EXISTS (SELECT 1 FROM sources c WHERE c.copy_of = s.id AND c.state IN ('active', 'copy')) ORDER BY s.stream, s.rank`,
+  prunableSource: `SELECT s.id, s.stream, s.path, s.state, s.rows, s.rejects,
+      (SELECT COALESCE(SUM(LENGTH(e.line)), 0) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS bytes,
+      (SELECT MAX(e.ts_epoch) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS newest
+    FROM sources s WHERE s.host = $1 AND s.id = $2 AND s.kind = 'jsonl'
+      AND NOT EXISTS (SELECT 1 FROM sources c WHERE c.copy_of = s.id AND c.state IN ('active', 'copy'))`,
 } as const;
 
 export type PgSqlName = keyof typeof PG_SQL;

@@ -1,0 +1,49 @@
+import { MirrorError } from '../../errors.js';
+import { assertDir } from '../../ingest/layout.js';
+import { DEFAULT_CONFIG, loadConfig } from '../../metrics/config.js';
+import { METRICS, type MetricArgs, type View } from '../../api/metric-list.js';
+import { METRIC_BY_NAME, METRIC_NAMES } from '../commands/metrics.js';
+import { createReader, type SourceChoice } from '../../api/reader.js';
+import { note, type Run } from '../context.js';
+import { bytes, listOf, printList, rowFormatOf, table } from '../format.js';
+
+const render = (view: View): string =>
+  view.map((part) => (typeof part === 'string' ? part : table(part.head, part.rows.map((r) => r.map((c) => c ?? ''))))).join('\n');
+
+export const run: Run = (g, o, args) => {
+  const name = args[0]!;
+  const key = METRIC_BY_NAME.get(name);
+  if (!key) throw new MirrorError('INVALID_ARGUMENT', `unknown metric "${name}"; one of: ${METRIC_NAMES.join(', ')}`);
+  const format = rowFormatOf(g.json, o);
+  const source = o.source as SourceChoice;
+  if (!['auto', 'sqlite', 'scan'].includes(source)) throw new MirrorError('INVALID_ARGUMENT', `--source is auto, sqlite or scan, not "${source}"`);
+  assertDir(g.dir);
+  const reader = createReader({
+    dir: g.dir, db: g.db, source, host: o.host as string | undefined,
+    config: o.config ? loadConfig(o.config as string) : DEFAULT_CONFIG,
+    onFallback: (reason) => note(`jsonl-mirror: ${reason}`),
+    onProblem: (message) => note(`jsonl-mirror: ${message}`),
+    maxLagSeconds: o.maxLag as number | undefined,
+  });
+  try {
+    // commander hands options over untyped; their parsers above give each its type.
+    const f = o as MetricArgs & { stream?: string[] };
+    const args: MetricArgs = {
+      period: f.period, now: f.now, streams: f.stream, gradeUnrounded: f.gradeUnrounded, range: f.range,
+      issue: f.issue, type: f.type, limit: f.limit, offset: f.offset, cursor: f.cursor,
+    };
+    const result = reader.ask(key, args);
+    if (reader.lagBytes > 0 && reader.answeredBy === 'sqlite') {
+      note(`jsonl-mirror: answered from SQLite ${bytes(reader.lagBytes)} (${reader.lagSeconds.toFixed(1)} s) behind the files: it could not catch up (read-only or locked)`);
+    }
+    if (format === 'csv' || format === 'tsv' || format === 'nl') {
+      const list = listOf(result);
+      if (!list) throw new MirrorError('INVALID_ARGUMENT', `metrics ${name} is not a list, so it has no --${format} form; use --json`);
+      printList(format, list);
+      return { json: null, printed: true };
+    }
+    return { json: result, human: () => render(METRICS[key].view(result as never)) };
+  } finally {
+    reader.close();
+  }
+};

@@ -1,0 +1,76 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { cli, mirrored, ROOT, tmp } from './helpers.js';
+
+const BIN = join(ROOT, 'bin/jsonl-mirror');
+
+/**
+ * Every module a CLI run loads, as a path below the repository (node_modules/x/... or dist/src/...):
+ * ES modules as the loader hook sees them, CommonJS ones (native addons and
+ * what createRequire loads) from the require cache at exit.
+ */
+function modulesLoaded(args: string[]): { code: number; stdout: string; modules: string[] } {
+  const dir = tmp('jm-start-');
+  const out = join(dir, 'loaded.txt');
+  const hooks = join(dir, 'hooks.mjs');
+  writeFileSync(hooks, `import { appendFileSync } from 'node:fs';
+export async function load(url, context, next) {
+  appendFileSync(${JSON.stringify(out)}, url + '\\n');
+  return next(url, context);
+}
+`);
+  const preload = join(dir, 'preload.mjs');
+  writeFileSync(preload, `import { register, createRequire } from 'node:module';
+import { appendFileSync } from 'node:fs';
+register(${JSON.stringify(pathToFileURL(hooks).href)});
+const cache = createRequire(import.meta.url).cache;
+process.on('exit', () => appendFileSync(${JSON.stringify(out)}, Object.keys(cache).join('\\n') + '\\n'));
+`);
+  writeFileSync(out, '');
+  const r = spawnSync(process.execPath, ['--import', pathToFileURL(preload).href, BIN, ...args], { encoding: 'utf8' });
+  const modules = readFileSync(out, 'utf8').split('\n').filter(Boolean)
+    .map((u) => (u.startsWith('file:') ? new URL(u).pathname : u))
+    .filter((p) => p.startsWith('/'))
+    .map((p) => p.replace(/^.*\/node_modules\//, 'node_modules/').replace(`${ROOT}/`, ''));
+  return { code: r.status ?? -1, stdout: r.stdout, modules: [...new Set(modules)] };
+}
+
+const HEAVY = ['cli-table3', 'cli-progress', 'chokidar', 'better-sqlite3', 'pg', 'pg-copy-streams'];
+const packages = (modules: string[]) => new Set(modules.filter((m) => m.startsWith('node_modules/')).map((m) => m.split('/')[1]));
+const bodies = (modules: string[]) => modules.filter((m) => m.startsWith('dist/src/cli/run/'));
+
+describe('the CLI loads only what the command needs', () => {
+  it('--version loads commander and the command definitions, no command body and no heavy dependency', () => {
+    const r = modulesLoaded(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    // The hooks saw the run: the entry, the definitions and commander are there.
+    expect(r.modules).toEqual(expect.arrayContaining(['dist/src/cli/main.js', 'dist/src/cli/commands/metrics.js']));
+    expect(packages(r.modules)).toContain('commander');
+    for (const name of HEAVY) expect(packages(r.modules), name).not.toContain(name);
+    expect(bodies(r.modules)).toEqual([]);
+    // Neither the store, the readers, the metrics nor the server: the definitions name them without loading them.
+    expect(r.modules.filter((m) => /^dist\/src\/(store|read|ingest|import|tailer|metrics|ops|server\/(?!token-env))/.test(m) || m === 'dist/src/api/reader.js')).toEqual([]);
+  });
+
+  it('metrics dora --json from SQLite loads the metrics body and better-sqlite3, no table or progress library, nothing of pg', () => {
+    const dir = mirrored();
+    const r = modulesLoaded(['--dir', dir, '--json', 'metrics', 'dora', '--source', 'sqlite', '--now', '2026-02-11']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toHaveProperty('deploy_freq');
+    const loaded = packages(r.modules);
+    expect(loaded).toContain('better-sqlite3');
+    for (const name of ['cli-table3', 'cli-progress', 'chokidar', 'pg', 'pg-copy-streams']) expect(loaded, name).not.toContain(name);
+    expect(bodies(r.modules)).toEqual(['dist/src/cli/run/metrics.js']);
+  });
+
+  it('a failure inside a body loaded on demand is reported like any other: one line, and the JSON error', () => {
+    const r = cli(['--json', '--dir', mirrored(), 'metrics', 'no-such-metric']);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('INVALID_ARGUMENT');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,249 @@
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { createReader } from '../src/api/reader.js';
+import { createTailer } from '../src/tailer/tailer.js';
+import { cli, tmp, withSql } from './helpers.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const line = (n: number) => `{"ts_epoch":${1_764_000_000 + n},"type":"t","seq":${n}}\n`;
+const lines = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => line(from + i)).join('');
+
+/** Writes a generation, gzipped when its name ends in .gz, with the mtime it would have had when it was rotated. */
+function generation(dir: string, name: string, from: number, to: number, mtimeS: number): void {
+  const text = lines(from, to);
+  writeFileSync(join(dir, name), name.endsWith('.gz') ? gzipSync(text) : text);
+  utimesSync(join(dir, name), mtimeS, mtimeS);
+}
+
+const seqs = (db: string): number[] =>
+  (withSql(db, (c) => c.prepare('SELECT line FROM events ORDER BY ts_epoch').all()) as { line: string }[]).map((r) => JSON.parse(r.line).seq);
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+function json(r: { stdout: string; code: number; stderr: string }): any {
+  if (r.stdout.trim() === '') throw new Error(`no JSON (exit ${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** A folder as logrotate leaves it after years of changing configs: olddir, dateext, compress, numbered, a live file. */
+function logrotatedFolder(): string {
+  const dir = tmp();
+  mkdirSync(join(dir, 'old'));
+  writeFileSync(join(dir, 'jsonl-mirror.json'), JSON.stringify({ historyDir: 'old' }));
+  const t0 = 1_764_000_000;
+  generation(dir, 'old/events.jsonl-20261128.gz', 1, 3, t0 + 1);
+  generation(dir, 'events.jsonl-20261129.gz', 4, 6, t0 + 2);
+  generation(dir, 'events.jsonl-20261130', 7, 9, t0 + 3);
+  generation(dir, 'events.jsonl.2.gz', 10, 12, t0 + 4);
+  generation(dir, 'events.jsonl.1', 13, 15, t0 + 5);
+  writeFileSync(join(dir, 'events.jsonl'), lines(16, 18));
+  return dir;
+}
+
+describe("a stream's generations on disk: numbered, dated, compressed and in a history folder", () => {
+  it('a fresh import holds every line of every generation once, and verify, status, prune, the scan and rebuild see them all', () => {
+    const dir = logrotatedFolder();
+    const db = join(dir, 'mirror.db');
+    const imported = json(cli(['--dir', dir, '--json', 'import']));
+    expect(imported.rows).toBe(18);
+    expect(imported.files).toBe(6);
+    expect(seqs(db)).toEqual(range(1, 18));
+    expect(json(cli(['--dir', dir, '--json', 'verify'])).ok).toBe(true);
+    const status = json(cli(['--dir', dir, '--json', 'status']));
+    expect(status.files.map((f: { state: string }) => f.state)).toEqual(Array(6).fill('active'));
+    expect(status.totals.goneSources).toBe(0);
+    expect(json(cli(['--dir', dir, '--json', 'prune', '--dry-run'])).rows).toBe(0);
+    // Log order follows the generations' own order: the rows' ranks rise with seq.
+    const ranks = withSql(db, (c) => c.prepare('SELECT s.path FROM sources s ORDER BY s.rank').all()) as { path: string }[];
+    expect(ranks.map((r) => r.path)).toEqual([
+      'old/events.jsonl-20261128.gz', 'events.jsonl-20261129.gz', 'events.jsonl-20261130', 'events.jsonl.2.gz', 'events.jsonl.1', 'events.jsonl',
+    ]);
+    // A second import finds nothing new.
+    expect(json(cli(['--dir', dir, '--json', 'import'])).rows).toBe(0);
+    const fromSqlite = createReader({ dir, source: 'sqlite' }).activity({ limit: 200 });
+    const fromScan = createReader({ dir, source: 'scan' }).activity({ limit: 200 });
+    expect(fromScan.total).toBe(18);
+    expect(fromScan).toEqual(fromSqlite);
+    expect(json(cli(['--dir', dir, '--json', 'rebuild', '--yes'])).rows).toBe(18);
+    expect(seqs(db)).toEqual(range(1, 18));
+  });
+
+  it('the history folder may come from --history-dir instead of jsonl-mirror.json', () => {
+    const dir = logrotatedFolder();
+    rmSync(join(dir, 'jsonl-mirror.json'));
+    expect(json(cli(['--dir', dir, '--json', 'import'])).rows).toBe(15);
+    expect(json(cli(['--dir', dir, '--history-dir', join(dir, 'old'), '--json', 'import'])).rows).toBe(3);
+    expect(seqs(join(dir, 'mirror.db'))).toEqual(range(1, 18));
+  });
+
+  it('a compressed copy of a mirrored generation is that generation: nothing added twice, not gone, never pruned, read back by rebuild', () => {
+    const dir = tmp();
+    const db = join(dir, 'mirror.db');
+    writeFileSync(join(dir, 'events.jsonl.1'), lines(1, 3));
+    writeFileSync(join(dir, 'events.jsonl'), lines(4, 5));
+    expect(json(cli(['--dir', dir, '--json', 'import'])).rows).toBe(5);
+    // logrotate with compress + delaycompress, at the next rotation: .1 becomes .2.gz, the live file .1.
+    writeFileSync(join(dir, 'events.jsonl.2.gz'), gzipSync(readFileSync(join(dir, 'events.jsonl.1'))));
+    unlinkSync(join(dir, 'events.jsonl.1'));
+    renameSync(join(dir, 'events.jsonl'), join(dir, 'events.jsonl.1'));
+    writeFileSync(join(dir, 'events.jsonl'), lines(6, 6));
+    expect(json(cli(['--dir', dir, '--json', 'import'])).rows).toBe(1);
+    expect(seqs(db)).toEqual(range(1, 6));
+    const status = json(cli(['--dir', dir, '--json', 'status']));
+    expect(status.files.find((f: { rows: number }) => f.rows === 3).state).toBe('compressed');
+    expect(status.totals.goneSources).toBe(0);
+    expect(status.prunable.rows).toBe(0);
+    expect(json(cli(['--dir', dir, '--json', 'prune', '--yes'])).rows).toBe(0);
+    expect(seqs(db)).toEqual(range(1, 6));
+    expect(json(cli(['--dir', dir, '--json', 'verify'])).ok).toBe(true);
+    expect(json(cli(['--dir', dir, '--json', 'rebuild', '--yes'])).rows).toBe(6);
+    expect(seqs(db)).toEqual(range(1, 6));
+  });
+
+  it("a rotated generation's unterminated tail, compressed before the mirror took it, is taken from the archive", () => {
+    const dir = tmp();
+    const db = join(dir, 'mirror.db');
+    writeFileSync(join(dir, 'events.jsonl.1'), lines(1, 3) + line(4).trimEnd());
+    writeFileSync(join(dir, 'events.jsonl'), lines(5, 5));
+    // Rotated a moment ago: its last line may still be finished, so it waits.
+    expect(json(cli(['--dir', dir, '--json', 'import'])).rows).toBe(4);
+    const text = readFileSync(join(dir, 'events.jsonl.1'));
+    writeFileSync(join(dir, 'events.jsonl.1.gz'), gzipSync(text));
+    utimesSync(join(dir, 'events.jsonl.1.gz'), 1_764_000_000, 1_764_000_000);
+    // gzip has written the archive and not yet removed the file: the archive holds what the file holds.
+    expect(json(cli(['--dir', dir, '--json', 'import'])).rows).toBe(0);
+    unlinkSync(join(dir, 'events.jsonl.1'));
+    expect(json(cli(['--dir', dir, '--json', 'import'])).rows).toBe(1);
+    expect(seqs(db)).toEqual(range(1, 5));
+    expect(json(cli(['--dir', dir, '--json', 'import'])).rows).toBe(0);
+    expect(json(cli(['--dir', dir, '--json', 'verify'])).ok).toBe(true);
+  });
+
+  it('a truncated or corrupt archive is one warning naming it, never a crash or a partial read; the other files are imported', () => {
+    const dir = tmp();
+    const db = join(dir, 'mirror.db');
+    const good = gzipSync(lines(1, 200));
+    writeFileSync(join(dir, 'events.jsonl.2.gz'), good.subarray(0, good.length - 40));
+    const corrupt = Buffer.from(gzipSync(lines(201, 400)));
+    corrupt.fill(0x55, 20, 60);
+    writeFileSync(join(dir, 'events.jsonl.1.gz'), corrupt);
+    writeFileSync(join(dir, 'events.jsonl'), lines(401, 402));
+    const r = cli(['--dir', dir, 'import']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/events\.jsonl\.2\.gz: the archive is truncated/);
+    expect(r.stderr).toMatch(/events\.jsonl\.1\.gz: the archive is corrupt/);
+    expect(r.stderr).toMatch(/every other file was imported/);
+    expect(seqs(db)).toEqual([401, 402]);
+    // Restored from a backup: its lines come in once.
+    writeFileSync(join(dir, 'events.jsonl.2.gz'), good);
+    writeFileSync(join(dir, 'events.jsonl.1.gz'), gzipSync(lines(201, 400)));
+    expect(json(cli(['--dir', dir, '--json', 'import'])).rows).toBe(400);
+    expect(seqs(db)).toEqual(range(1, 402));
+  });
+});
+
+describe('status and prune see a deleted file before any ingest does', () => {
+  it('status says gone and prune --dry-run offers its rows', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'events.jsonl.1'), lines(1, 4));
+    writeFileSync(join(dir, 'events.jsonl'), lines(5, 6));
+    cli(['--dir', dir, 'import']);
+    unlinkSync(join(dir, 'events.jsonl.1'));
+    const status = json(cli(['--dir', dir, '--json', 'status']));
+    expect(status.files.find((f: { path: string }) => f.path === 'events.jsonl.1').state).toBe('gone');
+    expect(status.totals.goneSources).toBe(1);
+    expect(status.prunable.rows).toBe(4);
+    const dry = json(cli(['--dir', dir, '--json', 'prune', '--dry-run']));
+    expect(dry.rows).toBe(4);
+    expect(dry.sources.map((s: { path: string; state: string }) => [s.path, s.state])).toEqual([['events.jsonl.1', 'gone']]);
+    expect(json(cli(['--dir', dir, '--json', 'prune', '--yes'])).rows).toBe(4);
+    expect(seqs(join(dir, 'mirror.db'))).toEqual([5, 6]);
+  });
+});
+
+describe('import with many streams', () => {
+  it('the summary counts streams; names only with --verbose or --json', () => {
+    const dir = tmp();
+    for (const s of ['a', 'b', 'c']) writeFileSync(join(dir, `${s}.jsonl`), lines(1, 2));
+    const r = cli(['--dir', dir, 'import', '--no-progress']);
+    expect(r.stdout).toMatch(/^imported 6 events from 3 files of 3 streams into /);
+    expect(r.stdout).not.toMatch(/streams: /);
+    appendFileSync(join(dir, 'c.jsonl'), lines(3, 3));
+    const v = cli(['--dir', dir, 'import', '--no-progress', '--verbose']);
+    expect(v.stdout).toMatch(/^ {2}streams: a, b, c$/m);
+    expect(json(cli(['--dir', dir, '--json', 'import'])).streams).toEqual(['a', 'b', 'c']);
+  });
+});
+
+/**
+ * A line written just before each rotation, by a writer that is not us, with
+ * a tailer running: whatever the rotation renames the live file to, the
+ * tailer reads it to its end through the descriptor it kept.
+ */
+describe('the tailer follows a generation, not its name', () => {
+  const rotations: Record<string, (dir: string, i: number) => void> = {
+    'dateext (NAME.jsonl-DATE)': (dir, i) => renameSync(join(dir, 'events.jsonl'), join(dir, `events.jsonl-2026120${i}`)),
+    'olddir (into the history folder)': (dir, i) => renameSync(join(dir, 'events.jsonl'), join(dir, 'old', `events.jsonl.${i}`)),
+    'a name no listing knows (moved out of the folder)': (dir, i) => renameSync(join(dir, 'events.jsonl'), join(dir, 'away', `e${i}.log`)),
+  };
+  for (const [name, rotate] of Object.entries(rotations)) {
+    it(name, async () => {
+      const dir = tmp();
+      const db = join(dir, 'mirror.db');
+      for (const d of ['old', 'away']) mkdirSync(join(dir, d));
+      writeFileSync(join(dir, 'jsonl-mirror.json'), JSON.stringify({ historyDir: 'old' }));
+      writeFileSync(join(dir, 'events.jsonl'), '');
+      const t = createTailer({ dir, pollIntervalMs: 5000, onError: () => {} });
+      await t.start();
+      let n = 0;
+      try {
+        for (let i = 1; i <= 8; i++) {
+          appendFileSync(join(dir, 'events.jsonl'), lines(n + 1, n + 3));
+          n += 3;
+          await t.idle();
+          // The line the tailer has not seen yet when the file is renamed.
+          appendFileSync(join(dir, 'events.jsonl'), line(++n));
+          rotate(dir, i);
+          writeFileSync(join(dir, 'events.jsonl'), line(++n));
+          await sleep(30);
+        }
+        for (let tries = 0; tries < 200 && seqs(db).length < n; tries++) await sleep(25);
+      } finally {
+        await t.stop();
+      }
+      expect(seqs(db)).toEqual(range(1, n));
+    });
+  }
+
+  it('a symlinked log switched to a new target (rotatelogs, cronolog)', async () => {
+    const dir = tmp();
+    const db = join(dir, 'mirror.db');
+    mkdirSync(join(dir, 'targets'));
+    const target = (i: number) => join(dir, 'targets', `events-${i}.log`);
+    writeFileSync(target(0), '');
+    symlinkSync(target(0), join(dir, 'events.jsonl'));
+    const t = createTailer({ dir, pollIntervalMs: 5000, onError: () => {} });
+    await t.start();
+    let n = 0;
+    try {
+      for (let i = 1; i <= 8; i++) {
+        appendFileSync(join(dir, 'events.jsonl'), lines(n + 1, n + 3));
+        n += 3;
+        await t.idle();
+        appendFileSync(join(dir, 'events.jsonl'), line(++n));
+        writeFileSync(target(i), line(++n));
+        symlinkSync(target(i), join(dir, 'events.jsonl.switch'));
+        renameSync(join(dir, 'events.jsonl.switch'), join(dir, 'events.jsonl'));
+        await sleep(30);
+      }
+      for (let tries = 0; tries < 200 && seqs(db).length < n; tries++) await sleep(25);
+    } finally {
+      await t.stop();
+    }
+    expect(seqs(db)).toEqual(range(1, n));
+  });
+});
