@@ -67,14 +67,14 @@ export const run: Run = async (g, o, args) => {
   const result = {
     stream, appended: stats.appended, mirrored: stats.mirrored, skipped: stats.skipped, rejected: stats.rejected, refused, problem: stats.problem,
   };
-  // A line glued onto another writer's unfinished line is in the file, but as one malformed line: not mirrored as an event.
+  // A line glued onto another writer's unfinished line is in the file, but as one malformed line: say so, never just "mirrored".
   const rejected = stats.rejected > 0
-    ? `; the mirror took ${stats.rejected} malformed line${stats.rejected === 1 ? '' : 's'} as rejects (a line glued onto another writer's ` +
-      'unfinished one, or another writer\'s bad line: see `jsonl-mirror status`)'
+    ? ` (the mirror took ${stats.rejected === 1 ? 'a malformed line as a reject' : `${stats.rejected} malformed lines as rejects`}: ` +
+      'a line of ours glued onto another writer\'s unfinished one, or a bad line of another writer; see `jsonl-mirror status`)'
     : '';
   return {
     json: result,
-    human: o.quiet ? '' : `appended ${stats.appended} to ${stream}.jsonl; mirrored ${Math.max(0, stats.mirrored - stats.rejected)} as events` +
+    human: o.quiet ? '' : `appended ${stats.appended} to ${stream}.jsonl; mirrored ${stats.mirrored}` +
       (stats.skipped ? `, ${stats.skipped} left for the next ingest` : '') + rejected + (refused.length ? `; refused ${refused.length}` : ''),
     exitCode: refused.length > 0 ? 1 : 0,
   };
