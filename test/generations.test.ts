@@ -1,4 +1,5 @@
-import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -143,6 +144,63 @@ describe("a stream's generations on disk: numbered, dated, compressed and in a h
     writeFileSync(join(dir, 'events.jsonl.1.gz'), gzipSync(lines(201, 400)));
     expect(json(cli(['--dir', dir, '--json', 'import'])).rows).toBe(400);
     expect(seqs(db)).toEqual(range(1, 402));
+  });
+});
+
+describe('archives and copies in chains', () => {
+  it('copytruncate + compress + delaycompress: a generation held through a copy that was compressed later is never pruned, and prune works', () => {
+    const dir = tmp();
+    const db = join(dir, 'mirror.db');
+    const live = join(dir, 'events.jsonl');
+    writeFileSync(live, lines(1, 10));
+    cli(['--dir', dir, 'import']);
+    copyFileSync(live, `${live}.1`);
+    writeFileSync(live, lines(11, 15));
+    cli(['--dir', dir, 'import']);
+    writeFileSync(`${live}.2.gz`, gzipSync(readFileSync(`${live}.1`)));
+    unlinkSync(`${live}.1`);
+    copyFileSync(live, `${live}.1`);
+    writeFileSync(live, lines(16, 20));
+    cli(['--dir', dir, 'import']);
+    expect(seqs(db)).toEqual(range(1, 20));
+    const status = json(cli(['--dir', dir, '--json', 'status']));
+    expect(status.prunable.rows).toBe(0);
+    expect(status.files.filter((f: { state: string }) => f.state === 'compressed').length).toBeGreaterThan(0);
+    const pruned = cli(['--dir', dir, '--json', 'prune', '--yes']);
+    expect(pruned.code, pruned.stdout).toBe(0);
+    expect(pruned.json.rows).toBe(0);
+    // Once the archive is deleted too, the whole chain is history: pruned once, in one go.
+    unlinkSync(`${live}.2.gz`);
+    unlinkSync(`${live}.1`);
+    cli(['--dir', dir, 'import']);
+    const again = cli(['--dir', dir, '--json', 'prune', '--yes']);
+    expect(again.code, again.stdout).toBe(0);
+    expect(again.json.rows).toBe(15);
+    expect(seqs(db)).toEqual(range(16, 20));
+    expect(json(cli(['--dir', dir, '--json', 'verify'])).ok).toBe(true);
+  });
+
+  it('names that are no generation: another compressor, a temporary file; an archive gzip is still writing is passed over quietly', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'events.jsonl-20261201.xz'), Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
+    writeFileSync(join(dir, 'events.jsonl-20261202.gz.tmp'), 'partial');
+    writeFileSync(join(dir, 'events.jsonl.1'), lines(1, 50));
+    // gzip has written part of the archive; the file it compresses is still there.
+    writeFileSync(join(dir, 'events.jsonl.1.gz'), gzipSync(lines(1, 50)).subarray(0, 30));
+    writeFileSync(join(dir, 'events.jsonl'), lines(51, 52));
+    const r = cli(['--dir', dir, '--json', 'import']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ rows: 52, rejects: 0, skipped: [] });
+    expect(r.stderr).toBe('');
+  });
+
+  it('inflating leaves nothing in the temp folder', () => {
+    const before = readdirSync(tmpdir()).filter((n) => n.startsWith('jsonl-mirror-gz-')).length;
+    const dir = tmp();
+    for (let i = 1; i <= 5; i++) writeFileSync(join(dir, `events.jsonl.${i}.gz`), gzipSync(lines(i * 100, i * 100 + 9)));
+    writeFileSync(join(dir, 'events.jsonl.6.gz'), 'not gzip at all');
+    cli(['--dir', dir, 'import']);
+    expect(readdirSync(tmpdir()).filter((n) => n.startsWith('jsonl-mirror-gz-')).length).toBe(before);
   });
 });
 

@@ -10,12 +10,25 @@ import type { OpenFile } from './sources.js';
  */
 export class FollowedFiles {
   private readonly open = new Map<number, OpenFile>();
+  /** Kept generations no listing names any more, still being drained: their streams are looked at again without an event. */
+  private readonly unlisted = new Set<number>();
 
   /** Takes ownership of `file` as the descriptor of source `id` (the one held before is closed). */
   keep(id: number, file: OpenFile): void {
     const before = this.open.get(id);
     if (before && before.fd !== file.fd) closeSync(before.fd);
     this.open.set(id, file);
+    this.unlisted.delete(id);
+  }
+
+  /** Source `id` is read only through its kept descriptor now, until it is let go. */
+  draining(id: number): void {
+    if (this.open.has(id)) this.unlisted.add(id);
+  }
+
+  /** The streams of the generations being drained: a quiet stream's drained file is let go only when its stream is read. */
+  drainingStreams(): Set<string> {
+    return new Set([...this.unlisted].map((id) => this.open.get(id)!.stream));
   }
 
   get(id: number): OpenFile | undefined {
@@ -26,6 +39,7 @@ export class FollowedFiles {
     const f = this.open.get(id);
     if (!f) return;
     this.open.delete(id);
+    this.unlisted.delete(id);
     closeSync(f.fd);
   }
 
@@ -37,6 +51,7 @@ export class FollowedFiles {
   closeAll(): void {
     for (const f of this.open.values()) closeSync(f.fd);
     this.open.clear();
+    this.unlisted.clear();
   }
 }
 

@@ -1,4 +1,5 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, writeSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { createGunzip } from 'node:zlib';
@@ -18,10 +19,22 @@ function signal(slot: number): void {
 
 port.on('message', (req: GunzipRequest) => {
   const reply = (r: GunzipReply): void => {
-    port.postMessage(r);
+    port.postMessage({ ...r, id: req.id });
     signal(0);
   };
-  pipeline(createReadStream(req.from), createGunzip(), createWriteStream(req.to))
+  // Into the caller's descriptor of a file that has no name any more (nothing is left behind, whatever ends the process),
+  // which stays the caller's: a file stream would close it when the archive turns out damaged.
+  const into = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      try {
+        for (let at = 0; at < chunk.length; ) at += writeSync(req.fd, chunk, at);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    },
+  });
+  pipeline(createReadStream(req.from), createGunzip(), into)
     .then(() => reply({ ok: true }))
     .catch((err: NodeJS.ErrnoException) => reply({ ok: false, code: err.code ?? 'ERR', message: err.message }));
 });

@@ -1,4 +1,4 @@
-import { existsSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,10 +6,12 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { gunzipSync } from 'node:zlib';
 
 export interface GunzipRequest {
+  id: number;
   from: string;
-  to: string;
+  /** Where the content goes: a descriptor open for writing, of a file already unlinked. */
+  fd: number;
 }
-export type GunzipReply = { ok: true } | { ok: false; code: string; message: string };
+export type GunzipReply = ({ ok: true } | { ok: false; code: string; message: string }) & { id?: number };
 
 const WORKER_SCRIPT = new URL('./gunzip-worker.js', import.meta.url);
 
@@ -47,23 +49,35 @@ class Inflater {
     return false;
   }
 
-  inflate(from: string, to: string): GunzipReply {
+  private lastId = 0;
+
+  /** The archive's content into `fd`; a thread that gave up waiting is ended (a late reply would answer the next archive). */
+  inflate(from: string, fd: number): GunzipReply {
+    const id = ++this.lastId;
     const seen = Atomics.load(this.flag, 0);
-    this.port.postMessage({ from, to } satisfies GunzipRequest);
+    this.port.postMessage({ id, from, fd } satisfies GunzipRequest);
     if (Atomics.wait(this.flag, 0, seen, INFLATE_TIMEOUT_MS) === 'timed-out') {
+      this.end();
       return { ok: false, code: 'ETIMEDOUT', message: `still inflating after ${INFLATE_TIMEOUT_MS / 60_000} minutes` };
     }
-    const got = receiveMessageOnPort(this.port);
-    return (got?.message as GunzipReply | undefined) ?? { ok: false, code: 'ERR', message: 'the inflating thread gave no answer' };
+    const got = receiveMessageOnPort(this.port)?.message as GunzipReply | undefined;
+    if (got?.id === id) return got;
+    this.end();
+    return { ok: false, code: 'ERR', message: 'the inflating thread gave no answer' };
+  }
+
+  private end(): void {
+    void this.worker.terminate();
+    if (inflater === this) inflater = undefined;
   }
 }
 
 let inflater: Inflater | null | undefined;
 
 /** Where no worker thread starts (a runtime without them), the archive is inflated in memory: correct, only not streamed. */
-function inflateInMemory(from: string, to: string): GunzipReply {
+function inflateInMemory(from: string, fd: number): GunzipReply {
   try {
-    writeFileSync(to, gunzipSync(readFileSync(from)));
+    writeSync(fd, gunzipSync(readFileSync(from)));
     return { ok: true };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -71,13 +85,13 @@ function inflateInMemory(from: string, to: string): GunzipReply {
   }
 }
 
-function inflate(from: string, to: string): GunzipReply {
+function inflate(from: string, fd: number): GunzipReply {
   if (inflater === undefined) {
     // Running from the TypeScript sources there is no built worker script.
     const candidate = existsSync(fileURLToPath(WORKER_SCRIPT)) ? new Inflater() : undefined;
     inflater = candidate?.started() ? candidate : null;
   }
-  return inflater ? inflater.inflate(from, to) : inflateInMemory(from, to);
+  return inflater ? inflater.inflate(from, fd) : inflateInMemory(from, fd);
 }
 
 export type Inflated = { fd: number; size: number } | { error: string };
@@ -94,25 +108,30 @@ export function openInflated(path: string, archive: Stats): Inflated {
   const known = damaged.get(key);
   if (known) return { error: known };
   const got = inflateToFd(path);
-  if ('error' in got && got.error !== 'ENOENT') damaged.set(key, got.error);
+  if ('error' in got && got.error !== 'ENOENT') {
+    if (damaged.size >= 1000) damaged.clear(); // archives still being written add a key per size they were seen at
+    damaged.set(key, got.error);
+  }
   return got;
 }
 
 const damaged = new Map<string, string>();
 
 function inflateToFd(path: string): Inflated {
+  // A private file whose name is gone before a byte is written: nothing stays in the temp folder, however the process ends.
   const dir = mkdtempSync(join(tmpdir(), 'jsonl-mirror-gz-'));
-  const to = join(dir, 'content');
+  let fd: number;
   try {
-    const r = inflate(path, to);
-    if (!r.ok) {
-      if (r.code === 'ENOENT') return { error: 'ENOENT' };
-      return { error: r.code === 'Z_BUF_ERROR' ? 'the archive is truncated' : `the archive is corrupt (${r.message})` };
-    }
-    const fd = openSync(to, 'r');
-    return { fd, size: fstatSync(fd).size };
+    fd = openSync(join(dir, 'content'), 'w+');
+    unlinkSync(join(dir, 'content'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  const r = inflate(path, fd);
+  if (!r.ok) {
+    closeSync(fd);
+    if (r.code === 'ENOENT') return { error: 'ENOENT' };
+    return { error: r.code === 'Z_BUF_ERROR' ? 'the archive is truncated' : `the archive is corrupt (${r.message})` };
+  }
+  return { fd, size: fstatSync(fd).size };
 }
-

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { MirrorError, sqliteCode } from '../errors.js';
 import type { Store } from '../store/open.js';
@@ -50,7 +50,8 @@ export function openStreamFile(dir: string, f: StreamFile): OpenFile | Skipped |
 function openCompressed(path: string, f: StreamFile, pre: Stats): OpenFile | Skipped | undefined {
   const inflated = openInflated(path, pre);
   if ('error' in inflated) {
-    if (inflated.error === 'ENOENT') return undefined;
+    // gzip writes the archive beside the file and removes the file when done: one still beside it is not finished yet.
+    if (inflated.error === 'ENOENT' || existsSync(path.slice(0, -'.gz'.length))) return undefined;
     return {
       path,
       kind: 'corrupt-archive',
@@ -121,13 +122,16 @@ function unchanged(store: Store, dir: string, f: StreamFile): SourceRow | undefi
     return undefined; // opening it says why (a symlink loop, no permission)
   }
   const src = store.sourceByInode(f.stream, st.dev, st.ino);
-  if (!src || src.path !== f.name || src.mtime_ms !== st.mtimeMs) return undefined;
-  // An archive never grows; its recorded size is its content's. Held whole, or read whole, it has nothing left to give.
+  if (!src || src.mtime_ms !== st.mtimeMs) return undefined;
+  // An archive never grows; its recorded size is its content's. Held whole, or read whole, it has nothing left to give,
+  // also under its next name (logrotate renumbers .N.gz at every rotation): the rename is recorded without reading it.
   if (f.compressed) {
     const whole = src.state === 'copy' ? src.held_len === src.size : src.state === 'active' && src.offset === src.size && src.tail_len === 0;
-    return whole ? src : undefined;
+    if (!whole) return undefined;
+    if (src.path !== f.name) store.transaction(() => store.moveSource(src.id, f.name, st.dev, st.ino, src.state, new Date().toISOString()))();
+    return src;
   }
-  return src.state === 'active' && src.size === st.size && src.offset === st.size && src.tail_len === 0 ? src : undefined;
+  return src.path === f.name && src.state === 'active' && src.size === st.size && src.offset === st.size && src.tail_len === 0 ? src : undefined;
 }
 
 /** What reading one open file did: the source it is (or the copy), its rank, and how much is left behind. */
@@ -144,7 +148,8 @@ interface FileRead {
 /** Resolves an open file to its generation and reads it from the checkpoint; a file that changed under us is resolved again. */
 function readOpenFile(store: Store, dir: string, file: OpenFile, olderRank: number | undefined, opts: ResolvedIngestOptions, totals: IngestTotals): FileRead {
   const idle = Date.now() - file.st.mtimeMs >= opts.rotatedGraceMs;
-  const final = opts.final || (file.rotation > 0 && idle);
+  // An archive never grows: its unterminated last line is final at once.
+  const final = opts.final || file.compressed || (file.rotation > 0 && idle);
   let read: FileRead | undefined;
   let replaced = false;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -238,8 +243,10 @@ function drainUnlisted(
     const after = store.sourceById(src.id);
     const behind = after ? lagBytes(kept.st.size, after) : 0;
     totals.pendingBytes += behind;
-    if (outcome === 'done' && after?.state === 'active' && (behind > 0 || !idle)) seen.add(src.id);
-    else opts.follow!.release(src.id);
+    if (outcome === 'done' && after?.state === 'active' && (behind > 0 || !idle)) {
+      seen.add(src.id);
+      opts.follow!.draining(src.id);
+    } else opts.follow!.release(src.id);
   }
 }
 

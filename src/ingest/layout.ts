@@ -46,7 +46,21 @@ export function useHistoryDir(dir: string, historyDir: string | null | undefined
   else chosen.set(key, resolve(key, historyDir));
 }
 
+const layoutCache = new Map<string, { mtimeMs: number; value: string | undefined }>();
+
+/** The folder's jsonl-mirror.json, read again only when it changed: every listing asks for it. */
 function fromLayoutFile(dir: string): string | undefined {
+  const path = join(dir, LAYOUT_FILE);
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) return undefined;
+  const cached = layoutCache.get(path);
+  if (cached && cached.mtimeMs === st.mtimeMs) return cached.value;
+  const value = readLayoutFile(dir);
+  layoutCache.set(path, { mtimeMs: st.mtimeMs, value });
+  return value;
+}
+
+function readLayoutFile(dir: string): string | undefined {
   let text: string;
   try {
     text = readFileSync(join(dir, LAYOUT_FILE), 'utf8');

@@ -31,6 +31,9 @@ export function parseStreamFile(name: string): StreamFile | undefined {
   const [, stream, number, dated, gz] = m;
   // A bare NAME.jsonl.gz is no generation any rotation tool makes.
   if (number === undefined && dated === undefined && gz) return undefined;
+  // A date ending in another extension is another compressor's archive (.xz, .zst, .bz2) or a temporary file (.tmp):
+  // not something to read as lines. logrotate's own `.backup` (a log it found recreated mid-rotation) is a generation.
+  if (dated !== undefined && /\.[a-z][a-z0-9]*$/i.test(dated) && !dated.endsWith('.backup')) return undefined;
   return {
     stream: stream!,
     name,

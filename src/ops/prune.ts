@@ -47,6 +47,7 @@ function prune(store: Store, o: PruneOptions): PruneResult {
   if (!o.dryRun) {
     for (const c of found) {
       for (const t of store.stageTotalsOfSource(c.id)) store.subtractStageTotal(t);
+      store.detachCopies(c.id);
       store.deleteSourceRows(c.id);
     }
     store.dropEmptyStageTotals();

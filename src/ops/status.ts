@@ -86,11 +86,20 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
   const sources = store.allSources();
   const missing = new Set(missingSources(store, dir).map((s) => s.id));
   const byId = new Map(sources.map((s) => [s.id, s]));
-  // A gone generation whose lines a present archive holds is compressed, not lost.
-  const archived = new Set(sources.filter((c) => c.copy_of !== null && c.state !== 'gone' && c.state !== 'replaced' && /\.gz$/.test(c.path)).map((c) => c.copy_of!));
+  // A generation whose file is gone or was truncated, but whose lines an archive on disk holds (through any chain of
+  // copies: a copytruncate copy compressed later), is compressed, not lost.
+  const archived = new Set<number>();
+  for (const c of sources) {
+    if (c.state !== 'active' && c.state !== 'copy') continue;
+    if (!c.path.endsWith('.gz')) continue;
+    for (let p = c.copy_of === null ? undefined : byId.get(c.copy_of), depth = 0; p && depth < 64; depth++) {
+      archived.add(p.id);
+      p = p.copy_of === null ? undefined : byId.get(p.copy_of);
+    }
+  }
   const stateOf = (s: SourceRow): FileStatus['state'] => {
     const state = missing.has(s.id) ? 'gone' : s.state;
-    return state === 'gone' && archived.has(s.id) && byId.has(s.id) ? 'compressed' : state;
+    return (state === 'gone' || state === 'replaced') && archived.has(s.id) ? 'compressed' : state;
   };
   const files: FileStatus[] = [];
   const known = new Set<string>();
@@ -104,7 +113,8 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
     }
     const state = stateOf(s);
     const st = s.kind === 'jsonl' && state === 'active' ? statAtPath(dir, s) : undefined;
-    const size = st ? st.size : null;
+    // An archive's checkpoint counts its content's bytes: so does its size here.
+    const size = st ? (s.path.endsWith('.gz') ? s.size : st.size) : null;
     if (state === 'gone' || state === 'replaced') historyRows += s.rows;
     if (st) known.add(`${st.dev}:${st.ino}`);
     files.push({
@@ -115,7 +125,7 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
       size,
       checkpoint: s.offset,
       behindBytes: size === null ? 0 : lagBytes(size, s),
-      unterminatedBytes: size === null ? 0 : unterminated(join(dir, s.path), s.offset, size),
+      unterminatedBytes: size === null || s.path.endsWith('.gz') ? 0 : unterminated(join(dir, s.path), s.offset, size),
       rows: s.rows,
       rejects: s.rejects,
     });

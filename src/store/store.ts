@@ -276,6 +276,11 @@ export abstract class StoreOps {
     return this.s('prunableSource').get(id) as PrunableRow | undefined;
   }
 
+  /** History generations that held this one's lines no longer do (it is being pruned). */
+  detachCopies(id: number): void {
+    this.s('detachCopies').run(id);
+  }
+
   /** Drops a source with its events and rejects. */
   deleteSourceRows(id: number): void {
     this.s('deleteEventsOfSource').run(id);

@@ -135,8 +135,8 @@ export function createPgTailer(opts: PgTailerOptions): PgTailer {
   /** One turn over every stream; true when it read something (then the next turn comes at once). */
   function turn(s: PgStore): boolean {
     const totals = emptyTotals();
-    // A kept generation that was truncated or pruned away is no longer followed (looked at every 40th turn).
-    if (++turns % 40 === 0) follow.retain(activeSources(s));
+    // A kept generation that was truncated or pruned away is no longer followed (looked at every 240th turn, a minute).
+    if (++turns % 240 === 0) follow.retain(activeSources(s));
     const listing = listStreams(opts.dir);
     const streams = opts.streams ?? [...listing.keys()];
     for (const stream of streams) ingestStream(s, opts.dir, stream, ingestOpts, totals, listing.get(stream) ?? []);

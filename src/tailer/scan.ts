@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { folderNames } from '../ingest/layout.js';
+import { folderNames, historyDirOf } from '../ingest/layout.js';
 import { parseStreamFile } from '../model/streams.js';
 import { COSTS_STREAM, LEGACY_COSTS_FILE } from '../model/streams.js';
 
@@ -18,6 +18,8 @@ export const STATS_PER_LOOK = 256;
 export class DirScan {
   private readonly signatures = new Map<string, string>();
   private cursor = 0;
+  /** The folders' log names as last listed, and the folders' mtimes then: a folder whose mtime holds has the same names. */
+  private listed: { at: string; names: string[] } | undefined;
 
   constructor(
     private readonly dir: string,
@@ -42,10 +44,7 @@ export class DirScan {
    */
   changed(budget = STATS_PER_LOOK): string[] {
     const out = new Set<string>();
-    const names = folderNames(this.dir).filter((n) => {
-      const stream = streamOf(n);
-      return stream !== undefined && this.wants(stream);
-    });
+    const names = this.logNames();
     const present = new Set(names);
     for (const name of [...this.signatures.keys()]) {
       if (present.has(name)) continue;
@@ -70,5 +69,20 @@ export class DirScan {
   /** Forget every signature: the next look reports every file. */
   reset(): void {
     this.signatures.clear();
+    this.listed = undefined;
+  }
+
+  /** The wanted log names of the folders, listed again only when a folder's mtime moved (a name was added or removed). */
+  private logNames(): string[] {
+    const hist = historyDirOf(this.dir);
+    const at = [this.dir, hist].map((d) => (d === undefined ? '' : String(statSync(d, { throwIfNoEntry: false })?.mtimeMs ?? ''))).join(':');
+    if (this.listed?.at !== at) {
+      const names = folderNames(this.dir).filter((n) => {
+        const stream = streamOf(n);
+        return stream !== undefined && this.wants(stream);
+      });
+      this.listed = { at, names };
+    }
+    return this.listed.names;
   }
 }

@@ -198,10 +198,11 @@ export function createTailer(opts: TailerOptions): Tailer {
         store = undefined;
         scan.reset();
       }
-      // A kept generation that was truncated, pruned or rebuilt away is no longer followed (looked at every 10th poll).
-      if (store && ++polls % 10 === 0) follow.retain(activeSources(store));
+      // A kept generation that was truncated, pruned or rebuilt away is no longer followed (looked at every 60th poll).
+      if (store && ++polls % 60 === 0) follow.retain(activeSources(store));
       for (const stream of scan.changed()) dirty.add(stream);
       for (const s of pending) dirty.add(s); // a rotated file's unfinished line is taken after its grace period
+      for (const s of follow.drainingStreams()) dirty.add(s); // a generation renamed away is let go once drained and idle
       // A rebuild swaps the mirror's content, claim included: claim it again.
       if (store && !runningTailer(store)) claimTailer(store);
       if (dirty.size > 0 || !store) schedule(0);

@@ -60,16 +60,22 @@ export const PG_SQL = {
   stageTotalsKept: 'SELECT stream, stage, n, duration_sum FROM stage_totals WHERE host = $1',
   stageTotalsFromRows: `SELECT stream, stage, COUNT(*) AS n, COALESCE(SUM(duration_s), 0) AS duration_sum FROM events
     WHERE host = $1 AND type = '${STAGE_COMPLETED}' AND stage IS NOT NULL GROUP BY stream, stage`,
-  prunable: `SELECT s.id, s.stream, s.path, s.state, s.rows, s.rejects,
+  prunable: `WITH RECURSIVE held(id) AS (
+      SELECT copy_of FROM sources WHERE host = $1 AND state IN ('active', 'copy') AND copy_of IS NOT NULL
+      UNION SELECT p.copy_of FROM sources p JOIN held h ON p.id = h.id WHERE p.copy_of IS NOT NULL)
+    SELECT s.id, s.stream, s.path, s.state, s.rows, s.rejects,
       (SELECT COALESCE(SUM(LENGTH(e.line)), 0) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS bytes,
       (SELECT MAX(e.ts_epoch) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS newest
-    FROM sources s WHERE s.host = $1 AND s.kind = 'jsonl' AND s.state IN ('gone', 'replaced')
-      AND NOT EXISTS (SELECT 1 FROM sources c WHERE c.copy_of = s.id AND c.state IN ('active', 'copy')) ORDER BY s.stream, s.rank`,
-  prunableSource: `SELECT s.id, s.stream, s.path, s.state, s.rows, s.rejects,
+    FROM sources s WHERE s.host = $1 AND s.kind = 'jsonl' AND s.state IN ('gone', 'replaced') AND s.id NOT IN (SELECT id FROM held)
+    ORDER BY s.stream, s.rank`,
+  prunableSource: `WITH RECURSIVE held(id) AS (
+      SELECT copy_of FROM sources WHERE host = $1 AND state IN ('active', 'copy') AND copy_of IS NOT NULL
+      UNION SELECT p.copy_of FROM sources p JOIN held h ON p.id = h.id WHERE p.copy_of IS NOT NULL)
+    SELECT s.id, s.stream, s.path, s.state, s.rows, s.rejects,
       (SELECT COALESCE(SUM(LENGTH(e.line)), 0) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS bytes,
       (SELECT MAX(e.ts_epoch) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS newest
-    FROM sources s WHERE s.host = $1 AND s.id = $2 AND s.kind = 'jsonl'
-      AND NOT EXISTS (SELECT 1 FROM sources c WHERE c.copy_of = s.id AND c.state IN ('active', 'copy'))`,
+    FROM sources s WHERE s.host = $1 AND s.id = $2 AND s.kind = 'jsonl' AND s.id NOT IN (SELECT id FROM held)`,
+  detachCopies: 'UPDATE sources SET copy_of = NULL, held_at = 0, held_len = 0 WHERE host = $1 AND copy_of = $2',
 } as const;
 
 export type PgSqlName = keyof typeof PG_SQL;
