@@ -5,6 +5,7 @@ import { METRICS, type MetricArgs, type View } from '../../api/metric-list.js';
 import { METRIC_BY_NAME, METRIC_NAMES } from '../commands/metrics.js';
 import { createReader, type SourceChoice } from '../../api/reader.js';
 import { note, type Run } from '../context.js';
+import { refuseEmptyFolder } from '../no-logs.js';
 import { bytes, listOf, printList, rowFormatOf, table } from '../format.js';
 
 const render = (view: View): string =>
@@ -18,6 +19,7 @@ export const run: Run = (g, o, args) => {
   const source = o.source as SourceChoice;
   if (!['auto', 'sqlite', 'scan'].includes(source)) throw new MirrorError('INVALID_ARGUMENT', `--source is auto, sqlite or scan, not "${source}"`);
   assertDir(g.dir);
+  refuseEmptyFolder(g, 'there is nothing to measure');
   const reader = createReader({
     dir: g.dir, db: g.db, source, host: o.host as string | undefined,
     config: o.config ? loadConfig(o.config as string) : DEFAULT_CONFIG,
@@ -37,9 +39,9 @@ export const run: Run = (g, o, args) => {
       note(`jsonl-mirror: answered from SQLite ${bytes(reader.lagBytes)} (${reader.lagSeconds.toFixed(1)} s) behind the files: it could not catch up (read-only or locked)`);
     }
     if (format === 'csv' || format === 'tsv' || format === 'nl') {
+      // A list is a row per item; any other answer (dora, costs, history, heatmap) one row of dotted columns (deploy_freq.grade).
       const list = listOf(result);
-      if (!list) throw new MirrorError('INVALID_ARGUMENT', `metrics ${name} is not a list, so it has no --${format} form; use --json`);
-      printList(format, list);
+      printList(format, list ?? [result as Record<string, unknown>], list ? METRICS[key].columns : undefined);
       return { json: null, printed: true };
     }
     return { json: result, human: () => render(METRICS[key].view(result as never)) };
