@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -67,5 +67,55 @@ describe('one shape per answer', () => {
     const lines = out.trim().split('\n').sort();
     expect(lines).toEqual(['{"stream":"a","event":{"type":"t","n":1}}', '{"stream":"b","event":{"type":"t",  "n":2}}']);
     expect(lines.map((l) => JSON.parse(l).event.n)).toEqual([1, 2]);
+  });
+});
+
+describe('query output for jq, as sqlite-utils gives it', () => {
+  it('--raw-lines prints the first column alone; --json-cols outputs JSON text as JSON', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'events.jsonl'), '{"type":"stage.failed","stage":"build"}\n{"type":"x","n":[1,2]}\n');
+    cli(['--dir', dir, 'import']);
+    const raw = cli(['--dir', dir, 'query', "SELECT line FROM events WHERE type = 'stage.failed'", '--raw-lines']);
+    expect(raw.stdout).toBe('{"type":"stage.failed","stage":"build"}\n');
+    const nl = cli(['--dir', dir, 'query', 'SELECT type, line FROM events ORDER BY id', '--nl', '--json-cols']);
+    expect(nl.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+      { type: 'stage.failed', line: { type: 'stage.failed', stage: 'build' } },
+      { type: 'x', line: { type: 'x', n: [1, 2] } },
+    ]);
+    // Without it, the column is the text, as SQLite holds it.
+    expect(JSON.parse(cli(['--dir', dir, 'query', 'SELECT line FROM events LIMIT 1', '--nl']).stdout).line).toBe('{"type":"stage.failed","stage":"build"}');
+    expect(cli(['--dir', dir, 'query', 'SELECT line FROM events', '--csv', '--json-cols']).code).toBe(1);
+    expect(cli(['--dir', dir, 'query', 'SELECT line FROM events', '--raw-lines', '--csv']).code).toBe(1);
+  });
+});
+
+describe('the messages of a first hour', () => {
+  it('export > x.jsonl in the log folder says to remove the empty file the shell made', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'events.jsonl'), '{"type":"t"}\n');
+    cli(['--dir', dir, 'import']);
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" --dir "${dir}" export > "${dir}/x.jsonl"`], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/your shell has already created it empty: remove it \(rm .*x\.jsonl\) or it becomes stream "x"/);
+  });
+
+  it('cost-today without a budget file says the budget is not set, not "daily budget USD 0"', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'events.jsonl'), '{"type":"t"}\n');
+    const r = cli(['--dir', dir, 'metrics', 'cost-today']);
+    expect(r.stdout).toMatch(/daily budget +│ not set/);
+    expect(r.stdout).not.toMatch(/daily budget USD/);
+    writeFileSync(join(dir, 'budget.json'), '{"daily_budget_usd": 25}');
+    expect(cli(['--dir', dir, 'metrics', 'cost-today']).stdout).toMatch(/daily budget USD +│ 25/);
+  });
+
+  it('metrics on a log that ended long ago says why every window is empty and how to see it as of its end', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'events.jsonl'), '{"ts":"2020-03-01T10:00:00Z","type":"pipeline.completed","result":"success"}\n');
+    cli(['--dir', dir, 'import']);
+    const r = cli(['--dir', dir, 'metrics', 'dora']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/the newest event is from 2020-03-01, \d+ days ago, and windows end now; to see the log as it stood then: --now 2020-03-01T10:00:00Z/);
+    expect(cli(['--dir', dir, 'metrics', 'dora', '--now', '2020-03-01T10:00:00Z']).stderr).not.toMatch(/newest event/);
   });
 });

@@ -155,7 +155,13 @@ export const METRICS = {
   costToday: metric('costToday', {
     options: (a): CostTodayOptions => ({ now: a.now }),
     run: (s, o, c) => costToday(s, c.dailyBudget(), o),
-    view: (x) => [{ head: ['metric', 'value'], rows: [['spent today USD', x.today_spent], ['daily budget USD', x.daily_budget], ['used %', x.pct_used]] }],
+    // No budget is not a budget of $0: the table says it is not set (the JSON keeps METRICS.md's 0).
+    view: (x) => [{
+      head: ['metric', 'value'],
+      rows: [['spent today USD', x.today_spent], ...(x.daily_budget > 0
+        ? [['daily budget USD', x.daily_budget], ['used %', x.pct_used]]
+        : [['daily budget', 'not set (daily_budget_usd in budget.json)']])],
+    }],
     http: { path: '/api/costs/today', params: ['now'] },
   }),
   timeline: metric('timeline', {
