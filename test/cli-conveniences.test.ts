@@ -35,11 +35,31 @@ describe('metrics --csv, --tsv, --nl for list results', () => {
     }
   });
 
-  it('a result that is not a list is refused for --csv, with what to use instead', () => {
+  it('an answer that is not a list (dora, costs, history, heatmap) is one row of dotted columns', () => {
     const dir = mirrored();
-    const r = cli(['--dir', dir, 'metrics', 'heatmap', '--csv']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/metrics heatmap is not a list, so it has no --csv form; use --json/);
+    for (const name of ['dora', 'costs', 'history', 'heatmap']) {
+      const json = cli(['--dir', dir, 'metrics', name, ...NOW, '--json']).json;
+      const csv = cli(['--dir', dir, 'metrics', name, ...NOW, '--csv']);
+      expect(csv.code, csv.stderr).toBe(0);
+      const [head, row, more] = csv.stdout.split('\n');
+      expect(more, name).toBe('');
+      if (name === 'dora') {
+        expect(head!.split(',').slice(0, 3)).toEqual(['deploy_freq.value', 'deploy_freq.unit', 'deploy_freq.grade']);
+        expect(row!.split(',')[2]).toBe(json.deploy_freq.grade);
+      }
+      const nl = cli(['--dir', dir, 'metrics', name, ...NOW, '--nl']).stdout.trim().split('\n');
+      expect(nl, name).toHaveLength(1);
+      if (name === 'dora') expect(JSON.parse(nl[0]!)['cfr.value']).toBe(json.cfr.value);
+    }
+  });
+
+  it('an empty list still prints its header with --csv and --tsv, as query does', () => {
+    const dir = mirrored();
+    for (const format of ['--csv', '--tsv']) {
+      const r = cli(['--dir', dir, 'metrics', 'bottlenecks', '--now', '2001-01-01', format]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(format === '--csv' ? 'stage,avgDuration,count,impact\n' : 'stage\tavgDuration\tcount\timpact\n');
+    }
   });
 });
 

@@ -102,13 +102,39 @@ describe('the dashboard in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
-  it('an event added with `jsonl-mirror append` appears in the live feed within 2 s; a screenshot is kept', async () => {
+  it('pinned with ?now=, every panel asks as of then; live rows up to then land in time order and move the count, later ones stay out', async () => {
+    // Every request a full refresh makes carries the pin (the live stream and the health check have no window).
+    const asked: string[] = [];
+    const onRequest = (r: { url(): string }) => {
+      const u = new URL(r.url());
+      if (u.pathname.startsWith('/api/') && !['/api/stream', '/api/health'].includes(u.pathname)) asked.push(`${u.pathname} now=${u.searchParams.get('now')}`);
+    };
+    page.on('request', onRequest);
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector('.card.dora .value')?.textContent !== '–');
     await page.waitForSelector('#live.ok');
+    await page.waitForFunction(() => /matching events/.test(document.querySelector('#feed-count')?.textContent ?? ''));
+    page.off('request', onRequest);
+    expect(asked.length).toBeGreaterThanOrEqual(9);
+    expect(asked.filter((a) => !a.endsWith(`now=${end}`))).toEqual([]);
+    expect(asked.some((a) => a.startsWith('/api/activity'))).toBe(true);
+    const countOf = async () => Number((await page.locator('#feed-count').textContent())!.replace(/\D/g, ''));
+    const before = await countOf();
     const marker = `browser-${process.pid}`;
-    const r = spawnSync(process.execPath, [CLI, '--dir', dir, 'append', 'events', JSON.stringify({ type: 'stage.completed', issue: 4242, stage: 'deploy', duration_s: 42, marker })], { encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
+    const append = (event: Record<string, unknown>) => {
+      const r = spawnSync(process.execPath, [CLI, '--dir', dir, 'append', 'events', JSON.stringify(event)], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+    };
+    // One after the pinned moment (not shown), then one a little before it (shown, below the newer rows).
+    append({ type: 'stage.completed', ts_epoch: end + 600, issue: 4343, stage: 'deploy', marker: `${marker}-later` });
+    append({ type: 'stage.completed', ts_epoch: end - 30, issue: 4242, stage: 'deploy', duration_s: 42, marker });
     await page.locator('#feed tbody tr', { hasText: marker }).first().waitFor({ timeout: 2000 });
-    expect(await page.locator('#feed tbody tr').first().textContent()).toContain('4242');
+    await expect.poll(countOf).toBe(before + 1);
+    await page.waitForTimeout(500);
+    expect(await page.locator('#feed tbody tr', { hasText: `${marker}-later` }).count()).toBe(0);
+    const epochs = await page.locator('#feed tbody tr').evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset.epoch)));
+    expect(epochs.every((e) => e <= end)).toBe(true);
+    expect(epochs).toEqual([...epochs].sort((a, b) => b - a));
     // Filters: another type hides it, its issue shows it.
     await page.selectOption('#type-filter', 'pipeline');
     await expect.poll(() => page.locator('#feed tbody tr', { hasText: marker }).count()).toBe(0);

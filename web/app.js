@@ -210,29 +210,61 @@ async function loadTimeline() {
 function typeMatches(type) {
   return !state.type || type === state.type || String(type).startsWith(`${state.type}.`);
 }
+/** An event's time as the helpers read it (METRICS.md normalisation): ts_epoch, else ts, else 0. */
+function epochOf(e) {
+  const n = Number(e.ts_epoch);
+  if (e.ts_epoch !== undefined && e.ts_epoch !== null && e.ts_epoch !== '' && Number.isFinite(n)) return n;
+  const ms = typeof e.ts === 'string' ? Date.parse(e.ts) : NaN;
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : 0;
+}
+/** The pinned moment as epoch seconds (?now= takes epoch seconds or an ISO date), or Infinity when following the clock. */
+function pinnedEpoch() {
+  if (!state.now) return Infinity;
+  const n = Number(state.now);
+  return Number.isFinite(n) ? n : Math.floor(Date.parse(state.now) / 1000);
+}
 function feedRow(e, fresh) {
   const { ts, type, issue, stage, ts_epoch, ...rest } = e;
   const when = typeof ts === 'string' ? ts.replace('T', ' ').replace('Z', '') : ts_epoch ? new Date(ts_epoch * 1000).toISOString().slice(0, 19).replace('T', ' ') : '';
-  return el('tr', { class: fresh ? 'new' : '' }, el('td', { text: when }), el('td', { text: String(type ?? '') }),
+  return el('tr', { class: fresh ? 'new' : '', 'data-epoch': String(epochOf(e)) }, el('td', { text: when }), el('td', { text: String(type ?? '') }),
     el('td', { text: issue === undefined ? '' : String(issue) }), el('td', { text: stage === undefined ? '' : String(stage) }),
     el('td', { class: 'details', text: JSON.stringify(rest) }));
 }
 
-async function loadFeed() {
-  const feed = await api('/api/activity', { limit: 50, type: state.type, issue: state.issue, stream: state.stream });
-  $('#feed tbody').replaceChildren(...feed.events.map((e) => feedRow(e, false)));
-  $('#feed-count').textContent = `${feed.total.toLocaleString('en-US')} matching events`;
+let feedTotal = 0;
+function showFeedCount() {
+  $('#feed-count').textContent = `${feedTotal.toLocaleString('en-US')} matching events`;
 }
 
+async function loadFeed() {
+  const feed = await api('/api/activity', { limit: 50, type: state.type, issue: state.issue, stream: state.stream, now: state.now });
+  $('#feed tbody').replaceChildren(...feed.events.map((e) => feedRow(e, false)));
+  feedTotal = feed.total;
+  showFeedCount();
+}
+
+/**
+ * New events go where the feed's order puts them (newest first by time, as
+ * /api/activity orders them), not on top in arrival order; a dashboard
+ * pinned with ?now= shows only those up to that moment. Each one counts.
+ */
 function onLive(batch) {
   const body = $('#feed tbody');
   const stream = state.stream || 'events';
-  const rows = batch.events
-    .filter((x) => x.stream === stream && typeMatches(x.event.type) && (!state.issue || String(x.event.issue) === state.issue))
-    .map((x) => feedRow(x.event, true));
-  if (rows.length) {
-    body.prepend(...rows.reverse());
+  const upTo = pinnedEpoch();
+  const fresh = batch.events.filter((x) => x.stream === stream && typeMatches(x.event.type) &&
+    (!state.issue || String(x.event.issue) === state.issue) && epochOf(x.event) <= upTo);
+  for (const x of fresh) {
+    const row = feedRow(x.event, true);
+    const at = Number(row.dataset.epoch);
+    // Equal times: the later one in the log is the newer, so it goes above the rows already there.
+    const before = [...body.children].find((r) => Number(r.dataset.epoch) <= at);
+    body.insertBefore(row, before ?? null);
+  }
+  if (fresh.length) {
     while (body.children.length > FEED_ROWS) body.lastElementChild.remove();
+    feedTotal += fresh.length;
+    showFeedCount();
   }
   scheduleRefresh();
 }
@@ -270,6 +302,36 @@ async function refresh() {
   await Promise.all([loadDora(), loadCostToday(), loadCharts(), loadStages(), loadBottlenecks(), loadHeatmap(), loadTimeline(), loadHealth()]).catch(problem);
 }
 
+/**
+ * Windows follow the clock: a log whose newest event is older than the
+ * longest window shows zeros everywhere, which looks broken. Say why, and
+ * offer to show the log as of its newest event (the same as ?now=).
+ */
+async function offerNewest() {
+  const banner = $('#stale');
+  if (state.now) {
+    banner.hidden = true;
+    return;
+  }
+  const { events } = await api('/api/activity', { limit: 1, stream: state.stream });
+  const newest = events[0] ? epochOf(events[0]) : 0;
+  const age = Date.now() / 1000 - newest;
+  if (!newest || age < 30 * 86400) {
+    banner.hidden = true;
+    return;
+  }
+  const date = new Date(newest * 1000).toISOString().slice(0, 10);
+  banner.querySelector('.text').textContent = `The newest event is from ${date}, ${Math.round(age / 86400)} days ago: the panels follow the clock, so they are empty.`;
+  banner.querySelector('button').onclick = () => {
+    state.now = String(newest);
+    remember();
+    banner.hidden = true;
+    refresh();
+    loadFeed().catch(problem);
+  };
+  banner.hidden = false;
+}
+
 function remember() {
   const q = new URLSearchParams();
   if (state.period !== 7) q.set('period', String(state.period));
@@ -301,6 +363,7 @@ function start() {
   });
   refresh();
   loadFeed().catch(problem);
+  offerNewest().catch(problem);
   connect();
   // Windows move with the clock even when nothing is written.
   setInterval(refresh, 60_000);

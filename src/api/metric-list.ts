@@ -50,6 +50,8 @@ export interface Metric<O, R> {
   readonly options: (a: MetricArgs) => O;
   readonly run: (src: EventSource, o: O | undefined, ctx: MetricContext) => R;
   readonly view: (r: R) => View;
+  /** A list's columns as --csv/--tsv print them, so that an empty list still has its header. */
+  readonly columns?: readonly string[];
   /** Served at `path` (`:issue` takes the issue from the path), answering `reply(result)` (default: the result). */
   readonly http: { path: string; params: readonly HttpParam[]; reply?: (r: R) => unknown };
 }
@@ -96,12 +98,14 @@ export const METRICS = {
     http: { path: '/api/costs/breakdown', params: WINDOWED },
   }),
   costTrend: metric('costTrend', {
+    columns: ['date', 'cost'],
     options: windowed,
     run: (s, o, c) => costTrend(s, configured(o, c)),
     view: (x) => [{ head: ['date', 'USD'], rows: x.daily.map((d) => [d.date, d.cost]) }],
     http: { path: '/api/costs/trend', params: WINDOWED },
   }),
   stagePerformance: metric('stagePerformance', {
+    columns: ['name', 'avgDuration', 'minDuration', 'maxDuration', 'count', 'cost', 'trend'],
     options: windowed,
     run: (s, o, c) => stagePerformance(s, configured(o, c)),
     view: (x) => [{
@@ -111,6 +115,7 @@ export const METRICS = {
     http: { path: '/api/metrics/stage-performance', params: WINDOWED },
   }),
   bottlenecks: metric('bottlenecks', {
+    columns: ['stage', 'avgDuration', 'count', 'impact'],
     options: timed,
     run: (s, o, c) => bottlenecks(s, configured(o, c)),
     view: (x) => [{ head: ['stage', 'avg s', 'count', 'impact'], rows: x.bottlenecks.map((b) => [b.stage, b.avgDuration, b.count, b.impact]) }],
@@ -126,6 +131,7 @@ export const METRICS = {
     http: { path: '/api/metrics/failure-heatmap', params: TIMED },
   }),
   throughputTrend: metric('throughputTrend', {
+    columns: ['date', 'throughput'],
     options: windowed,
     run: (s, o, c) => throughputTrend(s, configured(o, c)),
     view: (x) => [{ head: ['date', 'per hour'], rows: x.daily.map((d) => [d.date, d.throughput]) }],
@@ -149,7 +155,13 @@ export const METRICS = {
   costToday: metric('costToday', {
     options: (a): CostTodayOptions => ({ now: a.now }),
     run: (s, o, c) => costToday(s, c.dailyBudget(), o),
-    view: (x) => [{ head: ['metric', 'value'], rows: [['spent today USD', x.today_spent], ['daily budget USD', x.daily_budget], ['used %', x.pct_used]] }],
+    // No budget is not a budget of $0: the table says it is not set (the JSON keeps METRICS.md's 0).
+    view: (x) => [{
+      head: ['metric', 'value'],
+      rows: [['spent today USD', x.today_spent], ...(x.daily_budget > 0
+        ? [['daily budget USD', x.daily_budget], ['used %', x.pct_used]]
+        : [['daily budget', 'not set (daily_budget_usd in budget.json)']])],
+    }],
     http: { path: '/api/costs/today', params: ['now'] },
   }),
   timeline: metric('timeline', {

@@ -87,10 +87,13 @@ export function flatRow(row: Record<string, unknown>, prefix = '', into: Record<
   return into;
 }
 
-/** Prints a list result as CSV, TSV or NDJSON: flat rows, the columns of every row (their union, in order of appearance). */
-export function printList(format: 'csv' | 'tsv' | 'nl', list: Record<string, unknown>[]): void {
+/**
+ * Prints a list result as CSV, TSV or NDJSON: flat rows, the columns of every
+ * row (the declared ones first, then their union in order of appearance).
+ */
+export function printList(format: 'csv' | 'tsv' | 'nl', list: Record<string, unknown>[], declared: readonly string[] = []): void {
   const rows = list.map((r) => flatRow(r));
-  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const columns = [...new Set([...declared, ...rows.flatMap((r) => Object.keys(r))])];
   const out = rowWriter(format, columns);
   for (const r of rows) if (!out.row(r)) break;
   out.end();

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/open.js';
 import type { StreamFile } from '../model/streams.js';
@@ -30,4 +30,18 @@ export function lagOf(store: Store, dir: string, f: StreamFile): { bytes: number
   if (src?.state === 'copy') return { bytes: 0, sinceMs: Date.now() };
   const bytes = lagBytes(st.size, src);
   return { bytes, sinceMs: src ? Date.parse(src.updated_at) : st.birthtimeMs || st.ctimeMs };
+}
+
+/** Bytes after the open file's last newline, looking no further back than `from`: a last line its writer has not ended yet. */
+export function unterminatedBytes(fd: number, from: number, size: number): number {
+  if (size <= from) return 0;
+  const buf = Buffer.alloc(Math.min(64 * 1024, size - from));
+  for (let end = size; end > from; ) {
+    const start = Math.max(from, end - buf.length);
+    const n = readSync(fd, buf, 0, end - start, start);
+    const nl = buf.subarray(0, n).lastIndexOf(10);
+    if (nl >= 0) return size - (start + nl + 1);
+    end = start;
+  }
+  return size - from;
 }

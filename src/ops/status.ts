@@ -1,10 +1,10 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/open.js';
 import { bytes } from '../units.js';
 import type { SourceRow } from '../store/rows.js';
 import { listStreams } from '../ingest/layout.js';
-import { lagBytes } from '../ingest/lag.js';
+import { lagBytes, unterminatedBytes } from '../ingest/lag.js';
 import { missingSources, statAtPath } from '../ingest/sources.js';
 import type { ImportSummary } from '../import/import.js';
 import { runningTailer, type TailerOwner } from '../tailer/lock.js';
@@ -67,15 +67,7 @@ function unterminated(path: string, from: number, size: number): number {
     return 0;
   }
   try {
-    const buf = Buffer.alloc(64 * 1024);
-    for (let end = size; end > from; ) {
-      const start = Math.max(from, end - buf.length);
-      const n = readSync(fd, buf, 0, end - start, start);
-      const nl = buf.subarray(0, n).lastIndexOf(10);
-      if (nl >= 0) return size - (start + nl + 1);
-      end = start;
-    }
-    return size - from;
+    return unterminatedBytes(fd, from, size);
   } finally {
     closeSync(fd);
   }

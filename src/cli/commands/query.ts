@@ -9,5 +9,7 @@ export function register(program: Command): void {
     .option('--csv', 'CSV with a header row')
     .option('--tsv', 'TSV with a header row (tab, newline and backslash escaped)')
     .option('--nl', 'one JSON object per line (NDJSON)')
+    .option('--json-cols', 'with --json or --nl: a text column holding a JSON object or array is output as JSON, not as a string (the line column)')
+    .option('--raw-lines', "each row's first column as it is, one per line (SELECT line ... --raw-lines | jq .stage)")
     .action(action(() => import('../run/query.js')));
 }

@@ -31,10 +31,12 @@ function refuseLogAsOutput(dir: string): void {
     for (const f of list) {
       const st = statSync(join(dir, f.name), { throwIfNoEntry: false });
       if (st && st.dev === out.dev && st.ino === out.ino) {
+        // The shell created the file before we ran: empty, it would become a stream of its own; say so, we never delete it.
+        const made = st.size === 0 ? `; your shell has already created it empty: remove it (rm ${join(dir, f.name)}) or it becomes stream "${f.stream}"` : '';
         throw new MirrorError(
           'INVALID_ARGUMENT',
           `stdout is ${join(dir, f.name)}, a log file of stream "${f.stream}": the next import would mirror the export a second time; ` +
-            `nothing was exported. Write it outside ${dir}, or under a name that is not NAME.jsonl (e.g. ${f.stream}-export.ndjson)`,
+            `nothing was exported${made}. Write it outside ${dir}, or under a name that is not NAME.jsonl (e.g. ${f.stream}-export.ndjson)`,
         );
       }
     }

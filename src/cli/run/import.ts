@@ -6,6 +6,7 @@ import { assertDir, listStreams } from '../../ingest/layout.js';
 import { importAll, type ImportSummary } from '../../import/import.js';
 import { note, type Run } from '../context.js';
 import { isPgUrl, openMirror } from '../../ops/mirror.js';
+import { refuseEmptyFolder } from '../no-logs.js';
 import { progressHooks } from '../progress.js';
 import { bytes, count, plural } from '../format.js';
 
@@ -28,10 +29,12 @@ export function describe(s: ImportSummary, db: string, verbose = false): string 
 
 export const run: Run = (g, o) => {
   assertDir(g.dir);
-  if (listStreams(g.dir).size === 0 && !existsSync(join(g.dir, LEGACY_COSTS_FILE)) && (isPgUrl(g.db) || !existsSync(g.db))) {
-    throw new MirrorError('DIR_MISSING', `no logs in ${g.dir} (no NAME.jsonl files, no ${LEGACY_COSTS_FILE}); nothing was created. ` +
+  // A PostgreSQL mirror is never created here, so only the logs count.
+  if (isPgUrl(g.db) && listStreams(g.dir).size === 0 && !existsSync(join(g.dir, LEGACY_COSTS_FILE))) {
+    throw new MirrorError('DIR_MISSING', `no logs in ${g.dir} (no NAME.jsonl files, no ${LEGACY_COSTS_FILE}); nothing was imported. ` +
       'Pass --dir with the folder that holds your *.jsonl files (or set JSONL_MIRROR_DIR)');
   }
+  refuseEmptyFolder(g, 'nothing was created');
   const store = openMirror(g.db, {}, g.hostId);
   const progress = progressHooks(Boolean(o.progress) && !g.json, 'import');
   try {

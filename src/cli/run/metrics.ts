@@ -3,12 +3,26 @@ import { assertDir } from '../../ingest/layout.js';
 import { DEFAULT_CONFIG, loadConfig } from '../../metrics/config.js';
 import { METRICS, type MetricArgs, type View } from '../../api/metric-list.js';
 import { METRIC_BY_NAME, METRIC_NAMES } from '../commands/metrics.js';
-import { createReader, type SourceChoice } from '../../api/reader.js';
+import { createReader, type Reader, type SourceChoice } from '../../api/reader.js';
+import { epochOf } from '../../ingest/normalize.js';
 import { note, type Run } from '../context.js';
+import { refuseEmptyFolder } from '../no-logs.js';
 import { bytes, listOf, printList, rowFormatOf, table } from '../format.js';
 
 const render = (view: View): string =>
   view.map((part) => (typeof part === 'string' ? part : table(part.head, part.rows.map((r) => r.map((c) => c ?? ''))))).join('\n');
+
+/** A log far older than every window answers zeros, which looks broken: say why, and how to see it as of its end. */
+function staleNote(reader: Reader): void {
+  if (reader.answeredBy !== 'sqlite') return; // the scan would read every file again to find out
+  const newest = reader.activity({ limit: 1 }).events[0];
+  const epoch = newest ? epochOf(newest.ts_epoch, newest.ts) : 0;
+  const days = (Date.now() / 1000 - epoch) / 86400;
+  if (epoch === 0 || days < 30) return;
+  const date = new Date(epoch * 1000).toISOString().slice(0, 10);
+  note(`jsonl-mirror: the newest event is from ${date}, ${Math.round(days)} days ago, and windows end now; ` +
+    `to see the log as it stood then: --now ${new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
+}
 
 export const run: Run = (g, o, args) => {
   const name = args[0]!;
@@ -18,6 +32,7 @@ export const run: Run = (g, o, args) => {
   const source = o.source as SourceChoice;
   if (!['auto', 'sqlite', 'scan'].includes(source)) throw new MirrorError('INVALID_ARGUMENT', `--source is auto, sqlite or scan, not "${source}"`);
   assertDir(g.dir);
+  refuseEmptyFolder(g, 'there is nothing to measure');
   const reader = createReader({
     dir: g.dir, db: g.db, source, host: o.host as string | undefined,
     config: o.config ? loadConfig(o.config as string) : DEFAULT_CONFIG,
@@ -33,13 +48,14 @@ export const run: Run = (g, o, args) => {
       issue: f.issue, type: f.type, limit: f.limit, offset: f.offset, cursor: f.cursor,
     };
     const result = reader.ask(key, args);
+    if (f.now === undefined && key !== 'issueEvents') staleNote(reader);
     if (reader.lagBytes > 0 && reader.answeredBy === 'sqlite') {
       note(`jsonl-mirror: answered from SQLite ${bytes(reader.lagBytes)} (${reader.lagSeconds.toFixed(1)} s) behind the files: it could not catch up (read-only or locked)`);
     }
     if (format === 'csv' || format === 'tsv' || format === 'nl') {
+      // A list is a row per item; any other answer (dora, costs, history, heatmap) one row of dotted columns (deploy_freq.grade).
       const list = listOf(result);
-      if (!list) throw new MirrorError('INVALID_ARGUMENT', `metrics ${name} is not a list, so it has no --${format} form; use --json`);
-      printList(format, list);
+      printList(format, list ?? [result as Record<string, unknown>], list ? METRICS[key].columns : undefined);
       return { json: null, printed: true };
     }
     return { json: result, human: () => render(METRICS[key].view(result as never)) };

@@ -5,7 +5,7 @@ import { withStore } from '../../ops/mirror.js';
 import { bytes, count, plural, table } from '../format.js';
 
 function describe(s: MirrorStatus): string {
-  const rows = s.files.map((f) => [f.stream, f.path, f.state, f.size === null ? '-' : bytes(f.size), count(f.checkpoint),
+  const rows = s.files.map((f) => [f.stream, f.path, f.state, f.size === null ? '-' : bytes(f.size), bytes(f.checkpoint),
     bytes(f.behindBytes), count(f.rows), count(f.rejects)]);
   const out = [
     table(['stream', 'file', 'state', 'size', 'checkpoint', 'behind', 'rows', 'rejects'], rows),

@@ -11,8 +11,13 @@ export const run: Run = async (g, o) => {
     dir: g.dir, db: g.db, streams: o.stream as string[] | undefined, polling: Boolean(o.poll), pollIntervalMs: o.pollInterval as number,
   });
   await tailer.start();
-  // The lines as written: an event of any depth passes through without being parsed and re-serialised.
-  if (o.feed) tailer.subscribe((b) => { for (const l of b.lines) process.stdout.write(`${l}\n`); });
+  // The lines as written: an event of any depth passes through without being parsed and re-serialised (also inside the tag).
+  if (o.feed) {
+    tailer.subscribe((b) => {
+      const tag = o.tagStream ? `{"stream":${JSON.stringify(b.stream)},"event":` : '';
+      for (const l of b.lines) process.stdout.write(tag ? `${tag}${l}}\n` : `${l}\n`);
+    });
+  }
   note(`jsonl-mirror: tailing ${g.dir} into ${g.db}; Ctrl-C to stop`);
   const every = (o.statusEvery as number | undefined) ?? (process.stderr.isTTY ? 10 : 0);
   // The rate since the previous line, not the lifetime average, which hides a stall or a burst.

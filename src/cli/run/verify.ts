@@ -3,10 +3,11 @@ import { verifyMirror, type VerifyReport } from '../../ops/verify.js';
 import { catchUpAdvice, mirrorStatus, type MirrorStatus } from '../../ops/status.js';
 import type { Run } from '../context.js';
 import { withStore } from '../../ops/mirror.js';
-import { count, plural, table } from '../format.js';
+import { bytes, count, plural, table } from '../format.js';
 
 function describe(r: VerifyReport, s: MirrorStatus): string {
-  const head = `${r.ok ? 'verify passed' : 'verify FAILED'}: ${plural(r.files, 'file')}, ${plural(r.lines, 'line')}, ${plural(r.events, 'event')}, ${plural(r.rejects, 'reject')}`;
+  const head = `${r.ok ? 'verify passed' : 'verify FAILED'}: ${plural(r.files, 'file')}, ${plural(r.lines, 'line')}, ${plural(r.events, 'event')}, ${plural(r.rejects, 'reject')}` +
+    (r.pendingBytes > 0 ? `; ${bytes(r.pendingBytes)} of an unfinished last line wait for their newline` : '');
   if (r.ok) return head;
   const rows = r.problems.slice(0, 50).map((p) => [p.path, count(p.offset), p.problem, p.detail]);
   const more = r.problems.length - rows.length + r.moreProblems;

@@ -1,0 +1,19 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { MirrorError } from '../errors.js';
+import { listStreams } from '../ingest/layout.js';
+import { isPgUrl } from '../model/mirror-db.js';
+import { LEGACY_COSTS_FILE } from '../model/streams.js';
+import type { GlobalOptions } from './context.js';
+
+/**
+ * A folder with no logs and no mirror is almost always the wrong --dir:
+ * answering (zeros, DORA grades of nothing) or creating a mirror there would
+ * hide that. `what` says what was not done.
+ */
+export function refuseEmptyFolder(g: GlobalOptions, what: string): void {
+  const mirror = isPgUrl(g.db) || existsSync(g.db);
+  if (mirror || listStreams(g.dir).size > 0 || existsSync(join(g.dir, LEGACY_COSTS_FILE))) return;
+  throw new MirrorError('DIR_MISSING', `no logs in ${g.dir} (no NAME.jsonl files, no ${LEGACY_COSTS_FILE}) and no mirror; ${what}. ` +
+    'Pass --dir with the folder that holds your *.jsonl files (or set JSONL_MIRROR_DIR)');
+}
