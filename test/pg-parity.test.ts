@@ -93,9 +93,9 @@ describe('PostgreSQL engine: parity with SQLite', () => {
     try {
       expect(fleet.backend).toBe('postgres');
       const expected = allHelpers(sqlite, NOW);
-      expect((expected.costs as { total: number }).total).toBeGreaterThan(0);
-      expect((expected.costTodayNoon as { today_spent: number }).today_spent).toBeGreaterThan(0);
-      expect((expected.costsStream as { total: number }).total).toBeCloseTo(5.25);
+      expect((expected['costBreakdown 0'] as { total: number }).total).toBeGreaterThan(0);
+      expect((expected['costToday 1'] as { today_spent: number }).today_spent).toBeGreaterThan(0);
+      expect((expected['costBreakdown 2'] as { total: number }).total).toBeCloseTo(5.25);
       expect(allHelpers(fleet, NOW)).toEqual(expected);
       expect(allHelpers(oneHost, NOW)).toEqual(expected);
       expect(noHost.activity({ now: NOW }).total).toBe(0);
