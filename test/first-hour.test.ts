@@ -119,3 +119,11 @@ describe('the messages of a first hour', () => {
     expect(cli(['--dir', dir, 'metrics', 'dora', '--now', '2020-03-01T10:00:00Z']).stderr).not.toMatch(/newest event/);
   });
 });
+
+describe('errors name what the caller can pass', () => {
+  it('the library names its options, the CLI its flags, for the same error', async () => {
+    const { importLogs } = await import('../src/import/import-logs.js');
+    expect(() => importLogs({ dir: '/nonexistent-jm' })).toThrow(/pass the `dir` option with the folder/);
+    expect(cli(['--dir', '/nonexistent-jm', 'import']).stderr).toMatch(/pass --dir with the folder/);
+  });
+});

@@ -1,19 +1,19 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findBun } from './bun-helpers.js';
 import { FIXTURES, ROOT, snapshot, tmp } from './helpers.js';
+import { BUN_OUTPUT, bunExample, LIBRARY_OUTPUT, libraryExample, quickStartCommands } from './readme-examples.js';
 
-const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
 
 /** The README's examples, run as a new user would, on a copy of the bundled example. */
 describe('README', () => {
   it('quick start: the main job and the first queries work on the bundled example', () => {
     const dir = join(tmp(), 'example');
     cpSync(join(FIXTURES, 'example'), dir, { recursive: true });
-    const quick = readme.split('## Quick start')[1]!.split('## CLI')[0]!;
-    const commands = [...quick.matchAll(/^(?:\.\/bin\/)?jsonl-mirror (.*?)(?:\s+#.*)?$/gm)].map((m) => m[1]!);
+    const commands = quickStartCommands();
     expect(commands.length).toBeGreaterThanOrEqual(4);
     for (const c of commands) {
       const args = c.replace('fixtures/example', dir).split(/\s+/);
@@ -23,17 +23,17 @@ describe('README', () => {
   });
 
   it('the library example runs', () => {
-    const code = /## Library\n\n```js\n([\s\S]*?)```/.exec(readme)![1]!;
+    const code = libraryExample();
     const before = snapshot(join(FIXTURES, 'example'), () => true);
     // Inside the package, so that `import 'jsonl-mirror'` resolves to this package.
     const scratch = join(ROOT, 'dist', 'readme-check');
     mkdirSync(scratch, { recursive: true });
     const file = join(scratch, `example-${process.pid}.mjs`);
-    writeFileSync(file, code.replace("'fixtures/example'", JSON.stringify(join(FIXTURES, 'example'))));
+    writeFileSync(file, code);
     try {
       const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/^sqlite true \{ value: [\d.]+, unit: 'per day', grade: '\w+' \}\n3\n/);
+      expect(r.stdout).toBe(LIBRARY_OUTPUT);
       expect(snapshot(join(FIXTURES, 'example'), () => true)).toEqual(before); // the tracked example is left as it was
     } finally {
       rmSync(file, { force: true });
@@ -41,7 +41,7 @@ describe('README', () => {
   });
 
   it('the Bun example runs under Bun, from the mirror', () => {
-    const code = /## Using it from Bun\n[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)![1]!;
+    const code = bunExample();
     const dir = join(tmp(), 'example');
     cpSync(join(FIXTURES, 'example'), dir, { recursive: true });
     const bun = findBun();
@@ -56,7 +56,7 @@ describe('README', () => {
     try {
       const r = spawnSync(bun, [file, dir], { encoding: 'utf8', env });
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toBe('sqlite 40 0 true true\n');
+      expect(r.stdout).toBe(BUN_OUTPUT);
     } finally {
       rmSync(file, { force: true });
     }
