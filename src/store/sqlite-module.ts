@@ -42,7 +42,8 @@ export function loadSqlite(): SqliteDriver {
       } else {
         const Database = require(name) as typeof BetterSqlite3;
         // better-sqlite3 loads its addon at the first connection (and Bun loads only its JavaScript): a connection tells.
-        new Database(':memory:').close();
+        // A module named by JSONL_MIRROR_SQLITE_MODULE is opened only as its caller meant.
+        if (underBun() || name === 'better-sqlite3') new Database(':memory:').close();
         loaded = betterSqlite3Driver(Database, name);
       }
     } catch (err) {
