@@ -40,6 +40,20 @@ export class MirrorError extends Error {
   }
 }
 
+/**
+ * How a library message names one of its options (`dir`, `db`, `port`): the
+ * library's caller passes options, the CLI's user flags, and the CLI says
+ * its flag instead (asFlags).
+ */
+export const option = (name: string): string => `the \`${name}\` option`;
+
+const OPTION_RE = /the `(\w+)` option/g;
+
+/** A library message as the CLI says it: each option named as its flag. */
+export function asFlags(message: string): string {
+  return message.replace(OPTION_RE, (_, name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+}
+
 export function isMirrorError(err: unknown, code?: MirrorErrorCode): err is MirrorError {
   return err instanceof MirrorError && (code === undefined || err.code === code);
 }

@@ -146,10 +146,11 @@ describe('Bun', () => {
     expect((node.lines as unknown[]).length).toBe(byNode.json.rows + byNode.json.legacy.added);
     expect(contents(bunDb)).toEqual(node);
 
-    // Node verifies what Bun imported as what it imported itself: only the unterminated last line is behind.
+    // Node verifies what Bun imported as what it imported itself: only the unterminated last line waits (written just now).
     const verified = cli(['--dir', dir, '--db', bunDb, '--json', 'verify']).json;
     expect(verified).toEqual(cli(['--dir', dir, '--db', nodeDb, '--json', 'verify']).json);
-    expect(verified.problems.map((p: { problem: string }) => p.problem)).toEqual(['behind']);
+    expect(verified.problems).toEqual([]);
+    expect(verified.pendingBytes).toBeGreaterThan(0);
     expect([verified.events, verified.rejects]).toEqual([byNode.json.rows, byNode.json.rejects]);
     // Bun's second import finds nothing new.
     const again = bun([BIN, '--dir', dir, '--db', bunDb, '--json', 'import', '--no-progress']);

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, cli, tmp } from './helpers.js';
@@ -117,5 +117,27 @@ describe('the messages of a first hour', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/the newest event is from 2020-03-01, \d+ days ago, and windows end now; to see the log as it stood then: --now 2020-03-01T10:00:00Z/);
     expect(cli(['--dir', dir, 'metrics', 'dora', '--now', '2020-03-01T10:00:00Z']).stderr).not.toMatch(/newest event/);
+  });
+});
+
+describe('errors name what the caller can pass', () => {
+  it('the library names its options, the CLI its flags, for the same error', async () => {
+    const { importLogs } = await import('../src/import/import-logs.js');
+    expect(() => importLogs({ dir: '/nonexistent-jm' })).toThrow(/pass the `dir` option with the folder/);
+    expect(cli(['--dir', '/nonexistent-jm', 'import']).stderr).toMatch(/pass --dir with the folder/);
+  });
+});
+
+describe('a writer that died mid-line', () => {
+  it('leaves a last line that verify and doctor report after a minute, with import --final as the fix', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'events.jsonl'), '{"type":"t","n":1}\n{"type":"t","n":');
+    cli(['--dir', dir, 'import']);
+    const old = new Date(Date.now() - 5 * 60_000);
+    utimesSync(join(dir, 'events.jsonl'), old, old);
+    expect(cli(['--dir', dir, 'verify']).code).toBe(1);
+    const d = cli(['--dir', dir, '--json', 'doctor']);
+    expect(d.code).toBe(1);
+    expect(d.json.checks.find((c: { name: string }) => c.name === 'lag').fix).toMatch(/import --final/);
   });
 });

@@ -51,7 +51,7 @@ describe('the CLI on a PostgreSQL mirror', () => {
     expect(count('beta')).toBeGreaterThan(0);
 
     // export: every line of host alpha's log, byte for byte, in file order.
-    const ex = cli(['--dir', a, '--db', url, 'export', '--host', 'alpha']);
+    const ex = cli(['--dir', a, '--db', url, 'export', '--from-host', 'alpha']);
     expect(ex.code, ex.stderr).toBe(0);
     const mirrored = new Set(ex.stdout.split('\n').filter(Boolean));
     const fileLines = readFileSync(join(a, 'events.jsonl'), 'utf8').split('\n');
@@ -89,7 +89,7 @@ describe('the CLI on a PostgreSQL mirror', () => {
     const lite = join(tmp(), 'lite.db');
     expect(cli(['--dir', b, '--db', lite, 'import', '--no-progress']).code).toBe(0);
     const today = (db: string, ...more: string[]) => cli(['--dir', b, '--db', db, '--json', 'metrics', 'cost-today', '--now', '1770800000', ...more]).json;
-    expect(today(url, '--host', 'beta')).toEqual({ today_spent: 3.5, daily_budget: 4, pct_used: 87.5 });
+    expect(today(url, '--from-host', 'beta')).toEqual({ today_spent: 3.5, daily_budget: 4, pct_used: 87.5 });
     expect(today(url, '--host', 'beta')).toEqual(today(lite));
     expect(cli(['--dir', b, '--db', url, '--host-id', 'beta', 'verify']).code).toBe(0);
   });

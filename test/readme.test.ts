@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findBun } from './bun-helpers.js';
 import { FIXTURES, ROOT, snapshot, tmp } from './helpers.js';
+import { BUN_OUTPUT, bunExample, LIBRARY_OUTPUT, libraryExample } from './readme-examples.js';
 
 const read = (page: string) => readFileSync(join(ROOT, page), 'utf8');
 const readme = read('README.md');
-const library = read('docs/library.md');
 
 /** The CLI lines of a page's ```sh blocks, from `jsonl-mirror` on, without their comments. */
 function cliLines(markdown: string): string[] {
@@ -73,17 +73,17 @@ describe('README', () => {
   });
 
   it('the library example runs', () => {
-    const code = /^# The library\n\n```js\n([\s\S]*?)```/.exec(library)![1]!;
+    const code = libraryExample();
     const before = snapshot(join(FIXTURES, 'example'), () => true);
     // Inside the package, so that `import 'jsonl-mirror'` resolves to this package.
     const scratch = join(ROOT, 'dist', 'readme-check');
     mkdirSync(scratch, { recursive: true });
     const file = join(scratch, `example-${process.pid}.mjs`);
-    writeFileSync(file, code.replace("'fixtures/example'", JSON.stringify(join(FIXTURES, 'example'))));
+    writeFileSync(file, code);
     try {
       const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/^sqlite true \{ value: [\d.]+, unit: 'per day', grade: '\w+' \}\n3\n/);
+      expect(r.stdout).toBe(LIBRARY_OUTPUT);
       expect(snapshot(join(FIXTURES, 'example'), () => true)).toEqual(before); // the tracked example is left as it was
     } finally {
       rmSync(file, { force: true });
@@ -91,7 +91,7 @@ describe('README', () => {
   });
 
   it('the Bun example runs under Bun, from the mirror', () => {
-    const code = /## Using it from Bun\n[\s\S]*?```js\n([\s\S]*?)```/.exec(library)![1]!;
+    const code = bunExample();
     const dir = join(tmp(), 'example');
     cpSync(join(FIXTURES, 'example'), dir, { recursive: true });
     const bun = findBun();
@@ -106,7 +106,7 @@ describe('README', () => {
     try {
       const r = spawnSync(bun, [file, dir], { encoding: 'utf8', env });
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toBe('sqlite 40 0 true true\n');
+      expect(r.stdout).toBe(BUN_OUTPUT);
     } finally {
       rmSync(file, { force: true });
     }

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { MirrorError } from '../errors.js';
+import { asFlags, MirrorError } from '../errors.js';
 import { defaultHostId, isPgUrl } from '../model/mirror-db.js';
 
 export interface GlobalOptions {
@@ -44,7 +44,7 @@ export function note(message: string): void {
  */
 export function reportError(err: unknown, json: boolean): number {
   const code = err instanceof MirrorError ? err.code : 'INTERNAL';
-  const message = err instanceof Error ? err.message : String(err);
+  const message = asFlags(err instanceof Error ? err.message : String(err));
   if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
   process.stderr.write(`jsonl-mirror: ${message.split('\n')[0]}\n`);
   if (!(err instanceof MirrorError) && process.env.JSONL_MIRROR_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);

@@ -32,6 +32,13 @@ export function lagOf(store: Store, dir: string, f: StreamFile): { bytes: number
   return { bytes, sinceMs: src ? Date.parse(src.updated_at) : st.birthtimeMs || st.ctimeMs };
 }
 
+/**
+ * How long after its last write a live file's unfinished last line counts as
+ * a writer mid-line (pending); past it, the writer is gone and the fragment
+ * needs `import --final` (or the next writer's append) to end it.
+ */
+export const MID_LINE_MS = 60_000;
+
 /** Bytes after the open file's last newline, looking no further back than `from`: a last line its writer has not ended yet. */
 export function unterminatedBytes(fd: number, from: number, size: number): number {
   if (size <= from) return 0;

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parseStreamFile, type StreamFile } from '../model/streams.js';
-import { MirrorError } from '../errors.js';
+import { MirrorError, option } from '../errors.js';
 
 export function assertDir(dir: string): void {
   let ok = false;
@@ -13,7 +13,7 @@ export function assertDir(dir: string): void {
   if (!ok) {
     throw new MirrorError(
       'DIR_MISSING',
-      `log directory ${dir} does not exist or is not a directory; pass --dir with the folder that holds your *.jsonl files (or set JSONL_MIRROR_DIR)`,
+      `log directory ${dir} does not exist or is not a directory; pass ${option('dir')} with the folder that holds your *.jsonl files (or set JSONL_MIRROR_DIR)`,
     );
   }
 }

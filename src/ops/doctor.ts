@@ -1,4 +1,6 @@
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { MID_LINE_MS } from '../ingest/lag.js';
 import type { Store } from '../store/open.js';
 import { bytes } from '../units.js';
 import { catchUpAdvice, INDEXES_PENDING_ADVICE, mirrorStatus, type MirrorStatus } from './status.js';
@@ -19,6 +21,12 @@ export interface DoctorReport {
   walBytes: number;
 }
 
+/** Was the file written to in the last minute (its unfinished last line is then a writer mid-line)? */
+function midLine(dir: string, path: string): boolean {
+  const st = statSync(join(dir, path), { throwIfNoEntry: false });
+  return st !== undefined && Date.now() - st.mtimeMs < MID_LINE_MS;
+}
+
 /** Everything an operator asks first, each problem with the command that fixes it. */
 export function doctor(store: Store, dir: string): DoctorReport {
   const checks: DoctorCheck[] = [];
@@ -27,8 +35,9 @@ export function doctor(store: Store, dir: string): DoctorReport {
   checks.push({ name: 'integrity', ok: integrity === 'ok', detail: integrity, fix: integrity === 'ok' ? undefined : 'jsonl-mirror rebuild' });
   checks.push({ name: 'schema', ok: true, detail: `version ${status.schemaVersion}` });
   if (status.indexesPending) checks.push({ name: 'indexes', ok: false, detail: INDEXES_PENDING_ADVICE, fix: 'jsonl-mirror import' });
-  const { behindBytes: behind, unterminatedBytes: pending } = status.totals;
-  // A last line its writer has not ended yet waits by design: a healthy live log mid-write is up to date.
+  const { behindBytes: behind, unterminatedBytes: unterminated } = status.totals;
+  // A last line its writer is still writing waits by design: a healthy live log mid-write is up to date.
+  const pending = status.files.reduce((n, f) => n + (f.unterminatedBytes > 0 && midLine(dir, f.path) ? f.unterminatedBytes : 0), 0);
   const lagging = behind - pending;
   checks.push({
     name: 'lag',
@@ -36,7 +45,7 @@ export function doctor(store: Store, dir: string): DoctorReport {
     detail: lagging === 0
       ? `up to date with the files${pending > 0 ? ` (${bytes(pending)} of an unfinished last line wait for their newline)` : ''}`
       : `${bytes(lagging)} not mirrored${status.tailer ? ' (a tailer is catching up)' : ''}`,
-    fix: lagging > 0 && !status.tailer ? catchUpAdvice(behind, pending) : undefined,
+    fix: lagging > 0 && !status.tailer ? catchUpAdvice(behind, unterminated) : undefined,
   });
   checks.push({
     name: 'import',

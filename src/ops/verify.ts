@@ -1,7 +1,7 @@
 import { closeSync } from 'node:fs';
 import type { Store } from '../store/open.js';
 import type { SourceRow } from '../store/rows.js';
-import { lagBytes, unterminatedBytes } from '../ingest/lag.js';
+import { lagBytes, MID_LINE_MS, unterminatedBytes } from '../ingest/lag.js';
 import { listStreams } from '../ingest/layout.js';
 import { readLines } from '../ingest/lines.js';
 import { parseLine } from '../ingest/parse-line.js';
@@ -67,8 +67,8 @@ export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: n
         checkHeld(store, dir, f.name, new LineCursor(fd, st.size, maxLineBytes), src, add);
         if (src.state === 'copy') continue;
         verifySource(store, f.name, fd, src, maxLineBytes, report, add);
-        // A live file's last line that its writer has not ended yet waits by design (docs/design.md#invariant-5): pending, not behind.
-        const pending = f.rotation === 0 ? unterminatedBytes(fd, src.offset, st.size) : 0;
+        // A live file's last line that its writer is still writing waits by design (docs/design.md#invariant-5): pending, not behind.
+        const pending = f.rotation === 0 && Date.now() - st.mtimeMs < MID_LINE_MS ? unterminatedBytes(fd, src.offset, st.size) : 0;
         const behind = lagBytes(st.size, src) - pending;
         report.pendingBytes += pending;
         if (behind > 0) {

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { MirrorError } from '../errors.js';
+import { MirrorError, option } from '../errors.js';
 import { assertDir, listStreams, useHistoryDir } from '../ingest/layout.js';
 import { DEFAULT_CONFIG, type MetricsConfig } from '../metrics/config.js';
 import { mirrorStatus, type MirrorStatus } from '../ops/status.js';
@@ -297,7 +297,7 @@ export function createServer(opts: ServerOptions): MirrorServer {
         server.once('error', (err: NodeJS.ErrnoException) => {
           reject(
             err.code === 'EADDRINUSE'
-              ? new MirrorError('INVALID_ARGUMENT', `port ${opts.port ?? 8787} on ${host} is in use; pass --port with a free one`)
+              ? new MirrorError('INVALID_ARGUMENT', `port ${opts.port ?? 8787} on ${host} is in use; pass ${option('port')} with a free one`)
               : err,
           );
         });

@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { MirrorError, sqliteCode } from '../errors.js';
+import { MirrorError, sqliteCode, option } from '../errors.js';
 import { enterBulkLoad, finishIndexes, INDEXES_PENDING, leaveBulkLoad } from './bulk.js';
 import { checkSchema, migrate } from './migrations.js';
 import { checkDbPath, markOurs, ownershipOf, type Ownership } from './ownership.js';
@@ -256,7 +256,7 @@ export function translateOpenError(err: unknown, path: string): unknown {
   if (code === 'SQLITE_NOTADB') {
     return new MirrorError(
       'DB_NOT_A_DATABASE',
-      `${path} is not a SQLite database; move it aside (or pass --db with another path) and run \`jsonl-mirror import\` to rebuild the mirror from the logs`,
+      `${path} is not a SQLite database; move it aside (or pass ${option('db')} with another path) and run \`jsonl-mirror import\` to rebuild the mirror from the logs`,
       { cause: err },
     );
   }
@@ -277,7 +277,7 @@ export function translateOpenError(err: unknown, path: string): unknown {
   if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM')) {
     return new MirrorError(
       'DB_READONLY',
-      `cannot open ${path} for writing (${why}); check the file's and its directory's permissions, or pass --db with a writable path`,
+      `cannot open ${path} for writing (${why}); check the file's and its directory's permissions, or pass ${option('db')} with a writable path`,
       { cause: err },
     );
   }
@@ -333,7 +333,7 @@ export function openStore(path: string, opts: OpenOptions = {}): SqliteStore {
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
     throw new MirrorError(
       'DB_DIR_MISSING',
-      `the directory of the database ${path} does not exist; create ${dir} or pass --db with a path in an existing directory`,
+      `the directory of the database ${path} does not exist; create ${dir} or pass ${option('db')} with a path in an existing directory`,
     );
   }
   const exists = checkDbPath(path);

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { MirrorError } from '../errors.js';
+import { MirrorError, option } from '../errors.js';
 import { parseStreamFile } from '../model/streams.js';
 import type { Database } from './sqlite-module.js';
 import { FIRST_MIGRATION, PRAGMA, TABLE_NAMES } from './statements.js';
@@ -74,12 +74,12 @@ export function checkDbPath(path: string): boolean {
     if (code === 'ENOENT') return false;
     throw new MirrorError(
       'DB_UNREADABLE',
-      `cannot access ${path} (${code}); give this user read and search permission on ${dirname(path)}, or pass --db with another path`,
+      `cannot access ${path} (${code}); give this user read and search permission on ${dirname(path)}, or pass ${option('db')} with another path`,
       { cause: err },
     );
   }
   if (st.isDirectory()) {
-    throw new MirrorError('INVALID_ARGUMENT', `${path} is a directory; pass --db with a file path, such as ${path}/mirror.db`);
+    throw new MirrorError('INVALID_ARGUMENT', `${path} is a directory; pass ${option('db')} with a file path, such as ${path}/mirror.db`);
   }
   if (!st.isFile()) throw notOurs(path, 'is not a regular file');
   let header: Header | undefined;

@@ -1,5 +1,5 @@
 import { existsSync, renameSync } from 'node:fs';
-import { MirrorError, sqliteCode, isMirrorError } from '../errors.js';
+import { MirrorError, sqliteCode, isMirrorError, option } from '../errors.js';
 import { openStore, type SqliteStore } from './open.js';
 import { isOurMirrorFile } from './ownership.js';
 
@@ -21,7 +21,7 @@ export function quarantine(dbPath: string): string {
     throw new MirrorError(
       'DB_FOREIGN',
       `${dbPath} is not usable and its header does not prove it is a jsonl-mirror mirror, so it was left untouched; ` +
-        'move it away yourself (or pass --db with another path) and run `jsonl-mirror import`',
+        `move it away yourself (or pass ${option('db')} with another path) and run \`jsonl-mirror import\``,
     );
   }
   const aside = `${dbPath}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;

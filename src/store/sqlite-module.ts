@@ -20,7 +20,9 @@ export const defaultSqliteModule = (): string => (underBun() ? BUN_SQLITE : 'bet
 function howToFix(name: string): string {
   if (name === BUN_SQLITE) return 'bun:sqlite exists only under Bun: run under Bun, or unset JSONL_MIRROR_SQLITE_MODULE';
   if (underBun()) return `under Bun the mirror uses bun:sqlite: unset JSONL_MIRROR_SQLITE_MODULE (it names ${name})`;
-  return 'reinstall with `npm ci` (it compiles the addon for this Node version)';
+  // npm 12 runs no install script a project has not approved, so a fresh install has no addon until it is.
+  return 'its native addon is not built for this Node: approve its install script and build it (in your project: ' +
+    '`npm install-scripts approve better-sqlite3 && npm rebuild better-sqlite3`; in a clone of jsonl-mirror: `npm ci`)';
 }
 
 /**
@@ -39,8 +41,9 @@ export function loadSqlite(): SqliteDriver {
         loaded = bunSqliteDriver((require(name) as { Database: BunDatabaseConstructor }).Database);
       } else {
         const Database = require(name) as typeof BetterSqlite3;
-        // Bun loads better-sqlite3's JavaScript but not its addon: the first connection is what tells.
-        if (underBun()) new Database(':memory:').close();
+        // better-sqlite3 loads its addon at the first connection (and Bun loads only its JavaScript): a connection tells.
+        // A module named by JSONL_MIRROR_SQLITE_MODULE is opened only as its caller meant.
+        if (underBun() || name === 'better-sqlite3') new Database(':memory:').close();
         loaded = betterSqlite3Driver(Database, name);
       }
     } catch (err) {

@@ -4,6 +4,18 @@ import type { Database, Statement } from './sqlite-module.js';
  * Every SQL statement the library runs against its own tables, in one place
  * (as Fluent Bit's tail_sql.h), prepared once per connection on first use.
  */
+/**
+ * What pruning a source would drop, for sources no generation on disk holds
+ * the lines of, through any chain of copies (a copytruncate copy compressed later).
+ */
+const PRUNABLE = `WITH RECURSIVE held(id) AS (
+    SELECT copy_of FROM sources WHERE state IN ('active', 'copy') AND copy_of IS NOT NULL
+    UNION SELECT p.copy_of FROM sources p JOIN held h ON p.id = h.id WHERE p.copy_of IS NOT NULL)
+  SELECT s.id, s.stream, s.path, s.state, s.rows, s.rejects,
+    (SELECT COALESCE(SUM(LENGTH(l.line)), 0) FROM lines l WHERE l.source_id = s.id) AS bytes,
+    (SELECT MAX(l.ts_epoch) FROM lines l WHERE l.source_id = s.id) AS newest
+  FROM sources s WHERE s.kind = 'jsonl' AND s.id NOT IN (SELECT id FROM held)`;
+
 const SQL = {
   sourceById: 'SELECT * FROM sources WHERE id = ?',
   sourceByInode:
@@ -57,24 +69,9 @@ const SQL = {
   getMeta: 'SELECT value FROM meta WHERE key = ?',
   setMeta: 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
   allSources: 'SELECT * FROM sources ORDER BY stream, rank, id',
-  // Prune: sources whose file is gone (or was truncated), unless a copytruncate copy still holds their lines.
-  // A generation whose lines a generation still on disk holds, through any chain of copies (a copytruncate copy
-  // compressed later), is never prunable.
-  prunable: `WITH RECURSIVE held(id) AS (
-      SELECT copy_of FROM sources WHERE state IN ('active', 'copy') AND copy_of IS NOT NULL
-      UNION SELECT p.copy_of FROM sources p JOIN held h ON p.id = h.id WHERE p.copy_of IS NOT NULL)
-    SELECT s.id, s.stream, s.path, s.state, s.rows, s.rejects,
-      (SELECT COALESCE(SUM(LENGTH(l.line)), 0) FROM lines l WHERE l.source_id = s.id) AS bytes,
-      (SELECT MAX(l.ts_epoch) FROM lines l WHERE l.source_id = s.id) AS newest
-    FROM sources s WHERE s.kind = 'jsonl' AND s.state IN ('gone', 'replaced') AND s.id NOT IN (SELECT id FROM held)
-    ORDER BY s.stream, s.rank`,
-  prunableSource: `WITH RECURSIVE held(id) AS (
-      SELECT copy_of FROM sources WHERE state IN ('active', 'copy') AND copy_of IS NOT NULL
-      UNION SELECT p.copy_of FROM sources p JOIN held h ON p.id = h.id WHERE p.copy_of IS NOT NULL)
-    SELECT s.id, s.stream, s.path, s.state, s.rows, s.rejects,
-      (SELECT COALESCE(SUM(LENGTH(l.line)), 0) FROM lines l WHERE l.source_id = s.id) AS bytes,
-      (SELECT MAX(l.ts_epoch) FROM lines l WHERE l.source_id = s.id) AS newest
-    FROM sources s WHERE s.id = ? AND s.kind = 'jsonl' AND s.id NOT IN (SELECT id FROM held)`,
+  // Prune: sources whose file is gone (or was truncated), unless a generation still on disk holds their lines.
+  prunable: `${PRUNABLE} AND s.state IN ('gone', 'replaced') ORDER BY s.stream, s.rank`,
+  prunableSource: `${PRUNABLE} AND s.id = ?`,
   // History generations that held a pruned one's lines hold nothing any more (none of them is on disk).
   detachCopies: 'UPDATE sources SET copy_of = NULL, held_at = 0, held_len = 0 WHERE copy_of = ?',
   // Each line leads to its event_rows row by key: the source's stream and rank, the line's type and time.

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { parseTime } from '../../values.js';
 import { action } from '../context.js';
 
@@ -10,6 +10,8 @@ export function register(program: Command): void {
     .option('--since <when>', 'ts_epoch >= this (epoch seconds or ISO date)', parseTime('--since'))
     .option('--until <when>', 'ts_epoch < this', parseTime('--until'))
     .option('--sort <order>', 'file (default: oldest rotated file first, then byte offset) or time (log order)', 'file')
-    .option('--host <id>', 'with a postgres:// --db: only this host (default: every host)')
+    .option('--from-host <id>', 'with a postgres:// --db: only the events of this host (default: every host)')
+    // --host was this filter's first name; it also names serve's bind address, so it is kept only as a hidden alias.
+    .addOption(new Option('--host <id>').hideHelp())
     .action(action(() => import('../run/export.js')));
 }

@@ -1,5 +1,5 @@
 import { parseIntOption, parseTime } from '../../values.js';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { MirrorError } from '../../errors.js';
 import { METRIC_KEYS, METRIC_LABELS, type MetricKey } from '../../api/metric-names.js';
 import { action } from '../context.js';
@@ -39,7 +39,9 @@ export function register(program: Command): void {
     .option('--grade-unrounded', 'DORA: grade the unrounded values (default: the value as shown, as the dashboard does)')
     .option('--range <hours>', 'timeline: hours before --now (default 24)', parseIntOption('--range'))
     .option('--source <kind>', 'auto | sqlite | scan', 'auto')
-    .option('--host <id>', 'with a postgres:// --db: only this host (default: every host)')
+    .option('--from-host <id>', 'with a postgres:// --db: only the events of this host (default: every host)')
+    // --host was this filter's first name; it also names serve's bind address, so it is kept only as a hidden alias.
+    .addOption(new Option('--host <id>').hideHelp())
     .option('--max-lag <duration>', 'auto: answer from a mirror that cannot catch up if it is at most this far behind (e.g. 5s); default: the files answer',
       parseDuration('--max-lag'))
     .option('--config <file>', 'JSON with prices, fallbackModel and DORA bands')

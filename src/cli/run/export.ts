@@ -52,7 +52,7 @@ export const run: Run = (g, o) => {
     const out = new Chunked(1 << 20);
     out.write(g.json ? '[' : '');
     for (const line of exportLines(store, { streams: o.stream as string[] | undefined, since: o.since as number | undefined,
-      until: o.until as number | undefined, sort: o.sort as 'file' | 'time', host: o.host as string | undefined })) {
+      until: o.until as number | undefined, sort: o.sort as 'file' | 'time', host: (o.fromHost ?? o.host) as string | undefined })) {
       if (!out.write(g.json ? `${n === 0 ? '' : ','}${line}` : `${line}\n`)) break;
       n++;
     }

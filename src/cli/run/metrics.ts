@@ -34,7 +34,7 @@ export const run: Run = (g, o, args) => {
   assertDir(g.dir);
   refuseEmptyFolder(g, 'there is nothing to measure');
   const reader = createReader({
-    dir: g.dir, db: g.db, source, host: o.host as string | undefined,
+    dir: g.dir, db: g.db, source, host: (o.fromHost ?? o.host) as string | undefined,
     config: o.config ? loadConfig(o.config as string) : DEFAULT_CONFIG,
     onFallback: (reason) => note(`jsonl-mirror: ${reason}`),
     onProblem: (message) => note(`jsonl-mirror: ${message}`),

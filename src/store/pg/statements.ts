@@ -5,6 +5,15 @@ import { STAGE_COMPLETED } from '../../model/rules.js';
  * names, each scoped to one host: $1 is always the host, the caller's
  * arguments follow as $2, $3, … in the SQLite statement's order.
  */
+/** As the SQLite store's: sources of this host whose lines no generation on disk holds, through any chain of copies. */
+const PRUNABLE = `WITH RECURSIVE held(id) AS (
+    SELECT copy_of FROM sources WHERE host = $1 AND state IN ('active', 'copy') AND copy_of IS NOT NULL
+    UNION SELECT p.copy_of FROM sources p JOIN held h ON p.id = h.id WHERE p.copy_of IS NOT NULL)
+  SELECT s.id, s.stream, s.path, s.state, s.rows, s.rejects,
+    (SELECT COALESCE(SUM(LENGTH(e.line)), 0) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS bytes,
+    (SELECT MAX(e.ts_epoch) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS newest
+  FROM sources s WHERE s.host = $1 AND s.kind = 'jsonl' AND s.id NOT IN (SELECT id FROM held)`;
+
 export const PG_SQL = {
   sourceById: 'SELECT * FROM sources WHERE host = $1 AND id = $2',
   migrationsApplied: 'SELECT version, name, checksum, applied_at FROM schema_migrations WHERE $1::text IS NOT NULL ORDER BY version',
@@ -60,21 +69,8 @@ export const PG_SQL = {
   stageTotalsKept: 'SELECT stream, stage, n, duration_sum FROM stage_totals WHERE host = $1',
   stageTotalsFromRows: `SELECT stream, stage, COUNT(*) AS n, COALESCE(SUM(duration_s), 0) AS duration_sum FROM events
     WHERE host = $1 AND type = '${STAGE_COMPLETED}' AND stage IS NOT NULL GROUP BY stream, stage`,
-  prunable: `WITH RECURSIVE held(id) AS (
-      SELECT copy_of FROM sources WHERE host = $1 AND state IN ('active', 'copy') AND copy_of IS NOT NULL
-      UNION SELECT p.copy_of FROM sources p JOIN held h ON p.id = h.id WHERE p.copy_of IS NOT NULL)
-    SELECT s.id, s.stream, s.path, s.state, s.rows, s.rejects,
-      (SELECT COALESCE(SUM(LENGTH(e.line)), 0) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS bytes,
-      (SELECT MAX(e.ts_epoch) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS newest
-    FROM sources s WHERE s.host = $1 AND s.kind = 'jsonl' AND s.state IN ('gone', 'replaced') AND s.id NOT IN (SELECT id FROM held)
-    ORDER BY s.stream, s.rank`,
-  prunableSource: `WITH RECURSIVE held(id) AS (
-      SELECT copy_of FROM sources WHERE host = $1 AND state IN ('active', 'copy') AND copy_of IS NOT NULL
-      UNION SELECT p.copy_of FROM sources p JOIN held h ON p.id = h.id WHERE p.copy_of IS NOT NULL)
-    SELECT s.id, s.stream, s.path, s.state, s.rows, s.rejects,
-      (SELECT COALESCE(SUM(LENGTH(e.line)), 0) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS bytes,
-      (SELECT MAX(e.ts_epoch) FROM events e WHERE e.host = s.host AND e.source_id = s.id) AS newest
-    FROM sources s WHERE s.host = $1 AND s.id = $2 AND s.kind = 'jsonl' AND s.id NOT IN (SELECT id FROM held)`,
+  prunable: `${PRUNABLE} AND s.state IN ('gone', 'replaced') ORDER BY s.stream, s.rank`,
+  prunableSource: `${PRUNABLE} AND s.id = $2`,
   detachCopies: 'UPDATE sources SET copy_of = NULL, held_at = 0, held_len = 0 WHERE host = $1 AND copy_of = $2',
 } as const;
 
