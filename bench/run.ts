@@ -31,7 +31,7 @@ import { table } from '../src/cli/format.js';
 import { runtimeLeg, type RuntimeLeg } from './bun-leg.js';
 import { bareImportLoop, bareParseLoop, rawDualWriteLoop, streamPaths, WholeFileSource } from './baselines.js';
 import { generateShipwrightShaped } from './shipwright-shape.js';
-import { fmt, measure, percentile, summarize, type Measure, type Row } from './util.js';
+import { fmt, markdownTable, measure, percentile, summarize, type Measure, type Row } from './util.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -44,6 +44,7 @@ const o = new Command('bench')
   .option('--pg-url <url>', 'pg section: an empty PostgreSQL database to use (default: start a throwaway server with initdb)')
   .option('--workdir <dir>', 'where data goes', join(ROOT, '.bench'))
   .option('--json', 'one JSON document on stdout')
+  .option('--markdown', 'the table as Markdown with its machine line, as BENCHMARKS.md shows it')
   .option('--no-parse-worker', 'bulk imports parse on the main thread (the A/B of the parse worker, issue #15)')
   .parse()
   .opts();
@@ -718,10 +719,12 @@ const machine = { node: process.version, cpus: `${cpus().length} x ${cpus()[0]?.
 if (o.json) {
   process.stdout.write(`${JSON.stringify({ machine, rows })}\n`);
 } else {
+  const head = ['area', 'case', 'value', 'unit', 'spread', 'vs baseline', 'goal', 'met'];
   const cells = rows.map((r) => [r.area, r.case, fmt(r.value), r.unit, r.spread === undefined ? '' : `${Math.round(r.spread * 100)}%`,
     r.ratio === undefined ? (r.note ?? '') : `${fmt(r.ratio, 2)}x ${r.baseline}${r.note ? ` (${r.note})` : ''}`,
     r.goal ?? '', r.met === undefined ? '' : r.met ? 'yes' : 'NO']);
   // Full width: the results are pasted into BENCHMARKS.md, not read on a terminal.
-  process.stdout.write(`${table(['area', 'case', 'value', 'unit', 'spread', 'vs baseline', 'goal', 'met'], cells, Infinity)}\n`);
-  process.stdout.write(`machine: ${machine.cpus}, ${machine.memGb} GiB, Node ${machine.node}; log: ${machine.events} lines, ${machine.logMb} MB; ${machine.date}\n`);
+  process.stdout.write(`${o.markdown ? markdownTable(head, cells) : table(head, cells, Infinity)}\n`);
+  const line = `machine: ${machine.cpus}, ${machine.memGb} GiB, Node ${machine.node}; log: ${machine.events} lines, ${machine.logMb} MB; ${machine.date}`;
+  process.stdout.write(`${o.markdown ? `\n${line}` : line}\n`);
 }

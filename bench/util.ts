@@ -60,3 +60,9 @@ export interface Row {
 
 export const fmt = (n: number, digits = 1): string =>
   Number.isFinite(n) ? (Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en-US') : n.toFixed(digits)) : '-';
+
+/** A GitHub Markdown table, so that a run pastes into BENCHMARKS.md as it is; a `|` inside a cell is escaped. */
+export function markdownTable(head: string[], cells: string[][]): string {
+  const row = (r: string[]) => `| ${r.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [row(head), row(head.map(() => '---')), ...cells.map(row)].join('\n');
+}

@@ -6,7 +6,7 @@ export type { ChangeBatch } from './tailer/feed.js';
 // Imports: every log and legacy costs.json, idempotently.
 export { importLogs } from './import/import-logs.js';
 export { importAll, type ImportOptions, type ImportSummary } from './import/import.js';
-// Reads: every METRICS.md helper, from SQLite or from the files.
+// Reads: every docs/metrics.md helper, from SQLite or from the files.
 export { createReader, type Reader, type ReaderOptions, type SourceChoice } from './api/reader.js';
 export { METRICS, type MetricKey, type MetricArgs } from './api/metric-list.js';
 export type { ActivityOptions, ActivityFeed } from './metrics/activity.js';

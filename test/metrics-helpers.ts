@@ -34,4 +34,4 @@ export function expectBoth<T>(dir: string, fn: (r: Reader) => T, expected: T): v
   }
 }
 
-export { allHelpers } from './all-helpers.js';
+export { allHelpers, defaultCases, uncoveredMetrics } from './all-helpers.js';

@@ -7,7 +7,8 @@ import { ingestStream } from '../src/ingest/ingest-stream.js';
 import { createReader } from '../src/api/reader.js';
 import { openStore } from '../src/store/open.js';
 import { FIXTURES, tmp } from './helpers.js';
-import { allHelpers, D, NOW } from './metrics-helpers.js';
+import { METRIC_KEYS } from '../src/api/metric-list.js';
+import { allHelpers, D, defaultCases, NOW, uncoveredMetrics } from './metrics-helpers.js';
 
 const maybeString = (n: fc.Arbitrary<number>) => fc.oneof(n, n.map(String), fc.constant('.'), fc.constant(undefined));
 const eventArb = fc.record(
@@ -110,6 +111,22 @@ const importOnce = (dir: string) => {
 };
 
 describe('parity: every helper gives deep-equal results from SQLite and from the scan', () => {
+  it('covers every metric of the list, and a metric without a case fails', () => {
+    expect(uncoveredMetrics(defaultCases(NOW))).toEqual([]);
+    const { patrol: _left, ...withoutPatrol } = defaultCases(NOW);
+    expect(uncoveredMetrics(withoutPatrol)).toEqual(['patrol: no parity case']);
+    expect(uncoveredMetrics({ ...defaultCases(NOW), timeline: [] })).toEqual(['timeline: no parity case']);
+    expect(uncoveredMetrics({ ...defaultCases(NOW), notAMetric: [{}] })).toEqual(['notAMetric: not a metric of the list']);
+    const r = createReader({ dir: tmp(), source: 'scan' });
+    try {
+      expect(() => allHelpers(r, NOW, withoutPatrol as ReturnType<typeof defaultCases>)).toThrow(/patrol: no parity case/);
+      const answers = Object.keys(allHelpers(r, NOW));
+      for (const key of METRIC_KEYS) expect(answers, key).toContain(`${key} 0`);
+    } finally {
+      r.close();
+    }
+  });
+
   it('on random logs, costs.json and budget.json, at a random now, filled by one import, by repeated imports, or by ingests along the way', () => {
     fc.assert(
       fc.property(

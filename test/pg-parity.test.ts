@@ -8,6 +8,7 @@ import { openStore } from '../src/store/open.js';
 import { openPgStore } from '../src/store/pg/open.js';
 import { tmp } from './helpers.js';
 import { startPg, type PgServer } from '../fixtures/pg-server.js';
+import { allHelpers as answersOf, type ParityCases } from './all-helpers.js';
 
 const NOW = 1770768000; // the generator's last event, 2026-02-11T00:00:00Z
 
@@ -26,44 +27,31 @@ function writeLegacyState(dir: string): void {
   writeFileSync(join(dir, 'budget.json'), JSON.stringify({ daily_budget_usd: 10 }));
 }
 
-/** Every helper in METRICS.md, with windows, ties, pagination and filters. */
-function allHelpers(r: Reader, now: number): Record<string, unknown> {
-  const feed = (o: Parameters<Reader['activity']>[0]) => {
-    const f = r.activity(o);
-    return { events: f.events, total: f.total, hasMore: f.hasMore };
-  };
-  // Cursors are each backend's own; the page after the first must be the same events.
-  const first = r.activity({ limit: 5, type: 'stage', now });
+/** Every metric of the list, with windows, ties, pagination, filters and the costs stream. */
+function pgCases(now: number): ParityCases {
+  const noon = now + 12 * 3600; // the costs.json entries are dated the half day after the generator's last event
   return {
-    activityAfterCursor: r.activity({ limit: 5, type: 'stage', now, cursor: first.nextCursor! }).events,
-    activity: feed({ limit: 7, now }),
-    activityTyped: feed({ type: 'stage', limit: 5, offset: 2, now }),
-    activityIssue: feed({ issue: 2, now }),
-    costs: r.costBreakdown({ now }),
-    costs30: r.costBreakdown({ now, period: 30 }),
-    costTrend: r.costTrend({ now }),
-    dora: r.doraGrades({ now }),
-    dora3: r.doraGrades({ now, period: 3 }),
-    doraTrend: r.doraTrend({ now }),
-    stages: r.stagePerformance({ now }),
-    stages4: r.stagePerformance({ now, period: 4 }),
-    bottlenecks: r.bottlenecks({ now }),
-    heatmap: r.failureHeatmap({ now }),
-    throughput: r.throughputTrend({ now }),
-    history: r.metricsHistory({ now }),
-    historyLater: r.metricsHistory({ now: now - 5 * 86400 }),
-    costToday: r.costToday({ now }),
-    // The costs.json entries are dated the half day after the generator's last event.
-    costTodayNoon: r.costToday({ now: now + 12 * 3600 }),
-    costsStream: r.costBreakdown({ now: now + 12 * 3600, streams: ['costs'] }),
-    costsStreamTrend: r.costTrend({ now: now + 12 * 3600, streams: ['costs'] }),
-    costsFeed: feed({ stream: 'costs', now: now + 12 * 3600 }),
-    timeline: r.timeline({ now, range: 72 }),
-    issue2: r.issueEvents({ issue: 2, now }),
-    issue7: r.issueEvents({ issue: 7, now: now - 86400 }),
-    patrol: r.patrol({ now }),
-    patrolEarlier: r.patrol({ now: now - 5 * 86400 }),
+    activity: [{ limit: 7, now }, { type: 'stage', limit: 5, offset: 2, now }, { issue: 2, now }, { stream: 'costs', now: noon }],
+    costBreakdown: [{ now }, { now, period: 30 }, { now: noon, streams: ['costs'] }],
+    costTrend: [{ now }, { now: noon, streams: ['costs'] }],
+    doraGrades: [{ now }, { now, period: 3 }],
+    doraTrend: [{ now }],
+    stagePerformance: [{ now }, { now, period: 4 }],
+    bottlenecks: [{ now }],
+    failureHeatmap: [{ now }],
+    throughputTrend: [{ now }],
+    metricsHistory: [{ now }, { now: now - 5 * 86400 }],
+    costToday: [{ now }, { now: noon }],
+    timeline: [{ now, range: 72 }],
+    issueEvents: [{ issue: 2, now }, { issue: 7, now: now - 86400 }],
+    patrol: [{ now }, { now: now - 5 * 86400 }],
   };
+}
+
+/** The answers of every case, and the page after the first by cursor (cursors are each backend's own; the events must be the same). */
+function allHelpers(r: Reader, now: number): Record<string, unknown> {
+  const first = r.activity({ limit: 5, type: 'stage', now });
+  return { ...answersOf(r, now, pgCases(now)), activityAfterCursor: r.activity({ limit: 5, type: 'stage', now, cursor: first.nextCursor! }).events };
 }
 
 let server: PgServer;
@@ -105,9 +93,9 @@ describe('PostgreSQL engine: parity with SQLite', () => {
     try {
       expect(fleet.backend).toBe('postgres');
       const expected = allHelpers(sqlite, NOW);
-      expect((expected.costs as { total: number }).total).toBeGreaterThan(0);
-      expect((expected.costTodayNoon as { today_spent: number }).today_spent).toBeGreaterThan(0);
-      expect((expected.costsStream as { total: number }).total).toBeCloseTo(5.25);
+      expect((expected['costBreakdown 0'] as { total: number }).total).toBeGreaterThan(0);
+      expect((expected['costToday 1'] as { today_spent: number }).today_spent).toBeGreaterThan(0);
+      expect((expected['costBreakdown 2'] as { total: number }).total).toBeCloseTo(5.25);
       expect(allHelpers(fleet, NOW)).toEqual(expected);
       expect(allHelpers(oneHost, NOW)).toEqual(expected);
       expect(noHost.activity({ now: NOW }).total).toBe(0);

@@ -70,7 +70,7 @@ const doraTable = (g: DoraGrades) => ({ head: ['metric', 'value', 'unit', 'grade
 const pairs = (head: string[], o: Record<string, number>) => ({ head, rows: Object.entries(o) });
 
 /**
- * Every helper of METRICS.md, once: the reader, the CLI's `metrics` command,
+ * Every helper of docs/metrics.md, once: the reader, the CLI's `metrics` command,
  * the HTTP API and the public API all derive from this list, so a new metric
  * is its own file in src/metrics/ plus one entry here and its name in
  * ./metric-names.ts.
@@ -155,7 +155,7 @@ export const METRICS = {
   costToday: metric('costToday', {
     options: (a): CostTodayOptions => ({ now: a.now }),
     run: (s, o, c) => costToday(s, c.dailyBudget(), o),
-    // No budget is not a budget of $0: the table says it is not set (the JSON keeps METRICS.md's 0).
+    // No budget is not a budget of $0: the table says it is not set (the JSON keeps docs/metrics.md's 0).
     view: (x) => [{
       head: ['metric', 'value'],
       rows: [['spent today USD', x.today_spent], ...(x.daily_budget > 0
@@ -213,5 +213,5 @@ export const METRICS = {
 type OptionsOf<K extends MetricKey> = ReturnType<(typeof METRICS)[K]['options']>;
 type ResultOf<K extends MetricKey> = ReturnType<(typeof METRICS)[K]['run']>;
 
-/** One method per metric, named as in METRICS.md: reader.doraGrades({ period: 7 }). */
+/** One method per metric, named as in docs/metrics.md: reader.doraGrades({ period: 7 }). */
 export type MetricHelpers = { [K in MetricKey]: (o?: OptionsOf<K>) => ResultOf<K> };

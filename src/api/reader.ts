@@ -25,7 +25,7 @@ export interface ReaderOptions {
   db?: string;
   /** auto (default): SQLite when the mirror is usable, else the files. */
   source?: SourceChoice;
-  /** Prices and DORA bands (default: METRICS.md's). */
+  /** Prices and DORA bands (default: docs/metrics.md's). */
   config?: MetricsConfig;
   /** Line rules shared with the ingest (line limit, grace period). */
   ingest?: IngestOptions;
@@ -44,7 +44,7 @@ export interface ReaderOptions {
   maxLagSeconds?: number;
 }
 
-/** Every helper in METRICS.md (one method per entry of ./metric-list.ts), answered by whichever backend the reader chose. */
+/** Every helper in docs/metrics.md (one method per entry of ./metric-list.ts), answered by whichever backend the reader chose. */
 export interface Reader extends MetricHelpers {
   readonly backend: 'sqlite' | 'scan' | 'postgres';
   /** Why auto is scanning, or null. */

@@ -52,7 +52,7 @@ export function reportError(err: unknown, json: boolean): number {
 }
 
 export interface ActionOptions {
-  /** The command writes the mirror, so it may move a broken mirror that is provably ours aside (invariant 11). */
+  /** The command writes the mirror, so it may move a broken mirror that is provably ours aside (docs/design.md#invariant-11). */
   writes?: boolean;
 }
 

@@ -49,7 +49,7 @@ export interface ImportSummary extends IngestTotals {
 export function importAll(store: Store, dir: string, opts: ImportOptions = {}): ImportSummary {
   const started = Date.now();
   const all = listStreams(dir);
-  // A stream whose files are all deleted is ingested too, so that its sources are marked gone (invariant 1).
+  // A stream whose files are all deleted is ingested too, so that its sources are marked gone (docs/design.md#invariant-1).
   const known = store.liveStreams();
   const streams = opts.streams ?? [...new Set([...all.keys(), ...known])].sort();
   // What this import has to read, for the progress bar.

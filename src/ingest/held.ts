@@ -5,7 +5,7 @@ import { bomAt, defaultRead, readFully, type ReadFn } from './lines.js';
 import { sampleOf } from './parse-line.js';
 
 /**
- * Lines the mirror already holds (invariant 6). Every generation of a stream
+ * Lines the mirror already holds (docs/design.md#invariant-6). Every generation of a stream
  * is a sequence of lines: its own rows (events and rejects, by byte offset),
  * preceded by a held prefix that is a run of an earlier generation's lines.
  * A new generation whose first lines equal consecutive lines of an earlier

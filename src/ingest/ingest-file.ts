@@ -165,7 +165,7 @@ function batch(args: BatchArgs): FileOutcome | number {
 }
 
 /**
- * Ingests one resolved file from its checkpoint (invariant 2): each batch of
+ * Ingests one resolved file from its checkpoint (docs/design.md#invariant-2): each batch of
  * complete lines and the checkpoint after it commit in one transaction, under
  * the write lock, after re-reading the checkpoint, so that concurrent
  * ingesters of the same file never take a line twice.

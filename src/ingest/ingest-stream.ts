@@ -70,7 +70,7 @@ function notRegular(path: string, st: Stats): Skipped {
 /**
  * Brings one stream's mirror up to date with its files: every file, oldest
  * first, from its checkpoint to its last newline. This is the one ingest path
- * (invariant 2) shared by import, the writer's mirror step, the tailer and reads.
+ * (docs/design.md#invariant-2) shared by import, the writer's mirror step, the tailer and reads.
  * `listed` is the stream's generations when the caller has just listed the folder.
  */
 export function ingestStream(
@@ -209,7 +209,7 @@ function ingestPass(store: Store, dir: string, stream: string, files: StreamFile
 }
 
 /**
- * A generation is followed, not its name (invariant 6): one that is no longer
+ * A generation is followed, not its name (docs/design.md#invariant-6): one that is no longer
  * under any name the listing knows (renamed or moved away, a symlinked log's
  * old target) is read to its end, through the descriptor a long-lived
  * ingester kept, before it is let go: once drained and idle for the
@@ -251,7 +251,7 @@ function drainUnlisted(
 }
 
 /**
- * Sources whose file was not found are kept as history (invariant 1), marked
+ * Sources whose file was not found are kept as history (docs/design.md#invariant-1), marked
  * gone; one whose file appeared after our listing (another process made it)
  * is left alone. A gone source whose file comes back is revived by resolution.
  */

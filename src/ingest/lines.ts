@@ -67,7 +67,7 @@ export function readFully(fd: number, buf: Buffer, length: number, position: num
 /**
  * Reads complete lines from `from` up to `to`, at most about `batchBytes`,
  * and returns the offset after the last consumed newline: the next checkpoint.
- * Never consumes past the last `\n` unless `final` (invariant 5).
+ * Never consumes past the last `\n` unless `final` (docs/design.md#invariant-5).
  */
 export function readLines(range: ReadRange, visit: LineVisitor, visitLong: LongLineVisitor): number {
   const { fd, to, final, maxLineBytes, consumed } = range;

@@ -9,7 +9,7 @@ import type { ReadFn } from './lines.js';
 import { listStreams } from './layout.js';
 
 /**
- * File identity (invariant 6): which source row a file on disk continues.
+ * File identity (docs/design.md#invariant-6): which source row a file on disk continues.
  * A source is one generation of one file: (dev, ino) plus a hash of its first
  * bytes; its checkpoint carries a hash of the bytes just before it.
  */

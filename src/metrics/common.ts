@@ -21,7 +21,7 @@ export interface MetricOptions {
   config?: MetricsConfig;
   /**
    * DORA: compare the unrounded values with the bands (a deviation from
-   * METRICS.md, which grades the value as shown, after rounding).
+   * docs/metrics.md, which grades the value as shown, after rounding).
    */
   gradeUnrounded?: boolean;
 }

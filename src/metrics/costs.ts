@@ -73,7 +73,7 @@ export interface CostToday {
 
 /**
  * Today's spend from the costs.json entries (stream `costs`) against the daily
- * budget (METRICS.md helper 11): the positive `cost_usd` alone, never priced
+ * budget (docs/metrics.md helper 11): the positive `cost_usd` alone, never priced
  * from tokens, as the dashboard sums it.
  */
 export function costToday(src: EventSource, dailyBudget: number, o: CostTodayOptions = {}): CostToday {

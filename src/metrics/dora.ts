@@ -46,7 +46,7 @@ export function gradeEvents(events: NormalEvent[], period: number, bands: Bands,
       if (start !== undefined && e.ts_epoch > start) lead.push((e.ts_epoch - start) / 3600);
       const failedAt = lastFailure.get(e.issue);
       if (failedAt !== undefined && e.ts_epoch > failedAt) restore.push((e.ts_epoch - failedAt) / 3600);
-      // A success ends the outage whether or not it came later (METRICS.md time to restore).
+      // A success ends the outage whether or not it came later (docs/metrics.md time to restore).
       lastFailure.delete(e.issue);
     } else if (e.ts_epoch > 0) {
       lastFailure.set(e.issue, e.ts_epoch);

@@ -16,7 +16,7 @@ export interface IssueEvents {
   events: Record<string, unknown>[];
 }
 
-/** Every event of one issue up to `now`, oldest first, as written (METRICS.md helper 13). */
+/** Every event of one issue up to `now`, oldest first, as written (docs/metrics.md helper 13). */
 export function issueEvents(src: EventSource, o: IssueEventsOptions): IssueEvents {
   const issue = o?.issue;
   if (typeof issue !== 'number' || !Number.isFinite(issue) || issue === 0) {

@@ -17,7 +17,7 @@ export interface Patrol {
 const FINDINGS = 50;
 const RUNS = 20;
 
-/** The last patrol findings and runs up to `now`, each oldest first, as written (METRICS.md helper 14). */
+/** The last patrol findings and runs up to `now`, each oldest first, as written (docs/metrics.md helper 14). */
 export function patrol(src: EventSource, o: PatrolOptions = {}): Patrol {
   const upTo = resolveNow(o.now);
   const streams = o.streams ?? ['events'];

@@ -29,7 +29,7 @@ function tsOf({ event, value }: LoggedEvent): string {
   return typeof value.ts === 'string' ? value.ts : new Date(event.ts_epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** Stage segments per issue over the last `range` hours (METRICS.md helper 12). */
+/** Stage segments per issue over the last `range` hours (docs/metrics.md helper 12). */
 export function timeline(src: EventSource, o: TimelineOptions = {}): Timeline {
   const now = resolveNow(o.now);
   const range = positiveInteger('range (hours)', o.range, 24);

@@ -17,7 +17,7 @@ export interface PriceTable {
 export const TOKENS_PER_PRICE = 1e6;
 
 /**
- * The cost of an event (METRICS.md): cost_usd when positive, else priced
+ * The cost of an event (docs/metrics.md): cost_usd when positive, else priced
  * from tokens. The store's SQL (store/read-sql.ts, store/pg/read-sql.ts) is
  * built from the same table and TOKENS_PER_PRICE, term for term in this
  * order, so each event's cost is the same double in every backend.

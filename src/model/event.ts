@@ -1,5 +1,5 @@
 /**
- * The normalised view of an event (METRICS.md "Event normalisation"). The
+ * The normalised view of an event (docs/metrics.md "Event normalisation"). The
  * SQLite columns are filled from it and the scan produces it the same way,
  * which is what makes the two read backends agree.
  */

@@ -2,7 +2,7 @@ import type { PriceTable } from './cost.js';
 import type { NormalEvent } from './event.js';
 
 /**
- * What a metric asks of a backend (invariant 7): the backends differ only in
+ * What a metric asks of a backend (docs/design.md#invariant-7): the backends differ only in
  * how they find events, never in what a metric means.
  */
 export interface EventQuery {
@@ -13,7 +13,7 @@ export interface EventQuery {
   since?: number;
   /** ts_epoch < until */
   until?: number;
-  /** ts_epoch <= upTo: the helper's `now` (METRICS.md "as of now"). */
+  /** ts_epoch <= upTo: the helper's `now` (docs/metrics.md "as of now"). */
   upTo?: number;
   /** Leave out events whose epoch is 0 (no usable time). */
   timed?: boolean;
@@ -27,7 +27,7 @@ export interface GroupQuery extends EventQuery {
   by: GroupKey[];
   /**
    * duration_s: summed with absent values as 0.
-   * cost: the cost of each event (METRICS.md "Cost of an event", priced with
+   * cost: the cost of each event (docs/metrics.md "Cost of an event", priced with
    * `prices`); only events whose cost is > 0 are counted and summed.
    */
   sum?: 'duration_s' | 'cost';

@@ -1,7 +1,7 @@
 import type { NormalEvent } from './event.js';
 
 /**
- * The few definitions every layer shares (METRICS.md): what counts as a
+ * The few definitions every layer shares (docs/metrics.md): what counts as a
  * success, which UTC day an event falls on, how a type filter matches, which
  * events the all-time stage totals keep. The store builds its SQL from these
  * constants, the scan and the metrics call the functions.

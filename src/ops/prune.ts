@@ -35,7 +35,7 @@ export function prunable(store: Store, before?: number, dir?: string): PrunableR
 
 /**
  * Drops the rows of files that are gone (deleted, or truncated with no copy
- * left): the history invariant 1 keeps until the user asks. stage_totals
+ * left): the history docs/design.md#invariant-1 keeps until the user asks. stage_totals
  * loses their share in the same transaction, so it still equals the rows.
  */
 export function pruneHistory(store: Store, o: PruneOptions = {}): PruneResult {

@@ -67,7 +67,7 @@ export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: n
         checkHeld(store, dir, f.name, new LineCursor(fd, st.size, maxLineBytes), src, add);
         if (src.state === 'copy') continue;
         verifySource(store, f.name, fd, src, maxLineBytes, report, add);
-        // A live file's last line that its writer is still writing waits by design (invariant 5): pending, not behind.
+        // A live file's last line that its writer is still writing waits by design (docs/design.md#invariant-5): pending, not behind.
         const pending = f.rotation === 0 && Date.now() - st.mtimeMs < MID_LINE_MS ? unterminatedBytes(fd, src.offset, st.size) : 0;
         const behind = lagBytes(st.size, src) - pending;
         report.pendingBytes += pending;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 export const BUDGET_FILE = 'budget.json';
 
 /**
- * `daily_budget_usd` of budget.json in the log directory (METRICS.md helper
+ * `daily_budget_usd` of budget.json in the log directory (docs/metrics.md helper
  * 11): 0 when the file, the key or a positive number is missing. A file that
  * is there but unusable is told to `onProblem` and counts as no budget: the
  * dashboard still shows today's spend.

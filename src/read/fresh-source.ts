@@ -16,7 +16,7 @@ import { SqliteSource } from './sqlite-source.js';
 export class MirrorBehind extends Error {}
 
 /**
- * The SQLite backend with invariant 8: before a read touches a stream, the
+ * The SQLite backend with docs/design.md#invariant-8: before a read touches a stream, the
  * mirror catches up with that stream's files (a cheap incremental ingest),
  * once per helper call. When it cannot write (read-only, or locked by a long
  * import) it answers from what it has only when `maxLagSeconds` allows that

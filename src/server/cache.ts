@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { folderNames } from '../ingest/layout.js';
 import { parseStreamFile } from '../model/streams.js';
 
-/** Besides the streams, the files in the log directory that helpers read (METRICS.md: legacy costs, the daily budget). */
+/** Besides the streams, the files in the log directory that helpers read (docs/metrics.md: legacy costs, the daily budget). */
 const ALSO_READ = new Set(['costs.json', 'budget.json']);
 
 /**

@@ -52,7 +52,7 @@ export class Query {
   }
 
   /**
-   * A number, passed on for the helper to check (METRICS.md: a window is a
+   * A number, passed on for the helper to check (docs/metrics.md: a window is a
    * whole number >= 1); bounded here, as a huge window is a lot of work.
    */
   bounded(name: string, max: number, v = this.string(name)): number | undefined {

@@ -61,7 +61,7 @@ function metricRoute(key: MetricKey): ApiRoute {
 
 /**
  * The JSON API: Shipwright's dashboard paths and parameters where it has
- * them, each answered by exactly one metric of the list (METRICS.md shapes),
+ * them, each answered by exactly one metric of the list (docs/metrics.md shapes),
  * plus the server's own status and health.
  */
 export const API: Record<string, ApiRoute> = {

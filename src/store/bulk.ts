@@ -3,7 +3,7 @@ import { dropIndex, indexExists, PRAGMA, SECONDARY_INDEXES, type SecondaryIndex 
 
 /**
  * Bulk load (issue #15): a first import or a rebuild loads many times the
- * rows the mirror holds, and maintaining the three secondary indexes row by
+ * rows the mirror holds, and maintaining the secondary indexes (SECONDARY_INDEXES) row by
  * row costs about half the insert time. A bulk load drops them, loads with
  * synchronous = OFF, and builds them sorted at the end. `indexes_pending` in
  * meta records that they are missing; it outlives an interrupted load, so the

@@ -321,10 +321,10 @@ const cannotCreateShm = (err: unknown): boolean => {
 };
 
 /**
- * Opens the mirror: one long-lived connection per process (invariant 10),
+ * Opens the mirror: one long-lived connection per process (docs/design.md#invariant-10),
  * WAL with synchronous=NORMAL and a busy timeout, schema checked and migrated.
  * Only a file that is provably our mirror, or an empty one, is ever written
- * (invariant 11); a read-only open never writes at all.
+ * (docs/design.md#invariant-11); a read-only open never writes at all.
  */
 export function openStore(path: string, opts: OpenOptions = {}): SqliteStore {
   const driver = loadSqlite();

@@ -7,7 +7,7 @@ import { FIRST_MIGRATION, PRAGMA, TABLE_NAMES } from './statements.js';
 
 /**
  * SQLite's header field for "which application owns this file" (offset 68):
- * "JMIR". It is what lets us prove a file is our mirror (invariant 11) even
+ * "JMIR". It is what lets us prove a file is our mirror (docs/design.md#invariant-11) even
  * when its pages are corrupt, since the header is read without SQLite.
  */
 export const APPLICATION_ID = 0x4a4d4952;

@@ -13,7 +13,7 @@ export function isBrokenDb(err: unknown): boolean {
 /**
  * Moves a broken mirror aside, never deletes it: DB, -wal and -shm together,
  * so a stale WAL cannot meet the next mirror created at this path. Only a
- * file whose header proves it is our mirror moves (invariant 11); anything
+ * file whose header proves it is our mirror moves (docs/design.md#invariant-11); anything
  * else is refused untouched. Returns where the DB file went.
  */
 export function quarantine(dbPath: string): string {

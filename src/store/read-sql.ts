@@ -27,7 +27,7 @@ const columnsOf = (fields: readonly (keyof NormalEvent)[], table = ''): string =
   fields.map((f) => (f === 'type' ? `${table}type_id AS type` : `${table}${f}`)).join(', ');
 
 /**
- * Log order (METRICS.md): time, then stream name, then the file's rank, then
+ * Log order (docs/metrics.md): time, then stream name, then the file's rank, then
  * its position. Within a file rows are inserted in offset order, so the row
  * id orders them as the offset does; between streams the codes are not in
  * name order, so more than one stream is ranked by name explicitly.
@@ -247,11 +247,11 @@ export interface ExportQuery {
   since?: number;
   /** ts_epoch < until */
   until?: number;
-  /** file (default): oldest rotated file first, then byte offset; time: log order (METRICS.md). */
+  /** file (default): oldest rotated file first, then byte offset; time: log order (docs/metrics.md). */
   sort?: 'file' | 'time';
 }
 
-/** export in log order (METRICS.md); file order is the store's walk of sources (SqliteStore.exportLines). */
+/** export in log order (docs/metrics.md); file order is the store's walk of sources (SqliteStore.exportLines). */
 export function exportByTimeSql(q: ExportQuery, codes: NameCodes): Sql {
   const streams = q.streams?.length ? codes.knownStreams(q.streams) : codes.allStreams();
   const stream = oneOf('e.stream_id', streams.map((s) => s.id));

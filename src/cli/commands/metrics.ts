@@ -31,7 +31,7 @@ function parseNumber(name: string) {
 export function register(program: Command): void {
   program
     .command('metrics')
-    .description(`dashboard metrics (METRICS.md): ${METRIC_NAMES.join(', ')}`)
+    .description(`dashboard metrics (docs/metrics.md): ${METRIC_NAMES.join(', ')}`)
     .argument('<name>', METRIC_KEYS.map((k) => `${METRIC_LABELS[k].name}: ${METRIC_LABELS[k].help}`).join('; '))
     .option('--period <days>', 'window in days (each metric has its default)', parseIntOption('--period', 1))
     .option('--now <when>', 'evaluate as of this time: epoch seconds or ISO date (default: now)', parseTime('--now'))

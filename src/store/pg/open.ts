@@ -336,7 +336,7 @@ export function isPgStore(store: Store): store is PgStore {
 }
 
 /**
- * Opens the fleet mirror: one connection (invariant 10), the schema checked
+ * Opens the fleet mirror: one connection (docs/design.md#invariant-10), the schema checked
  * and migrated under an advisory lock, every statement scoped to `hostId`.
  */
 export function openPgStore(url: string, opts: PgOpenOptions = {}): PgStore {
