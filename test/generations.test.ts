@@ -242,66 +242,61 @@ describe('import with many streams', () => {
  * a tailer running: whatever the rotation renames the live file to, the
  * tailer reads it to its end through the descriptor it kept.
  */
+/**
+ * Rotates the live file eight times with a tailer running, each time just
+ * after a line the tailer has not seen yet. `rotate` moves the live file away
+ * and leaves a new one, holding `next`, at its name. Every line must be a row.
+ */
+async function rotateWhileTailing(dir: string, rotate: (i: number, next: string) => void): Promise<void> {
+  const db = join(dir, 'mirror.db');
+  const t = createTailer({ dir, pollIntervalMs: 5000, onError: () => {} });
+  await t.start();
+  let n = 0;
+  try {
+    for (let i = 1; i <= 8; i++) {
+      appendFileSync(join(dir, 'events.jsonl'), lines(n + 1, n + 3));
+      n += 3;
+      await t.idle();
+      appendFileSync(join(dir, 'events.jsonl'), line(++n));
+      rotate(i, line(++n));
+      await sleep(30);
+    }
+    for (let tries = 0; tries < 200 && seqs(db).length < n; tries++) await sleep(25);
+  } finally {
+    await t.stop();
+  }
+  expect(seqs(db)).toEqual(range(1, n));
+}
+
 describe('the tailer follows a generation, not its name', () => {
-  const rotations: Record<string, (dir: string, i: number) => void> = {
+  const renames: Record<string, (dir: string, i: number) => void> = {
     'dateext (NAME.jsonl-DATE)': (dir, i) => renameSync(join(dir, 'events.jsonl'), join(dir, `events.jsonl-2026120${i}`)),
     'olddir (into the history folder)': (dir, i) => renameSync(join(dir, 'events.jsonl'), join(dir, 'old', `events.jsonl.${i}`)),
     'a name no listing knows (moved out of the folder)': (dir, i) => renameSync(join(dir, 'events.jsonl'), join(dir, 'away', `e${i}.log`)),
   };
-  for (const [name, rotate] of Object.entries(rotations)) {
+  for (const [name, rename] of Object.entries(renames)) {
     it(name, async () => {
       const dir = tmp();
-      const db = join(dir, 'mirror.db');
       for (const d of ['old', 'away']) mkdirSync(join(dir, d));
       writeFileSync(join(dir, 'jsonl-mirror.json'), JSON.stringify({ historyDir: 'old' }));
       writeFileSync(join(dir, 'events.jsonl'), '');
-      const t = createTailer({ dir, pollIntervalMs: 5000, onError: () => {} });
-      await t.start();
-      let n = 0;
-      try {
-        for (let i = 1; i <= 8; i++) {
-          appendFileSync(join(dir, 'events.jsonl'), lines(n + 1, n + 3));
-          n += 3;
-          await t.idle();
-          // The line the tailer has not seen yet when the file is renamed.
-          appendFileSync(join(dir, 'events.jsonl'), line(++n));
-          rotate(dir, i);
-          writeFileSync(join(dir, 'events.jsonl'), line(++n));
-          await sleep(30);
-        }
-        for (let tries = 0; tries < 200 && seqs(db).length < n; tries++) await sleep(25);
-      } finally {
-        await t.stop();
-      }
-      expect(seqs(db)).toEqual(range(1, n));
+      await rotateWhileTailing(dir, (i, next) => {
+        rename(dir, i);
+        writeFileSync(join(dir, 'events.jsonl'), next);
+      });
     });
   }
 
   it('a symlinked log switched to a new target (rotatelogs, cronolog)', async () => {
     const dir = tmp();
-    const db = join(dir, 'mirror.db');
     mkdirSync(join(dir, 'targets'));
     const target = (i: number) => join(dir, 'targets', `events-${i}.log`);
     writeFileSync(target(0), '');
     symlinkSync(target(0), join(dir, 'events.jsonl'));
-    const t = createTailer({ dir, pollIntervalMs: 5000, onError: () => {} });
-    await t.start();
-    let n = 0;
-    try {
-      for (let i = 1; i <= 8; i++) {
-        appendFileSync(join(dir, 'events.jsonl'), lines(n + 1, n + 3));
-        n += 3;
-        await t.idle();
-        appendFileSync(join(dir, 'events.jsonl'), line(++n));
-        writeFileSync(target(i), line(++n));
-        symlinkSync(target(i), join(dir, 'events.jsonl.switch'));
-        renameSync(join(dir, 'events.jsonl.switch'), join(dir, 'events.jsonl'));
-        await sleep(30);
-      }
-      for (let tries = 0; tries < 200 && seqs(db).length < n; tries++) await sleep(25);
-    } finally {
-      await t.stop();
-    }
-    expect(seqs(db)).toEqual(range(1, n));
+    await rotateWhileTailing(dir, (i, next) => {
+      writeFileSync(target(i), next);
+      symlinkSync(target(i), join(dir, 'events.jsonl.switch'));
+      renameSync(join(dir, 'events.jsonl.switch'), join(dir, 'events.jsonl'));
+    });
   });
 });
