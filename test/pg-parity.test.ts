@@ -8,7 +8,7 @@ import { openStore } from '../src/store/open.js';
 import { openPgStore } from '../src/store/pg/open.js';
 import { tmp } from './helpers.js';
 import { startPg, type PgServer } from '../fixtures/pg-server.js';
-import { allHelpers as answersOf, type ParityCases } from './all-helpers.js';
+import { allHelpers as answersOf, defaultCases, type ParityCases } from './all-helpers.js';
 
 const NOW = 1770768000; // the generator's last event, 2026-02-11T00:00:00Z
 
@@ -27,24 +27,18 @@ function writeLegacyState(dir: string): void {
   writeFileSync(join(dir, 'budget.json'), JSON.stringify({ daily_budget_usd: 10 }));
 }
 
-/** Every metric of the list, with windows, ties, pagination, filters and the costs stream. */
+/** The default cases, with the costs stream, wider timelines and other days where PostgreSQL's SQL differs most. */
 function pgCases(now: number): ParityCases {
   const noon = now + 12 * 3600; // the costs.json entries are dated the half day after the generator's last event
   return {
+    ...defaultCases(now),
     activity: [{ limit: 7, now }, { type: 'stage', limit: 5, offset: 2, now }, { issue: 2, now }, { stream: 'costs', now: noon }],
     costBreakdown: [{ now }, { now, period: 30 }, { now: noon, streams: ['costs'] }],
     costTrend: [{ now }, { now: noon, streams: ['costs'] }],
-    doraGrades: [{ now }, { now, period: 3 }],
-    doraTrend: [{ now }],
-    stagePerformance: [{ now }, { now, period: 4 }],
-    bottlenecks: [{ now }],
-    failureHeatmap: [{ now }],
-    throughputTrend: [{ now }],
     metricsHistory: [{ now }, { now: now - 5 * 86400 }],
     costToday: [{ now }, { now: noon }],
     timeline: [{ now, range: 72 }],
     issueEvents: [{ issue: 2, now }, { issue: 7, now: now - 86400 }],
-    patrol: [{ now }, { now: now - 5 * 86400 }],
   };
 }
 

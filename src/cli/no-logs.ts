@@ -9,11 +9,13 @@ import type { GlobalOptions } from './context.js';
 /**
  * A folder with no logs and no mirror is almost always the wrong --dir:
  * answering (zeros, DORA grades of nothing) or creating a mirror there would
- * hide that. `what` says what was not done.
+ * hide that. `what` says what was not done. A fleet mirror holds other
+ * machines' rows, so it lets metrics answer, but gives an import nothing to read.
  */
-export function refuseEmptyFolder(g: GlobalOptions, what: string): void {
-  const mirror = isPgUrl(g.db) || existsSync(g.db);
+export function refuseEmptyFolder(g: GlobalOptions, what: string, fleetCounts: boolean): void {
+  const mirror = isPgUrl(g.db) ? fleetCounts : existsSync(g.db);
   if (mirror || listStreams(g.dir).size > 0 || existsSync(join(g.dir, LEGACY_COSTS_FILE))) return;
-  throw new MirrorError('DIR_MISSING', `no logs in ${g.dir} (no NAME.jsonl files, no ${LEGACY_COSTS_FILE}) and no mirror; ${what}. ` +
+  const none = `no logs in ${g.dir} (no NAME.jsonl files, no ${LEGACY_COSTS_FILE})${isPgUrl(g.db) ? '' : ' and no mirror'}`;
+  throw new MirrorError('DIR_MISSING', `${none}; ${what}. ` +
     'Pass --dir with the folder that holds your *.jsonl files (or set JSONL_MIRROR_DIR)');
 }

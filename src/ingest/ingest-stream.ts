@@ -113,14 +113,8 @@ function sizeHint(store: Store): string {
  * (same file at the same name, same size and mtime) has nothing to give: it is
  * passed over without being opened, so an unchanged folder costs a stat per file.
  */
-function unchanged(store: Store, dir: string, f: StreamFile): SourceRow | undefined {
-  let st: Stats | undefined;
-  try {
-    st = statSync(join(dir, f.name), { throwIfNoEntry: false });
-    if (!st?.isFile()) return undefined;
-  } catch {
-    return undefined; // opening it says why (a symlink loop, no permission)
-  }
+function unchanged(store: Store, f: StreamFile, st: Stats | undefined): SourceRow | undefined {
+  if (!st?.isFile()) return undefined;
   const src = store.sourceByInode(f.stream, st.dev, st.ino);
   if (!src || src.mtime_ms !== st.mtimeMs) return undefined;
   // An archive never grows; its recorded size is its content's. Held whole, or read whole, it has nothing left to give,
@@ -132,6 +126,15 @@ function unchanged(store: Store, dir: string, f: StreamFile): SourceRow | undefi
     return src;
   }
   return src.path === f.name && src.state === 'active' && src.size === st.size && src.offset === st.size && src.tail_len === 0 ? src : undefined;
+}
+
+/** A file's stat, or undefined when it is gone or cannot be stat'ed (opening it then says why: a symlink loop, no permission). */
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
 
 /** What reading one open file did: the source it is (or the copy), its rank, and how much is left behind. */
@@ -170,11 +173,13 @@ function readOpenFile(store: Store, dir: string, file: OpenFile, olderRank: numb
 function ingestPass(store: Store, dir: string, stream: string, files: StreamFile[], opts: ResolvedIngestOptions, totals: IngestTotals): boolean {
   const seen = new Set<number>();
   // Generations renamed out of the listing are older than every file in it, which may hold copies of their lines: first.
-  drainUnlisted(store, dir, stream, files, seen, opts, totals);
+  // One stat per listed file serves both: which inodes the listing holds, and which files need no reading.
+  const stats = files.map((f) => statOrUndefined(join(dir, f.name)));
+  drainUnlisted(store, stream, stats, seen, opts, totals);
   let replaced = false;
   let olderRank: number | undefined;
-  for (const f of files) {
-    const done = unchanged(store, dir, f);
+  for (const [i, f] of files.entries()) {
+    const done = unchanged(store, f, stats[i]);
     if (done) {
       totals.files++;
       seen.add(done.id);
@@ -217,19 +222,13 @@ function ingestPass(store: Store, dir: string, stream: string, files: StreamFile
  * truncated or rewritten is let go: it is no longer the generation it was kept for.
  */
 function drainUnlisted(
-  store: Store, dir: string, stream: string, files: StreamFile[], seen: Set<number>, opts: ResolvedIngestOptions, totals: IngestTotals,
+  store: Store, stream: string, listed: (Stats | undefined)[], seen: Set<number>, opts: ResolvedIngestOptions, totals: IngestTotals,
 ): void {
-  const listed = new Set<string>();
-  for (const f of files) {
-    try {
-      const st = statSync(join(dir, f.name), { throwIfNoEntry: false });
-      if (st) listed.add(`${st.dev}:${st.ino}`);
-    } catch {
-      // opening it in the listing says why
-    }
-  }
+  // Only a long-lived ingester keeps descriptors; an import or a read's catch-up has nothing to drain.
+  if (!opts.follow) return;
+  const inodes = new Set(listed.filter((st) => st !== undefined).map((st) => `${st.dev}:${st.ino}`));
   for (const src of store.knownSources(stream)) {
-    if (src.state !== 'active' || listed.has(`${src.dev}:${src.ino}`)) continue;
+    if (src.state !== 'active' || inodes.has(`${src.dev}:${src.ino}`)) continue;
     const kept = opts.follow?.get(src.id);
     if (!kept) continue;
     kept.st = fstatSync(kept.fd);

@@ -1,6 +1,6 @@
 import { missingSources } from '../ingest/sources.js';
 import type { Store } from '../store/open.js';
-import type { PrunableRow } from '../store/rows.js';
+import type { PrunableRow, SourceRow } from '../store/rows.js';
 
 export interface PruneOptions {
   /** Only sources whose newest event is older than this (epoch seconds). */
@@ -24,12 +24,12 @@ export interface PruneResult {
 
 /**
  * The history rows that pruning would drop, and how many bytes of lines the
- * mirror stores for them; with `dir`, also those of files deleted since the
- * last ingest (which has not marked them gone yet).
+ * mirror stores for them; also those of `deleted` (sources whose files were
+ * deleted since the last ingest, which has not marked them gone yet).
  */
-export function prunable(store: Store, before?: number, dir?: string): PrunableRow[] {
-  const deleted = dir === undefined ? [] : missingSources(store, dir).map((s) => store.prunableSource(s.id)).filter((r) => r !== undefined);
-  const found = [...store.prunable(), ...deleted.map((r) => ({ ...r, state: 'gone' }))];
+export function prunable(store: Store, before?: number, deleted: SourceRow[] = []): PrunableRow[] {
+  const gone = deleted.map((s) => store.prunableSource(s.id)).filter((r) => r !== undefined);
+  const found = [...store.prunable(), ...gone.map((r) => ({ ...r, state: 'gone' }))];
   return found.filter((c) => before === undefined || (c.newest ?? 0) < before);
 }
 
@@ -43,7 +43,7 @@ export function pruneHistory(store: Store, o: PruneOptions = {}): PruneResult {
 }
 
 function prune(store: Store, o: PruneOptions): PruneResult {
-  const found = prunable(store, o.before, o.dir);
+  const found = prunable(store, o.before, o.dir === undefined ? [] : missingSources(store, o.dir));
   if (!o.dryRun) {
     for (const c of found) {
       for (const t of store.stageTotalsOfSource(c.id)) store.subtractStageTotal(t);

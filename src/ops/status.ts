@@ -76,7 +76,8 @@ function unterminated(path: string, from: number, size: number): number {
 /** What the mirror holds and how far behind the files it is; reads only. */
 export function mirrorStatus(store: Store, dir: string): MirrorStatus {
   const sources = store.allSources();
-  const missing = new Set(missingSources(store, dir).map((s) => s.id));
+  const deleted = missingSources(store, dir);
+  const missing = new Set(deleted.map((s) => s.id));
   const byId = new Map(sources.map((s) => [s.id, s]));
   // A generation whose file is gone or was truncated, but whose lines an archive on disk holds (through any chain of
   // copies: a copytruncate copy compressed later), is compressed, not lost.
@@ -161,7 +162,7 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
       seconds: lastImport.seconds,
     },
     mirrorSkips: Number(meta('mirror_skips') ?? 0),
-    prunable: prunable(store, undefined, dir).reduce((a, c) => ({ rows: a.rows + c.rows, bytes: a.bytes + c.bytes }), { rows: 0, bytes: 0 }),
+    prunable: prunable(store, undefined, deleted).reduce((a, c) => ({ rows: a.rows + c.rows, bytes: a.bytes + c.bytes }), { rows: 0, bytes: 0 }),
     tailer: isPgStore(store) ? runningPgTailer(store, dir) : runningTailer(store),
     indexesPending: !isPgStore(store) && store.indexesPending(),
     ...(isPgStore(store) ? { fleet: { host: store.host, hosts: store.fleetHosts() } } : {}),

@@ -1,8 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { MirrorError } from '../../errors.js';
-import { LEGACY_COSTS_FILE } from '../../model/streams.js';
-import { assertDir, listStreams } from '../../ingest/layout.js';
+import { assertDir } from '../../ingest/layout.js';
 import { importAll, type ImportSummary } from '../../import/import.js';
 import { note, type Run } from '../context.js';
 import { isPgUrl, openMirror } from '../../ops/mirror.js';
@@ -29,12 +26,7 @@ export function describe(s: ImportSummary, db: string, verbose = false): string 
 
 export const run: Run = (g, o) => {
   assertDir(g.dir);
-  // A PostgreSQL mirror is never created here, so only the logs count.
-  if (isPgUrl(g.db) && listStreams(g.dir).size === 0 && !existsSync(join(g.dir, LEGACY_COSTS_FILE))) {
-    throw new MirrorError('DIR_MISSING', `no logs in ${g.dir} (no NAME.jsonl files, no ${LEGACY_COSTS_FILE}); nothing was imported. ` +
-      'Pass --dir with the folder that holds your *.jsonl files (or set JSONL_MIRROR_DIR)');
-  }
-  refuseEmptyFolder(g, 'nothing was created');
+  refuseEmptyFolder(g, isPgUrl(g.db) ? 'nothing was imported' : 'nothing was created', false);
   const store = openMirror(g.db, {}, g.hostId);
   const progress = progressHooks(Boolean(o.progress) && !g.json, 'import');
   try {

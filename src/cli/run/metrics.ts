@@ -32,7 +32,7 @@ export const run: Run = (g, o, args) => {
   const source = o.source as SourceChoice;
   if (!['auto', 'sqlite', 'scan'].includes(source)) throw new MirrorError('INVALID_ARGUMENT', `--source is auto, sqlite or scan, not "${source}"`);
   assertDir(g.dir);
-  refuseEmptyFolder(g, 'there is nothing to measure');
+  refuseEmptyFolder(g, 'there is nothing to measure', true);
   const reader = createReader({
     dir: g.dir, db: g.db, source, host: (o.fromHost ?? o.host) as string | undefined,
     config: o.config ? loadConfig(o.config as string) : DEFAULT_CONFIG,
