@@ -104,6 +104,31 @@ describe("a stream's generations on disk: numbered, dated, compressed and in a h
     expect(seqs(db)).toEqual(range(1, 6));
   });
 
+  it('verify counts an archive no ingest has linked yet as the lines it repeats, and names only the lines it adds', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'events.jsonl'), lines(1, 4));
+    expect(json(cli(['--dir', dir, '--json', 'import'])).rows).toBe(4);
+    // logrotate with compress, and no ingest since: the mirrored generation lives on only as the archive.
+    writeFileSync(join(dir, 'events.jsonl.1.gz'), gzipSync(lines(1, 4)));
+    unlinkSync(join(dir, 'events.jsonl'));
+    const linked = cli(['--dir', dir, '--json', 'verify']);
+    expect(json(linked).problems).toEqual([]);
+    expect(linked.code).toBe(0);
+    // An archive that goes on past the lines the mirror holds: those lines, and only those, were never mirrored.
+    writeFileSync(join(dir, 'events.jsonl.1.gz'), gzipSync(lines(1, 6)));
+    const longer = cli(['--dir', dir, '--json', 'verify']);
+    expect(longer.code).toBe(1);
+    const held = Buffer.byteLength(lines(1, 4));
+    expect(json(longer).problems).toEqual([
+      { path: 'events.jsonl.1.gz', offset: held, problem: 'not_mirrored', detail: `${Buffer.byteLength(lines(5, 6))} bytes never mirrored` },
+    ]);
+    // One the mirror holds nothing of is never mirrored, from its first byte.
+    writeFileSync(join(dir, 'events.jsonl.1.gz'), gzipSync(lines(7, 8)));
+    expect(json(cli(['--dir', dir, '--json', 'verify'])).problems).toEqual([
+      { path: 'events.jsonl.1.gz', offset: 0, problem: 'not_mirrored', detail: `${Buffer.byteLength(lines(7, 8))} bytes never mirrored` },
+    ]);
+  });
+
   it("a rotated generation's unterminated tail, compressed before the mirror took it, is taken from the archive", () => {
     const dir = tmp();
     const db = join(dir, 'mirror.db');

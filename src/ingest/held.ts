@@ -229,7 +229,7 @@ export interface Found {
 export function findHeld(
   store: Store,
   cursor: LineCursor,
-  src: SourceRow,
+  src: Pick<SourceRow, 'stream' | 'id'>,
   size: number,
   intact: (s: SourceRow) => boolean,
 ): Found | undefined {
