@@ -618,9 +618,16 @@ if (want('pg')) {
   const server = o.pgUrl ? undefined : await startPg();
   try {
     const url = (o.pgUrl as string | undefined) ?? (await server!.createDb('bench'));
+    // Every table of the schema, so that a migration added later is dropped too; only ever in a database that was empty.
+    const tables = (pg: SyncPg) => pg.query<{ t: string }>('SELECT quote_ident(tablename) AS t FROM pg_tables WHERE schemaname = current_schema()').rows.map((r) => r.t);
+    const check = new SyncPg(url);
+    const before = tables(check);
+    check.close();
+    if (before.length > 0) throw new Error(`pg section: ${url} is not empty (${before.join(', ')}); pass an empty database to --pg-url`);
     const reset = () => {
       const pg = new SyncPg(url);
-      pg.query('DROP TABLE IF EXISTS events, rejects, meta, stage_totals, sources, schema_migrations CASCADE');
+      const mine = tables(pg);
+      if (mine.length > 0) pg.query(`DROP TABLE IF EXISTS ${mine.join(', ')} CASCADE`);
       pg.close();
     };
     log('pg: import into PostgreSQL and into SQLite, alternately');
