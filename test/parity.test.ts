@@ -6,6 +6,7 @@ import { importAll } from '../src/import/import.js';
 import { ingestStream } from '../src/ingest/ingest-stream.js';
 import { createReader } from '../src/api/reader.js';
 import { openStore } from '../src/store/open.js';
+import { epochOf } from '../src/ingest/normalize.js';
 import { FIXTURES, tmp } from './helpers.js';
 import { METRIC_KEYS } from '../src/api/metric-list.js';
 import { allHelpers, D, defaultCases, NOW, uncoveredMetrics } from './metrics-helpers.js';
@@ -162,6 +163,25 @@ describe('parity: every helper gives deep-equal results from SQLite and from the
       // The logs end on 2026-02-11; look at them from then and from a day later.
       for (const now of [1770854400, 1770854400 + D]) compare(dir, now, importOnce);
     }
+  });
+
+  it('newestEpoch is the newest event of the activity feed, from SQLite and from the scan, and null for a stream with none', () => {
+    const dir = tmp();
+    copyFileSync(join(FIXTURES, 'shipwright', 'events-a.jsonl'), join(dir, 'events.jsonl'));
+    importOnce(dir);
+    const newest = (source: 'sqlite' | 'scan') => {
+      const r = createReader({ dir, source });
+      try {
+        const first = r.activity({ limit: 1 }).events[0]!;
+        return { epoch: r.newestEpoch(), feed: epochOf(first.ts_epoch, first.ts), none: r.newestEpoch(['nosuch']) };
+      } finally {
+        r.close();
+      }
+    };
+    const lite = newest('sqlite');
+    expect(lite.epoch).toBeGreaterThan(1_700_000_000);
+    expect(lite).toEqual({ epoch: lite.feed, feed: lite.feed, none: null });
+    expect(newest('scan')).toEqual(lite);
   });
 
   it('whether the mirror was filled by import or, line by line, by ingests', () => {

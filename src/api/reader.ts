@@ -55,6 +55,8 @@ export interface Reader extends MetricHelpers {
   readonly lagSeconds: number;
   /** Which backend answered the last call (auto answers from the files when the mirror is behind). */
   readonly answeredBy: 'sqlite' | 'scan' | 'postgres';
+  /** ts_epoch of the newest event of `streams` (default events), or null when there is none: is the log current? */
+  newestEpoch(streams?: string[]): number | null;
   /** The metric `key` asked with `args` (the CLI's flags, an HTTP query): each metric takes the options it reads. */
   ask(key: MetricKey, args: MetricArgs): unknown;
   close(): void;
@@ -164,6 +166,8 @@ export function createReader(opts: ReaderOptions): Reader {
       return answeredBy;
     },
     ...helpers,
+    // The last record alone: the activity feed would also count every event for its total.
+    newestEpoch: (streams = ['events']) => run((s) => s.records({ streams, last: 1, fields: ['ts_epoch'] })[0]?.event.ts_epoch ?? null),
     ask: (key, args) => {
       const m = METRICS[key];
       const o = m.options(args);

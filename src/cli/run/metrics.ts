@@ -4,7 +4,6 @@ import { DEFAULT_CONFIG, loadConfig } from '../../metrics/config.js';
 import { METRICS, type MetricArgs, type View } from '../../api/metric-list.js';
 import { METRIC_BY_NAME, METRIC_NAMES } from '../commands/metrics.js';
 import { createReader, type Reader, type SourceChoice } from '../../api/reader.js';
-import { epochOf } from '../../ingest/normalize.js';
 import { note, type Run } from '../context.js';
 import { refuseEmptyFolder } from '../no-logs.js';
 import { bytes, listOf, printList, rowFormatOf, table } from '../format.js';
@@ -15,8 +14,7 @@ const render = (view: View): string =>
 /** A log far older than every window answers zeros, which looks broken: say why, and how to see it as of its end. */
 function staleNote(reader: Reader): void {
   if (reader.answeredBy !== 'sqlite') return; // the scan would read every file again to find out
-  const newest = reader.activity({ limit: 1 }).events[0];
-  const epoch = newest ? epochOf(newest.ts_epoch, newest.ts) : 0;
+  const epoch = reader.newestEpoch() ?? 0;
   const days = (Date.now() / 1000 - epoch) / 86400;
   if (epoch === 0 || days < 30) return;
   const date = new Date(epoch * 1000).toISOString().slice(0, 10);
