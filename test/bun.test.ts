@@ -233,6 +233,11 @@ describe('Bun', () => {
       expect(patrol.json).toEqual(roundTrip(reader.patrol({ now: NOW })));
       expect(patrol.json.findings).toHaveLength(2);
       expect((await get(url, '/api/activity?type=all')).json.total).toBe(4);
+      // prom-client under Bun: the mirror's series and the runtime's, no error page.
+      const scraped = await get(url, '/metrics');
+      expect(scraped.status).toBe(200);
+      expect(scraped.text).toMatch(/^jsonl_mirror_rows\{host="[^"]*",stream="events"\} 4$/m);
+      expect(scraped.text).toMatch(/^process_cpu_seconds_total /m);
     } finally {
       server.kill('SIGTERM');
     }

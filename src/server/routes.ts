@@ -78,3 +78,12 @@ export function matchRoute(path: string): { route: ApiRoute; arg?: string } | un
   if (m && API['/api/events/:issue']) return { route: API['/api/events/:issue'], arg: m[1] };
   return undefined;
 }
+
+/** The route a path asks for as a metrics label: a fixed set, whatever paths clients send. */
+export function routeLabel(path: string): string {
+  if (path === '/api/stream' || path === '/metrics') return path;
+  if (!path.startsWith('/api/')) return 'page';
+  const m = matchRoute(path);
+  if (!m) return 'unknown';
+  return m.arg === undefined ? path : '/api/events/:issue';
+}

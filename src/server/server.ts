@@ -9,13 +9,15 @@ import { mirrorStatus, type MirrorStatus } from '../ops/status.js';
 import { createReader, type Reader, type SourceChoice } from '../api/reader.js';
 import { openMirrorView, type Store } from '../ops/mirror.js';
 import { runningTailer } from '../tailer/lock.js';
+import { defaultHostId } from '../model/mirror-db.js';
 import { assertBindable, Auth } from './auth.js';
 import { BodyCache, notModified, StateProbe } from './cache.js';
 import { EventFeed } from './feed.js';
 import { keepCurrent, type Live } from './live.js';
 import { HttpError } from './http-error.js';
 import { MAX_URL_BYTES, Query } from './params.js';
-import { matchRoute, type RouteContext } from './routes.js';
+import { matchRoute, routeLabel, type RouteContext } from './routes.js';
+import type { ScrapeState, ServerMetrics } from './prometheus.js';
 import { loadStatic, staticKey, type StaticFile } from './static.js';
 
 export interface ServerOptions {
@@ -62,6 +64,12 @@ const PAGE_HEADERS: OutgoingHttpHeaders = {
 function openView(db: string): Store | undefined {
   if (!existsSync(db)) return undefined;
   return openMirrorView(db);
+}
+
+/** When the mirror's database last changed: its file or its WAL, whichever was written last (epoch seconds). */
+function lastWrite(db: string): number | null {
+  const times = [db, `${db}-wal`].map((p) => statSync(p, { throwIfNoEntry: false })?.mtimeMs).filter((t) => t !== undefined);
+  return times.length === 0 ? null : Math.max(...times) / 1000;
 }
 
 function statusOf(err: unknown): number {
@@ -141,6 +149,27 @@ export function createServer(opts: ServerOptions): MirrorServer {
     };
   }
 
+  // Loaded by listen(): prom-client takes ~50 ms to load, which a library user who only reads should not pay.
+  let metrics: ServerMetrics | undefined;
+  function scrapeState(): ScrapeState {
+    let s: MirrorStatus | undefined;
+    try {
+      s = status();
+    } catch {
+      s = undefined; // no usable mirror: jsonl_mirror_up says so, /api/health says why
+    }
+    const l = live?.status();
+    return { status: s, tailerUp: l !== undefined && (l.mode === 'tailer' || l.holder !== null), lastCommit: lastWrite(db) };
+  }
+
+  function scrape(res: ServerResponse, head: boolean, extra: OutgoingHttpHeaders): void {
+    const m = metrics!;
+    m.text().then(
+      (body) => send(res, 200, { ...extra, 'content-type': m.contentType, 'cache-control': 'no-store' }, head ? undefined : body),
+      (err) => sendError(res, err),
+    );
+  }
+
   const send = (res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body?: Buffer | string) => {
     res.writeHead(status, { ...SECURITY_HEADERS, ...headers });
     res.end(body);
@@ -209,6 +238,9 @@ export function createServer(opts: ServerOptions): MirrorServer {
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    let route = 'unknown';
+    res.once('close', () => metrics?.observe(route, res.statusCode, route === '/api/stream' ? undefined : (performance.now() - started) / 1000));
     try {
       const raw = req.url ?? '/';
       if (Buffer.byteLength(raw) > MAX_URL_BYTES) throw new HttpError(414, 'URI_TOO_LONG', `the request line is longer than ${MAX_URL_BYTES} bytes`);
@@ -226,9 +258,11 @@ export function createServer(opts: ServerOptions): MirrorServer {
       if (!raw.startsWith('/')) throw new HttpError(400, 'BAD_PATH', 'the request target must be a path');
       // Prefixed, not resolved against a base: `//x/y` is a path here, not a host.
       const parsed = new URL(`http://localhost${raw}`);
+      route = routeLabel(parsed.pathname);
       const admission = auth.admit(req, parsed.searchParams);
       const extra: OutgoingHttpHeaders = admission.setCookie ? { 'set-cookie': admission.setCookie } : {};
       const path = parsed.pathname;
+      if (path === '/metrics') return scrape(res, head, extra);
       if (path === '/api/stream') {
         if (head) throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'the live feed is a GET');
         return stream(req, res, parsed.searchParams, extra);
@@ -291,6 +325,7 @@ export function createServer(opts: ServerOptions): MirrorServer {
       view ??= openView(db);
       if (view) feed ??= new EventFeed(view);
       reader = openReader();
+      metrics = new (await import('./prometheus.js')).ServerMetrics(defaultHostId(), scrapeState);
       http = createHttpServer({ maxHeaderSize: 16 * 1024 }, handle);
       const server = http;
       await new Promise<void>((resolve, reject) => {

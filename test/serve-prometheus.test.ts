@@ -1,0 +1,129 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../fixtures/free-port.js';
+import { exampleDir, get, serve } from './serve-helpers.js';
+import { tmp } from './helpers.js';
+
+/** One series of an exposition: its value, or undefined when the exposition lacks it. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+const LINE = '{"ts":"2026-02-11T00:00:00Z","ts_epoch":1770768000,"type":"stage.completed","stage":"build","issue":7,"duration_s":12}\n';
+
+describe('GET /metrics: the mirror and the server in the Prometheus text format', () => {
+  it('counts what /api/status counts, per stream, with the tailer up and each request under its route', async () => {
+    const dir = exampleDir();
+    const s = await serve({ dir });
+    const status = (await get(s.url, '/api/status')).json;
+    await get(s.url, '/api/metrics/dora');
+    await get(s.url, '/api/no/such/endpoint');
+    await get(s.url, '/no-such-page-9f3');
+    const r = await get(s.url, '/metrics');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    const host = JSON.stringify((await import('../src/model/mirror-db.js')).defaultHostId());
+    const rows = (stream: string) => sample(r.text, `jsonl_mirror_rows{host=${host},stream="${stream}"}`);
+    expect(rows('events')! + rows('costs')!).toBe(status.totals.events);
+    expect(sample(r.text, `jsonl_mirror_rejects{host=${host},stream="events"}`)).toBe(status.totals.rejects);
+    expect(sample(r.text, `jsonl_mirror_lag_bytes{host=${host},stream="events"}`)).toBe(0);
+    expect(sample(r.text, `jsonl_mirror_up{host=${host}}`)).toBe(1);
+    expect(sample(r.text, `jsonl_mirror_tailer_up{host=${host}}`)).toBe(1);
+    expect(sample(r.text, `jsonl_mirror_last_commit_timestamp_seconds{host=${host}}`)).toBeGreaterThan(Date.now() / 1000 - 600);
+    expect(sample(r.text, 'jsonl_mirror_http_requests_total{route="/api/metrics/dora",code="200"}')).toBe(1);
+    // Paths nobody serves are two labels, however many different ones arrive.
+    expect(sample(r.text, 'jsonl_mirror_http_requests_total{route="unknown",code="404"}')).toBe(1);
+    expect(sample(r.text, 'jsonl_mirror_http_requests_total{route="page",code="404"}')).toBe(1);
+    expect(sample(r.text, 'jsonl_mirror_http_request_duration_seconds_count{route="/api/status"}')).toBe(1);
+    expect(r.text).toMatch(/^process_cpu_seconds_total /m);
+    // The scrape itself is counted by the next one.
+    expect(sample((await get(s.url, '/metrics')).text, 'jsonl_mirror_http_requests_total{route="/metrics",code="200"}')).toBe(1);
+  });
+
+  it('lag: bytes appended since the last ingest, and for how long, while no tailer runs', async () => {
+    const dir = exampleDir();
+    const s = await serve({ dir, tail: false });
+    appendFileSync(join(dir, 'events.jsonl'), LINE);
+    const host = JSON.stringify((await import('../src/model/mirror-db.js')).defaultHostId());
+    const text = (await get(s.url, '/metrics')).text;
+    expect(sample(text, `jsonl_mirror_lag_bytes{host=${host},stream="events"}`)).toBe(Buffer.byteLength(LINE));
+    expect(sample(text, `jsonl_mirror_lag_seconds{host=${host},stream="events"}`)).toBeGreaterThanOrEqual(0);
+    expect(sample(text, `jsonl_mirror_tailer_up{host=${host}}`)).toBe(0);
+  });
+
+  it('without a usable mirror: up is 0 and no stream series, never an error page', async () => {
+    const dir = join(tmp('jm-prom-'), 'logs');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'events.jsonl'), LINE);
+    const s = await serve({ dir, tail: false });
+    const r = await get(s.url, '/metrics');
+    expect(r.status).toBe(200);
+    expect(r.text).toMatch(/^jsonl_mirror_up\{host="[^"]*"\} 0$/m);
+    expect(r.text).not.toMatch(/^jsonl_mirror_rows\{/m);
+  });
+
+  it('is behind the token like every other path', async () => {
+    const s = await serve({ dir: exampleDir(), token: 'prom-secret-0123456789abcdef' });
+    expect((await get(s.url, '/metrics')).status).toBe(401);
+    expect((await get(s.url, '/metrics', { authorization: 'Bearer prom-secret-0123456789abcdef' })).status).toBe(200);
+  });
+});
+
+const procs: ChildProcess[] = [];
+afterEach(() => {
+  for (const p of procs.splice(0)) p.kill('SIGKILL');
+});
+
+function prometheusBin(): string {
+  const which = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' });
+  if (which.status !== 0) throw new Error('Prometheus is not installed: run `apt-get install -y prometheus` (.ci/system-deps does); this test needs the real one');
+  return which.stdout.trim();
+}
+
+/** Prometheus's own answer to an instant query: the one value it has for `query`, or undefined. */
+async function promValue(base: string, query: string): Promise<number | undefined> {
+  const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(query)}`).catch(() => undefined);
+  if (!res?.ok) return undefined;
+  const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
+  const first = body.data.result[0];
+  return first ? Number(first.value[1]) : undefined;
+}
+
+describe('a real Prometheus scraping /metrics', () => {
+  it("stores the mirror's row count and lag, scraped with the server's token", async () => {
+    const dir = exampleDir();
+    const s = await serve({ dir, tail: false, token: 'scrape-token-0123456789abcdef' });
+    appendFileSync(join(dir, 'events.jsonl'), LINE);
+    const status = (await get(s.url, '/api/status', { authorization: 'Bearer scrape-token-0123456789abcdef' })).json;
+    const events = status.files.filter((f: { stream: string }) => f.stream === 'events').reduce((a: number, f: { rows: number }) => a + f.rows, 0);
+
+    const work = tmp('jm-prom-');
+    const port = await freePort();
+    const target = new URL(s.url).host;
+    writeFileSync(join(work, 'prometheus.yml'), [
+      'global:', '  scrape_interval: 1s', 'scrape_configs:', '  - job_name: jsonl-mirror',
+      '    authorization:', '      credentials: scrape-token-0123456789abcdef', '    static_configs:', `      - targets: ['${target}']`, '',
+    ].join('\n'));
+    const prom = spawn(prometheusBin(), [
+      `--config.file=${join(work, 'prometheus.yml')}`, `--storage.tsdb.path=${join(work, 'data')}`, `--web.listen-address=127.0.0.1:${port}`,
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    procs.push(prom);
+    let log = '';
+    prom.stderr!.on('data', (d) => (log += d));
+    const base = `http://127.0.0.1:${port}`;
+    const end = Date.now() + 60_000;
+    let rows: number | undefined;
+    let lag: number | undefined;
+    while (Date.now() < end && prom.exitCode === null) {
+      rows = await promValue(base, 'jsonl_mirror_rows{job="jsonl-mirror",stream="events"}');
+      lag = await promValue(base, 'jsonl_mirror_lag_bytes{job="jsonl-mirror",stream="events"}');
+      if (rows !== undefined && lag !== undefined) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect({ rows, lag }, `Prometheus: ${log.slice(-2000)}`).toEqual({ rows: events, lag: Buffer.byteLength(LINE) });
+    expect(await promValue(base, 'up{job="jsonl-mirror"}')).toBe(1);
+  });
+});
