@@ -20,6 +20,8 @@ export class ServerMetrics {
   private readonly registry = new Registry();
   private readonly requests: Counter<'route' | 'code'>;
   private readonly latency: Histogram<'route'>;
+  private readonly counted = new Map<string, { inc(): void }>();
+  private readonly timed = new Map<string, { observe(v: number): void }>();
   private state: ScrapeState = { status: undefined, tailerUp: false, lastCommit: null };
 
   constructor(host: string, private readonly scrape: () => ScrapeState) {
@@ -67,8 +69,15 @@ export class ServerMetrics {
 
   /** Counts a finished request under its route (routeLabel: a fixed set); `seconds` undefined for the live feed. */
   observe(route: string, code: number, seconds: number | undefined): void {
-    this.requests.inc({ route, code: String(code) });
-    if (seconds !== undefined) this.latency.observe({ route }, seconds);
+    // A request's cost: the children are looked up once per route, not hashed from their labels every time.
+    const key = `${route} ${code}`;
+    let count = this.counted.get(key);
+    if (!count) this.counted.set(key, (count = this.requests.labels(route, String(code))));
+    count.inc();
+    if (seconds === undefined) return;
+    let time = this.timed.get(route);
+    if (!time) this.timed.set(route, (time = this.latency.labels(route)));
+    time.observe(seconds);
   }
 
   async text(): Promise<string> {
