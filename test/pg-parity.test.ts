@@ -45,7 +45,11 @@ function pgCases(now: number): ParityCases {
 /** The answers of every case, and the page after the first by cursor (cursors are each backend's own; the events must be the same). */
 function allHelpers(r: Reader, now: number): Record<string, unknown> {
   const first = r.activity({ limit: 5, type: 'stage', now });
-  return { ...answersOf(r, now, pgCases(now)), activityAfterCursor: r.activity({ limit: 5, type: 'stage', now, cursor: first.nextCursor! }).events };
+  return {
+    ...answersOf(r, now, pgCases(now)),
+    activityAfterCursor: r.activity({ limit: 5, type: 'stage', now, cursor: first.nextCursor! }).events,
+    newestEpoch: [r.newestEpoch(), r.newestEpoch(['costs']), r.newestEpoch(['nosuch'])],
+  };
 }
 
 let server: PgServer;
