@@ -23,3 +23,9 @@ export const METRIC_LABELS = {
 export type MetricKey = keyof typeof METRIC_LABELS;
 
 export const METRIC_KEYS = Object.keys(METRIC_LABELS) as MetricKey[];
+
+/** The metrics by their CLI name, from the one list. */
+export const METRIC_BY_NAME = new Map<string, MetricKey>(METRIC_KEYS.map((k) => [METRIC_LABELS[k].name, k]));
+
+/** The metric names, for help and completion. */
+export const METRIC_NAMES = [...METRIC_BY_NAME.keys()];

@@ -1,14 +1,9 @@
 import { parseIntOption, parseTime } from '../../values.js';
 import { Option, type Command } from 'commander';
 import { MirrorError } from '../../errors.js';
-import { METRIC_KEYS, METRIC_LABELS, type MetricKey } from '../../api/metric-names.js';
+import { METRIC_KEYS, METRIC_LABELS, METRIC_NAMES } from '../../api/metric-names.js';
 import { action } from '../context.js';
 
-/** The metrics by their CLI name, from the one list. */
-export const METRIC_BY_NAME = new Map<string, MetricKey>(METRIC_KEYS.map((k) => [METRIC_LABELS[k].name, k]));
-
-/** The metric names, for completion. */
-export const METRIC_NAMES = [...METRIC_BY_NAME.keys()];
 
 /** A duration: 500ms, 5s, 2m, 1h, or plain seconds. */
 function parseDuration(name: string) {

@@ -1,7 +1,7 @@
 import type { Command, Option } from 'commander';
 import { MirrorError } from '../../errors.js';
 import type { Run } from '../context.js';
-import { METRIC_NAMES } from '../commands/metrics.js';
+import { METRIC_NAMES } from '../../api/metric-names.js';
 
 const flags = (options: readonly Option[]): string[] => options.flatMap((o) => [o.long, o.short]).filter((f): f is string => Boolean(f));
 

@@ -2,7 +2,7 @@ import { MirrorError } from '../../errors.js';
 import { assertDir } from '../../ingest/layout.js';
 import { DEFAULT_CONFIG, loadConfig } from '../../metrics/config.js';
 import { METRICS, type MetricArgs, type View } from '../../api/metric-list.js';
-import { METRIC_BY_NAME, METRIC_NAMES } from '../commands/metrics.js';
+import { METRIC_BY_NAME, METRIC_NAMES } from '../../api/metric-names.js';
 import { createReader, type Reader, type SourceChoice } from '../../api/reader.js';
 import { note, type Run } from '../context.js';
 import { refuseEmptyFolder } from '../no-logs.js';
