@@ -23,7 +23,8 @@ export type { MetricsHistory } from './metrics/history.js';
 // Serves the dashboard API, a live feed and the web dashboard over HTTP.
 export { createServer, type ServerOptions, type MirrorServer } from './server/server.js';
 // Operating the mirror.
-export { openStore, type OpenOptions, type Store } from './store/open.js';
+export { openStore, type OpenOptions } from './store/open.js';
+export type { Store } from './store/engine.js';
 // A fleet mirror: the same ingest and helpers on PostgreSQL (db: 'postgres://…').
 export { openMirror, type MirrorOpenOptions } from './store/engine.js';
 export { openPgStore, isPgUrl, type PgStore, type PgOpenOptions } from './store/pg/open.js';

@@ -6,7 +6,8 @@ import { ingestStream } from '../src/ingest/ingest-stream.js';
 import { resolveIngestOptions } from '../src/ingest/options.js';
 import { resolveSource } from '../src/ingest/sources.js';
 import { verifyMirror } from '../src/ops/verify.js';
-import { openStore, type Store } from '../src/store/open.js';
+import { openStore } from '../src/store/open.js';
+import type { Store } from '../src/store/engine.js';
 import { FIXTURES, tmp, withSql } from './helpers.js';
 
 const line = (o: Record<string, unknown>): string => `${JSON.stringify(o)}\n`;

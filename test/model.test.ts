@@ -7,7 +7,8 @@ import { FollowedFiles } from '../src/ingest/followed.js';
 import { ingestStream } from '../src/ingest/ingest-stream.js';
 import { continues } from '../src/ingest/sources.js';
 import { verifyMirror } from '../src/ops/verify.js';
-import { openStore, type Store } from '../src/store/open.js';
+import { openStore } from '../src/store/open.js';
+import type { Store } from '../src/store/engine.js';
 import { tmp, withSql } from './helpers.js';
 import { addLines, linesInFiles, LogModel, numberOf, opsArbitrary, type Lines, type Op } from './model.js';
 

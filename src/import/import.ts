@@ -1,4 +1,4 @@
-import type { Store } from '../store/open.js';
+import type { Store } from '../store/engine.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
 import { bytesBehind } from '../ingest/lag.js';
 import { listStreams } from '../ingest/layout.js';

@@ -1,4 +1,4 @@
-import type { Store } from '../store/open.js';
+import type { Store } from '../store/engine.js';
 import type { EventFields, EventRow, SourceRow } from '../store/rows.js';
 import { EVENT_GROUP } from '../store/statements.js';
 import { holdsLineAt, lineHash } from './held.js';

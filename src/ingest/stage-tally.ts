@@ -1,6 +1,6 @@
 import type { NormalEvent } from '../model/event.js';
 import { countsInStageTotals } from '../model/rules.js';
-import type { Store } from '../store/open.js';
+import type { Store } from '../store/engine.js';
 
 /**
  * The stage_totals a batch adds (model/rules.ts says which events count),

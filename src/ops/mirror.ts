@@ -1,6 +1,7 @@
 import { MirrorError } from '../errors.js';
 import { openMirror as openEngine } from '../store/engine.js';
-import { openStore, type OpenOptions, type Store } from '../store/open.js';
+import { openStore, type OpenOptions } from '../store/open.js';
+import type { Store } from '../store/engine.js';
 import { defaultHostId, isPgUrl, redact } from '../model/mirror-db.js';
 import { moveAsideBroken } from '../store/quarantine.js';
 

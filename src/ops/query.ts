@@ -1,6 +1,6 @@
 import { MirrorError } from '../errors.js';
-import type { Store } from '../store/open.js';
-import { isPgStore, type PgStore } from '../store/pg/open.js';
+import { isPgStore, type Store } from '../store/engine.js';
+import type { PgStore } from '../store/pg/open.js';
 
 /** PRAGMAs that only read; any other, and any PRAGMA with "=", is refused. */
 const READ_PRAGMAS = new Set([

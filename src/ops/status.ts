@@ -1,6 +1,6 @@
 import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Store } from '../store/open.js';
+import { isPgStore, type Store } from '../store/engine.js';
 import { bytes } from '../units.js';
 import type { SourceRow } from '../store/rows.js';
 import { listStreams } from '../ingest/layout.js';
@@ -10,7 +10,6 @@ import type { ImportSummary } from '../import/import.js';
 import { runningTailer, type TailerOwner } from '../tailer/lock.js';
 import { runningPgTailer } from '../tailer/pg-tailer.js';
 import { prunable } from './prune.js';
-import { isPgStore } from '../store/pg/open.js';
 import type { HostStatus } from '../store/pg/fleet.js';
 
 export interface FileStatus {

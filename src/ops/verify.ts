@@ -1,5 +1,5 @@
 import { closeSync } from 'node:fs';
-import type { Store } from '../store/open.js';
+import type { Store } from '../store/engine.js';
 import type { SourceRow } from '../store/rows.js';
 import { lagBytes, MID_LINE_MS, unterminatedBytes } from '../ingest/lag.js';
 import { listStreams } from '../ingest/layout.js';

@@ -1,6 +1,12 @@
-import { openStore, type OpenOptions } from './open.js';
-import type { Store } from './open.js';
-import { defaultHostId, isPgUrl, openPgStore } from './pg/open.js';
+import { openStore, type OpenOptions, type SqliteStore } from './open.js';
+import { defaultHostId, isPgUrl, openPgStore, type PgStore } from './pg/open.js';
+
+/** The mirror handle: either engine, told apart by `engine` (or isPgStore). */
+export type Store = SqliteStore | PgStore;
+
+export function isPgStore(store: Store): store is PgStore {
+  return store.engine === 'postgres';
+}
 
 export interface MirrorOpenOptions extends OpenOptions {
   /** A PostgreSQL mirror: the host this process reads and writes as (default: the hostname). */

@@ -12,7 +12,6 @@ import { eventsSql, exportByTimeSql, exportSourceSql, feedCountSql, feedPageSql,
 import type { EventFields, EventRow } from './rows.js';
 import { loadSqlite, type Database, type Statement } from './sqlite-module.js';
 import { DATA_VERSION, PRAGMA, Statements } from './statements.js';
-import type { PgStore } from './pg/open.js';
 import { StoreOps } from './store.js';
 
 export interface OpenOptions {
@@ -385,5 +384,3 @@ export function openStore(path: string, opts: OpenOptions = {}): SqliteStore {
     throw translateOpenError(err, path);
   }
 }
-/** The mirror handle: either engine, told apart by `engine` (or isPgStore). */
-export type Store = SqliteStore | PgStore;

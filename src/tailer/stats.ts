@@ -1,6 +1,6 @@
 import { lagBytes } from '../ingest/lag.js';
 import { statAtPath } from '../ingest/sources.js';
-import type { Store } from '../store/open.js';
+import type { Store } from '../store/engine.js';
 
 export interface TailerFileStats {
   stream: string;

@@ -1,7 +1,8 @@
 import { MirrorError, sqliteCode } from '../errors.js';
 import { ingestLive } from '../ingest/ingest-live.js';
 import { ingestOwnLines } from '../ingest/ingest-own.js';
-import { openStore, translateOpenError, type Store } from '../store/open.js';
+import { openStore, translateOpenError } from '../store/open.js';
+import type { Store } from '../store/engine.js';
 import { isPgUrl, openPgStore, redact, translatePgError } from '../store/pg/open.js';
 import { RECHECK_MS, type OpenStream, type StreamFiles } from './streams.js';
 

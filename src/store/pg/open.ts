@@ -2,7 +2,6 @@ import { MirrorError } from '../../errors.js';
 import { defaultHostId, isPgUrl, redact } from '../../model/mirror-db.js';
 import type { Stmt, StatementSet } from '../statement-set.js';
 import type { SqlName } from '../statements.js';
-import type { Store } from '../open.js';
 import { StoreOps } from '../store.js';
 import { isUnreachable, PgError, SyncPg } from './bridge.js';
 import type { EventFields, EventRow, FeedRow } from '../rows.js';
@@ -329,10 +328,6 @@ export class PgStore extends StoreOps {
   dbBytes(): number {
     return this.pg.query<{ n: number }>(DB_BYTES).rows[0]!.n;
   }
-}
-
-export function isPgStore(store: Store): store is PgStore {
-  return store.engine === 'postgres';
 }
 
 /**
