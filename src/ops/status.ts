@@ -23,8 +23,6 @@ export interface FileStatus {
   behindBytes: number;
   /** Of behindBytes, those in an unterminated last line: an import leaves them until the line ends (or `import --final`). */
   unterminatedBytes: number;
-  /** With bytes behind: seconds since the file was last written, the longest its unmirrored bytes can have waited; else 0. */
-  behindSeconds: number;
   rows: number;
   rejects: number;
 }
@@ -74,8 +72,6 @@ function unterminated(path: string, from: number, size: number): number {
   }
 }
 
-const waited = (mtimeMs: number): number => Math.max(0, (Date.now() - mtimeMs) / 1000);
-
 /** What the mirror holds and how far behind the files it is; reads only. */
 export function mirrorStatus(store: Store, dir: string): MirrorStatus {
   const sources = store.allSources();
@@ -113,7 +109,6 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
     const size = st ? (s.path.endsWith('.gz') ? s.size : st.size) : null;
     if (state === 'gone' || state === 'replaced') historyRows += s.rows;
     if (st) known.add(`${st.dev}:${st.ino}`);
-    const behindBytes = size === null ? 0 : lagBytes(size, s);
     files.push({
       path: s.path,
       stream: s.stream,
@@ -121,9 +116,8 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
       generation: s.generation,
       size,
       checkpoint: s.offset,
-      behindBytes,
+      behindBytes: size === null ? 0 : lagBytes(size, s),
       unterminatedBytes: size === null || s.path.endsWith('.gz') ? 0 : unterminated(join(dir, s.path), s.offset, size),
-      behindSeconds: behindBytes > 0 && st ? waited(st.mtimeMs) : 0,
       rows: s.rows,
       rejects: s.rejects,
     });
@@ -134,8 +128,7 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
         const st = statSync(join(dir, f.name));
         if (known.has(`${st.dev}:${st.ino}`) || !st.isFile()) continue; // a FIFO or directory is not a log: the ingest skips it
         files.push({ path: f.name, stream: f.stream, state: 'unmirrored', generation: 0, size: st.size,
-          checkpoint: 0, behindBytes: st.size, unterminatedBytes: unterminated(join(dir, f.name), 0, st.size),
-          behindSeconds: st.size > 0 ? waited(st.mtimeMs) : 0, rows: 0, rejects: 0 });
+          checkpoint: 0, behindBytes: st.size, unterminatedBytes: unterminated(join(dir, f.name), 0, st.size), rows: 0, rejects: 0 });
       } catch {
         // removed since the listing
       }
