@@ -39,8 +39,12 @@ describe('GET /metrics: the mirror and the server in the Prometheus text format'
     expect(sample(r.text, 'jsonl_mirror_http_requests_total{route="page",code="404"}')).toBe(1);
     expect(sample(r.text, 'jsonl_mirror_http_request_duration_seconds_count{route="/api/status"}')).toBe(1);
     expect(r.text).toMatch(/^process_cpu_seconds_total /m);
+    // Refused before routing (405), still under the route asked for.
+    expect((await get(s.url, '/metrics', {}, 'POST')).status).toBe(405);
     // The scrape itself is counted by the next one.
-    expect(sample((await get(s.url, '/metrics')).text, 'jsonl_mirror_http_requests_total{route="/metrics",code="200"}')).toBe(1);
+    const next = (await get(s.url, '/metrics')).text;
+    expect(sample(next, 'jsonl_mirror_http_requests_total{route="/metrics",code="200"}')).toBe(1);
+    expect(sample(next, 'jsonl_mirror_http_requests_total{route="/metrics",code="405"}')).toBe(1);
   });
 
   it('lag: bytes appended since the last ingest, and for how long, while no tailer runs', async () => {
@@ -50,8 +54,13 @@ describe('GET /metrics: the mirror and the server in the Prometheus text format'
     const host = JSON.stringify((await import('../src/model/mirror-db.js')).defaultHostId());
     const text = (await get(s.url, '/metrics')).text;
     expect(sample(text, `jsonl_mirror_lag_bytes{host=${host},stream="events"}`)).toBe(Buffer.byteLength(LINE));
-    expect(sample(text, `jsonl_mirror_lag_seconds{host=${host},stream="events"}`)).toBeGreaterThanOrEqual(0);
     expect(sample(text, `jsonl_mirror_tailer_up{host=${host}}`)).toBe(0);
+    // The wait grows with the clock while nothing on disk changes (a stuck mirror must trip an alert on it).
+    const waited = sample(text, `jsonl_mirror_lag_seconds{host=${host},stream="events"}`)!;
+    await new Promise((r) => setTimeout(r, 1200));
+    const later = sample((await get(s.url, '/metrics')).text, `jsonl_mirror_lag_seconds{host=${host},stream="events"}`)!;
+    expect(later - waited).toBeGreaterThanOrEqual(1);
+    expect(later - waited).toBeLessThan(30);
   });
 
   it('without a usable mirror: up is 0 and no stream series, never an error page', async () => {

@@ -18,6 +18,7 @@ import { HttpError } from './http-error.js';
 import { MAX_URL_BYTES, Query } from './params.js';
 import { matchRoute, routeLabel, type RouteContext } from './routes.js';
 import type { ScrapeState, ServerMetrics } from './prometheus.js';
+import { streamGauges, type StreamGauge } from '../ops/stream-gauges.js';
 import { loadStatic, staticKey, type StaticFile } from './static.js';
 
 export interface ServerOptions {
@@ -152,14 +153,16 @@ export function createServer(opts: ServerOptions): MirrorServer {
   // Loaded by listen(): prom-client takes ~50 ms to load, which a library user who only reads should not pay.
   let metrics: ServerMetrics | undefined;
   function scrapeState(): ScrapeState {
-    let s: MirrorStatus | undefined;
+    let streams: StreamGauge[] | undefined;
     try {
-      s = status();
-    } catch {
-      s = undefined; // no usable mirror: jsonl_mirror_up says so, /api/health says why
+      view ??= openView(db);
+      streams = view ? streamGauges(view, opts.dir) : undefined;
+    } catch (err) {
+      // A mirror that cannot be read now: jsonl_mirror_up says so, /api/health says why, and so does this note.
+      note(`/metrics: ${(err as Error).message}`);
     }
     const l = live?.status();
-    return { status: s, tailerUp: l !== undefined && (l.mode === 'tailer' || l.holder !== null), lastCommit: lastWrite(db) };
+    return { streams, tailerUp: l !== undefined && (l.mode === 'tailer' || l.holder !== null), lastCommit: lastWrite(db) };
   }
 
   function scrape(res: ServerResponse, head: boolean, extra: OutgoingHttpHeaders): void {
@@ -239,10 +242,14 @@ export function createServer(opts: ServerOptions): MirrorServer {
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
-    let route = 'unknown';
-    res.once('close', () => metrics?.observe(route, res.statusCode, route === '/api/stream' ? undefined : (performance.now() - started) / 1000));
+    const raw = req.url ?? '/';
+    const route = routeLabel(raw.split('?', 1)[0]!);
+    res.once('close', () => {
+      // A client gone before any answer was sent is no status code.
+      const code = res.headersSent ? String(res.statusCode) : 'aborted';
+      metrics?.observe(route, code, route === '/api/stream' ? undefined : (performance.now() - started) / 1000);
+    });
     try {
-      const raw = req.url ?? '/';
       if (Buffer.byteLength(raw) > MAX_URL_BYTES) throw new HttpError(414, 'URI_TOO_LONG', `the request line is longer than ${MAX_URL_BYTES} bytes`);
       cors(req, res);
       if (req.method === 'OPTIONS' && opts.cors && req.headers.origin === opts.cors) {
@@ -258,7 +265,6 @@ export function createServer(opts: ServerOptions): MirrorServer {
       if (!raw.startsWith('/')) throw new HttpError(400, 'BAD_PATH', 'the request target must be a path');
       // Prefixed, not resolved against a base: `//x/y` is a path here, not a host.
       const parsed = new URL(`http://localhost${raw}`);
-      route = routeLabel(parsed.pathname);
       const admission = auth.admit(req, parsed.searchParams);
       const extra: OutgoingHttpHeaders = admission.setCookie ? { 'set-cookie': admission.setCookie } : {};
       const path = parsed.pathname;
@@ -293,6 +299,8 @@ export function createServer(opts: ServerOptions): MirrorServer {
     async listen() {
       assertDir(opts.dir);
       assertBindable(host, opts.token);
+      // Before the tailer starts: a failure here must leave nothing running.
+      metrics = new (await import('./prometheus.js')).ServerMetrics(defaultHostId(), scrapeState, note);
       view = openView(db);
       live = await keepCurrent({
         dir: opts.dir,
@@ -325,7 +333,6 @@ export function createServer(opts: ServerOptions): MirrorServer {
       view ??= openView(db);
       if (view) feed ??= new EventFeed(view);
       reader = openReader();
-      metrics = new (await import('./prometheus.js')).ServerMetrics(defaultHostId(), scrapeState);
       http = createHttpServer({ maxHeaderSize: 16 * 1024 }, handle);
       const server = http;
       await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,42 @@
+import type { Store } from '../store/engine.js';
+import { lagOf } from '../ingest/lag.js';
+import { listStreams } from '../ingest/layout.js';
+
+/** One stream's rows, rejects and lag, as a scrape reports them. */
+export interface StreamGauge {
+  stream: string;
+  rows: number;
+  rejects: number;
+  behindBytes: number;
+  /** Epoch ms since when the oldest unmirrored bytes have waited (lagOf's rule: since the checkpoint last moved, or since a file never read was created), or null when caught up. */
+  behindSinceMs: number | null;
+}
+
+/**
+ * Per stream, what the mirror holds and how far behind its files it is: the
+ * sources' own counts and a stat per file, without status's integrity check,
+ * prune estimate or line scans, so that it can run on every scrape.
+ */
+export function streamGauges(store: Store, dir: string): StreamGauge[] {
+  const by = new Map<string, StreamGauge>();
+  const of = (stream: string): StreamGauge => {
+    let g = by.get(stream);
+    if (!g) by.set(stream, (g = { stream, rows: 0, rejects: 0, behindBytes: 0, behindSinceMs: null }));
+    return g;
+  };
+  for (const s of store.allSources()) {
+    const g = of(s.stream);
+    g.rows += s.rows;
+    g.rejects += s.rejects;
+  }
+  for (const [stream, files] of listStreams(dir)) {
+    for (const f of files) {
+      const lag = lagOf(store, dir, f);
+      if (lag.bytes === 0) continue;
+      const g = of(stream);
+      g.behindBytes += lag.bytes;
+      g.behindSinceMs = Math.min(g.behindSinceMs ?? lag.sinceMs, lag.sinceMs);
+    }
+  }
+  return [...by.values()];
+}
