@@ -122,6 +122,11 @@ describe("a stream's generations on disk: numbered, dated, compressed and in a h
     expect(json(longer).problems).toEqual([
       { path: 'events.jsonl.1.gz', offset: held, problem: 'not_mirrored', detail: `${Buffer.byteLength(lines(5, 6))} bytes never mirrored` },
     ]);
+    // An unterminated tail after the lines it repeats is no row of any generation: not mirrored, whatever it says.
+    writeFileSync(join(dir, 'events.jsonl.1.gz'), gzipSync(lines(1, 2) + line(99).trimEnd()));
+    expect(json(cli(['--dir', dir, '--json', 'verify'])).problems).toEqual([
+      { path: 'events.jsonl.1.gz', offset: Buffer.byteLength(lines(1, 2)), problem: 'not_mirrored', detail: `${line(99).length - 1} bytes never mirrored` },
+    ]);
     // One the mirror holds nothing of is never mirrored, from its first byte.
     writeFileSync(join(dir, 'events.jsonl.1.gz'), gzipSync(lines(7, 8)));
     expect(json(cli(['--dir', dir, '--json', 'verify'])).problems).toEqual([

@@ -91,13 +91,12 @@ export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: n
 /**
  * How much of a file no source describes is lines another generation already
  * holds: an archive (`NAME.jsonl.2.gz`) that the ingest has not linked to the
- * generation it compresses yet is mirrored line for line, not lost. When all
- * its complete lines are held, so is the whole file.
+ * generation it compresses yet is mirrored line for line, not lost. An
+ * unterminated tail after those lines is no row of any generation, so it is
+ * not counted as held.
  */
 function copiedBytes(store: Store, dir: string, stream: string, cursor: LineCursor, size: number): number {
-  const found = findHeld(store, cursor, { stream, id: NO_SOURCE }, size, (s) => intact(dir, s));
-  if (!found) return 0;
-  return found.run.end === 'file-end' ? size : found.run.held;
+  return findHeld(store, cursor, { stream, id: NO_SOURCE }, size, (s) => intact(dir, s))?.run.held ?? 0;
 }
 
 /** Lines mirrored twice through two generations of a stream (doctor's check: the file heads only, not every line). */
