@@ -46,10 +46,11 @@ export const run: Run = (g, o, args) => {
       issue: f.issue, type: f.type, limit: f.limit, offset: f.offset, cursor: f.cursor,
     };
     const result = reader.ask(key, args);
-    if (f.now === undefined && key !== 'issueEvents') staleNote(reader);
+    // Of the answer's read: the stale-log check below is a read of its own, which would report its own lag.
     if (reader.lagBytes > 0 && reader.answeredBy === 'sqlite') {
       note(`jsonl-mirror: answered from SQLite ${bytes(reader.lagBytes)} (${reader.lagSeconds.toFixed(1)} s) behind the files: it could not catch up (read-only or locked)`);
     }
+    if (f.now === undefined && key !== 'issueEvents') staleNote(reader);
     if (format === 'csv' || format === 'tsv' || format === 'nl') {
       // A list is a row per item; any other answer (dora, costs, history, heatmap) one row of dotted columns (deploy_freq.grade).
       const list = listOf(result);
