@@ -4,6 +4,11 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createReader } from '../src/api/reader.js';
+import { importAll } from '../src/import/import.js';
+import { FollowedFiles } from '../src/ingest/followed.js';
+import { ingestStream } from '../src/ingest/ingest-stream.js';
+import { verifyMirror } from '../src/ops/verify.js';
+import { openStore } from '../src/store/open.js';
 import { createTailer } from '../src/tailer/tailer.js';
 import { cli, tmp, withSql } from './helpers.js';
 
@@ -329,4 +334,59 @@ describe('the tailer follows a generation, not its name', () => {
       renameSync(join(dir, 'events.jsonl.switch'), join(dir, 'events.jsonl'));
     });
   });
+});
+
+describe('a tailer and an import at once', () => {
+  // The import keeps no descriptors: to it the generation's file is gone, so its copy reads on past the checkpoint.
+  // The tailer still holds the file open and would drain it; the lines past the checkpoint are the copy's now.
+  const logs: Record<string, (dir: string) => void> = {
+    'a renamed file': (dir) => writeFileSync(join(dir, 'events.jsonl'), lines(1, 3)),
+    "a symlink's target (rotatelogs, cronolog)": (dir) => {
+      mkdirSync(join(dir, 'targets'));
+      writeFileSync(join(dir, 'targets', 'gen-1.log'), lines(1, 3));
+      symlinkSync(join(dir, 'targets', 'gen-1.log'), join(dir, 'events.jsonl'));
+    },
+  };
+  const copies: Record<string, (live: string) => void> = {
+    // logrotate's compress: renamed, a new live file, gzipped, the rotated name removed.
+    'compressed': (live) => {
+      renameSync(live, `${live}.1`);
+      writeFileSync(live, '');
+      writeFileSync(`${live}.1.gz`, gzipSync(readFileSync(`${live}.1`)));
+      unlinkSync(`${live}.1`);
+    },
+    'kept as a suffix (tail -n K > tmp && mv tmp log)': (live) => {
+      writeFileSync(`${live}.rotating`, lines(2, 5));
+      renameSync(`${live}.rotating`, live);
+    },
+  };
+  for (const [log, start] of Object.entries(logs)) {
+    for (const [copy, rotate] of Object.entries(copies)) {
+      it(`${log}, ${copy} before the tailer read its end: each line once`, () => {
+        const dir = tmp();
+        const db = join(dir, 'mirror.db');
+        const live = join(dir, 'events.jsonl');
+        start(dir);
+        const tailer = openStore(db);
+        const importer = openStore(db);
+        const follow = new FollowedFiles();
+        const tail = () => ingestStream(tailer, dir, 'events', { follow });
+        try {
+          tail();
+          appendFileSync(live, lines(4, 5));
+          rotate(live);
+          // The tailer's round comes between the import's read of the copy and the end of its pass.
+          let rounds = 0;
+          importAll(importer, dir, { onProgress: () => rounds++ === 0 && tail() });
+          tail();
+          expect(seqs(db)).toEqual(range(1, 5));
+          expect(verifyMirror(tailer, dir).problems).toEqual([]);
+        } finally {
+          follow.closeAll();
+          tailer.close();
+          importer.close();
+        }
+      });
+    }
+  }
 });

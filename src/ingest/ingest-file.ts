@@ -9,7 +9,7 @@ import type { IngestTotals, ResolvedIngestOptions } from './options.js';
 import { parseLine, sampleOf, type RejectReason } from './parse-line.js';
 import { fieldsOf, lineOf, type ParsedPiece, type ParsedReject } from './parsed-batch.js';
 import { StageTally } from './stage-tally.js';
-import type { OpenFile } from './sources.js';
+import { continuedElsewhere, type OpenFile } from './sources.js';
 
 export type FileOutcome = 'done' | 'invalid' | 'inactive';
 
@@ -70,6 +70,9 @@ function batch(args: BatchArgs): FileOutcome | number {
   const size = file.st.size;
   const src = store.sourceById(sourceId);
   if (!src || src.state !== 'active') return 'inactive';
+  // An ingester that keeps no descriptors saw this generation's file gone and let a copy of it (its archive, a kept
+  // suffix) read on from the checkpoint: the lines after it are the copy's, even if a descriptor kept here still has them.
+  if (continuedElsewhere(store, src)) return 'inactive';
   // A caller's cached source id may name another file once the mirror was rebuilt: then resolve again.
   if (src.dev !== file.st.dev || src.ino !== file.st.ino) return 'invalid';
   // Not resolved in this pass: a generation that has read nothing may hold an earlier one's lines, and a file whose

@@ -149,7 +149,7 @@ function unchangedInPlace(store: Store, file: OpenFile, src: SourceRow, cursor: 
  * on is closed: a file that looks like it again (its inode reused by a copy,
  * say) is a new generation, which finds the lines it holds like any other.
  */
-function continuedElsewhere(store: Store, src: SourceRow): boolean {
+export function continuedElsewhere(store: Store, src: SourceRow): boolean {
   return src.offset > 0 && store.continuedFrom(src.id, src.offset);
 }
 
