@@ -336,6 +336,51 @@ describe('the tailer follows a generation, not its name', () => {
   });
 });
 
+describe('a generation no name leads to any more, marked gone by an import, is still drained by the tailer that holds it open', () => {
+  const moves: Record<string, (dir: string, live: string) => void> = {
+    "a symlink switched (rotatelogs, cronolog)": (dir, live) => {
+      writeFileSync(join(dir, 'targets', 'gen-2.log'), '');
+      symlinkSync(join(dir, 'targets', 'gen-2.log'), `${live}.switch`);
+      renameSync(`${live}.switch`, live);
+    },
+    'a rename out of the folder': (dir, live) => {
+      renameSync(live, join(dir, 'targets', 'moved-away.jsonl'));
+      writeFileSync(live, '');
+    },
+  };
+  for (const [move, apply] of Object.entries(moves)) {
+    it(`${move}: the lines written just before are mirrored once`, () => {
+      const dir = tmp();
+      const db = join(dir, 'mirror.db');
+      const live = join(dir, 'events.jsonl');
+      mkdirSync(join(dir, 'targets'));
+      writeFileSync(join(dir, 'targets', 'gen-1.log'), lines(1, 1));
+      symlinkSync(join(dir, 'targets', 'gen-1.log'), live);
+      const tailer = openStore(db);
+      const importer = openStore(db);
+      const follow = new FollowedFiles();
+      const tail = () => ingestStream(tailer, dir, 'events', { follow });
+      try {
+        tail();
+        appendFileSync(live, lines(2, 2));
+        apply(dir, live);
+        importAll(importer, dir);
+        appendFileSync(live, lines(3, 3));
+        tail();
+        tail();
+        expect(seqs(db)).toEqual(range(1, 3));
+        importAll(importer, dir);
+        tail();
+        expect(seqs(db)).toEqual(range(1, 3));
+      } finally {
+        follow.closeAll();
+        tailer.close();
+        importer.close();
+      }
+    });
+  }
+});
+
 describe('a tailer and an import at once', () => {
   // The import keeps no descriptors: to it the generation's file is gone, so its copy reads on past the checkpoint.
   // The tailer still holds the file open and would drain it; the lines past the checkpoint are the copy's now.

@@ -10,7 +10,7 @@ import { streamFiles } from './layout.js';
 import {
   emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals, type ResolvedIngestOptions, type Skipped,
 } from './options.js';
-import { continues, resolveSource, statAtPath, type OpenFile, type Resolution } from './sources.js';
+import { continuedElsewhere, continues, resolveSource, statAtPath, type OpenFile, type Resolution } from './sources.js';
 import type { SourceRow } from '../store/rows.js';
 
 /**
@@ -227,14 +227,15 @@ function drainUnlisted(
   // Only a long-lived ingester keeps descriptors; an import or a read's catch-up has nothing to drain.
   if (!opts.follow) return;
   const inodes = new Set(listed.filter((st) => st !== undefined).map((st) => `${st.dev}:${st.ino}`));
-  for (const src of store.knownSources(stream)) {
-    if (src.state !== 'active' || inodes.has(`${src.dev}:${src.ino}`)) continue;
-    const kept = opts.follow?.get(src.id);
+  for (const known of store.knownSources(stream)) {
+    if ((known.state !== 'active' && known.state !== 'gone') || inodes.has(`${known.dev}:${known.ino}`)) continue;
+    const kept = opts.follow?.get(known.id);
     if (!kept) continue;
     kept.st = fstatSync(kept.fd);
     // Truncated or rewritten before it was moved: what it holds now is no longer the generation it was kept for.
-    if (!continues(kept.fd, kept.st.size, src)) {
-      opts.follow!.release(src.id);
+    const src = continues(kept.fd, kept.st.size, known) ? stillOurs(store, known) : undefined;
+    if (!src) {
+      opts.follow!.release(known.id);
       continue;
     }
     const idle = Date.now() - kept.st.mtimeMs >= opts.rotatedGraceMs;
@@ -247,6 +248,24 @@ function drainUnlisted(
       opts.follow!.draining(src.id);
     } else opts.follow!.release(src.id);
   }
+}
+
+/**
+ * The generation a kept descriptor still reads, active again if an ingester
+ * without descriptors (an import) marked it gone because no name leads to its
+ * file any more (a symlink switched, a rename out of the folder): its lines
+ * after the checkpoint are only here. Not when a copy already read on from
+ * the checkpoint: those lines are the copy's.
+ */
+function stillOurs(store: Store, src: SourceRow): SourceRow | undefined {
+  return src.state === 'active' ? src : store.transaction(reviveLocked)(store, src.id);
+}
+
+function reviveLocked(store: Store, id: number): SourceRow | undefined {
+  const now = store.sourceById(id);
+  if (!now || now.state !== 'gone' || continuedElsewhere(store, now)) return undefined;
+  store.setState(id, 'active', new Date().toISOString());
+  return store.sourceById(id);
 }
 
 /**
