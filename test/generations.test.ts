@@ -336,6 +336,21 @@ describe('the tailer follows a generation, not its name', () => {
   });
 });
 
+/** A tailer's store (with kept descriptors) and an importer's on one mirror, as two processes would have them. */
+function tailerBesideImport(dir: string, fn: (o: { tailer: ReturnType<typeof openStore>; importer: ReturnType<typeof openStore>; tail: () => void }) => void): void {
+  const db = join(dir, 'mirror.db');
+  const tailer = openStore(db);
+  const importer = openStore(db);
+  const follow = new FollowedFiles();
+  try {
+    fn({ tailer, importer, tail: () => ingestStream(tailer, dir, 'events', { follow }) });
+  } finally {
+    follow.closeAll();
+    tailer.close();
+    importer.close();
+  }
+}
+
 describe('a generation no name leads to any more, marked gone by an import, is still drained by the tailer that holds it open', () => {
   const moves: Record<string, (dir: string, live: string) => void> = {
     "a symlink switched (rotatelogs, cronolog)": (dir, live) => {
@@ -356,11 +371,7 @@ describe('a generation no name leads to any more, marked gone by an import, is s
       mkdirSync(join(dir, 'targets'));
       writeFileSync(join(dir, 'targets', 'gen-1.log'), lines(1, 1));
       symlinkSync(join(dir, 'targets', 'gen-1.log'), live);
-      const tailer = openStore(db);
-      const importer = openStore(db);
-      const follow = new FollowedFiles();
-      const tail = () => ingestStream(tailer, dir, 'events', { follow });
-      try {
+      tailerBesideImport(dir, ({ importer, tail }) => {
         tail();
         appendFileSync(live, lines(2, 2));
         apply(dir, live);
@@ -372,11 +383,7 @@ describe('a generation no name leads to any more, marked gone by an import, is s
         importAll(importer, dir);
         tail();
         expect(seqs(db)).toEqual(range(1, 3));
-      } finally {
-        follow.closeAll();
-        tailer.close();
-        importer.close();
-      }
+      });
     });
   }
 });
@@ -412,11 +419,7 @@ describe('a tailer and an import at once', () => {
         const db = join(dir, 'mirror.db');
         const live = join(dir, 'events.jsonl');
         start(dir);
-        const tailer = openStore(db);
-        const importer = openStore(db);
-        const follow = new FollowedFiles();
-        const tail = () => ingestStream(tailer, dir, 'events', { follow });
-        try {
+        tailerBesideImport(dir, ({ tailer, importer, tail }) => {
           tail();
           appendFileSync(live, lines(4, 5));
           rotate(live);
@@ -426,11 +429,7 @@ describe('a tailer and an import at once', () => {
           tail();
           expect(seqs(db)).toEqual(range(1, 5));
           expect(verifyMirror(tailer, dir).problems).toEqual([]);
-        } finally {
-          follow.closeAll();
-          tailer.close();
-          importer.close();
-        }
+        });
       });
     }
   }
