@@ -47,31 +47,31 @@ export class ServerMetrics {
   constructor(host: string, private readonly scrape: () => ScrapeState, note: (m: string) => void) {
     this.process = processMetrics(note);
     const registers = [this.registry];
-    const perStream = (name: string, help: string, value: (g: StreamGauge, now: number) => number) =>
-      new Gauge({
+    const perStream = (name: string, help: string, value: (g: StreamGauge, now: number) => number) => {
+      const g: Gauge<'host' | 'stream'> = new Gauge({
         name, help, labelNames: ['host', 'stream'], registers,
         collect: () => {
-          const g = this.registry.getSingleMetric(name) as Gauge<'host' | 'stream'>;
           g.reset();
           const now = Date.now();
           for (const s of this.state.streams ?? []) g.set({ host, stream: s.stream }, value(s, now));
         },
       });
+    };
     perStream('jsonl_mirror_rows', 'Events the mirror holds, per stream (every generation, history included).', (s) => s.rows);
     perStream('jsonl_mirror_rejects', 'Lines recorded as rejects (malformed, not an object, too long), per stream.', (s) => s.rejects);
     perStream('jsonl_mirror_lag_bytes', 'Bytes of the stream\'s files not mirrored yet.', (s) => s.behindBytes);
     perStream('jsonl_mirror_lag_seconds', 'How long the stream\'s oldest unmirrored bytes have waited (since the checkpoint last moved; 0 when caught up).',
       (s, now) => (s.behindSinceMs === null ? 0 : Math.max(0, (now - s.behindSinceMs) / 1000)));
-    const single = (name: string, help: string, value: () => number | null) =>
-      new Gauge({
+    const single = (name: string, help: string, value: () => number | null) => {
+      const g: Gauge<'host'> = new Gauge({
         name, help, labelNames: ['host'], registers,
         collect: () => {
-          const g = this.registry.getSingleMetric(name) as Gauge<'host'>;
           g.reset();
           const v = value();
           if (v !== null) g.set({ host }, v);
         },
       });
+    };
     single('jsonl_mirror_up', '1 when the mirror can be read, else 0 (/api/health says why).', () => (this.state.streams ? 1 : 0));
     single('jsonl_mirror_tailer_up', '1 when a tailer follows the logs (this server\'s or another process\'s), else 0.', () => (this.state.tailerUp ? 1 : 0));
     single('jsonl_mirror_last_commit_timestamp_seconds', 'When the mirror\'s database last changed (its file or its WAL), epoch seconds.', () => this.state.lastCommit);
