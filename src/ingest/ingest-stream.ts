@@ -225,17 +225,18 @@ function drainUnlisted(
   store: Store, stream: string, listed: (Stats | undefined)[], seen: Set<number>, opts: ResolvedIngestOptions, totals: IngestTotals,
 ): void {
   // Only a long-lived ingester keeps descriptors; an import or a read's catch-up has nothing to drain.
-  if (!opts.follow) return;
+  const follow = opts.follow;
+  if (!follow) return;
   const inodes = new Set(listed.filter((st) => st !== undefined).map((st) => `${st.dev}:${st.ino}`));
   for (const known of store.knownSources(stream)) {
     if ((known.state !== 'active' && known.state !== 'gone') || inodes.has(`${known.dev}:${known.ino}`)) continue;
-    const kept = opts.follow?.get(known.id);
+    const kept = follow.get(known.id);
     if (!kept) continue;
     kept.st = fstatSync(kept.fd);
     // Truncated or rewritten before it was moved: what it holds now is no longer the generation it was kept for.
     const src = continues(kept.fd, kept.st.size, known) ? stillOurs(store, known) : undefined;
     if (!src) {
-      opts.follow!.release(known.id);
+      follow.release(known.id);
       continue;
     }
     const idle = Date.now() - kept.st.mtimeMs >= opts.rotatedGraceMs;
@@ -245,8 +246,8 @@ function drainUnlisted(
     totals.pendingBytes += behind;
     if (outcome === 'done' && after?.state === 'active' && (behind > 0 || !idle)) {
       seen.add(src.id);
-      opts.follow!.draining(src.id);
-    } else opts.follow!.release(src.id);
+      follow.draining(src.id);
+    } else follow.release(src.id);
   }
 }
 
