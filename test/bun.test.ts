@@ -137,7 +137,7 @@ describe('Bun', () => {
       rejects: c.prepare('SELECT * FROM rejects ORDER BY source_id, "offset"').all().map((r) => ({ ...(r as object), at: '' })),
       names: [c.prepare('SELECT * FROM streams ORDER BY id').all(), c.prepare('SELECT * FROM types ORDER BY id').all()],
       legacy: c.prepare('SELECT * FROM legacy_entries ORDER BY key').all(),
-      stageTotals: c.prepare('SELECT * FROM stage_totals ORDER BY stream, stage').all(),
+      dayTotals: c.prepare('SELECT * FROM day_totals ORDER BY stream_id, type_id, day, nulls, stage, model, ok').all(),
       meta: c.prepare("SELECT key FROM meta ORDER BY key").all(),
       header: [c.pragma('application_id', { simple: true }), c.pragma('journal_mode', { simple: true })],
     }));

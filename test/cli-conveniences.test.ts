@@ -89,7 +89,7 @@ describe('prune', () => {
     expect(yes.stdout).toMatch(/dropped 29,471 rows and 342 rejects of 1 file/);
     expect(cli(['--dir', dir, 'query', 'SELECT COUNT(*) AS n FROM events', '--json']).json).toEqual([{ n: 28_083 }]);
     const v = cli(['--dir', dir, 'verify', '--json']);
-    expect(v.json.problems).toEqual([]); // stage_totals lost exactly the pruned rows' share
+    expect(v.json.problems).toEqual([]); // day_totals lost exactly the pruned rows' share
     expect(cli(['--dir', dir, 'prune', '--dry-run']).stdout).toMatch(/nothing to prune/);
   });
 

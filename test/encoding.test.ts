@@ -31,7 +31,7 @@ function grouped(dir: string) {
 }
 
 describe('a string cut inside an emoji (a lone surrogate, "\\ud83d")', () => {
-  it('is one value everywhere, kept as its JSON escape: SQLite, the scan and stage_totals agree, and verify passes after import and rebuild', () => {
+  it('is one value everywhere, kept as its JSON escape: SQLite, the scan and day_totals agree, and verify passes after import and rebuild', () => {
     const dir = tmp();
     const ev = (stage: string, type = 'stage.completed', model = 'opus') =>
       `${JSON.stringify({ ts_epoch: NOW - 60, type, stage, duration_s: 10, cost_usd: 1, model, issue: 1 })}\n`;

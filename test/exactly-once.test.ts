@@ -110,7 +110,7 @@ describe('1. a rewrite rotation that keeps a suffix (tail -n 5000 > tmp && mv tm
 });
 
 describe('2. copytruncate with a line written between the copy and the truncate', () => {
-  it('11 rows and stage_totals 11 for 11 lines, and verify passes', () => {
+  it('11 rows and day_totals 11 for 11 lines, and verify passes', () => {
     const dir = tmp();
     const log = join(dir, 'events.jsonl');
     const db = join(dir, 'mirror.db');
@@ -122,7 +122,7 @@ describe('2. copytruncate with a line written between the copy and the truncate'
     truncateSync(log, 0);
     expect(cli(['--dir', dir, 'import']).code).toBe(0);
     expect(ids(db)).toEqual(seq(1, 11));
-    expect(q<{ n: number }>(db, 'SELECT n FROM stage_totals')).toEqual([{ n: 11 }]);
+    expect(q<{ n: number }>(db, 'SELECT SUM(n) AS n FROM day_totals')).toEqual([{ n: 11 }]);
     expect(cli(['--dir', dir, 'verify']).code).toBe(0);
   });
 

@@ -43,7 +43,7 @@ export function withSql<T>(path: string, fn: (db: Database.Database) => T): T {
 /**
  * The mirror at `from` as an older jsonl-mirror (schema 4, before sql/005)
  * kept it, written to `to`: schema 1-4 as shipped, the same sources,
- * rejects, meta, stage totals and legacy entries, and one `events` row per
+ * rejects, meta, stage totals (as 002 kept them) and legacy entries, and one `events` row per
  * event with the same id and the original line. Opening it migrates it.
  */
 export function mirrorAtSchema4(from: string, to: string): void {
@@ -58,7 +58,8 @@ export function mirrorAtSchema4(from: string, to: string): void {
     db.prepare('ATTACH DATABASE ? AS cur').run(from);
     db.exec(`DELETE FROM stage_totals;
       INSERT INTO sources SELECT * FROM cur.sources; INSERT INTO rejects SELECT * FROM cur.rejects; INSERT INTO meta SELECT * FROM cur.meta;
-      INSERT INTO stage_totals SELECT * FROM cur.stage_totals;
+      INSERT INTO stage_totals SELECT stream, stage, COUNT(*), TOTAL(duration_s) FROM cur.events
+        WHERE type = 'stage.completed' AND stage IS NOT NULL GROUP BY stream, stage;
       INSERT INTO events (id, source_id, "offset", stream, rank, type, ts_epoch, issue, stage, result, duration_s, cost_usd, model,
         input_tokens, output_tokens, line) SELECT id, source_id, "offset", stream, rank, type, ts_epoch, issue, stage, result, duration_s,
         cost_usd, model, input_tokens, output_tokens, line FROM cur.events;
@@ -81,7 +82,11 @@ export function insertRawEvent(db: Database.Database, r: { sourceId: number; off
   const type = code('types', r.type);
   const id = db.prepare('INSERT INTO lines (source_id, "offset", type_id, ts_epoch, line) VALUES (?, ?, ?, ?, ?)')
     .run(r.sourceId, r.offset, type, r.ts_epoch, encodeLine(r.line)).lastInsertRowid;
-  db.prepare('INSERT INTO event_rows (stream_id, type_id, ts_epoch, rank, id) VALUES (?, ?, ?, ?, ?)').run(code('streams', r.stream), type, r.ts_epoch, r.rank, id);
+  const stream = code('streams', r.stream);
+  db.prepare('INSERT INTO event_rows (stream_id, type_id, ts_epoch, rank, id) VALUES (?, ?, ?, ?, ?)').run(stream, type, r.ts_epoch, r.rank, id);
+  // Counted in day_totals as the ingest counts what it inserts: the row is wrong, its rollup is not.
+  db.prepare(`INSERT INTO day_totals VALUES (?, ?, ?, 3, '', '', 0, 1, 0)
+    ON CONFLICT (stream_id, type_id, day, nulls, stage, model, ok) DO UPDATE SET n = n + 1`).run(stream, type, Math.floor(r.ts_epoch / 86400));
 }
 
 /** A fresh directory removed after the test. */

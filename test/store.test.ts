@@ -39,7 +39,7 @@ describe('store', () => {
     again.close();
   });
 
-  it('migrates an older mirror: 002 adds stage_totals and backfills it from the rows', () => {
+  it('migrates an older mirror: 002 adds stage_totals, 006 turns it into day_totals counted from the rows', () => {
     const dir = tmp();
     const path = join(dir, 'm.db');
     writeFileSync(join(dir, 'events.jsonl'), [
@@ -58,13 +58,15 @@ describe('store', () => {
       ALTER TABLE sources DROP COLUMN tail_len; ALTER TABLE rejects DROP COLUMN hash;`));
     const s2 = openStore(path);
     expect(s2.schemaVersion).toBe(LATEST_VERSION());
-    expect(withSql(path, (db) => db.prepare('SELECT stage, n, duration_sum FROM stage_totals ORDER BY stage').all())).toEqual([
-      { stage: 'build', n: 2, duration_sum: 15 },
-      { stage: 'test', n: 1, duration_sum: 0 },
+    expect(withSql(path, (db) => db.prepare('SELECT day, nulls, stage, n, duration_sum FROM day_totals ORDER BY nulls, stage').all())).toEqual([
+      { day: 0, nulls: 2, stage: 'build', n: 2, duration_sum: 15 },
+      { day: 0, nulls: 2, stage: 'test', n: 1, duration_sum: 0 },
+      { day: 0, nulls: 3, stage: '', n: 1, duration_sum: 0 },
     ]);
+    expect(withSql(path, (db) => db.prepare("SELECT name FROM sqlite_master WHERE name = 'stage_totals'").all())).toEqual([]);
     expect(verifyMirror(s2, dir).ok).toBe(true);
-    withSql(path, (db) => db.exec("UPDATE stage_totals SET n = 7 WHERE stage = 'test'"));
-    expect(verifyMirror(s2, dir).problems).toEqual([expect.objectContaining({ path: 'stage_totals', problem: 'changed' })]);
+    withSql(path, (db) => db.exec("UPDATE day_totals SET n = 7 WHERE stage = 'test'"));
+    expect(verifyMirror(s2, dir).problems).toEqual([expect.objectContaining({ path: 'day_totals', problem: 'changed' })]);
     s2.close();
   });
 

@@ -3,6 +3,7 @@ import { closeSync, fstatSync, openSync, readFileSync, type Stats } from 'node:f
 import { join } from 'node:path';
 import type { Store } from '../store/engine.js';
 import { parseLegacyCosts } from '../ingest/legacy-costs-file.js';
+import { DayTally } from '../ingest/day-tally.js';
 import { normalize } from '../ingest/normalize.js';
 import { COSTS_STREAM, LEGACY_COSTS_FILE } from '../model/streams.js';
 
@@ -132,16 +133,20 @@ function importEntries(store: Store, { st, text, marker, parsed, summary, at }: 
   summary.entries = digests.length;
   summary.alreadyImported = digests.length - fresh.length;
   const counts = new Map<string, number>();
+  const tally = new DayTally(COSTS_STREAM);
   for (const i of fresh) {
     const digest = digests[i]!;
     const nth = (counts.get(digest) ?? importedCount(store, digest)) + 1;
     counts.set(digest, nth);
     const { event } = parsed.events[i]!;
     const offset = next++;
-    store.insertEvent({ sourceId: src.id, offset, stream: COSTS_STREAM, rank: src.rank, fields: normalize(event), line: JSON.stringify(event) });
+    const fields = normalize(event);
+    store.insertEvent({ sourceId: src.id, offset, stream: COSTS_STREAM, rank: src.rank, fields, line: JSON.stringify(event) });
+    tally.add(fields);
     // By the event's identity, not a row id: PostgreSQL batches events and returns none.
     store.insertLegacy(`${digest}#${nth}`, src.id, offset);
     summary.added++;
   }
+  tally.writeTo(store);
   store.advanceCheckpoint(src.id, { offset: st.size, marker, size: st.size, rows: summary.added, rejects: summary.rejects, blanks: 0, at });
 }

@@ -8,7 +8,7 @@ import { normalize } from './normalize.js';
 import type { IngestTotals, ResolvedIngestOptions } from './options.js';
 import { parseLine, sampleOf, type RejectReason } from './parse-line.js';
 import { fieldsOf, lineOf, type ParsedPiece, type ParsedReject } from './parsed-batch.js';
-import { StageTally } from './stage-tally.js';
+import { DayTally } from './day-tally.js';
 import { continuedElsewhere, type OpenFile } from './sources.js';
 
 export type FileOutcome = 'done' | 'invalid' | 'inactive';
@@ -93,7 +93,7 @@ function batch(args: BatchArgs): FileOutcome | number {
     store.deleteReject(src.id, from);
     rejects--;
   }
-  const tally = new StageTally();
+  const tally = new DayTally(src.stream);
   // Lines at offsets where the generation this one continues holds the same line are that generation's (a rewrite in place).
   const { parent, mappedEnd } = mappedEndOf(store, src);
   const reject = ({ offset, length, reason, sample, hash }: ParsedReject): void => {
@@ -159,7 +159,7 @@ function batch(args: BatchArgs): FileOutcome | number {
     if (size !== src.size || file.st.mtimeMs !== src.mtime_ms) store.setSeen(src.id, size, file.st.mtimeMs);
     return 'done';
   }
-  tally.writeTo(store, src.stream);
+  tally.writeTo(store);
   const tailLen = next === size && tail > 0 && next - tail >= from ? tail : 0;
   store.advanceReadCheckpoint(src.id, { offset: next, marker: hashBytes(consumed.value), size, mtimeMs: file.st.mtimeMs, tailLen, rows, rejects, blanks, at });
   totals.rows += rows;

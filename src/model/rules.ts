@@ -29,7 +29,4 @@ export function typeMatches(type: string | null, want: string | undefined): bool
 }
 export const TYPE_PREFIX_END = '/';
 
-/** stage_totals keeps, per stream and stage, the count and duration of these events. */
 export const STAGE_COMPLETED = 'stage.completed';
-export const countsInStageTotals = (e: Pick<NormalEvent, 'type' | 'stage'>): e is NormalEvent & { stage: string } =>
-  e.type === STAGE_COMPLETED && e.stage !== null;

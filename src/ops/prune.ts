@@ -35,7 +35,7 @@ export function prunable(store: Store, before?: number, deleted: SourceRow[] = [
 
 /**
  * Drops the rows of files that are gone (deleted, or truncated with no copy
- * left): the history docs/design.md#invariant-1 keeps until the user asks. stage_totals
+ * left): the history docs/design.md#invariant-1 keeps until the user asks. day_totals
  * loses their share in the same transaction, so it still equals the rows.
  */
 export function pruneHistory(store: Store, o: PruneOptions = {}): PruneResult {
@@ -46,11 +46,11 @@ function prune(store: Store, o: PruneOptions): PruneResult {
   const found = prunable(store, o.before, o.dir === undefined ? [] : missingSources(store, o.dir));
   if (!o.dryRun) {
     for (const c of found) {
-      for (const t of store.stageTotalsOfSource(c.id)) store.subtractStageTotal(t);
+      for (const t of store.dayTotalsOfSource(c.id)) store.subtractDayTotal(t);
       store.detachCopies(c.id);
       store.deleteSourceRows(c.id);
     }
-    store.dropEmptyStageTotals();
+    store.dropEmptyDayTotals();
   }
   const sources = found.map(({ stream, path, state, rows, rejects, bytes }) => ({ stream, path, state, rows, rejects, bytes }));
   return {

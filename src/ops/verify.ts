@@ -1,6 +1,7 @@
 import { closeSync } from 'node:fs';
 import type { Store } from '../store/engine.js';
-import type { SourceRow } from '../store/rows.js';
+import type { DayTotal, SourceRow } from '../store/rows.js';
+import { dayKeyOf } from '../model/rules.js';
 import { lagBytes, MID_LINE_MS, unterminatedBytes } from '../ingest/lag.js';
 import { listStreams } from '../ingest/layout.js';
 import { readLines } from '../ingest/lines.js';
@@ -83,7 +84,7 @@ export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: n
       }
     }
   }
-  verifyStageTotals(store, add);
+  verifyDayTotals(store, add);
   report.ok = report.problems.length === 0;
   return report;
 }
@@ -148,22 +149,23 @@ function checkHeld(store: Store, dir: string, path: string, cursor: LineCursor, 
   });
 }
 
-/** stage_totals (sql/002) must equal what the rows say. */
-function verifyStageTotals(store: Store, add: (p: VerifyProblem) => void): void {
-  const kept = new Map<string, { n: number; duration_sum: number }>();
-  for (const r of store.stageTotalsKept()) {
-    kept.set(`${r.stream}\u0000${r.stage}`, r);
-  }
-  const actual = store.stageTotalsFromRows();
-  for (const a of actual) {
-    const key = `${a.stream}\u0000${a.stage}`;
-    const k = kept.get(key);
-    kept.delete(key);
+/** A day_totals cell by its keys, for messages and for matching kept cells with recounted ones. */
+const cellName = (t: DayTotal): string =>
+  `${t.stream} ${t.type ?? '(no type)'} on ${dayKeyOf(t.day)}, stage ${t.stage ?? '(none)'}, model ${t.model ?? '(none)'}, ${t.ok ? 'success' : 'not success'}`;
+
+/** day_totals (sql/006) must equal what the rows say, cell for cell. */
+function verifyDayTotals(store: Store, add: (p: VerifyProblem) => void): void {
+  const kept = new Map<string, DayTotal>();
+  for (const t of store.dayTotalsKept()) kept.set(cellName(t), t);
+  for (const a of store.dayTotalsFromRows()) {
+    const name = cellName(a);
+    const k = kept.get(name);
+    kept.delete(name);
     if (!k || k.n !== a.n || Math.abs(k.duration_sum - a.duration_sum) > 1e-6 * Math.max(1, Math.abs(a.duration_sum))) {
-      add({ path: 'stage_totals', offset: 0, problem: 'changed', detail: `stage ${a.stage} of ${a.stream}: kept ${k?.n ?? 0}, rows say ${a.n}` });
+      add({ path: 'day_totals', offset: 0, problem: 'changed', detail: `${name}: kept ${k?.n ?? 0} events (duration ${k?.duration_sum ?? 0}), rows say ${a.n} (${a.duration_sum}); run \`jsonl-mirror rebuild\`` });
     }
   }
-  for (const k of kept.keys()) add({ path: 'stage_totals', offset: 0, problem: 'extra', detail: `stage ${k.split('\u0000')[1]} has no rows` });
+  for (const [name, k] of kept) add({ path: 'day_totals', offset: 0, problem: 'extra', detail: `${name}: kept ${k.n} events, the rows have none; run \`jsonl-mirror rebuild\`` });
 }
 
 function verifySource(

@@ -1,8 +1,9 @@
 import { TOKENS_PER_PRICE, type PriceTable } from '../model/cost.js';
 import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../model/query.js';
 import type { NormalEvent } from '../model/event.js';
-import { DAY_SECONDS, STAGE_COMPLETED, SUCCESS } from '../model/rules.js';
+import { dayPlan, type DayPlan } from './day-plan.js';
 import type { NameCodes, StreamCode } from './names.js';
+import { DAY_OF, OK_OF } from './statements.js';
 
 /**
  * The read side's SQL over sql/005's tables, built per query shape (how many
@@ -88,8 +89,8 @@ const GROUP_EXPR: Record<GroupKey, string> = {
   model: 'model',
   issue: 'issue',
   // The UTC day number; SqliteSource turns it into YYYY-MM-DD (half the cost of strftime per row).
-  date: `CAST(floor(ts_epoch / ${DAY_SECONDS}.0) AS INTEGER)`,
-  success: `CASE WHEN result = '${SUCCESS}' THEN 1 ELSE 0 END`,
+  date: DAY_OF('ts_epoch'),
+  success: OK_OF('result'),
 };
 
 /**
@@ -111,31 +112,60 @@ function costSql(config: PriceTable): Sql {
   };
 }
 
-/**
- * All-time stage.completed per stage is kept by the ingest in stage_totals
- * (sql/002); the answer is the same GROUP BY, without reading the rows. "As
- * of now" takes away the few rows stamped after now.
- */
-function stageTotalsSql(q: GroupQuery, codes: NameCodes): Sql | undefined {
-  const allTime = q.since === undefined && q.until === undefined && !q.timed;
-  if (!allTime || q.types.length !== 1 || q.types[0] !== STAGE_COMPLETED || q.by.length !== 1 || q.by[0] !== 'stage') return undefined;
-  if (q.sum !== undefined && q.sum !== 'duration_s') return undefined;
-  const totals = `SELECT stage AS k0, n, duration_sum AS s FROM stage_totals WHERE stream IN (${marks(q.streams.length)})`;
-  const sum = q.sum ? 'TOTAL(s)' : '0';
-  if (q.upTo === undefined) return { sql: `SELECT k0, SUM(n) AS n, ${sum} AS s FROM (${totals}) GROUP BY k0`, params: [...q.streams] };
-  const streams = codes.knownStreams(q.streams);
+/** Each group key as day_totals holds it (sql/006); issue is not one of its keys. */
+const DAY_TOTALS_EXPR: Partial<Record<GroupKey, string>> = {
+  stage: 'CASE WHEN nulls & 1 THEN NULL ELSE stage END',
+  model: 'CASE WHEN nulls & 2 THEN NULL ELSE model END',
+  date: 'day',
+  success: 'ok',
+};
+
+/** day_totals' cells of these streams and types over a plan's whole days. */
+function dayCells(plan: DayPlan, streams: StreamCode[], types: number[] | undefined): Sql {
   const stream = oneOf('stream_id', streams.map((s) => s.id));
-  const type = oneOf('type_id', codes.knownTypes([STAGE_COMPLETED]));
-  const later = `SELECT stage, -COUNT(*), -TOTAL(duration_s) FROM event_rows ${BY_TYPE}
-    WHERE ${stream.sql} AND ${type.sql} AND ts_epoch > ? AND stage IS NOT NULL GROUP BY stage`;
-  return {
-    sql: `SELECT k0, SUM(n) AS n, ${sum} AS s FROM (${totals} UNION ALL ${later}) GROUP BY k0 HAVING SUM(n) > 0`,
-    params: [...q.streams, ...stream.params, ...type.params, q.upTo],
-  };
+  const parts = [stream.sql];
+  const params: unknown[] = [...stream.params];
+  if (types) {
+    const type = oneOf('type_id', types);
+    parts.push(type.sql);
+    params.push(...type.params);
+  }
+  if (plan.from !== undefined) {
+    parts.push('day >= ?');
+    params.push(plan.from);
+  }
+  if (plan.to !== undefined) {
+    parts.push('day <= ?');
+    params.push(plan.to);
+  }
+  if (plan.skipDayZero) parts.push('day != 0');
+  return { sql: parts.join(' AND '), params };
+}
+
+/**
+ * Counts and duration sums per stage, model, day and success: the window's
+ * whole days from day_totals, its partial days from the rows (store/day-plan.ts).
+ */
+function dayTotalsSql(q: GroupQuery, codes: NameCodes): Sql | undefined {
+  if (q.sum === 'cost' || q.by.some((k) => DAY_TOTALS_EXPR[k] === undefined)) return undefined;
+  const plan = dayPlan(q);
+  if (!plan) return undefined;
+  const streams = codes.knownStreams(q.streams);
+  const cells = dayCells(plan, streams, codes.knownTypes(q.types));
+  const groupBy = q.by.map((_, i) => `k${i}`).join(', ');
+  const pieces = [`SELECT ${q.by.map((k, i) => `${DAY_TOTALS_EXPR[k]} AS k${i}`).join(', ')}, n, ${q.sum ? 'duration_sum' : '0'} AS s FROM day_totals WHERE ${cells.sql}`];
+  const params = [...cells.params];
+  for (const part of plan.rows) {
+    const w = where({ ...q, ...part }, streams, codes);
+    pieces.push(`SELECT ${q.by.map((k, i) => `${GROUP_EXPR[k]} AS k${i}`).join(', ')}, COUNT(*), ${q.sum ? `TOTAL(${q.sum})` : '0'}
+      FROM event_rows ${BY_TYPE} WHERE ${w.sql} GROUP BY ${groupBy}`);
+    params.push(...w.params);
+  }
+  return { sql: `SELECT ${groupBy}, SUM(n) AS n, TOTAL(s) AS s FROM (${pieces.join(' UNION ALL ')}) GROUP BY ${groupBy} HAVING SUM(n) > 0`, params };
 }
 
 export function groupsSql(q: GroupQuery, codes: NameCodes): Sql {
-  const rollup = stageTotalsSql(q, codes);
+  const rollup = dayTotalsSql(q, codes);
   if (rollup) return rollup;
   const w = where(q, codes.knownStreams(q.streams), codes);
   const keys = q.by.map((k, i) => `${GROUP_EXPR[k]} AS k${i}`).join(', ');
@@ -174,9 +204,20 @@ function feedWhere(q: FeedQuery, streams: StreamCode[], codes: NameCodes): Sql {
   return { sql: parts.join(' AND '), params };
 }
 
+/** The feed's total: whole days from day_totals and the rest from the rows, unless one issue's events are asked for. */
 export function feedCountSql(q: FeedQuery, codes: NameCodes): Sql {
-  const w = feedWhere(q, codes.knownStreams(q.streams), codes);
-  return { sql: `SELECT COUNT(*) AS n FROM event_rows e WHERE ${w.sql}`, params: w.params };
+  const streams = codes.knownStreams(q.streams);
+  const plan = q.issue === undefined ? dayPlan({ upTo: q.upTo }) : undefined;
+  const w = feedWhere(q, streams, codes);
+  if (!plan) return { sql: `SELECT COUNT(*) AS n FROM event_rows e WHERE ${w.sql}`, params: w.params };
+  const cells = dayCells(plan, streams, q.type === undefined ? undefined : codes.typesUnder(q.type));
+  const parts = [`(SELECT COALESCE(SUM(n), 0) FROM day_totals WHERE ${cells.sql})`];
+  const params = [...cells.params];
+  for (const part of plan.rows) {
+    parts.push(`(SELECT COUNT(*) FROM event_rows e WHERE ${w.sql} AND e.ts_epoch >= ?)`);
+    params.push(...w.params, part.since);
+  }
+  return { sql: `SELECT ${parts.join(' + ')} AS n`, params };
 }
 
 /** Where a page ends: log order, the stream by name, the row by id. */

@@ -102,9 +102,15 @@ export interface OwnReject {
   sample: string;
 }
 
-export interface StageTotal {
+/** One cell of day_totals (sql/006): the events of one stream, type, UTC day, stage, model and success. */
+export interface DayTotal {
   stream: string;
-  stage: string;
+  type: string | null;
+  day: number;
+  stage: string | null;
+  model: string | null;
+  /** 1 when result is 'success'. */
+  ok: number;
   n: number;
   duration_sum: number;
 }

@@ -1,4 +1,4 @@
-import { STAGE_COMPLETED } from '../model/rules.js';
+import { DAY_SECONDS, SUCCESS } from '../model/rules.js';
 import type { Database, Statement } from './sqlite-module.js';
 /**
  * Every SQL statement the library runs against its own tables, in one place
@@ -15,6 +15,14 @@ const PRUNABLE = `WITH RECURSIVE held(id) AS (
     (SELECT COALESCE(SUM(LENGTH(l.line)), 0) FROM lines l WHERE l.source_id = s.id) AS bytes,
     (SELECT MAX(l.ts_epoch) FROM lines l WHERE l.source_id = s.id) AS newest
   FROM sources s WHERE s.kind = 'jsonl' AND s.id NOT IN (SELECT id FROM held)`;
+
+/** An event's UTC day number and its success, as day_totals keys them (sql/006). */
+export const DAY_OF = (ts: string): string => `CAST(floor(${ts} / ${DAY_SECONDS}.0) AS INTEGER)`;
+export const OK_OF = (result: string): string => `CASE WHEN ${result} = '${SUCCESS}' THEN 1 ELSE 0 END`;
+
+/** One day_totals cell by its names and keys (StoreOps.dayKey gives them in this order). */
+const DAY_TOTAL_KEY = `stream_id = (SELECT id FROM streams WHERE name = ?) AND type_id = COALESCE((SELECT id FROM types WHERE name = ?), 0)
+  AND day = ? AND nulls = ? AND stage = ? AND model = ? AND ok = ?`;
 
 const SQL = {
   sourceById: 'SELECT * FROM sources WHERE id = ?',
@@ -75,13 +83,14 @@ const SQL = {
   // History generations that held a pruned one's lines hold nothing any more (none of them is on disk).
   detachCopies: 'UPDATE sources SET copy_of = NULL, held_at = 0, held_len = 0 WHERE copy_of = ?',
   // Each line leads to its event_rows row by key: the source's stream and rank, the line's type and time.
-  stageTotalsOfSource: `SELECT s.stream, e.stage, COUNT(*) AS n, TOTAL(e.duration_s) AS duration_sum
+  dayTotalsOfSource: `SELECT s.stream, t.name AS type, ${DAY_OF('l.ts_epoch')} AS day, e.stage, e.model, ${OK_OF('e.result')} AS ok,
+      COUNT(*) AS n, TOTAL(e.duration_s) AS duration_sum
     FROM lines l JOIN sources s ON s.id = l.source_id JOIN streams st ON st.name = s.stream
     JOIN event_rows e ON e.stream_id = st.id AND e.type_id = l.type_id AND e.ts_epoch = l.ts_epoch AND e.rank = s.rank AND e.id = l.id
-    WHERE l.source_id = ? AND l.type_id = (SELECT id FROM types WHERE name = '${STAGE_COMPLETED}') AND e.stage IS NOT NULL
-    GROUP BY s.stream, e.stage`,
-  subtractStageTotal: 'UPDATE stage_totals SET n = n - ?, duration_sum = duration_sum - ? WHERE stream = ? AND stage = ?',
-  dropEmptyStageTotals: 'DELETE FROM stage_totals WHERE n <= 0',
+    LEFT JOIN types t ON t.id = l.type_id
+    WHERE l.source_id = ? GROUP BY l.type_id, 3, e.stage, e.model, 6`,
+  subtractDayTotal: `UPDATE day_totals SET n = n - ?, duration_sum = duration_sum - ? WHERE ${DAY_TOTAL_KEY}`,
+  dropEmptyDayTotals: 'DELETE FROM day_totals WHERE n <= 0',
   deleteEventsOfSource: `DELETE FROM event_rows WHERE (stream_id, type_id, ts_epoch, rank, id) IN
     (SELECT st.id, l.type_id, l.ts_epoch, s.rank, l.id FROM lines l JOIN sources s ON s.id = l.source_id JOIN streams st ON st.name = s.stream
      WHERE l.source_id = ?)`,
@@ -94,13 +103,17 @@ const SQL = {
   deleteMeta: 'DELETE FROM meta WHERE key = ?',
   countEvents: 'SELECT COUNT(*) AS n FROM lines',
   countRejects: 'SELECT COUNT(*) AS n FROM rejects',
-  stageTotalsKept: 'SELECT stream, stage, n, duration_sum FROM stage_totals',
-  stageTotalsFromRows: `SELECT st.name AS stream, e.stage, COUNT(*) AS n, TOTAL(e.duration_s) AS duration_sum
-    FROM event_rows e JOIN streams st ON st.id = e.stream_id
-    WHERE e.type_id = (SELECT id FROM types WHERE name = '${STAGE_COMPLETED}') AND e.stage IS NOT NULL GROUP BY st.name, e.stage`,
+  dayTotalsKept: `SELECT st.name AS stream, t.name AS type, d.day, CASE WHEN d.nulls & 1 THEN NULL ELSE d.stage END AS stage,
+      CASE WHEN d.nulls & 2 THEN NULL ELSE d.model END AS model, d.ok, d.n, d.duration_sum
+    FROM day_totals d JOIN streams st ON st.id = d.stream_id LEFT JOIN types t ON t.id = d.type_id`,
+  dayTotalsFromRows: `SELECT st.name AS stream, t.name AS type, ${DAY_OF('e.ts_epoch')} AS day, e.stage, e.model, ${OK_OF('e.result')} AS ok,
+      COUNT(*) AS n, TOTAL(e.duration_s) AS duration_sum
+    FROM event_rows e JOIN streams st ON st.id = e.stream_id LEFT JOIN types t ON t.id = e.type_id
+    GROUP BY e.stream_id, e.type_id, 3, e.stage, e.model, 6`,
   migrationsApplied: 'SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version',
-  addStageTotal: `INSERT INTO stage_totals (stream, stage, n, duration_sum) VALUES (?, ?, ?, ?)
-    ON CONFLICT (stream, stage) DO UPDATE SET n = n + excluded.n, duration_sum = duration_sum + excluded.duration_sum`,
+  addDayTotal: `INSERT INTO day_totals (stream_id, type_id, day, nulls, stage, model, ok, n, duration_sum)
+    VALUES ((SELECT id FROM streams WHERE name = ?), COALESCE((SELECT id FROM types WHERE name = ?), 0), ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (stream_id, type_id, day, nulls, stage, model, ok) DO UPDATE SET n = n + excluded.n, duration_sum = duration_sum + excluded.duration_sum`,
   maxEventId: 'SELECT COALESCE(MAX(id), 0) AS id FROM lines',
   eventsAfter: `SELECT l.id, s.stream, l.line, l.ts_epoch, s.rank, l."offset" FROM lines l JOIN sources s ON s.id = l.source_id
     WHERE l.id > ? ORDER BY l.id LIMIT ?`,

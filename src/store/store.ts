@@ -1,6 +1,6 @@
 import type {
   AppliedMigration, Checkpoint, EventRow, FeedRow, Follow, NewSource, OffsetLine, OwnReject, PrunableRow, ReadCheckpoint, RejectRow,
-  SourceRow, StageTotal,
+  SourceRow, DayTotal,
 } from './rows.js';
 import type { StatementSet, Stmt } from './statement-set.js';
 import type { SqlName } from './statements.js';
@@ -238,30 +238,32 @@ export abstract class StoreOps {
     return (this.s('legacyCount').get(lo, hi) as { n: number }).n;
   }
 
-  // Stage totals: kept incrementally, equal to the rows.
+  // Day totals (sql/006): kept with the rows, equal to what the rows say.
 
-  addStageTotal(stream: string, stage: string, n: number, durationSum: number): void {
-    this.s('addStageTotal').run(stream, stage, n, durationSum);
+  /** One transaction's cells, each added to the kept one (or kept as new). */
+  addDayTotals(cells: Iterable<DayTotal>): void {
+    const add = this.s('addDayTotal');
+    for (const t of cells) add.run(...dayKey(t), t.n, t.duration_sum);
   }
 
-  stageTotalsOfSource(sourceId: number): StageTotal[] {
-    return this.s('stageTotalsOfSource').all(sourceId) as StageTotal[];
+  dayTotalsOfSource(sourceId: number): DayTotal[] {
+    return this.s('dayTotalsOfSource').all(sourceId) as DayTotal[];
   }
 
-  subtractStageTotal(t: StageTotal): void {
-    this.s('subtractStageTotal').run(t.n, t.duration_sum, t.stream, t.stage);
+  subtractDayTotal(t: DayTotal): void {
+    this.s('subtractDayTotal').run(t.n, t.duration_sum, ...dayKey(t));
   }
 
-  dropEmptyStageTotals(): void {
-    this.s('dropEmptyStageTotals').run();
+  dropEmptyDayTotals(): void {
+    this.s('dropEmptyDayTotals').run();
   }
 
-  stageTotalsKept(): StageTotal[] {
-    return this.s('stageTotalsKept').all() as StageTotal[];
+  dayTotalsKept(): DayTotal[] {
+    return this.s('dayTotalsKept').all() as DayTotal[];
   }
 
-  stageTotalsFromRows(): StageTotal[] {
-    return this.s('stageTotalsFromRows').all() as StageTotal[];
+  dayTotalsFromRows(): DayTotal[] {
+    return this.s('dayTotalsFromRows').all() as DayTotal[];
   }
 
   // Prune.
@@ -319,4 +321,12 @@ export abstract class StoreOps {
   migrationsApplied(): AppliedMigration[] {
     return this.s('migrationsApplied').all() as AppliedMigration[];
   }
+}
+
+/**
+ * A cell's key as the statements take it: stream, type, day, which of stage
+ * (1) and model (2) are NULL, stage and model ('' for NULL), success.
+ */
+export function dayKey(t: DayTotal): [string, string | null, number, number, string, string, number] {
+  return [t.stream, t.type, t.day, (t.stage === null ? 1 : 0) | (t.model === null ? 2 : 0), t.stage ?? '', t.model ?? '', t.ok];
 }

@@ -2,14 +2,14 @@ import { MirrorError } from '../../errors.js';
 import { defaultHostId, isPgUrl, redact } from '../../model/mirror-db.js';
 import type { Stmt, StatementSet } from '../statement-set.js';
 import type { SqlName } from '../statements.js';
-import { StoreOps } from '../store.js';
+import { dayKey, StoreOps } from '../store.js';
 import { isUnreachable, PgError, SyncPg } from './bridge.js';
-import type { EventFields, EventRow, FeedRow } from '../rows.js';
+import type { DayTotal, EventFields, EventRow, FeedRow } from '../rows.js';
 import { fleetHosts, type HostStatus } from './fleet.js';
 import { readOnce, readPages } from './read-pages.js';
 import { pgEventsSql, pgExportSql, pgFeedCountSql, pgFeedPageSql, pgGroupsSql, pgRecordsSql } from './read-sql.js';
 import { checkPgSchema, migratePg } from './migrations.js';
-import { COPY_EVENTS, DB_BYTES, HOST_WRITE_LOCK, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, type PgSqlName, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
+import { ADD_DAY_TOTALS, COPY_EVENTS, DB_BYTES, HOST_WRITE_LOCK, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, type PgSqlName, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
 
 // Their home is the model (the CLI reads them without loading a store); the store's callers find them here too.
 export { defaultHostId, isPgUrl, redact };
@@ -258,6 +258,13 @@ export class PgStore extends StoreOps {
     this.conn.events.run(r.sourceId, r.offset, r.stream, r.rank, f.type, f.ts_epoch, f.issue, f.stage, f.result,
       f.duration_s, f.cost_usd, f.model, f.input_tokens, f.output_tokens, r.line);
     return true;
+  }
+
+  /** All of a transaction's cells in one statement: a round trip per cell would cost more than the batch's COPY. */
+  override addDayTotals(cells: Iterable<DayTotal>): void {
+    const columns: unknown[][] = Array.from({ length: 9 }, () => []);
+    for (const t of cells) [...dayKey(t), t.n, t.duration_sum].forEach((v, i) => columns[i]!.push(noNul(v)));
+    if (columns[0]!.length > 0) this.conn.exec(ADD_DAY_TOTALS, [this.host, ...columns]);
   }
 
   // The query shapes of read-sql.ts, over every host or the one named in the query.

@@ -1,6 +1,8 @@
 import { TOKENS_PER_PRICE, type PriceTable } from '../../model/cost.js';
 import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../../model/query.js';
-import { DAY_SECONDS, STAGE_COMPLETED, SUCCESS, TYPE_PREFIX_END } from '../../model/rules.js';
+import { TYPE_PREFIX_END } from '../../model/rules.js';
+import { dayPlan, type DayPlan } from '../day-plan.js';
+import { PG_DAY_OF, PG_OK_OF } from './statements.js';
 import type { ExportQuery } from '../read-sql.js';
 
 /**
@@ -67,8 +69,8 @@ const GROUP_EXPR: Record<GroupKey, string> = {
   model: 'model',
   issue: 'issue',
   // The UTC day number, as SQLite's; PgSource turns it into YYYY-MM-DD.
-  date: `floor(ts_epoch / ${DAY_SECONDS})::bigint`,
-  success: `CASE WHEN result = '${SUCCESS}' THEN 1 ELSE 0 END`,
+  date: PG_DAY_OF,
+  success: PG_OK_OF,
 };
 
 /** costOf() from model/cost.ts as SQL, term for term as the SQLite text, so each event's cost is the same double. */
@@ -82,27 +84,47 @@ function costSql(config: PriceTable, p: Params): string {
   return `CASE WHEN cost_usd > 0 THEN cost_usd ELSE (COALESCE(input_tokens, 0) / ${TOKENS_PER_PRICE.toExponential()}::float8) * (${pin}) + (COALESCE(output_tokens, 0) / ${TOKENS_PER_PRICE.toExponential()}::float8) * (${pout}) END`;
 }
 
-/** All-time stage.completed per stage from stage_totals, less the rows stamped after now. */
-function stageTotalsSql(q: GroupQuery & HostScope): Sql | undefined {
-  const allTime = q.since === undefined && q.until === undefined && !q.timed;
-  if (!allTime || q.types.length !== 1 || q.types[0] !== STAGE_COMPLETED || q.by.length !== 1 || q.by[0] !== 'stage') return undefined;
-  if (q.sum !== undefined && q.sum !== 'duration_s') return undefined;
+/** Each group key as day_totals holds it (sql/pg/003); issue is not one of its keys. */
+const DAY_TOTALS_EXPR: Partial<Record<GroupKey, string>> = {
+  stage: 'CASE WHEN nulls & 1 = 1 THEN NULL ELSE stage END',
+  model: 'CASE WHEN nulls & 2 = 2 THEN NULL ELSE model END',
+  date: 'day',
+  success: 'ok',
+};
+
+/** day_totals' cells over a plan's whole days; `types` as an IN list, or a type family for the feed. */
+function dayCells(plan: DayPlan, p: Params, streams: string[], host: string | undefined, types: { in: string[] } | { under: string } | undefined): string {
+  const parts = [`stream IN (${p.list(streams)})`];
+  if (types && 'in' in types) parts.push(`type IN (${p.list(types.in)})`, 'nulls & 4 = 0');
+  if (types && 'under' in types) parts.push(`(type = ${p.add(types.under, '::text')} OR starts_with(type, ${p.add(`${types.under}.`, '::text')}))`, 'nulls & 4 = 0');
+  if (plan.from !== undefined) parts.push(`day >= ${p.add(plan.from, '::bigint')}`);
+  if (plan.to !== undefined) parts.push(`day <= ${p.add(plan.to, '::bigint')}`);
+  if (plan.skipDayZero) parts.push('day != 0');
+  hostBound(parts, p, host);
+  return parts.join(' AND ');
+}
+
+/** As SQLite's: the window's whole days from day_totals, its partial days from the rows (../day-plan.ts). */
+function dayTotalsSql(q: GroupQuery & HostScope): Sql | undefined {
+  if (q.sum === 'cost' || q.by.some((k) => DAY_TOTALS_EXPR[k] === undefined)) return undefined;
+  const plan = dayPlan(q);
+  if (!plan) return undefined;
   const p = new Params();
-  const hostT = q.host === undefined ? '' : ` AND host = ${p.add(q.host)}`;
-  const totals = `SELECT stage AS k0, n, duration_sum AS s FROM stage_totals WHERE stream IN (${p.list(q.streams)})${hostT}`;
-  const sum = q.sum ? 'COALESCE(SUM(s), 0)' : '0';
-  if (q.upTo === undefined) return { sql: `SELECT k0, SUM(n)::bigint AS n, ${sum} AS s FROM (${totals}) t GROUP BY k0`, params: p.values };
-  const hostE = q.host === undefined ? '' : ` AND host = ${p.add(q.host)}`;
-  const later = `SELECT stage, -COUNT(*), -COALESCE(SUM(duration_s), 0) FROM events
-    WHERE stream IN (${p.list(q.streams)})${hostE} AND type = '${STAGE_COMPLETED}' AND ts_epoch > ${p.add(q.upTo, '::float8')} AND stage IS NOT NULL GROUP BY stage`;
+  const groupBy = q.by.map((_, i) => `k${i}`).join(', ');
+  const pieces = [`SELECT ${q.by.map((k, i) => `${DAY_TOTALS_EXPR[k]} AS k${i}`).join(', ')}, n, ${q.sum ? 'duration_sum' : '0::float8'} AS s
+    FROM day_totals WHERE ${dayCells(plan, p, q.streams, q.host, { in: q.types })}`];
+  for (const part of plan.rows) {
+    pieces.push(`SELECT ${q.by.map((k, i) => `${GROUP_EXPR[k]} AS k${i}`).join(', ')}, COUNT(*), ${q.sum ? `COALESCE(SUM(${q.sum}), 0)` : '0::float8'}
+      FROM events WHERE ${where({ ...q, ...part }, p)} GROUP BY ${groupBy}`);
+  }
   return {
-    sql: `SELECT k0, SUM(n)::bigint AS n, ${sum} AS s FROM (${totals} UNION ALL ${later}) t GROUP BY k0 HAVING SUM(n) > 0`,
+    sql: `SELECT ${groupBy}, SUM(n)::bigint AS n, COALESCE(SUM(s), 0) AS s FROM (${pieces.join(' UNION ALL ')}) t GROUP BY ${groupBy} HAVING SUM(n) > 0`,
     params: p.values,
   };
 }
 
 export function pgGroupsSql(q: GroupQuery & HostScope): Sql {
-  const rollup = stageTotalsSql(q);
+  const rollup = dayTotalsSql(q);
   if (rollup) return rollup;
   const p = new Params();
   const keys = q.by.map((k, i) => `${GROUP_EXPR[k]} AS k${i}`).join(', ');
@@ -141,9 +163,16 @@ function feedWhere(q: FeedQuery & HostScope, p: Params, forCount: boolean): stri
   return parts.join(' AND ');
 }
 
+/** The feed's total: whole days from day_totals and the rest from the rows, unless one issue's events are asked for. */
 export function pgFeedCountSql(q: FeedQuery & HostScope): Sql {
   const p = new Params();
-  return { sql: `SELECT COUNT(*) AS n FROM events WHERE ${feedWhere(q, p, true)}`, params: p.values };
+  const plan = q.issue === undefined ? dayPlan({ upTo: q.upTo }) : undefined;
+  if (!plan) return { sql: `SELECT COUNT(*) AS n FROM events WHERE ${feedWhere(q, p, true)}`, params: p.values };
+  const parts = [`(SELECT COALESCE(SUM(n), 0) FROM day_totals WHERE ${dayCells(plan, p, q.streams, q.host, q.type === undefined ? undefined : { under: q.type })})`];
+  for (const part of plan.rows) {
+    parts.push(`(SELECT COUNT(*) FROM events WHERE ${feedWhere(q, p, true)} AND ts_epoch >= ${p.add(part.since, '::float8')})`);
+  }
+  return { sql: `SELECT (${parts.join(' + ')})::bigint AS n`, params: p.values };
 }
 
 /** Newest first; with `after`, keyset pagination strictly below that position. */

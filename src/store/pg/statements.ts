@@ -1,4 +1,8 @@
-import { STAGE_COMPLETED } from '../../model/rules.js';
+import { DAY_SECONDS, SUCCESS } from '../../model/rules.js';
+
+/** An event's UTC day number and its success, as day_totals keys them (sql/pg/003). */
+export const PG_DAY_OF = `floor(ts_epoch / ${DAY_SECONDS})::bigint`;
+export const PG_OK_OF = `CASE WHEN result = '${SUCCESS}' THEN 1 ELSE 0 END`;
 
 /**
  * The PostgreSQL text of the statements in ../statements.ts, by the same
@@ -64,17 +68,29 @@ export const PG_SQL = {
   rejectOffsets: 'SELECT "offset", length FROM rejects WHERE host = $1 AND source_id = $2 ORDER BY "offset"',
   countEvents: 'SELECT COUNT(*) AS n FROM events WHERE host = $1',
   countRejects: 'SELECT COUNT(*) AS n FROM rejects WHERE host = $1',
-  addStageTotal: `INSERT INTO stage_totals (host, stream, stage, n, duration_sum) VALUES ($1, $2, $3, $4, $5)
-    ON CONFLICT (host, stream, stage) DO UPDATE SET n = stage_totals.n + excluded.n, duration_sum = stage_totals.duration_sum + excluded.duration_sum`,
-  stageTotalsKept: 'SELECT stream, stage, n, duration_sum FROM stage_totals WHERE host = $1',
-  stageTotalsFromRows: `SELECT stream, stage, COUNT(*) AS n, COALESCE(SUM(duration_s), 0) AS duration_sum FROM events
-    WHERE host = $1 AND type = '${STAGE_COMPLETED}' AND stage IS NOT NULL GROUP BY stream, stage`,
+  dayTotalsKept: `SELECT stream, CASE WHEN nulls & 4 = 4 THEN NULL ELSE type END AS type, day,
+      CASE WHEN nulls & 1 = 1 THEN NULL ELSE stage END AS stage, CASE WHEN nulls & 2 = 2 THEN NULL ELSE model END AS model, ok, n, duration_sum
+    FROM day_totals WHERE host = $1`,
+  dayTotalsFromRows: `SELECT stream, type, ${PG_DAY_OF} AS day, stage, model, ${PG_OK_OF} AS ok, COUNT(*) AS n, COALESCE(SUM(duration_s), 0) AS duration_sum
+    FROM events WHERE host = $1 GROUP BY stream, type, 3, stage, model, 6`,
   prunable: `${PRUNABLE} AND s.state IN ('gone', 'replaced') ORDER BY s.stream, s.rank`,
   prunableSource: `${PRUNABLE} AND s.id = $2`,
   detachCopies: 'UPDATE sources SET copy_of = NULL, held_at = 0, held_len = 0 WHERE host = $1 AND copy_of = $2',
 } as const;
 
 export type PgSqlName = keyof typeof PG_SQL;
+
+/**
+ * A transaction's day_totals cells in one statement (one round trip however
+ * many cells): $2… are the columns of StoreOps.dayKey, then n and the sum, as
+ * arrays; a NULL type is kept as '' with bit 4 of nulls.
+ */
+export const ADD_DAY_TOTALS = `INSERT INTO day_totals (host, stream, type, day, nulls, stage, model, ok, n, duration_sum)
+  SELECT $1, c.stream, COALESCE(c.type, ''), c.day, c.nulls | CASE WHEN c.type IS NULL THEN 4 ELSE 0 END, c.stage, c.model, c.ok, c.n, c.s
+  FROM unnest($2::text[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::int[], $9::bigint[], $10::float8[])
+    AS c(stream, type, day, nulls, stage, model, ok, n, s)
+  ON CONFLICT (stream, type, day, host, nulls, stage, model, ok)
+  DO UPDATE SET n = day_totals.n + excluded.n, duration_sum = day_totals.duration_sum + excluded.duration_sum`;
 
 /** The statements called with named parameters (as SQLite's @name): their names in the order of $2, $3, … */
 export const NAMED_PARAMS: Partial<Record<PgSqlName, readonly string[]>> = {

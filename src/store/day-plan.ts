@@ -1,0 +1,52 @@
+import { DAY_SECONDS } from '../model/rules.js';
+
+/** A window's time bounds, as the read queries state them (model/query.ts). */
+export interface Window {
+  /** ts_epoch >= since */
+  since?: number;
+  /** ts_epoch < until */
+  until?: number;
+  /** ts_epoch <= upTo */
+  upTo?: number;
+  /** Leave out events whose epoch is 0. */
+  timed?: boolean;
+}
+
+/**
+ * How a count or sum over a window splits (docs/design.md, "Rollups"): the
+ * whole UTC days inside it from day_totals, the partial days at its edges
+ * from the rows, so that the answer is the same as counting every row and
+ * its cost follows the days of the window, not the events in them.
+ */
+export interface DayPlan {
+  /** The first whole day (day numbers, inclusive); absent: from the first day there is. */
+  from?: number;
+  /** The last whole day; absent: to the last day there is. */
+  to?: number;
+  /**
+   * Day 0 is read from the rows: a `timed` window leaves out the events of
+   * epoch 0, which its cell counts with the rest of 1970-01-01.
+   */
+  skipDayZero: boolean;
+  /** The rest of the window, each part with the window's own filters. */
+  rows: Window[];
+}
+
+/** The plan for window `w`, or undefined when it holds no whole day (the rows answer alone). */
+export function dayPlan(w: Window): DayPlan | undefined {
+  const from = w.since === undefined ? undefined : Math.ceil(w.since / DAY_SECONDS);
+  // Day d is whole when every epoch in it, all below (d + 1) * DAY_SECONDS, is inside both upper bounds.
+  const ends = [w.until, w.upTo].filter((v) => v !== undefined).map((v) => Math.floor(v / DAY_SECONDS) - 1);
+  const to = ends.length > 0 ? Math.min(...ends) : undefined;
+  if (from !== undefined && to !== undefined && from > to) return undefined;
+  const rows: Window[] = [];
+  if (from !== undefined && w.since! < from * DAY_SECONDS) rows.push({ ...w, until: from * DAY_SECONDS });
+  if (to !== undefined) {
+    const after = (to + 1) * DAY_SECONDS;
+    const empty = (w.until !== undefined && w.until <= after) || (w.upTo !== undefined && w.upTo < after);
+    if (!empty) rows.push({ ...w, since: after });
+  }
+  const skipDayZero = Boolean(w.timed) && (from === undefined || from <= 0) && (to === undefined || to >= 0);
+  if (skipDayZero) rows.push({ ...w, since: 0, until: DAY_SECONDS });
+  return { from, to, skipDayZero, rows };
+}
