@@ -1,3 +1,4 @@
+import type { GroupKey, GroupQuery } from '../model/query.js';
 import { DAY_SECONDS } from '../model/rules.js';
 
 /** A window's time bounds, as the read queries state them (model/query.ts). */
@@ -49,4 +50,13 @@ export function dayPlan(w: Window): DayPlan | undefined {
   const skipDayZero = Boolean(w.timed) && (from === undefined || from <= 0) && (to === undefined || to >= 0);
   if (skipDayZero) rows.push({ ...w, since: 0, until: DAY_SECONDS });
   return { from, to, skipDayZero, rows };
+}
+
+/** The group keys day_totals keeps (issue is not one of them). */
+const ROLLUP_KEYS: ReadonlySet<GroupKey> = new Set(['stage', 'model', 'date', 'success']);
+
+/** The plan for a grouped count or duration sum, when day_totals can answer it: both engines ask this one rule. */
+export function groupPlan(q: GroupQuery): DayPlan | undefined {
+  if (q.sum === 'cost' || !q.by.every((k) => ROLLUP_KEYS.has(k))) return undefined;
+  return dayPlan(q);
 }

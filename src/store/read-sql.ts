@@ -1,7 +1,7 @@
 import { TOKENS_PER_PRICE, type PriceTable } from '../model/cost.js';
 import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../model/query.js';
 import type { NormalEvent } from '../model/event.js';
-import { dayPlan, type DayPlan } from './day-plan.js';
+import { dayPlan, groupPlan, type DayPlan } from './day-plan.js';
 import type { NameCodes, StreamCode } from './names.js';
 import { DAY_OF, OK_OF } from './statements.js';
 
@@ -147,13 +147,12 @@ function dayCells(plan: DayPlan, streams: StreamCode[], types: number[] | undefi
  * whole days from day_totals, its partial days from the rows (store/day-plan.ts).
  */
 function dayTotalsSql(q: GroupQuery, codes: NameCodes): Sql | undefined {
-  if (q.sum === 'cost' || q.by.some((k) => DAY_TOTALS_EXPR[k] === undefined)) return undefined;
-  const plan = dayPlan(q);
+  const plan = groupPlan(q);
   if (!plan) return undefined;
   const streams = codes.knownStreams(q.streams);
   const cells = dayCells(plan, streams, codes.knownTypes(q.types));
   const groupBy = q.by.map((_, i) => `k${i}`).join(', ');
-  const pieces = [`SELECT ${q.by.map((k, i) => `${DAY_TOTALS_EXPR[k]} AS k${i}`).join(', ')}, n, ${q.sum ? 'duration_sum' : '0'} AS s FROM day_totals WHERE ${cells.sql}`];
+  const pieces = [`SELECT ${q.by.map((k, i) => `${DAY_TOTALS_EXPR[k]!} AS k${i}`).join(', ')}, n, ${q.sum ? 'duration_sum' : '0'} AS s FROM day_totals WHERE ${cells.sql}`];
   const params = [...cells.params];
   for (const part of plan.rows) {
     const w = where({ ...q, ...part }, streams, codes);

@@ -1,7 +1,7 @@
 import { TOKENS_PER_PRICE, type PriceTable } from '../../model/cost.js';
 import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../../model/query.js';
 import { TYPE_PREFIX_END } from '../../model/rules.js';
-import { dayPlan, type DayPlan } from '../day-plan.js';
+import { dayPlan, groupPlan, type DayPlan } from '../day-plan.js';
 import { PG_DAY_OF, PG_OK_OF } from './statements.js';
 import type { ExportQuery } from '../read-sql.js';
 
@@ -106,12 +106,11 @@ function dayCells(plan: DayPlan, p: Params, streams: string[], host: string | un
 
 /** As SQLite's: the window's whole days from day_totals, its partial days from the rows (../day-plan.ts). */
 function dayTotalsSql(q: GroupQuery & HostScope): Sql | undefined {
-  if (q.sum === 'cost' || q.by.some((k) => DAY_TOTALS_EXPR[k] === undefined)) return undefined;
-  const plan = dayPlan(q);
+  const plan = groupPlan(q);
   if (!plan) return undefined;
   const p = new Params();
   const groupBy = q.by.map((_, i) => `k${i}`).join(', ');
-  const pieces = [`SELECT ${q.by.map((k, i) => `${DAY_TOTALS_EXPR[k]} AS k${i}`).join(', ')}, n, ${q.sum ? 'duration_sum' : '0::float8'} AS s
+  const pieces = [`SELECT ${q.by.map((k, i) => `${DAY_TOTALS_EXPR[k]!} AS k${i}`).join(', ')}, n, ${q.sum ? 'duration_sum' : '0::float8'} AS s
     FROM day_totals WHERE ${dayCells(plan, p, q.streams, q.host, { in: q.types })}`];
   for (const part of plan.rows) {
     pieces.push(`SELECT ${q.by.map((k, i) => `${GROUP_EXPR[k]} AS k${i}`).join(', ')}, COUNT(*), ${q.sum ? `COALESCE(SUM(${q.sum}), 0)` : '0::float8'}
