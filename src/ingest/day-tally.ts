@@ -3,33 +3,36 @@ import { dayNumber, isSuccess } from '../model/rules.js';
 import type { Store } from '../store/engine.js';
 import type { DayTotal } from '../store/rows.js';
 
-/** A key part no other value can spell: null, or the text after its length. */
-const part = (v: string | null): string => (v === null ? '-' : `${v.length}:${v}`);
-
 /**
  * The day_totals cells a batch adds (sql/006), summed in memory and written
  * once with the batch's checkpoint, so they count exactly the rows the same
  * transaction inserts.
  */
 export class DayTally {
-  private readonly cells = new Map<string, DayTotal>();
+  // Keyed by type, stage, model, then day and success: Map keys tell null from any text, with no key string built per event.
+  private readonly byType = new Map<string | null, Map<string | null, Map<string | null, Map<number, DayTotal>>>>();
+  private readonly cells: DayTotal[] = [];
 
   constructor(private readonly stream: string) {}
 
   add(e: NormalEvent): void {
     const day = dayNumber(e.ts_epoch);
     const ok = isSuccess(e) ? 1 : 0;
-    const key = `${day}|${ok}${part(e.type)}${part(e.stage)}${part(e.model)}`;
-    const t = this.cells.get(key);
+    const byStage = this.byType.get(e.type) ?? this.byType.set(e.type, new Map()).get(e.type)!;
+    const byModel = byStage.get(e.stage) ?? byStage.set(e.stage, new Map()).get(e.stage)!;
+    const byDay = byModel.get(e.model) ?? byModel.set(e.model, new Map()).get(e.model)!;
+    const t = byDay.get(day * 2 + ok);
     if (t) {
       t.n++;
       t.duration_sum += e.duration_s ?? 0;
     } else {
-      this.cells.set(key, { stream: this.stream, type: e.type, day, stage: e.stage, model: e.model, ok, n: 1, duration_sum: e.duration_s ?? 0 });
+      const cell = { stream: this.stream, type: e.type, day, stage: e.stage, model: e.model, ok, n: 1, duration_sum: e.duration_s ?? 0 };
+      byDay.set(day * 2 + ok, cell);
+      this.cells.push(cell);
     }
   }
 
   writeTo(store: Store): void {
-    store.addDayTotals(this.cells.values());
+    store.addDayTotals(this.cells);
   }
 }
