@@ -5,7 +5,7 @@ import { createReader } from '../src/api/reader.js';
 import { importAll } from '../src/import/import.js';
 import { verifyMirror } from '../src/ops/verify.js';
 import { decodeLine, decodeLineSql, encodeLine, encodeLineSql, LINE_CODES, LINE_TOKENS } from '../src/store/line-codec.js';
-import { migrations } from '../src/store/migrations.js';
+import { LATEST_VERSION, migrations } from '../src/store/migrations.js';
 import { openStore } from '../src/store/open.js';
 import { FIXTURES, mirrorAtSchema4, tmp, withSql } from './helpers.js';
 import { allHelpers } from './metrics-helpers.js';
@@ -105,7 +105,7 @@ describe('the compact schema (sql/005)', () => {
     expect(before.length).toBeGreaterThan(57_000);
 
     const migrated = openStore(oldDb);
-    expect(migrated.schemaVersion).toBe(5);
+    expect(migrated.schemaVersion).toBe(LATEST_VERSION());
     expect(verifyMirror(migrated, dir).ok).toBe(true);
     migrated.close();
     expect(rowsOf(oldDb)).toEqual(before);
