@@ -2,21 +2,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { MirrorError } from '../errors.js';
-import { register as registerAppend } from './commands/append.js';
-import { register as registerCompletion } from './commands/completion.js';
-import { register as registerImport } from './commands/import.js';
-import { register as registerMetrics } from './commands/metrics.js';
-import { register as registerQuery } from './commands/query.js';
-import { register as registerExport } from './commands/export.js';
-import { register as registerRebuild } from './commands/rebuild.js';
-import { register as registerMigrate } from './commands/migrate.js';
-import { register as registerDoctor } from './commands/doctor.js';
-import { register as registerServe } from './commands/serve.js';
-import { register as registerPrune } from './commands/prune.js';
-import { register as registerShell } from './commands/shell.js';
-import { register as registerStatus } from './commands/status.js';
-import { register as registerTail } from './commands/tail.js';
-import { register as registerVerify } from './commands/verify.js';
 import { reportError } from './context.js';
 import { addExamples } from './help.js';
 
@@ -35,7 +20,48 @@ const program = new Command('jsonl-mirror')
   .exitOverride()
   .configureOutput({ outputError: () => {} });
 
-for (const register of [registerAppend, registerImport, registerStatus, registerVerify, registerMetrics, registerTail, registerQuery, registerExport, registerRebuild, registerMigrate, registerDoctor, registerServe, registerPrune, registerShell, registerCompletion]) register(program);
+/** Every command's definition, in the order help lists them; a module each, imported only when its command may run. */
+const COMMANDS: Record<string, () => Promise<{ register: (program: Command) => void }>> = {
+  append: () => import('./commands/append.js'),
+  import: () => import('./commands/import.js'),
+  status: () => import('./commands/status.js'),
+  verify: () => import('./commands/verify.js'),
+  metrics: () => import('./commands/metrics.js'),
+  tail: () => import('./commands/tail.js'),
+  query: () => import('./commands/query.js'),
+  export: () => import('./commands/export.js'),
+  rebuild: () => import('./commands/rebuild.js'),
+  migrate: () => import('./commands/migrate.js'),
+  doctor: () => import('./commands/doctor.js'),
+  serve: () => import('./commands/serve.js'),
+  prune: () => import('./commands/prune.js'),
+  'shell-init': () => import('./commands/shell.js'),
+  completion: () => import('./commands/completion.js'),
+};
+
+/**
+ * The definitions this run needs: the named command's alone (its parsing,
+ * help and errors do not depend on the others); none for a bare --version;
+ * every one for help, completion (it lists them), no command or a name that is
+ * not a command (commander suggests the nearest). Scripts call the CLI in loops:
+ * each definition not loaded is start time saved (issue #24).
+ */
+function definitionsFor(argv: string[]): (() => Promise<{ register: (program: Command) => void }>)[] {
+  const takesValue = new Set(program.options.filter((o) => o.required || o.optional).flatMap((o) => [o.long, o.short]));
+  let name: string | undefined;
+  for (let i = 0; i < argv.length && name === undefined; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') break;
+    if (!arg.startsWith('-')) name = arg;
+    else if (takesValue.has(arg)) i++;
+  }
+  const all = Object.values(COMMANDS);
+  if (name !== undefined) return name !== 'completion' && Object.hasOwn(COMMANDS, name) ? [COMMANDS[name]!] : all;
+  const asks = (...flags: string[]) => argv.some((a) => flags.includes(a));
+  return asks('-V', '--version') && !asks('-h', '--help') ? [] : all;
+}
+
+for (const { register } of await Promise.all(definitionsFor(process.argv.slice(2)).map((load) => load()))) register(program);
 addExamples(program);
 
 /** Commander's "error: unknown option '--x'" as our one line, naming where the usage is. */

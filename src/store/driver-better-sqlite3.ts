@@ -51,11 +51,14 @@ class BetterDatabase implements DriverDatabase {
   }
 }
 
-/** A driver over better-sqlite3, or a module with its API (JSONL_MIRROR_SQLITE_MODULE names one in tests). */
-export function betterSqlite3Driver(Database: typeof BetterSqlite3, name: string): SqliteDriver {
+/**
+ * A driver over better-sqlite3, or a module with its API (JSONL_MIRROR_SQLITE_MODULE names one in tests);
+ * `nativeBinding`, the addon's path, spares better-sqlite3 the search for it.
+ */
+export function betterSqlite3Driver(Database: typeof BetterSqlite3, name: string, nativeBinding?: string): SqliteDriver {
   return {
     name,
     open: (path: string, o: DriverOpenOptions) =>
-      new BetterDatabase(new Database(path, { readonly: o.readonly, fileMustExist: o.fileMustExist, timeout: o.busyTimeoutMs })),
+      new BetterDatabase(new Database(path, { readonly: o.readonly, fileMustExist: o.fileMustExist, timeout: o.busyTimeoutMs, nativeBinding })),
   };
 }

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { MirrorError } from '../errors.js';
 import { betterSqlite3Driver } from './driver-better-sqlite3.js';
@@ -26,6 +28,19 @@ function howToFix(name: string): string {
 }
 
 /**
+ * better-sqlite3's addon where its build leaves it, or undefined (then better-sqlite3 looks for it itself):
+ * its own search, the `bindings` package, tries a dozen paths and costs every CLI start about 10 ms (issue #24).
+ */
+function builtAddon(): string | undefined {
+  try {
+    const path = join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
+    return existsSync(path) ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The SQLite driver, loaded on first use: better-sqlite3 is a native addon,
  * and a missing build or an ABI mismatch must not take the file-based paths
  * (append, scan reads) down with it, so a failure becomes a typed, cached
@@ -41,10 +56,11 @@ export function loadSqlite(): SqliteDriver {
         loaded = bunSqliteDriver((require(name) as { Database: BunDatabaseConstructor }).Database);
       } else {
         const Database = require(name) as typeof BetterSqlite3;
+        const nativeBinding = name === 'better-sqlite3' ? builtAddon() : undefined;
         // better-sqlite3 loads its addon at the first connection (and Bun loads only its JavaScript): a connection tells.
         // A module named by JSONL_MIRROR_SQLITE_MODULE is opened only as its caller meant.
-        if (underBun() || name === 'better-sqlite3') new Database(':memory:').close();
-        loaded = betterSqlite3Driver(Database, name);
+        if (underBun() || name === 'better-sqlite3') new Database(':memory:', { nativeBinding }).close();
+        loaded = betterSqlite3Driver(Database, name, nativeBinding);
       }
     } catch (err) {
       loaded = new MirrorError(

@@ -3,7 +3,7 @@ import { assertDir } from '../../ingest/layout.js';
 import { DEFAULT_CONFIG, loadConfig } from '../../metrics/config.js';
 import { METRICS, type MetricArgs, type View } from '../../api/metric-list.js';
 import { METRIC_BY_NAME, METRIC_NAMES } from '../../api/metric-names.js';
-import { createReader, type Reader, type SourceChoice } from '../../api/reader.js';
+import { loadReader, type Reader, type SourceChoice } from '../../api/reader-core.js';
 import { note, type Run } from '../context.js';
 import { refuseEmptyFolder } from '../no-logs.js';
 import { bytes, listOf, printList, rowFormatOf, table } from '../format.js';
@@ -22,7 +22,7 @@ function staleNote(reader: Reader): void {
     `to see the log as it stood then: --now ${new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
 }
 
-export const run: Run = (g, o, args) => {
+export const run: Run = async (g, o, args) => {
   const name = args[0]!;
   const key = METRIC_BY_NAME.get(name);
   if (!key) throw new MirrorError('INVALID_ARGUMENT', `unknown metric "${name}"; one of: ${METRIC_NAMES.join(', ')}`);
@@ -31,7 +31,8 @@ export const run: Run = (g, o, args) => {
   if (!['auto', 'sqlite', 'scan'].includes(source)) throw new MirrorError('INVALID_ARGUMENT', `--source is auto, sqlite or scan, not "${source}"`);
   assertDir(g.dir);
   refuseEmptyFolder(g, 'there is nothing to measure', true);
-  const reader = createReader({
+  // Only the backends --db and --source can use are loaded: neither PostgreSQL's modules for a SQLite mirror nor the scan for --source sqlite.
+  const reader = await loadReader({
     dir: g.dir, db: g.db, source, host: (o.fromHost ?? o.host) as string | undefined,
     config: o.config ? loadConfig(o.config as string) : DEFAULT_CONFIG,
     onFallback: (reason) => note(`jsonl-mirror: ${reason}`),
