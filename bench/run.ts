@@ -29,6 +29,7 @@ import { issueEvents } from '../src/metrics/issue-events.js';
 import type { EventSource } from '../src/read/source.js';
 import { table } from '../src/cli/format.js';
 import { runtimeLeg, type RuntimeLeg } from './bun-leg.js';
+import { readerHelpers } from './helper-cases.js';
 import { bareImportLoop, bareParseLoop, rawDualWriteLoop, streamPaths, WholeFileSource } from './baselines.js';
 import { generateShipwrightShaped } from './shipwright-shape.js';
 import { fmt, markdownTable, measure, percentile, summarize, type Measure, type Row } from './util.js';
@@ -655,22 +656,7 @@ if (want('pg')) {
     add({ area: 'pg', case: 'import into SQLite (same log)', value: rate(liteRows, liteM.median), unit: 'rows/s', spread: liteM.spread });
     add({ area: 'pg', case: 'import into PostgreSQL', value: rate(pgRows, pgM.median), unit: 'rows/s', spread: pgM.spread,
       baseline: 'SQLite', ratio: liteM.median / pgM.median, goal: '>= 50,000 rows/s', met: rate(pgRows, pgM.median) >= 50_000 });
-    const now = END;
-    const helpers: [string, (r: Reader) => unknown][] = [
-      ['activity (page 1)', (r) => r.activity({ limit: 50, now })],
-      ['activity type=pipeline, offset 5000', (r) => r.activity({ type: 'pipeline', offset: 5000, limit: 50, now })],
-      ['cost breakdown (7 d)', (r) => r.costBreakdown({ now })],
-      ['cost trend (30 d)', (r) => r.costTrend({ now })],
-      ['DORA grades (7 d)', (r) => r.doraGrades({ now })],
-      ['DORA trend (30 d)', (r) => r.doraTrend({ now })],
-      ['stage performance (7 d)', (r) => r.stagePerformance({ now })],
-      ['bottlenecks', (r) => r.bottlenecks({ now })],
-      ['failure heatmap (all time)', (r) => r.failureHeatmap({ now })],
-      ['throughput trend (30 d)', (r) => r.throughputTrend({ now })],
-      ['metrics history (all time)', (r) => r.metricsHistory({ now })],
-      ['timeline (24 h)', (r) => r.timeline({ now })],
-      ['issue events (one issue)', (r) => r.issueEvents({ issue: 7, now })],
-    ];
+    const helpers = readerHelpers(END);
     const pg = new SyncPg(url);
     pg.query('ANALYZE');
     pg.close();
