@@ -746,7 +746,7 @@ if (o.json) {
     process.stdout.write('\n');
     print(scalingLogsTable(scaled));
   }
-  const logLine = scalingOnly ? `logs: ${scaled!.logs.map((l) => `${l.label} = ${l.lines} lines over ${l.days} days, ${fmt(l.bytes / 1e6, 0)} MB`).join('; ')}`
+  const logLine = scalingOnly ? `logs: ${scaled!.logs.map((l) => `${l.label} = ${l.lines} lines over ${l.days} days, ${fmt(l.bytes / 1e6, 0)} MB, now ${l.now ?? '-'}`).join('; ')}`
     : `log: ${machine.events} lines, ${machine.logMb} MB`;
   const line = `machine: ${machine.cpus}, ${machine.memGb} GiB, Node ${machine.node}; ${logLine}; ${machine.date}`;
   process.stdout.write(`${o.markdown ? `\n${line}` : line}\n`);
