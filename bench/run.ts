@@ -29,6 +29,8 @@ import { issueEvents } from '../src/metrics/issue-events.js';
 import type { EventSource } from '../src/read/source.js';
 import { table } from '../src/cli/format.js';
 import { runtimeLeg, type RuntimeLeg } from './bun-leg.js';
+import { readerHelpers } from './helper-cases.js';
+import { parseCount, scaling, scalingLogsTable, scalingRows, scalingTable, type Engine, type ScalingResult } from './scaling.js';
 import { bareImportLoop, bareParseLoop, rawDualWriteLoop, streamPaths, WholeFileSource } from './baselines.js';
 import { generateShipwrightShaped } from './shipwright-shape.js';
 import { fmt, markdownTable, measure, percentile, summarize, type Measure, type Row } from './util.js';
@@ -40,17 +42,22 @@ const o = new Command('bench')
   .option('--events <n>', 'lines in the generated log', Number, 1_000_000)
   .option('--runs <n>', 'runs per case (reads run 5 + this)', Number, 3)
   .option('--rss-gb <gb>', 'size of the log for the peak-RSS import (0 skips it)', Number, 1)
-  .option('--only <sections>', 'comma list of: import,writer,reads,lookups,start,scan,tail,idle,rss,serve,query,pg,bun')
+  .option('--only <sections>', 'comma list of: import,writer,reads,lookups,start,scan,tail,idle,rss,serve,query,pg,bun,scaling (scaling is not in the default run: see --scaling-sizes)')
   .option('--pg-url <url>', 'pg section: an empty PostgreSQL database to use (default: start a throwaway server with initdb)')
   .option('--workdir <dir>', 'where data goes', join(ROOT, '.bench'))
   .option('--json', 'one JSON document on stdout')
   .option('--markdown', 'the table as Markdown with its machine line, as BENCHMARKS.md shows it')
+  .option('--scaling-sizes <base,big>', 'scaling (only when named in --only: its first run generates 14M events and imports them into both engines, 25 min here, then 1.5 min from its cache): ' +
+    'the 365-day logs compared; the third log is the first one\'s daily rate over 3 years', '1M,10M')
+  .option('--scaling-engines <list>', 'scaling: sqlite,pg or one of them', 'sqlite,pg')
   .option('--no-parse-worker', 'bulk imports parse on the main thread (the A/B of the parse worker, issue #15)')
   .parse()
   .opts();
 
 const rows: Row[] = [];
-const want = (s: string) => !o.only || String(o.only).split(',').includes(s);
+const only: string[] | undefined = o.only ? String(o.only).split(',') : undefined;
+/** A section of the default run, or one named in --only; `scaling` only when named (it takes tens of minutes, BENCHMARKS.md). */
+const want = (s: string) => (only ? only.includes(s) : s !== 'scaling');
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
 const add = (r: Row) => rows.push(r);
 const rate = (n: number, ms: number) => (n / ms) * 1000;
@@ -58,12 +65,14 @@ const rate = (n: number, ms: number) => (n / ms) * 1000;
 mkdirSync(o.workdir, { recursive: true });
 const logs = join(o.workdir, `logs-${o.events}`);
 const END = 1770768000;
-if (!existsSync(join(logs, 'events.jsonl'))) {
+/** Only the scaling section, which makes its own logs. */
+const scalingOnly = !!only && only.every((s) => s === 'scaling');
+if (!scalingOnly && !existsSync(join(logs, 'events.jsonl'))) {
   log(`generating ${o.events} lines into ${logs}`);
   rmSync(logs, { recursive: true, force: true });
   generateLog({ dir: logs, lines: o.events, linesPerFile: Math.ceil(o.events / 3), seed: 1, endEpoch: END });
 }
-const paths = streamPaths(logs);
+const paths = scalingOnly ? [] : streamPaths(logs);
 /** The Shipwright-shaped log of the same length, generated on first use. */
 const shipLogs = (): string => {
   const dir = join(o.workdir, `shipwright-${o.events}`);
@@ -655,22 +664,7 @@ if (want('pg')) {
     add({ area: 'pg', case: 'import into SQLite (same log)', value: rate(liteRows, liteM.median), unit: 'rows/s', spread: liteM.spread });
     add({ area: 'pg', case: 'import into PostgreSQL', value: rate(pgRows, pgM.median), unit: 'rows/s', spread: pgM.spread,
       baseline: 'SQLite', ratio: liteM.median / pgM.median, goal: '>= 50,000 rows/s', met: rate(pgRows, pgM.median) >= 50_000 });
-    const now = END;
-    const helpers: [string, (r: Reader) => unknown][] = [
-      ['activity (page 1)', (r) => r.activity({ limit: 50, now })],
-      ['activity type=pipeline, offset 5000', (r) => r.activity({ type: 'pipeline', offset: 5000, limit: 50, now })],
-      ['cost breakdown (7 d)', (r) => r.costBreakdown({ now })],
-      ['cost trend (30 d)', (r) => r.costTrend({ now })],
-      ['DORA grades (7 d)', (r) => r.doraGrades({ now })],
-      ['DORA trend (30 d)', (r) => r.doraTrend({ now })],
-      ['stage performance (7 d)', (r) => r.stagePerformance({ now })],
-      ['bottlenecks', (r) => r.bottlenecks({ now })],
-      ['failure heatmap (all time)', (r) => r.failureHeatmap({ now })],
-      ['throughput trend (30 d)', (r) => r.throughputTrend({ now })],
-      ['metrics history (all time)', (r) => r.metricsHistory({ now })],
-      ['timeline (24 h)', (r) => r.timeline({ now })],
-      ['issue events (one issue)', (r) => r.issueEvents({ issue: 7, now })],
-    ];
+    const helpers = readerHelpers(END);
     const pg = new SyncPg(url);
     pg.query('ANALYZE');
     pg.close();
@@ -720,18 +714,40 @@ if (want('bun')) {
   }
 }
 
+// ---------------------------------------------------------------- scaling: every helper on 1M and 10M events over 365 days and on 3 years at the 1M log's rate
+let scaled: ScalingResult | undefined;
+if (want('scaling')) {
+  const sizes = String(o.scalingSizes).split(',').map(parseCount);
+  if (sizes.length !== 2) throw new Error(`--scaling-sizes: expected two sizes, base and big (such as 1M,10M), got ${o.scalingSizes}`);
+  const engines = String(o.scalingEngines).split(',') as Engine[];
+  const bad = engines.filter((e) => e !== 'sqlite' && e !== 'pg');
+  if (bad.length > 0 || engines.length === 0) throw new Error(`--scaling-engines: sqlite, pg or both, got ${o.scalingEngines}`);
+  scaled = await scaling({ workdir: o.workdir, root: ROOT, end: END, base: sizes[0]!, big: sizes[1]!, engines, pgUrl: o.pgUrl, parseWorker: o.parseWorker, log });
+  scalingRows(scaled).forEach(add);
+  log(`scaling: ${fmt(scaled.ms / 1000)} s`);
+}
+
 // ---------------------------------------------------------------- report
 const machine = { node: process.version, cpus: `${cpus().length} x ${cpus()[0]?.model ?? '?'}`, memGb: Math.round(totalmem() / 1024 ** 3),
   events: o.events, logMb: Math.round(logBytes / 1e6), date: new Date().toISOString() };
 if (o.json) {
-  process.stdout.write(`${JSON.stringify({ machine, rows })}\n`);
+  process.stdout.write(`${JSON.stringify({ machine, rows, ...(scaled ? { scaling: scaled } : {}) })}\n`);
 } else {
   const head = ['area', 'case', 'value', 'unit', 'spread', 'vs baseline', 'goal', 'met'];
   const cells = rows.map((r) => [r.area, r.case, fmt(r.value), r.unit, r.spread === undefined ? '' : `${Math.round(r.spread * 100)}%`,
     r.ratio === undefined ? (r.note ?? '') : `${fmt(r.ratio, 2)}x ${r.baseline}${r.note ? ` (${r.note})` : ''}`,
     r.goal ?? '', r.met === undefined ? '' : r.met ? 'yes' : 'NO']);
   // Full width: the results are pasted into BENCHMARKS.md, not read on a terminal.
-  process.stdout.write(`${o.markdown ? markdownTable(head, cells) : table(head, cells, Infinity)}\n`);
-  const line = `machine: ${machine.cpus}, ${machine.memGb} GiB, Node ${machine.node}; log: ${machine.events} lines, ${machine.logMb} MB; ${machine.date}`;
+  const print = (t: { head: string[]; cells: string[][] }) => process.stdout.write(`${o.markdown ? markdownTable(t.head, t.cells) : table(t.head, t.cells, Infinity)}\n`);
+  print({ head, cells });
+  if (scaled) {
+    process.stdout.write(`\nscaling: each helper through the reader, median of 5 calls after a warm one, the logs interleaved; goals: ${scaled.goals.join('; ')}\n\n`);
+    print(scalingTable(scaled));
+    process.stdout.write('\n');
+    print(scalingLogsTable(scaled));
+  }
+  const logLine = scalingOnly ? `logs: ${scaled!.logs.map((l) => `${l.label} = ${l.lines} lines over ${l.days} days, ${fmt(l.bytes / 1e6, 0)} MB, now ${l.now ?? '-'}`).join('; ')}`
+    : `log: ${machine.events} lines, ${machine.logMb} MB`;
+  const line = `machine: ${machine.cpus}, ${machine.memGb} GiB, Node ${machine.node}; ${logLine}; ${machine.date}`;
   process.stdout.write(`${o.markdown ? `\n${line}` : line}\n`);
 }
