@@ -61,6 +61,8 @@ export interface Reader extends MetricHelpers {
   readonly lagBytes: number;
   /** ... and for how many seconds at most they have been waiting. */
   readonly lagSeconds: number;
+  /** Its answers wait on a database server (the fleet mirror): a server runs them off its event loop (server/read-pool.ts). */
+  readonly remote: boolean;
   /** Which backend answered the last call (auto answers from the files when the mirror is behind). */
   readonly answeredBy: 'sqlite' | 'scan' | 'postgres';
   /** ts_epoch of the newest event of `streams` (default events), or null when there is none: is the log current? */
@@ -187,6 +189,9 @@ export function createReaderWith(backends: ReaderBackends, opts: ReaderOptions):
     },
     get answeredBy() {
       return answeredBy;
+    },
+    get remote() {
+      return src.remote === true;
     },
     ...helpers,
     // The last record alone: the activity feed would also count every event for its total.

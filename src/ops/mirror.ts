@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { MirrorError } from '../errors.js';
 import { openMirror as openEngine } from '../store/engine.js';
-import { openStore, type OpenOptions } from '../store/open.js';
+import type { OpenOptions } from '../store/open.js';
 import type { Store } from '../store/engine.js';
 import { defaultHostId, isPgUrl, redact } from '../model/mirror-db.js';
 import { moveAsideBroken } from '../store/quarantine.js';
@@ -23,11 +24,17 @@ export async function withStore<T>(db: string, opts: OpenOptions, fn: (store: St
   }
 }
 
-/** A read-only view of a SQLite mirror (the server's feed and status); none when there is no usable mirror. */
-export function openMirrorView(db: string): Store | undefined {
+/**
+ * A read-only view of the mirror (the server's feed and status); none when
+ * there is no usable mirror yet (no SQLite file: nothing is created), with
+ * why told to `onProblem` when one exists but cannot be opened.
+ */
+export function openMirrorView(db: string, hostId: string, onProblem?: (message: string) => void): Store | undefined {
+  if (!isPgUrl(db) && !existsSync(db)) return undefined;
   try {
-    return openStore(db, { readonly: true, busyTimeoutMs: 1000 });
-  } catch {
+    return openEngine(db, { readonly: true, busyTimeoutMs: 1000, hostId });
+  } catch (err) {
+    onProblem?.((err as Error).message);
     return undefined;
   }
 }

@@ -11,6 +11,7 @@ import { dayKeyOf } from '../model/rules.js';
  */
 export class PgSource implements EventSource {
   readonly kind = 'postgres';
+  readonly remote = true;
   constructor(
     private readonly store: PgStore,
     private readonly host?: string,

@@ -6,6 +6,8 @@ import { dayKey, isSuccess } from '../model/rules.js';
 
 export interface EventSource {
   readonly kind: 'sqlite' | 'scan' | 'postgres';
+  /** Its answers wait on a database server's round trips: a server asks it off its event loop. */
+  readonly remote?: boolean;
   /** Matching events, normalised, in log order (ascending ts_epoch, then stream, then position in the log). */
   events(q: EventQuery): NormalEvent[];
   /** Counts and sums of matching events per group. */

@@ -9,8 +9,8 @@ const ALSO_READ = new Set(['costs.json', 'budget.json']);
 
 /**
  * The state every answer depends on: the log files (the truth, which reads
- * catch the mirror up with) and the mirror's own files, whose WAL moves with
- * each commit (checkpoints and the tailer, which `status` shows). Sampled at
+ * catch the mirror up with) and the mirror's own state, which moves with each
+ * commit (the tailer's, another host's on a fleet mirror, which `status` shows). Sampled at
  * most every `refreshMs`, so a burst of requests costs one readdir; an answer
  * is at most that much behind the files.
  */
@@ -21,7 +21,8 @@ export class StateProbe {
   constructor(
     private readonly dir: string,
     private readonly refreshMs: number,
-    private readonly mirrorFiles: readonly string[],
+    /** What moves with each commit to the mirror (its store's changeStamp). */
+    private readonly mirrorState: () => string,
   ) {}
 
   current(): string {
@@ -40,10 +41,7 @@ export class StateProbe {
       const st = statSync(join(this.dir, name), { throwIfNoEntry: false });
       if (st) parts.push(`${name}:${st.ino}:${st.size}:${st.mtimeMs}`);
     }
-    for (const path of this.mirrorFiles) {
-      const st = statSync(path, { throwIfNoEntry: false });
-      parts.push(st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '-');
-    }
+    parts.push(this.mirrorState());
     return parts.join('|');
   }
 }
@@ -65,9 +63,18 @@ export class BodyCache {
   constructor(private readonly maxEntries = 512) {}
 
   get(key: string, state: string, compute: () => unknown): CachedBody {
+    return this.fresh(key, state) ?? this.put(key, state, JSON.stringify(compute()));
+  }
+
+  /** The body computed at `state`, if it is kept. */
+  fresh(key: string, state: string): CachedBody | undefined {
     const hit = this.entries.get(key);
-    if (hit && hit.state === state) return hit;
-    const body = Buffer.from(JSON.stringify(compute()));
+    return hit && hit.state === state ? hit : undefined;
+  }
+
+  /** A body computed elsewhere (the read pool), kept as get keeps its own. */
+  put(key: string, state: string, json: string): CachedBody {
+    const body = Buffer.from(json);
     const entry = { state, body, etag: etagOf(body) };
     this.entries.delete(key);
     this.entries.set(key, entry);

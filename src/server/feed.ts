@@ -9,6 +9,8 @@ const HEARTBEAT_MS = 15_000;
 
 interface Row {
   id: number;
+  /** On a fleet mirror: the machine the event came from. */
+  host?: string;
   stream: string;
   line: string;
 }
@@ -115,7 +117,9 @@ export class EventFeed {
     const mine = c.streams ? rows.filter((r) => c.streams!.has(r.stream)) : rows;
     c.cursor = last;
     if (mine.length === 0) return true;
-    const events = mine.map((r) => `{"id":${r.id},"stream":${JSON.stringify(r.stream)},"event":${oneLine(r.line)}}`).join(',');
+    const events = mine
+      .map((r) => `{"id":${r.id},${r.host === undefined ? '' : `"host":${JSON.stringify(r.host)},`}"stream":${JSON.stringify(r.stream)},"event":${oneLine(r.line)}}`)
+      .join(',');
     const ok = c.res.write(`id: ${last}\ndata: {"events":[${events}]}\n\n`);
     if (c.res.writableLength > MAX_BUFFERED) c.res.destroy();
     return ok;

@@ -1,10 +1,14 @@
 import { isMirrorError } from '../errors.js';
-import { createTailer, type Tailer, type TailerStats } from '../tailer/tailer.js';
+import { liveTailer, type LiveTailer } from '../tailer/live-tailer.js';
 import type { TailerOwner } from '../tailer/lock.js';
+import type { TailerStats } from '../tailer/stats.js';
 
 export interface LiveOptions {
   dir: string;
+  /** A SQLite mirror's path or the fleet's postgres:// URL. */
   db: string;
+  /** On a fleet mirror: the machine this process ingests for. */
+  hostId: string;
   /** Run a tailer in this process when no other process does (default true). */
   tail: boolean;
   /** Something was committed (or may have been): the feed looks for new rows. */
@@ -37,13 +41,13 @@ const TAKEOVER_MS = 2000;
  * tailer, a poll of committed rows by id, taking over if that process goes.
  */
 export async function keepCurrent(opts: LiveOptions): Promise<Live> {
-  let tailer: Tailer | undefined;
+  let tailer: LiveTailer | undefined;
   let stopped = false;
   let lastTakeover = 0;
 
   async function tryTail(): Promise<void> {
     if (opts.holder() !== null) return;
-    const t = createTailer({ dir: opts.dir, db: opts.db, onError: opts.onError });
+    const t = liveTailer({ dir: opts.dir, db: opts.db, hostId: opts.hostId, onError: opts.onError });
     try {
       await t.start();
     } catch (err) {
@@ -56,7 +60,7 @@ export async function keepCurrent(opts: LiveOptions): Promise<Live> {
       return;
     }
     tailer = t;
-    t.subscribe(() => opts.onChange());
+    t.subscribe?.(() => opts.onChange());
   }
 
   if (opts.tail) {

@@ -17,6 +17,8 @@ export interface ApiRoute {
   /** What the helper is asked, resolved (`now` included): with the mirror's state, it decides the answer. */
   options(q: Query, arg: string | undefined): Record<string, unknown>;
   run(ctx: RouteContext, o: Record<string, unknown>): unknown;
+  /** The metric it answers: a server whose reads wait on a database asks it of its read pool instead of `run`. */
+  metric?: MetricKey;
   /** false: answered afresh each time (cheap, and about the server itself). */
   cached?: boolean;
 }
@@ -43,6 +45,7 @@ const READ_PARAM: Record<HttpParam, (q: Query, a: MetricArgs) => void> = {
 function metricRoute(key: MetricKey): ApiRoute {
   const m = METRICS[key];
   return {
+    metric: key,
     params: m.http.params,
     options: (q, arg) => {
       const a: MetricArgs = {};

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -8,15 +8,16 @@ import { DEFAULT_CONFIG, type MetricsConfig } from '../metrics/config.js';
 import { mirrorStatus, type MirrorStatus } from '../ops/status.js';
 import { createReader, type Reader, type SourceChoice } from '../api/reader.js';
 import { openMirrorView, type Store } from '../ops/mirror.js';
-import { runningTailer } from '../tailer/lock.js';
+import { tailerHolder } from '../tailer/live-tailer.js';
 import { defaultHostId } from '../model/mirror-db.js';
 import { assertBindable, Auth } from './auth.js';
-import { BodyCache, notModified, StateProbe } from './cache.js';
+import { BodyCache, type CachedBody, notModified, StateProbe } from './cache.js';
+import { ReadPool } from './read-pool.js';
 import { EventFeed } from './feed.js';
 import { keepCurrent, type Live } from './live.js';
 import { HttpError } from './http-error.js';
 import { MAX_URL_BYTES, Query } from './params.js';
-import { matchRoute, routeLabel, type RouteContext } from './routes.js';
+import { type ApiRoute, matchRoute, routeLabel, type RouteContext } from './routes.js';
 import type { ScrapeState, ServerMetrics } from './prometheus.js';
 import { streamGauges, type StreamGauge } from '../ops/stream-gauges.js';
 import { loadStatic, staticKey, type StaticFile } from './static.js';
@@ -31,6 +32,8 @@ export interface ServerOptions {
   /** Which backend answers the metrics, as the CLI's --source (default auto). */
   source?: SourceChoice;
   config?: MetricsConfig;
+  /** On a fleet (PostgreSQL) mirror: the machine this server's tailer ingests for and its status describes (default: $JSONL_MIRROR_HOST_ID, else the hostname). */
+  hostId?: string;
   /** Default 127.0.0.1; any other address needs `token`. */
   host?: string;
   /** Default 8787; 0 picks a free port. */
@@ -61,17 +64,10 @@ const PAGE_HEADERS: OutgoingHttpHeaders = {
   'x-frame-options': 'DENY',
 };
 
-/** A read-only view of the mirror for the feed and status; none when there is no usable mirror yet. */
-function openView(db: string): Store | undefined {
-  if (!existsSync(db)) return undefined;
-  return openMirrorView(db);
-}
-
-/** When the mirror's database last changed: its file or its WAL, whichever was written last (epoch seconds). */
-function lastWrite(db: string): number | null {
-  const times = [db, `${db}-wal`].map((p) => statSync(p, { throwIfNoEntry: false })?.mtimeMs).filter((t) => t !== undefined);
-  return times.length === 0 ? null : Math.max(...times) / 1000;
-}
+/** After a failed open, how long until the view is tried again: a database server away must not be dialled on every poll. */
+const REOPEN_MS = 2000;
+/** Threads of the read pool for a mirror whose reads wait on a database server. */
+const READ_THREADS = 4;
 
 function statusOf(err: unknown): number {
   if (err instanceof HttpError) return err.status;
@@ -87,14 +83,18 @@ function statusOf(err: unknown): number {
 export function createServer(opts: ServerOptions): MirrorServer {
   useHistoryDir(opts.dir, opts.historyDir);
   const host = opts.host ?? '127.0.0.1';
+  const hostId = opts.hostId ?? defaultHostId();
   const db = opts.db ?? join(opts.dir, 'mirror.db');
   const note = opts.onNote ?? ((m: string) => process.stderr.write(`jsonl-mirror serve: ${m}\n`));
   const auth = new Auth(opts.token);
-  const probe = new StateProbe(opts.dir, opts.refreshMs ?? 100, [db, `${db}-wal`]);
+  const probe = new StateProbe(opts.dir, opts.refreshMs ?? 100, () => view?.changeStamp() ?? '-');
   const cache = new BodyCache();
   const files = loadStatic();
   let reader: Reader | undefined;
+  let pool: ReadPool | undefined;
   let view: Store | undefined;
+  let viewRetryAt = 0;
+  let viewProblem: string | undefined;
   let feed: EventFeed | undefined;
   let live: Live | undefined;
   let http: Server | undefined;
@@ -112,8 +112,20 @@ export function createServer(opts: ServerOptions): MirrorServer {
     return was !== undefined && ino !== was;
   }
 
+  /** The read-only view of the mirror, opened when there is one to open; each new reason it cannot be is told once. */
+  function openView(): Store | undefined {
+    if (view || performance.now() < viewRetryAt) return view;
+    view = openMirrorView(db, hostId, (problem) => {
+      if (problem !== viewProblem) note(problem);
+      viewProblem = problem;
+      viewRetryAt = performance.now() + REOPEN_MS;
+    });
+    if (view) viewProblem = undefined;
+    return view;
+  }
+
   function status(): MirrorStatus {
-    view ??= openView(db);
+    openView();
     if (!view) throw new MirrorError('DB_MISSING', `no usable mirror at ${db}; run \`jsonl-mirror import\` (or let serve's tailer create it)`);
     const state = probe.current();
     if (lastStatus?.state !== state) lastStatus = { state, value: mirrorStatus(view, opts.dir) };
@@ -155,14 +167,14 @@ export function createServer(opts: ServerOptions): MirrorServer {
   function scrapeState(): ScrapeState {
     let streams: StreamGauge[] | undefined;
     try {
-      view ??= openView(db);
+      openView();
       streams = view ? streamGauges(view, opts.dir) : undefined;
     } catch (err) {
       // A mirror that cannot be read now: jsonl_mirror_up says so, /api/health says why, and so does this note.
       note(`/metrics: ${(err as Error).message}`);
     }
     const l = live?.status();
-    return { streams, tailerUp: l !== undefined && (l.mode === 'tailer' || l.holder !== null), lastCommit: lastWrite(db) };
+    return { streams, tailerUp: l !== undefined && (l.mode === 'tailer' || l.holder !== null), lastCommit: view?.lastCommitSeconds() ?? null };
   }
 
   function scrape(res: ServerResponse, head: boolean, extra: OutgoingHttpHeaders): void {
@@ -201,6 +213,7 @@ export function createServer(opts: ServerOptions): MirrorServer {
     const match = matchRoute(path);
     if (!match) throw new HttpError(404, 'NOT_FOUND', `no endpoint ${path.slice(0, 100)}`);
     const { route, arg } = match;
+    const host = hostParam(search, route, path);
     const q = new Query(search, route.params);
     const options = route.options(q, arg);
     const ctx: RouteContext = { reader: reader!, status, health };
@@ -209,12 +222,33 @@ export function createServer(opts: ServerOptions): MirrorServer {
       send(res, 200, { ...headers, 'cache-control': 'no-store' }, head ? undefined : JSON.stringify(route.run(ctx, options)));
       return;
     }
-    const entry = cache.get(`${path}?${JSON.stringify(options)}`, probe.current(), () => route.run(ctx, options));
-    if (notModified(req.headers['if-none-match'], entry.etag)) {
-      send(res, 304, { ...extra, etag: entry.etag, 'cache-control': 'no-cache' });
+    const key = `${path}?${JSON.stringify(options)}${host === undefined ? '' : `&host=${host}`}`;
+    const state = probe.current();
+    const answer = (entry: CachedBody) => {
+      if (notModified(req.headers['if-none-match'], entry.etag)) {
+        send(res, 304, { ...extra, etag: entry.etag, 'cache-control': 'no-cache' });
+        return;
+      }
+      send(res, 200, { ...headers, etag: entry.etag, 'content-length': entry.body.length }, head ? undefined : entry.body);
+    };
+    const kept = cache.fresh(key, state);
+    if (kept) return answer(kept);
+    if (pool && route.metric) {
+      pool.ask(route.metric, options, host).then((json) => answer(cache.put(key, state, json)), (err) => sendError(res, err));
       return;
     }
-    send(res, 200, { ...headers, etag: entry.etag, 'content-length': entry.body.length }, head ? undefined : entry.body);
+    answer(cache.get(key, state, () => route.run(ctx, options)));
+  }
+
+  /** `?host=`: one machine of a fleet mirror (whose reads are the read pool's); taken off the query the route reads. */
+  function hostParam(search: URLSearchParams, route: ApiRoute, path: string): string | undefined {
+    const host = search.get('host');
+    if (host === null) return undefined;
+    search.delete('host');
+    if (!pool) throw new HttpError(400, 'INVALID_ARGUMENT', "?host= picks one machine of a fleet (PostgreSQL) mirror; this mirror holds one machine's events");
+    if (!route.metric) throw new HttpError(400, 'INVALID_ARGUMENT', `?host= picks one machine's events for a metric; ${path} covers the whole mirror`);
+    if (host === '' || host.length > 255) throw new HttpError(400, 'INVALID_ARGUMENT', '?host= names a host id, as `jsonl-mirror status` lists them');
+    return host;
   }
 
   function stream(req: IncomingMessage, res: ServerResponse, search: URLSearchParams, extra: OutgoingHttpHeaders): void {
@@ -300,13 +334,14 @@ export function createServer(opts: ServerOptions): MirrorServer {
       assertDir(opts.dir);
       assertBindable(host, opts.token);
       // Before the tailer starts: a failure here must leave nothing running.
-      metrics = new (await import('./prometheus.js')).ServerMetrics(defaultHostId(), scrapeState, note);
-      view = openView(db);
+      metrics = new (await import('./prometheus.js')).ServerMetrics(hostId, scrapeState, note);
+      openView();
       live = await keepCurrent({
         dir: opts.dir,
         db,
+        hostId,
         tail: opts.tail ?? true,
-        holder: () => (view ? runningTailer(view) : null),
+        holder: () => (view ? tailerHolder(view, opts.dir) : null),
         onChange: () => {
           try {
             if (replaced()) {
@@ -320,7 +355,7 @@ export function createServer(opts: ServerOptions): MirrorServer {
               reader?.close();
               reader = openReader();
             }
-            view ??= openView(db);
+            openView();
             if (view && !feed) feed = new EventFeed(view);
             feed?.pump();
           } catch (err) {
@@ -330,9 +365,12 @@ export function createServer(opts: ServerOptions): MirrorServer {
         },
         onError: (err) => note((err as Error).message ?? String(err)),
       });
-      view ??= openView(db);
+      openView();
       if (view) feed ??= new EventFeed(view);
       reader = openReader();
+      if (reader.remote) {
+        pool = new ReadPool({ dir: opts.dir, historyDir: opts.historyDir, db, source: opts.source, config: opts.config ?? DEFAULT_CONFIG }, READ_THREADS, note);
+      }
       http = createHttpServer({ maxHeaderSize: 16 * 1024 }, handle);
       const server = http;
       await new Promise<void>((resolve, reject) => {
@@ -357,6 +395,7 @@ export function createServer(opts: ServerOptions): MirrorServer {
         await new Promise<void>((resolve) => server.close(() => resolve()));
       }
       await live?.stop();
+      await pool?.close();
       reader?.close();
       view?.close();
     },

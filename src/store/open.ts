@@ -91,6 +91,21 @@ export class SqliteStore extends StoreOps {
     return statSync(this.path, { throwIfNoEntry: false })?.ino !== this.ino;
   }
 
+  /** The database file and its WAL as stat sees them: the WAL moves with each commit, the file with each checkpoint. */
+  changeStamp(): string {
+    return this.files().map((st) => (st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '-')).join('|');
+  }
+
+  /** When the database file or its WAL was last written, whichever was later (epoch seconds). */
+  lastCommitSeconds(): number | null {
+    const times = this.files().flatMap((st) => (st ? [st.mtimeMs] : []));
+    return times.length === 0 ? null : Math.max(...times) / 1000;
+  }
+
+  private files() {
+    return [this.path, `${this.path}-wal`].map((p) => statSync(p, { throwIfNoEntry: false }));
+  }
+
   private dataVersionStmt: Statement | undefined;
 
   override dataVersion(): number {

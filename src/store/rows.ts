@@ -136,6 +136,8 @@ export interface AppliedMigration {
 /** An event as the live feed hands it out, in id order. */
 export interface FeedRow {
   id: number;
+  /** On a fleet mirror: the machine the event came from. */
+  host?: string;
   stream: string;
   line: string;
   ts_epoch: number;

@@ -3,14 +3,13 @@ import { DEFAULT_CONFIG, loadConfig } from '../../metrics/config.js';
 import type { SourceChoice } from '../../api/reader.js';
 import { TOKEN_ENV } from '../../server/token-env.js';
 import { createServer } from '../../server/server.js';
-import { note, sqliteOnly, type Run } from '../context.js';
+import { note, type Run } from '../context.js';
 
 export const run: Run = async (g, o) => {
-  sqliteOnly(g, 'serve');
   const source = o.source as SourceChoice;
   if (!['auto', 'sqlite', 'scan'].includes(source)) throw new MirrorError('INVALID_ARGUMENT', `--source is auto, sqlite or scan, not "${source}"`);
   const server = createServer({
-    dir: g.dir, db: g.db, source, host: o.host as string, port: o.port as number,
+    dir: g.dir, db: g.db, hostId: g.hostId, source, host: o.host as string, port: o.port as number,
     token: (o.token as string | undefined) ?? (process.env[TOKEN_ENV] || undefined),
     cors: o.cors as string | undefined, tail: o.tail as boolean,
     config: o.config ? loadConfig(o.config as string) : DEFAULT_CONFIG,

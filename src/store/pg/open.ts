@@ -9,7 +9,7 @@ import { fleetHosts, type HostStatus } from './fleet.js';
 import { readOnce, readPages } from './read-pages.js';
 import { pgEventsSql, pgExportSql, pgFeedCountSql, pgFeedPageSql, pgGroupsSql, pgRecordsSql } from './read-sql.js';
 import { checkPgSchema, migratePg } from './migrations.js';
-import { ADD_DAY_TOTALS, COPY_EVENTS, DB_BYTES, HOST_WRITE_LOCK, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, type PgSqlName, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
+import { ADD_DAY_TOTALS, CHANGE_STAMP, COPY_EVENTS, LAST_COMMIT, DB_BYTES, EVENT_ORDER_LOCK, EVENTS_AFTER, HOST_WRITE_LOCK, MAX_EVENT_ID, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, type PgSqlName, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
 
 // Their home is the model (the CLI reads them without loading a store); the store's callers find them here too.
 export { defaultHostId, isPgUrl, redact };
@@ -156,6 +156,7 @@ class EventBuffer implements Stmt {
     const host = this.conn.host;
     const text = this.text;
     this.clear();
+    this.conn.takeEventOrder();
     this.conn.pg.copyIn(COPY_EVENTS, text, (r) => {
       if (r.rowCount !== n) {
         throw new MirrorError('DB_CONFLICT', `PostgreSQL took ${r.rowCount} of the ${n} rows a batch sent for host ${host}; run \`jsonl-mirror doctor\``);
@@ -173,6 +174,8 @@ class EventBuffer implements Stmt {
 class PgConnection implements StatementSet {
   readonly events: EventBuffer;
   private depth = 0;
+  /** This transaction holds the event-order lock. */
+  private ordered = false;
   private readonly cache = new Map<string, PgStatement>();
 
   constructor(
@@ -205,6 +208,13 @@ class PgConnection implements StatementSet {
     return s;
   }
 
+  /** Before a transaction's first event row (EVENT_ORDER_LOCK): ids in commit order across the fleet. */
+  takeEventOrder(): void {
+    if (this.depth === 0 || this.ordered) return;
+    this.pg.query(EVENT_ORDER_LOCK);
+    this.ordered = true;
+  }
+
   /** BEGIN, the host's write lock (SQLite's IMMEDIATE), fn, COMMIT; nested calls join the outer one. */
   transaction<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R {
     const run = (...a: A): R => {
@@ -227,6 +237,7 @@ class PgConnection implements StatementSet {
         throw err;
       } finally {
         this.depth--;
+        this.ordered = false;
       }
     };
     return run;
@@ -274,6 +285,16 @@ export class PgStore extends StoreOps {
     return this.pg.query<EventFields>(s.sql, s.params).rows;
   }
 
+  /** The newest event id of the whole fleet: the live feed's head. */
+  override maxEventId(): number {
+    return this.pg.query<{ id: number }>(MAX_EVENT_ID).rows[0]!.id;
+  }
+
+  /** Every host's events after `id`, in id order, which is commit order (EVENT_ORDER_LOCK). */
+  override eventsAfter(id: number, limit: number): FeedRow[] {
+    return this.pg.query<FeedRow>(EVENTS_AFTER, [id, limit]).rows;
+  }
+
   /** Group rows as arrays: the group keys, then count and sum. */
   groups(q: Parameters<typeof pgGroupsSql>[0]): unknown[][] {
     const s = pgGroupsSql(q);
@@ -305,6 +326,17 @@ export class PgStore extends StoreOps {
   /** A user's read statement inside a READ ONLY transaction: through a cursor, or at once for what a cursor cannot carry. */
   readOnly(sql: string, params: unknown[], once: boolean): { columns: string[]; rows: Iterable<unknown[]> } {
     return once ? readOnce(this.pg, sql, params) : readPages(this.pg, sql, params);
+  }
+
+  /** What moves with every commit of any host (the server's answers are cached until it does). */
+  changeStamp(): string {
+    return this.pg.query<{ stamp: string }>(CHANGE_STAMP).rows[0]!.stamp;
+  }
+
+  /** When any host last committed (a checkpoint moved), epoch seconds; null for an empty mirror. */
+  lastCommitSeconds(): number | null {
+    const at = this.pg.query<{ at: string | null }>(LAST_COMMIT).rows[0]!.at;
+    return at === null ? null : Date.parse(at) / 1000;
   }
 
   /** A server database has no file to be replaced under us. */

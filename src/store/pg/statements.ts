@@ -121,6 +121,26 @@ export const TAILER_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended('jsonl-
  */
 export const HOST_WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('jsonl-mirror write' || chr(1) || $1, 0))";
 
+/**
+ * Taken by every transaction before its first event row, held to COMMIT:
+ * the fleet's batches allocate ids and commit in turn, so a row's id is its
+ * commit order across hosts and the live feed, which follows ids, never
+ * passes a row that commits later with a lower one.
+ */
+export const EVENT_ORDER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('jsonl-mirror event order', 0))";
+
+/** The live feed over every host (the events_id index). */
+export const MAX_EVENT_ID = 'SELECT COALESCE(MAX(id), 0) AS id FROM events';
+export const EVENTS_AFTER = `SELECT id, host, stream, line, ts_epoch, rank, "offset" FROM events WHERE id > $1 ORDER BY id LIMIT $2`;
+
+/**
+ * What moves with every commit of any host: the newest event and reject and
+ * the sources' checkpoints (a read's answer can change only when one does).
+ */
+export const CHANGE_STAMP = `SELECT (SELECT COALESCE(MAX(id), 0) FROM events) || ':' || (SELECT COALESCE(MAX(id), 0) FROM rejects) || ':' ||
+  (SELECT COUNT(*) || '/' || COALESCE(MAX(updated_at), '') FROM sources) AS stamp`;
+export const LAST_COMMIT = 'SELECT MAX(updated_at) AS at FROM sources';
+
 /** query and export read inside one READ ONLY transaction, in pages through a cursor. */
 export const BEGIN_READ_ONLY = 'BEGIN TRANSACTION READ ONLY';
 export const ROLLBACK = 'ROLLBACK';

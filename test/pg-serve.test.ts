@@ -1,0 +1,137 @@
+import { appendFileSync, cpSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createReader, type Reader } from '../src/api/reader.js';
+import { openPgStore } from '../src/store/pg/open.js';
+import { createPgTailer, type PgTailer } from '../src/tailer/pg-tailer.js';
+import { startPg, type PgServer } from '../fixtures/pg-server.js';
+import { FIXTURES, tmp } from './helpers.js';
+import { CASES } from './serve-cases.js';
+import { get, serve, subscribe, until, type SseMessage } from './serve-helpers.js';
+
+let server: PgServer;
+beforeAll(async () => {
+  server = await startPg();
+});
+afterAll(() => server?.stop());
+
+const HOSTS = ['h0', 'h1', 'h2'];
+
+/** Each host's folder: a copy of the bundled example (the same lines, three machines' events). */
+function hostDirs(): Map<string, string> {
+  return new Map(HOSTS.map((h) => {
+    const dir = join(tmp(`jm-pgserve-${h}-`), 'logs');
+    cpSync(join(FIXTURES, 'example'), dir, { recursive: true });
+    return [h, dir];
+  }));
+}
+
+const tick = (host: string, n: number) => `${JSON.stringify({ ts_epoch: 1770789000 + n, type: 'fleet.tick', host, n })}\n`;
+const ticks = (messages: SseMessage[]) =>
+  messages.flatMap((m) => m.data.events.filter((e: any) => e.event.type === 'fleet.tick').map((e: any) => `${e.host}:${e.event.n}`));
+
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+describe('serve over a PostgreSQL fleet mirror', () => {
+  it('three hosts with tailers: every endpoint equals its helper (all hosts and ?host=), SSE has every event of every host once across a reconnect, a slow query holds only its own request', async () => {
+    const url = await server.createDb('serve');
+    openPgStore(url, { hostId: 'setup' }).close();
+    const dirs = hostDirs();
+    // h1 and h2 run their own tailers; h0's is the server's.
+    const tailers: PgTailer[] = ['h1', 'h2'].map((h) => createPgTailer({ dir: dirs.get(h)!, url, hostId: h, pollIntervalMs: 50, onError: () => {} }));
+    const readers: Reader[] = [];
+    try {
+      for (const t of tailers) await t.start();
+      const s = await serve({ dir: dirs.get('h0')!, db: url, hostId: 'h0' });
+      const reader = createReader({ dir: dirs.get('h0')!, db: url });
+      readers.push(reader);
+      const perHost = createReader({ dir: dirs.get('h0')!, db: url, host: 'h1' });
+      readers.push(perHost);
+      const own = createReader({ dir: dirs.get('h0')!, db: url, host: 'h0' });
+      readers.push(own);
+      await until('every host mirrored', () => {
+        const one = perHost.activity({ limit: 1 }).total;
+        return one > 0 && own.activity({ limit: 1 }).total === one && reader.activity({ limit: 1 }).total === 3 * one;
+      }, 60_000);
+      expect(s.reader.backend).toBe('postgres');
+
+      for (const [path, helper] of CASES) {
+        const r = await get(s.url, path);
+        expect(r.status, `${path}: ${r.text}`).toBe(200);
+        expect(r.json, path).toEqual(JSON.parse(JSON.stringify(helper(reader))));
+        const h = await get(s.url, `${path}${path.includes('?') ? '&' : '?'}host=h1`);
+        expect(h.status, `${path} host=h1: ${h.text}`).toBe(200);
+        expect(h.json, `${path} host=h1`).toEqual(JSON.parse(JSON.stringify(helper(perHost))));
+      }
+      // An unchanged answer is a 304, as on SQLite.
+      const first = await get(s.url, CASES[0]![0]);
+      expect((await get(s.url, CASES[0]![0], { 'if-none-match': String(first.headers.etag) })).status).toBe(304);
+      const status = await get(s.url, '/api/status');
+      expect(status.status).toBe(200);
+      expect(status.json.fleet.hosts.map((h: { host: string }) => h.host)).toEqual(expect.arrayContaining(HOSTS));
+      expect((await get(s.url, '/api/status?host=h1')).status).toBe(400);
+
+      // The live feed: every host's appends, exactly once, across a reconnect.
+      const sub = subscribe(s.url);
+      expect(await sub.opened).toBe(200);
+      const expected: string[] = [];
+      const append = (from: number, to: number) => {
+        for (const h of HOSTS) for (let n = from; n < to; n++) {
+          appendFileSync(join(dirs.get(h)!, 'events.jsonl'), tick(h, n));
+          expected.push(`${h}:${n}`);
+        }
+      };
+      append(0, 20);
+      await until('the first appends of every host', () => ticks(sub.messages).length === 60, 30_000);
+      sub.close();
+      const lastId = sub.messages.at(-1)!.id!;
+      append(20, 40);
+      const again = subscribe(s.url, '/api/stream', { 'last-event-id': lastId });
+      expect(await again.opened).toBe(200);
+      append(40, 50);
+      await until('every append after the reconnect', () => ticks(sub.messages).length + ticks(again.messages).length === 150, 30_000);
+      await new Promise((r) => setTimeout(r, 300));
+      again.close();
+      const seen = [...ticks(sub.messages), ...ticks(again.messages)];
+      expect(seen.sort()).toEqual([...expected].sort());
+      // Ids only grow, across hosts: the order Last-Event-ID resumes by.
+      const ids = [...sub.messages, ...again.messages].flatMap((m) => m.data.events.map((e: any) => e.id as number));
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+
+      // A slow query: the rollup table locked by another session; only the request that reads it waits.
+      await withClient(url, async (c) => {
+        await c.query('BEGIN');
+        await c.query('LOCK TABLE day_totals IN ACCESS EXCLUSIVE MODE');
+        const slow = get(s.url, '/api/metrics/history?period=7');
+        let slowDone = false;
+        void slow.then(() => (slowDone = true));
+        await new Promise((r) => setTimeout(r, 300));
+        const started = performance.now();
+        const quick = await get(s.url, '/api/events/201');
+        const health = await get(s.url, '/api/health');
+        const elapsed = performance.now() - started;
+        expect(quick.status).toBe(200);
+        expect(quick.json).toEqual(JSON.parse(JSON.stringify({ events: reader.issueEvents({ issue: 201 }).events })));
+        expect(health.status).toBe(200);
+        expect(slowDone).toBe(false);
+        expect(elapsed).toBeLessThan(5000);
+        await c.query('ROLLBACK');
+        const r = await slow;
+        expect(r.status).toBe(200);
+        expect(r.json).toEqual(JSON.parse(JSON.stringify(reader.metricsHistory({ period: 7 }))));
+      });
+    } finally {
+      for (const r of readers) r.close();
+      for (const t of tailers) await t.stop();
+    }
+  });
+});
