@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { appendFileSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -6,7 +7,7 @@ import { createReader, type Reader } from '../src/api/reader.js';
 import { openPgStore } from '../src/store/pg/open.js';
 import { createPgTailer, type PgTailer } from '../src/tailer/pg-tailer.js';
 import { startPg, type PgServer } from '../fixtures/pg-server.js';
-import { FIXTURES, tmp } from './helpers.js';
+import { CLI, FIXTURES, tmp } from './helpers.js';
 import { CASES } from './serve-cases.js';
 import { get, serve, subscribe, until, type SseMessage } from './serve-helpers.js';
 
@@ -132,6 +133,41 @@ describe('serve over a PostgreSQL fleet mirror', () => {
     } finally {
       for (const r of readers) r.close();
       for (const t of tailers) await t.stop();
+    }
+  });
+});
+
+describe('tail --feed on a PostgreSQL fleet mirror', () => {
+  it('prints every host\'s new events once, tagged with stream and host; the summary goes to stderr', async () => {
+    const url = await server.createDb('feed');
+    openPgStore(url, { hostId: 'setup' }).close();
+    const dirs = hostDirs();
+    const other = createPgTailer({ dir: dirs.get('h1')!, url, hostId: 'h1', pollIntervalMs: 50, onError: () => {} });
+    await other.start();
+    const child = spawn(process.execPath, [CLI, '--dir', dirs.get('h0')!, '--db', url, '--host-id', 'h0', 'tail', '--feed', '--tag-stream'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await until('the tailer to start', () => err.includes('tailing'), 30_000);
+      const expected: string[] = [];
+      for (let n = 0; n < 30; n++) for (const h of ['h0', 'h1']) {
+        appendFileSync(join(dirs.get(h)!, 'events.jsonl'), tick(h, n));
+        expected.push(`${h}:${n}`);
+      }
+      const seen = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((x) => x.event.type === 'fleet.tick');
+      await until('every new event on stdout', () => seen().length >= 60, 30_000);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(seen().map((x) => `${x.host}:${x.event.n}`).sort()).toEqual(expected.sort());
+      expect(seen().every((x) => x.stream === 'events' && x.host === x.event.host)).toBe(true);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(err).toMatch(/stopped: mirrored [\d,]+ events/);
+    } finally {
+      child.kill('SIGKILL');
+      await other.stop();
     }
   });
 });

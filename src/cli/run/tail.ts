@@ -1,5 +1,5 @@
-import { MirrorError } from '../../errors.js';
-import { isPgUrl, redact } from '../../ops/mirror.js';
+import { isPgUrl, openMirror, redact } from '../../ops/mirror.js';
+import { followEvents } from '../../tailer/follow-events.js';
 import { createPgTailer } from '../../tailer/pg-tailer.js';
 import { createTailer } from '../../tailer/tailer.js';
 import { note, type CommandResult, type GlobalOptions, type Run } from '../context.js';
@@ -54,7 +54,6 @@ export const run: Run = async (g, o) => {
 
 /** tail into a fleet mirror: this host's tailer, until SIGINT/SIGTERM or until it has to give up. */
 async function tailPg(g: GlobalOptions, o: Record<string, unknown>): Promise<CommandResult> {
-  if (o.feed) throw new MirrorError('INVALID_ARGUMENT', '--feed follows a SQLite mirror; with a postgres:// --db, read new events with `metrics activity`');
   const tailer = createPgTailer({ dir: g.dir, url: g.db, hostId: g.hostId, streams: o.stream as string[] | undefined });
   let stop: () => void = () => {};
   const signalled = new Promise<void>((resolve) => {
@@ -63,13 +62,29 @@ async function tailPg(g: GlobalOptions, o: Record<string, unknown>): Promise<Com
     process.once('SIGTERM', stop);
   });
   await Promise.race([tailer.start(), signalled]);
+  // The feed is every host's new events (what a dashboard of the fleet sees), read on a connection of its own.
+  const view = o.feed ? openMirror(g.db, { readonly: true }, g.hostId) : undefined;
+  const feed = view && followEvents(view, (rows) => {
+    for (const r of rows) {
+      process.stdout.write(o.tagStream ? `{"stream":${JSON.stringify(r.stream)},"host":${JSON.stringify(r.host)},"event":${r.line}}\n` : `${r.line}\n`);
+    }
+  }, (err) => note(`jsonl-mirror tail --feed: ${(err as Error).message}`));
+  // Announced once the feed has its starting point: whatever commits after this line is printed.
   note(`jsonl-mirror: tailing ${g.dir} into ${redact(g.db)} as host ${g.hostId}; Ctrl-C to stop`);
   try {
     await Promise.race([signalled, tailer.finished]);
   } finally {
+    feed?.stop();
+    view?.close();
     await tailer.stop();
   }
   const s = tailer.stats();
   const summary = { rows: s.rows, rejects: s.rejects, reconnects: s.reconnects, startedAt: s.startedAt, host: g.hostId };
-  return { json: summary, human: `stopped: mirrored ${plural(s.rows, 'event')} and ${plural(s.rejects, 'rejected line')} as host ${g.hostId} since ${s.startedAt}` };
+  const human = `stopped: mirrored ${plural(s.rows, 'event')} and ${plural(s.rejects, 'rejected line')} as host ${g.hostId} since ${s.startedAt}`;
+  if (o.feed) {
+    // stdout carries the feed's NDJSON only.
+    note(g.json ? JSON.stringify(summary) : human);
+    return { json: summary, printed: true };
+  }
+  return { json: summary, human };
 }
