@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync } from 'node:fs';
+import { appendFileSync, cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { createReader, type Reader } from '../src/api/reader.js';
 import { openPgStore } from '../src/store/pg/open.js';
 import { createPgTailer, type PgTailer } from '../src/tailer/pg-tailer.js';
 import { startPg, type PgServer } from '../fixtures/pg-server.js';
-import { CLI, FIXTURES, tmp } from './helpers.js';
+import { CLI, cli, FIXTURES, tmp } from './helpers.js';
 import { CASES } from './serve-cases.js';
 import { get, serve, subscribe, until, type SseMessage } from './serve-helpers.js';
 
@@ -168,6 +168,53 @@ describe('tail --feed on a PostgreSQL fleet mirror', () => {
     } finally {
       child.kill('SIGKILL');
       await other.stop();
+    }
+  });
+});
+
+describe('prune and rebuild on a PostgreSQL fleet mirror', () => {
+  it('act on one host: prune drops its deleted file\'s rows, rebuild reads its folder again, the other host keeps every row; verify passes', async () => {
+    const url = await server.createDb('ops');
+    const dirs = hostDirs();
+    const as = (h: string, ...args: string[]) => cli(['--dir', dirs.get(h)!, '--db', url, '--host-id', h, '--json', ...args]);
+    for (const h of ['h0', 'h1']) expect(as(h, 'import', '--no-progress').code).toBe(0);
+    const counts = async () => withClient(url, async (c) =>
+      Object.fromEntries((await c.query('SELECT host, COUNT(*)::int AS n FROM events GROUP BY host')).rows.map((r) => [r.host, r.n])));
+    const before = await counts();
+    expect(before.h0).toBe(before.h1);
+
+    rmSync(join(dirs.get('h0')!, 'events.jsonl.1'));
+    const dry = as('h0', 'prune', '--dry-run');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.json.sources.map((s: { path: string }) => s.path)).toEqual(['events.jsonl.1']);
+    expect(as('h0', 'prune').code).toBe(1);
+    const pruned = as('h0', 'prune', '--yes');
+    expect(pruned.code, pruned.stderr).toBe(0);
+    const after = await counts();
+    expect(after.h0).toBe(before.h0 - pruned.json.rows);
+    expect(pruned.json.rows).toBeGreaterThan(1000);
+    expect(after.h1).toBe(before.h1);
+    for (const h of ['h0', 'h1']) expect(as(h, 'verify').code, h).toBe(0);
+
+    // Rebuild h1 after a line was lost from its mirror: its folder read again, h0 untouched.
+    await withClient(url, (c) => c.query("DELETE FROM events WHERE host = 'h1' AND id = (SELECT MIN(id) FROM events WHERE host = 'h1')"));
+    expect(as('h1', 'verify').code).toBe(1);
+    const rebuilt = as('h1', 'rebuild', '--yes');
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(rebuilt.json.rows).toBeGreaterThan(1000);
+    expect(await counts()).toEqual({ h0: after.h0, h1: before.h1 });
+    for (const h of ['h0', 'h1']) expect(as(h, 'verify').code, h).toBe(0);
+
+    // Not under a running tailer of that host and folder.
+    const tailer = createPgTailer({ dir: dirs.get('h1')!, url, hostId: 'h1', onError: () => {} });
+    await tailer.start();
+    try {
+      const refused = as('h1', 'rebuild', '--yes');
+      expect(refused.code).toBe(1);
+      expect(refused.json.error.code).toBe('TAILER_RUNNING');
+      expect(refused.json.error.message).toMatch(/stop it, then run the rebuild again/);
+    } finally {
+      await tailer.stop();
     }
   });
 });

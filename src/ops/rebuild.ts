@@ -1,14 +1,18 @@
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MirrorError, sqliteCode } from '../errors.js';
 import { importAll, type ImportOptions, type ImportSummary } from '../import/import.js';
 import { listStreams } from '../ingest/layout.js';
 import { openStore } from '../store/open.js';
+import { isPgStore, type Store } from '../store/engine.js';
+import { defaultHostId, isPgUrl, openMirror } from './mirror.js';
 import { moveAsideBroken } from '../store/quarantine.js';
 
 export interface RebuildOptions extends ImportOptions {
   /** Drop history kept from deleted or truncated files without asking. */
   yes?: boolean;
+  /** On a fleet (PostgreSQL) mirror: the host whose rows are rebuilt from this folder (default: $JSONL_MIRROR_HOST_ID, else the hostname). */
+  hostId?: string;
 }
 
 export interface RebuildResult extends ImportSummary {
@@ -37,13 +41,51 @@ function filesNow(dir: string): Set<string> {
  * sources, and of sources still marked active whose file is nowhere in the
  * folder (a whole stream deleted since the last ingest).
  */
-function historyRows(dir: string, dbPath: string): number {
-  const store = openStore(dbPath, { readonly: true });
+function historyRows(dir: string, store: Store): number {
+  const now = filesNow(dir);
+  return store.allSources()
+    .filter((s) => s.state === 'gone' || s.state === 'replaced' || (s.kind === 'jsonl' && s.state === 'active' && !now.has(`${s.dev}:${s.ino}`)))
+    .reduce((a, s) => a + s.rows, 0);
+}
+
+function refuseLostHistory(dropped: number, opts: RebuildOptions): void {
+  if (dropped > 0 && !opts.yes) {
+    throw new MirrorError(
+      'INVALID_ARGUMENT',
+      `the mirror holds ${dropped} rows from files that were deleted or truncated; a rebuild from the files cannot bring them back. ` +
+        'Run `jsonl-mirror export > history.ndjson` to keep them, then `jsonl-mirror rebuild --yes`',
+    );
+  }
+}
+
+/**
+ * One host of a fleet mirror, rebuilt from its folder in one transaction:
+ * its rows dropped and read again, so readers see the old rows or the new
+ * ones, and the other hosts' rows are untouched (their ingest waits for the
+ * commit: the event-order lock is held throughout). This host's tailer must
+ * not run meanwhile: the rebuild holds its claim.
+ */
+function rebuildHost(dir: string, url: string, opts: RebuildOptions): RebuildResult {
+  const hostId = opts.hostId ?? defaultHostId();
+  const opened = openMirror(url, {}, hostId);
+  if (!isPgStore(opened)) throw new Error(`${url} opened as ${opened.engine}, not the fleet mirror`);
+  const store = opened;
+  const folder = realpathSync(dir);
   try {
-    const now = filesNow(dir);
-    return (store.allSources())
-      .filter((s) => s.state === 'gone' || s.state === 'replaced' || (s.kind === 'jsonl' && s.state === 'active' && !now.has(`${s.dev}:${s.ino}`)))
-      .reduce((a, s) => a + s.rows, 0);
+    if (!store.tryTailerLock(folder)) {
+      throw new MirrorError('TAILER_RUNNING', `the tailer of host ${hostId} for ${folder} is running; stop it, then run the rebuild again (it restarts from the rebuilt rows)`);
+    }
+    try {
+      const dropped = historyRows(dir, store);
+      refuseLostHistory(dropped, opts);
+      const summary = store.transaction(() => {
+        store.forgetHost();
+        return importAll(store, dir, opts);
+      })();
+      return { ...summary, droppedHistoryRows: dropped, movedAside: null };
+    } finally {
+      store.releaseTailerLock(folder);
+    }
   } finally {
     store.close();
   }
@@ -56,22 +98,22 @@ function historyRows(dir: string, dbPath: string): number {
  * can pair with a new file.
  */
 export async function rebuildMirror(dir: string, dbPath: string, opts: RebuildOptions = {}): Promise<RebuildResult> {
+  if (isPgUrl(dbPath)) return rebuildHost(dir, dbPath, opts);
   let movedAside: string | null = null;
   let dropped = 0;
   if (existsSync(dbPath)) {
     try {
-      dropped = historyRows(dir, dbPath);
+      const store = openStore(dbPath, { readonly: true });
+      try {
+        dropped = historyRows(dir, store);
+      } finally {
+        store.close();
+      }
     } catch (err) {
       movedAside = moveAsideBroken(dbPath, err);
       if (movedAside === null) throw err;
     }
-    if (dropped > 0 && !opts.yes) {
-      throw new MirrorError(
-        'INVALID_ARGUMENT',
-        `the mirror holds ${dropped} rows from files that were deleted or truncated; a rebuild from the files cannot bring them back. ` +
-          'Run `jsonl-mirror export > history.ndjson` to keep them, then `jsonl-mirror rebuild --yes`',
-      );
-    }
+    refuseLostHistory(dropped, opts);
   }
   const temp = `${dbPath}.rebuild-${process.pid}`;
   for (const suffix of ['', '-wal', '-shm']) rmSync(temp + suffix, { force: true });

@@ -1,6 +1,6 @@
 import { MirrorError } from '../../errors.js';
 import { pruneHistory, type PruneResult } from '../../ops/prune.js';
-import { sqliteOnly, type Run } from '../context.js';
+import type { Run } from '../context.js';
 import { withStore } from '../../ops/mirror.js';
 import { bytes, plural, table } from '../format.js';
 
@@ -10,12 +10,11 @@ function describe(r: PruneResult): string {
   return [
     table(['stream', 'file', 'state', 'rows', 'rejects', 'stored'], r.sources.map((s) => [s.stream, s.path, s.state, s.rows, s.rejects, bytes(s.bytes)])),
     `${verb} ${plural(r.rows, 'row')} and ${plural(r.rejects, 'reject')} of ${plural(r.sources.length, 'file')} (${bytes(r.bytes)} stored)` +
-      (r.dryRun ? '; run `jsonl-mirror prune --yes` to drop them' : '; SQLite reuses the space (VACUUM shrinks the file)'),
+      (r.dryRun ? '; run `jsonl-mirror prune --yes` to drop them' : '; the database reuses the space (VACUUM shrinks it)'),
   ].join('\n');
 }
 
 export const run: Run = (g, o) => {
-  sqliteOnly(g, 'prune');
   const dryRun = Boolean(o.dryRun);
   if (!dryRun && !o.yes) {
     throw new MirrorError('INVALID_ARGUMENT', 'prune deletes history the files cannot give back: run `jsonl-mirror prune --dry-run` to see it, then `--yes`');
@@ -23,5 +22,5 @@ export const run: Run = (g, o) => {
   return withStore(g.db, { readonly: dryRun, mustExist: true }, (store) => {
     const r = pruneHistory(store, { dryRun, before: o.before as number | undefined, dir: g.dir });
     return { json: r, human: () => describe(r) };
-  });
+  }, g.hostId);
 };

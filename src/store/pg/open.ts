@@ -9,7 +9,7 @@ import { fleetHosts, type HostStatus } from './fleet.js';
 import { readOnce, readPages } from './read-pages.js';
 import { pgEventsSql, pgExportSql, pgFeedCountSql, pgFeedPageSql, pgGroupsSql, pgRecordsSql } from './read-sql.js';
 import { checkPgSchema, migratePg } from './migrations.js';
-import { ADD_DAY_TOTALS, CHANGE_STAMP, COPY_EVENTS, LAST_COMMIT, DB_BYTES, EVENT_ORDER_LOCK, EVENTS_AFTER, HOST_WRITE_LOCK, MAX_EVENT_ID, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, type PgSqlName, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
+import { ADD_DAY_TOTALS, CHANGE_STAMP, COPY_EVENTS, FORGET_HOST, LAST_COMMIT, DB_BYTES, EVENT_ORDER_LOCK, EVENTS_AFTER, HOST_WRITE_LOCK, MAX_EVENT_ID, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, type PgSqlName, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
 
 // Their home is the model (the CLI reads them without loading a store); the store's callers find them here too.
 export { defaultHostId, isPgUrl, redact };
@@ -337,6 +337,11 @@ export class PgStore extends StoreOps {
   lastCommitSeconds(): number | null {
     const at = this.pg.query<{ at: string | null }>(LAST_COMMIT).rows[0]!.at;
     return at === null ? null : Date.parse(at) / 1000;
+  }
+
+  /** Drops every row this host's files gave (rebuild reads them again in the same transaction); other hosts' rows stay. */
+  forgetHost(): void {
+    for (const sql of FORGET_HOST) this.conn.exec(sql, [this.host]);
   }
 
   /** A server database has no file to be replaced under us. */

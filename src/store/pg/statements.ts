@@ -76,6 +76,15 @@ export const PG_SQL = {
   prunable: `${PRUNABLE} AND s.state IN ('gone', 'replaced') ORDER BY s.stream, s.rank`,
   prunableSource: `${PRUNABLE} AND s.id = $2`,
   detachCopies: 'UPDATE sources SET copy_of = NULL, held_at = 0, held_len = 0 WHERE host = $1 AND copy_of = $2',
+  // prune: a source's rows go, and its share of day_totals with them (StoreOps.dayKey's columns; a NULL type is '' with bit 4).
+  dayTotalsOfSource: `SELECT stream, type, ${PG_DAY_OF} AS day, stage, model, ${PG_OK_OF} AS ok, COUNT(*) AS n, COALESCE(SUM(duration_s), 0) AS duration_sum
+    FROM events WHERE host = $1 AND source_id = $2 GROUP BY stream, type, 3, stage, model, 6`,
+  subtractDayTotal: `UPDATE day_totals SET n = n - $2, duration_sum = duration_sum - $3
+    WHERE host = $1 AND stream = $4 AND type = COALESCE($5::text, '') AND day = $6 AND nulls = ($7::int | CASE WHEN $5::text IS NULL THEN 4 ELSE 0 END)
+      AND stage = $8 AND model = $9 AND ok = $10`,
+  dropEmptyDayTotals: 'DELETE FROM day_totals WHERE host = $1 AND n <= 0',
+  deleteEventsOfSource: 'DELETE FROM events WHERE host = $1 AND source_id = $2',
+  deleteRejectsOfSource: 'DELETE FROM rejects WHERE host = $1 AND source_id = $2',
 } as const;
 
 export type PgSqlName = keyof typeof PG_SQL;
@@ -140,6 +149,15 @@ export const EVENTS_AFTER = `SELECT id, host, stream, line, ts_epoch, rank, "off
 export const CHANGE_STAMP = `SELECT (SELECT COALESCE(MAX(id), 0) FROM events) || ':' || (SELECT COALESCE(MAX(id), 0) FROM rejects) || ':' ||
   (SELECT COUNT(*) || '/' || COALESCE(MAX(updated_at), '') FROM sources) AS stamp`;
 export const LAST_COMMIT = 'SELECT MAX(updated_at) AS at FROM sources';
+
+/** rebuild of one host: everything the host's files gave, gone in its transaction before they are read again (meta stays: it is not from the files). */
+export const FORGET_HOST = [
+  'DELETE FROM legacy_entries WHERE host = $1',
+  'DELETE FROM events WHERE host = $1',
+  'DELETE FROM rejects WHERE host = $1',
+  'DELETE FROM day_totals WHERE host = $1',
+  'DELETE FROM sources WHERE host = $1',
+] as const;
 
 /** query and export read inside one READ ONLY transaction, in pages through a cursor. */
 export const BEGIN_READ_ONLY = 'BEGIN TRANSACTION READ ONLY';
