@@ -88,10 +88,3 @@ export function action(load: () => Promise<{ run: Run }>, how: ActionOptions = {
     }
   };
 }
-
-/** Commands that exist for a SQLite mirror only say so for a postgres:// --db, before touching anything. */
-export function sqliteOnly(g: GlobalOptions, command: string): void {
-  if (isPgUrl(g.db)) {
-    throw new MirrorError('INVALID_ARGUMENT', `${command} works on a SQLite mirror; with a PostgreSQL mirror use import, tail, metrics, status, verify, doctor, query, export or migrate`);
-  }
-}
