@@ -10,6 +10,7 @@ import { startPg, type PgServer } from '../fixtures/pg-server.js';
 import { CLI, cli, FIXTURES, tmp } from './helpers.js';
 import { CASES } from './serve-cases.js';
 import { get, serve, subscribe, until, type SseMessage } from './serve-helpers.js';
+import { promValue, promValues, startPrometheus } from './prometheus-helpers.js';
 
 let server: PgServer;
 beforeAll(async () => {
@@ -216,5 +217,24 @@ describe('prune and rebuild on a PostgreSQL fleet mirror', () => {
     } finally {
       await tailer.stop();
     }
+  });
+});
+
+describe('a real Prometheus scraping a fleet server', () => {
+  it("stores each host's rows and this host's lag from one server's /metrics", async () => {
+    const url = await server.createDb('prom');
+    const dirs = hostDirs();
+    for (const h of ['h0', 'h1']) expect(cli(['--dir', dirs.get(h)!, '--db', url, '--host-id', h, 'import', '--no-progress']).code).toBe(0);
+    const s = await serve({ dir: dirs.get('h0')!, db: url, hostId: 'h0', tail: false, token: 'fleet-scrape-0123456789abcdef' });
+    const line = tick('h0', 0);
+    appendFileSync(join(dirs.get('h0')!, 'events.jsonl'), line);
+    const rowsOf = async (h: string) => withClient(url, async (c) => (await c.query("SELECT COUNT(*)::int AS n FROM events WHERE host = $1 AND stream = 'events'", [h])).rows[0].n as number);
+
+    const prom = await startPrometheus(new URL(s.url).host, 'fleet-scrape-0123456789abcdef');
+    const [h0, h1, lag] = await promValues(prom, [
+      'jsonl_mirror_rows{host="h0",stream="events"}', 'jsonl_mirror_rows{host="h1",stream="events"}', 'jsonl_mirror_lag_bytes{host="h0",stream="events"}',
+    ]);
+    expect({ h0, h1, lag }, `Prometheus: ${prom.log().slice(-2000)}`).toEqual({ h0: await rowsOf('h0'), h1: await rowsOf('h1'), lag: Buffer.byteLength(line) });
+    expect(await promValue(prom.base, 'jsonl_mirror_up{host="h0"}')).toBe(1);
   });
 });

@@ -1,10 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../fixtures/free-port.js';
+import { describe, expect, it } from 'vitest';
 import { exampleDir, get, serve } from './serve-helpers.js';
 import { tmp } from './helpers.js';
+import { promValue, promValues, startPrometheus } from './prometheus-helpers.js';
 
 /** One series of an exposition: its value, or undefined when the exposition lacks it. */
 function sample(text: string, series: string): number | undefined {
@@ -81,26 +80,6 @@ describe('GET /metrics: the mirror and the server in the Prometheus text format'
   });
 });
 
-const procs: ChildProcess[] = [];
-afterEach(() => {
-  for (const p of procs.splice(0)) p.kill('SIGKILL');
-});
-
-function prometheusBin(): string {
-  const which = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' });
-  if (which.status !== 0) throw new Error('Prometheus is not installed: run `apt-get install -y prometheus` (.ci/system-deps does); this test needs the real one');
-  return which.stdout.trim();
-}
-
-/** Prometheus's own answer to an instant query: the one value it has for `query`, or undefined. */
-async function promValue(base: string, query: string): Promise<number | undefined> {
-  const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(query)}`).catch(() => undefined);
-  if (!res?.ok) return undefined;
-  const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
-  const first = body.data.result[0];
-  return first ? Number(first.value[1]) : undefined;
-}
-
 describe('a real Prometheus scraping /metrics', () => {
   it("stores the mirror's row count and lag, scraped with the server's token", async () => {
     const dir = exampleDir();
@@ -109,30 +88,9 @@ describe('a real Prometheus scraping /metrics', () => {
     const status = (await get(s.url, '/api/status', { authorization: 'Bearer scrape-token-0123456789abcdef' })).json;
     const events = status.files.filter((f: { stream: string }) => f.stream === 'events').reduce((a: number, f: { rows: number }) => a + f.rows, 0);
 
-    const work = tmp('jm-prom-');
-    const port = await freePort();
-    const target = new URL(s.url).host;
-    writeFileSync(join(work, 'prometheus.yml'), [
-      'global:', '  scrape_interval: 1s', 'scrape_configs:', '  - job_name: jsonl-mirror',
-      '    authorization:', '      credentials: scrape-token-0123456789abcdef', '    static_configs:', `      - targets: ['${target}']`, '',
-    ].join('\n'));
-    const prom = spawn(prometheusBin(), [
-      `--config.file=${join(work, 'prometheus.yml')}`, `--storage.tsdb.path=${join(work, 'data')}`, `--web.listen-address=127.0.0.1:${port}`,
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
-    procs.push(prom);
-    let log = '';
-    prom.stderr!.on('data', (d) => (log += d));
-    const base = `http://127.0.0.1:${port}`;
-    const end = Date.now() + 60_000;
-    let rows: number | undefined;
-    let lag: number | undefined;
-    while (Date.now() < end && prom.exitCode === null) {
-      rows = await promValue(base, 'jsonl_mirror_rows{job="jsonl-mirror",stream="events"}');
-      lag = await promValue(base, 'jsonl_mirror_lag_bytes{job="jsonl-mirror",stream="events"}');
-      if (rows !== undefined && lag !== undefined) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    expect({ rows, lag }, `Prometheus: ${log.slice(-2000)}`).toEqual({ rows: events, lag: Buffer.byteLength(LINE) });
-    expect(await promValue(base, 'up{job="jsonl-mirror"}')).toBe(1);
+    const prom = await startPrometheus(new URL(s.url).host, 'scrape-token-0123456789abcdef');
+    const [rows, lag] = await promValues(prom, ['jsonl_mirror_rows{job="jsonl-mirror",stream="events"}', 'jsonl_mirror_lag_bytes{job="jsonl-mirror",stream="events"}']);
+    expect({ rows, lag }, `Prometheus: ${prom.log().slice(-2000)}`).toEqual({ rows: events, lag: Buffer.byteLength(LINE) });
+    expect(await promValue(prom.base, 'up{job="jsonl-mirror"}')).toBe(1);
   });
 });

@@ -1,9 +1,11 @@
-import type { Store } from '../store/engine.js';
+import { isPgStore, type Store } from '../store/engine.js';
 import { lagOf } from '../ingest/lag.js';
 import { listStreams } from '../ingest/layout.js';
 
 /** One stream's rows, rejects and lag, as a scrape reports them. */
 export interface StreamGauge {
+  /** Another host of a fleet mirror; absent for the server's own. */
+  host?: string;
   stream: string;
   rows: number;
   rejects: number;
@@ -39,4 +41,19 @@ export function streamGauges(store: Store, dir: string): StreamGauge[] {
     }
   }
   return [...by.values()];
+}
+
+/**
+ * streamGauges, and on a fleet mirror every other host's streams too: what
+ * their sources recorded at their last ingest (this server cannot stat their
+ * files), waiting since that ingest when they were behind, as lagOf counts.
+ */
+export function fleetGauges(store: Store, dir: string, hostId: string): StreamGauge[] {
+  const own = streamGauges(store, dir);
+  if (!isPgStore(store)) return own;
+  const others = store.fleetStreams().filter((r) => r.host !== hostId).map((r) => ({
+    host: r.host, stream: r.stream, rows: r.rows, rejects: r.rejects, behindBytes: r.behind,
+    behindSinceMs: r.behind > 0 && r.updated_at !== null ? Date.parse(r.updated_at) : null,
+  }));
+  return [...own, ...others];
 }

@@ -53,7 +53,7 @@ export class ServerMetrics {
         collect: () => {
           g.reset();
           const now = Date.now();
-          for (const s of this.state.streams ?? []) g.set({ host, stream: s.stream }, value(s, now));
+          for (const s of this.state.streams ?? []) g.set({ host: s.host ?? host, stream: s.stream }, value(s, now));
         },
       });
     };

@@ -19,7 +19,7 @@ import { HttpError } from './http-error.js';
 import { MAX_URL_BYTES, Query } from './params.js';
 import { type ApiRoute, matchRoute, routeLabel, type RouteContext } from './routes.js';
 import type { ScrapeState, ServerMetrics } from './prometheus.js';
-import { streamGauges, type StreamGauge } from '../ops/stream-gauges.js';
+import { fleetGauges, type StreamGauge } from '../ops/stream-gauges.js';
 import { loadStatic, staticKey, type StaticFile } from './static.js';
 
 export interface ServerOptions {
@@ -168,7 +168,7 @@ export function createServer(opts: ServerOptions): MirrorServer {
     let streams: StreamGauge[] | undefined;
     try {
       openView();
-      streams = view ? streamGauges(view, opts.dir) : undefined;
+      streams = view ? fleetGauges(view, opts.dir, hostId) : undefined;
     } catch (err) {
       // A mirror that cannot be read now: jsonl_mirror_up says so, /api/health says why, and so does this note.
       note(`/metrics: ${(err as Error).message}`);

@@ -9,7 +9,7 @@ import { fleetHosts, type HostStatus } from './fleet.js';
 import { readOnce, readPages } from './read-pages.js';
 import { pgEventsSql, pgExportSql, pgFeedCountSql, pgFeedPageSql, pgGroupsSql, pgRecordsSql } from './read-sql.js';
 import { checkPgSchema, migratePg } from './migrations.js';
-import { ADD_DAY_TOTALS, CHANGE_STAMP, COPY_EVENTS, FORGET_HOST, LAST_COMMIT, DB_BYTES, EVENT_ORDER_LOCK, EVENTS_AFTER, HOST_WRITE_LOCK, MAX_EVENT_ID, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, type PgSqlName, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
+import { ADD_DAY_TOTALS, CHANGE_STAMP, COPY_EVENTS, FLEET_STREAMS, FORGET_HOST, LAST_COMMIT, DB_BYTES, EVENT_ORDER_LOCK, EVENTS_AFTER, HOST_WRITE_LOCK, MAX_EVENT_ID, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, type PgSqlName, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
 
 // Their home is the model (the CLI reads them without loading a store); the store's callers find them here too.
 export { defaultHostId, isPgUrl, redact };
@@ -366,6 +366,11 @@ export class PgStore extends StoreOps {
   /** Each host of the fleet as its sources record it. */
   fleetHosts(): HostStatus[] {
     return fleetHosts(this.pg);
+  }
+
+  /** Every host's streams: rows, rejects and the bytes behind their files' sizes when last read. */
+  fleetStreams(): { host: string; stream: string; rows: number; rejects: number; behind: number; updated_at: string | null }[] {
+    return this.pg.query<{ host: string; stream: string; rows: number; rejects: number; behind: number; updated_at: string | null }>(FLEET_STREAMS).rows;
   }
 
   /** The whole database's size on disk. */

@@ -150,6 +150,11 @@ export const CHANGE_STAMP = `SELECT (SELECT COALESCE(MAX(id), 0) FROM events) ||
   (SELECT COUNT(*) || '/' || COALESCE(MAX(updated_at), '') FROM sources) AS stamp`;
 export const LAST_COMMIT = 'SELECT MAX(updated_at) AS at FROM sources';
 
+/** Every host's streams as its sources recorded them at its last ingest (a scrape's fleet series). */
+export const FLEET_STREAMS = `SELECT host, stream, COALESCE(SUM(rows), 0) AS rows, COALESCE(SUM(rejects), 0) AS rejects,
+    COALESCE(SUM(GREATEST(size - "offset", 0)), 0) AS behind, MAX(updated_at) AS updated_at
+  FROM sources GROUP BY host, stream ORDER BY host, stream`;
+
 /** rebuild of one host: everything the host's files gave, gone in its transaction before they are read again (meta stays: it is not from the files). */
 export const FORGET_HOST = [
   'DELETE FROM legacy_entries WHERE host = $1',
