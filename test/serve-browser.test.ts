@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateLog } from '../fixtures/generate.js';
+import { startPg, type PgServer } from '../fixtures/pg-server.js';
 import { CLI, ROOT } from './helpers.js';
 import { get } from './serve-helpers.js';
 
@@ -14,20 +15,25 @@ const ARTIFACTS = join(ROOT, 'test-artifacts');
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** A month of synthetic pipelines ending now, today's legacy costs and a budget, imported. */
-function demoLogs(dir: string, end: number): void {
-  generateLog({ dir, lines: 20_000, seed: 7, endEpoch: end, days: 30, corruptRate: 0.001 });
+function demoLogs(dir: string, end: number, mirror: string[] = [], seed = 7): void {
+  generateLog({ dir, lines: 20_000, seed, endEpoch: end, days: 30, corruptRate: 0.001 });
   const entry = (ago: number, cost: number, stage: string) =>
     ({ input_tokens: 0, output_tokens: 0, model: 'sonnet', stage, issue: '', cost_usd: cost, ts: new Date((end - ago) * 1000).toISOString().replace(/\.\d+Z$/, 'Z'), ts_epoch: end - ago });
   writeFileSync(join(dir, 'costs.json'), JSON.stringify({ entries: [entry(3000, 12.4, 'build'), entry(2000, 8.1, 'test'), entry(600, 6.35, 'review')] }));
   writeFileSync(join(dir, 'budget.json'), JSON.stringify({ daily_budget_usd: 60 }));
-  const r = spawnSync(process.execPath, [CLI, '--dir', dir, 'import'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI, '--dir', dir, ...mirror, 'import'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
 }
 
-describe('the dashboard in Chromium', () => {
+// The same dashboard over a SQLite mirror and over a PostgreSQL fleet mirror of two hosts (the server is h0's).
+describe.each(['sqlite', 'postgres'] as const)('the dashboard in Chromium (%s)', (engine) => {
+  let pg: PgServer | undefined;
+  /** --db and --host-id for every command: nothing for SQLite (DIR/mirror.db). */
+  let mirror: string[] = [];
   let dir: string;
   let userData: string;
   let server: ChildProcess;
+  let other: string | undefined;
   let url: string;
   let context: BrowserContext;
   let page: Page;
@@ -39,8 +45,15 @@ describe('the dashboard in Chromium', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     dir = mkdtempSync(join(tmpdir(), 'jm-browser-'));
     userData = mkdtempSync(join(tmpdir(), 'jm-chromium-'));
-    demoLogs(dir, end);
-    server = spawn(process.execPath, [CLI, '--dir', dir, '--json', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (engine === 'postgres') {
+      pg = await startPg();
+      const url = await pg.createDb('browser');
+      mirror = ['--db', url, '--host-id', 'h0'];
+      other = mkdtempSync(join(tmpdir(), 'jm-browser-h1-'));
+      demoLogs(other, end, ['--db', url, '--host-id', 'h1'], 8);
+    }
+    demoLogs(dir, end, mirror);
+    server = spawn(process.execPath, [CLI, '--dir', dir, ...mirror, '--json', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     url = await new Promise<string>((resolve, reject) => {
       let out = '';
       server.stdout!.on('data', (c) => {
@@ -58,7 +71,8 @@ describe('the dashboard in Chromium', () => {
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     page.on('requestfailed', (r) => {
-      if (!r.url().includes('/api/stream')) problems.push(`request failed: ${r.url()}`);
+      // A reload cancels what the page still had in flight (slower answers, as a database server's, are still out).
+      if (!r.url().includes('/api/stream') && r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`);
     });
     await page.goto(`${url}/?now=${end}`);
     await page.waitForFunction(() => document.querySelector('.card.dora .value')?.textContent !== '–');
@@ -68,7 +82,8 @@ describe('the dashboard in Chromium', () => {
     await context?.close();
     server?.kill('SIGTERM');
     if (server) await new Promise((r) => server.once('exit', r));
-    for (const d of [dir, userData]) if (d) rmSync(d, { recursive: true, force: true });
+    for (const d of [dir, userData, other]) if (d) rmSync(d, { recursive: true, force: true });
+    pg?.stop();
   });
 
   it('loads with no console errors, and the DORA cards show the API\'s values', async () => {
@@ -122,7 +137,7 @@ describe('the dashboard in Chromium', () => {
     const before = await countOf();
     const marker = `browser-${process.pid}`;
     const append = (event: Record<string, unknown>) => {
-      const r = spawnSync(process.execPath, [CLI, '--dir', dir, 'append', 'events', JSON.stringify(event)], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [CLI, '--dir', dir, ...mirror, 'append', 'events', JSON.stringify(event)], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
     };
     // One after the pinned moment (not shown), then one a little before it (shown, below the newer rows).
@@ -137,20 +152,43 @@ describe('the dashboard in Chromium', () => {
     expect(epochs).toEqual([...epochs].sort((a, b) => b - a));
     // Filters: another type hides it, its issue shows it.
     await page.selectOption('#type-filter', 'pipeline');
-    await expect.poll(() => page.locator('#feed tbody tr', { hasText: marker }).count()).toBe(0);
+    await expect.poll(() => page.locator('#feed tbody tr', { hasText: marker }).count(), { timeout: 5000 }).toBe(0);
     await page.selectOption('#type-filter', '');
     await page.fill('#issue-filter', '4242');
     await page.press('#issue-filter', 'Enter');
-    await expect.poll(() => page.locator('#feed tbody tr').count()).toBe(1);
+    await expect.poll(() => page.locator('#feed tbody tr').count(), { timeout: 5000 }).toBe(1);
     await page.fill('#issue-filter', '');
     await page.press('#issue-filter', 'Enter');
     await page.locator('#issue-filter').blur();
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.waitForTimeout(1000);
     mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png') });
-    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-full.png'), fullPage: true });
-    expect(existsSync(join(ARTIFACTS, 'dashboard.png'))).toBe(true);
+    const shot = engine === 'sqlite' ? 'dashboard' : `dashboard-${engine}`;
+    await page.screenshot({ path: join(ARTIFACTS, `${shot}.png`) });
+    await page.screenshot({ path: join(ARTIFACTS, `${shot}-full.png`), fullPage: true });
+    expect(existsSync(join(ARTIFACTS, `${shot}.png`))).toBe(true);
+    expect(problems).toEqual([]);
+  });
+
+  it('shows the fleet\'s hosts, and one host\'s numbers when it is chosen (a one-machine mirror has no host choice)', async () => {
+    const choice = page.locator('#host-choice');
+    if (engine === 'sqlite') {
+      expect(await choice.isHidden()).toBe(true);
+      return;
+    }
+    await expect.poll(() => choice.isVisible()).toBe(true);
+    expect(await page.locator('#host option').allTextContents()).toEqual(['every host', 'h0', 'h1']);
+    expect(await page.locator('#health').textContent()).toMatch(/hostsh0 \([\d,]+\), h1 \([\d,]+\)/);
+    await page.selectOption('#host', 'h1');
+    const dora = (await get(url, `/api/metrics/dora?period=7&now=${end}&host=h1`)).json;
+    const all = (await get(url, `/api/metrics/dora?period=7&now=${end}`)).json;
+    expect(dora.deploy_freq.value).not.toBe(all.deploy_freq.value);
+    for (const metric of ['deploy_freq', 'lead_time', 'cfr', 'mttr']) {
+      await expect.poll(() => page.locator(`.card.dora[data-metric="${metric}"] .value`).textContent()).toBe(String(dora[metric].value));
+    }
+    expect(new URL(page.url()).searchParams.get('host')).toBe('h1');
+    await page.selectOption('#host', '');
+    await expect.poll(() => page.locator('.card.dora[data-metric="deploy_freq"] .value').textContent()).toBe(String(all.deploy_freq.value));
     expect(problems).toEqual([]);
   });
 });

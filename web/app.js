@@ -6,6 +6,8 @@ const page = new URLSearchParams(location.search);
 const state = {
   period: Number(page.get('period') ?? 7),
   stream: page.get('stream') ?? '',
+  // A fleet (PostgreSQL) mirror: one machine's events, or every host's ('').
+  host: page.get('host') ?? '',
   // ?now= pins the dashboard to a moment (old logs, demos); otherwise it follows the clock.
   now: page.get('now') ?? '',
   type: '',
@@ -33,7 +35,7 @@ async function api(path, params = {}) {
   return body;
 }
 
-const common = () => ({ now: state.now, stream: state.stream });
+const common = () => ({ now: state.now, stream: state.stream, host: state.host });
 const windowed = () => ({ ...common(), period: state.period });
 
 function duration(s) {
@@ -135,7 +137,8 @@ async function loadHealth() {
   const h = await api('/api/health');
   const t = h.tailer;
   const rows = [
-    ['backend', h.backend === 'sqlite' ? 'SQLite mirror' : 'scanning the files'],
+    ['backend', { sqlite: 'SQLite mirror', postgres: 'PostgreSQL fleet mirror', scan: 'scanning the files' }[h.backend] ?? h.backend],
+    ...(h.hosts ? [['hosts', h.hosts.map((x) => `${x.host} (${x.rows.toLocaleString('en-US')}${x.lag_bytes > 0 ? `, ${bytes(x.lag_bytes)} behind` : ''})`).join(', ')]] : []),
     ['tailer', t.mode === 'tailer' ? `this server (pid ${t.pid})` : t.mode === 'follower' ? `pid ${t.pid} on ${t.host}` : 'none'],
     ['events', h.mirror ? h.mirror.events.toLocaleString('en-US') : '–'],
     ['rejected lines', h.mirror ? h.mirror.rejects.toLocaleString('en-US') : '–'],
@@ -147,12 +150,18 @@ async function loadHealth() {
   const behind = (h.mirror?.behindBytes ?? 0) + h.lagBytes;
   const pill = $('#health-pill');
   pill.textContent = `${h.backend}${behind > 0 ? ` · ${bytes(behind)} behind` : ' · current'}${h.mirror?.rejects ? ` · ${h.mirror.rejects} rejects` : ''}`;
-  pill.className = `pill ${h.backend !== 'sqlite' || behind > 1048576 ? 'warn' : 'ok'}`;
+  pill.className = `pill ${h.backend === 'scan' || behind > 1048576 ? 'warn' : 'ok'}`;
   pill.title = h.fallbackReason ?? h.mirrorProblem ?? 'mirror health';
   const select = $('#stream');
   if (select.options.length === 0) {
     select.append(el('option', { value: '', text: 'default' }), ...h.streams.map((s) => el('option', { value: s, text: s })));
     select.value = state.stream;
+  }
+  const hosts = $('#host');
+  if (h.hosts && hosts.options.length === 0) {
+    hosts.append(el('option', { value: '', text: 'every host' }), ...h.hosts.map((x) => el('option', { value: x.host, text: x.host })));
+    hosts.value = state.host;
+    $('#host-choice').hidden = false;
   }
 }
 
@@ -237,7 +246,7 @@ function showFeedCount() {
 }
 
 async function loadFeed() {
-  const feed = await api('/api/activity', { limit: 50, type: state.type, issue: state.issue, stream: state.stream, now: state.now });
+  const feed = await api('/api/activity', { limit: 50, type: state.type, issue: state.issue, stream: state.stream, now: state.now, host: state.host });
   $('#feed tbody').replaceChildren(...feed.events.map((e) => feedRow(e, false)));
   feedTotal = feed.total;
   showFeedCount();
@@ -252,7 +261,7 @@ function onLive(batch) {
   const body = $('#feed tbody');
   const stream = state.stream || 'events';
   const upTo = pinnedEpoch();
-  const fresh = batch.events.filter((x) => x.stream === stream && typeMatches(x.event.type) &&
+  const fresh = batch.events.filter((x) => x.stream === stream && (!state.host || x.host === state.host) && typeMatches(x.event.type) &&
     (!state.issue || String(x.event.issue) === state.issue) && epochOf(x.event) <= upTo);
   for (const x of fresh) {
     const row = feedRow(x.event, true);
@@ -313,7 +322,7 @@ async function offerNewest() {
     banner.hidden = true;
     return;
   }
-  const { events } = await api('/api/activity', { limit: 1, stream: state.stream });
+  const { events } = await api('/api/activity', { limit: 1, stream: state.stream, host: state.host });
   const newest = events[0] ? epochOf(events[0]) : 0;
   const age = Date.now() / 1000 - newest;
   if (!newest || age < 30 * 86400) {
@@ -336,6 +345,7 @@ function remember() {
   const q = new URLSearchParams();
   if (state.period !== 7) q.set('period', String(state.period));
   if (state.stream) q.set('stream', state.stream);
+  if (state.host) q.set('host', state.host);
   if (state.now) q.set('now', state.now);
   history.replaceState(null, '', q.size ? `?${q}` : location.pathname);
 }
@@ -349,6 +359,12 @@ function start() {
   });
   $('#stream').addEventListener('change', (e) => {
     state.stream = e.target.value;
+    remember();
+    refresh();
+    loadFeed().catch(problem);
+  });
+  $('#host').addEventListener('change', (e) => {
+    state.host = e.target.value;
     remember();
     refresh();
     loadFeed().catch(problem);

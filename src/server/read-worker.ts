@@ -16,6 +16,14 @@ function readerFor(host: string | undefined): Reader {
   return r;
 }
 
+// Connected before the first request, which should not pay for this thread's connection and schema check; a
+// failure here is the first request's to report.
+try {
+  readerFor(undefined);
+} catch {
+  // Reported by the first request, which tries again.
+}
+
 port.on('message', (m: PoolRequest | 'close') => {
   if (m === 'close') {
     for (const r of readers.values()) r.close();

@@ -135,10 +135,12 @@ export function createServer(opts: ServerOptions): MirrorServer {
   function health(): unknown {
     const r = reader!;
     let mirror: unknown = null;
+    let hosts: unknown = null;
     let mirrorProblem: string | null = null;
     try {
       const s = status();
       mirror = { db: s.db, dbBytes: s.dbBytes, schemaVersion: s.schemaVersion, ...s.totals, rejectsByReason: s.rejectsByReason, lastImport: s.lastImport };
+      hosts = s.fleet?.hosts ?? null;
     } catch (err) {
       mirrorProblem = (err as Error).message;
     }
@@ -149,6 +151,8 @@ export function createServer(opts: ServerOptions): MirrorServer {
       lagBytes: r.lagBytes,
       streams: [...listStreams(opts.dir).keys()],
       mirror,
+      /** A fleet mirror's machines (rows, rejects, lag as each last recorded them); null for a one-machine mirror. */
+      hosts,
       mirrorProblem,
       tailer: {
         mode: l.mode,
