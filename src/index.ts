@@ -8,6 +8,7 @@ export { importLogs } from './import/import-logs.js';
 export { importAll, type ImportOptions, type ImportSummary } from './import/import.js';
 // Reads: every docs/metrics.md helper, from SQLite or from the files.
 export { createReader, type Reader, type ReaderOptions, type SourceChoice } from './api/reader.js';
+export { createAsyncReader, type AsyncReader, type AsyncReaderOptions, type AsyncMetricHelpers } from './api/async-reader.js';
 export { METRICS, type MetricKey, type MetricArgs } from './api/metric-list.js';
 export type { ActivityOptions, ActivityFeed } from './metrics/activity.js';
 export type { MetricOptions } from './metrics/common.js';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReader, type Reader } from '../src/api/reader.js';
+import { createAsyncReader, type AsyncReader } from '../src/api/async-reader.js';
 import { openPgStore } from '../src/store/pg/open.js';
 import { createPgTailer, type PgTailer } from '../src/tailer/pg-tailer.js';
 import { startPg, type PgServer } from '../fixtures/pg-server.js';
@@ -51,6 +52,7 @@ describe('serve over a PostgreSQL fleet mirror', () => {
     // h1 and h2 run their own tailers; h0's is the server's.
     const tailers: PgTailer[] = ['h1', 'h2'].map((h) => createPgTailer({ dir: dirs.get(h)!, url, hostId: h, pollIntervalMs: 50, onError: () => {} }));
     const readers: Reader[] = [];
+    const readersAsync: AsyncReader[] = [];
     try {
       for (const t of tailers) await t.start();
       const s = await serve({ dir: dirs.get('h0')!, db: url, hostId: 'h0' });
@@ -126,13 +128,23 @@ describe('serve over a PostgreSQL fleet mirror', () => {
         expect(health.status).toBe(200);
         expect(slowDone).toBe(false);
         expect(elapsed).toBeLessThan(5000);
+        // The library's async reader, the same way: one helper waits on the lock, another answers meanwhile.
+        const lib = createAsyncReader({ dir: dirs.get('h0')!, db: url, threads: 2 });
+        readersAsync.push(lib);
+        let libSlowDone = false;
+        const libSlow = lib.metricsHistory({ period: 7 }).then((x) => ((libSlowDone = true), x));
+        await new Promise((r) => setTimeout(r, 300));
+        expect(await lib.issueEvents({ issue: 201 })).toEqual(reader.issueEvents({ issue: 201 }));
+        expect(libSlowDone).toBe(false);
         await c.query('ROLLBACK');
         const r = await slow;
         expect(r.status).toBe(200);
         expect(r.json).toEqual(JSON.parse(JSON.stringify(reader.metricsHistory({ period: 7 }))));
+        expect(await libSlow).toEqual(reader.metricsHistory({ period: 7 }));
       });
     } finally {
       for (const r of readers) r.close();
+      for (const r of readersAsync) await r.close();
       for (const t of tailers) await t.stop();
     }
   });

@@ -16,6 +16,6 @@ export const libraryExample = (): string => /^# The library\n\n```js\n([\s\S]*?)
 export const bunExample = (): string => /## Using it from Bun\n[\s\S]*?```js\n([\s\S]*?)```/.exec(library)![1]!;
 
 /** What the library example prints: one pass in the week (0.14/day), one failure of two completions. */
-export const LIBRARY_OUTPUT = "sqlite true { value: 0.14, unit: 'per day', grade: 'Medium' }\n3\n{ value: 50, unit: '%', grade: 'Low' }\n";
+export const LIBRARY_OUTPUT = "sqlite true { value: 0.14, unit: 'per day', grade: 'Medium' }\n3\nMedium\n{ value: 50, unit: '%', grade: 'Low' }\n";
 /** What the Bun example prints on the bundled example. */
 export const BUN_OUTPUT = 'sqlite 40 0 true true\n';

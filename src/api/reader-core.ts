@@ -61,7 +61,7 @@ export interface Reader extends MetricHelpers {
   readonly lagBytes: number;
   /** ... and for how many seconds at most they have been waiting. */
   readonly lagSeconds: number;
-  /** Its answers wait on a database server (the fleet mirror): a server runs them off its event loop (server/read-pool.ts). */
+  /** Its answers wait on a database server (the fleet mirror): a server runs them off its event loop (./read-pool.ts). */
   readonly remote: boolean;
   /** Which backend answered the last call (auto answers from the files when the mirror is behind). */
   readonly answeredBy: 'sqlite' | 'scan' | 'postgres';

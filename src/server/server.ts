@@ -12,7 +12,7 @@ import { tailerHolder } from '../tailer/live-tailer.js';
 import { defaultHostId } from '../model/mirror-db.js';
 import { assertBindable, Auth } from './auth.js';
 import { BodyCache, type CachedBody, notModified, StateProbe } from './cache.js';
-import { ReadPool } from './read-pool.js';
+import { ReadPool } from '../api/read-pool.js';
 import { EventFeed } from './feed.js';
 import { keepCurrent, type Live } from './live.js';
 import { HttpError } from './http-error.js';
@@ -238,7 +238,7 @@ export function createServer(opts: ServerOptions): MirrorServer {
     const kept = cache.fresh(key, state);
     if (kept) return answer(kept);
     if (pool && route.metric) {
-      pool.ask(route.metric, options, host).then((json) => answer(cache.put(key, state, json)), (err) => sendError(res, err));
+      pool.body(route.metric, options, host).then((json) => answer(cache.put(key, state, json)), (err) => sendError(res, err));
       return;
     }
     answer(cache.get(key, state, () => route.run(ctx, options)));
@@ -373,7 +373,7 @@ export function createServer(opts: ServerOptions): MirrorServer {
       if (view) feed ??= new EventFeed(view);
       reader = openReader();
       if (reader.remote) {
-        pool = new ReadPool({ dir: opts.dir, historyDir: opts.historyDir, db, source: opts.source, config: opts.config ?? DEFAULT_CONFIG }, READ_THREADS, note);
+        pool = new ReadPool({ dir: opts.dir, historyDir: opts.historyDir, db, source: opts.source, config: opts.config ?? DEFAULT_CONFIG }, READ_THREADS, { onFallback: note, onProblem: note });
       }
       http = createHttpServer({ maxHeaderSize: 16 * 1024 }, handle);
       const server = http;

@@ -1,18 +1,20 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { createReader, type Reader, type ReaderOptions } from '../api/reader.js';
-import { METRICS, type MetricKey } from '../api/metric-list.js';
+import { createReader, type Reader, type ReaderOptions } from './reader.js';
+import { METRICS, type MetricKey } from './metric-list.js';
 import type { PoolReply, PoolRequest } from './read-pool.js';
 
-// One thread of the server's read pool: readers of its own (one per host asked), each answer sent back as its JSON body.
+// One thread of a read pool: readers of its own (one per host asked), each answer sent back as the server's JSON
+// body or as the helper's result.
 
 const port = parentPort!;
 const base = workerData as Omit<ReaderOptions, 'onFallback' | 'onProblem' | 'host'>;
 const readers = new Map<string, Reader>();
-const note = (message: string) => port.postMessage({ note: message } satisfies PoolReply);
+const fallback = (message: string) => port.postMessage({ note: message, kind: 'fallback' } satisfies PoolReply);
+const problem = (message: string) => port.postMessage({ note: message, kind: 'problem' } satisfies PoolReply);
 
 function readerFor(host: string | undefined): Reader {
   let r = readers.get(host ?? '');
-  if (!r) readers.set(host ?? '', (r = createReader({ ...base, host, onFallback: note, onProblem: note })));
+  if (!r) readers.set(host ?? '', (r = createReader({ ...base, host, onFallback: fallback, onProblem: problem })));
   return r;
 }
 
@@ -31,8 +33,14 @@ port.on('message', (m: PoolRequest | 'close') => {
     return;
   }
   try {
-    const result = readerFor(m.host).ask(m.key as MetricKey, m.options);
-    const reply = METRICS[m.key as MetricKey].http.reply;
+    const reader = readerFor(m.host);
+    const key = m.key as MetricKey;
+    if (m.shape === 'result') {
+      port.postMessage({ id: m.id, result: (reader[key] as (o: unknown) => unknown)(m.options) } satisfies PoolReply);
+      return;
+    }
+    const result = reader.ask(key, m.options ?? {});
+    const reply = METRICS[key].http.reply;
     port.postMessage({ id: m.id, body: JSON.stringify(reply ? reply(result as never) : result) } satisfies PoolReply);
   } catch (err) {
     const e = err as Error & { code?: string };
