@@ -564,18 +564,14 @@ if (want('rss') && o.rssGb > 0) {
 }
 
 // ---------------------------------------------------------------- serve
-if (want('serve')) {
-  // A copy of the log with its own mirror: the section appends to it.
-  const sdir = join(o.workdir, 'serve');
-  rmSync(sdir, { recursive: true, force: true });
-  cpSync(logs, sdir, { recursive: true });
-  log(`serve: importing a copy of the ${o.events}-line log`);
-  const imported = openStore(join(sdir, 'mirror.db'));
-  importAll(imported, sdir);
-  imported.close();
+/**
+ * `serve` in its own process over the mirror `mirror` names (extra global flags: none for DIR/mirror.db),
+ * whose folder `dir` this appends to: 304s, full bodies while nothing changes, and full bodies while
+ * 100 events/s arrive (the server's own tailer mirrors them), each against the helper called in-process.
+ */
+async function serveLoad(area: string, label: string, dir: string, mirror: string[], helper: () => unknown): Promise<void> {
   const path = `/api/metrics/history?now=${END}`;
-  // The server in its own process, as in production; autocannon here.
-  const server = spawn(process.execPath, [CLI, '--dir', sdir, '--json', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const server = spawn(process.execPath, [CLI, '--dir', dir, ...mirror, '--json', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const base = await new Promise<string>((res, rej) => {
     let out = '';
     server.stdout!.on('data', (c) => {
@@ -589,26 +585,24 @@ if (want('serve')) {
   await first.arrayBuffer();
   const seconds = 10;
   const cannon = (headers: Record<string, string>) => autocannon({ url: base + path, connections: 50, duration: seconds, headers });
-  const reader = createReader({ dir: sdir, source: 'sqlite' });
-  const inproc = measure(5 + o.runs, () => reader.metricsHistory({ now: END }));
-  reader.close();
+  const inproc = measure(5 + o.runs, helper);
   const helperRate = 1000 / inproc.median;
-  add({ area: 'serve', case: 'metrics history, helper called in-process (catch-up included)', value: helperRate, unit: 'calls/s', spread: inproc.spread,
+  add({ area, case: `${label}metrics history, helper called in-process${mirror.length ? '' : ' (catch-up included)'}`, value: helperRate, unit: 'calls/s', spread: inproc.spread,
     note: `${fmt(inproc.median)} ms per call` });
   const report = (name: string, r: autocannon.Result, goal: string, rateGoal: number, p99Goal: number | undefined, status: string) => {
     const rps = r.requests.average;
-    add({ area: 'serve', case: `${name}: requests`, value: rps, unit: 'req/s', baseline: 'in-process helper', ratio: rps / helperRate, goal,
+    add({ area, case: `${label}${name}: requests`, value: rps, unit: 'req/s', baseline: 'in-process helper', ratio: rps / helperRate, goal,
       met: rps >= rateGoal && (p99Goal === undefined || r.latency.p99 < p99Goal), note: `${status}, ${r.errors} errors` });
-    add({ area: 'serve', case: `${name}: p99 latency`, value: r.latency.p99, unit: 'ms', note: `median ${r.latency.p50} ms` });
+    add({ area, case: `${label}${name}: p99 latency`, value: r.latency.p99, unit: 'ms', note: `median ${r.latency.p50} ms` });
   };
-  log('serve: 50 clients polling with If-None-Match');
+  log(`${area}: 50 clients polling with If-None-Match`);
   const cond = await cannon({ 'if-none-match': etag });
   report('GET /api/metrics/history x 50 clients, If-None-Match (304)', cond, '>= 5,000 req/s, p99 < 20 ms', 5000, 20, `${cond['3xx']} x 304`);
-  log('serve: 50 clients polling without If-None-Match, nothing changing');
+  log(`${area}: 50 clients polling without If-None-Match, nothing changing`);
   const idle = await cannon({});
   report('same without If-None-Match, idle', idle, '>= 2,000 req/s', 2000, undefined, `${idle['2xx']} x 200`);
-  log('serve: the same while 100 events/s arrive');
-  const live = join(sdir, 'events.jsonl');
+  log(`${area}: the same while 100 events/s arrive`);
+  const live = join(dir, 'events.jsonl');
   const appender = spawn(process.execPath, ['-e', `
     const fs = require('fs'); const fd = fs.openSync(${JSON.stringify(live)}, 'a'); let i = 0;
     const line = () => JSON.stringify({ ts_epoch: ${END - 60}, type: 'pipeline.completed', issue: 1 + (i++ % 50), result: 'success', duration_s: 100 }) + '\\n';
@@ -619,6 +613,20 @@ if (want('serve')) {
   report('same while 100 events/s arrive', busy, '>= 200 req/s, p99 < 100 ms', 200, 100, `${busy['2xx']} x 200`);
   server.kill('SIGTERM');
   await new Promise((r) => server.on('exit', r));
+}
+
+if (want('serve')) {
+  // A copy of the log with its own mirror: the section appends to it.
+  const sdir = join(o.workdir, 'serve');
+  rmSync(sdir, { recursive: true, force: true });
+  cpSync(logs, sdir, { recursive: true });
+  log(`serve: importing a copy of the ${o.events}-line log`);
+  const imported = openStore(join(sdir, 'mirror.db'));
+  importAll(imported, sdir);
+  imported.close();
+  const reader = createReader({ dir: sdir, source: 'sqlite' });
+  await serveLoad('serve', '', sdir, [], () => reader.metricsHistory({ now: END }));
+  reader.close();
   rmSync(sdir, { recursive: true, force: true });
 }
 
@@ -678,6 +686,20 @@ if (want('pg')) {
     }
     fleet.close();
     lite.close();
+
+    // serve over the fleet mirror, as the serve section over SQLite: a copy of the log, its server's tailer feeding PostgreSQL.
+    reset();
+    const pdir = join(o.workdir, 'serve-pg');
+    rmSync(pdir, { recursive: true, force: true });
+    cpSync(logs, pdir, { recursive: true });
+    log('pg: importing a copy of the log for serve');
+    const fed = openPgStore(url, { hostId: 'bench' });
+    importAll(fed, pdir);
+    fed.close();
+    const served = createReader({ dir: pdir, db: url });
+    await serveLoad('pg', 'serve over PostgreSQL: ', pdir, ['--db', url, '--host-id', 'bench'], () => served.metricsHistory({ now: END }));
+    served.close();
+    rmSync(pdir, { recursive: true, force: true });
   } finally {
     server?.stop();
   }
