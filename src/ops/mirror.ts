@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { MirrorError } from '../errors.js';
+import { MirrorError, sqliteCode } from '../errors.js';
 import { openMirror as openEngine } from '../store/engine.js';
 import type { OpenOptions } from '../store/open.js';
 import type { Store } from '../store/engine.js';
@@ -49,6 +49,11 @@ const firstLine = (err: unknown): string => (err instanceof Error ? err.message 
  */
 export function afterWriteFailure(db: string, err: unknown): unknown {
   if (isPgUrl(db)) return err;
+  const code = sqliteCode(err) ?? '';
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    // Another writer held the lock past the busy timeout: nothing is wrong with the file, and nothing was half-written.
+    return new MirrorError('DB_LOCKED', `${db} stayed locked by another process writing it; run the command again when that one finishes`, { cause: err });
+  }
   let aside: string | null;
   try {
     aside = moveAsideBroken(db, err);

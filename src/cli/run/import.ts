@@ -24,10 +24,14 @@ export function describe(s: ImportSummary, db: string, verbose = false): string 
   return lines.join('\n');
 }
 
+/** How long an import waits for another writer's lock before it gives up with DB_LOCKED. */
+const IMPORT_BUSY_MS = 60_000;
+
 export const run: Run = (g, o) => {
   assertDir(g.dir);
   refuseEmptyFolder(g, isPgUrl(g.db) ? 'nothing was imported' : 'nothing was created', false);
-  const store = openMirror(g.db, {}, g.hostId);
+  // A batch job waits its turn: another process's import may hold the write lock for a batch, or an index build, of seconds.
+  const store = openMirror(g.db, { busyTimeoutMs: IMPORT_BUSY_MS }, g.hostId);
   const progress = progressHooks(Boolean(o.progress) && !g.json, 'import');
   try {
     const summary = importAll(store, g.dir, {
