@@ -9,7 +9,7 @@ import ts from 'typescript';
  * vocabulary (model/ and the top-level helpers) beneath everything.
  */
 export const LAYERS: readonly (readonly string[])[] = [
-  ['model', 'errors.ts', 'values.ts', 'units.ts'],
+  ['model', 'errors.ts', 'values.ts', 'units.ts', 'worker-file.ts'],
   ['store'],
   ['ingest'],
   ['import'],

@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { MirrorError, type MirrorErrorCode } from '../errors.js';
+import { workerFile } from '../worker-file.js';
 import type { ReaderOptions } from './reader.js';
 
 export interface PoolRequest {
@@ -31,22 +30,6 @@ interface Thread {
   pending: Map<number, { resolve: (value: unknown) => void; reject: (err: unknown) => void }>;
 }
 
-/**
- * The worker's file: beside this one when it runs built (dist/) or under Bun,
- * which runs TypeScript; from source under Node (the tests), the built copy in
- * dist/, which Node can load (the test run builds it first).
- */
-function workerFile(): URL {
-  const here = new URL('./read-worker.js', import.meta.url);
-  if (!import.meta.url.endsWith('.ts')) return here;
-  if (process.versions.bun) return new URL('./read-worker.ts', import.meta.url);
-  const built = new URL('../../dist/src/api/read-worker.js', import.meta.url);
-  if (!existsSync(fileURLToPath(built))) {
-    throw new MirrorError('INVALID_ARGUMENT', `the read worker is not built (${fileURLToPath(built)}); run \`npm run build\``);
-  }
-  return built;
-}
-
 function revive(e: { name: string; code?: string; message: string; stack?: string }): Error {
   const err = e.name === 'MirrorError' ? new MirrorError(e.code as MirrorErrorCode, e.message) : new Error(e.message);
   if (e.stack) err.stack = e.stack;
@@ -65,7 +48,7 @@ export class ReadPool {
   private next = 0;
 
   constructor(opts: Omit<ReaderOptions, 'onFallback' | 'onProblem' | 'host'>, size: number, notes: PoolNotes) {
-    const file = workerFile();
+    const file = workerFile(import.meta.url, './read-worker.js');
     this.threads = Array.from({ length: size }, () => {
       // An inherited --input-type makes the worker refuse its own file (as ingest/gunzip.ts's does).
       const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));

@@ -1,73 +1,20 @@
-import { createRequire } from 'node:module';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { MirrorError } from '../../errors.js';
+import { workerFile } from '../../worker-file.js';
+import type { BridgeReply, BridgeRequest, BridgeWorkerData } from './bridge-worker.js';
 
 /**
  * A synchronous call into node-postgres. The ingest decisions (file identity,
  * rotation, copies) and every metric are synchronous code written against
  * better-sqlite3; rather than fork them into async twins, the PostgreSQL
- * engine runs its driver in a worker thread and blocks on Atomics.wait for
- * each answer. The cost is one thread hop per statement (tens of
- * microseconds), which the engine keeps off the hot path by sending events
- * in COPY batches of thousands, without waiting for them while it parses
- * the next lines.
- *
- * The worker is plain JavaScript given as text so that it runs the same from
- * src/ under vitest and from dist/; it loads the `pg` module this package
- * resolved.
+ * engine runs its driver in a worker thread (./bridge-worker.ts) and blocks
+ * on Atomics.wait for each answer. The cost is one thread hop per statement
+ * (tens of microseconds), which the engine keeps off the hot path by sending
+ * events in COPY batches of thousands, without waiting for them while it
+ * parses the next lines. A server that must not block reads through
+ * api/read-pool.ts, which runs this in threads of its own.
  */
-const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const pg = require(workerData.pg);
-const { from: copyFrom } = require(workerData.copy);
-// Row counts and ids are int8, sums of them numeric: numbers on our side, as better-sqlite3 gives them.
-pg.types.setTypeParser(20, (v) => Number(v));
-pg.types.setTypeParser(1700, (v) => Number(v));
-const flag = new Int32Array(workerData.flag);
-// A connection the server dropped (restart, network) is replaced on the next statement.
-let client = null;
-let ready = null;
-function connect() {
-  const c = new pg.Client({ connectionString: workerData.url, connectionTimeoutMillis: workerData.connectMs,
-    application_name: 'jsonl-mirror' });
-  const drop = () => { if (client === c) { client = null; ready = null; } };
-  c.on('error', drop);
-  c.on('end', drop);
-  client = c;
-  ready = c.connect();
-  ready.catch(drop);
-}
-function copy(c, sql, text) {
-  return new Promise((resolve, reject) => {
-    const stream = c.query(copyFrom(sql));
-    stream.on('finish', () => resolve({ rows: [], rowCount: stream.rowCount }));
-    stream.on('error', reject);
-    stream.end(text);
-  });
-}
-parentPort.on('message', async ({ port, sql, params, rowMode, copyText }) => {
-  let reply;
-  try {
-    if (!client) connect();
-    const c = client;
-    await ready;
-    if (copyText !== undefined) {
-      reply = await copy(c, sql, copyText);
-    } else {
-      const r = await c.query({ text: sql, values: params, rowMode });
-      reply = { rows: r.rows, rowCount: r.rowCount ?? 0, fields: (r.fields || []).map((f) => f.name) };
-    }
-  } catch (err) {
-    reply = { error: { message: String((err && err.message) || err), code: err && err.code } };
-  }
-  port.postMessage(reply);
-  port.close();
-  // The count of answers given: the caller waits for the one it needs.
-  Atomics.add(flag, 0, 1);
-  Atomics.notify(flag, 0);
-});
-parentPort.on('close', () => client && client.end().catch(() => {}));
-`;
+const WORKER = workerFile(import.meta.url, './bridge-worker.js');
 
 export interface PgResult<R> {
   rows: R[];
@@ -101,8 +48,6 @@ export interface BridgeOptions {
   statementMs?: number;
 }
 
-type Reply = { rows: unknown[]; rowCount: number; fields?: string[]; error?: undefined } | { error: { message: string; code?: string } };
-
 interface InFlight {
   seq: number;
   port: MessagePort;
@@ -129,14 +74,12 @@ export class SyncPg {
   ) {
     this.statementMs = opts.statementMs ?? 120_000;
     this.worker = new Worker(WORKER, {
-      eval: true,
       // Not piped into this process's stdout/stderr: that would switch fd 1 to non-blocking under the CLI's blocking writes.
       stdout: true,
       stderr: true,
-      workerData: {
-        url, flag: this.flag.buffer, connectMs: opts.connectMs ?? 5000,
-        pg: createRequire(import.meta.url).resolve('pg'), copy: createRequire(import.meta.url).resolve('pg-copy-streams'),
-      },
+      // An inherited --input-type makes the worker refuse its own file (as ingest/gunzip.ts's does).
+      execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
+      workerData: { url, flag: this.flag.buffer as SharedArrayBuffer, connectMs: opts.connectMs ?? 5000 } satisfies BridgeWorkerData,
     });
     // The worker must not keep a finished CLI process alive.
     this.worker.unref();
@@ -169,17 +112,17 @@ export class SyncPg {
   private post(sql: string, params: unknown[], rowMode: 'array' | undefined, then?: (r: PgResult<unknown>) => void, copyText?: string): InFlight {
     if (this.closed) throw new MirrorError('DB_CLOSED', 'the PostgreSQL connection was closed');
     const { port1, port2 } = new MessageChannel();
-    this.worker.postMessage({ port: port2, sql, params, rowMode, copyText }, [port2]);
+    this.worker.postMessage({ port: port2, sql, params, rowMode, copyText } satisfies BridgeRequest, [port2]);
     return { seq: ++this.posted, port: port1, then };
   }
 
   private await(f: InFlight): PgResult<unknown> {
     const deadline = Date.now() + this.statementMs;
-    let msg: Reply | undefined;
+    let msg: BridgeReply | undefined;
     // The shared counter says some answer came; this statement's is the one on its own port.
     for (;;) {
       const seen = Atomics.load(this.flag, 0);
-      if (seen >= f.seq) msg = receiveMessageOnPort(f.port)?.message as Reply | undefined;
+      if (seen >= f.seq) msg = receiveMessageOnPort(f.port)?.message as BridgeReply | undefined;
       if (msg) break;
       const left = deadline - Date.now();
       if (left <= 0 || Atomics.wait(this.flag, 0, seen, left) === 'timed-out') {
