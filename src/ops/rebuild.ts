@@ -1,10 +1,11 @@
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { MirrorError, sqliteCode } from '../errors.js';
+import { isMirrorError, MirrorError } from '../errors.js';
 import { importAll, type ImportOptions, type ImportSummary } from '../import/import.js';
 import { listStreams } from '../ingest/layout.js';
-import { openStore } from '../store/open.js';
-import { moveAsideBroken } from '../store/quarantine.js';
+import type { Engine } from '../store/api.js';
+import { refusal } from '../store/engine.js';
+import { engineOf } from '../store/engines.js';
 
 export interface RebuildOptions extends ImportOptions {
   /** Drop history kept from deleted or truncated files without asking. */
@@ -37,8 +38,8 @@ function filesNow(dir: string): Set<string> {
  * sources, and of sources still marked active whose file is nowhere in the
  * folder (a whole stream deleted since the last ingest).
  */
-function historyRows(dir: string, dbPath: string): number {
-  const store = openStore(dbPath, { readonly: true });
+function historyRows(engine: Engine, dir: string, dbPath: string): number {
+  const store = engine.open(dbPath, { readonly: true });
   try {
     const now = filesNow(dir);
     return (store.allSources())
@@ -56,13 +57,17 @@ function historyRows(dir: string, dbPath: string): number {
  * can pair with a new file.
  */
 export async function rebuildMirror(dir: string, dbPath: string, opts: RebuildOptions = {}): Promise<RebuildResult> {
+  // Built as a file next to the old one and swapped in: only an engine whose mirror is a file can.
+  const refused = refusal(dbPath, 'rebuild');
+  if (refused !== undefined) throw new MirrorError('INVALID_ARGUMENT', refused);
+  const engine = engineOf(dbPath);
   let movedAside: string | null = null;
   let dropped = 0;
   if (existsSync(dbPath)) {
     try {
-      dropped = historyRows(dir, dbPath);
+      dropped = historyRows(engine, dir, dbPath);
     } catch (err) {
-      movedAside = moveAsideBroken(dbPath, err);
+      movedAside = engine.quarantine?.moveAside(dbPath, err) ?? null;
       if (movedAside === null) throw err;
     }
     if (dropped > 0 && !opts.yes) {
@@ -75,10 +80,10 @@ export async function rebuildMirror(dir: string, dbPath: string, opts: RebuildOp
   }
   const temp = `${dbPath}.rebuild-${process.pid}`;
   for (const suffix of ['', '-wal', '-shm']) rmSync(temp + suffix, { force: true });
-  const fresh = openStore(temp);
+  const fresh = engine.open(temp);
   try {
     const summary = importAll(fresh, dir, opts);
-    fresh.walCheckpoint();
+    fresh.walCheckpoint?.();
     if (!existsSync(dbPath)) {
       fresh.close();
       for (const suffix of ['-wal', '-shm']) rmSync(dbPath + suffix, { force: true });
@@ -86,11 +91,11 @@ export async function rebuildMirror(dir: string, dbPath: string, opts: RebuildOp
     } else {
       for (let attempt = 0; ; attempt++) {
         try {
-          await fresh.backupTo(dbPath);
+          // A file engine (the refusal above) has the backup.
+          await fresh.backupTo!(dbPath);
           break;
         } catch (err) {
-          const code = sqliteCode(err) ?? '';
-          if (!(code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) || attempt >= 100) throw err;
+          if (!isMirrorError(engine.explainError(err, dbPath), 'DB_LOCKED') || attempt >= 100) throw err;
           await sleep(50);
         }
       }

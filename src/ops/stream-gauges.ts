@@ -1,4 +1,4 @@
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import { lagOf } from '../ingest/lag.js';
 import { listStreams } from '../ingest/layout.js';
 

@@ -2,7 +2,8 @@ import { MirrorError } from '../../errors.js';
 import { assertDir } from '../../ingest/layout.js';
 import { importAll, type ImportSummary } from '../../import/import.js';
 import { note, type Run } from '../context.js';
-import { isPgUrl, openMirror } from '../../ops/mirror.js';
+import { openMirror } from '../../ops/mirror.js';
+import { isMirrorFile } from '../../ops/place.js';
 import { refuseEmptyFolder } from '../no-logs.js';
 import { progressHooks } from '../progress.js';
 import { bytes, count, plural } from '../format.js';
@@ -26,7 +27,7 @@ export function describe(s: ImportSummary, db: string, verbose = false): string 
 
 export const run: Run = (g, o) => {
   assertDir(g.dir);
-  refuseEmptyFolder(g, isPgUrl(g.db) ? 'nothing was imported' : 'nothing was created', false);
+  refuseEmptyFolder(g, isMirrorFile(g.db) ? 'nothing was created' : 'nothing was imported', false);
   const store = openMirror(g.db, {}, g.hostId);
   const progress = progressHooks(Boolean(o.progress) && !g.json, 'import');
   try {

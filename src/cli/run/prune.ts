@@ -1,6 +1,7 @@
 import { MirrorError } from '../../errors.js';
 import { pruneHistory, type PruneResult } from '../../ops/prune.js';
-import { sqliteOnly, type Run } from '../context.js';
+import type { Run } from '../context.js';
+import { refuseUnsupported } from '../../ops/place.js';
 import { withStore } from '../../ops/mirror.js';
 import { bytes, plural, table } from '../format.js';
 
@@ -15,7 +16,7 @@ function describe(r: PruneResult): string {
 }
 
 export const run: Run = (g, o) => {
-  sqliteOnly(g, 'prune');
+  refuseUnsupported(g.db, 'prune');
   const dryRun = Boolean(o.dryRun);
   if (!dryRun && !o.yes) {
     throw new MirrorError('INVALID_ARGUMENT', 'prune deletes history the files cannot give back: run `jsonl-mirror prune --dry-run` to see it, then `--yes`');

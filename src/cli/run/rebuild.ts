@@ -2,11 +2,12 @@ import { rebuildMirror } from '../../ops/rebuild.js';
 import { progressHooks } from '../progress.js';
 import { describe as describeImport } from './import.js';
 import { assertDir } from '../../ingest/layout.js';
-import { sqliteOnly, type Run } from '../context.js';
+import type { Run } from '../context.js';
+import { refuseUnsupported } from '../../ops/place.js';
 import { plural } from '../format.js';
 
 export const run: Run = async (g, o) => {
-  sqliteOnly(g, 'rebuild');
+  refuseUnsupported(g.db, 'rebuild');
   assertDir(g.dir);
   const progress = progressHooks(Boolean(o.progress) && !g.json, 'rebuild');
   try {
