@@ -24,17 +24,18 @@ export type { MetricsHistory } from './metrics/history.js';
 // Serves the dashboard API, a live feed and the web dashboard over HTTP.
 export { createServer, type ServerOptions, type MirrorServer } from './server/server.js';
 // Operating the mirror.
-export { openStore, type OpenOptions } from './store/open.js';
-export type { Store } from './store/engine.js';
+export { openStore, type OpenOptions } from './store/engines.js';
+export type { Store, QueryRows } from './store/api.js';
 // A fleet mirror: the same ingest and helpers on PostgreSQL (db: 'postgres://…').
-export { openMirror, type MirrorOpenOptions } from './store/engine.js';
-export { openPgStore, isPgUrl, type PgStore, type PgOpenOptions } from './store/pg/open.js';
+export { openMirror } from './store/engines.js';
+export type { MirrorOpenOptions } from './store/api.js';
+export { openPgStore, isPgUrl, type PgStore, type PgOpenOptions } from './store/engines.js';
 export { createPgTailer, type PgTailer, type PgTailerOptions, type PgTailerStats } from './tailer/pg-tailer.js';
 export { mirrorStatus, type MirrorStatus, type FileStatus } from './ops/status.js';
 export { verifyMirror, type VerifyReport, type VerifyProblem } from './ops/verify.js';
 export { rebuildMirror, type RebuildOptions, type RebuildResult } from './ops/rebuild.js';
 export { exportLines, type ExportOptions } from './ops/export.js';
-export { runQuery, queryRows, type QueryRows } from './ops/query.js';
+export { runQuery, queryRows } from './ops/query.js';
 export { pruneHistory, type PruneOptions, type PruneResult } from './ops/prune.js';
 export { doctor, type DoctorReport, type DoctorCheck } from './ops/doctor.js';
 // The one ingest path and the normalisation every backend shares.

@@ -34,10 +34,23 @@ export const FORBIDDEN: readonly [from: string, to: string][] = [
 export const SQL_HOME = 'store';
 const DRIVERS = new Set(['better-sqlite3', 'bun:sqlite', 'pg', 'pg-copy-streams']);
 
+/**
+ * The engine seam (docs/design.md#adding-an-engine): above src/store/ code
+ * sees the store's front door alone, the interface and the registry, and
+ * only the registry and an engine's own folder tell engines apart.
+ */
+export const STORE_FRONT = new Set(['store/api.ts', 'store/engine.ts', 'store/engines.ts', 'store/rows.ts']);
+export const REGISTRY = 'store/engine.ts';
+/** An engine's own folder under src/store/ (SQLite's files predate the folders and sit at its top). */
+const ENGINE_FOLDER = /^store\/[^/]+\//;
+/** isPgUrl, isPgStore, isSqliteStore…: a question of which engine, by name. */
+const ENGINE_QUESTION = /^is(Pg|Postgres|Sqlite)[A-Z]\w*$/;
+const ENGINE_NAMES = new Set(['sqlite', 'postgres']);
+
 export interface Violation {
   file: string;
   line: number;
-  rule: 'upstream' | 'forbidden' | 'unplaced' | 'sql';
+  rule: 'upstream' | 'forbidden' | 'unplaced' | 'sql' | 'engine' | 'seam' | 'circle';
   message: string;
 }
 
@@ -84,20 +97,101 @@ function sqlViolations(file: string, text: string): Violation[] {
   return found;
 }
 
-/** Every import of src/ that breaks the layer order, the forbidden edges or the SQL rule. */
+const isEngineName = (n: ts.Node): boolean => (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n)) && ENGINE_NAMES.has(n.text);
+const isEngineProperty = (n: ts.Node): boolean => ts.isPropertyAccessExpression(n) && n.name.text === 'engine';
+const EQUALITY = new Set([ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken]);
+
+/** Code that asks which engine it has: a call or a definition of an isPgUrl-style check, or `x.engine === 'sqlite'`. */
+function engineQuestions(file: string, text: string): Violation[] {
+  const found: Violation[] = [];
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
+  const flag = (node: ts.Node, what: string) =>
+    found.push({ file, line: lineOf(text, node.getStart()), rule: 'engine', message: `${what} outside the engine registry (src/${REGISTRY}); ask the store for a capability instead` });
+  const visit = (node: ts.Node): void => {
+    if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && ENGINE_QUESTION.test(node.expression.text)) {
+      flag(node, `${node.expression.text}() asks which engine`);
+    } else if ((ts.isFunctionDeclaration(node) || ts.isVariableDeclaration(node)) && node.name && ts.isIdentifier(node.name) && ENGINE_QUESTION.test(node.name.text)) {
+      flag(node, `${node.name.text} tells engines apart`);
+    } else if (ts.isBinaryExpression(node) && EQUALITY.has(node.operatorToken.kind) &&
+      ((isEngineProperty(node.left) && isEngineName(node.right)) || (isEngineProperty(node.right) && isEngineName(node.left)))) {
+      flag(node, `\`${node.getText()}\` branches on the engine`);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+/** Every circle of imports among `edges` (type-only and dynamic ones count), each once, as a path back to its start. */
+function circles(edges: Map<string, Map<string, number>>): string[][] {
+  // Tarjan's strongly connected components: a component of two or more modules, or one importing itself, holds a circle.
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  const connect = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of edges.get(v)?.keys() ?? []) {
+      if (!index.has(w)) {
+        connect(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const component = new Set<string>();
+    for (let w = stack.pop()!; ; w = stack.pop()!) {
+      onStack.delete(w);
+      component.add(w);
+      if (w === v) break;
+    }
+    if (component.size > 1 || edges.get(v)?.has(v)) found.push(pathWithin(edges, component));
+  };
+  for (const v of [...edges.keys()].sort()) if (!index.has(v)) connect(v);
+  return found;
+}
+
+/** One circle through a component, from its first module (by name) back to it. */
+function pathWithin(edges: Map<string, Map<string, number>>, component: Set<string>): string[] {
+  const start = [...component].sort()[0]!;
+  const seen = new Set<string>();
+  const walk = (v: string, path: string[]): string[] | undefined => {
+    for (const w of [...(edges.get(v)?.keys() ?? [])].sort()) {
+      if (w === start) return [...path, w];
+      if (component.has(w) && !seen.has(w)) {
+        seen.add(w);
+        const p = walk(w, [...path, w]);
+        if (p) return p;
+      }
+    }
+    return undefined;
+  };
+  return walk(start, [start])!;
+}
+
+/** Every import of src/ that breaks the layer order, the forbidden edges, the SQL rule, the engine seam or makes a circle. */
 export function checkLayers(srcRoot: string): Violation[] {
   const root = resolve(srcRoot);
   const violations: Violation[] = [];
+  const edges = new Map<string, Map<string, number>>();
   for (const file of sourceFiles(root)) {
     const from = unitOf(root, file);
     const fromRank = rankOf.get(from);
     const shown = relative(resolve(root, '..'), file);
+    const module = relative(root, file).split(sep).join('/');
     const text = readFileSync(file, 'utf8');
     if (fromRank === undefined) {
       violations.push({ file: shown, line: 1, rule: 'unplaced', message: `src/${from} has no place in the layer table (test/architecture.ts LAYERS); add it where it belongs` });
       continue;
     }
     if (from !== SQL_HOME) violations.push(...sqlViolations(shown, text));
+    if (module !== REGISTRY && !ENGINE_FOLDER.test(module)) violations.push(...engineQuestions(shown, text));
+    const imports = new Map<string, number>();
+    edges.set(module, imports);
     for (const ref of ts.preProcessFile(text, true, true).importedFiles) {
       if (DRIVERS.has(ref.fileName) && from !== SQL_HOME) {
         violations.push({ file: shown, line: lineOf(text, ref.pos), rule: 'sql', message: `loads the database driver ${ref.fileName} outside src/${SQL_HOME}/` });
@@ -105,6 +199,12 @@ export function checkLayers(srcRoot: string): Violation[] {
       if (!ref.fileName.startsWith('.')) continue;
       const target = resolve(dirname(file), ref.fileName);
       if (!target.startsWith(root + sep)) continue;
+      const targetModule = relative(root, target).split(sep).join('/').replace(/\.js$/, '.ts');
+      if (!imports.has(targetModule)) imports.set(targetModule, lineOf(text, ref.pos));
+      if (from !== SQL_HOME && targetModule.startsWith(`${SQL_HOME}/`) && !STORE_FRONT.has(targetModule)) {
+        violations.push({ file: shown, line: lineOf(text, ref.pos), rule: 'seam',
+          message: `imports src/${targetModule}, the inside of the store (an engine's own module); import the interface (src/store/api.ts) or the registry (src/store/engine.ts, engines.ts)` });
+      }
       const to = unitOf(root, target).replace(/\.js$/, '.ts');
       if (to === from) continue;
       const toRank = rankOf.get(to);
@@ -117,6 +217,10 @@ export function checkLayers(srcRoot: string): Violation[] {
         violations.push({ file: shown, line, rule: 'forbidden', message: `src/${from} may not import src/${to}; go through the library above it` });
       }
     }
+  }
+  for (const circle of circles(edges)) {
+    violations.push({ file: `src/${circle[0]}`, line: edges.get(circle[0]!)!.get(circle[1]!)!, rule: 'circle',
+      message: `import circle (type-only imports count): ${circle.map((m) => `src/${m}`).join(' -> ')}; move what both need into a module of its own` });
   }
   return violations;
 }

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { useHistoryDir } from '../ingest/layout.js';
 import { MirrorError } from '../errors.js';
 import type { IngestOptions } from '../ingest/options.js';
-import type { Store } from '../store/engine.js';
+import type { Engine, Store } from '../store/api.js';
+import { engineEntry, loadEngine } from '../store/engine.js';
 import { DEFAULT_CONFIG, type MetricsConfig } from '../metrics/config.js';
 import { readDailyBudget } from '../read/budget.js';
 import type { FreshSqliteSource } from '../read/fresh-source.js';
-import { isPgUrl } from '../model/mirror-db.js';
 import type { EventSource } from '../read/source.js';
 import { METRIC_KEYS, METRICS, type MetricArgs, type MetricContext, type MetricHelpers, type MetricKey } from './metric-list.js';
 
@@ -20,6 +20,8 @@ export interface ReaderBackends {
   sqlite?: typeof import('./reader-sqlite.js');
   pg?: typeof import('./reader-pg.js');
   scan?: typeof import('./reader-scan.js');
+  /** The engine of the mirror the options name, loaded (none when only the files are read). */
+  engine?: Engine;
 }
 
 export type SourceChoice = 'auto' | 'sqlite' | 'scan';
@@ -81,22 +83,30 @@ function absent(path: string): boolean {
   }
 }
 
-/** The backends `opts` can use: PostgreSQL for a postgres:// db, the files for scan (and auto's fallback), SQLite otherwise. */
+/** The mirror the options name (default DIR/mirror.db). */
+export const mirrorOf = (opts: ReaderOptions): string => opts.db ?? join(opts.dir, 'mirror.db');
+
+/**
+ * The backends `opts` can use: a fleet's mirror (fed by every host's tailer)
+ * as it is, the files for scan (and auto's fallback), otherwise the local
+ * mirror the read catches up first.
+ */
 export function backendsFor(opts: ReaderOptions): { sqlite: boolean; pg: boolean; scan: boolean } {
   const choice = opts.source ?? 'auto';
-  const pg = isPgUrl(opts.db) && choice !== 'scan';
+  const pg = engineEntry(mirrorOf(opts)).fleet && choice !== 'scan';
   return { pg, sqlite: !pg && choice !== 'scan', scan: !pg && choice !== 'sqlite' };
 }
 
-/** createReader with only the backends `opts` can use imported, on first use. */
+/** createReader with only the backends and the engine `opts` can use imported, on first use. */
 export async function loadReader(opts: ReaderOptions): Promise<Reader> {
   const want = backendsFor(opts);
-  const [sqlite, pg, scan] = await Promise.all([
+  const [sqlite, pg, scan, engine] = await Promise.all([
     want.sqlite ? import('./reader-sqlite.js') : undefined,
     want.pg ? import('./reader-pg.js') : undefined,
     want.scan ? import('./reader-scan.js') : undefined,
+    want.sqlite || want.pg ? loadEngine(mirrorOf(opts)) : undefined,
   ]);
-  return createReaderWith({ sqlite, pg, scan }, opts);
+  return createReaderWith({ sqlite, pg, scan, engine }, opts);
 }
 
 /** A backend `backendsFor` said these options need and the caller did not hand over. */
@@ -108,7 +118,7 @@ function need<T>(backend: T | undefined, name: string): T {
 export function createReaderWith(backends: ReaderBackends, opts: ReaderOptions): Reader {
   useHistoryDir(opts.dir, opts.historyDir);
   const choice = opts.source ?? 'auto';
-  const dbPath = opts.db ?? join(opts.dir, 'mirror.db');
+  const dbPath = mirrorOf(opts);
   const config = opts.config ?? DEFAULT_CONFIG;
   let store: Store | undefined;
   let fresh: FreshSqliteSource | undefined;
@@ -124,9 +134,9 @@ export function createReaderWith(backends: ReaderBackends, opts: ReaderOptions):
   };
 
   let src: EventSource;
-  if (isPgUrl(opts.db) && choice !== 'scan') {
+  if (backendsFor(opts).pg) {
     // The fleet mirror is fed by each host's tailer; a read answers from what the hosts sent.
-    const pg = need(backends.pg, 'PostgreSQL').pgSource(opts.db, opts.host);
+    const pg = need(backends.pg, 'fleet').pgSource(need(backends.engine, 'engine'), dbPath, opts.host);
     store = pg.store;
     src = pg.src;
   } else if (choice === 'scan') {
@@ -136,7 +146,7 @@ export function createReaderWith(backends: ReaderBackends, opts: ReaderOptions):
   } else {
     const sqlite = need(backends.sqlite, 'SQLite');
     try {
-      store = sqlite.openForRead(dbPath, opts.busyTimeoutMs ?? 250);
+      store = sqlite.openForRead(need(backends.engine, 'engine'), dbPath, opts.busyTimeoutMs ?? 250);
       fresh = new sqlite.FreshSqliteSource(store, opts.dir, opts.ingest, choice === 'auto' ? (opts.maxLagSeconds ?? 0) : Number.POSITIVE_INFINITY);
       src = fresh;
     } catch (err) {
@@ -162,8 +172,9 @@ export function createReaderWith(backends: ReaderBackends, opts: ReaderOptions):
         answeredBy = 'scan';
         return fn(scan());
       }
-      if (choice !== 'auto' || src.kind !== 'sqlite' || !backends.sqlite?.isBrokenDb(err)) throw err;
-      src = fallBack(`${(backends.sqlite.translateOpenError(err, dbPath) as Error).message}; reading the files instead`);
+      const engine = backends.engine;
+      if (choice !== 'auto' || src.kind !== 'sqlite' || !engine?.quarantine?.isBroken(err)) throw err;
+      src = fallBack(`${(engine.explainError(err, dbPath) as Error).message}; reading the files instead`);
       answeredBy = src.kind;
       return fn(src);
     }

@@ -1,10 +1,10 @@
 import { PgSource } from '../read/pg-source.js';
-import { openPgStore } from '../store/pg/open.js';
+import type { Engine } from '../store/api.js';
 
-// The PostgreSQL backend of a reader: its own module, so that a reader of a SQLite mirror or of the files never loads it.
+// The fleet mirror's backend of a reader: its own module, so that a reader of a local mirror or of the files never loads it.
 
 /** The fleet mirror at `url`, read-only: every host's events, or `host`'s alone. */
-export function pgSource(url: string, host: string | undefined) {
-  const store = openPgStore(url, { readonly: true });
+export function pgSource(engine: Engine, url: string, host: string | undefined) {
+  const store = engine.open(url, { readonly: true });
   return { store, src: new PgSource(store, host) };
 }

@@ -1,18 +1,18 @@
 import { isMirrorError } from '../errors.js';
 import { FreshSqliteSource, MirrorBehind } from '../read/fresh-source.js';
-import { openStore, translateOpenError, type SqliteStore } from '../store/open.js';
-import { isBrokenDb } from '../store/quarantine.js';
+import type { Engine, Store } from '../store/api.js';
 
-// The SQLite backend of a reader: its own module, so that a reader of the files or of PostgreSQL never loads it.
+// The local mirror's backend of a reader (caught up from the files before each read): its own module, so
+// that a reader of the files or of a fleet's mirror never loads it.
 
-export { FreshSqliteSource, isBrokenDb, MirrorBehind, translateOpenError };
+export { FreshSqliteSource, MirrorBehind };
 
-export function openForRead(path: string, busyTimeoutMs: number): SqliteStore {
+export function openForRead(engine: Engine, path: string, busyTimeoutMs: number): Store {
   try {
-    return openStore(path, { busyTimeoutMs });
+    return engine.open(path, { busyTimeoutMs });
   } catch (err) {
     // A mirror we may not write is still worth reading; it reports its lag.
-    if (isMirrorError(err, 'DB_READONLY')) return openStore(path, { readonly: true, busyTimeoutMs });
+    if (isMirrorError(err, 'DB_READONLY')) return engine.open(path, { readonly: true, busyTimeoutMs });
     throw err;
   }
 }

@@ -1,11 +1,11 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { asFlags, MirrorError } from '../errors.js';
-import { defaultHostId, isPgUrl } from '../model/mirror-db.js';
+import { defaultHostId } from '../model/mirror-db.js';
 
 export interface GlobalOptions {
   dir: string;
-  /** A SQLite file path, or a postgres:// URL (the fleet mirror). */
+  /** A SQLite file's path (resolved once the command is chosen), or a postgres:// URL (the fleet mirror). */
   db: string;
   json: boolean;
   /** This machine's name in a PostgreSQL mirror (--host-id, else $JSONL_MIRROR_HOST_ID, else the hostname). */
@@ -18,8 +18,7 @@ export interface GlobalOptions {
 export function globalsOf(cmd: Command): GlobalOptions {
   const o = cmd.optsWithGlobals() as { dir?: string; db?: string; json?: boolean; hostId?: string; historyDir?: string };
   const dir = resolve(o.dir ?? process.env.JSONL_MIRROR_DIR ?? '.');
-  const given = o.db ?? process.env.JSONL_MIRROR_DB ?? join(dir, 'mirror.db');
-  const db = isPgUrl(given) ? given : resolve(given);
+  const db = o.db ?? process.env.JSONL_MIRROR_DB ?? join(dir, 'mirror.db');
   return { dir, db, json: Boolean(o.json), hostId: o.hostId ?? defaultHostId(), historyDir: o.historyDir === undefined ? undefined : resolve(o.historyDir) };
 }
 
@@ -70,7 +69,9 @@ export function action(load: () => Promise<{ run: Run }>, how: ActionOptions = {
     const cmd = params.at(-1) as Command;
     const g = globalsOf(cmd);
     try {
-      const body = await load();
+      // Which engine --db names is the store's to say: asked with the body, so that starting the CLI loads no part of it.
+      const [body, place] = await Promise.all([load(), import('../ops/place.js')]);
+      g.db = place.locateDb(g.db);
       // Loaded with the body: the layout's code is not needed to start, only to read the folder.
       if (g.historyDir !== undefined) (await import('../ingest/layout.js')).useHistoryDir(g.dir, g.historyDir);
       const result = await body.run(g, cmd.opts(), cmd.args, cmd);

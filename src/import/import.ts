@@ -1,4 +1,4 @@
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
 import { bytesBehind } from '../ingest/lag.js';
 import { listStreams } from '../ingest/layout.js';
@@ -55,11 +55,11 @@ export function importAll(store: Store, dir: string, opts: ImportOptions = {}): 
   // What this import has to read, for the progress bar.
   const behind = streams.flatMap((s) => all.get(s) ?? []).reduce((n, f) => n + bytesBehind(store, dir, f), 0);
   opts.onStart?.(behind);
-  const interrupted = store.engine === 'sqlite' && store.indexesPending();
-  if (interrupted) store.checkInterruptedLoad();
-  const bulk = store.engine === 'sqlite' && opts.bulk !== false &&
-    (opts.bulk === true || interrupted || bulkWorthIt(behind, store.allSources().reduce((n, s) => n + s.offset, 0)));
-  if (bulk) store.enterBulkLoad();
+  const interrupted = store.indexesPending();
+  if (interrupted) store.bulkLoad?.checkInterrupted();
+  const bulk = store.bulkLoad && opts.bulk !== false &&
+    (opts.bulk === true || interrupted || bulkWorthIt(behind, store.allSources().reduce((n, s) => n + s.offset, 0))) ? store.bulkLoad : undefined;
+  bulk?.enter();
   const totals = emptyTotals();
   let legacy: LegacySummary | undefined;
   // Only a bulk load reads enough for a worker thread's start-up (~30 ms) to pay; the caller may bring its own.
@@ -70,9 +70,9 @@ export function importAll(store: Store, dir: string, opts: ImportOptions = {}): 
     legacy = opts.legacy === false ? undefined : importLegacyCosts(store, dir);
   } finally {
     ownAhead?.close();
-    if (bulk) store.leaveBulkLoad();
+    bulk?.leave();
   }
-  if (bulk) store.finishIndexes();
+  bulk?.finishIndexes();
   const completedAt = new Date().toISOString();
   const summary: ImportSummary = {
     ...totals,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import { parseLegacyCosts } from '../ingest/legacy-costs-file.js';
 import { DayTally } from '../ingest/day-tally.js';
 import { normalize } from '../ingest/normalize.js';

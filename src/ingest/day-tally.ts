@@ -1,6 +1,6 @@
 import type { NormalEvent } from '../model/event.js';
 import { dayNumber, isSuccess } from '../model/rules.js';
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import type { DayTotal } from '../store/rows.js';
 
 /**

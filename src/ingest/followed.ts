@@ -1,5 +1,5 @@
 import { closeSync } from 'node:fs';
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import type { OpenFile } from './sources.js';
 
 /**

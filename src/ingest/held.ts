@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import type { SourceRow } from '../store/rows.js';
 import { bomAt, defaultRead, readFully, type ReadFn } from './lines.js';
 import { sampleOf } from './parse-line.js';

@@ -1,6 +1,6 @@
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import type { EventFields, EventRow, SourceRow } from '../store/rows.js';
-import { EVENT_GROUP } from '../store/statements.js';
+import { EVENT_GROUP } from '../store/api.js';
 import { holdsLineAt, lineHash } from './held.js';
 import { hashBytes, markerBytes } from './identity.js';
 import { defaultRead, LastBytes, readLines } from './lines.js';

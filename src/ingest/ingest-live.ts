@@ -1,5 +1,5 @@
 import { fstatSync } from 'node:fs';
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import { ingestFile } from './ingest-file.js';
 import { ingestStream } from './ingest-stream.js';
 import { emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals } from './options.js';

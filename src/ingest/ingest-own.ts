@@ -1,5 +1,5 @@
 import { fstatSync } from 'node:fs';
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import type { EventRow, SourceRow } from '../store/rows.js';
 import { hashBytes, markerBytes, MARKER_BYTES } from './identity.js';
 import type { LiveHint } from './ingest-live.js';

@@ -1,7 +1,7 @@
 import { closeSync, constants, existsSync, fstatSync, openSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { MirrorError, sqliteCode } from '../errors.js';
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import { ingestFile } from './ingest-file.js';
 import { lagBytes } from './lag.js';
 import type { StreamFile } from '../model/streams.js';

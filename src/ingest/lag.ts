@@ -1,6 +1,6 @@
 import { readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import type { StreamFile } from '../model/streams.js';
 
 /** The mirror's lag behind one file: the bytes after the checkpoint (all of them for a file no source has read). */

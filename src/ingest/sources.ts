@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import type { SourceRow } from '../store/rows.js';
 import { findHeld, LineCursor, walk } from './held.js';
 import { HEAD_BYTES, headHash, markerHash, readHead } from './identity.js';

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MID_LINE_MS } from '../ingest/lag.js';
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import { bytes } from '../units.js';
 import { catchUpAdvice, INDEXES_PENDING_ADVICE, mirrorStatus, type MirrorStatus } from './status.js';
 import { findDuplicates } from './verify.js';

@@ -1,6 +1,4 @@
-import type { Store } from '../store/engine.js';
-import type { HostScope } from '../store/pg/read-sql.js';
-import type { ExportQuery } from '../store/read-sql.js';
+import type { ExportQuery, HostScope, Store } from '../store/api.js';
 
 export type ExportOptions = ExportQuery;
 

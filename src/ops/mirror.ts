@@ -1,21 +1,17 @@
 import { existsSync } from 'node:fs';
-import { MirrorError, sqliteCode } from '../errors.js';
-import { openMirror as openEngine } from '../store/engine.js';
-import type { OpenOptions } from '../store/open.js';
-import type { Store } from '../store/engine.js';
-import { defaultHostId, isPgUrl, redact } from '../model/mirror-db.js';
-import { moveAsideBroken } from '../store/quarantine.js';
-
-export type { Store };
-export { defaultHostId, isPgUrl, redact };
+import { isMirrorError, MirrorError } from '../errors.js';
+import type { MirrorOpenOptions, Store } from '../store/api.js';
+import { engineEntry } from '../store/engine.js';
+import { engineOf, openMirror as openEngine } from '../store/engines.js';
+import { defaultHostId } from '../model/mirror-db.js';
 
 /** The mirror --db names: a SQLite file, or the fleet's PostgreSQL database scoped to this host. */
-export function openMirror(db: string, opts: OpenOptions = {}, hostId = defaultHostId()): Store {
+export function openMirror(db: string, opts: MirrorOpenOptions = {}, hostId = defaultHostId()): Store {
   return openEngine(db, { ...opts, hostId });
 }
 
 /** Opens the mirror for one command and closes it whatever happens. */
-export async function withStore<T>(db: string, opts: OpenOptions, fn: (store: Store) => T | Promise<T>, hostId = defaultHostId()): Promise<T> {
+export async function withStore<T>(db: string, opts: MirrorOpenOptions, fn: (store: Store) => T | Promise<T>, hostId = defaultHostId()): Promise<T> {
   const store = openMirror(db, opts, hostId);
   try {
     return await fn(store);
@@ -26,11 +22,11 @@ export async function withStore<T>(db: string, opts: OpenOptions, fn: (store: St
 
 /**
  * A read-only view of the mirror (the server's feed and status); none when
- * there is no usable mirror yet (no SQLite file: nothing is created), with
+ * there is no usable mirror yet (no file: nothing is created), with
  * why told to `onProblem` when one exists but cannot be opened.
  */
 export function openMirrorView(db: string, hostId: string, onProblem?: (message: string) => void): Store | undefined {
-  if (!isPgUrl(db) && !existsSync(db)) return undefined;
+  if (engineEntry(db).file && !existsSync(db)) return undefined;
   try {
     return openEngine(db, { readonly: true, busyTimeoutMs: 1000, hostId });
   } catch (err) {
@@ -43,20 +39,20 @@ const firstLine = (err: unknown): string => (err instanceof Error ? err.message 
 
 /**
  * What a command that writes reports when it failed on a broken mirror: the
- * store's quarantine policy moved a provably-ours file aside, and the error
+ * engine's quarantine moved a provably-ours file aside, and the error
  * says where; anything else (a foreign file, a folder we may not write, not
- * a broken mirror) leaves the file alone and the original error stands.
+ * a broken mirror, an engine with no files) leaves it alone and the original error stands.
  */
 export function afterWriteFailure(db: string, err: unknown): unknown {
-  if (isPgUrl(db)) return err;
-  const code = sqliteCode(err) ?? '';
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    // Another writer held the lock past the busy timeout: nothing is wrong with the file, and nothing was half-written.
-    return new MirrorError('DB_LOCKED', `${db} stayed locked by another process writing it; run the command again when that one finishes`, { cause: err });
-  }
+  const engine = engineOf(db);
+  // Another writer held the lock past the busy timeout: nothing is wrong with the file, and nothing was half-written.
+  const locked = engine.explainError(err, db);
+  if (isMirrorError(locked, 'DB_LOCKED')) return locked;
+  const quarantine = engine.quarantine;
+  if (!quarantine) return err;
   let aside: string | null;
   try {
-    aside = moveAsideBroken(db, err);
+    aside = quarantine.moveAside(db, err);
   } catch {
     return err;
   }
@@ -66,7 +62,7 @@ export function afterWriteFailure(db: string, err: unknown): unknown {
     'Reads use the files until you run `jsonl-mirror rebuild`');
 }
 
-/** `jsonl-mirror query`'s connection refuses every write, whatever the statement (PostgreSQL: a read-only session already). */
+/** `jsonl-mirror query`'s connection refuses every write, whatever the statement (where a read-only open does not already). */
 export function queryOnly(store: Store): void {
-  if (store.engine === 'sqlite') store.queryOnly();
+  store.queryOnly?.();
 }

@@ -1,5 +1,5 @@
 import { missingSources } from '../ingest/sources.js';
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import type { PrunableRow, SourceRow } from '../store/rows.js';
 
 export interface PruneOptions {

@@ -1,17 +1,17 @@
 import { existsSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { MirrorError, sqliteCode } from '../errors.js';
+import { isMirrorError, MirrorError } from '../errors.js';
 import { importAll, type ImportOptions, type ImportSummary } from '../import/import.js';
 import { listStreams } from '../ingest/layout.js';
-import { openStore } from '../store/open.js';
-import { isPgStore, type Store } from '../store/engine.js';
-import { defaultHostId, isPgUrl, openMirror } from './mirror.js';
-import { moveAsideBroken } from '../store/quarantine.js';
+import { defaultHostId } from '../model/mirror-db.js';
+import type { Engine, Store } from '../store/api.js';
+import { engineEntry } from '../store/engine.js';
+import { engineOf } from '../store/engines.js';
 
 export interface RebuildOptions extends ImportOptions {
   /** Drop history kept from deleted or truncated files without asking. */
   yes?: boolean;
-  /** On a fleet (PostgreSQL) mirror: the host whose rows are rebuilt from this folder (default: $JSONL_MIRROR_HOST_ID, else the hostname). */
+  /** On a fleet mirror: the host whose rows are rebuilt from this folder (default: $JSONL_MIRROR_HOST_ID, else the hostname). */
   hostId?: string;
 }
 
@@ -65,26 +65,28 @@ function refuseLostHistory(dropped: number, opts: RebuildOptions): void {
  * commit: the event-order lock is held throughout). This host's tailer must
  * not run meanwhile: the rebuild holds its claim.
  */
-function rebuildHost(dir: string, url: string, opts: RebuildOptions): RebuildResult {
+function rebuildHost(engine: Engine, dir: string, db: string, opts: RebuildOptions): RebuildResult {
   const hostId = opts.hostId ?? defaultHostId();
-  const opened = openMirror(url, {}, hostId);
-  if (!isPgStore(opened)) throw new Error(`${url} opened as ${opened.engine}, not the fleet mirror`);
-  const store = opened;
+  const store = engine.open(db, { hostId });
   const folder = realpathSync(dir);
   try {
-    if (!store.tryTailerLock(folder)) {
+    const { fleet, tryTailerLock, releaseTailerLock } = store;
+    if (!fleet || !tryTailerLock || !releaseTailerLock) {
+      throw new MirrorError('INVALID_ARGUMENT', `${engineEntry(db).label(db)} is neither a mirror file to build aside nor a fleet mirror of hosts; rebuild cannot replace it`);
+    }
+    if (!tryTailerLock.call(store, folder)) {
       throw new MirrorError('TAILER_RUNNING', `the tailer of host ${hostId} for ${folder} is running; stop it, then run the rebuild again (it restarts from the rebuilt rows)`);
     }
     try {
       const dropped = historyRows(dir, store);
       refuseLostHistory(dropped, opts);
       const summary = store.transaction(() => {
-        store.forgetHost();
+        fleet.forgetHost();
         return importAll(store, dir, opts);
       })();
       return { ...summary, droppedHistoryRows: dropped, movedAside: null };
     } finally {
-      store.releaseTailerLock(folder);
+      releaseTailerLock.call(store, folder);
     }
   } finally {
     store.close();
@@ -98,29 +100,31 @@ function rebuildHost(dir: string, url: string, opts: RebuildOptions): RebuildRes
  * can pair with a new file.
  */
 export async function rebuildMirror(dir: string, dbPath: string, opts: RebuildOptions = {}): Promise<RebuildResult> {
-  if (isPgUrl(dbPath)) return rebuildHost(dir, dbPath, opts);
+  const engine = engineOf(dbPath);
+  // Built as a file next to the old one and swapped in where the mirror is a file; a fleet's host in place.
+  if (!engineEntry(dbPath).file) return rebuildHost(engine, dir, dbPath, opts);
   let movedAside: string | null = null;
   let dropped = 0;
   if (existsSync(dbPath)) {
     try {
-      const store = openStore(dbPath, { readonly: true });
+      const old = engine.open(dbPath, { readonly: true });
       try {
-        dropped = historyRows(dir, store);
+        dropped = historyRows(dir, old);
       } finally {
-        store.close();
+        old.close();
       }
     } catch (err) {
-      movedAside = moveAsideBroken(dbPath, err);
+      movedAside = engine.quarantine?.moveAside(dbPath, err) ?? null;
       if (movedAside === null) throw err;
     }
     refuseLostHistory(dropped, opts);
   }
   const temp = `${dbPath}.rebuild-${process.pid}`;
   for (const suffix of ['', '-wal', '-shm']) rmSync(temp + suffix, { force: true });
-  const fresh = openStore(temp);
+  const fresh = engine.open(temp);
   try {
     const summary = importAll(fresh, dir, opts);
-    fresh.walCheckpoint();
+    fresh.walCheckpoint?.();
     if (!existsSync(dbPath)) {
       fresh.close();
       for (const suffix of ['-wal', '-shm']) rmSync(dbPath + suffix, { force: true });
@@ -128,11 +132,11 @@ export async function rebuildMirror(dir: string, dbPath: string, opts: RebuildOp
     } else {
       for (let attempt = 0; ; attempt++) {
         try {
-          await fresh.backupTo(dbPath);
+          // A file engine (the branch above) has the backup.
+          await fresh.backupTo!(dbPath);
           break;
         } catch (err) {
-          const code = sqliteCode(err) ?? '';
-          if (!(code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) || attempt >= 100) throw err;
+          if (!isMirrorError(engine.explainError(err, dbPath), 'DB_LOCKED') || attempt >= 100) throw err;
           await sleep(50);
         }
       }

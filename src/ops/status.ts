@@ -1,16 +1,15 @@
 import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isPgStore, type Store } from '../store/engine.js';
+import type { HostStatus, Store } from '../store/api.js';
 import { bytes } from '../units.js';
 import type { SourceRow } from '../store/rows.js';
 import { listStreams } from '../ingest/layout.js';
 import { lagBytes, unterminatedBytes } from '../ingest/lag.js';
 import { missingSources, statAtPath } from '../ingest/sources.js';
 import type { ImportSummary } from '../import/import.js';
-import { runningTailer, type TailerOwner } from '../tailer/lock.js';
-import { runningPgTailer } from '../tailer/pg-tailer.js';
+import type { TailerOwner } from '../tailer/lock.js';
+import { tailerHolder } from '../tailer/live-tailer.js';
 import { prunable } from './prune.js';
-import type { HostStatus } from '../store/pg/fleet.js';
 
 export interface FileStatus {
   path: string;
@@ -46,14 +45,6 @@ export interface MirrorStatus {
   indexesPending: boolean;
   /** A PostgreSQL mirror: this machine's host id and every host's totals. */
   fleet?: { host: string; hosts: HostStatus[] };
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
 }
 
 /** Bytes after the file's last newline, looking no further back than `from`. */
@@ -140,9 +131,9 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
   const lastImport = last ? (JSON.parse(last) as ImportSummary) : null;
   return {
     db: store.path,
-    // PostgreSQL checks its own pages; quick_check is SQLite's.
-    integrity: isPgStore(store) ? 'ok' : store.quickCheck(),
-    dbBytes: isPgStore(store) ? store.dbBytes() : fileSize(store.path) + fileSize(`${store.path}-wal`),
+    // A database server checks its own pages.
+    integrity: store.quickCheck?.() ?? 'ok',
+    dbBytes: store.dbBytes(),
     schemaVersion: store.schemaVersion,
     files,
     totals: {
@@ -162,9 +153,9 @@ export function mirrorStatus(store: Store, dir: string): MirrorStatus {
     },
     mirrorSkips: Number(meta('mirror_skips') ?? 0),
     prunable: prunable(store, undefined, deleted).reduce((a, c) => ({ rows: a.rows + c.rows, bytes: a.bytes + c.bytes }), { rows: 0, bytes: 0 }),
-    tailer: isPgStore(store) ? runningPgTailer(store, dir) : runningTailer(store),
-    indexesPending: !isPgStore(store) && store.indexesPending(),
-    ...(isPgStore(store) ? { fleet: { host: store.host, hosts: store.fleetHosts() } } : {}),
+    tailer: tailerHolder(store, dir),
+    indexesPending: store.indexesPending(),
+    ...(store.fleet ? { fleet: { host: store.fleet.host, hosts: store.fleet.hosts() } } : {}),
   };
 }
 

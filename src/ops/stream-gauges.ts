@@ -1,4 +1,4 @@
-import { isPgStore, type Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import { lagOf } from '../ingest/lag.js';
 import { listStreams } from '../ingest/layout.js';
 
@@ -50,8 +50,8 @@ export function streamGauges(store: Store, dir: string): StreamGauge[] {
  */
 export function fleetGauges(store: Store, dir: string, hostId: string): StreamGauge[] {
   const own = streamGauges(store, dir);
-  if (!isPgStore(store)) return own;
-  const others = store.fleetStreams().filter((r) => r.host !== hostId).map((r) => ({
+  if (!store.fleet) return own;
+  const others = store.fleet.streams().filter((r) => r.host !== hostId).map((r) => ({
     host: r.host, stream: r.stream, rows: r.rows, rejects: r.rejects, behindBytes: r.behind,
     behindSinceMs: r.behind > 0 && r.updated_at !== null ? Date.parse(r.updated_at) : null,
   }));

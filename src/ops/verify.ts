@@ -1,5 +1,5 @@
 import { closeSync } from 'node:fs';
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import type { DayTotal, SourceRow } from '../store/rows.js';
 import { dayKeyOf } from '../model/rules.js';
 import { lagBytes, MID_LINE_MS, unterminatedBytes } from '../ingest/lag.js';

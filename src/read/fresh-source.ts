@@ -6,7 +6,7 @@ import { lagOf } from '../ingest/lag.js';
 import { streamFiles } from '../ingest/layout.js';
 import type { NormalEvent } from '../model/event.js';
 import type { IngestOptions } from '../ingest/options.js';
-import type { SqliteStore } from '../store/open.js';
+import type { Store } from '../store/api.js';
 import type { EventSource } from './source.js';
 import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, RecordQuery } from '../model/query.js';
 import type { LoggedEvent } from '../model/event.js';
@@ -32,7 +32,7 @@ export class FreshSqliteSource implements EventSource {
   lagSeconds = 0;
 
   constructor(
-    private readonly store: SqliteStore,
+    private readonly store: Store,
     private readonly dir: string,
     private readonly ingest: IngestOptions = {},
     private readonly maxLagSeconds = Number.POSITIVE_INFINITY,

@@ -1,5 +1,5 @@
 import type { NormalEvent } from '../model/event.js';
-import type { PgStore } from '../store/pg/open.js';
+import type { Store } from '../store/api.js';
 import { cursorPosition, encodeCursor, type EventSource } from './source.js';
 import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, RecordQuery } from '../model/query.js';
 import type { LoggedEvent } from '../model/event.js';
@@ -13,7 +13,7 @@ export class PgSource implements EventSource {
   readonly kind = 'postgres';
   readonly remote = true;
   constructor(
-    private readonly store: PgStore,
+    private readonly store: Store,
     private readonly host?: string,
   ) {}
 
@@ -34,13 +34,13 @@ export class PgSource implements EventSource {
 
   feed(q: FeedQuery): FeedPage {
     const total = this.store.feedCount({ ...q, host: this.host });
-    const after = q.cursor === undefined ? undefined : (cursorPosition(q.cursor, 'p') as [number, string, string, number, number]);
+    const after = q.cursor === undefined ? undefined : cursorPosition(q.cursor, 'p');
     const rows = this.store.feedPage({ ...q, host: this.host }, after);
     const last = rows.at(-1);
     return {
       events: rows.map((r) => JSON.parse(r.line) as Record<string, unknown>),
       total,
-      nextCursor: last && rows.length === q.limit ? encodeCursor(['p', last.ts_epoch, last.stream, last.host, last.rank, last.offset]) : null,
+      nextCursor: last && rows.length === q.limit ? encodeCursor(['p', ...last.position]) : null,
     };
   }
 

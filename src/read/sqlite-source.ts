@@ -1,7 +1,6 @@
 import { eventForHandout } from '../ingest/handout.js';
 import type { NormalEvent } from '../model/event.js';
-import type { SqliteStore } from '../store/open.js';
-import type { FeedPosition } from '../store/read-sql.js';
+import type { Store } from '../store/api.js';
 import { cursorPosition, encodeCursor, type EventSource } from './source.js';
 import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, RecordQuery } from '../model/query.js';
 import type { LoggedEvent } from '../model/event.js';
@@ -10,7 +9,7 @@ import { dayKeyOf } from '../model/rules.js';
 /** Finds events through the mirror's clustered (stream, type, time) table and its log-order index. */
 export class SqliteSource implements EventSource {
   readonly kind = 'sqlite';
-  constructor(private readonly store: SqliteStore) {}
+  constructor(private readonly store: Store) {}
 
   events(q: EventQuery): NormalEvent[] {
     if (q.streams.length === 0 || q.types.length === 0) return [];
@@ -30,7 +29,7 @@ export class SqliteSource implements EventSource {
 
   feed(q: FeedQuery): FeedPage {
     const total = this.store.feedCount(q);
-    const after = q.cursor === undefined ? undefined : (cursorPosition(q.cursor, 's') as FeedPosition);
+    const after = q.cursor === undefined ? undefined : cursorPosition(q.cursor, 's');
     const rows = this.store.feedPage(q, after);
     const last = rows.at(-1);
     return {

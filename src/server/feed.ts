@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http';
-import type { Store } from '../ops/mirror.js';
 
 /** Rows per message; a larger commit (a catch-up) goes out as several messages. */
 const PAGE = 1000;
@@ -13,6 +12,12 @@ interface Row {
   host?: string;
   stream: string;
   line: string;
+}
+
+/** What the feed reads of the mirror: its committed events in id order. */
+export interface FeedSource {
+  maxEventId(): number;
+  eventsAfter(id: number, limit: number): Row[];
 }
 
 interface Client {
@@ -40,7 +45,7 @@ export class EventFeed {
   private head: number;
   private readonly heartbeat: NodeJS.Timeout;
 
-  constructor(private readonly store: Store) {
+  constructor(private readonly store: FeedSource) {
     this.head = this.maxId();
     this.heartbeat = setInterval(() => {
       for (const c of this.clients) c.res.write(': keep-alive\n\n');

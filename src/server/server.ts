@@ -7,7 +7,7 @@ import { assertDir, listStreams, useHistoryDir } from '../ingest/layout.js';
 import { DEFAULT_CONFIG, type MetricsConfig } from '../metrics/config.js';
 import { mirrorStatus, type MirrorStatus } from '../ops/status.js';
 import { createReader, type Reader, type SourceChoice } from '../api/reader.js';
-import { openMirrorView, type Store } from '../ops/mirror.js';
+import { openMirrorView } from '../ops/mirror.js';
 import { tailerHolder } from '../tailer/live-tailer.js';
 import { defaultHostId } from '../model/mirror-db.js';
 import { assertBindable, Auth } from './auth.js';
@@ -64,6 +64,9 @@ const PAGE_HEADERS: OutgoingHttpHeaders = {
   'x-frame-options': 'DENY',
 };
 
+/** The server's read-only view of the mirror, as the library opens it. */
+type MirrorView = NonNullable<ReturnType<typeof openMirrorView>>;
+
 /** After a failed open, how long until the view is tried again: a database server away must not be dialled on every poll. */
 const REOPEN_MS = 2000;
 /** Threads of the read pool for a mirror whose reads wait on a database server. */
@@ -92,7 +95,7 @@ export function createServer(opts: ServerOptions): MirrorServer {
   const files = loadStatic();
   let reader: Reader | undefined;
   let pool: ReadPool | undefined;
-  let view: Store | undefined;
+  let view: MirrorView | undefined;
   let viewRetryAt = 0;
   let viewProblem: string | undefined;
   let feed: EventFeed | undefined;
@@ -113,7 +116,7 @@ export function createServer(opts: ServerOptions): MirrorServer {
   }
 
   /** The read-only view of the mirror, opened when there is one to open; each new reason it cannot be is told once. */
-  function openView(): Store | undefined {
+  function openView(): MirrorView | undefined {
     if (view || performance.now() < viewRetryAt) return view;
     view = openMirrorView(db, hostId, (problem) => {
       if (problem !== viewProblem) note(problem);

@@ -8,11 +8,13 @@ import { checkDbPath, markOurs, ownershipOf, type Ownership } from './ownership.
 import { EventInserts } from './event-inserts.js';
 import { decodeLine } from './line-codec.js';
 import { NameCodes } from './names.js';
-import { eventsSql, exportByTimeSql, exportSourceSql, feedCountSql, feedPageSql, groupsSql, recordsSql, withoutIndexHints, type ExportQuery, type FeedPosition } from './read-sql.js';
-import type { EventFields, EventRow } from './rows.js';
+import { eventsSql, exportByTimeSql, exportSourceSql, feedCountSql, feedPageSql, groupsSql, recordsSql, withoutIndexHints, type FeedPosition } from './read-sql.js';
+import type { DayTotal, EventFields, EventRow, FeedRow } from './rows.js';
+import { sqliteReadQuery, type AdHocStatement } from './ad-hoc.js';
+import type { BulkLoad, ExportQuery, FeedEntry, FeedPosition as AnyFeedPosition, QueryRows, Store } from './api.js';
 import { loadSqlite, type Database, type Statement } from './sqlite-module.js';
 import { DATA_VERSION, PRAGMA, Statements } from './statements.js';
-import { StoreOps } from './store.js';
+import { dayKey, StoreOps } from './store.js';
 
 export interface OpenOptions {
   /** Open without writing: no migrations, no WAL switch; fails when the file is missing. */
@@ -26,17 +28,25 @@ export interface OpenOptions {
 type Shape = { sql: string; params: unknown[] };
 type Mode = 'rows' | 'raw' | 'pluck';
 
-/** What an ad-hoc statement (`jsonl-mirror query`) is, before it runs. */
-export interface AdHocStatement {
-  readonly writes: boolean;
-  readonly returnsRows: boolean;
-  columns(): string[];
-  iterate(params: unknown[]): IterableIterator<Record<string, unknown>>;
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** The SQLite mirror: the shared typed operations plus what only a local file has (checks, backup, query shapes). */
-export class SqliteStore extends StoreOps {
+export class SqliteStore extends StoreOps implements Store {
   readonly engine = 'sqlite';
+  /** INSERT OR IGNORE reports a held line as no change (event-inserts.ts). */
+  readonly insertSaysHeld = true;
+  readonly bulkLoad: BulkLoad = {
+    enter: () => this.enterBulkLoad(),
+    leave: () => this.leaveBulkLoad(),
+    finishIndexes: () => this.finishIndexes(),
+    checkInterrupted: () => this.checkInterruptedLoad(),
+  };
   /** Query shapes of read-sql.ts, one statement per shape and mode: a mode is set once, never flipped on a shared statement. */
   private readonly shapes = new Map<string, Statement>();
   /** The inode of the file opened at `path` (the watchdog compares it with what the path names now). */
@@ -81,6 +91,21 @@ export class SqliteStore extends StoreOps {
     this.sql.stmt('deleteLinesOfSource').run(id);
   }
 
+  maxEventId(): number {
+    return (this.sql.stmt('maxEventId').get() as { id: number }).id;
+  }
+
+  eventsAfter(id: number, limit: number): FeedRow[] {
+    const rows = this.sql.stmt('eventsAfter').all(id, limit) as FeedRow[];
+    for (const r of rows) r.line = decodeLine(r.line);
+    return rows;
+  }
+
+  addDayTotals(cells: Iterable<DayTotal>): void {
+    const add = this.sql.stmt('addDayTotal');
+    for (const t of cells) add.run(...dayKey(t), t.n, t.duration_sum);
+  }
+
   /** Names the `type` codes of rows read from event_rows. */
   private named<T extends { type?: unknown }>(rows: T[]): T[] {
     if (rows.length > 0 && 'type' in rows[0]!) for (const r of rows) r.type = this.names.typeName(r.type as number);
@@ -100,6 +125,11 @@ export class SqliteStore extends StoreOps {
   lastCommitSeconds(): number | null {
     const times = this.files().flatMap((st) => (st ? [st.mtimeMs] : []));
     return times.length === 0 ? null : Math.max(...times) / 1000;
+  }
+
+  /** The database file and its WAL. */
+  dbBytes(): number {
+    return fileSize(this.path) + fileSize(`${this.path}-wal`);
   }
 
   private files() {
@@ -154,8 +184,9 @@ export class SqliteStore extends StoreOps {
   }
 
   /** A page of the feed, newest first; each row's position is where the next page starts. */
-  feedPage(q: Parameters<typeof feedPageSql>[0], after?: FeedPosition): { line: string; position: FeedPosition }[] {
-    const s = feedPageSql(q, this.names, after);
+  feedPage(q: Parameters<typeof feedPageSql>[0], after?: AnyFeedPosition): FeedEntry[] {
+    // A position this store returned: [ts_epoch, stream, rank, id] (read-sql.ts).
+    const s = feedPageSql(q, this.names, after as FeedPosition | undefined);
     const streams = new Map(this.names.knownStreams(q.streams).map((c) => [c.id, c.name]));
     const rows = this.shape(s, 'raw').all(...s.params) as [string, number, number, number, number][];
     return rows.map(([line, ts, stream, rank, id]) => ({ line: decodeLine(line), position: [ts, streams.get(stream)!, rank, id] }));
@@ -250,8 +281,12 @@ export class SqliteStore extends StoreOps {
     await this.db.backupTo(dest);
   }
 
+  readQuery(sql: string, params: unknown[]): QueryRows {
+    return sqliteReadQuery((text) => this.adHoc(text), sql, params);
+  }
+
   /** Prepares a user's statement (SQL errors throw as SQLite reports them). */
-  adHoc(sql: string): AdHocStatement {
+  private adHoc(sql: string): AdHocStatement {
     const stmt = this.db.prepare(sql);
     return {
       writes: !stmt.readonly,

@@ -1,6 +1,7 @@
 import { TOKENS_PER_PRICE, type PriceTable } from '../model/cost.js';
 import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../model/query.js';
 import type { NormalEvent } from '../model/event.js';
+import type { ExportQuery } from './api.js';
 import { dayPlan, groupPlan, type DayPlan } from './day-plan.js';
 import type { NameCodes, StreamCode } from './names.js';
 import { DAY_OF, OK_OF } from './statements.js';
@@ -279,16 +280,6 @@ export function recordsSql(q: RecordQuery, codes: NameCodes): Sql {
 /** The same query without its INDEXED BY clauses, for a mirror whose secondary indexes are pending (bulk.ts). */
 export function withoutIndexHints(sql: string): string {
   return sql.replace(/ INDEXED BY \w+/g, '');
-}
-
-export interface ExportQuery {
-  streams?: string[];
-  /** ts_epoch >= since */
-  since?: number;
-  /** ts_epoch < until */
-  until?: number;
-  /** file (default): oldest rotated file first, then byte offset; time: log order (docs/metrics.md). */
-  sort?: 'file' | 'time';
 }
 
 /** export in log order (docs/metrics.md); file order is the store's walk of sources (SqliteStore.exportLines). */

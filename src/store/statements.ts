@@ -1,4 +1,5 @@
 import { DAY_SECONDS, SUCCESS } from '../model/rules.js';
+import { EVENT_GROUP } from './api.js';
 import type { Database, Statement } from './sqlite-module.js';
 /**
  * Every SQL statement the library runs against its own tables, in one place
@@ -24,6 +25,7 @@ export const OK_OF = (result: string): string => `CASE WHEN ${result} = '${SUCCE
 const DAY_TOTAL_KEY = `stream_id = (SELECT id FROM streams WHERE name = ?) AND type_id = COALESCE((SELECT id FROM types WHERE name = ?), 0)
   AND day = ? AND nulls = ? AND stage = ? AND model = ? AND ok = ?`;
 
+/** The statements of the typed operations of store.ts: every engine has each, by these names (pg/statements.ts). */
 const SQL = {
   sourceById: 'SELECT * FROM sources WHERE id = ?',
   sourceByInode:
@@ -54,17 +56,6 @@ const SQL = {
   ownRejects: `SELECT "offset", hash, length, sample FROM rejects WHERE source_id = ? AND "offset" >= ? AND "offset" < ?
     ORDER BY "offset" LIMIT ?`,
   deleteReject: 'DELETE FROM rejects WHERE source_id = ? AND "offset" = ?',
-  insertLine: 'INSERT OR IGNORE INTO lines (source_id, "offset", type_id, ts_epoch, line) VALUES (?, ?, ?, ?, ?)',
-  insertEventRow: `INSERT INTO event_rows (stream_id, type_id, ts_epoch, rank, id, issue, stage, result, duration_s, cost_usd, model,
-    input_tokens, output_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  streamId: 'SELECT id FROM streams WHERE name = ?',
-  addStream: 'INSERT INTO streams (name) VALUES (?)',
-  allStreams: 'SELECT id, name FROM streams ORDER BY name',
-  typeId: 'SELECT id FROM types WHERE name = ?',
-  addType: 'INSERT INTO types (name) VALUES (?)',
-  typeName: 'SELECT name FROM types WHERE id = ?',
-  // A type t and its subtypes t.* (model/rules.ts typeMatches), as one range of the names.
-  typesUnder: 'SELECT id FROM types WHERE name >= ? AND name < ? AND (name = ? OR name >= ?)',
   insertReject: `INSERT OR IGNORE INTO rejects (source_id, stream, path, "offset", length, reason, sample, at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   insertLineReject: `INSERT OR IGNORE INTO rejects (source_id, stream, path, "offset", length, reason, sample, at, hash)
@@ -94,7 +85,6 @@ const SQL = {
   deleteEventsOfSource: `DELETE FROM event_rows WHERE (stream_id, type_id, ts_epoch, rank, id) IN
     (SELECT st.id, l.type_id, l.ts_epoch, s.rank, l.id FROM lines l JOIN sources s ON s.id = l.source_id JOIN streams st ON st.name = s.stream
      WHERE l.source_id = ?)`,
-  deleteLinesOfSource: 'DELETE FROM lines WHERE source_id = ?',
   deleteRejectsOfSource: 'DELETE FROM rejects WHERE source_id = ?',
   liveStreams: "SELECT DISTINCT stream FROM sources WHERE kind = 'jsonl' AND state IN ('active', 'copy') ORDER BY stream",
   rejectsByReason: 'SELECT reason, COUNT(*) AS n FROM rejects GROUP BY reason ORDER BY reason',
@@ -111,6 +101,26 @@ const SQL = {
     FROM event_rows e JOIN streams st ON st.id = e.stream_id LEFT JOIN types t ON t.id = e.type_id
     GROUP BY e.stream_id, e.type_id, 3, e.stage, e.model, 6`,
   migrationsApplied: 'SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version',
+} as const;
+
+/**
+ * SQLite's own: the name codes of streams and types (names.ts), each line kept
+ * apart from its event row (event-inserts.ts), and the feed and day totals
+ * over those (SqliteStore); another engine stores these its own way.
+ */
+const SQLITE_SQL = {
+  insertLine: 'INSERT OR IGNORE INTO lines (source_id, "offset", type_id, ts_epoch, line) VALUES (?, ?, ?, ?, ?)',
+  insertEventRow: `INSERT INTO event_rows (stream_id, type_id, ts_epoch, rank, id, issue, stage, result, duration_s, cost_usd, model,
+    input_tokens, output_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  streamId: 'SELECT id FROM streams WHERE name = ?',
+  addStream: 'INSERT INTO streams (name) VALUES (?)',
+  allStreams: 'SELECT id, name FROM streams ORDER BY name',
+  typeId: 'SELECT id FROM types WHERE name = ?',
+  addType: 'INSERT INTO types (name) VALUES (?)',
+  typeName: 'SELECT name FROM types WHERE id = ?',
+  // A type t and its subtypes t.* (model/rules.ts typeMatches), as one range of the names.
+  typesUnder: 'SELECT id FROM types WHERE name >= ? AND name < ? AND (name = ? OR name >= ?)',
+  deleteLinesOfSource: 'DELETE FROM lines WHERE source_id = ?',
   addDayTotal: `INSERT INTO day_totals (stream_id, type_id, day, nulls, stage, model, ok, n, duration_sum)
     VALUES ((SELECT id FROM streams WHERE name = ?), COALESCE((SELECT id FROM types WHERE name = ?), 0), ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (stream_id, type_id, day, nulls, stage, model, ok) DO UPDATE SET n = n + excluded.n, duration_sum = duration_sum + excluded.duration_sum`,
@@ -119,8 +129,10 @@ const SQL = {
     WHERE l.id > ? ORDER BY l.id LIMIT ?`,
 } as const;
 
+/** A statement every engine runs (StatementSet). */
 export type SqlName = keyof typeof SQL;
-
+export type SqliteSqlName = SqlName | keyof typeof SQLITE_SQL;
+const SQLITE_ALL: Record<SqliteSqlName, string> = { ...SQL, ...SQLITE_SQL };
 
 /** Schema bookkeeping, run by migrations.ts before the named statements can be trusted. */
 export const MIGRATIONS_TABLE_EXISTS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
@@ -166,28 +178,22 @@ export type SecondaryIndex = keyof typeof SECONDARY_INDEXES;
 export const indexExists = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?";
 export const dropIndex = (name: SecondaryIndex): string => `DROP INDEX IF EXISTS ${name}`;
 
-/**
- * Rows per multi-row INSERT in a batch of the ingest: one statement for 25
- * rows instead of 25 cuts N-API calls and statement resets (+12% measured in
- * DESIGN-15 2a; 50 gains no more).
- */
-export const EVENT_GROUP = 25;
 const rowsOf = (sql: string, columns: number): string =>
   sql.replace(/VALUES \(.*\)$/s, () => `VALUES ${Array.from({ length: EVENT_GROUP }, () => `(${Array.from({ length: columns }, () => '?').join(', ')})`).join(', ')}`);
-export const INSERT_LINE_GROUP = rowsOf(SQL.insertLine, 5);
-export const INSERT_EVENT_ROW_GROUP = rowsOf(SQL.insertEventRow, 13);
+export const INSERT_LINE_GROUP = rowsOf(SQLITE_SQL.insertLine, 5);
+export const INSERT_EVENT_ROW_GROUP = rowsOf(SQLITE_SQL.insertEventRow, 13);
 
 /** SQLite's StatementSet: each named statement prepared once per connection, on first use. */
 export class Statements {
-  private readonly cache = new Map<SqlName, Statement>();
+  private readonly cache = new Map<SqliteSqlName, Statement>();
   /** Run before a transaction or savepoint begins and before it ends (writes held back by the store), and when one fails. */
   hooks = { settle: (): void => {}, failed: (): void => {} };
   constructor(private readonly db: Database) {}
 
-  stmt(name: SqlName): Statement {
+  stmt(name: SqliteSqlName): Statement {
     let stmt = this.cache.get(name);
     if (!stmt) {
-      stmt = this.db.prepare(SQL[name]);
+      stmt = this.db.prepare(SQLITE_ALL[name]);
       this.cache.set(name, stmt);
     }
     return stmt;

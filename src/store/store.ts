@@ -211,16 +211,9 @@ export abstract class StoreOps {
     return out;
   }
 
-  maxEventId(): number {
-    return (this.s('maxEventId').get() as { id: number }).id;
-  }
-
-  /** Up to `limit` events with an id above `id`, in id order (the live feed). */
-  eventsAfter(id: number, limit: number): FeedRow[] {
-    const rows = this.s('eventsAfter').all(id, limit) as FeedRow[];
-    for (const r of rows) r.line = this.lineText(r.line);
-    return rows;
-  }
+  /** The live feed's head and pages: where each engine numbers its events (Store.maxEventId). */
+  abstract maxEventId(): number;
+  abstract eventsAfter(id: number, limit: number): FeedRow[];
 
   // Legacy costs.json entries.
 
@@ -240,11 +233,8 @@ export abstract class StoreOps {
 
   // Day totals (sql/006): kept with the rows, equal to what the rows say.
 
-  /** One transaction's cells, each added to the kept one (or kept as new). */
-  addDayTotals(cells: Iterable<DayTotal>): void {
-    const add = this.s('addDayTotal');
-    for (const t of cells) add.run(...dayKey(t), t.n, t.duration_sum);
-  }
+  /** One transaction's cells, each added to the kept one (or kept as new): each engine in as few round trips as it can. */
+  abstract addDayTotals(cells: Iterable<DayTotal>): void;
 
   dayTotalsOfSource(sourceId: number): DayTotal[] {
     return this.s('dayTotalsOfSource').all(sourceId) as DayTotal[];

@@ -1,5 +1,5 @@
-import { isPgStore, type Store } from '../store/engine.js';
-import { isPgUrl } from '../model/mirror-db.js';
+import type { Store } from '../store/api.js';
+import { engineEntry } from '../store/engine.js';
 import { runningTailer, type TailerOwner } from './lock.js';
 import { createPgTailer, runningPgTailer } from './pg-tailer.js';
 import type { TailerStats } from './stats.js';
@@ -24,9 +24,9 @@ export interface LiveTailerOptions {
   onError: (err: unknown) => void;
 }
 
-/** The tailer for the mirror `db` names: the SQLite one (watching, announcing each batch) or the fleet one (polling). */
+/** The tailer for the mirror `db` names: a fleet's (polling, one per host and folder) or a mirror file's (watching, announcing each batch). */
 export function liveTailer(opts: LiveTailerOptions): LiveTailer {
-  if (isPgUrl(opts.db)) {
+  if (engineEntry(opts.db).fleet) {
     const t = createPgTailer({ dir: opts.dir, url: opts.db, hostId: opts.hostId, onError: opts.onError });
     return { start: () => t.start(), stop: () => t.stop(), stats: () => null };
   }
@@ -36,5 +36,5 @@ export function liveTailer(opts: LiveTailerOptions): LiveTailer {
 
 /** Who keeps this folder's part of the mirror current now, as the mirror records it; null when nobody does. */
 export function tailerHolder(store: Store, dir: string): TailerOwner | null {
-  return isPgStore(store) ? runningPgTailer(store, dir) : runningTailer(store);
+  return store.fleet ? runningPgTailer(store, dir) : runningTailer(store);
 }

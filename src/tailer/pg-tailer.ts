@@ -1,15 +1,16 @@
 import { realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-import { MirrorError } from '../errors.js';
+import { isMirrorError, MirrorError } from '../errors.js';
 import { activeSources, FollowedFiles } from '../ingest/followed.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
 import { assertDir, listStreams } from '../ingest/layout.js';
 import { emptyTotals, type IngestOptions } from '../ingest/options.js';
 import { importLegacyCosts } from '../import/legacy-costs.js';
 import { COSTS_STREAM, LEGACY_COSTS_FILE } from '../model/streams.js';
-import { isUnreachable } from '../store/pg/bridge.js';
-import { openPgStore, redact, translatePgError, type PgStore } from '../store/pg/open.js';
+import type { Store } from '../store/api.js';
+import { engineEntry } from '../store/engine.js';
+import { engineOf } from '../store/engines.js';
 import type { TailerOwner } from './lock.js';
 
 export interface PgTailerOptions {
@@ -49,11 +50,11 @@ export interface PgTailer {
 const tailerKey = (folder: string): string => `tailer:${folder}`;
 
 /** The fleet tailer of this host and folder while its session holds the lock; null otherwise (a killed one's record is ignored). */
-export function runningPgTailer(store: PgStore, dir: string): TailerOwner | null {
+export function runningPgTailer(store: Store, dir: string): TailerOwner | null {
   const folder = realpathSync(dir);
-  if (!store.tailerLockHeld(folder)) return null;
+  if (!store.tailerLockHeld?.(folder)) return null;
   const value = store.getMeta(tailerKey(folder));
-  return value !== undefined ? (JSON.parse(value) as TailerOwner) : { pid: 0, host: store.host, startedAt: '' };
+  return value !== undefined ? (JSON.parse(value) as TailerOwner) : { pid: 0, host: store.fleet?.host ?? '', startedAt: '' };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -69,6 +70,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export function createPgTailer(opts: PgTailerOptions): PgTailer {
   assertDir(opts.dir);
   const folder = realpathSync(opts.dir);
+  const engine = engineOf(opts.url);
+  const label = engineEntry(opts.url).label(opts.url);
   const pollMs = opts.pollIntervalMs ?? 250;
   const maxBackoff = opts.maxBackoffMs ?? 5000;
   const onError = opts.onError ?? ((e: unknown) => process.stderr.write(`jsonl-mirror tail: ${(e as Error).message}\n`));
@@ -78,7 +81,7 @@ export function createPgTailer(opts: PgTailerOptions): PgTailer {
   const ingestOpts: IngestOptions = { ...opts.ingest, maxBatches: 1, follow };
   let turns = 0;
   const stats: PgTailerStats = { startedAt: null, rows: 0, rejects: 0, reconnects: 0 };
-  let store: PgStore | undefined;
+  let store: Store | undefined;
   let stopping = false;
   let loop: Promise<void> | undefined;
   let giveUp: (err: unknown) => void = () => {};
@@ -89,13 +92,13 @@ export function createPgTailer(opts: PgTailerOptions): PgTailer {
   finished.catch(() => {});
 
   /** Connects and claims; a claim held by another live session is not retried. */
-  function connect(): PgStore {
-    const s = openPgStore(opts.url, { hostId: opts.hostId });
-    if (!s.tryTailerLock(folder)) {
+  function connect(): Store {
+    const s = engine.open(opts.url, { hostId: opts.hostId });
+    if (!s.tryTailerLock?.(folder)) {
       s.close();
       throw new MirrorError(
         'TAILER_RUNNING',
-        `a tailer for host ${opts.hostId} and ${folder} already runs on ${redact(opts.url)}; stop it first, or give this one another --host-id`,
+        `a tailer for host ${opts.hostId} and ${folder} already runs on ${label}; stop it first, or give this one another --host-id`,
       );
     }
     // Who holds the claim, for status; the lock, not this record, is what counts.
@@ -104,14 +107,14 @@ export function createPgTailer(opts: PgTailerOptions): PgTailer {
     return s;
   }
 
-  async function connectWithBackoff(): Promise<PgStore | undefined> {
+  async function connectWithBackoff(): Promise<Store | undefined> {
     let wait = 100;
     while (!stopping) {
       try {
         return connect();
       } catch (err) {
-        const e = translatePgError(err, redact(opts.url));
-        if (!isUnreachable(err) && !isUnreachable(e)) throw e;
+        const e = engine.explainError(err, opts.url);
+        if (!isMirrorError(e, 'DB_UNREACHABLE')) throw e;
         onError(new Error(`${(e as Error).message}; retrying in ${(wait / 1000).toFixed(1)} s`));
         await sleep(wait);
         wait = Math.min(maxBackoff, wait * 2);
@@ -122,7 +125,7 @@ export function createPgTailer(opts: PgTailerOptions): PgTailer {
 
   let costsSeen = '';
   /** costs.json as the SQLite tailer takes it, read again only when its stat changed (a poll stays a few stat calls). */
-  function legacyCosts(s: PgStore): number {
+  function legacyCosts(s: Store): number {
     if (opts.streams && !opts.streams.includes(COSTS_STREAM)) return 0;
     const st = statSync(join(opts.dir, LEGACY_COSTS_FILE), { throwIfNoEntry: false });
     const seen = st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '';
@@ -133,7 +136,7 @@ export function createPgTailer(opts: PgTailerOptions): PgTailer {
   }
 
   /** One turn over every stream; true when it read something (then the next turn comes at once). */
-  function turn(s: PgStore): boolean {
+  function turn(s: Store): boolean {
     const totals = emptyTotals();
     // A kept generation that was truncated or pruned away is no longer followed (looked at every 240th turn, a minute).
     if (++turns % 240 === 0) follow.retain(activeSources(s));
@@ -157,8 +160,9 @@ export function createPgTailer(opts: PgTailerOptions): PgTailer {
       try {
         busy = turn(store);
       } catch (err) {
-        if (isUnreachable(err)) {
-          onError(translatePgError(err, redact(opts.url)));
+        const e = engine.explainError(err, opts.url);
+        if (isMirrorError(e, 'DB_UNREACHABLE')) {
+          onError(e);
           store.close();
           store = undefined;
           continue;
@@ -183,7 +187,7 @@ export function createPgTailer(opts: PgTailerOptions): PgTailer {
       if (store) {
         try {
           store.deleteMeta(tailerKey(folder));
-          store.releaseTailerLock(folder);
+          store.releaseTailerLock?.(folder);
         } catch {
           // The session is going away; its lock goes with it.
         }

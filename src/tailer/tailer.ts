@@ -1,14 +1,13 @@
 import { join } from 'node:path';
-import { isMirrorError, sqliteCode } from '../errors.js';
+import { isMirrorError, MirrorError } from '../errors.js';
 import { importLegacyCosts } from '../import/legacy-costs.js';
 import { COSTS_STREAM } from '../model/streams.js';
 import { ingestStream } from '../ingest/ingest-stream.js';
 import { activeSources, FollowedFiles } from '../ingest/followed.js';
 import { assertDir, historyDirOf, listStreams, useHistoryDir } from '../ingest/layout.js';
 import type { IngestOptions } from '../ingest/options.js';
-import { translateOpenError } from '../store/open.js';
-import type { Store } from '../store/engine.js';
-import { isBrokenDb, moveAsideBroken, openHealed } from '../store/quarantine.js';
+import type { Quarantine, Store } from '../store/api.js';
+import { engineOf } from '../store/engines.js';
 import { ChangeFeed, type ChangeBatch, type Subscriber } from './feed.js';
 import { claimTailer, releaseTailer, runningTailer } from './lock.js';
 import { publishNew } from './publish.js';
@@ -46,6 +45,10 @@ export interface Tailer {
   /** Resolves when nothing is waiting to be ingested. */
   idle(): Promise<void>;
   stats(): TailerStats;
+}
+
+function notAFile(db: string): never {
+  throw new MirrorError('INVALID_ARGUMENT', `${db} is not a mirror file; a fleet mirror is tailed by the fleet tailer (tail with a postgres:// --db)`);
 }
 
 /**
@@ -98,28 +101,31 @@ export function createTailer(opts: TailerOptions): Tailer {
   const wants = (stream: string): boolean => !wanted || wanted.has(stream);
   const scan = new DirScan(opts.dir, wants);
 
+  const engine = engineOf(dbPath);
+  // This tailer keeps a mirror file (the fleet's is pg-tailer.ts): one found broken is moved aside and built again.
+  const quarantine: Quarantine = engine.quarantine ?? notAFile(dbPath);
   const corrupt = (aside: string): string => `${dbPath} is corrupt; moved it aside to ${aside} and rebuilding the mirror from the files`;
 
   /** A broken mirror is moved aside (never deleted) and rebuilt from the files by the ordinary catch-up. */
   function openMirror(): Store {
-    const s = openHealed(dbPath, (aside) => onError(new Error(corrupt(aside))));
+    const s = quarantine.openHealed(dbPath, (aside) => onError(new Error(corrupt(aside))));
     try {
       claimTailer(s);
       // An interrupted bulk import left the mirror without its secondary indexes: the one writer builds them now.
-      if (s.engine === 'sqlite' && s.indexesPending()) {
-        s.checkInterruptedLoad();
-        s.finishIndexes();
+      if (s.bulkLoad && s.indexesPending()) {
+        s.bulkLoad.checkInterrupted();
+        s.bulkLoad.finishIndexes();
       }
       lastId = s.maxEventId();
     } catch (err) {
       s.close();
       // Found broken after the open (a bulk load cut short by an OS crash): aside, and start afresh from the files.
-      const aside = isBrokenDb(err) ? moveAsideBroken(dbPath, err) : null;
+      const aside = quarantine.isBroken(err) ? quarantine.moveAside(dbPath, err) : null;
       if (aside) {
         onError(new Error(corrupt(aside)));
         return openMirror();
       }
-      throw translateOpenError(err, dbPath);
+      throw engine.explainError(err, dbPath);
     }
     return s;
   }
@@ -170,13 +176,12 @@ export function createTailer(opts: TailerOptions): Tailer {
       lastId = publishNew(store, feed, lastId);
       lastError = undefined;
     } catch (err) {
-      const code = sqliteCode(err) ?? '';
-      if (isBrokenDb(err) && store) {
+      if (quarantine.isBroken(err) && store) {
         follow.closeAll();
         store.close();
         store = undefined;
-        onError(new Error(corrupt(moveAsideBroken(dbPath, err)!)));
-      } else if (!code.startsWith('SQLITE_BUSY') && !isMirrorError(err, 'DB_LOCKED')) reportOnce(err);
+        onError(new Error(corrupt(quarantine.moveAside(dbPath, err)!)));
+      } else if (!isMirrorError(engine.explainError(err, dbPath), 'DB_LOCKED')) reportOnce(err);
       for (const s of scan.streams()) dirty.add(s);
       schedule(100);
       return;

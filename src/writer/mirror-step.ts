@@ -1,24 +1,21 @@
-import { MirrorError, sqliteCode } from '../errors.js';
+import { MirrorError } from '../errors.js';
 import { ingestLive } from '../ingest/ingest-live.js';
 import { ingestOwnLines } from '../ingest/ingest-own.js';
-import { openStore, translateOpenError } from '../store/open.js';
-import type { Store } from '../store/engine.js';
-import { isPgUrl, openPgStore, redact, translatePgError } from '../store/pg/open.js';
+import type { Store } from '../store/api.js';
+import { engineEntry } from '../store/engine.js';
+import { engineOf } from '../store/engines.js';
 import { RECHECK_MS, type OpenStream, type StreamFiles } from './streams.js';
 
-/** The PostgreSQL mirror step's bounds: a lost server delays an append by at most about this much, once per retry period. */
-const PG_CONNECT_MS = 500;
-const PG_STATEMENT_MS = 2000;
+/** A database server's bounds on the mirror step: a lost server delays an append by at most about this much, once per retry period. */
+const CONNECT_MS = 500;
+const STATEMENT_MS = 2000;
 
-function mirrorError(err: unknown, dbPath: string): MirrorError {
-  if (isPgUrl(dbPath)) {
-    const e = translatePgError(err, redact(dbPath));
-    return e instanceof MirrorError ? e : new MirrorError('DB_OPEN_FAILED', `${redact(dbPath)}: ${(e as Error).message}`, { cause: err });
-  }
-  if (err instanceof MirrorError) return err;
-  const code = sqliteCode(err) ?? '';
-  if (code.startsWith('SQLITE_BUSY')) return new MirrorError('DB_LOCKED', `${dbPath} is locked by another process; appends go on, the mirror catches up later`);
-  return translateOpenError(err, dbPath) as MirrorError;
+function mirrorError(err: unknown, db: string): MirrorError {
+  const e = engineOf(db).explainError(err, db);
+  if (!(e instanceof MirrorError)) return new MirrorError('DB_OPEN_FAILED', `${engineEntry(db).label(db)}: ${(e as Error).message}`, { cause: err });
+  // Another process's lock on the mirror holds the mirror step back, never the append.
+  if (e.code === 'DB_LOCKED' && !(err instanceof MirrorError)) return new MirrorError('DB_LOCKED', `${db} is locked by another process; appends go on, the mirror catches up later`);
+  return e;
 }
 
 export interface MirrorStepOptions {
@@ -46,15 +43,12 @@ export class MirrorStep {
   private nextAttempt = 0;
   private skippedSinceSuccess = 0;
   private reported = new Set<string>();
-  private readonly pg: boolean;
   /** The last mirror problem, until a step succeeds again. */
   problem: MirrorError | undefined;
   /** Lines the steps' ingest made rejects of (a line glued onto another writer's unfinished one, another writer's bad line). */
   rejected = 0;
 
-  constructor(private readonly opts: MirrorStepOptions) {
-    this.pg = isPgUrl(opts.dbPath);
-  }
+  constructor(private readonly opts: MirrorStepOptions) {}
 
   /** Mirrors what `events` appends left in the stream's file; false when skipped (the next ingest picks them up). */
   run(stream: string, s: OpenStream, events: number): boolean {
@@ -68,7 +62,7 @@ export class MirrorStep {
     try {
       const store = this.connect(now);
       // This writer's own lines straight from memory when nothing else is after the checkpoint; otherwise the ingest path.
-      let next = !this.pg && s.hint && s.own && s.own.lines.length > 0 ? ingestOwnLines(store, s.hint, s.fd, s.own) : undefined;
+      let next = store.insertSaysHeld && s.hint && s.own && s.own.lines.length > 0 ? ingestOwnLines(store, s.hint, s.fd, s.own) : undefined;
       if (next === undefined) {
         const t = ingestLive(store, this.opts.dir, stream, s.fd, { maxBatches: 1, batchBytes: 256 * 1024 }, s.hint);
         s.hint = t.source;
@@ -119,10 +113,10 @@ export class MirrorStep {
       }
     }
     if (!this.store) {
-      // A server that is away costs one bounded connection attempt per retry period, never a failed append.
-      this.store = this.pg
-        ? openPgStore(this.opts.dbPath, { hostId: this.opts.hostId, migrate: false, connectMs: PG_CONNECT_MS, statementMs: PG_STATEMENT_MS })
-        : openStore(this.opts.dbPath, { mustExist: true, busyTimeoutMs: this.opts.budgetMs });
+      // The writer never sets a mirror up; a server that is away costs one bounded connection attempt per retry period, never a failed append.
+      this.store = engineOf(this.opts.dbPath).open(this.opts.dbPath, {
+        hostId: this.opts.hostId, mustExist: true, migrate: false, busyTimeoutMs: this.opts.budgetMs, connectMs: CONNECT_MS, statementMs: STATEMENT_MS,
+      });
       this.dbCheckedAt = now;
       for (const o of this.opts.files.values()) o.hint = undefined;
     }

@@ -2,7 +2,8 @@ import { MirrorError } from '../../errors.js';
 import { assertDir } from '../../ingest/layout.js';
 import { importAll, type ImportSummary } from '../../import/import.js';
 import { note, type Run } from '../context.js';
-import { isPgUrl, openMirror } from '../../ops/mirror.js';
+import { openMirror } from '../../ops/mirror.js';
+import { isMirrorFile } from '../../ops/place.js';
 import { refuseEmptyFolder } from '../no-logs.js';
 import { progressHooks } from '../progress.js';
 import { bytes, count, plural } from '../format.js';
@@ -29,7 +30,7 @@ const IMPORT_BUSY_MS = 60_000;
 
 export const run: Run = (g, o) => {
   assertDir(g.dir);
-  refuseEmptyFolder(g, isPgUrl(g.db) ? 'nothing was imported' : 'nothing was created', false);
+  refuseEmptyFolder(g, isMirrorFile(g.db) ? 'nothing was created' : 'nothing was imported', false);
   // A batch job waits its turn: another process's import may hold the write lock for a batch, or an index build, of seconds.
   const store = openMirror(g.db, { busyTimeoutMs: IMPORT_BUSY_MS }, g.hostId);
   const progress = progressHooks(Boolean(o.progress) && !g.json, 'import');

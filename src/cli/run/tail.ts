@@ -1,4 +1,5 @@
-import { isPgUrl, openMirror, redact } from '../../ops/mirror.js';
+import { openMirror } from '../../ops/mirror.js';
+import { dbLabel, isFleet } from '../../ops/place.js';
 import { followEvents } from '../../tailer/follow-events.js';
 import { createPgTailer } from '../../tailer/pg-tailer.js';
 import { createTailer } from '../../tailer/tailer.js';
@@ -6,7 +7,7 @@ import { note, type CommandResult, type GlobalOptions, type Run } from '../conte
 import { bytes, count, plural } from '../format.js';
 
 export const run: Run = async (g, o) => {
-  if (isPgUrl(g.db)) return tailPg(g, o);
+  if (isFleet(g.db)) return tailFleet(g, o);
   const tailer = createTailer({
     dir: g.dir, db: g.db, streams: o.stream as string[] | undefined, polling: Boolean(o.poll), pollIntervalMs: o.pollInterval as number,
   });
@@ -53,7 +54,7 @@ export const run: Run = async (g, o) => {
 };
 
 /** tail into a fleet mirror: this host's tailer, until SIGINT/SIGTERM or until it has to give up. */
-async function tailPg(g: GlobalOptions, o: Record<string, unknown>): Promise<CommandResult> {
+async function tailFleet(g: GlobalOptions, o: Record<string, unknown>): Promise<CommandResult> {
   const tailer = createPgTailer({ dir: g.dir, url: g.db, hostId: g.hostId, streams: o.stream as string[] | undefined });
   let stop: () => void = () => {};
   const signalled = new Promise<void>((resolve) => {
@@ -70,7 +71,7 @@ async function tailPg(g: GlobalOptions, o: Record<string, unknown>): Promise<Com
     }
   }, (err) => note(`jsonl-mirror tail --feed: ${(err as Error).message}`));
   // Announced once the feed has its starting point: whatever commits after this line is printed.
-  note(`jsonl-mirror: tailing ${g.dir} into ${redact(g.db)} as host ${g.hostId}; Ctrl-C to stop`);
+  note(`jsonl-mirror: tailing ${g.dir} into ${dbLabel(g.db)} as host ${g.hostId}; Ctrl-C to stop`);
   try {
     await Promise.race([signalled, tailer.finished]);
   } finally {

@@ -1,18 +1,20 @@
 import { MirrorError } from '../../errors.js';
-import { defaultHostId, isPgUrl, redact } from '../../model/mirror-db.js';
+import { defaultHostId, redact } from '../../model/mirror-db.js';
 import type { Stmt, StatementSet } from '../statement-set.js';
 import type { SqlName } from '../statements.js';
 import { dayKey, StoreOps } from '../store.js';
 import { isUnreachable, PgError, SyncPg } from './bridge.js';
 import type { DayTotal, EventFields, EventRow, FeedRow } from '../rows.js';
-import { fleetHosts, type HostStatus } from './fleet.js';
+import { fleetHosts } from './fleet.js';
+import { pgReadQuery } from './ad-hoc.js';
+import type { ExportQuery, FeedEntry, FeedPosition, Fleet, FleetStream, HostScope, QueryRows, Store } from '../api.js';
 import { readOnce, readPages } from './read-pages.js';
 import { pgEventsSql, pgExportSql, pgFeedCountSql, pgFeedPageSql, pgGroupsSql, pgRecordsSql } from './read-sql.js';
 import { checkPgSchema, migratePg } from './migrations.js';
-import { ADD_DAY_TOTALS, CHANGE_STAMP, COPY_EVENTS, FLEET_STREAMS, FORGET_HOST, LAST_COMMIT, DB_BYTES, EVENT_ORDER_LOCK, EVENTS_AFTER, HOST_WRITE_LOCK, MAX_EVENT_ID, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, type PgSqlName, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
+import { ADD_DAY_TOTALS, CHANGE_STAMP, COPY_EVENTS, FLEET_STREAMS, FORGET_HOST, LAST_COMMIT, DB_BYTES, EVENT_ORDER_LOCK, EVENTS_AFTER, HOST_WRITE_LOCK, MAX_EVENT_ID, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
 
-// Their home is the model (the CLI reads them without loading a store); the store's callers find them here too.
-export { defaultHostId, isPgUrl, redact };
+// tailer/pg-tailer.ts labels its messages with it until the fleet tailer opens through the registry (issue #23).
+export { redact };
 
 export interface PgOpenOptions {
   /** The machine this process ingests for (default: the hostname). */
@@ -198,11 +200,7 @@ class PgConnection implements StatementSet {
   stmt(name: SqlName): Stmt {
     let s = this.cache.get(name);
     if (!s) {
-      const text = (PG_SQL as Partial<Record<SqlName, string>>)[name];
-      if (text === undefined) {
-        throw new MirrorError('INVALID_ARGUMENT', `this operation (${name}) is not available on a PostgreSQL mirror yet; use a SQLite mirror for it`);
-      }
-      s = new PgStatement(this, text, NAMED_PARAMS[name as PgSqlName]);
+      s = new PgStatement(this, PG_SQL[name], NAMED_PARAMS[name]);
       this.cache.set(name, s);
     }
     return s;
@@ -249,8 +247,11 @@ class PgConnection implements StatementSet {
 }
 
 /** A Store whose engine is PostgreSQL, plus what only a fleet database has. */
-export class PgStore extends StoreOps {
+export class PgStore extends StoreOps implements Store {
   readonly engine = 'postgres';
+  /** COPY cannot skip a held row: it fails the batch's transaction instead (EventBuffer). */
+  readonly insertSaysHeld = false;
+  readonly fleet: Fleet;
 
   constructor(
     private readonly conn: PgConnection,
@@ -261,6 +262,15 @@ export class PgStore extends StoreOps {
     private readonly pg: SyncPg,
   ) {
     super(conn, path, readonly, schemaVersion);
+    this.fleet = {
+      host,
+      hosts: () => fleetHosts(pg),
+      streams: () => pg.query<FleetStream>(FLEET_STREAMS).rows,
+      // rebuild reads them again in the same transaction; other hosts' rows stay.
+      forgetHost: () => {
+        for (const sql of FORGET_HOST) conn.exec(sql, [host]);
+      },
+    };
   }
 
   /** Buffered for COPY (EventBuffer): one row per call, sent with the batch. */
@@ -306,9 +316,11 @@ export class PgStore extends StoreOps {
     return this.pg.query<{ n: number }>(s.sql, s.params).rows[0]!.n;
   }
 
-  feedPage(q: Parameters<typeof pgFeedPageSql>[0], after?: [number, string, string, number, number]): (Omit<FeedRow, 'id'> & { host: string })[] {
-    const s = pgFeedPageSql(q, after);
-    return this.pg.query<Omit<FeedRow, 'id'> & { host: string }>(s.sql, s.params).rows;
+  /** Each entry's position: [ts_epoch, stream, host, rank, offset], log order across hosts. */
+  feedPage(q: Parameters<typeof pgFeedPageSql>[0], after?: FeedPosition): FeedEntry[] {
+    const s = pgFeedPageSql(q, after as Parameters<typeof pgFeedPageSql>[1]);
+    return this.pg.query<Omit<FeedRow, 'id'> & { host: string }>(s.sql, s.params).rows
+      .map((r) => ({ line: r.line, position: [r.ts_epoch, r.stream, r.host, r.rank, r.offset] }));
   }
 
   records(q: Parameters<typeof pgRecordsSql>[0]): (EventFields & { line: string })[] {
@@ -318,14 +330,19 @@ export class PgStore extends StoreOps {
   }
 
   /** The original lines of the mirrored events, in pages through a cursor. */
-  *exportLines(q: Parameters<typeof pgExportSql>[0]): Generator<string> {
+  *exportLines(q: ExportQuery & HostScope): Generator<string> {
     const s = pgExportSql(q);
     for (const row of readPages(this.pg, s.sql, s.params).rows) yield row[0] as string;
   }
 
   /** A user's read statement inside a READ ONLY transaction: through a cursor, or at once for what a cursor cannot carry. */
-  readOnly(sql: string, params: unknown[], once: boolean): { columns: string[]; rows: Iterable<unknown[]> } {
-    return once ? readOnce(this.pg, sql, params) : readPages(this.pg, sql, params);
+  readQuery(sql: string, params: unknown[]): QueryRows {
+    return pgReadQuery((text, values, once) => (once ? readOnce(this.pg, text, values) : readPages(this.pg, text, values)), sql, params);
+  }
+
+  /** Nothing is pending: a PostgreSQL load keeps its indexes. */
+  indexesPending(): boolean {
+    return false;
   }
 
   /** What moves with every commit of any host (the server's answers are cached until it does). */
@@ -337,11 +354,6 @@ export class PgStore extends StoreOps {
   lastCommitSeconds(): number | null {
     const at = this.pg.query<{ at: string | null }>(LAST_COMMIT).rows[0]!.at;
     return at === null ? null : Date.parse(at) / 1000;
-  }
-
-  /** Drops every row this host's files gave (rebuild reads them again in the same transaction); other hosts' rows stay. */
-  forgetHost(): void {
-    for (const sql of FORGET_HOST) this.conn.exec(sql, [this.host]);
   }
 
   /** A server database has no file to be replaced under us. */
@@ -361,16 +373,6 @@ export class PgStore extends StoreOps {
   /** Whether any session holds the tailer lock of this host and folder. */
   tailerLockHeld(folder: string): boolean {
     return this.pg.query<{ held: boolean }>(TAILER_LOCK_HELD, [this.host, folder]).rows[0]!.held;
-  }
-
-  /** Each host of the fleet as its sources record it. */
-  fleetHosts(): HostStatus[] {
-    return fleetHosts(this.pg);
-  }
-
-  /** Every host's streams: rows, rejects and the bytes behind their files' sizes when last read. */
-  fleetStreams(): { host: string; stream: string; rows: number; rejects: number; behind: number; updated_at: string | null }[] {
-    return this.pg.query<{ host: string; stream: string; rows: number; rejects: number; behind: number; updated_at: string | null }>(FLEET_STREAMS).rows;
   }
 
   /** The whole database's size on disk. */

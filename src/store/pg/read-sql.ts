@@ -3,7 +3,7 @@ import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '.
 import { TYPE_PREFIX_END } from '../../model/rules.js';
 import { dayPlan, groupPlan, type DayPlan } from '../day-plan.js';
 import { PG_DAY_OF, PG_OK_OF } from './statements.js';
-import type { ExportQuery } from '../read-sql.js';
+import type { ExportQuery, HostScope } from '../api.js';
 
 /**
  * The read side's SQL for PostgreSQL, shape for shape as ../read-sql.ts
@@ -23,11 +23,6 @@ class Params {
   list(vs: unknown[]): string {
     return vs.map((v) => this.add(v)).join(', ');
   }
-}
-
-export interface HostScope {
-  /** Only this host's events (default: every host). */
-  host?: string;
 }
 
 const LOG_ORDER = 'ts_epoch, stream, host, rank, "offset"';

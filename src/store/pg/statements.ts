@@ -1,4 +1,5 @@
 import { DAY_SECONDS, SUCCESS } from '../../model/rules.js';
+import type { SqlName } from '../statements.js';
 
 /** An event's UTC day number and its success, as day_totals keys them (sql/pg/003). */
 export const PG_DAY_OF = `floor(ts_epoch / ${DAY_SECONDS})::bigint`;
@@ -76,18 +77,16 @@ export const PG_SQL = {
   prunable: `${PRUNABLE} AND s.state IN ('gone', 'replaced') ORDER BY s.stream, s.rank`,
   prunableSource: `${PRUNABLE} AND s.id = $2`,
   detachCopies: 'UPDATE sources SET copy_of = NULL, held_at = 0, held_len = 0 WHERE host = $1 AND copy_of = $2',
-  // prune: a source's rows go, and its share of day_totals with them (StoreOps.dayKey's columns; a NULL type is '' with bit 4).
   dayTotalsOfSource: `SELECT stream, type, ${PG_DAY_OF} AS day, stage, model, ${PG_OK_OF} AS ok, COUNT(*) AS n, COALESCE(SUM(duration_s), 0) AS duration_sum
     FROM events WHERE host = $1 AND source_id = $2 GROUP BY stream, type, 3, stage, model, 6`,
-  subtractDayTotal: `UPDATE day_totals SET n = n - $2, duration_sum = duration_sum - $3
-    WHERE host = $1 AND stream = $4 AND type = COALESCE($5::text, '') AND day = $6 AND nulls = ($7::int | CASE WHEN $5::text IS NULL THEN 4 ELSE 0 END)
-      AND stage = $8 AND model = $9 AND ok = $10`,
+  // The cell's key as StoreOps.dayKey gives it ($4…$10); a NULL type is kept as '' with bit 4 of nulls (ADD_DAY_TOTALS).
+  subtractDayTotal: `UPDATE day_totals SET n = n - $2::bigint, duration_sum = duration_sum - $3::float8
+    WHERE host = $1 AND stream = $4 AND type = COALESCE($5::text, '') AND day = $6::bigint
+      AND nulls = ($7::int | CASE WHEN $5::text IS NULL THEN 4 ELSE 0 END) AND stage = $8 AND model = $9 AND ok = $10::int`,
   dropEmptyDayTotals: 'DELETE FROM day_totals WHERE host = $1 AND n <= 0',
   deleteEventsOfSource: 'DELETE FROM events WHERE host = $1 AND source_id = $2',
   deleteRejectsOfSource: 'DELETE FROM rejects WHERE host = $1 AND source_id = $2',
-} as const;
-
-export type PgSqlName = keyof typeof PG_SQL;
+} as const satisfies Record<SqlName, string>;
 
 /**
  * A transaction's day_totals cells in one statement (one round trip however
@@ -102,7 +101,7 @@ export const ADD_DAY_TOTALS = `INSERT INTO day_totals (host, stream, type, day, 
   DO UPDATE SET n = day_totals.n + excluded.n, duration_sum = day_totals.duration_sum + excluded.duration_sum`;
 
 /** The statements called with named parameters (as SQLite's @name): their names in the order of $2, $3, … */
-export const NAMED_PARAMS: Partial<Record<PgSqlName, readonly string[]>> = {
+export const NAMED_PARAMS: Partial<Record<SqlName, readonly string[]>> = {
   insertSource: ['stream', 'kind', 'path', 'dev', 'ino', 'generation', 'rank', 'head_len', 'head_hash', 'state', 'copy_of', 'now'],
   ownRowBelow: ['src', 'below'],
 };
