@@ -250,3 +250,27 @@ describe('a real Prometheus scraping a fleet server', () => {
     expect(await promValue(prom.base, 'jsonl_mirror_up{host="h0"}')).toBe(1);
   });
 });
+
+describe('the fleet mirror hands out events as the local mirror does', () => {
+  it('an event nested deeper than 64 levels comes out of activity with the field as JSON text, from PostgreSQL as from SQLite', async () => {
+    const url = await server.createDb('nesting');
+    const dir = join(tmp('jm-pgnest-'), 'logs');
+    cpSync(join(FIXTURES, 'example'), dir, { recursive: true });
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 80; i++) deep = { d: deep };
+    appendFileSync(join(dir, 'events.jsonl'), `${JSON.stringify({ ts_epoch: 1770789000, type: 'deep.one', deep })}\n`);
+    expect(cli(['--dir', dir, '--db', url, '--host-id', 'h0', 'import', '--no-progress']).code).toBe(0);
+    expect(cli(['--dir', dir, 'import', '--no-progress']).code).toBe(0);
+    const fleet = createReader({ dir, db: url });
+    const local = createReader({ dir, source: 'sqlite' });
+    try {
+      const fromPg = fleet.activity({ type: 'deep.one' });
+      expect(fromPg.events).toHaveLength(1);
+      expect(typeof (fromPg.events[0] as { deep: unknown }).deep).toBe('string');
+      expect(fromPg).toEqual(local.activity({ type: 'deep.one' }));
+    } finally {
+      fleet.close();
+      local.close();
+    }
+  });
+});

@@ -9,7 +9,7 @@ import { typeMatches } from '../src/model/rules.js';
 import { pruneHistory } from '../src/ops/prune.js';
 import { verifyMirror } from '../src/ops/verify.js';
 import { groupEvents } from '../src/read/source.js';
-import { SqliteSource } from '../src/read/sqlite-source.js';
+import { MirrorSource } from '../src/read/mirror-source.js';
 import { openStore, type SqliteStore } from '../src/store/open.js';
 import type { DayTotal } from '../src/store/rows.js';
 import { cli, tmp, withSql } from './helpers.js';
@@ -115,7 +115,7 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
           play(dir, store, ops);
           expect(cells(store.dayTotalsKept())).toEqual(cells(store.dayTotalsFromRows()));
           expect(verifyMirror(store, dir).problems.filter((p) => p.path === 'day_totals')).toEqual([]);
-          const source = new SqliteSource(store);
+          const source = new MirrorSource(store, { kind: 'sqlite' });
           for (const g of queries) {
             const q: GroupQuery = { streams: ['events'], ...g };
             // events() reads the rows alone; groups() reads whole days from day_totals.

@@ -10,7 +10,7 @@ import type { Store } from '../store/api.js';
 import type { EventSource } from './source.js';
 import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, RecordQuery } from '../model/query.js';
 import type { LoggedEvent } from '../model/event.js';
-import { SqliteSource } from './sqlite-source.js';
+import { MirrorSource } from './mirror-source.js';
 
 /** Thrown by a read that could not catch up and may not answer behind: the caller answers from the files instead. */
 export class MirrorBehind extends Error {}
@@ -24,7 +24,7 @@ export class MirrorBehind extends Error {}
  */
 export class FreshSqliteSource implements EventSource {
   readonly kind = 'sqlite';
-  private readonly inner: SqliteSource;
+  private readonly inner: MirrorSource;
   private readonly fresh = new Set<string>();
   /** Bytes of the read streams not in the mirror at the last read. */
   lagBytes = 0;
@@ -37,7 +37,7 @@ export class FreshSqliteSource implements EventSource {
     private readonly ingest: IngestOptions = {},
     private readonly maxLagSeconds = Number.POSITIVE_INFINITY,
   ) {
-    this.inner = new SqliteSource(store);
+    this.inner = new MirrorSource(store, { kind: 'sqlite' });
   }
 
   /** Starts a new helper call: every stream is caught up again on first use. */

@@ -89,7 +89,7 @@ const GROUP_EXPR: Record<GroupKey, string> = {
   stage: 'stage',
   model: 'model',
   issue: 'issue',
-  // The UTC day number; SqliteSource turns it into YYYY-MM-DD (half the cost of strftime per row).
+  // The UTC day number; the mirror source (read/mirror-source.ts) turns it into YYYY-MM-DD (half the cost of strftime per row).
   date: DAY_OF('ts_epoch'),
   success: OK_OF('result'),
 };

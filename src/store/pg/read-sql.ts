@@ -63,7 +63,7 @@ const GROUP_EXPR: Record<GroupKey, string> = {
   stage: 'stage',
   model: 'model',
   issue: 'issue',
-  // The UTC day number, as SQLite's; PgSource turns it into YYYY-MM-DD.
+  // The UTC day number, as SQLite's; read/mirror-source.ts turns it into YYYY-MM-DD.
   date: PG_DAY_OF,
   success: PG_OK_OF,
 };
