@@ -4,14 +4,14 @@ import type { Stmt, StatementSet } from '../statement-set.js';
 import type { SqlName } from '../statements.js';
 import { dayKey, StoreOps } from '../store.js';
 import { isUnreachable, PgError, SyncPg } from './bridge.js';
-import type { DayTotal, EventFields, EventRow, FeedRow } from '../rows.js';
+import type { DayTotal, EventFields, EventRow, FeedRow, OffsetLine } from '../rows.js';
 import { fleetHosts } from './fleet.js';
 import { pgReadQuery } from './ad-hoc.js';
 import type { ExportQuery, FeedEntry, FeedPosition, Fleet, FleetStream, HostScope, QueryRows, Store } from '../api.js';
 import { readOnce, readPages } from './read-pages.js';
 import { pgEventsSql, pgExportSql, pgFeedCountSql, pgFeedPageSql, pgGroupsSql, pgRecordsSql } from './read-sql.js';
 import { checkPgSchema, migratePg } from './migrations.js';
-import { ADD_DAY_TOTALS, CHANGE_STAMP, COPY_EVENTS, FLEET_STREAMS, FORGET_HOST, LAST_COMMIT, DB_BYTES, EVENT_ORDER_LOCK, EVENTS_AFTER, HOST_WRITE_LOCK, MAX_EVENT_ID, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
+import { ADD_DAY_TOTALS, CHANGE_STAMP, COPY_EVENTS, EVENT_OFFSETS_PAGE, FLEET_STREAMS, FORGET_HOST, LAST_COMMIT, DB_BYTES, EVENT_ORDER_LOCK, EVENTS_AFTER, HOST_WRITE_LOCK, MAX_EVENT_ID, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
 
 // tailer/pg-tailer.ts labels its messages with it until the fleet tailer opens through the registry (issue #23).
 export { redact };
@@ -102,6 +102,9 @@ class PgStatement implements Stmt {
     return { changes: r.rowCount, lastInsertRowid: id ?? 0 };
   }
 }
+
+/** Lines per page of eventOffsets. */
+const OFFSETS_PAGE = 5000;
 
 /** Events per COPY: big enough to amortise the round trip, small enough that parsing overlaps the server's work. */
 const FLUSH_ROWS = 5000;
@@ -293,6 +296,16 @@ export class PgStore extends StoreOps implements Store {
   events(q: Parameters<typeof pgEventsSql>[0]): EventFields[] {
     const s = pgEventsSql(q);
     return this.pg.query<EventFields>(s.sql, s.params).rows;
+  }
+
+  /** By pages of the primary key, not one result set: a source may hold millions of lines. */
+  override *eventOffsets(sourceId: number): Generator<OffsetLine> {
+    for (let after = -1; ;) {
+      const page = this.pg.query<OffsetLine>(EVENT_OFFSETS_PAGE, [this.host, sourceId, after, OFFSETS_PAGE]).rows;
+      yield* page;
+      if (page.length < OFFSETS_PAGE) return;
+      after = page.at(-1)!.offset;
+    }
   }
 
   /** The newest event id of the whole fleet: the live feed's head. */

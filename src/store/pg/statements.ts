@@ -149,6 +149,9 @@ export const CHANGE_STAMP = `SELECT (SELECT COALESCE(MAX(id), 0) FROM events) ||
   (SELECT COUNT(*) || '/' || COALESCE(MAX(updated_at), '') FROM sources) AS stamp`;
 export const LAST_COMMIT = 'SELECT MAX(updated_at) AS at FROM sources';
 
+/** A source's events after an offset, a page at a time (verify reads every line of a source: memory stays flat). */
+export const EVENT_OFFSETS_PAGE = 'SELECT "offset", line FROM events WHERE host = $1 AND source_id = $2 AND "offset" > $3 ORDER BY "offset" LIMIT $4';
+
 /** Every host's streams as its sources recorded them at its last ingest (a scrape's fleet series). */
 export const FLEET_STREAMS = `SELECT host, stream, COALESCE(SUM(rows), 0) AS rows, COALESCE(SUM(rejects), 0) AS rejects,
     COALESCE(SUM(GREATEST(size - "offset", 0)), 0) AS behind, MAX(updated_at) AS updated_at
