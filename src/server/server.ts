@@ -95,6 +95,8 @@ export function createServer(opts: ServerOptions): MirrorServer {
   const files = loadStatic();
   let reader: Reader | undefined;
   let pool: ReadPool | undefined;
+  /** Answers the read pool is computing, by request and state. */
+  const inFlight = new Map<string, Promise<CachedBody>>();
   let view: MirrorView | undefined;
   let viewRetryAt = 0;
   let viewProblem: string | undefined;
@@ -241,7 +243,16 @@ export function createServer(opts: ServerOptions): MirrorServer {
     const kept = cache.fresh(key, state);
     if (kept) return answer(kept);
     if (pool && route.metric) {
-      pool.body(route.metric, options, host).then((json) => answer(cache.put(key, state, json)), (err) => sendError(res, err));
+      // Clients polling the same answer after a commit wait for one computation of it, not one each.
+      const flight = `${key}\n${state}`;
+      let body = inFlight.get(flight);
+      if (!body) {
+        body = pool.body(route.metric, options, host).then((json) => cache.put(key, state, json));
+        inFlight.set(flight, body);
+        const landed = () => inFlight.delete(flight);
+        body.then(landed, landed);
+      }
+      body.then(answer, (err) => sendError(res, err));
       return;
     }
     answer(cache.get(key, state, () => route.run(ctx, options)));
