@@ -133,9 +133,12 @@ describe('tailer model: random sequences of appends, rotations, rewrites, trunca
   it('ends with every complete valid line exactly once in log order, and every malformed line one reject', async () => {
     const ops = opsArbitrary<TailOp>([{ weight: 1, op: 'kill' }, { weight: 1, op: 'deletedb' }, { weight: 2, op: 'pause' }, { weight: 1, op: 'import' }]);
     // Replay a failure with TAILER_SEED=<seed> TAILER_PATH=<path> from the report.
-    await fc.assert(fc.asyncProperty(ops, async (seq) => runModel(seq)), {
+    await fc.assert(fc.asyncProperty(ops, async (seq) => withWatchdog(seq)), {
       numRuns: Number(process.env.TAILER_RUNS ?? 30),
       verbose: 1,
+      // Shrinking a failure under load can outlast the test's timeout, which then reports nothing: stop and report what it has.
+      interruptAfterTimeLimit: 240_000,
+      markInterruptAsFailure: true,
       ...(process.env.TAILER_SEED ? { seed: Number(process.env.TAILER_SEED), path: process.env.TAILER_PATH } : {}),
     });
     // Alone it takes ~10 s; next to the suite's heavy tests (the 1M-line crash import) the tailer's rounds slow many times over.
@@ -144,13 +147,27 @@ describe('tailer model: random sequences of appends, rotations, rewrites, trunca
 
 const sortedNums = (xs: Iterable<number>): number[] => [...xs].sort((a, b) => a - b);
 
+/** A run alone takes well under a second: one that hangs fails with its sequence and where it stood, so fast-check reports and shrinks it. */
+async function withWatchdog(seq: [TailOp, number][]): Promise<void> {
+  const where = { step: 'start' };
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`a run hung for 120 s at ${where.step} (${JSON.stringify(seq)})`)), 120_000);
+  });
+  try {
+    await Promise.race([runModel(seq, where), hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * The same operations with a real tailer process running (and now and then an
  * `import` from this process at the same time). Lines a rotation dropped
  * before the tailer saw them may or may not be in the mirror; every other
  * line must be there exactly once.
  */
-async function runModel(seq: [TailOp, number][]): Promise<void> {
+async function runModel(seq: [TailOp, number][], where: { step: string }): Promise<void> {
   const dir = tmp();
   const db = join(dir, 'mirror.db');
   const must = { valid: new Set<number>(), bad: new Set<number>() };
@@ -197,7 +214,8 @@ async function runModel(seq: [TailOp, number][]): Promise<void> {
     model.settle(); // a half line or a fragment cannot be mirrored yet
     if (!tailer) await start();
     try {
-      await until(`catch-up (${JSON.stringify(seq)})`, complete);
+      // 30 s, not until's 10: next to the suite's heaviest tests a catch-up takes several times its usual second.
+      await until(`catch-up (${JSON.stringify(seq)})`, complete, 30_000);
     } catch (err) {
       const said = readFileSync(tailerLog, 'utf8').replace(/\n/g, ' ');
       let problems = '';
@@ -218,7 +236,8 @@ async function runModel(seq: [TailOp, number][]): Promise<void> {
   const model = new LogModel(dir, caughtUp);
   await start();
   try {
-    for (const [op, k] of seq) {
+    for (const [i, [op, k]] of seq.entries()) {
+      where.step = `op ${i} (${op} ${k})`;
       const before = linesInFiles(dir);
       const lastBefore = model.n;
       switch (op) {
@@ -268,6 +287,7 @@ async function runModel(seq: [TailOp, number][]): Promise<void> {
         if (!after.bad.includes(n) && !must.bad.has(n)) maybe.bad.add(n);
       }
     }
+    where.step = 'the final catch-up';
     model.settle();
     await caughtUp();
     const final = state()!;
