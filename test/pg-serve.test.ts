@@ -282,3 +282,23 @@ describe('the fleet mirror hands out events as the local mirror does', () => {
     }
   });
 });
+
+describe('serve over PostgreSQL keeps its connections bounded', () => {
+  it('a client naming host after host with ?host= does not open a connection per name', async () => {
+    const url = await server.createDb('hosts');
+    const dirs = hostDirs();
+    expect(cli(['--dir', dirs.get('h0')!, '--db', url, '--host-id', 'h0', 'import', '--no-progress']).code).toBe(0);
+    const s = await serve({ dir: dirs.get('h0')!, db: url, hostId: 'h0', tail: false });
+    const connections = () => withClient(url, async (c) =>
+      (await c.query("SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE datname = 'hosts' AND application_name = 'jsonl-mirror'")).rows[0].n as number);
+    expect((await get(s.url, '/api/activity?limit=1')).status).toBe(200);
+    const before = await connections();
+    for (let i = 0; i < 20; i++) expect((await get(s.url, `/api/activity?limit=1&host=nobody-${i}`)).json.total).toBe(0);
+    // The requests go one at a time, so to one thread, which keeps at most 8 readers (its default one among them):
+    // 7 more, and up to 3 for the other threads' default readers if they connected after `before` was counted.
+    // A reader let go closes its connection, which the server sees ended a moment later. Unbounded, this is 20.
+    let added = Number.POSITIVE_INFINITY;
+    for (const end = Date.now() + 10_000; Date.now() < end && added > 10; await new Promise((r) => setTimeout(r, 200))) added = (await connections()) - before;
+    expect(added).toBeLessThanOrEqual(10);
+  });
+});

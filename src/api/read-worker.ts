@@ -12,9 +12,23 @@ const readers = new Map<string, Reader>();
 const fallback = (message: string) => port.postMessage({ note: message, kind: 'fallback' } satisfies PoolReply);
 const problem = (message: string) => port.postMessage({ note: message, kind: 'problem' } satisfies PoolReply);
 
+/**
+ * Readers kept per thread, the most recently asked: each holds a connection, and `?host=` is the client's to
+ * choose, so a client naming host after host must not open connection after connection.
+ */
+const MAX_READERS = 8;
+
 function readerFor(host: string | undefined): Reader {
-  let r = readers.get(host ?? '');
-  if (!r) readers.set(host ?? '', (r = createReader({ ...base, host, onFallback: fallback, onProblem: problem })));
+  const key = host ?? '';
+  let r = readers.get(key);
+  if (r) readers.delete(key);
+  else r = createReader({ ...base, host, onFallback: fallback, onProblem: problem });
+  readers.set(key, r);
+  if (readers.size > MAX_READERS) {
+    const [oldest, reader] = readers.entries().next().value!;
+    readers.delete(oldest);
+    reader.close();
+  }
   return r;
 }
 
