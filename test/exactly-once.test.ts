@@ -12,7 +12,7 @@ import { doctor } from '../src/ops/doctor.js';
 import { verifyMirror } from '../src/ops/verify.js';
 import { createReader } from '../src/api/reader.js';
 import { openStore } from '../src/store/open.js';
-import type { Store } from '../src/store/engine.js';
+import type { Store } from '../src/store/api.js';
 import { createTailer } from '../src/tailer/tailer.js';
 import { createWriter } from '../src/writer/writer.js';
 import { CLI, cli, insertRawEvent, ROOT, tmp, withSql } from './helpers.js';

@@ -7,7 +7,7 @@ import { resolveIngestOptions } from '../src/ingest/options.js';
 import { resolveSource } from '../src/ingest/sources.js';
 import { verifyMirror } from '../src/ops/verify.js';
 import { openStore } from '../src/store/open.js';
-import type { Store } from '../src/store/engine.js';
+import type { Store } from '../src/store/api.js';
 import { FIXTURES, tmp, withSql } from './helpers.js';
 
 const line = (o: Record<string, unknown>): string => `${JSON.stringify(o)}\n`;

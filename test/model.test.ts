@@ -8,7 +8,7 @@ import { ingestStream } from '../src/ingest/ingest-stream.js';
 import { continues } from '../src/ingest/sources.js';
 import { verifyMirror } from '../src/ops/verify.js';
 import { openStore } from '../src/store/open.js';
-import type { Store } from '../src/store/engine.js';
+import type { Store } from '../src/store/api.js';
 import { tmp, withSql } from './helpers.js';
 import { addLines, linesInFiles, LogModel, numberOf, opsArbitrary, type Lines, type Op } from './model.js';
 

@@ -1,7 +1,6 @@
-import type { Engine, Store } from './api.js';
+import type { Engine } from './api.js';
 import { redact } from '../model/mirror-db.js';
 
-export type { Store };
 
 /**
  * The engine registry (as Litestream's replica clients register by URL

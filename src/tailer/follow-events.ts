@@ -1,4 +1,4 @@
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import type { FeedRow } from '../store/rows.js';
 
 /** Rows per read: a catch-up after a long import goes out page by page. */

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { MirrorError } from '../errors.js';
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 
 /** Who runs a tailer on a mirror: recorded in the mirror itself, so it moves with the DB. */
 export interface TailerOwner {

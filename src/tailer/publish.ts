@@ -1,5 +1,5 @@
 import { eventForHandout } from '../ingest/handout.js';
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 import type { ChangeFeed } from './feed.js';
 
 const FEED_PAGE = 5000;

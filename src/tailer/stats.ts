@@ -1,6 +1,6 @@
 import { lagBytes } from '../ingest/lag.js';
 import { statAtPath } from '../ingest/sources.js';
-import type { Store } from '../store/engine.js';
+import type { Store } from '../store/api.js';
 
 export interface TailerFileStats {
   stream: string;
