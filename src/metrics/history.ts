@@ -1,5 +1,5 @@
 import type { EventSource } from '../read/source.js';
-import { daysEnding, dayKey, isSuccess, mean, percent, resolve, round2, sortedRecord, startOfDays, DAY, type MetricOptions } from './common.js';
+import { daysEnding, mean, percent, resolve, round2, sortedRecord, startOfDays, DAY, type MetricOptions } from './common.js';
 import { doraGrades, type DoraGrades } from './dora.js';
 
 export interface MetricsHistory {
@@ -14,9 +14,9 @@ export interface MetricsHistory {
 }
 
 /**
- * All-time totals come from the backend's group counts (pushed into SQL:
- * fetching every completion would be the slow part); the last 24 h and 7 days
- * from events. "completed" counts successful completions, "failed" the rest.
+ * Every count comes from the backend's group counts (pushed into SQL, and
+ * into the rollups for whole days: fetching every completion would be the
+ * slow part). "completed" counts successful completions, "failed" the rest.
  */
 export function metricsHistory(src: EventSource, o: MetricOptions = {}): MetricsHistory {
   const r = resolve(src, o, 7);
@@ -37,17 +37,14 @@ export function metricsHistory(src: EventSource, o: MetricOptions = {}): Metrics
   }
   const days = daysEnding(r.now, 7);
   const daily = new Map(days.map((d) => [d, { date: d, completed: 0, failed: 0 }]));
-  let lastDay = 0;
-  const since = Math.min(startOfDays(r.now, 7), r.now - DAY);
-  for (const e of src.events({ streams: r.streams, types: ['pipeline.completed'], since, upTo: r.now, timed: true, fields: ['ts_epoch', 'result'] })) {
-    const ok = isSuccess(e);
-    if (ok && e.ts_epoch >= r.now - DAY) lastDay++;
-    const d = daily.get(dayKey(e.ts_epoch));
-    if (d) {
-      if (ok) d.completed++;
-      else d.failed++;
-    }
+  const pipelines = { streams: r.streams, types: ['pipeline.completed'], upTo: r.now, timed: true };
+  for (const g of src.groups({ ...pipelines, since: startOfDays(r.now, 7), by: ['date', 'success'] })) {
+    const d = daily.get(g.keys[0] as string);
+    if (d && g.keys[1] === 1) d.completed += g.count;
+    else if (d) d.failed += g.count;
   }
+  let lastDay = 0;
+  for (const g of src.groups({ ...pipelines, since: r.now - DAY, by: ['success'] })) if (g.keys[0] === 1) lastDay += g.count;
   const completions = succeeded + failed;
   return {
     success_rate: completions === 0 ? 0 : percent(succeeded, completions),

@@ -65,19 +65,14 @@ export interface Bottlenecks {
   bottlenecks: { stage: string; avgDuration: number; count: number; impact: 'high' | 'medium' | 'low' }[];
 }
 
+/** Counted and summed per stage by the backend, so the rollups answer the window's whole days. */
 export function bottlenecks(src: EventSource, o: Omit<MetricOptions, 'period'> = {}): Bottlenecks {
   const r = resolve(src, o, 7);
-  const acc = new Map<string, { sum: number; n: number }>();
-  for (const e of stageCompletions(src, r.streams, r.now - 7 * DAY, r.now)) {
-    const a = acc.get(e.stage) ?? { sum: 0, n: 0 };
-    a.sum += e.duration_s ?? 0;
-    a.n++;
-    acc.set(e.stage, a);
-  }
-  const rows = [...acc.entries()].map(([stage, a]) => {
-    const avgDuration = Math.round(mean(a.sum, a.n));
+  const groups = src.groups({ streams: r.streams, types: ['stage.completed'], since: r.now - 7 * DAY, upTo: r.now, by: ['stage'], sum: 'duration_s' });
+  const rows = groups.filter((g) => g.keys[0] !== null).map((g) => {
+    const avgDuration = Math.round(mean(g.sum, g.count));
     const impact: 'high' | 'medium' | 'low' = avgDuration > 600 ? 'high' : avgDuration > 300 ? 'medium' : 'low';
-    return { stage, avgDuration, count: a.n, impact };
+    return { stage: g.keys[0] as string, avgDuration, count: g.count, impact };
   });
   rows.sort((x, y) => y.avgDuration - x.avgDuration || (x.stage < y.stage ? -1 : x.stage > y.stage ? 1 : 0));
   return { bottlenecks: rows.slice(0, 5) };
