@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,7 +66,7 @@ describe('the CLI on a PostgreSQL mirror', () => {
 
     const m = cli(['--dir', a, '--db', url, '--json', 'migrate']);
     expect(m.code, m.stderr).toBe(0);
-    expect(m.json.migrations.map((x: { name: string }) => x.name)).toEqual(['001_init.sql', '002_legacy_entries.sql', '003_day_totals.sql', '004_event_ids.sql']);
+    expect(m.json.migrations.map((x: { name: string }) => x.name)).toEqual(readdirSync('sql/pg').filter((f) => f.endsWith('.sql')).sort());
 
     const d = cli(['--dir', a, '--db', url, '--host-id', 'alpha', '--json', 'doctor']);
     expect(d.json.checks.find((c: { name: string }) => c.name === 'fleet').detail).toMatch(/2 host\(s\): alpha .*beta/);

@@ -1,23 +1,28 @@
 import { appendFileSync, existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPg, type PgServer } from '../fixtures/pg-server.js';
 import { importAll } from '../src/import/import.js';
 import { ingestStream } from '../src/ingest/ingest-stream.js';
-import type { GroupKey, GroupQuery } from '../src/model/query.js';
+import { DEFAULT_CONFIG } from '../src/metrics/config.js';
+import type { PriceTable } from '../src/model/cost.js';
+import type { GroupKey, GroupQuery, GroupRow } from '../src/model/query.js';
 import { typeMatches } from '../src/model/rules.js';
 import { pruneHistory } from '../src/ops/prune.js';
 import { verifyMirror } from '../src/ops/verify.js';
 import { groupEvents } from '../src/read/source.js';
 import { MirrorSource } from '../src/read/mirror-source.js';
-import { openStore, type SqliteStore } from '../src/store/open.js';
+import type { Store } from '../src/store/api.js';
+import { openStore } from '../src/store/open.js';
+import { openPgStore } from '../src/store/pg/open.js';
 import type { DayTotal } from '../src/store/rows.js';
 import { cli, tmp, withSql } from './helpers.js';
 
 const D = 86_400;
 /** A Thursday midnight: the windows below start before it, inside it and after it. */
 const T0 = 1_767_225_600;
-const TYPES = ['pipeline.completed', 'stage.completed', 'stage.failed', 'stage', 'stage.failed.retry', 'other'];
+const TYPES = ['pipeline.completed', 'stage.completed', 'stage.failed', 'stage', 'stage.failed.retry', 'pipeline.cost', 'other'];
 
 const eventArb = fc.record(
   {
@@ -31,7 +36,12 @@ const eventArb = fc.record(
     stage: fc.option(fc.constantFrom('build', 'test', '', '3:x'), { nil: undefined }),
     model: fc.option(fc.constantFrom('opus', 'haiku', ''), { nil: undefined }),
     result: fc.option(fc.constantFrom('success', 'failure'), { nil: undefined }),
-    duration_s: fc.option(fc.oneof(fc.integer({ min: 0, max: 900 }), fc.constant(0.1)), { nil: undefined }),
+    duration_s: fc.option(fc.oneof(fc.integer({ min: 0, max: 900 }), fc.constant(0.1), fc.constant(-3)), { nil: undefined }),
+    issue: fc.option(fc.constantFrom(0, 7, 12), { nil: undefined }),
+    // A cost of its own, none, or one to derive from tokens; some token counts negative (priced from the row, maybe to <= 0).
+    cost_usd: fc.option(fc.constantFrom(0, -1, 0.5, 2.25), { nil: undefined }),
+    input_tokens: fc.option(fc.constantFrom(0, 1000, 250_000, -400_000), { nil: undefined }),
+    output_tokens: fc.option(fc.constantFrom(0, 3000, -100), { nil: undefined }),
   },
   { requiredKeys: ['at'] },
 );
@@ -63,7 +73,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 /** Appends, rotations by rename, deletion of the oldest rotated file, ingests, imports and prunes, in the order drawn. */
-function play(dir: string, store: SqliteStore, ops: Op[]): void {
+function play(dir: string, store: Store, ops: Op[]): void {
   const live = join(dir, 'events.jsonl');
   writeFileSync(live, '');
   let rotated = 0;
@@ -88,7 +98,12 @@ function play(dir: string, store: SqliteStore, ops: Op[]): void {
   importAll(store, dir);
 }
 
-const cells = (list: DayTotal[]) => list.map((c) => ({ ...c, duration_sum: Math.round(c.duration_sum * 1e6) / 1e6 })).map((c) => JSON.stringify(c)).sort();
+const near = (x: number | undefined) => (x === undefined ? x : Math.round(x * 1e6) / 1e6);
+const cells = (list: DayTotal[]) =>
+  list.map((c) => ({ ...c, duration_sum: near(c.duration_sum), usd_sum: near(c.usd_sum), tok_in: near(c.tok_in), tok_out: near(c.tok_out) })).map((c) => JSON.stringify(c)).sort();
+
+/** The default prices, and a table that prices one model at nothing (its token-only events cost 0 and are skipped). */
+const PRICES: PriceTable[] = [DEFAULT_CONFIG, { prices: { opus: { input: 0, output: 0 }, haiku: { input: 1, output: 2 } }, fallbackModel: 'haiku' }];
 
 const bound = fc.option(fc.integer({ min: -2 * D, max: 7 * D }).chain((s) => fc.constantFrom(T0 + s, T0 + Math.round(s / D) * D)), { nil: undefined });
 const groupArb = fc.record({
@@ -97,13 +112,31 @@ const groupArb = fc.record({
   until: bound,
   upTo: bound,
   timed: fc.boolean(),
-  by: fc.subarray(['stage', 'model', 'date', 'success'] as GroupKey[], { minLength: 1 }),
-  sum: fc.constantFrom(undefined, 'duration_s' as const),
-});
+  by: fc.subarray(['stage', 'model', 'date', 'success', 'issue'] as GroupKey[], { minLength: 1 }),
+  sum: fc.constantFrom(undefined, 'duration_s' as const, 'cost' as const),
+  prices: fc.constantFrom(...PRICES),
+  stats: fc.boolean(),
+}).map((g) => ({ ...g, stats: g.stats && g.sum !== 'cost' }));
 
-/** A group row as compared: the keys, the count, and the sum to the precision a sum in another order keeps. */
-const rowsOf = (rows: { keys: unknown[]; count: number; sum: number }[]) =>
-  rows.map((r) => JSON.stringify([r.keys, r.count, Math.round(r.sum * 1e6) / 1e6])).sort();
+/** A group row as compared: the keys, the count, the sum and stats to the precision a sum in another order keeps. */
+const rowsOf = (rows: GroupRow[]) => rows.map((r) => JSON.stringify([r.keys, r.count, near(r.sum), r.min, r.max, near(r.usd)])).sort();
+
+/** Plays `ops`, then: the kept cells equal a recount, verify agrees, and every query and the feed's total equal the rows alone. */
+function checkRollups(dir: string, store: Store, kind: 'sqlite' | 'postgres', ops: Op[], queries: fc.RecordValue<typeof groupArb>[]): void {
+  play(dir, store, ops);
+  expect(cells(store.dayTotalsKept())).toEqual(cells(store.dayTotalsFromRows()));
+  expect(verifyMirror(store, dir).problems.filter((p) => p.path === 'day_totals')).toEqual([]);
+  const source = new MirrorSource(store, { kind });
+  for (const g of queries) {
+    const q: GroupQuery = { streams: ['events'], ...g };
+    // events() reads the rows alone; groups() reads whole days from day_totals.
+    expect(rowsOf(source.groups(q)), JSON.stringify(q)).toEqual(rowsOf(groupEvents(source.events(q), q)));
+    const feed = { streams: ['events'], type: g.types[0], upTo: g.upTo, limit: 1, offset: 0 };
+    const all = store.records({ streams: ['events'], upTo: g.upTo, fields: ['type'] });
+    expect(source.feed(feed).total).toBe(all.filter((r) => typeMatches(r.type, feed.type)).length);
+    expect(source.feed({ ...feed, type: undefined }).total).toBe(all.length);
+  }
+}
 
 describe('day_totals: the rollup the ingest keeps with the rows', () => {
   it('equals a recount from the rows after random appends, rotations, deletions, ingests, imports and prunes; windowed counts equal the rows', () => {
@@ -112,25 +145,29 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
         const dir = tmp();
         const store = openStore(join(dir, 'mirror.db'));
         try {
-          play(dir, store, ops);
-          expect(cells(store.dayTotalsKept())).toEqual(cells(store.dayTotalsFromRows()));
-          expect(verifyMirror(store, dir).problems.filter((p) => p.path === 'day_totals')).toEqual([]);
-          const source = new MirrorSource(store, { kind: 'sqlite' });
-          for (const g of queries) {
-            const q: GroupQuery = { streams: ['events'], ...g };
-            // events() reads the rows alone; groups() reads whole days from day_totals.
-            expect(rowsOf(source.groups(q)), JSON.stringify(q)).toEqual(rowsOf(groupEvents(source.events(q), q)));
-            const feed = { streams: ['events'], type: g.types[0], upTo: g.upTo, limit: 1, offset: 0 };
-            const all = store.records({ streams: ['events'], upTo: g.upTo, fields: ['type'] });
-            expect(source.feed(feed).total).toBe(all.filter((r) => typeMatches(r.type, feed.type)).length);
-            expect(source.feed({ ...feed, type: undefined }).total).toBe(all.length);
-          }
+          checkRollups(dir, store, 'sqlite', ops, queries);
         } finally {
           store.close();
         }
       }),
       { numRuns: Number(process.env.ROLLUP_RUNS ?? 40) },
     );
+  });
+
+  it('a cost over whole days reads day_totals, and event_rows only through the partial index of negative token counts and at the edges', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'events.jsonl'), `{"type":"pipeline.cost","model":"opus","input_tokens":10,"ts_epoch":${T0 + 5}}\n`);
+    const store = openStore(join(dir, 'mirror.db'));
+    try {
+      importAll(store, dir);
+      const q = { streams: ['events'], types: ['pipeline.cost'], since: T0 - 30 * D + 5, upTo: T0 + 5, by: ['model'], sum: 'cost', prices: DEFAULT_CONFIG };
+      const plan = store.explain('groups', q as never).join(' | ');
+      expect(plan).toMatch(/SEARCH day_totals USING PRIMARY KEY \(stream_id=\? AND type_id=\? AND day>\? AND day<\?\)/);
+      expect(plan).toMatch(/SEARCH event_rows USING INDEX event_rows_odd_tokens \(stream_id=\? AND type_id=\? AND ts_epoch>\? AND ts_epoch<\?\)/);
+      expect(plan).not.toMatch(/SCAN event_rows/);
+    } finally {
+      store.close();
+    }
   });
 
   it('verify reports a cell that drifted and one the rows do not have, naming the fix; rebuild mends both', () => {
@@ -144,19 +181,53 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
     expect(cli(['--dir', dir, '--json', 'verify']).json.ok).toBe(true);
     withSql(join(dir, 'mirror.db'), (db) => {
       db.exec("UPDATE day_totals SET duration_sum = 30 WHERE stage = 'build'");
-      db.exec('INSERT INTO day_totals SELECT stream_id, type_id, day + 3, nulls, stage, model, ok, 1, 0 FROM day_totals WHERE ok = 1');
+      db.exec('INSERT INTO day_totals SELECT stream_id, type_id, day + 3, nulls, stage, model, ok, 1, 0, 0, 0, 0, 0, 0 FROM day_totals WHERE ok = 1');
     });
     const v = cli(['--dir', dir, '--json', 'verify']);
     expect(v.code).not.toBe(0);
     expect(v.json.problems).toEqual([
-      expect.objectContaining({ path: 'day_totals', problem: 'changed', detail: expect.stringMatching(/^events stage.completed on 2026-01-01, stage build.*kept 2 events \(duration 30\), rows say 2 \(15\); run `jsonl-mirror rebuild`/) }),
+      expect.objectContaining({ path: 'day_totals', problem: 'changed', detail: expect.stringMatching(/^events stage.completed on 2026-01-01, stage build.*kept 2 events \(duration_sum 30, dur_min 5, dur_max 10, .*\), rows say 2 events \(duration_sum 15, .*\); run `jsonl-mirror rebuild`/) }),
       expect.objectContaining({ path: 'day_totals', problem: 'extra', detail: expect.stringMatching(/^events pipeline.completed on 2026-01-05.*the rows have none/) }),
     ]);
     // The drifted cell is what metrics history answers its stage durations from.
-    const history = (source: string) => cli(['--dir', dir, '--json', 'metrics', 'history', '--source', source, '--now', String(T0 + 2 * D)]).json;
-    expect(history('sqlite').stage_durations).not.toEqual(history('scan').stage_durations);
+    const metric = (name: string, source: string) => cli(['--dir', dir, '--json', 'metrics', name, '--source', source, '--now', String(T0 + 2 * D)]).json;
+    expect(metric('history', 'sqlite').stage_durations).not.toEqual(metric('history', 'scan').stage_durations);
     expect(cli(['--dir', dir, '--json', 'rebuild', '--yes']).code).toBe(0);
     expect(cli(['--dir', dir, '--json', 'verify']).json.ok).toBe(true);
-    expect(history('sqlite')).toEqual(history('scan'));
+    expect(metric('history', 'sqlite')).toEqual(metric('history', 'scan'));
+
+    // A drifted least duration alone is reported too, and is what stage performance shows as its minimum.
+    withSql(join(dir, 'mirror.db'), (db) => db.exec("UPDATE day_totals SET dur_min = 1 WHERE stage = 'build'"));
+    expect(cli(['--dir', dir, '--json', 'verify']).json.problems).toEqual([
+      expect.objectContaining({ path: 'day_totals', problem: 'changed', detail: expect.stringMatching(/kept 2 events \(duration_sum 15, dur_min 1, .*rows say 2 events \(duration_sum 15, dur_min 5,/) }),
+    ]);
+    expect(metric('stages', 'sqlite').stages[0].minDuration).toBe(1);
+    expect(metric('stages', 'scan').stages[0].minDuration).toBe(5);
+  });
+});
+
+describe('day_totals on PostgreSQL', () => {
+  let server: PgServer;
+  let url: string;
+  beforeAll(async () => {
+    server = await startPg();
+    url = await server.createDb('rollups');
+  });
+  afterAll(() => server?.stop());
+
+  it('equals a recount from the rows after the same random histories, each as a host of its own', () => {
+    let run = 0;
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 25 }), fc.array(groupArb, { minLength: 1, maxLength: 8 }), (ops, queries) => {
+        const dir = tmp();
+        const store = openPgStore(url, { hostId: `h${run++}` });
+        try {
+          checkRollups(dir, store, 'postgres', ops, queries);
+        } finally {
+          store.close();
+        }
+      }),
+      { numRuns: Number(process.env.PG_ROLLUP_RUNS ?? 30) },
+    );
   });
 });

@@ -20,7 +20,11 @@ export interface CostBreakdown {
   total: number;
 }
 
-/** Costs of the window summed per (stage, model, issue) by the backend, then folded and rounded here. */
+/**
+ * Costs of the window summed by the backend per (stage, model), which the
+ * rollups answer for whole days, and per issue, which they do not keep
+ * (an issue's spend is per event); folded and rounded here.
+ */
 export function costBreakdown(src: EventSource, o: MetricOptions = {}): CostBreakdown {
   const r = resolve(src, { ...o, streams: costStreams(o.streams) }, 7);
   const byStage = new Map<string, number>();
@@ -28,15 +32,16 @@ export function costBreakdown(src: EventSource, o: MetricOptions = {}): CostBrea
   const byIssue = new Map<string, number>();
   let total = 0;
   const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
-  const groups = src.groups({
-    streams: r.streams, types: COST_TYPES, since: r.now - r.period * DAY, upTo: r.now, by: ['stage', 'model', 'issue'], sum: 'cost', prices: r.config,
-  });
-  for (const g of groups) {
-    const [stage, model, issue] = g.keys;
+  const q = { streams: r.streams, types: COST_TYPES, since: r.now - r.period * DAY, upTo: r.now, sum: 'cost' as const, prices: r.config };
+  for (const g of src.groups({ ...q, by: ['stage', 'model'] })) {
+    const [stage, model] = g.keys;
     add(byStage, (stage as string | null) ?? 'unknown', g.sum);
     add(byModel, (model as string | null) ?? 'unknown', g.sum);
-    if (issue !== null && issue !== 0) add(byIssue, String(issue), g.sum);
     total += g.sum;
+  }
+  for (const g of src.groups({ ...q, by: ['issue'] })) {
+    const issue = g.keys[0];
+    if (issue !== null && issue !== 0) add(byIssue, String(issue), g.sum);
   }
   const rounded = (m: Map<string, number>) => sortedRecord(new Map([...m].map(([k, v]) => [k, round2(v)])));
   return { byStage: rounded(byStage), byModel: rounded(byModel), byIssue: rounded(byIssue), total: round2(total) };

@@ -1,4 +1,4 @@
-import type { NormalEvent } from '../model/event.js';
+import type { GroupRow } from '../model/query.js';
 import type { EventSource } from '../read/source.js';
 import { mean, resolve, round2, sortedRecord, DAY, type MetricOptions } from './common.js';
 
@@ -6,59 +6,35 @@ export interface StagePerformance {
   stages: { name: string; avgDuration: number; minDuration: number; maxDuration: number; count: number; cost: number; trend: number }[];
 }
 
-interface Acc {
-  sum: number;
-  n: number;
-  min: number;
-  max: number;
-  cost: number;
-  older: { sum: number; n: number };
-  newer: { sum: number; n: number };
-}
-
-function stageCompletions(src: EventSource, streams: string[], since: number, upTo: number): (NormalEvent & { stage: string })[] {
-  return src.events({ streams, types: ['stage.completed'], since, upTo, fields: ['ts_epoch', 'stage', 'duration_s', 'cost_usd'] }).filter((e): e is NormalEvent & { stage: string } => e.stage !== null);
-}
-
+/**
+ * Per stage, counted, summed and ranged by the backend (the rollups answer
+ * the whole days) in two halves: the older one before `split`, the newer
+ * one from it, for the trend.
+ */
 export function stagePerformance(src: EventSource, o: MetricOptions = {}): StagePerformance {
   const r = resolve(src, o, 7);
   const split = r.now - Math.floor(r.period / 2) * DAY;
-  const acc = new Map<string, Acc>();
-  for (const e of stageCompletions(src, r.streams, r.now - r.period * DAY, r.now)) {
-    const d = e.duration_s ?? 0;
-    let a = acc.get(e.stage);
-    if (!a) {
-      a = { sum: 0, n: 0, min: d, max: d, cost: 0, older: { sum: 0, n: 0 }, newer: { sum: 0, n: 0 } };
-      acc.set(e.stage, a);
-    }
-    a.sum += d;
-    a.n++;
-    a.min = Math.min(a.min, d);
-    a.max = Math.max(a.max, d);
-    if (e.cost_usd !== null && e.cost_usd > 0) a.cost += e.cost_usd;
-    const half = e.ts_epoch < split ? a.older : a.newer;
-    half.sum += d;
-    half.n++;
-  }
-  const stages = [...sortedRecordEntries(acc)].map(([name, a]) => {
-    const overall = a.sum / a.n;
-    const older = a.older.n ? a.older.sum / a.older.n : overall;
-    const newer = a.newer.n ? a.newer.sum / a.newer.n : overall;
+  const q = { streams: r.streams, types: ['stage.completed'], by: ['stage' as const], sum: 'duration_s' as const, stats: true };
+  const older = new Map(src.groups({ ...q, since: r.now - r.period * DAY, until: split }).filter((g) => g.keys[0] !== null).map((g) => [g.keys[0] as string, g]));
+  const newer = new Map(src.groups({ ...q, since: split, upTo: r.now }).filter((g) => g.keys[0] !== null).map((g) => [g.keys[0] as string, g]));
+  const names = [...new Set([...older.keys(), ...newer.keys()])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const stages = names.map((name) => {
+    const halves = [older.get(name), newer.get(name)].filter((g) => g !== undefined);
+    const n = halves.reduce((a, g) => a + g.count, 0);
+    const overall = halves.reduce((a, g) => a + g.sum, 0) / n;
+    const avg = (g: GroupRow | undefined) => (g && g.count > 0 ? g.sum / g.count : overall);
+    const [was, now] = [avg(older.get(name)), avg(newer.get(name))];
     return {
       name,
       avgDuration: Math.round(overall),
-      minDuration: a.min,
-      maxDuration: a.max,
-      count: a.n,
-      cost: round2(a.cost),
-      trend: older === 0 ? 0 : Math.round(((newer - older) / older) * 100),
+      minDuration: Math.min(...halves.map((g) => g.min!)),
+      maxDuration: Math.max(...halves.map((g) => g.max!)),
+      count: n,
+      cost: round2(halves.reduce((a, g) => a + g.usd!, 0)),
+      trend: was === 0 ? 0 : Math.round(((now - was) / was) * 100),
     };
   });
   return { stages };
-}
-
-function sortedRecordEntries<V>(m: Map<string, V>): [string, V][] {
-  return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 export interface Bottlenecks {

@@ -28,10 +28,14 @@ export interface GroupQuery extends EventQuery {
   /**
    * duration_s: summed with absent values as 0.
    * cost: the cost of each event (docs/metrics.md "Cost of an event", priced with
-   * `prices`); only events whose cost is > 0 are counted and summed.
+   * `prices`); only events whose cost is > 0 are summed, and a group is
+   * returned only when its sum is > 0. Its `count` is 0: the rollups price
+   * token sums, not events.
    */
   sum?: 'duration_s' | 'cost';
   prices?: PriceTable;
+  /** Also each group's least and greatest duration_s (absent as 0) and its sum of positive cost_usd; not with a cost sum, whose groups hold only the events of cost > 0. */
+  stats?: boolean;
 }
 
 export interface GroupRow {
@@ -39,6 +43,10 @@ export interface GroupRow {
   keys: (string | number | null)[];
   count: number;
   sum: number;
+  /** With `stats`. */
+  min?: number;
+  max?: number;
+  usd?: number;
 }
 
 export interface FeedQuery {

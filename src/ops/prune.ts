@@ -1,6 +1,6 @@
 import { missingSources } from '../ingest/sources.js';
 import type { Store } from '../store/api.js';
-import type { PrunableRow, SourceRow } from '../store/rows.js';
+import type { DayRef, PrunableRow, SourceRow } from '../store/rows.js';
 
 export interface PruneOptions {
   /** Only sources whose newest event is older than this (epoch seconds). */
@@ -35,8 +35,9 @@ export function prunable(store: Store, before?: number, deleted: SourceRow[] = [
 
 /**
  * Drops the rows of files that are gone (deleted, or truncated with no copy
- * left): the history docs/design.md#invariant-1 keeps until the user asks. day_totals
- * loses their share in the same transaction, so it still equals the rows.
+ * left): the history docs/design.md#invariant-1 keeps until the user asks. The day_totals
+ * cells they fell in are counted again from the rows left, in the same
+ * transaction, so they still equal the rows.
  */
 export function pruneHistory(store: Store, o: PruneOptions = {}): PruneResult {
   return o.dryRun ? prune(store, o) : store.transaction(prune)(store, o);
@@ -45,12 +46,13 @@ export function pruneHistory(store: Store, o: PruneOptions = {}): PruneResult {
 function prune(store: Store, o: PruneOptions): PruneResult {
   const found = prunable(store, o.before, o.dir === undefined ? [] : missingSources(store, o.dir));
   if (!o.dryRun) {
+    const days = new Map<string, DayRef>();
     for (const c of found) {
-      for (const t of store.dayTotalsOfSource(c.id)) store.subtractDayTotal(t);
+      for (const d of store.daysOfSource(c.id)) days.set(JSON.stringify([d.stream, d.type, d.day]), d);
       store.detachCopies(c.id);
       store.deleteSourceRows(c.id);
     }
-    store.dropEmptyDayTotals();
+    for (const d of days.values()) store.recountDay(d);
   }
   const sources = found.map(({ stream, path, state, rows, rejects, bytes }) => ({ stream, path, state, rows, rejects, bytes }));
   return {

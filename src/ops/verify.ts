@@ -153,7 +153,11 @@ function checkHeld(store: Store, dir: string, path: string, cursor: LineCursor, 
 const cellName = (t: DayTotal): string =>
   `${t.stream} ${t.type ?? '(no type)'} on ${dayKeyOf(t.day)}, stage ${t.stage ?? '(none)'}, model ${t.model ?? '(none)'}, ${t.ok ? 'success' : 'not success'}`;
 
-/** day_totals (sql/006) must equal what the rows say, cell for cell. */
+const FLOAT_VALUES = ['duration_sum', 'dur_min', 'dur_max', 'usd_sum', 'tok_in', 'tok_out'] as const;
+const near = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+const valuesOf = (t: DayTotal): string => `${t.n} events (${FLOAT_VALUES.map((k) => `${k} ${t[k]}`).join(', ')})`;
+
+/** day_totals (sql/006, sql/007) must equal what the rows say, cell for cell and value for value. */
 function verifyDayTotals(store: Store, add: (p: VerifyProblem) => void): void {
   const kept = new Map<string, DayTotal>();
   for (const t of store.dayTotalsKept()) kept.set(cellName(t), t);
@@ -161,8 +165,8 @@ function verifyDayTotals(store: Store, add: (p: VerifyProblem) => void): void {
     const name = cellName(a);
     const k = kept.get(name);
     kept.delete(name);
-    if (!k || k.n !== a.n || Math.abs(k.duration_sum - a.duration_sum) > 1e-6 * Math.max(1, Math.abs(a.duration_sum))) {
-      add({ path: 'day_totals', offset: 0, problem: 'changed', detail: `${name}: kept ${k?.n ?? 0} events (duration ${k?.duration_sum ?? 0}), rows say ${a.n} (${a.duration_sum}); run \`jsonl-mirror rebuild\`` });
+    if (!k || k.n !== a.n || FLOAT_VALUES.some((v) => !near(k[v], a[v]))) {
+      add({ path: 'day_totals', offset: 0, problem: 'changed', detail: `${name}: kept ${k ? valuesOf(k) : '0 events'}, rows say ${valuesOf(a)}; run \`jsonl-mirror rebuild\`` });
     }
   }
   for (const [name, k] of kept) add({ path: 'day_totals', offset: 0, problem: 'extra', detail: `${name}: kept ${k.n} events, the rows have none; run \`jsonl-mirror rebuild\`` });

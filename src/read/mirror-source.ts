@@ -45,10 +45,12 @@ export class MirrorSource implements EventSource {
   groups(q: GroupQuery): GroupRow[] {
     if (q.streams.length === 0 || q.types.length === 0) return [];
     const dateAt = q.by.indexOf('date');
+    const at = q.by.length;
     return this.store.groups({ ...q, host: this.host }).map((r) => ({
-      keys: r.slice(0, q.by.length).map((k, i) => (i === dateAt ? dayKeyOf(k as number) : k)) as (string | number | null)[],
-      count: r[q.by.length] as number,
-      sum: r[q.by.length + 1] as number,
+      keys: r.slice(0, at).map((k, i) => (i === dateAt ? dayKeyOf(k as number) : k)) as (string | number | null)[],
+      count: r[at] as number,
+      sum: r[at + 1] as number,
+      ...(q.stats ? { min: r[at + 2] as number, max: r[at + 3] as number, usd: r[at + 4] as number } : {}),
     }));
   }
 

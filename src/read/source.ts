@@ -28,11 +28,17 @@ export function groupEvents(events: NormalEvent[], q: GroupQuery): GroupRow[] {
     const id = JSON.stringify(keys);
     let row = byKey.get(id);
     if (!row) {
-      row = { keys, count: 0, sum: 0 };
+      row = { keys, count: 0, sum: 0, ...(q.stats ? { min: Infinity, max: -Infinity, usd: 0 } : {}) };
       byKey.set(id, row);
     }
-    row.count++;
+    if (q.sum !== 'cost') row.count++;
     row.sum += v;
+    if (q.stats) {
+      const d = e.duration_s ?? 0;
+      row.min = Math.min(row.min!, d);
+      row.max = Math.max(row.max!, d);
+      if (e.cost_usd !== null && e.cost_usd > 0) row.usd! += e.cost_usd;
+    }
   }
   return [...byKey.values()];
 }

@@ -1,6 +1,6 @@
 import type { EventQuery, FeedQuery, GroupQuery, RecordQuery } from '../model/query.js';
 import type {
-  AppliedMigration, Checkpoint, DayTotal, EventFields, EventRow, FeedRow, Follow, NewSource, OffsetLine, OwnReject, PrunableRow, ReadCheckpoint,
+  AppliedMigration, Checkpoint, DayRef, DayTotal, EventFields, EventRow, FeedRow, Follow, NewSource, OffsetLine, OwnReject, PrunableRow, ReadCheckpoint,
   RejectRow, SourceRow,
 } from './rows.js';
 
@@ -94,9 +94,10 @@ export interface Store {
 
   // Day totals, prune, meta.
   addDayTotals(cells: Iterable<DayTotal>): void;
-  dayTotalsOfSource(sourceId: number): DayTotal[];
-  subtractDayTotal(t: DayTotal): void;
-  dropEmptyDayTotals(): void;
+  /** The (stream, type, day) groups of cells a source's rows fall in. */
+  daysOfSource(sourceId: number): DayRef[];
+  /** Replaces those cells with a count of the rows there now. */
+  recountDay(d: DayRef): void;
   dayTotalsKept(): DayTotal[];
   dayTotalsFromRows(): DayTotal[];
   prunable(): PrunableRow[];

@@ -55,8 +55,8 @@ export function dayPlan(w: Window): DayPlan | undefined {
 /** The group keys day_totals keeps (issue is not one of them). */
 const ROLLUP_KEYS: ReadonlySet<GroupKey> = new Set(['stage', 'model', 'date', 'success']);
 
-/** The plan for a grouped count or duration sum, when day_totals can answer it: both engines ask this one rule. */
+/** The plan for a grouped read, when day_totals can answer it: both engines ask this one rule. */
 export function groupPlan(q: GroupQuery): DayPlan | undefined {
-  if (q.sum === 'cost' || !q.by.every((k) => ROLLUP_KEYS.has(k))) return undefined;
+  if (!q.by.every((k) => ROLLUP_KEYS.has(k))) return undefined;
   return dayPlan(q);
 }

@@ -14,7 +14,7 @@ import { sqliteReadQuery, type AdHocStatement } from './ad-hoc.js';
 import type { BulkLoad, ExportQuery, FeedEntry, FeedPosition as AnyFeedPosition, QueryRows, Store } from './api.js';
 import { loadSqlite, type Database, type Statement } from './sqlite-module.js';
 import { DATA_VERSION, PRAGMA, Statements } from './statements.js';
-import { dayKey, StoreOps } from './store.js';
+import { dayKey, dayValues, StoreOps } from './store.js';
 
 export interface OpenOptions {
   /** Open without writing: no migrations, no WAL switch; fails when the file is missing. */
@@ -103,7 +103,7 @@ export class SqliteStore extends StoreOps implements Store {
 
   addDayTotals(cells: Iterable<DayTotal>): void {
     const add = this.sql.stmt('addDayTotal');
-    for (const t of cells) add.run(...dayKey(t), t.n, t.duration_sum);
+    for (const t of cells) add.run(...dayKey(t), ...dayValues(t));
   }
 
   /** Names the `type` codes of rows read from event_rows. */

@@ -5,6 +5,7 @@ import type { ExportQuery } from './api.js';
 import { dayPlan, groupPlan, type DayPlan } from './day-plan.js';
 import type { NameCodes, StreamCode } from './names.js';
 import { DAY_OF, OK_OF } from './statements.js';
+import { DAY_SECONDS } from '../model/rules.js';
 
 /**
  * The read side's SQL over sql/005's tables, built per query shape (how many
@@ -67,10 +68,10 @@ function timeBounds(parts: string[], params: unknown[], since: number | undefine
   }
 }
 
-function where(q: EventQuery, streams: StreamCode[], codes: NameCodes): Sql {
+function where(q: EventQuery, streams: StreamCode[], codes: NameCodes, extra: string[] = []): Sql {
   const stream = oneOf('stream_id', streams.map((s) => s.id));
   const type = oneOf('type_id', codes.knownTypes(q.types));
-  const parts = [stream.sql, type.sql];
+  const parts = [stream.sql, type.sql, ...extra];
   const params: unknown[] = [...stream.params, ...type.params];
   timeBounds(parts, params, q.since, q.until, q.upTo);
   if (q.timed) parts.push('ts_epoch != 0');
@@ -96,9 +97,11 @@ const GROUP_EXPR: Record<GroupKey, string> = {
 
 /**
  * costOf() from model/cost.ts as SQL, term for term in the same order, so
- * each event's cost is the same double in both backends.
+ * each event's cost is the same double in both backends. Over day_totals
+ * (`cells`) the same prices apply to a cell's token sums, added to its
+ * positive cost_usd.
  */
-function costSql(config: PriceTable): Sql {
+function costSql(config: PriceTable, cells = false): Sql {
   const models = Object.keys(config.prices);
   const fallback = config.prices[config.fallbackModel]!;
   const price = (side: 'input' | 'output') => ({
@@ -107,8 +110,11 @@ function costSql(config: PriceTable): Sql {
   });
   const pin = price('input');
   const pout = price('output');
+  const per = TOKENS_PER_PRICE.toExponential();
+  const [tin, tout] = cells ? ['tok_in', 'tok_out'] : ['COALESCE(input_tokens, 0)', 'COALESCE(output_tokens, 0)'];
+  const priced = `(${tin} / ${per}) * (${pin.sql}) + (${tout} / ${per}) * (${pout.sql})`;
   return {
-    sql: `CASE WHEN cost_usd > 0 THEN cost_usd ELSE (COALESCE(input_tokens, 0) / ${TOKENS_PER_PRICE.toExponential()}) * (${pin.sql}) + (COALESCE(output_tokens, 0) / ${TOKENS_PER_PRICE.toExponential()}) * (${pout.sql}) END`,
+    sql: cells ? `usd_sum + ${priced}` : `CASE WHEN cost_usd > 0 THEN cost_usd ELSE ${priced} END`,
     params: [...pin.params, ...pout.params],
   };
 }
@@ -143,46 +149,66 @@ function dayCells(plan: DayPlan, streams: StreamCode[], types: number[] | undefi
   return { sql: parts.join(' AND '), params };
 }
 
-/**
- * Counts and duration sums per stage, model, day and success: the window's
- * whole days from day_totals, its partial days from the rows (store/day-plan.ts).
- */
-function dayTotalsSql(q: GroupQuery, codes: NameCodes): Sql | undefined {
-  const plan = groupPlan(q);
-  if (!plan) return undefined;
-  const streams = codes.knownStreams(q.streams);
-  const cells = dayCells(plan, streams, codes.knownTypes(q.types));
-  const groupBy = q.by.map((_, i) => `k${i}`).join(', ');
-  const pieces = [`SELECT ${q.by.map((k, i) => `${DAY_TOTALS_EXPR[k]!} AS k${i}`).join(', ')}, n, ${q.sum ? 'duration_sum' : '0'} AS s FROM day_totals WHERE ${cells.sql}`];
-  const params = [...cells.params];
-  for (const part of plan.rows) {
-    const w = where({ ...q, ...part }, streams, codes);
-    pieces.push(`SELECT ${q.by.map((k, i) => `${GROUP_EXPR[k]} AS k${i}`).join(', ')}, COUNT(*), ${q.sum ? `TOTAL(${q.sum})` : '0'}
-      FROM event_rows ${BY_TYPE} WHERE ${w.sql} GROUP BY ${groupBy}`);
-    params.push(...w.params);
-  }
-  return { sql: `SELECT ${groupBy}, SUM(n) AS n, TOTAL(s) AS s FROM (${pieces.join(' UNION ALL ')}) GROUP BY ${groupBy} HAVING SUM(n) > 0`, params };
-}
+/** The `stats` of a group over rows: least and greatest duration (absent as 0), positive cost_usd summed. */
+const ROW_STATS = ', MIN(COALESCE(duration_s, 0)), MAX(COALESCE(duration_s, 0)), TOTAL(CASE WHEN cost_usd > 0 THEN cost_usd END)';
 
-export function groupsSql(q: GroupQuery, codes: NameCodes): Sql {
-  const rollup = dayTotalsSql(q, codes);
-  if (rollup) return rollup;
-  const w = where(q, codes.knownStreams(q.streams), codes);
+/**
+ * One grouped read of event_rows: k0…, n, s (and the stats). A cost is summed
+ * only where it is > 0, and not counted: day_totals cannot count those.
+ */
+function rowGroups(q: GroupQuery, w: Sql, index = BY_TYPE): Sql {
   const keys = q.by.map((k, i) => `${GROUP_EXPR[k]} AS k${i}`).join(', ');
   const groupBy = q.by.map((_, i) => `k${i}`).join(', ');
+  const stats = q.stats ? ROW_STATS : '';
   if (q.sum === 'cost') {
     const cost = costSql(q.prices!);
     return {
-      sql: `SELECT ${groupBy}, COUNT(*) AS n, TOTAL(v) AS s FROM (SELECT ${keys}, ${cost.sql} AS v FROM event_rows ${BY_TYPE} WHERE ${w.sql})
+      sql: `SELECT ${groupBy}, 0 AS n, TOTAL(v) AS s${stats} FROM (SELECT ${keys}, ${cost.sql} AS v, duration_s, cost_usd FROM event_rows ${index} WHERE ${w.sql})
         WHERE v > 0 GROUP BY ${groupBy}`,
       params: [...cost.params, ...w.params],
     };
   }
-  const sum = q.sum ? `TOTAL(${q.sum})` : '0';
-  return {
-    sql: `SELECT ${keys}, COUNT(*) AS n, ${sum} AS s FROM event_rows ${BY_TYPE} WHERE ${w.sql} GROUP BY ${groupBy}`,
-    params: w.params,
+  return { sql: `SELECT ${keys}, COUNT(*) AS n, ${q.sum ? `TOTAL(${q.sum})` : '0'} AS s${stats} FROM event_rows ${index} WHERE ${w.sql} GROUP BY ${groupBy}`, params: w.params };
+}
+
+/** An event whose cost day_totals leaves to its row (sql/007): a negative token count, no positive cost_usd. */
+const ODD_TOKENS = '(input_tokens < 0 OR output_tokens < 0)';
+
+/**
+ * Grouped counts, sums and stats: the window's whole days from day_totals,
+ * its partial days from the rows (store/day-plan.ts); for a cost, also the
+ * whole days' events day_totals cannot price, through their partial index.
+ */
+function dayTotalsSql(q: GroupQuery, plan: DayPlan, codes: NameCodes): Sql {
+  const streams = codes.knownStreams(q.streams);
+  const cells = dayCells(plan, streams, codes.knownTypes(q.types));
+  const groupBy = q.by.map((_, i) => `k${i}`).join(', ');
+  const cost = q.sum === 'cost' ? costSql(q.prices!, true) : undefined;
+  const s = cost ? cost.sql : q.sum ? 'duration_sum' : '0';
+  const pieces = [`SELECT ${q.by.map((k, i) => `${DAY_TOTALS_EXPR[k]!} AS k${i}`).join(', ')}, ${cost ? '0' : 'n'} AS n, ${s} AS s${q.stats ? ', dur_min, dur_max, usd_sum' : ''}
+    FROM day_totals WHERE ${cells.sql}`];
+  const params = [...(cost?.params ?? []), ...cells.params];
+  const add = (r: Sql) => {
+    pieces.push(r.sql);
+    params.push(...r.params);
   };
+  for (const part of plan.rows) add(rowGroups(q, where({ ...q, ...part }, streams, codes)));
+  if (cost) {
+    const whole = { ...q, since: plan.from === undefined ? undefined : plan.from * DAY_SECONDS, until: plan.to === undefined ? undefined : (plan.to + 1) * DAY_SECONDS };
+    const extra = [ODD_TOKENS, 'COALESCE(cost_usd, 0) <= 0', ...(plan.skipDayZero ? [`(ts_epoch < 0 OR ts_epoch >= ${DAY_SECONDS})`] : [])];
+    add(rowGroups(q, where(whole, streams, codes, extra), 'INDEXED BY event_rows_odd_tokens'));
+  }
+  const stats = q.stats ? ', MIN(dur_min), MAX(dur_max), TOTAL(usd_sum)' : '';
+  return {
+    sql: `SELECT ${groupBy}, SUM(n) AS n, TOTAL(s) AS s${stats} FROM (${pieces.join(' UNION ALL ')}) GROUP BY ${groupBy} HAVING ${cost ? 'TOTAL(s) > 0' : 'SUM(n) > 0'}`,
+    params,
+  };
+}
+
+export function groupsSql(q: GroupQuery, codes: NameCodes): Sql {
+  const plan = groupPlan(q);
+  if (plan) return dayTotalsSql(q, plan, codes);
+  return rowGroups(q, where(q, codes.knownStreams(q.streams), codes));
 }
 
 function feedWhere(q: FeedQuery, streams: StreamCode[], codes: NameCodes): Sql {

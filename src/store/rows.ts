@@ -113,6 +113,26 @@ export interface DayTotal {
   ok: number;
   n: number;
   duration_sum: number;
+  /** The least and greatest duration_s, an absent one as 0 (stage performance). */
+  dur_min: number;
+  dur_max: number;
+  /** The sum of cost_usd where it is positive: those events' cost. */
+  usd_sum: number;
+  /**
+   * The token sums of the other events whose token counts are both >= 0 or
+   * absent: priced at read time, so a changed price table applies to the past.
+   * An event with a negative count is priced from its row (its cost may be
+   * <= 0, which is skipped).
+   */
+  tok_in: number;
+  tok_out: number;
+}
+
+/** The day_totals cells of one stream, type and UTC day: what a recount replaces. */
+export interface DayRef {
+  stream: string;
+  type: string | null;
+  day: number;
 }
 
 export interface PrunableRow {

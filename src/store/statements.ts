@@ -21,9 +21,19 @@ const PRUNABLE = `WITH RECURSIVE held(id) AS (
 export const DAY_OF = (ts: string): string => `CAST(floor(${ts} / ${DAY_SECONDS}.0) AS INTEGER)`;
 export const OK_OF = (result: string): string => `CASE WHEN ${result} = '${SUCCESS}' THEN 1 ELSE 0 END`;
 
-/** One day_totals cell by its names and keys (StoreOps.dayKey gives them in this order). */
-const DAY_TOTAL_KEY = `stream_id = (SELECT id FROM streams WHERE name = ?) AND type_id = COALESCE((SELECT id FROM types WHERE name = ?), 0)
-  AND day = ? AND nulls = ? AND stage = ? AND model = ? AND ok = ?`;
+/** A stream and a type by name, as day_totals and event_rows key them (no type is code 0). */
+const STREAM_TYPE = 'stream_id = (SELECT id FROM streams WHERE name = ?) AND type_id = COALESCE((SELECT id FROM types WHERE name = ?), 0)';
+
+const TOKENS_OF = (side: 'input' | 'output', e: string): string =>
+  `TOTAL(CASE WHEN ${e}cost_usd > 0 OR ${e}input_tokens < 0 OR ${e}output_tokens < 0 THEN 0 ELSE ${e}${side}_tokens END)`;
+
+/** day_totals' values over a group of event_rows rows (`e` their table's prefix), as ingest/day-tally.ts sums them (sql/007). */
+export const DAY_VALUES = (e = ''): string =>
+  `COUNT(*) AS n, TOTAL(${e}duration_s) AS duration_sum, MIN(COALESCE(${e}duration_s, 0)) AS dur_min, MAX(COALESCE(${e}duration_s, 0)) AS dur_max,
+  TOTAL(CASE WHEN ${e}cost_usd > 0 THEN ${e}cost_usd END) AS usd_sum, ${TOKENS_OF('input', e)} AS tok_in, ${TOKENS_OF('output', e)} AS tok_out`;
+
+/** The nulls bits of a row's stage (1) and model (2), as day_totals keeps them. */
+const NULLS_OF = (e: string): string => `(CASE WHEN ${e}stage IS NULL THEN 1 ELSE 0 END) | (CASE WHEN ${e}model IS NULL THEN 2 ELSE 0 END)`;
 
 /** The statements of the typed operations of store.ts: every engine has each, by these names (pg/statements.ts). */
 const SQL = {
@@ -73,15 +83,14 @@ const SQL = {
   prunableSource: `${PRUNABLE} AND s.id = ?`,
   // History generations that held a pruned one's lines hold nothing any more (none of them is on disk).
   detachCopies: 'UPDATE sources SET copy_of = NULL, held_at = 0, held_len = 0 WHERE copy_of = ?',
-  // Each line leads to its event_rows row by key: the source's stream and rank, the line's type and time.
-  dayTotalsOfSource: `SELECT s.stream, t.name AS type, ${DAY_OF('l.ts_epoch')} AS day, e.stage, e.model, ${OK_OF('e.result')} AS ok,
-      COUNT(*) AS n, TOTAL(e.duration_s) AS duration_sum
-    FROM lines l JOIN sources s ON s.id = l.source_id JOIN streams st ON st.name = s.stream
-    JOIN event_rows e ON e.stream_id = st.id AND e.type_id = l.type_id AND e.ts_epoch = l.ts_epoch AND e.rank = s.rank AND e.id = l.id
-    LEFT JOIN types t ON t.id = l.type_id
-    WHERE l.source_id = ? GROUP BY l.type_id, 3, e.stage, e.model, 6`,
-  subtractDayTotal: `UPDATE day_totals SET n = n - ?, duration_sum = duration_sum - ? WHERE ${DAY_TOTAL_KEY}`,
-  dropEmptyDayTotals: 'DELETE FROM day_totals WHERE n <= 0',
+  // The (stream, type, day) groups of day_totals a source's rows fall in: prune recounts them once the rows are gone.
+  daysOfSource: `SELECT DISTINCT s.stream, t.name AS type, ${DAY_OF('l.ts_epoch')} AS day
+    FROM lines l JOIN sources s ON s.id = l.source_id LEFT JOIN types t ON t.id = l.type_id WHERE l.source_id = ?`,
+  clearDay: `DELETE FROM day_totals WHERE ${STREAM_TYPE} AND day = ?`,
+  // A recount, not a subtraction: a least or greatest duration cannot be taken back.
+  recountDay: `INSERT INTO day_totals SELECT stream_id, type_id, ${DAY_OF('ts_epoch')}, ${NULLS_OF('')}, COALESCE(stage, ''), COALESCE(model, ''),
+      ${OK_OF('result')}, ${DAY_VALUES()}
+    FROM event_rows WHERE ${STREAM_TYPE} AND ts_epoch >= ? AND ts_epoch < ? GROUP BY 3, 4, 5, 6, 7`,
   deleteEventsOfSource: `DELETE FROM event_rows WHERE (stream_id, type_id, ts_epoch, rank, id) IN
     (SELECT st.id, l.type_id, l.ts_epoch, s.rank, l.id FROM lines l JOIN sources s ON s.id = l.source_id JOIN streams st ON st.name = s.stream
      WHERE l.source_id = ?)`,
@@ -94,10 +103,9 @@ const SQL = {
   countEvents: 'SELECT COUNT(*) AS n FROM lines',
   countRejects: 'SELECT COUNT(*) AS n FROM rejects',
   dayTotalsKept: `SELECT st.name AS stream, t.name AS type, d.day, CASE WHEN d.nulls & 1 THEN NULL ELSE d.stage END AS stage,
-      CASE WHEN d.nulls & 2 THEN NULL ELSE d.model END AS model, d.ok, d.n, d.duration_sum
+      CASE WHEN d.nulls & 2 THEN NULL ELSE d.model END AS model, d.ok, d.n, d.duration_sum, d.dur_min, d.dur_max, d.usd_sum, d.tok_in, d.tok_out
     FROM day_totals d JOIN streams st ON st.id = d.stream_id LEFT JOIN types t ON t.id = d.type_id`,
-  dayTotalsFromRows: `SELECT st.name AS stream, t.name AS type, ${DAY_OF('e.ts_epoch')} AS day, e.stage, e.model, ${OK_OF('e.result')} AS ok,
-      COUNT(*) AS n, TOTAL(e.duration_s) AS duration_sum
+  dayTotalsFromRows: `SELECT st.name AS stream, t.name AS type, ${DAY_OF('e.ts_epoch')} AS day, e.stage, e.model, ${OK_OF('e.result')} AS ok, ${DAY_VALUES('e.')}
     FROM event_rows e JOIN streams st ON st.id = e.stream_id LEFT JOIN types t ON t.id = e.type_id
     GROUP BY e.stream_id, e.type_id, 3, e.stage, e.model, 6`,
   migrationsApplied: 'SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version',
@@ -121,9 +129,11 @@ const SQLITE_SQL = {
   // A type t and its subtypes t.* (model/rules.ts typeMatches), as one range of the names.
   typesUnder: 'SELECT id FROM types WHERE name >= ? AND name < ? AND (name = ? OR name >= ?)',
   deleteLinesOfSource: 'DELETE FROM lines WHERE source_id = ?',
-  addDayTotal: `INSERT INTO day_totals (stream_id, type_id, day, nulls, stage, model, ok, n, duration_sum)
-    VALUES ((SELECT id FROM streams WHERE name = ?), COALESCE((SELECT id FROM types WHERE name = ?), 0), ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (stream_id, type_id, day, nulls, stage, model, ok) DO UPDATE SET n = n + excluded.n, duration_sum = duration_sum + excluded.duration_sum`,
+  addDayTotal: `INSERT INTO day_totals (stream_id, type_id, day, nulls, stage, model, ok, n, duration_sum, dur_min, dur_max, usd_sum, tok_in, tok_out)
+    VALUES ((SELECT id FROM streams WHERE name = ?), COALESCE((SELECT id FROM types WHERE name = ?), 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (stream_id, type_id, day, nulls, stage, model, ok) DO UPDATE SET n = n + excluded.n, duration_sum = duration_sum + excluded.duration_sum,
+      dur_min = min(dur_min, excluded.dur_min), dur_max = max(dur_max, excluded.dur_max), usd_sum = usd_sum + excluded.usd_sum,
+      tok_in = tok_in + excluded.tok_in, tok_out = tok_out + excluded.tok_out`,
   maxEventId: 'SELECT COALESCE(MAX(id), 0) AS id FROM lines',
   eventsAfter: `SELECT l.id, s.stream, l.line, l.ts_epoch, s.rank, l."offset" FROM lines l JOIN sources s ON s.id = l.source_id
     WHERE l.id > ? ORDER BY l.id LIMIT ?`,
@@ -173,6 +183,7 @@ export const PRAGMA = {
 export const SECONDARY_INDEXES = {
   event_rows_log_order: 'CREATE INDEX event_rows_log_order ON event_rows(stream_id, ts_epoch, rank, id)',
   event_rows_issue: 'CREATE INDEX event_rows_issue ON event_rows(stream_id, issue, ts_epoch, rank, id) WHERE issue != 0',
+  event_rows_odd_tokens: 'CREATE INDEX event_rows_odd_tokens ON event_rows(stream_id, type_id, ts_epoch) WHERE input_tokens < 0 OR output_tokens < 0',
 } as const;
 export type SecondaryIndex = keyof typeof SECONDARY_INDEXES;
 export const indexExists = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?";

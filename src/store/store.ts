@@ -1,9 +1,10 @@
 import type {
   AppliedMigration, Checkpoint, EventRow, FeedRow, Follow, NewSource, OffsetLine, OwnReject, PrunableRow, ReadCheckpoint, RejectRow,
-  SourceRow, DayTotal,
+  SourceRow, DayTotal, DayRef,
 } from './rows.js';
 import type { StatementSet, Stmt } from './statement-set.js';
 import type { SqlName } from './statements.js';
+import { DAY_SECONDS } from '../model/rules.js';
 
 /**
  * The mirror's one data-access handle (as Fluent Bit's tail_db.c): one typed
@@ -236,16 +237,13 @@ export abstract class StoreOps {
   /** One transaction's cells, each added to the kept one (or kept as new): each engine in as few round trips as it can. */
   abstract addDayTotals(cells: Iterable<DayTotal>): void;
 
-  dayTotalsOfSource(sourceId: number): DayTotal[] {
-    return this.s('dayTotalsOfSource').all(sourceId) as DayTotal[];
+  daysOfSource(sourceId: number): DayRef[] {
+    return this.s('daysOfSource').all(sourceId) as DayRef[];
   }
 
-  subtractDayTotal(t: DayTotal): void {
-    this.s('subtractDayTotal').run(t.n, t.duration_sum, ...dayKey(t));
-  }
-
-  dropEmptyDayTotals(): void {
-    this.s('dropEmptyDayTotals').run();
+  recountDay(d: DayRef): void {
+    this.s('clearDay').run(d.stream, d.type, d.day);
+    this.s('recountDay').run(d.stream, d.type, d.day * DAY_SECONDS, (d.day + 1) * DAY_SECONDS);
   }
 
   dayTotalsKept(): DayTotal[] {
@@ -319,4 +317,9 @@ export abstract class StoreOps {
  */
 export function dayKey(t: DayTotal): [string, string | null, number, number, string, string, number] {
   return [t.stream, t.type, t.day, (t.stage === null ? 1 : 0) | (t.model === null ? 2 : 0), t.stage ?? '', t.model ?? '', t.ok];
+}
+
+/** A cell's values in the statements' order (sql/007). */
+export function dayValues(t: DayTotal): [number, number, number, number, number, number, number] {
+  return [t.n, t.duration_sum, t.dur_min, t.dur_max, t.usd_sum, t.tok_in, t.tok_out];
 }

@@ -2,7 +2,7 @@ import { MirrorError } from '../../errors.js';
 import { defaultHostId, redact } from '../../model/mirror-db.js';
 import type { Stmt, StatementSet } from '../statement-set.js';
 import type { SqlName } from '../statements.js';
-import { dayKey, StoreOps } from '../store.js';
+import { dayKey, dayValues, StoreOps } from '../store.js';
 import { isUnreachable, PgError, SyncPg } from './bridge.js';
 import type { DayTotal, EventFields, EventRow, FeedRow, OffsetLine } from '../rows.js';
 import { fleetHosts } from './fleet.js';
@@ -286,8 +286,8 @@ export class PgStore extends StoreOps implements Store {
 
   /** All of a transaction's cells in one statement: a round trip per cell would cost more than the batch's COPY. */
   override addDayTotals(cells: Iterable<DayTotal>): void {
-    const columns: unknown[][] = Array.from({ length: 9 }, () => []);
-    for (const t of cells) [...dayKey(t), t.n, t.duration_sum].forEach((v, i) => columns[i]!.push(noNul(v)));
+    const columns: unknown[][] = Array.from({ length: 14 }, () => []);
+    for (const t of cells) [...dayKey(t), ...dayValues(t)].forEach((v, i) => columns[i]!.push(noNul(v)));
     if (columns[0]!.length > 0) this.conn.exec(ADD_DAY_TOTALS, [this.host, ...columns]);
   }
 

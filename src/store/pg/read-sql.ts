@@ -1,6 +1,6 @@
 import { TOKENS_PER_PRICE, type PriceTable } from '../../model/cost.js';
 import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../../model/query.js';
-import { TYPE_PREFIX_END } from '../../model/rules.js';
+import { DAY_SECONDS, TYPE_PREFIX_END } from '../../model/rules.js';
 import { dayPlan, groupPlan, type DayPlan } from '../day-plan.js';
 import { PG_DAY_OF, PG_OK_OF } from './statements.js';
 import type { ExportQuery, HostScope } from '../api.js';
@@ -39,8 +39,8 @@ function hostBound(parts: string[], p: Params, host: string | undefined): void {
   if (host !== undefined) parts.push(`host = ${p.add(host)}`);
 }
 
-function where(q: EventQuery & HostScope, p: Params): string {
-  const parts = [`stream IN (${p.list(q.streams)})`, `type IN (${p.list(q.types)})`];
+function where(q: EventQuery & HostScope, p: Params, extra: string[] = []): string {
+  const parts = [`stream IN (${p.list(q.streams)})`, `type IN (${p.list(q.types)})`, ...extra];
   hostBound(parts, p, q.host);
   timeBounds(parts, p, q.since, q.until, q.upTo);
   if (q.timed) parts.push('ts_epoch != 0');
@@ -68,15 +68,22 @@ const GROUP_EXPR: Record<GroupKey, string> = {
   success: PG_OK_OF,
 };
 
-/** costOf() from model/cost.ts as SQL, term for term as the SQLite text, so each event's cost is the same double. */
-function costSql(config: PriceTable, p: Params): string {
+/**
+ * costOf() from model/cost.ts as SQL, term for term as the SQLite text, so
+ * each event's cost is the same double; over day_totals (`cells`) the prices
+ * apply to a cell's token sums, added to its positive cost_usd.
+ */
+function costSql(config: PriceTable, p: Params, cells = false): string {
   const models = Object.keys(config.prices);
   const fallback = config.prices[config.fallbackModel]!;
   const price = (side: 'input' | 'output') =>
     `CASE lower(COALESCE(model, '')) ${models.map((m) => `WHEN ${p.add(m, '::text')} THEN ${p.add(config.prices[m]![side], '::float8')}`).join(' ')} ELSE ${p.add(fallback[side], '::float8')} END`;
   const pin = price('input');
   const pout = price('output');
-  return `CASE WHEN cost_usd > 0 THEN cost_usd ELSE (COALESCE(input_tokens, 0) / ${TOKENS_PER_PRICE.toExponential()}::float8) * (${pin}) + (COALESCE(output_tokens, 0) / ${TOKENS_PER_PRICE.toExponential()}::float8) * (${pout}) END`;
+  const per = `${TOKENS_PER_PRICE.toExponential()}::float8`;
+  const [tin, tout] = cells ? ['tok_in', 'tok_out'] : ['COALESCE(input_tokens, 0)', 'COALESCE(output_tokens, 0)'];
+  const priced = `(${tin} / ${per}) * (${pin}) + (${tout} / ${per}) * (${pout})`;
+  return cells ? `usd_sum + ${priced}` : `CASE WHEN cost_usd > 0 THEN cost_usd ELSE ${priced} END`;
 }
 
 /** Each group key as day_totals holds it (sql/pg/003); issue is not one of its keys. */
@@ -99,42 +106,50 @@ function dayCells(plan: DayPlan, p: Params, streams: string[], host: string | un
   return parts.join(' AND ');
 }
 
-/** As SQLite's: the window's whole days from day_totals, its partial days from the rows (../day-plan.ts). */
-function dayTotalsSql(q: GroupQuery & HostScope): Sql | undefined {
-  const plan = groupPlan(q);
-  if (!plan) return undefined;
+/** The `stats` of a group over rows: least and greatest duration (absent as 0), positive cost_usd summed. */
+const ROW_STATS = ', MIN(COALESCE(duration_s, 0)), MAX(COALESCE(duration_s, 0)), COALESCE(SUM(cost_usd) FILTER (WHERE cost_usd > 0), 0)';
+
+/** As SQLite's rowGroups: k0…, n, s (and the stats); a cost summed where > 0 and not counted. */
+function rowGroups(q: GroupQuery & HostScope, p: Params, extra: string[] = []): string {
+  const keys = q.by.map((k, i) => `${GROUP_EXPR[k]} AS k${i}`).join(', ');
+  const groupBy = q.by.map((_, i) => `k${i}`).join(', ');
+  const stats = q.stats ? ROW_STATS : '';
+  if (q.sum === 'cost') {
+    const cost = costSql(q.prices!, p);
+    return `SELECT ${groupBy}, 0::bigint AS n, COALESCE(SUM(v), 0) AS s${stats}
+      FROM (SELECT ${keys}, ${cost} AS v, duration_s, cost_usd FROM events WHERE ${where(q, p, extra)}) t WHERE v > 0 GROUP BY ${groupBy}`;
+  }
+  const sum = q.sum ? `COALESCE(SUM(${q.sum}), 0)` : '0::float8';
+  return `SELECT ${keys}, COUNT(*) AS n, ${sum} AS s${stats} FROM events WHERE ${where(q, p, extra)} GROUP BY ${groupBy}`;
+}
+
+/** As SQLite's: the window's whole days from day_totals, its partial days from the rows (../day-plan.ts), and a cost's odd rows. */
+function dayTotalsSql(q: GroupQuery & HostScope, plan: DayPlan): Sql {
   const p = new Params();
   const groupBy = q.by.map((_, i) => `k${i}`).join(', ');
-  const pieces = [`SELECT ${q.by.map((k, i) => `${DAY_TOTALS_EXPR[k]!} AS k${i}`).join(', ')}, n, ${q.sum ? 'duration_sum' : '0::float8'} AS s
+  const cost = q.sum === 'cost' ? costSql(q.prices!, p, true) : undefined;
+  const s = cost ?? (q.sum ? 'duration_sum' : '0::float8');
+  const pieces = [`SELECT ${q.by.map((k, i) => `${DAY_TOTALS_EXPR[k]!} AS k${i}`).join(', ')}, ${cost ? '0::bigint' : 'n'} AS n, ${s} AS s${q.stats ? ', dur_min, dur_max, usd_sum' : ''}
     FROM day_totals WHERE ${dayCells(plan, p, q.streams, q.host, { in: q.types })}`];
-  for (const part of plan.rows) {
-    pieces.push(`SELECT ${q.by.map((k, i) => `${GROUP_EXPR[k]} AS k${i}`).join(', ')}, COUNT(*), ${q.sum ? `COALESCE(SUM(${q.sum}), 0)` : '0::float8'}
-      FROM events WHERE ${where({ ...q, ...part }, p)} GROUP BY ${groupBy}`);
+  for (const part of plan.rows) pieces.push(rowGroups({ ...q, ...part }, p));
+  if (cost) {
+    const whole = { ...q, since: plan.from === undefined ? undefined : plan.from * DAY_SECONDS, until: plan.to === undefined ? undefined : (plan.to + 1) * DAY_SECONDS };
+    const extra = ['(input_tokens < 0 OR output_tokens < 0)', 'COALESCE(cost_usd, 0) <= 0', ...(plan.skipDayZero ? [`(ts_epoch < 0 OR ts_epoch >= ${DAY_SECONDS})`] : [])];
+    pieces.push(rowGroups(whole, p, extra));
   }
+  const stats = q.stats ? ', MIN(dur_min), MAX(dur_max), COALESCE(SUM(usd_sum), 0)' : '';
   return {
-    sql: `SELECT ${groupBy}, SUM(n)::bigint AS n, COALESCE(SUM(s), 0) AS s FROM (${pieces.join(' UNION ALL ')}) t GROUP BY ${groupBy} HAVING SUM(n) > 0`,
+    sql: `SELECT ${groupBy}, SUM(n)::bigint AS n, COALESCE(SUM(s), 0) AS s${stats} FROM (${pieces.join(' UNION ALL ')}) t GROUP BY ${groupBy}
+      HAVING ${cost ? 'COALESCE(SUM(s), 0) > 0' : 'SUM(n) > 0'}`,
     params: p.values,
   };
 }
 
 export function pgGroupsSql(q: GroupQuery & HostScope): Sql {
-  const rollup = dayTotalsSql(q);
-  if (rollup) return rollup;
+  const plan = groupPlan(q);
+  if (plan) return dayTotalsSql(q, plan);
   const p = new Params();
-  const keys = q.by.map((k, i) => `${GROUP_EXPR[k]} AS k${i}`).join(', ');
-  const groupBy = q.by.map((_, i) => `k${i}`).join(', ');
-  if (q.sum === 'cost') {
-    const cost = costSql(q.prices!, p);
-    const w = where(q, p);
-    return {
-      sql: `SELECT ${groupBy}, COUNT(*) AS n, COALESCE(SUM(v), 0) AS s FROM (SELECT ${keys}, ${cost} AS v FROM events WHERE ${w}) t
-        WHERE v > 0 GROUP BY ${groupBy}`,
-      params: p.values,
-    };
-  }
-  const w = where(q, p);
-  const sum = q.sum ? `COALESCE(SUM(${q.sum}), 0)` : '0';
-  return { sql: `SELECT ${keys}, COUNT(*) AS n, ${sum} AS s FROM events WHERE ${w} GROUP BY ${groupBy}`, params: p.values };
+  return { sql: rowGroups(q, p), params: p.values };
 }
 
 /**

@@ -5,6 +5,14 @@ import type { SqlName } from '../statements.js';
 export const PG_DAY_OF = `floor(ts_epoch / ${DAY_SECONDS})::bigint`;
 export const PG_OK_OF = `CASE WHEN result = '${SUCCESS}' THEN 1 ELSE 0 END`;
 
+const PG_TOKENS_OF = (side: 'input' | 'output'): string =>
+  `COALESCE(SUM(CASE WHEN cost_usd > 0 OR input_tokens < 0 OR output_tokens < 0 THEN 0 ELSE ${side}_tokens END), 0)`;
+
+/** day_totals' values over a group of events rows, as ingest/day-tally.ts sums them (sql/pg/005). */
+export const PG_DAY_VALUES = `COUNT(*) AS n, COALESCE(SUM(duration_s), 0) AS duration_sum, MIN(COALESCE(duration_s, 0)) AS dur_min,
+  MAX(COALESCE(duration_s, 0)) AS dur_max, COALESCE(SUM(cost_usd) FILTER (WHERE cost_usd > 0), 0) AS usd_sum,
+  ${PG_TOKENS_OF('input')} AS tok_in, ${PG_TOKENS_OF('output')} AS tok_out`;
+
 /**
  * The PostgreSQL text of the statements in ../statements.ts, by the same
  * names, each scoped to one host: $1 is always the host, the caller's
@@ -70,35 +78,43 @@ export const PG_SQL = {
   countEvents: 'SELECT COUNT(*) AS n FROM events WHERE host = $1',
   countRejects: 'SELECT COUNT(*) AS n FROM rejects WHERE host = $1',
   dayTotalsKept: `SELECT stream, CASE WHEN nulls & 4 = 4 THEN NULL ELSE type END AS type, day,
-      CASE WHEN nulls & 1 = 1 THEN NULL ELSE stage END AS stage, CASE WHEN nulls & 2 = 2 THEN NULL ELSE model END AS model, ok, n, duration_sum
+      CASE WHEN nulls & 1 = 1 THEN NULL ELSE stage END AS stage, CASE WHEN nulls & 2 = 2 THEN NULL ELSE model END AS model, ok, n, duration_sum,
+      dur_min, dur_max, usd_sum, tok_in, tok_out
     FROM day_totals WHERE host = $1`,
-  dayTotalsFromRows: `SELECT stream, type, ${PG_DAY_OF} AS day, stage, model, ${PG_OK_OF} AS ok, COUNT(*) AS n, COALESCE(SUM(duration_s), 0) AS duration_sum
+  dayTotalsFromRows: `SELECT stream, type, ${PG_DAY_OF} AS day, stage, model, ${PG_OK_OF} AS ok, ${PG_DAY_VALUES}
     FROM events WHERE host = $1 GROUP BY stream, type, 3, stage, model, 6`,
   prunable: `${PRUNABLE} AND s.state IN ('gone', 'replaced') ORDER BY s.stream, s.rank`,
   prunableSource: `${PRUNABLE} AND s.id = $2`,
   detachCopies: 'UPDATE sources SET copy_of = NULL, held_at = 0, held_len = 0 WHERE host = $1 AND copy_of = $2',
-  dayTotalsOfSource: `SELECT stream, type, ${PG_DAY_OF} AS day, stage, model, ${PG_OK_OF} AS ok, COUNT(*) AS n, COALESCE(SUM(duration_s), 0) AS duration_sum
-    FROM events WHERE host = $1 AND source_id = $2 GROUP BY stream, type, 3, stage, model, 6`,
-  // The cell's key as StoreOps.dayKey gives it ($4…$10); a NULL type is kept as '' with bit 4 of nulls (ADD_DAY_TOTALS).
-  subtractDayTotal: `UPDATE day_totals SET n = n - $2::bigint, duration_sum = duration_sum - $3::float8
-    WHERE host = $1 AND stream = $4 AND type = COALESCE($5::text, '') AND day = $6::bigint
-      AND nulls = ($7::int | CASE WHEN $5::text IS NULL THEN 4 ELSE 0 END) AND stage = $8 AND model = $9 AND ok = $10::int`,
-  dropEmptyDayTotals: 'DELETE FROM day_totals WHERE host = $1 AND n <= 0',
+  daysOfSource: `SELECT DISTINCT stream, type, ${PG_DAY_OF} AS day FROM events WHERE host = $1 AND source_id = $2`,
+  // A NULL type is kept as '' with bit 4 of nulls (ADD_DAY_TOTALS).
+  clearDay: `DELETE FROM day_totals WHERE host = $1 AND stream = $2 AND type = COALESCE($3::text, '') AND day = $4::bigint
+    AND (nulls & 4 = 4) = ($3::text IS NULL)`,
+  recountDay: `INSERT INTO day_totals SELECT host, stream, COALESCE(type, ''), ${PG_DAY_OF},
+      (CASE WHEN stage IS NULL THEN 1 ELSE 0 END) | (CASE WHEN model IS NULL THEN 2 ELSE 0 END) | (CASE WHEN type IS NULL THEN 4 ELSE 0 END),
+      COALESCE(stage, ''), COALESCE(model, ''), ${PG_OK_OF}, ${PG_DAY_VALUES}
+    FROM events WHERE host = $1 AND stream = $2 AND (type = $3::text OR ($3::text IS NULL AND type IS NULL))
+      AND ts_epoch >= $4::float8 AND ts_epoch < $5::float8
+    GROUP BY host, stream, type, 4, 5, 6, 7, 8`,
   deleteEventsOfSource: 'DELETE FROM events WHERE host = $1 AND source_id = $2',
   deleteRejectsOfSource: 'DELETE FROM rejects WHERE host = $1 AND source_id = $2',
 } as const satisfies Record<SqlName, string>;
 
 /**
  * A transaction's day_totals cells in one statement (one round trip however
- * many cells): $2… are the columns of StoreOps.dayKey, then n and the sum, as
- * arrays; a NULL type is kept as '' with bit 4 of nulls.
+ * many cells): $2… are the columns of StoreOps.dayKey, then those of
+ * StoreOps.dayValues, as arrays; a NULL type is kept as '' with bit 4 of nulls.
  */
-export const ADD_DAY_TOTALS = `INSERT INTO day_totals (host, stream, type, day, nulls, stage, model, ok, n, duration_sum)
-  SELECT $1, c.stream, COALESCE(c.type, ''), c.day, c.nulls | CASE WHEN c.type IS NULL THEN 4 ELSE 0 END, c.stage, c.model, c.ok, c.n, c.s
-  FROM unnest($2::text[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::int[], $9::bigint[], $10::float8[])
-    AS c(stream, type, day, nulls, stage, model, ok, n, s)
+export const ADD_DAY_TOTALS = `INSERT INTO day_totals (host, stream, type, day, nulls, stage, model, ok, n, duration_sum, dur_min, dur_max, usd_sum, tok_in, tok_out)
+  SELECT $1, c.stream, COALESCE(c.type, ''), c.day, c.nulls | CASE WHEN c.type IS NULL THEN 4 ELSE 0 END, c.stage, c.model, c.ok,
+    c.n, c.s, c.mn, c.mx, c.usd, c.tin, c.tout
+  FROM unnest($2::text[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::int[], $9::bigint[], $10::float8[],
+    $11::float8[], $12::float8[], $13::float8[], $14::float8[], $15::float8[])
+    AS c(stream, type, day, nulls, stage, model, ok, n, s, mn, mx, usd, tin, tout)
   ON CONFLICT (stream, type, day, host, nulls, stage, model, ok)
-  DO UPDATE SET n = day_totals.n + excluded.n, duration_sum = day_totals.duration_sum + excluded.duration_sum`;
+  DO UPDATE SET n = day_totals.n + excluded.n, duration_sum = day_totals.duration_sum + excluded.duration_sum,
+    dur_min = LEAST(day_totals.dur_min, excluded.dur_min), dur_max = GREATEST(day_totals.dur_max, excluded.dur_max),
+    usd_sum = day_totals.usd_sum + excluded.usd_sum, tok_in = day_totals.tok_in + excluded.tok_in, tok_out = day_totals.tok_out + excluded.tok_out`;
 
 /** The statements called with named parameters (as SQLite's @name): their names in the order of $2, $3, … */
 export const NAMED_PARAMS: Partial<Record<SqlName, readonly string[]>> = {
