@@ -85,8 +85,8 @@ export function insertRawEvent(db: Database.Database, r: { sourceId: number; off
   const stream = code('streams', r.stream);
   db.prepare('INSERT INTO event_rows (stream_id, type_id, ts_epoch, rank, id) VALUES (?, ?, ?, ?, ?)').run(stream, type, r.ts_epoch, r.rank, id);
   // Counted in day_totals as the ingest counts what it inserts: the row is wrong, its rollup is not.
-  db.prepare(`INSERT INTO day_totals VALUES (?, ?, ?, 3, '', '', 0, 1, 0)
-    ON CONFLICT (stream_id, type_id, day, nulls, stage, model, ok) DO UPDATE SET n = n + 1`).run(stream, type, Math.floor(r.ts_epoch / 86400));
+  db.prepare(`INSERT INTO day_totals VALUES (?, ?, ?, 3, '', '', 0, 1, 0, 0, 0, 0, 0, 0)
+    ON CONFLICT (stream_id, type_id, day, nulls, stage, model, ok) DO UPDATE SET n = n + 1, dur_min = min(dur_min, 0)`).run(stream, type, Math.floor(r.ts_epoch / 86400));
 }
 
 /** A fresh directory removed after the test. */

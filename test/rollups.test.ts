@@ -16,7 +16,7 @@ import { MirrorSource } from '../src/read/mirror-source.js';
 import type { Store } from '../src/store/api.js';
 import { openStore } from '../src/store/open.js';
 import { openPgStore } from '../src/store/pg/open.js';
-import type { DayTotal } from '../src/store/rows.js';
+import type { DayTotal, IssueCost } from '../src/store/rows.js';
 import { cli, tmp, withSql } from './helpers.js';
 
 const D = 86_400;
@@ -102,6 +102,10 @@ const near = (x: number | undefined) => (x === undefined ? x : Math.round(x * 1e
 const cells = (list: DayTotal[]) =>
   list.map((c) => ({ ...c, duration_sum: near(c.duration_sum), usd_sum: near(c.usd_sum), tok_in: near(c.tok_in), tok_out: near(c.tok_out) })).map((c) => JSON.stringify(c)).sort();
 
+const issueCells = (list: IssueCost[]) =>
+  list.map((c) => ({ ...c, usd_sum: near(c.usd_sum), tok_in: near(c.tok_in), tok_out: near(c.tok_out) })).map((c) => JSON.stringify(c)).sort();
+const ROLLUPS = ['day_totals', 'all_totals', 'issue_costs'];
+
 /** The default prices, and a table that prices one model at nothing (its token-only events cost 0 and are skipped). */
 const PRICES: PriceTable[] = [DEFAULT_CONFIG, { prices: { opus: { input: 0, output: 0 }, haiku: { input: 1, output: 2 } }, fallbackModel: 'haiku' }];
 
@@ -125,7 +129,9 @@ const rowsOf = (rows: GroupRow[]) => rows.map((r) => JSON.stringify([r.keys, r.c
 function checkRollups(dir: string, store: Store, kind: 'sqlite' | 'postgres', ops: Op[], queries: fc.RecordValue<typeof groupArb>[]): void {
   play(dir, store, ops);
   expect(cells(store.dayTotalsKept())).toEqual(cells(store.dayTotalsFromRows()));
-  expect(verifyMirror(store, dir).problems.filter((p) => p.path === 'day_totals')).toEqual([]);
+  expect(cells(store.allTotalsKept())).toEqual(cells(store.allTotalsFromDays()));
+  expect(issueCells(store.issueCostsKept())).toEqual(issueCells(store.issueCostsFromRows()));
+  expect(verifyMirror(store, dir).problems.filter((p) => ROLLUPS.includes(p.path))).toEqual([]);
   const source = new MirrorSource(store, { kind });
   for (const g of queries) {
     const q: GroupQuery = { streams: ['events'], ...g };
@@ -186,7 +192,7 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
     const v = cli(['--dir', dir, '--json', 'verify']);
     expect(v.code).not.toBe(0);
     expect(v.json.problems).toEqual([
-      expect.objectContaining({ path: 'day_totals', problem: 'changed', detail: expect.stringMatching(/^events stage.completed on 2026-01-01, stage build.*kept 2 events \(duration_sum 30, dur_min 5, dur_max 10, .*\), rows say 2 events \(duration_sum 15, .*\); run `jsonl-mirror rebuild`/) }),
+      expect.objectContaining({ path: 'day_totals', problem: 'changed', detail: expect.stringMatching(/^events stage.completed on 2026-01-01, stage build.*kept n 2, duration_sum 30, dur_min 5, dur_max 10, .*, the rows say n 2, duration_sum 15, .*; run `jsonl-mirror rebuild`/) }),
       expect.objectContaining({ path: 'day_totals', problem: 'extra', detail: expect.stringMatching(/^events pipeline.completed on 2026-01-05.*the rows have none/) }),
     ]);
     // The drifted cell is what metrics history answers its stage durations from.
@@ -199,10 +205,38 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
     // A drifted least duration alone is reported too, and is what stage performance shows as its minimum.
     withSql(join(dir, 'mirror.db'), (db) => db.exec("UPDATE day_totals SET dur_min = 1 WHERE stage = 'build'"));
     expect(cli(['--dir', dir, '--json', 'verify']).json.problems).toEqual([
-      expect.objectContaining({ path: 'day_totals', problem: 'changed', detail: expect.stringMatching(/kept 2 events \(duration_sum 15, dur_min 1, .*rows say 2 events \(duration_sum 15, dur_min 5,/) }),
+      expect.objectContaining({ path: 'day_totals', problem: 'changed', detail: expect.stringMatching(/kept n 2, duration_sum 15, dur_min 1, .*rows say n 2, duration_sum 15, dur_min 5,/) }),
     ]);
     expect(metric('stages', 'sqlite').stages[0].minDuration).toBe(1);
     expect(metric('stages', 'scan').stages[0].minDuration).toBe(5);
+  });
+
+  it('verify reports a drifted cost of an issue and a drifted all-time total; rebuild mends both', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'events.jsonl'), [
+      `{"type":"pipeline.cost","issue":7,"model":"opus","input_tokens":1000000,"ts_epoch":${T0 + 5}}`,
+      `{"type":"pipeline.cost","issue":7,"model":"opus","cost_usd":2,"ts_epoch":${T0 + 9}}`,
+      `{"type":"pipeline.completed","result":"success","duration_s":60,"ts_epoch":${T0 + D}}`,
+    ].join('\n') + '\n');
+    expect(cli(['--dir', dir, 'import']).code).toBe(0);
+    const metric = (name: string, source: string) => cli(['--dir', dir, '--json', 'metrics', name, '--source', source, '--now', String(T0 + 3 * D)]).json;
+    expect(metric('costs', 'sqlite').byIssue).toEqual({ 7: 17 });
+    withSql(join(dir, 'mirror.db'), (db) => {
+      db.exec('UPDATE issue_costs SET usd_sum = 5');
+      db.exec('UPDATE all_totals SET n = n + 1 WHERE ok = 1');
+    });
+    const v = cli(['--dir', dir, '--json', 'verify']);
+    expect(v.code).not.toBe(0);
+    expect(v.json.problems).toEqual([
+      expect.objectContaining({ path: 'all_totals', problem: 'changed', detail: expect.stringMatching(/^events pipeline.completed of all time, .*success: kept n 2, .*day_totals say n 1,.*run `jsonl-mirror rebuild`/) }),
+      expect.objectContaining({ path: 'issue_costs', problem: 'changed', detail: expect.stringMatching(/^events pipeline.cost on 2026-01-01, issue 7, model opus: kept usd_sum 5, tok_in 1000000, .*the rows say usd_sum 2, tok_in 1000000,/) }),
+    ]);
+    // Each drifted rollup is what a helper answers from: the breakdown by issue, the all-time completions.
+    expect(metric('costs', 'sqlite').byIssue).toEqual({ 7: 20 });
+    expect(metric('history', 'sqlite').total_completed).toBe(2);
+    expect(cli(['--dir', dir, '--json', 'rebuild', '--yes']).code).toBe(0);
+    expect(cli(['--dir', dir, '--json', 'verify']).json.ok).toBe(true);
+    for (const name of ['costs', 'history']) expect(metric(name, 'sqlite')).toEqual(metric(name, 'scan'));
   });
 });
 

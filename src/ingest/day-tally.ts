@@ -1,17 +1,20 @@
 import type { NormalEvent } from '../model/event.js';
 import { dayNumber, isSuccess } from '../model/rules.js';
 import type { Store } from '../store/api.js';
-import type { DayTotal } from '../store/rows.js';
+import type { DayTotal, IssueCost } from '../store/rows.js';
 
 /**
- * The day_totals cells a batch adds (sql/006), summed in memory and written
- * once with the batch's checkpoint, so they count exactly the rows the same
- * transaction inserts.
+ * The rollup cells a batch adds (day_totals, sql/006-007; issue_costs,
+ * sql/008), summed in memory and written once with the batch's checkpoint,
+ * so they count exactly the rows the same transaction inserts.
  */
 export class DayTally {
   // Keyed by type, stage, model, then day and success: Map keys tell null from any text, with no key string built per event.
   private readonly byType = new Map<string | null, Map<string | null, Map<string | null, Map<number, DayTotal>>>>();
   private readonly cells: DayTotal[] = [];
+  // Keyed by type, issue, model, then day: only events with a cost (sql/008).
+  private readonly byIssue = new Map<string | null, Map<number | null, Map<string | null, Map<number, IssueCost>>>>();
+  private readonly issueCells: IssueCost[] = [];
 
   constructor(private readonly stream: string) {}
 
@@ -33,15 +36,37 @@ export class DayTally {
       byDay.set(day * 2 + ok, cell);
       this.cells.push(cell);
     }
+    const tin = e.input_tokens ?? 0;
+    const tout = e.output_tokens ?? 0;
     if (e.cost_usd !== null && e.cost_usd > 0) {
       cell.usd_sum += e.cost_usd;
-    } else if ((e.input_tokens ?? 0) >= 0 && (e.output_tokens ?? 0) >= 0) {
-      cell.tok_in += e.input_tokens ?? 0;
-      cell.tok_out += e.output_tokens ?? 0;
+      this.issueCell(e, day).usd_sum += e.cost_usd;
+    } else if (tin >= 0 && tout >= 0) {
+      cell.tok_in += tin;
+      cell.tok_out += tout;
+      if (tin > 0 || tout > 0) {
+        const c = this.issueCell(e, day);
+        c.tok_in += tin;
+        c.tok_out += tout;
+      }
     }
+  }
+
+  private issueCell(e: NormalEvent, day: number): IssueCost {
+    const byIssue = this.byIssue.get(e.type) ?? this.byIssue.set(e.type, new Map()).get(e.type)!;
+    const byModel = byIssue.get(e.issue) ?? byIssue.set(e.issue, new Map()).get(e.issue)!;
+    const byDay = byModel.get(e.model) ?? byModel.set(e.model, new Map()).get(e.model)!;
+    let cell = byDay.get(day);
+    if (!cell) {
+      cell = { stream: this.stream, type: e.type, day, issue: e.issue, model: e.model, usd_sum: 0, tok_in: 0, tok_out: 0 };
+      byDay.set(day, cell);
+      this.issueCells.push(cell);
+    }
+    return cell;
   }
 
   writeTo(store: Store): void {
     store.addDayTotals(this.cells);
+    store.addIssueCosts(this.issueCells);
   }
 }

@@ -1,6 +1,6 @@
 import { closeSync } from 'node:fs';
 import type { Store } from '../store/api.js';
-import type { DayTotal, SourceRow } from '../store/rows.js';
+import type { DayTotal, IssueCost, SourceRow } from '../store/rows.js';
 import { dayKeyOf } from '../model/rules.js';
 import { lagBytes, MID_LINE_MS, unterminatedBytes } from '../ingest/lag.js';
 import { listStreams } from '../ingest/layout.js';
@@ -84,7 +84,7 @@ export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: n
       }
     }
   }
-  verifyDayTotals(store, add);
+  verifyRollups(store, add);
   report.ok = report.problems.length === 0;
   return report;
 }
@@ -149,27 +149,48 @@ function checkHeld(store: Store, dir: string, path: string, cursor: LineCursor, 
   });
 }
 
-/** A day_totals cell by its keys, for messages and for matching kept cells with recounted ones. */
+/** A rollup cell by its keys, for messages and for matching kept cells with recounted ones. */
 const cellName = (t: DayTotal): string =>
   `${t.stream} ${t.type ?? '(no type)'} on ${dayKeyOf(t.day)}, stage ${t.stage ?? '(none)'}, model ${t.model ?? '(none)'}, ${t.ok ? 'success' : 'not success'}`;
+const allTimeName = (t: DayTotal): string =>
+  `${t.stream} ${t.type ?? '(no type)'} of all time, stage ${t.stage ?? '(none)'}, model ${t.model ?? '(none)'}, ${t.ok ? 'success' : 'not success'}`;
+const issueName = (c: IssueCost): string =>
+  `${c.stream} ${c.type ?? '(no type)'} on ${dayKeyOf(c.day)}, issue ${c.issue ?? '(none)'}, model ${c.model ?? '(none)'}`;
 
-const FLOAT_VALUES = ['duration_sum', 'dur_min', 'dur_max', 'usd_sum', 'tok_in', 'tok_out'] as const;
 const near = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
-const valuesOf = (t: DayTotal): string => `${t.n} events (${FLOAT_VALUES.map((k) => `${k} ${t[k]}`).join(', ')})`;
 
-/** day_totals (sql/006, sql/007) must equal what the rows say, cell for cell and value for value. */
-function verifyDayTotals(store: Store, add: (p: VerifyProblem) => void): void {
-  const kept = new Map<string, DayTotal>();
-  for (const t of store.dayTotalsKept()) kept.set(cellName(t), t);
-  for (const a of store.dayTotalsFromRows()) {
-    const name = cellName(a);
+interface Rollup<T> {
+  path: string;
+  name: (t: T) => string;
+  /** The values compared, each within a sum's rounding. */
+  values: readonly (keyof T & string)[];
+  kept: T[];
+  counted: T[];
+  /** What `counted` was counted from. */
+  from: string;
+}
+
+/** A rollup (sql/006-008) must equal what the rows (or, for all_totals, day_totals) say, cell for cell and value for value. */
+function verifyRollup<T>(r: Rollup<T>, add: (p: VerifyProblem) => void): void {
+  const kept = new Map<string, T>();
+  for (const t of r.kept) kept.set(r.name(t), t);
+  const shown = (t: T) => r.values.map((v) => `${v} ${t[v] as number}`).join(', ');
+  for (const a of r.counted) {
+    const name = r.name(a);
     const k = kept.get(name);
     kept.delete(name);
-    if (!k || k.n !== a.n || FLOAT_VALUES.some((v) => !near(k[v], a[v]))) {
-      add({ path: 'day_totals', offset: 0, problem: 'changed', detail: `${name}: kept ${k ? valuesOf(k) : '0 events'}, rows say ${valuesOf(a)}; run \`jsonl-mirror rebuild\`` });
+    if (!k || r.values.some((v) => !near(k[v] as number, a[v] as number))) {
+      add({ path: r.path, offset: 0, problem: 'changed', detail: `${name}: kept ${k ? shown(k) : 'nothing'}, ${r.from} say ${shown(a)}; run \`jsonl-mirror rebuild\`` });
     }
   }
-  for (const [name, k] of kept) add({ path: 'day_totals', offset: 0, problem: 'extra', detail: `${name}: kept ${k.n} events, the rows have none; run \`jsonl-mirror rebuild\`` });
+  for (const [name, k] of kept) add({ path: r.path, offset: 0, problem: 'extra', detail: `${name}: kept ${shown(k)}, ${r.from} have none; run \`jsonl-mirror rebuild\`` });
+}
+
+function verifyRollups(store: Store, add: (p: VerifyProblem) => void): void {
+  const dayValues = ['n', 'duration_sum', 'dur_min', 'dur_max', 'usd_sum', 'tok_in', 'tok_out'] as const;
+  verifyRollup({ path: 'day_totals', name: cellName, values: dayValues, kept: store.dayTotalsKept(), counted: store.dayTotalsFromRows(), from: 'the rows' }, add);
+  verifyRollup({ path: 'all_totals', name: allTimeName, values: ['n', 'duration_sum'], kept: store.allTotalsKept(), counted: store.allTotalsFromDays(), from: 'day_totals' }, add);
+  verifyRollup({ path: 'issue_costs', name: issueName, values: ['usd_sum', 'tok_in', 'tok_out'], kept: store.issueCostsKept(), counted: store.issueCostsFromRows(), from: 'the rows' }, add);
 }
 
 function verifySource(

@@ -1,6 +1,6 @@
 import type { EventQuery, FeedQuery, GroupQuery, RecordQuery } from '../model/query.js';
 import type {
-  AppliedMigration, Checkpoint, DayRef, DayTotal, EventFields, EventRow, FeedRow, Follow, NewSource, OffsetLine, OwnReject, PrunableRow, ReadCheckpoint,
+  AppliedMigration, Checkpoint, DayRef, DayTotal, IssueCost, EventFields, EventRow, FeedRow, Follow, NewSource, OffsetLine, OwnReject, PrunableRow, ReadCheckpoint,
   RejectRow, SourceRow,
 } from './rows.js';
 
@@ -96,8 +96,13 @@ export interface Store {
   addDayTotals(cells: Iterable<DayTotal>): void;
   /** The (stream, type, day) groups of cells a source's rows fall in. */
   daysOfSource(sourceId: number): DayRef[];
-  /** Replaces those cells with a count of the rows there now. */
+  /** Replaces those cells (day_totals and issue_costs) with a count of the rows there now. */
   recountDay(d: DayRef): void;
+  addIssueCosts(cells: Iterable<IssueCost>): void;
+  issueCostsKept(): IssueCost[];
+  issueCostsFromRows(): IssueCost[];
+  allTotalsKept(): DayTotal[];
+  allTotalsFromDays(): DayTotal[];
   dayTotalsKept(): DayTotal[];
   dayTotalsFromRows(): DayTotal[];
   prunable(): PrunableRow[];

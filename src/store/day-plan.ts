@@ -52,11 +52,30 @@ export function dayPlan(w: Window): DayPlan | undefined {
   return { from, to, skipDayZero, rows };
 }
 
-/** The group keys day_totals keeps (issue is not one of them). */
-const ROLLUP_KEYS: ReadonlySet<GroupKey> = new Set(['stage', 'model', 'date', 'success']);
+/** The group keys day_totals keeps, and those issue_costs keeps (for a cost). */
+const DAY_KEYS: ReadonlySet<GroupKey> = new Set(['stage', 'model', 'date', 'success']);
+const ISSUE_KEYS: ReadonlySet<GroupKey> = new Set(['issue', 'model', 'date']);
 
-/** The plan for a grouped read, when day_totals can answer it: both engines ask this one rule. */
-export function groupPlan(q: GroupQuery): DayPlan | undefined {
-  if (!q.by.every((k) => ROLLUP_KEYS.has(k))) return undefined;
-  return dayPlan(q);
+/** Which rollup answers a grouped read's whole days, and how. */
+export interface GroupPlan extends DayPlan {
+  table: 'day_totals' | 'issue_costs';
+  /**
+   * A window with no start reads all_totals (day_totals with the day left
+   * out) and takes away the cells of the days after its end, so its cost
+   * follows those days, not every day of the log: for counts and duration
+   * sums (a least or greatest value cannot be taken away, and a cost's
+   * group is one with a cost > 0, which a difference of sums cannot tell).
+   */
+  allTime: boolean;
+}
+
+/** The plan for a grouped read, when a rollup can answer it: both engines ask this one rule. */
+export function groupPlan(q: GroupQuery): GroupPlan | undefined {
+  const plan = dayPlan(q);
+  if (!plan) return undefined;
+  if (q.by.every((k) => DAY_KEYS.has(k))) {
+    return { ...plan, table: 'day_totals', allTime: plan.from === undefined && !q.stats && q.sum !== 'cost' && !q.by.includes('date') };
+  }
+  if (q.sum === 'cost' && !q.stats && q.by.every((k) => ISSUE_KEYS.has(k))) return { ...plan, table: 'issue_costs', allTime: false };
+  return undefined;
 }

@@ -9,12 +9,12 @@ import { EventInserts } from './event-inserts.js';
 import { decodeLine } from './line-codec.js';
 import { NameCodes } from './names.js';
 import { eventsSql, exportByTimeSql, exportSourceSql, feedCountSql, feedPageSql, groupsSql, recordsSql, withoutIndexHints, type FeedPosition } from './read-sql.js';
-import type { DayTotal, EventFields, EventRow, FeedRow } from './rows.js';
+import type { DayTotal, EventFields, EventRow, FeedRow, IssueCost } from './rows.js';
 import { sqliteReadQuery, type AdHocStatement } from './ad-hoc.js';
 import type { BulkLoad, ExportQuery, FeedEntry, FeedPosition as AnyFeedPosition, QueryRows, Store } from './api.js';
 import { loadSqlite, type Database, type Statement } from './sqlite-module.js';
 import { DATA_VERSION, PRAGMA, Statements } from './statements.js';
-import { dayKey, dayValues, StoreOps } from './store.js';
+import { dayKey, dayValues, issueKey, StoreOps } from './store.js';
 
 export interface OpenOptions {
   /** Open without writing: no migrations, no WAL switch; fails when the file is missing. */
@@ -104,6 +104,11 @@ export class SqliteStore extends StoreOps implements Store {
   addDayTotals(cells: Iterable<DayTotal>): void {
     const add = this.sql.stmt('addDayTotal');
     for (const t of cells) add.run(...dayKey(t), ...dayValues(t));
+  }
+
+  addIssueCosts(cells: Iterable<IssueCost>): void {
+    const add = this.sql.stmt('addIssueCost');
+    for (const c of cells) add.run(...issueKey(c), c.usd_sum, c.tok_in, c.tok_out);
   }
 
   /** Names the `type` codes of rows read from event_rows. */

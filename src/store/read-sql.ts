@@ -2,7 +2,7 @@ import { TOKENS_PER_PRICE, type PriceTable } from '../model/cost.js';
 import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../model/query.js';
 import type { NormalEvent } from '../model/event.js';
 import type { ExportQuery } from './api.js';
-import { dayPlan, groupPlan, type DayPlan } from './day-plan.js';
+import { dayPlan, groupPlan, type DayPlan, type GroupPlan } from './day-plan.js';
 import type { NameCodes, StreamCode } from './names.js';
 import { DAY_OF, OK_OF } from './statements.js';
 import { DAY_SECONDS } from '../model/rules.js';
@@ -119,16 +119,28 @@ function costSql(config: PriceTable, cells = false): Sql {
   };
 }
 
-/** Each group key as day_totals holds it (sql/006); issue is not one of its keys. */
-const DAY_TOTALS_EXPR: Partial<Record<GroupKey, string>> = {
-  stage: 'CASE WHEN nulls & 1 THEN NULL ELSE stage END',
-  model: 'CASE WHEN nulls & 2 THEN NULL ELSE model END',
-  date: 'day',
-  success: 'ok',
+/** Each group key as the rollups hold it (sql/006-008): day_totals and all_totals, and issue_costs. */
+const CELL_EXPR: Record<'day_totals' | 'issue_costs', Partial<Record<GroupKey, string>>> = {
+  day_totals: {
+    stage: 'CASE WHEN nulls & 1 THEN NULL ELSE stage END',
+    model: 'CASE WHEN nulls & 2 THEN NULL ELSE model END',
+    date: 'day',
+    success: 'ok',
+  },
+  issue_costs: {
+    issue: 'CASE WHEN nulls & 1 THEN NULL ELSE issue END',
+    model: 'CASE WHEN nulls & 2 THEN NULL ELSE model END',
+    date: 'day',
+  },
 };
 
-/** day_totals' cells of these streams and types over a plan's whole days. */
-function dayCells(plan: DayPlan, streams: StreamCode[], types: number[] | undefined): Sql {
+/**
+ * A rollup's cells of these streams and types: over a plan's whole days
+ * (`inside`), or over the days an all-time read takes away from all_totals
+ * (`after`: past its last whole day, and day 0 when it leaves out events of
+ * no usable time); undefined when there are no such days.
+ */
+function dayCells(plan: DayPlan, streams: StreamCode[], types: number[] | undefined, days: 'inside' | 'after' | 'all' = 'inside'): Sql | undefined {
   const stream = oneOf('stream_id', streams.map((s) => s.id));
   const parts = [stream.sql];
   const params: unknown[] = [...stream.params];
@@ -137,15 +149,23 @@ function dayCells(plan: DayPlan, streams: StreamCode[], types: number[] | undefi
     parts.push(type.sql);
     params.push(...type.params);
   }
-  if (plan.from !== undefined) {
-    parts.push('day >= ?');
-    params.push(plan.from);
+  if (days === 'after') {
+    const outside = [...(plan.to !== undefined ? ['day > ?'] : []), ...(plan.skipDayZero ? ['day = 0'] : [])];
+    if (outside.length === 0) return undefined;
+    parts.push(`(${outside.join(' OR ')})`);
+    if (plan.to !== undefined) params.push(plan.to);
   }
-  if (plan.to !== undefined) {
-    parts.push('day <= ?');
-    params.push(plan.to);
+  if (days === 'inside') {
+    if (plan.from !== undefined) {
+      parts.push('day >= ?');
+      params.push(plan.from);
+    }
+    if (plan.to !== undefined) {
+      parts.push('day <= ?');
+      params.push(plan.to);
+    }
+    if (plan.skipDayZero) parts.push('day != 0');
   }
-  if (plan.skipDayZero) parts.push('day != 0');
   return { sql: parts.join(' AND '), params };
 }
 
@@ -175,39 +195,51 @@ function rowGroups(q: GroupQuery, w: Sql, index = BY_TYPE): Sql {
 const ODD_TOKENS = '(input_tokens < 0 OR output_tokens < 0)';
 
 /**
- * Grouped counts, sums and stats: the window's whole days from day_totals,
- * its partial days from the rows (store/day-plan.ts); for a cost, also the
- * whole days' events day_totals cannot price, through their partial index.
+ * Grouped counts, sums and stats: the window's whole days from a rollup
+ * (all_totals less the days after the window, for an all-time read), its
+ * partial days from the rows (store/day-plan.ts); for a cost, also the
+ * whole days' events the rollups cannot price, through their partial index.
  */
-function dayTotalsSql(q: GroupQuery, plan: DayPlan, codes: NameCodes): Sql {
+function rollupSql(q: GroupQuery, plan: GroupPlan, codes: NameCodes): Sql {
   const streams = codes.knownStreams(q.streams);
-  const cells = dayCells(plan, streams, codes.knownTypes(q.types));
+  const types = codes.knownTypes(q.types);
+  const expr = CELL_EXPR[plan.table];
+  const keys = q.by.map((k, i) => `${expr[k]!} AS k${i}`).join(', ');
   const groupBy = q.by.map((_, i) => `k${i}`).join(', ');
   const cost = q.sum === 'cost' ? costSql(q.prices!, true) : undefined;
   const s = cost ? cost.sql : q.sum ? 'duration_sum' : '0';
-  const pieces = [`SELECT ${q.by.map((k, i) => `${DAY_TOTALS_EXPR[k]!} AS k${i}`).join(', ')}, ${cost ? '0' : 'n'} AS n, ${s} AS s${q.stats ? ', dur_min, dur_max, usd_sum' : ''}
-    FROM day_totals WHERE ${cells.sql}`];
-  const params = [...(cost?.params ?? []), ...cells.params];
+  const stats = q.stats ? ', dur_min, dur_max, usd_sum' : '';
+  const pieces: string[] = [];
+  const params: unknown[] = [];
   const add = (r: Sql) => {
     pieces.push(r.sql);
     params.push(...r.params);
   };
+  if (plan.allTime) {
+    const all = dayCells(plan, streams, types, 'all')!;
+    add({ sql: `SELECT ${keys}, n, ${s} AS s FROM all_totals WHERE ${all.sql}`, params: all.params });
+    const after = dayCells(plan, streams, types, 'after');
+    if (after) add({ sql: `SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${after.sql}`, params: after.params });
+  } else {
+    const cells = dayCells(plan, streams, types)!;
+    add({ sql: `SELECT ${keys}, ${cost ? '0' : 'n'} AS n, ${s} AS s${stats} FROM ${plan.table} WHERE ${cells.sql}`, params: [...(cost?.params ?? []), ...cells.params] });
+  }
   for (const part of plan.rows) add(rowGroups(q, where({ ...q, ...part }, streams, codes)));
   if (cost) {
     const whole = { ...q, since: plan.from === undefined ? undefined : plan.from * DAY_SECONDS, until: plan.to === undefined ? undefined : (plan.to + 1) * DAY_SECONDS };
     const extra = [ODD_TOKENS, 'COALESCE(cost_usd, 0) <= 0', ...(plan.skipDayZero ? [`(ts_epoch < 0 OR ts_epoch >= ${DAY_SECONDS})`] : [])];
     add(rowGroups(q, where(whole, streams, codes, extra), 'INDEXED BY event_rows_odd_tokens'));
   }
-  const stats = q.stats ? ', MIN(dur_min), MAX(dur_max), TOTAL(usd_sum)' : '';
+  const outer = q.stats ? ', MIN(dur_min), MAX(dur_max), TOTAL(usd_sum)' : '';
   return {
-    sql: `SELECT ${groupBy}, SUM(n) AS n, TOTAL(s) AS s${stats} FROM (${pieces.join(' UNION ALL ')}) GROUP BY ${groupBy} HAVING ${cost ? 'TOTAL(s) > 0' : 'SUM(n) > 0'}`,
+    sql: `SELECT ${groupBy}, SUM(n) AS n, TOTAL(s) AS s${outer} FROM (${pieces.join(' UNION ALL ')}) GROUP BY ${groupBy} HAVING ${cost ? 'TOTAL(s) > 0' : 'SUM(n) > 0'}`,
     params,
   };
 }
 
 export function groupsSql(q: GroupQuery, codes: NameCodes): Sql {
   const plan = groupPlan(q);
-  if (plan) return dayTotalsSql(q, plan, codes);
+  if (plan) return rollupSql(q, plan, codes);
   return rowGroups(q, where(q, codes.knownStreams(q.streams), codes));
 }
 
@@ -230,15 +262,24 @@ function feedWhere(q: FeedQuery, streams: StreamCode[], codes: NameCodes): Sql {
   return { sql: parts.join(' AND '), params };
 }
 
-/** The feed's total: whole days from day_totals and the rest from the rows, unless one issue's events are asked for. */
+/**
+ * The feed's total, unless one issue's events are asked for: all_totals less
+ * the days after its last whole day from day_totals, and the rest from the rows.
+ */
 export function feedCountSql(q: FeedQuery, codes: NameCodes): Sql {
   const streams = codes.knownStreams(q.streams);
   const plan = q.issue === undefined ? dayPlan({ upTo: q.upTo }) : undefined;
   const w = feedWhere(q, streams, codes);
   if (!plan) return { sql: `SELECT COUNT(*) AS n FROM event_rows e WHERE ${w.sql}`, params: w.params };
-  const cells = dayCells(plan, streams, q.type === undefined ? undefined : codes.typesUnder(q.type));
-  const parts = [`(SELECT COALESCE(SUM(n), 0) FROM day_totals WHERE ${cells.sql})`];
-  const params = [...cells.params];
+  const types = q.type === undefined ? undefined : codes.typesUnder(q.type);
+  const all = dayCells(plan, streams, types, 'all')!;
+  const parts = [`(SELECT COALESCE(SUM(n), 0) FROM all_totals WHERE ${all.sql})`];
+  const params = [...all.params];
+  const after = dayCells(plan, streams, types, 'after');
+  if (after) {
+    parts.push(`(SELECT -COALESCE(SUM(n), 0) FROM day_totals WHERE ${after.sql})`);
+    params.push(...after.params);
+  }
   for (const part of plan.rows) {
     parts.push(`(SELECT COUNT(*) FROM event_rows e WHERE ${w.sql} AND e.ts_epoch >= ?)`);
     params.push(...w.params, part.since);

@@ -128,7 +128,20 @@ export interface DayTotal {
   tok_out: number;
 }
 
-/** The day_totals cells of one stream, type and UTC day: what a recount replaces. */
+/** One cell of issue_costs (sql/008): the cost of one stream's events of one type, UTC day, issue and model. */
+export interface IssueCost {
+  stream: string;
+  type: string | null;
+  day: number;
+  issue: number | null;
+  model: string | null;
+  /** As DayTotal's: the positive cost_usd summed, and the token sums of the other events with a cost. */
+  usd_sum: number;
+  tok_in: number;
+  tok_out: number;
+}
+
+/** The rollup cells of one stream, type and UTC day: what a recount replaces. */
 export interface DayRef {
   stream: string;
   type: string | null;

@@ -35,6 +35,17 @@ export const DAY_VALUES = (e = ''): string =>
 /** The nulls bits of a row's stage (1) and model (2), as day_totals keeps them. */
 const NULLS_OF = (e: string): string => `(CASE WHEN ${e}stage IS NULL THEN 1 ELSE 0 END) | (CASE WHEN ${e}model IS NULL THEN 2 ELSE 0 END)`;
 
+/** The events issue_costs counts (sql/008): a positive cost_usd, or token counts both >= 0 and not both 0. */
+const HAS_COST = (e: string): string =>
+  `(${e}cost_usd > 0 OR (COALESCE(${e}input_tokens, 0) >= 0 AND COALESCE(${e}output_tokens, 0) >= 0 AND (${e}input_tokens > 0 OR ${e}output_tokens > 0)))`;
+
+/** issue_costs' key past the day, and its values, over a group of event_rows rows that HAS_COST. */
+const ISSUE_KEY = (e: string): string =>
+  `(CASE WHEN ${e}issue IS NULL THEN 1 ELSE 0 END) | (CASE WHEN ${e}model IS NULL THEN 2 ELSE 0 END), COALESCE(${e}issue, 0), COALESCE(${e}model, '')`;
+const ISSUE_VALUES = (e: string): string =>
+  `TOTAL(CASE WHEN ${e}cost_usd > 0 THEN ${e}cost_usd END) AS usd_sum, TOTAL(CASE WHEN ${e}cost_usd > 0 THEN 0 ELSE ${e}input_tokens END) AS tok_in,
+  TOTAL(CASE WHEN ${e}cost_usd > 0 THEN 0 ELSE ${e}output_tokens END) AS tok_out`;
+
 /** The statements of the typed operations of store.ts: every engine has each, by these names (pg/statements.ts). */
 const SQL = {
   sourceById: 'SELECT * FROM sources WHERE id = ?',
@@ -87,6 +98,9 @@ const SQL = {
   daysOfSource: `SELECT DISTINCT s.stream, t.name AS type, ${DAY_OF('l.ts_epoch')} AS day
     FROM lines l JOIN sources s ON s.id = l.source_id LEFT JOIN types t ON t.id = l.type_id WHERE l.source_id = ?`,
   clearDay: `DELETE FROM day_totals WHERE ${STREAM_TYPE} AND day = ?`,
+  clearIssueDay: `DELETE FROM issue_costs WHERE ${STREAM_TYPE} AND day = ?`,
+  recountIssueDay: `INSERT INTO issue_costs SELECT stream_id, type_id, ${DAY_OF('ts_epoch')}, ${ISSUE_KEY('')}, ${ISSUE_VALUES('')}
+    FROM event_rows WHERE ${STREAM_TYPE} AND ts_epoch >= ? AND ts_epoch < ? AND ${HAS_COST('')} GROUP BY 3, 4, 5, 6`,
   // A recount, not a subtraction: a least or greatest duration cannot be taken back.
   recountDay: `INSERT INTO day_totals SELECT stream_id, type_id, ${DAY_OF('ts_epoch')}, ${NULLS_OF('')}, COALESCE(stage, ''), COALESCE(model, ''),
       ${OK_OF('result')}, ${DAY_VALUES()}
@@ -108,6 +122,20 @@ const SQL = {
   dayTotalsFromRows: `SELECT st.name AS stream, t.name AS type, ${DAY_OF('e.ts_epoch')} AS day, e.stage, e.model, ${OK_OF('e.result')} AS ok, ${DAY_VALUES('e.')}
     FROM event_rows e JOIN streams st ON st.id = e.stream_id LEFT JOIN types t ON t.id = e.type_id
     GROUP BY e.stream_id, e.type_id, 3, e.stage, e.model, 6`,
+  issueCostsKept: `SELECT st.name AS stream, t.name AS type, c.day, CASE WHEN c.nulls & 1 THEN NULL ELSE c.issue END AS issue,
+      CASE WHEN c.nulls & 2 THEN NULL ELSE c.model END AS model, c.usd_sum, c.tok_in, c.tok_out
+    FROM issue_costs c JOIN streams st ON st.id = c.stream_id LEFT JOIN types t ON t.id = c.type_id`,
+  issueCostsFromRows: `SELECT st.name AS stream, t.name AS type, ${DAY_OF('e.ts_epoch')} AS day, e.issue, e.model, ${ISSUE_VALUES('e.')}
+    FROM event_rows e JOIN streams st ON st.id = e.stream_id LEFT JOIN types t ON t.id = e.type_id
+    WHERE ${HAS_COST('e.')} GROUP BY e.stream_id, e.type_id, 3, e.issue, e.model`,
+  // all_totals (sql/008) against the day_totals it sums, by the same key names as dayTotalsKept (day 0).
+  allTotalsKept: `SELECT st.name AS stream, t.name AS type, 0 AS day, CASE WHEN a.nulls & 1 THEN NULL ELSE a.stage END AS stage,
+      CASE WHEN a.nulls & 2 THEN NULL ELSE a.model END AS model, a.ok, a.n, a.duration_sum
+    FROM all_totals a JOIN streams st ON st.id = a.stream_id LEFT JOIN types t ON t.id = a.type_id`,
+  allTotalsFromDays: `SELECT st.name AS stream, t.name AS type, 0 AS day, CASE WHEN d.nulls & 1 THEN NULL ELSE d.stage END AS stage,
+      CASE WHEN d.nulls & 2 THEN NULL ELSE d.model END AS model, d.ok, SUM(d.n) AS n, TOTAL(d.duration_sum) AS duration_sum
+    FROM day_totals d JOIN streams st ON st.id = d.stream_id LEFT JOIN types t ON t.id = d.type_id
+    GROUP BY d.stream_id, d.type_id, d.nulls, d.stage, d.model, d.ok`,
   migrationsApplied: 'SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version',
 } as const;
 
@@ -133,6 +161,10 @@ const SQLITE_SQL = {
     VALUES ((SELECT id FROM streams WHERE name = ?), COALESCE((SELECT id FROM types WHERE name = ?), 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (stream_id, type_id, day, nulls, stage, model, ok) DO UPDATE SET n = n + excluded.n, duration_sum = duration_sum + excluded.duration_sum,
       dur_min = min(dur_min, excluded.dur_min), dur_max = max(dur_max, excluded.dur_max), usd_sum = usd_sum + excluded.usd_sum,
+      tok_in = tok_in + excluded.tok_in, tok_out = tok_out + excluded.tok_out`,
+  addIssueCost: `INSERT INTO issue_costs (stream_id, type_id, day, nulls, issue, model, usd_sum, tok_in, tok_out)
+    VALUES ((SELECT id FROM streams WHERE name = ?), COALESCE((SELECT id FROM types WHERE name = ?), 0), ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (stream_id, type_id, day, nulls, issue, model) DO UPDATE SET usd_sum = usd_sum + excluded.usd_sum,
       tok_in = tok_in + excluded.tok_in, tok_out = tok_out + excluded.tok_out`,
   maxEventId: 'SELECT COALESCE(MAX(id), 0) AS id FROM lines',
   eventsAfter: `SELECT l.id, s.stream, l.line, l.ts_epoch, s.rank, l."offset" FROM lines l JOIN sources s ON s.id = l.source_id

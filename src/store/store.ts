@@ -1,6 +1,6 @@
 import type {
   AppliedMigration, Checkpoint, EventRow, FeedRow, Follow, NewSource, OffsetLine, OwnReject, PrunableRow, ReadCheckpoint, RejectRow,
-  SourceRow, DayTotal, DayRef,
+  SourceRow, DayTotal, DayRef, IssueCost,
 } from './rows.js';
 import type { StatementSet, Stmt } from './statement-set.js';
 import type { SqlName } from './statements.js';
@@ -242,8 +242,31 @@ export abstract class StoreOps {
   }
 
   recountDay(d: DayRef): void {
+    const [since, until] = [d.day * DAY_SECONDS, (d.day + 1) * DAY_SECONDS];
     this.s('clearDay').run(d.stream, d.type, d.day);
-    this.s('recountDay').run(d.stream, d.type, d.day * DAY_SECONDS, (d.day + 1) * DAY_SECONDS);
+    this.s('recountDay').run(d.stream, d.type, since, until);
+    this.s('clearIssueDay').run(d.stream, d.type, d.day);
+    this.s('recountIssueDay').run(d.stream, d.type, since, until);
+  }
+
+  abstract addIssueCosts(cells: Iterable<IssueCost>): void;
+
+  issueCostsKept(): IssueCost[] {
+    return this.s('issueCostsKept').all() as IssueCost[];
+  }
+
+  issueCostsFromRows(): IssueCost[] {
+    return this.s('issueCostsFromRows').all() as IssueCost[];
+  }
+
+  /** all_totals' cells (sql/008), as day_totals cells of day 0. */
+  allTotalsKept(): DayTotal[] {
+    return this.s('allTotalsKept').all() as DayTotal[];
+  }
+
+  /** What all_totals must hold: day_totals summed over the days. */
+  allTotalsFromDays(): DayTotal[] {
+    return this.s('allTotalsFromDays').all() as DayTotal[];
   }
 
   dayTotalsKept(): DayTotal[] {
@@ -317,6 +340,11 @@ export abstract class StoreOps {
  */
 export function dayKey(t: DayTotal): [string, string | null, number, number, string, string, number] {
   return [t.stream, t.type, t.day, (t.stage === null ? 1 : 0) | (t.model === null ? 2 : 0), t.stage ?? '', t.model ?? '', t.ok];
+}
+
+/** An issue_costs cell's key as the statements take it: stream, type, day, which of issue (1) and model (2) are NULL, issue, model. */
+export function issueKey(c: IssueCost): [string, string | null, number, number, number, string] {
+  return [c.stream, c.type, c.day, (c.issue === null ? 1 : 0) | (c.model === null ? 2 : 0), c.issue ?? 0, c.model ?? ''];
 }
 
 /** A cell's values in the statements' order (sql/007). */

@@ -2,16 +2,16 @@ import { MirrorError } from '../../errors.js';
 import { defaultHostId, redact } from '../../model/mirror-db.js';
 import type { Stmt, StatementSet } from '../statement-set.js';
 import type { SqlName } from '../statements.js';
-import { dayKey, dayValues, StoreOps } from '../store.js';
+import { dayKey, dayValues, issueKey, StoreOps } from '../store.js';
 import { isUnreachable, PgError, SyncPg } from './bridge.js';
-import type { DayTotal, EventFields, EventRow, FeedRow, OffsetLine } from '../rows.js';
+import type { DayTotal, EventFields, EventRow, FeedRow, IssueCost, OffsetLine } from '../rows.js';
 import { fleetHosts } from './fleet.js';
 import { pgReadQuery } from './ad-hoc.js';
 import type { ExportQuery, FeedEntry, FeedPosition, Fleet, FleetStream, HostScope, QueryRows, Store } from '../api.js';
 import { readOnce, readPages } from './read-pages.js';
 import { pgEventsSql, pgExportSql, pgFeedCountSql, pgFeedPageSql, pgGroupsSql, pgRecordsSql } from './read-sql.js';
 import { checkPgSchema, migratePg } from './migrations.js';
-import { ADD_DAY_TOTALS, CHANGE_STAMP, COPY_EVENTS, EVENT_OFFSETS_PAGE, FLEET_STREAMS, FORGET_HOST, LAST_COMMIT, DB_BYTES, EVENT_ORDER_LOCK, EVENTS_AFTER, HOST_WRITE_LOCK, MAX_EVENT_ID, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
+import { ADD_DAY_TOTALS, ADD_ISSUE_COSTS, CHANGE_STAMP, COPY_EVENTS, EVENT_OFFSETS_PAGE, FLEET_STREAMS, FORGET_HOST, LAST_COMMIT, DB_BYTES, EVENT_ORDER_LOCK, EVENTS_AFTER, HOST_WRITE_LOCK, MAX_EVENT_ID, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
 
 // tailer/pg-tailer.ts labels its messages with it until the fleet tailer opens through the registry (issue #23).
 export { redact };
@@ -289,6 +289,12 @@ export class PgStore extends StoreOps implements Store {
     const columns: unknown[][] = Array.from({ length: 14 }, () => []);
     for (const t of cells) [...dayKey(t), ...dayValues(t)].forEach((v, i) => columns[i]!.push(noNul(v)));
     if (columns[0]!.length > 0) this.conn.exec(ADD_DAY_TOTALS, [this.host, ...columns]);
+  }
+
+  override addIssueCosts(cells: Iterable<IssueCost>): void {
+    const columns: unknown[][] = Array.from({ length: 9 }, () => []);
+    for (const c of cells) [...issueKey(c), c.usd_sum, c.tok_in, c.tok_out].forEach((v, i) => columns[i]!.push(noNul(v)));
+    if (columns[0]!.length > 0) this.conn.exec(ADD_ISSUE_COSTS, [this.host, ...columns]);
   }
 
   // The query shapes of read-sql.ts, over every host or the one named in the query.

@@ -1,7 +1,7 @@
 import { TOKENS_PER_PRICE, type PriceTable } from '../../model/cost.js';
 import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../../model/query.js';
 import { DAY_SECONDS, TYPE_PREFIX_END } from '../../model/rules.js';
-import { dayPlan, groupPlan, type DayPlan } from '../day-plan.js';
+import { dayPlan, groupPlan, type DayPlan, type GroupPlan } from '../day-plan.js';
 import { PG_DAY_OF, PG_OK_OF } from './statements.js';
 import type { ExportQuery, HostScope } from '../api.js';
 
@@ -86,22 +86,42 @@ function costSql(config: PriceTable, p: Params, cells = false): string {
   return cells ? `usd_sum + ${priced}` : `CASE WHEN cost_usd > 0 THEN cost_usd ELSE ${priced} END`;
 }
 
-/** Each group key as day_totals holds it (sql/pg/003); issue is not one of its keys. */
-const DAY_TOTALS_EXPR: Partial<Record<GroupKey, string>> = {
-  stage: 'CASE WHEN nulls & 1 = 1 THEN NULL ELSE stage END',
-  model: 'CASE WHEN nulls & 2 = 2 THEN NULL ELSE model END',
-  date: 'day',
-  success: 'ok',
+/** Each group key as the rollups hold it (sql/pg/003-006): day_totals and all_totals, and issue_costs. */
+const CELL_EXPR: Record<'day_totals' | 'issue_costs', Partial<Record<GroupKey, string>>> = {
+  day_totals: {
+    stage: 'CASE WHEN nulls & 1 = 1 THEN NULL ELSE stage END',
+    model: 'CASE WHEN nulls & 2 = 2 THEN NULL ELSE model END',
+    date: 'day',
+    success: 'ok',
+  },
+  issue_costs: {
+    issue: 'CASE WHEN nulls & 1 = 1 THEN NULL ELSE issue END',
+    model: 'CASE WHEN nulls & 2 = 2 THEN NULL ELSE model END',
+    date: 'day',
+  },
 };
 
-/** day_totals' cells over a plan's whole days; `types` as an IN list, or a type family for the feed. */
-function dayCells(plan: DayPlan, p: Params, streams: string[], host: string | undefined, types: { in: string[] } | { under: string } | undefined): string {
+/**
+ * As SQLite's: a rollup's cells over a plan's whole days (`inside`), over the
+ * days an all-time read takes away from all_totals (`after`), or all of them;
+ * `types` as an IN list, or a type family for the feed. Undefined when there
+ * are no such days.
+ */
+function dayCells(
+  plan: DayPlan, p: Params, streams: string[], host: string | undefined, types: { in: string[] } | { under: string } | undefined, days: 'inside' | 'after' | 'all' = 'inside',
+): string | undefined {
+  if (days === 'after' && plan.to === undefined && !plan.skipDayZero) return undefined;
   const parts = [`stream IN (${p.list(streams)})`];
   if (types && 'in' in types) parts.push(`type IN (${p.list(types.in)})`, 'nulls & 4 = 0');
   if (types && 'under' in types) parts.push(`(type = ${p.add(types.under, '::text')} OR starts_with(type, ${p.add(`${types.under}.`, '::text')}))`, 'nulls & 4 = 0');
-  if (plan.from !== undefined) parts.push(`day >= ${p.add(plan.from, '::bigint')}`);
-  if (plan.to !== undefined) parts.push(`day <= ${p.add(plan.to, '::bigint')}`);
-  if (plan.skipDayZero) parts.push('day != 0');
+  if (days === 'after') {
+    parts.push(`(${[...(plan.to !== undefined ? [`day > ${p.add(plan.to, '::bigint')}`] : []), ...(plan.skipDayZero ? ['day = 0'] : [])].join(' OR ')})`);
+  }
+  if (days === 'inside') {
+    if (plan.from !== undefined) parts.push(`day >= ${p.add(plan.from, '::bigint')}`);
+    if (plan.to !== undefined) parts.push(`day <= ${p.add(plan.to, '::bigint')}`);
+    if (plan.skipDayZero) parts.push('day != 0');
+  }
   hostBound(parts, p, host);
   return parts.join(' AND ');
 }
@@ -123,14 +143,24 @@ function rowGroups(q: GroupQuery & HostScope, p: Params, extra: string[] = []): 
   return `SELECT ${keys}, COUNT(*) AS n, ${sum} AS s${stats} FROM events WHERE ${where(q, p, extra)} GROUP BY ${groupBy}`;
 }
 
-/** As SQLite's: the window's whole days from day_totals, its partial days from the rows (../day-plan.ts), and a cost's odd rows. */
-function dayTotalsSql(q: GroupQuery & HostScope, plan: DayPlan): Sql {
+/** As SQLite's rollupSql: whole days from a rollup (all_totals less the days after, for all time), partial days and a cost's odd rows from the rows. */
+function rollupSql(q: GroupQuery & HostScope, plan: GroupPlan): Sql {
   const p = new Params();
+  const expr = CELL_EXPR[plan.table];
+  const keys = q.by.map((k, i) => `${expr[k]!} AS k${i}`).join(', ');
   const groupBy = q.by.map((_, i) => `k${i}`).join(', ');
   const cost = q.sum === 'cost' ? costSql(q.prices!, p, true) : undefined;
   const s = cost ?? (q.sum ? 'duration_sum' : '0::float8');
-  const pieces = [`SELECT ${q.by.map((k, i) => `${DAY_TOTALS_EXPR[k]!} AS k${i}`).join(', ')}, ${cost ? '0::bigint' : 'n'} AS n, ${s} AS s${q.stats ? ', dur_min, dur_max, usd_sum' : ''}
-    FROM day_totals WHERE ${dayCells(plan, p, q.streams, q.host, { in: q.types })}`];
+  const types = { in: q.types };
+  const pieces: string[] = [];
+  if (plan.allTime) {
+    pieces.push(`SELECT ${keys}, n, ${s} AS s FROM all_totals WHERE ${dayCells(plan, p, q.streams, q.host, types, 'all')!}`);
+    const after = dayCells(plan, p, q.streams, q.host, types, 'after');
+    if (after) pieces.push(`SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${after}`);
+  } else {
+    pieces.push(`SELECT ${keys}, ${cost ? '0::bigint' : 'n'} AS n, ${s} AS s${q.stats ? ', dur_min, dur_max, usd_sum' : ''}
+      FROM ${plan.table} WHERE ${dayCells(plan, p, q.streams, q.host, types)!}`);
+  }
   for (const part of plan.rows) pieces.push(rowGroups({ ...q, ...part }, p));
   if (cost) {
     const whole = { ...q, since: plan.from === undefined ? undefined : plan.from * DAY_SECONDS, until: plan.to === undefined ? undefined : (plan.to + 1) * DAY_SECONDS };
@@ -147,7 +177,7 @@ function dayTotalsSql(q: GroupQuery & HostScope, plan: DayPlan): Sql {
 
 export function pgGroupsSql(q: GroupQuery & HostScope): Sql {
   const plan = groupPlan(q);
-  if (plan) return dayTotalsSql(q, plan);
+  if (plan) return rollupSql(q, plan);
   const p = new Params();
   return { sql: rowGroups(q, p), params: p.values };
 }
@@ -172,12 +202,15 @@ function feedWhere(q: FeedQuery & HostScope, p: Params, forCount: boolean): stri
   return parts.join(' AND ');
 }
 
-/** The feed's total: whole days from day_totals and the rest from the rows, unless one issue's events are asked for. */
+/** The feed's total, unless one issue's events are asked for: all_totals less the days after its last whole day, and the rest from the rows. */
 export function pgFeedCountSql(q: FeedQuery & HostScope): Sql {
   const p = new Params();
   const plan = q.issue === undefined ? dayPlan({ upTo: q.upTo }) : undefined;
   if (!plan) return { sql: `SELECT COUNT(*) AS n FROM events WHERE ${feedWhere(q, p, true)}`, params: p.values };
-  const parts = [`(SELECT COALESCE(SUM(n), 0) FROM day_totals WHERE ${dayCells(plan, p, q.streams, q.host, q.type === undefined ? undefined : { under: q.type })})`];
+  const types = q.type === undefined ? undefined : { under: q.type };
+  const parts = [`(SELECT COALESCE(SUM(n), 0) FROM all_totals WHERE ${dayCells(plan, p, q.streams, q.host, types, 'all')!})`];
+  const after = dayCells(plan, p, q.streams, q.host, types, 'after');
+  if (after) parts.push(`(SELECT -COALESCE(SUM(n), 0) FROM day_totals WHERE ${after})`);
   for (const part of plan.rows) {
     parts.push(`(SELECT COUNT(*) FROM events WHERE ${feedWhere(q, p, true)} AND ts_epoch >= ${p.add(part.since, '::float8')})`);
   }

@@ -8,6 +8,11 @@ export const PG_OK_OF = `CASE WHEN result = '${SUCCESS}' THEN 1 ELSE 0 END`;
 const PG_TOKENS_OF = (side: 'input' | 'output'): string =>
   `COALESCE(SUM(CASE WHEN cost_usd > 0 OR input_tokens < 0 OR output_tokens < 0 THEN 0 ELSE ${side}_tokens END), 0)`;
 
+/** As ../statements.ts HAS_COST: the events issue_costs counts (sql/pg/006). */
+const PG_HAS_COST = '(cost_usd > 0 OR (COALESCE(input_tokens, 0) >= 0 AND COALESCE(output_tokens, 0) >= 0 AND (input_tokens > 0 OR output_tokens > 0)))';
+const PG_ISSUE_VALUES = `COALESCE(SUM(cost_usd) FILTER (WHERE cost_usd > 0), 0) AS usd_sum,
+  COALESCE(SUM(CASE WHEN cost_usd > 0 THEN 0 ELSE input_tokens END), 0) AS tok_in, COALESCE(SUM(CASE WHEN cost_usd > 0 THEN 0 ELSE output_tokens END), 0) AS tok_out`;
+
 /** day_totals' values over a group of events rows, as ingest/day-tally.ts sums them (sql/pg/005). */
 export const PG_DAY_VALUES = `COUNT(*) AS n, COALESCE(SUM(duration_s), 0) AS duration_sum, MIN(COALESCE(duration_s, 0)) AS dur_min,
   MAX(COALESCE(duration_s, 0)) AS dur_max, COALESCE(SUM(cost_usd) FILTER (WHERE cost_usd > 0), 0) AS usd_sum,
@@ -96,6 +101,26 @@ export const PG_SQL = {
     FROM events WHERE host = $1 AND stream = $2 AND (type = $3::text OR ($3::text IS NULL AND type IS NULL))
       AND ts_epoch >= $4::float8 AND ts_epoch < $5::float8
     GROUP BY host, stream, type, 4, 5, 6, 7, 8`,
+  clearIssueDay: `DELETE FROM issue_costs WHERE host = $1 AND stream = $2 AND type = COALESCE($3::text, '') AND day = $4::bigint
+    AND (nulls & 4 = 4) = ($3::text IS NULL)`,
+  recountIssueDay: `INSERT INTO issue_costs SELECT host, stream, COALESCE(type, ''), ${PG_DAY_OF},
+      (CASE WHEN issue IS NULL THEN 1 ELSE 0 END) | (CASE WHEN model IS NULL THEN 2 ELSE 0 END) | (CASE WHEN type IS NULL THEN 4 ELSE 0 END),
+      COALESCE(issue, 0), COALESCE(model, ''), ${PG_ISSUE_VALUES}
+    FROM events WHERE host = $1 AND stream = $2 AND (type = $3::text OR ($3::text IS NULL AND type IS NULL))
+      AND ts_epoch >= $4::float8 AND ts_epoch < $5::float8 AND ${PG_HAS_COST}
+    GROUP BY host, stream, type, 4, 5, 6, 7`,
+  issueCostsKept: `SELECT stream, CASE WHEN nulls & 4 = 4 THEN NULL ELSE type END AS type, day,
+      CASE WHEN nulls & 1 = 1 THEN NULL ELSE issue END AS issue, CASE WHEN nulls & 2 = 2 THEN NULL ELSE model END AS model, usd_sum, tok_in, tok_out
+    FROM issue_costs WHERE host = $1`,
+  issueCostsFromRows: `SELECT stream, type, ${PG_DAY_OF} AS day, issue, model, ${PG_ISSUE_VALUES}
+    FROM events WHERE host = $1 AND ${PG_HAS_COST} GROUP BY stream, type, 3, issue, model`,
+  allTotalsKept: `SELECT stream, CASE WHEN nulls & 4 = 4 THEN NULL ELSE type END AS type, 0 AS day,
+      CASE WHEN nulls & 1 = 1 THEN NULL ELSE stage END AS stage, CASE WHEN nulls & 2 = 2 THEN NULL ELSE model END AS model, ok, n, duration_sum
+    FROM all_totals WHERE host = $1`,
+  allTotalsFromDays: `SELECT stream, CASE WHEN nulls & 4 = 4 THEN NULL ELSE type END AS type, 0 AS day,
+      CASE WHEN nulls & 1 = 1 THEN NULL ELSE stage END AS stage, CASE WHEN nulls & 2 = 2 THEN NULL ELSE model END AS model, ok,
+      SUM(n)::bigint AS n, COALESCE(SUM(duration_sum), 0) AS duration_sum
+    FROM day_totals WHERE host = $1 GROUP BY stream, type, nulls, stage, model, ok`,
   deleteEventsOfSource: 'DELETE FROM events WHERE host = $1 AND source_id = $2',
   deleteRejectsOfSource: 'DELETE FROM rejects WHERE host = $1 AND source_id = $2',
 } as const satisfies Record<SqlName, string>;
@@ -115,6 +140,14 @@ export const ADD_DAY_TOTALS = `INSERT INTO day_totals (host, stream, type, day, 
   DO UPDATE SET n = day_totals.n + excluded.n, duration_sum = day_totals.duration_sum + excluded.duration_sum,
     dur_min = LEAST(day_totals.dur_min, excluded.dur_min), dur_max = GREATEST(day_totals.dur_max, excluded.dur_max),
     usd_sum = day_totals.usd_sum + excluded.usd_sum, tok_in = day_totals.tok_in + excluded.tok_in, tok_out = day_totals.tok_out + excluded.tok_out`;
+
+/** As ADD_DAY_TOTALS, for issue_costs: the columns of StoreOps.issueKey, then the cost sums, as arrays. */
+export const ADD_ISSUE_COSTS = `INSERT INTO issue_costs (host, stream, type, day, nulls, issue, model, usd_sum, tok_in, tok_out)
+  SELECT $1, c.stream, COALESCE(c.type, ''), c.day, c.nulls | CASE WHEN c.type IS NULL THEN 4 ELSE 0 END, c.issue, c.model, c.usd, c.tin, c.tout
+  FROM unnest($2::text[], $3::text[], $4::bigint[], $5::int[], $6::float8[], $7::text[], $8::float8[], $9::float8[], $10::float8[])
+    AS c(stream, type, day, nulls, issue, model, usd, tin, tout)
+  ON CONFLICT (stream, type, day, host, nulls, issue, model)
+  DO UPDATE SET usd_sum = issue_costs.usd_sum + excluded.usd_sum, tok_in = issue_costs.tok_in + excluded.tok_in, tok_out = issue_costs.tok_out + excluded.tok_out`;
 
 /** The statements called with named parameters (as SQLite's @name): their names in the order of $2, $3, … */
 export const NAMED_PARAMS: Partial<Record<SqlName, readonly string[]>> = {
@@ -179,6 +212,8 @@ export const FORGET_HOST = [
   'DELETE FROM events WHERE host = $1',
   'DELETE FROM rejects WHERE host = $1',
   'DELETE FROM day_totals WHERE host = $1',
+  'DELETE FROM all_totals WHERE host = $1',
+  'DELETE FROM issue_costs WHERE host = $1',
   'DELETE FROM sources WHERE host = $1',
 ] as const;
 
