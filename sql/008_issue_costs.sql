@@ -65,3 +65,7 @@ CREATE TRIGGER day_totals_dropped AFTER DELETE ON day_totals BEGIN
   DELETE FROM all_totals
     WHERE stream_id = OLD.stream_id AND type_id = OLD.type_id AND nulls = OLD.nulls AND stage = OLD.stage AND model = OLD.model AND ok = OLD.ok AND n <= 0;
 END;
+
+-- The days after an all-time window's end, for every type at once (the
+-- activity feed's total with no type asked for): the key leads with type.
+CREATE INDEX day_totals_by_day ON day_totals(stream_id, day);
