@@ -170,6 +170,30 @@ describe.each(['sqlite', 'postgres'] as const)('the dashboard in Chromium (%s)',
     expect(problems).toEqual([]);
   });
 
+  it('a slow answer to an earlier choice of filters does not replace the answer to the latest one', async () => {
+    // The feed with no issue filter answers 1.5 s late (as a busy database server might); the one filtered by issue answers at once.
+    await page.route('**/api/activity?*', async (route) => {
+      if (!new URL(route.request().url()).searchParams.has('issue')) await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+    try {
+      await page.selectOption('#type-filter', 'stage');
+      await page.selectOption('#type-filter', '');
+      await page.fill('#issue-filter', '4242');
+      await page.press('#issue-filter', 'Enter');
+      await expect.poll(() => page.locator('#feed tbody tr').count(), { timeout: 5000 }).toBe(1);
+      // Past the moment the slow, unfiltered answers arrived: the filtered rows stay.
+      await page.waitForTimeout(2500);
+      expect(await page.locator('#feed tbody tr').count()).toBe(1);
+    } finally {
+      await page.unroute('**/api/activity?*');
+      await page.fill('#issue-filter', '');
+      await page.press('#issue-filter', 'Enter');
+      await page.locator('#issue-filter').blur();
+    }
+    await expect.poll(() => page.locator('#feed tbody tr').count(), { timeout: 5000 }).toBeGreaterThan(1);
+  });
+
   it('shows the fleet\'s hosts, and one host\'s numbers when it is chosen (a one-machine mirror has no host choice)', async () => {
     const choice = page.locator('#host-choice');
     if (engine === 'sqlite') {

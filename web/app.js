@@ -245,8 +245,12 @@ function showFeedCount() {
   $('#feed-count').textContent = `${feedTotal.toLocaleString('en-US')} matching events`;
 }
 
+let feedAsked = 0;
 async function loadFeed() {
+  const asked = ++feedAsked;
   const feed = await api('/api/activity', { limit: 50, type: state.type, issue: state.issue, stream: state.stream, now: state.now, host: state.host });
+  // Filters changed while this was on its way: a slow answer to an earlier choice must not replace the answer to the latest.
+  if (asked !== feedAsked) return;
   $('#feed tbody').replaceChildren(...feed.events.map((e) => feedRow(e, false)));
   feedTotal = feed.total;
   showFeedCount();
