@@ -31,7 +31,9 @@ function dump(dbPath: string): Record<string, unknown[][]> {
     for (const t of tables) {
       const cols = (db.prepare(`SELECT * FROM "${t}" LIMIT 0`).columns() as { name: string }[]).map((c) => c.name).filter((c) => !when(c));
       const order = cols.map((_, i) => i + 1).join(', ');
-      out[t] = db.prepare(`SELECT ${cols.map((c) => `"${c}"`).join(', ')} FROM "${t}" ORDER BY ${order}`).raw().all() as unknown[][];
+      const rows = db.prepare(`SELECT ${cols.map((c) => `"${c}"`).join(', ')} FROM "${t}" ORDER BY ${order}`).raw().all() as unknown[][];
+      // A rollup's sums are added batch by batch, and floating-point addition is not associative: 12 significant digits of them are the same however the lines were split.
+      out[t] = rows.map((r) => r.map((v) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(12)) : v)));
     }
     return out;
   });
