@@ -29,38 +29,38 @@ INSERT INTO issue_costs
   WHERE cost_usd > 0 OR (COALESCE(input_tokens, 0) >= 0 AND COALESCE(output_tokens, 0) >= 0 AND (input_tokens > 0 OR output_tokens > 0))
   GROUP BY 1, 2, 3, 4, 5, 6;
 
--- all_totals: day_totals' counts and duration sums with the day left out,
--- so an all-time window reads one cell per key instead of one per day (it
--- takes away the cells of the days after its end). Triggers keep it equal
--- to the sum of day_totals in every transaction that changes day_totals.
+-- all_totals: day_totals' counts with the day left out, so an all-time
+-- count reads one cell per key instead of one per day (it takes away the
+-- counts of the days after its end). Counts only: whole numbers, so the
+-- difference is exact, where one of floating-point sums need not be.
+-- Triggers keep it equal to the sum of day_totals in every transaction
+-- that changes day_totals.
 CREATE TABLE all_totals (
-  stream_id    INTEGER NOT NULL,
-  type_id      INTEGER NOT NULL,
-  nulls        INTEGER NOT NULL,
-  stage        TEXT    NOT NULL,
-  model        TEXT    NOT NULL,
-  ok           INTEGER NOT NULL,
-  n            INTEGER NOT NULL,
-  duration_sum REAL    NOT NULL,
+  stream_id INTEGER NOT NULL,
+  type_id   INTEGER NOT NULL,
+  nulls     INTEGER NOT NULL,
+  stage     TEXT    NOT NULL,
+  model     TEXT    NOT NULL,
+  ok        INTEGER NOT NULL,
+  n         INTEGER NOT NULL,
   PRIMARY KEY (stream_id, type_id, nulls, stage, model, ok)
 ) WITHOUT ROWID;
 
-INSERT INTO all_totals
-  SELECT stream_id, type_id, nulls, stage, model, ok, SUM(n), TOTAL(duration_sum) FROM day_totals GROUP BY 1, 2, 3, 4, 5, 6;
+INSERT INTO all_totals SELECT stream_id, type_id, nulls, stage, model, ok, SUM(n) FROM day_totals GROUP BY 1, 2, 3, 4, 5, 6;
 
 CREATE TRIGGER day_totals_added AFTER INSERT ON day_totals BEGIN
-  INSERT INTO all_totals VALUES (NEW.stream_id, NEW.type_id, NEW.nulls, NEW.stage, NEW.model, NEW.ok, NEW.n, NEW.duration_sum)
-    ON CONFLICT (stream_id, type_id, nulls, stage, model, ok) DO UPDATE SET n = n + excluded.n, duration_sum = duration_sum + excluded.duration_sum;
+  INSERT INTO all_totals VALUES (NEW.stream_id, NEW.type_id, NEW.nulls, NEW.stage, NEW.model, NEW.ok, NEW.n)
+    ON CONFLICT (stream_id, type_id, nulls, stage, model, ok) DO UPDATE SET n = n + excluded.n;
 END;
 
 -- An update of a cell never changes its key (the ingest adds to its values).
-CREATE TRIGGER day_totals_changed AFTER UPDATE ON day_totals BEGIN
-  UPDATE all_totals SET n = n + NEW.n - OLD.n, duration_sum = duration_sum + NEW.duration_sum - OLD.duration_sum
+CREATE TRIGGER day_totals_changed AFTER UPDATE OF n ON day_totals BEGIN
+  UPDATE all_totals SET n = n + NEW.n - OLD.n
     WHERE stream_id = OLD.stream_id AND type_id = OLD.type_id AND nulls = OLD.nulls AND stage = OLD.stage AND model = OLD.model AND ok = OLD.ok;
 END;
 
 CREATE TRIGGER day_totals_dropped AFTER DELETE ON day_totals BEGIN
-  UPDATE all_totals SET n = n - OLD.n, duration_sum = duration_sum - OLD.duration_sum
+  UPDATE all_totals SET n = n - OLD.n
     WHERE stream_id = OLD.stream_id AND type_id = OLD.type_id AND nulls = OLD.nulls AND stage = OLD.stage AND model = OLD.model AND ok = OLD.ok;
   DELETE FROM all_totals
     WHERE stream_id = OLD.stream_id AND type_id = OLD.type_id AND nulls = OLD.nulls AND stage = OLD.stage AND model = OLD.model AND ok = OLD.ok AND n <= 0;

@@ -5,7 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPg, type PgServer } from '../fixtures/pg-server.js';
 import { importAll } from '../src/import/import.js';
 import { ingestStream } from '../src/ingest/ingest-stream.js';
-import { DEFAULT_CONFIG } from '../src/metrics/config.js';
+import { DEFAULT_CONFIG, mergeConfig } from '../src/metrics/config.js';
+import { costBreakdown } from '../src/metrics/costs.js';
+import { metricsHistory } from '../src/metrics/history.js';
+import { ScanSource } from '../src/read/scan-source.js';
 import type { PriceTable } from '../src/model/cost.js';
 import type { GroupKey, GroupQuery, GroupRow } from '../src/model/query.js';
 import { typeMatches } from '../src/model/rules.js';
@@ -228,15 +231,106 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
     const v = cli(['--dir', dir, '--json', 'verify']);
     expect(v.code).not.toBe(0);
     expect(v.json.problems).toEqual([
-      expect.objectContaining({ path: 'all_totals', problem: 'changed', detail: expect.stringMatching(/^events pipeline.completed of all time, .*success: kept n 2, .*day_totals say n 1,.*run `jsonl-mirror rebuild`/) }),
+      expect.objectContaining({ path: 'all_totals', problem: 'changed', detail: expect.stringMatching(/^events pipeline.completed of all time, .*success: kept n 2, day_totals say n 1; run `jsonl-mirror rebuild`/) }),
       expect.objectContaining({ path: 'issue_costs', problem: 'changed', detail: expect.stringMatching(/^events pipeline.cost on 2026-01-01, issue 7, model opus: kept usd_sum 5, tok_in 1000000, .*the rows say usd_sum 2, tok_in 1000000,/) }),
     ]);
-    // Each drifted rollup is what a helper answers from: the breakdown by issue, the all-time completions.
+    // Each drifted rollup is what a helper answers from: the breakdown by issue, the activity feed's total.
     expect(metric('costs', 'sqlite').byIssue).toEqual({ 7: 20 });
-    expect(metric('history', 'sqlite').total_completed).toBe(2);
+    expect(metric('activity', 'sqlite').total).toBe(4);
+    expect(metric('activity', 'scan').total).toBe(3);
     expect(cli(['--dir', dir, '--json', 'rebuild', '--yes']).code).toBe(0);
     expect(cli(['--dir', dir, '--json', 'verify']).json.ok).toBe(true);
-    for (const name of ['costs', 'history']) expect(metric(name, 'sqlite')).toEqual(metric(name, 'scan'));
+    for (const name of ['costs', 'activity']) expect(metric(name, 'sqlite')).toEqual(metric(name, 'scan'));
+  });
+});
+
+describe('the rollups answer exactly as the rows where floating-point arithmetic could tell them apart', () => {
+  const NOW = 1770768000;
+  const log = (dir: string, events: object[], append = false) =>
+    (append ? appendFileSync : writeFileSync)(join(dir, 'events.jsonl'), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+  const answers = (dir: string, store: Store, helper: (src: MirrorSource | ScanSource) => unknown) =>
+    [helper(new MirrorSource(store, { kind: 'sqlite' })), helper(new ScanSource(dir))];
+
+  it('an all-time duration sum with days after the window (0.5 + 0.5 + 0.4 - 0.4 is not 1)', () => {
+    const dir = tmp();
+    const at = (type: string, duration_s: number, ts_epoch: number) => ({ type, stage: 'build', result: 'success', duration_s, ts_epoch });
+    log(dir, [0, 1].flatMap((i) => [at('stage.completed', 0.5, NOW - 2 * D + i), at('pipeline.completed', 0.5, NOW - 2 * D + i)])
+      .concat([at('stage.completed', 0.4, NOW + 3 * D), at('pipeline.completed', 0.4, NOW + 3 * D)]));
+    const store = openStore(join(dir, 'mirror.db'));
+    try {
+      importAll(store, dir);
+      const [mirror, scan] = answers(dir, store, (src) => metricsHistory(src, { now: NOW }));
+      expect(mirror).toEqual(scan);
+      expect((scan as { stage_durations: object }).stage_durations).toEqual({ build: 1 });
+    } finally {
+      store.close();
+    }
+  });
+
+  it('one day of durations ingested in two batches (0.4, then 0.6)', () => {
+    const dir = tmp();
+    log(dir, [{ type: 'stage.completed', stage: 'build', duration_s: 0.4, ts_epoch: NOW - 2 * D + 10 }]);
+    const store = openStore(join(dir, 'mirror.db'));
+    try {
+      importAll(store, dir);
+      log(dir, [{ type: 'stage.completed', stage: 'build', duration_s: 0.6, ts_epoch: NOW - 2 * D + 20 }], true);
+      ingestStream(store, dir, 'events', { rotatedGraceMs: 0 });
+      const [mirror, scan] = answers(dir, store, (src) => metricsHistory(src, { now: NOW }).stage_durations);
+      expect(mirror).toEqual(scan);
+      expect(scan).toEqual({ build: 1 });
+    } finally {
+      store.close();
+    }
+  });
+
+  it('durations that add up past the largest double keep being ingested', () => {
+    const dir = tmp();
+    const e = (i: number) => ({ type: 'stage.completed', stage: 'build', duration_s: 1e308, ts_epoch: NOW - 2 * D + i });
+    log(dir, [e(1)]);
+    const store = openStore(join(dir, 'mirror.db'));
+    try {
+      importAll(store, dir);
+      for (let i = 2; i < 5; i++) {
+        log(dir, [e(i)], true);
+        expect(ingestStream(store, dir, 'events', { rotatedGraceMs: 0 }).rows).toBe(1);
+      }
+      expect(store.allTotalsKept().map((t) => t.n)).toEqual([4]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a model named as a property every object has (constructor) is priced as an unknown one, by the scan too', () => {
+    const dir = tmp();
+    log(dir, [{ type: 'pipeline.cost', model: 'constructor', input_tokens: 1e6, ts_epoch: NOW - 100 }]);
+    const store = openStore(join(dir, 'mirror.db'));
+    try {
+      importAll(store, dir);
+      const [mirror, scan] = answers(dir, store, (src) => costBreakdown(src, { now: NOW }));
+      expect(mirror).toEqual(scan);
+      expect((scan as { byModel: object }).byModel).toEqual({ constructor: 3 });
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a negative price is refused; a table with one, passed to the library, is priced per event as the scan does', () => {
+    expect(() => mergeConfig({ prices: { opus: { input: 15, output: -1 } } })).toThrow(/price of model "opus" must not be negative/);
+    const dir = tmp();
+    log(dir, [
+      { type: 'pipeline.cost', ts_epoch: NOW - 3 * D + 100, model: 'opus', issue: 5, input_tokens: 0, output_tokens: 1_000_000 },
+      { type: 'pipeline.cost', ts_epoch: NOW - 3 * D + 200, model: 'opus', issue: 5, input_tokens: 1_000_000, output_tokens: 0 },
+    ]);
+    const store = openStore(join(dir, 'mirror.db'));
+    try {
+      importAll(store, dir);
+      const config = { ...DEFAULT_CONFIG, prices: { ...DEFAULT_CONFIG.prices, opus: { input: 15, output: -1 } } };
+      const [mirror, scan] = answers(dir, store, (src) => costBreakdown(src, { now: NOW + 5, config }));
+      expect(mirror).toEqual(scan);
+      expect((scan as { total: number }).total).toBe(15);
+    } finally {
+      store.close();
+    }
   });
 });
 

@@ -30,36 +30,33 @@ INSERT INTO issue_costs
   WHERE cost_usd > 0 OR (COALESCE(input_tokens, 0) >= 0 AND COALESCE(output_tokens, 0) >= 0 AND (input_tokens > 0 OR output_tokens > 0))
   GROUP BY 1, 2, 3, 4, 5, 6, 7;
 
--- all_totals: day_totals' counts and duration sums with the day left out,
--- kept equal to their sum by a trigger in every transaction that changes
--- day_totals.
+-- all_totals: day_totals' counts with the day left out (counts only: their
+-- difference is exact), kept equal to their sum by a trigger in every
+-- transaction that changes day_totals.
 CREATE TABLE all_totals (
-  host         TEXT COLLATE "C" NOT NULL,
-  stream       TEXT COLLATE "C" NOT NULL,
-  type         TEXT COLLATE "C" NOT NULL,
-  nulls        INTEGER NOT NULL,
-  stage        TEXT COLLATE "C" NOT NULL,
-  model        TEXT COLLATE "C" NOT NULL,
-  ok           INTEGER NOT NULL,
-  n            BIGINT NOT NULL,
-  duration_sum DOUBLE PRECISION NOT NULL,
+  host   TEXT COLLATE "C" NOT NULL,
+  stream TEXT COLLATE "C" NOT NULL,
+  type   TEXT COLLATE "C" NOT NULL,
+  nulls  INTEGER NOT NULL,
+  stage  TEXT COLLATE "C" NOT NULL,
+  model  TEXT COLLATE "C" NOT NULL,
+  ok     INTEGER NOT NULL,
+  n      BIGINT NOT NULL,
   PRIMARY KEY (stream, type, host, nulls, stage, model, ok)
 );
 
-INSERT INTO all_totals
-  SELECT host, stream, type, nulls, stage, model, ok, SUM(n), COALESCE(SUM(duration_sum), 0) FROM day_totals GROUP BY 1, 2, 3, 4, 5, 6, 7;
+INSERT INTO all_totals SELECT host, stream, type, nulls, stage, model, ok, SUM(n) FROM day_totals GROUP BY 1, 2, 3, 4, 5, 6, 7;
 
 CREATE FUNCTION day_totals_roll() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   -- An update of a cell never changes its key (the ingest adds to its values).
   IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    UPDATE all_totals SET n = n - OLD.n, duration_sum = duration_sum - OLD.duration_sum
+    UPDATE all_totals SET n = n - OLD.n
       WHERE host = OLD.host AND stream = OLD.stream AND type = OLD.type AND nulls = OLD.nulls AND stage = OLD.stage AND model = OLD.model AND ok = OLD.ok;
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    INSERT INTO all_totals VALUES (NEW.host, NEW.stream, NEW.type, NEW.nulls, NEW.stage, NEW.model, NEW.ok, NEW.n, NEW.duration_sum)
-      ON CONFLICT (stream, type, host, nulls, stage, model, ok)
-      DO UPDATE SET n = all_totals.n + excluded.n, duration_sum = all_totals.duration_sum + excluded.duration_sum;
+    INSERT INTO all_totals VALUES (NEW.host, NEW.stream, NEW.type, NEW.nulls, NEW.stage, NEW.model, NEW.ok, NEW.n)
+      ON CONFLICT (stream, type, host, nulls, stage, model, ok) DO UPDATE SET n = all_totals.n + excluded.n;
   ELSE
     DELETE FROM all_totals
       WHERE host = OLD.host AND stream = OLD.stream AND type = OLD.type AND nulls = OLD.nulls AND stage = OLD.stage AND model = OLD.model AND ok = OLD.ok AND n <= 0;
@@ -67,7 +64,7 @@ BEGIN
   RETURN NULL;
 END $$;
 
-CREATE TRIGGER day_totals_roll AFTER INSERT OR UPDATE OR DELETE ON day_totals FOR EACH ROW EXECUTE FUNCTION day_totals_roll();
+CREATE TRIGGER day_totals_roll AFTER INSERT OR UPDATE OF n OR DELETE ON day_totals FOR EACH ROW EXECUTE FUNCTION day_totals_roll();
 
 -- The days after an all-time window's end, for every type at once (the
 -- activity feed's total with no type asked for): the key leads with type.

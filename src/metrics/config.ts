@@ -84,6 +84,10 @@ export function mergeConfig(partial: PartialConfig = {}): MetricsConfig {
     if (!Number.isFinite(p?.input) || !Number.isFinite(p?.output)) {
       throw new MirrorError('INVALID_ARGUMENT', `price of model "${model}" needs numeric "input" and "output" (USD per million tokens)`);
     }
+    // A negative price would make a spend out of nothing, or out of a refund: costs are priced per event and one of cost <= 0 is skipped.
+    if (p.input < 0 || p.output < 0) {
+      throw new MirrorError('INVALID_ARGUMENT', `price of model "${model}" must not be negative (USD per million tokens), got input ${p.input} and output ${p.output}`);
+    }
   }
   for (const [name, b] of Object.entries(config.bands)) {
     if (!Array.isArray(b) || b.length !== 3 || !b.every(Number.isFinite)) {

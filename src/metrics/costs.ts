@@ -21,9 +21,9 @@ export interface CostBreakdown {
 }
 
 /**
- * Costs of the window summed by the backend per (stage, model), which the
- * rollups answer for whole days, and per issue, which they do not keep
- * (an issue's spend is per event); folded and rounded here.
+ * Costs of the window summed by the backend per (stage, model) and per
+ * issue: two grouped reads, each of which a rollup answers for whole days
+ * (day_totals and issue_costs); folded and rounded here.
  */
 export function costBreakdown(src: EventSource, o: MetricOptions = {}): CostBreakdown {
   const r = resolve(src, { ...o, streams: costStreams(o.streams) }, 7);

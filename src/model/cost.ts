@@ -24,6 +24,8 @@ export const TOKENS_PER_PRICE = 1e6;
  */
 export function costOf(e: NormalEvent, table: PriceTable): number {
   if (e.cost_usd !== null && e.cost_usd > 0) return e.cost_usd;
-  const price = table.prices[(e.model ?? '').toLowerCase()] ?? table.prices[table.fallbackModel]!;
+  const key = (e.model ?? '').toLowerCase();
+  // Own keys only: a model named "constructor" is priced as unknown, as the SQL's CASE prices it.
+  const price = (Object.hasOwn(table.prices, key) ? table.prices[key] : undefined) ?? table.prices[table.fallbackModel]!;
   return ((e.input_tokens ?? 0) / TOKENS_PER_PRICE) * price.input + ((e.output_tokens ?? 0) / TOKENS_PER_PRICE) * price.output;
 }

@@ -35,8 +35,9 @@ export function prunable(store: Store, before?: number, deleted: SourceRow[] = [
 
 /**
  * Drops the rows of files that are gone (deleted, or truncated with no copy
- * left): the history docs/design.md#invariant-1 keeps until the user asks. The day_totals
- * cells they fell in are counted again from the rows left, in the same
+ * left): the history docs/design.md#invariant-1 keeps until the user asks. The rollup
+ * cells they fell in (day_totals, issue_costs; all_totals follows
+ * day_totals) are counted again from the rows left, in the same
  * transaction, so they still equal the rows.
  */
 export function pruneHistory(store: Store, o: PruneOptions = {}): PruneResult {

@@ -1,6 +1,6 @@
 import type { EventQuery, FeedQuery, GroupQuery, RecordQuery } from '../model/query.js';
 import type {
-  AppliedMigration, Checkpoint, DayRef, DayTotal, IssueCost, EventFields, EventRow, FeedRow, Follow, NewSource, OffsetLine, OwnReject, PrunableRow, ReadCheckpoint,
+  AllTotal, AppliedMigration, Checkpoint, DayRef, DayTotal, IssueCost, EventFields, EventRow, FeedRow, Follow, NewSource, OffsetLine, OwnReject, PrunableRow, ReadCheckpoint,
   RejectRow, SourceRow,
 } from './rows.js';
 
@@ -101,8 +101,8 @@ export interface Store {
   addIssueCosts(cells: Iterable<IssueCost>): void;
   issueCostsKept(): IssueCost[];
   issueCostsFromRows(): IssueCost[];
-  allTotalsKept(): DayTotal[];
-  allTotalsFromDays(): DayTotal[];
+  allTotalsKept(): AllTotal[];
+  allTotalsFromDays(): AllTotal[];
   dayTotalsKept(): DayTotal[];
   dayTotalsFromRows(): DayTotal[];
   prunable(): PrunableRow[];

@@ -14,8 +14,8 @@ export interface Window {
 }
 
 /**
- * How a count or sum over a window splits (docs/design.md, "Rollups"): the
- * whole UTC days inside it from day_totals, the partial days at its edges
+ * How a count or sum over a window splits (docs/design.md#invariant-12): the
+ * whole UTC days inside it from a rollup, the partial days at its edges
  * from the rows, so that the answer is the same as counting every row and
  * its cost follows the days of the window, not the events in them.
  */
@@ -60,22 +60,28 @@ const ISSUE_KEYS: ReadonlySet<GroupKey> = new Set(['issue', 'model', 'date']);
 export interface GroupPlan extends DayPlan {
   table: 'day_totals' | 'issue_costs';
   /**
-   * A window with no start reads all_totals (day_totals with the day left
-   * out) and takes away the cells of the days after its end, so its cost
-   * follows those days, not every day of the log: for counts and duration
-   * sums (a least or greatest value cannot be taken away, and a cost's
-   * group is one with a cost > 0, which a difference of sums cannot tell).
+   * A count over a window with no start reads all_totals (day_totals' counts
+   * with the day left out) and takes away the counts of the days after its
+   * end, so its cost follows those days, not every day of the log. Counts
+   * only: they are whole numbers, so the difference is exact, where one of
+   * floating-point sums (0.5 + 0.5 + 0.4 - 0.4) need not be.
    */
   allTime: boolean;
 }
 
+/** The rollups price token sums: a negative price would take a cost away where the rows skip the event. */
+const pricedBySums = (q: GroupQuery): boolean =>
+  Object.values(q.prices?.prices ?? {}).every((p) => p.input >= 0 && p.output >= 0);
+
 /** The plan for a grouped read, when a rollup can answer it: both engines ask this one rule. */
 export function groupPlan(q: GroupQuery): GroupPlan | undefined {
+  // A cost's groups hold only its events of cost > 0, which no cell's stats can tell apart.
+  if (q.sum === 'cost' && (q.stats || !pricedBySums(q))) return undefined;
   const plan = dayPlan(q);
   if (!plan) return undefined;
   if (q.by.every((k) => DAY_KEYS.has(k))) {
-    return { ...plan, table: 'day_totals', allTime: plan.from === undefined && !q.stats && q.sum !== 'cost' && !q.by.includes('date') };
+    return { ...plan, table: 'day_totals', allTime: plan.from === undefined && q.sum === undefined && !q.stats && !q.by.includes('date') };
   }
-  if (q.sum === 'cost' && !q.stats && q.by.every((k) => ISSUE_KEYS.has(k))) return { ...plan, table: 'issue_costs', allTime: false };
+  if (q.sum === 'cost' && q.by.every((k) => ISSUE_KEYS.has(k))) return { ...plan, table: 'issue_costs', allTime: false };
   return undefined;
 }

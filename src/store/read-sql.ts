@@ -97,9 +97,9 @@ const GROUP_EXPR: Record<GroupKey, string> = {
 
 /**
  * costOf() from model/cost.ts as SQL, term for term in the same order, so
- * each event's cost is the same double in both backends. Over day_totals
- * (`cells`) the same prices apply to a cell's token sums, added to its
- * positive cost_usd.
+ * each event's cost is the same double in both backends. Over a rollup's
+ * cells (`cells`: day_totals, issue_costs) the same prices apply to a cell's
+ * token sums, added to its positive cost_usd.
  */
 function costSql(config: PriceTable, cells = false): Sql {
   const models = Object.keys(config.prices);
@@ -136,11 +136,13 @@ const CELL_EXPR: Record<'day_totals' | 'issue_costs', Partial<Record<GroupKey, s
 
 /**
  * A rollup's cells of these streams and types: over a plan's whole days
- * (`inside`), or over the days an all-time read takes away from all_totals
- * (`after`: past its last whole day, and day 0 when it leaves out events of
- * no usable time); undefined when there are no such days.
+ * (`inside`), all of them, or those an all-time count takes away from
+ * all_totals: past its last whole day (`after`), and day 0 when it leaves
+ * out events of no usable time (`zero`). Undefined when there are none.
+ * Each is one range of the key, so it stays a search, not a walk of every day.
  */
-function dayCells(plan: DayPlan, streams: StreamCode[], types: number[] | undefined, days: 'inside' | 'after' | 'all' = 'inside'): Sql | undefined {
+function dayCells(plan: DayPlan, streams: StreamCode[], types: number[] | undefined, days: 'inside' | 'all' | 'after' | 'zero' = 'inside'): Sql | undefined {
+  if ((days === 'after' && plan.to === undefined) || (days === 'zero' && !plan.skipDayZero)) return undefined;
   const stream = oneOf('stream_id', streams.map((s) => s.id));
   const parts = [stream.sql];
   const params: unknown[] = [...stream.params];
@@ -150,11 +152,10 @@ function dayCells(plan: DayPlan, streams: StreamCode[], types: number[] | undefi
     params.push(...type.params);
   }
   if (days === 'after') {
-    const outside = [...(plan.to !== undefined ? ['day > ?'] : []), ...(plan.skipDayZero ? ['day = 0'] : [])];
-    if (outside.length === 0) return undefined;
-    parts.push(`(${outside.join(' OR ')})`);
-    if (plan.to !== undefined) params.push(plan.to);
+    parts.push('day > ?');
+    params.push(plan.to);
   }
+  if (days === 'zero') parts.push('day = 0');
   if (days === 'inside') {
     if (plan.from !== undefined) {
       parts.push('day >= ?');
@@ -196,7 +197,7 @@ const ODD_TOKENS = '(input_tokens < 0 OR output_tokens < 0)';
 
 /**
  * Grouped counts, sums and stats: the window's whole days from a rollup
- * (all_totals less the days after the window, for an all-time read), its
+ * (all_totals less the days after the window, for an all-time count), its
  * partial days from the rows (store/day-plan.ts); for a cost, also the
  * whole days' events the rollups cannot price, through their partial index.
  */
@@ -217,9 +218,11 @@ function rollupSql(q: GroupQuery, plan: GroupPlan, codes: NameCodes): Sql {
   };
   if (plan.allTime) {
     const all = dayCells(plan, streams, types, 'all')!;
-    add({ sql: `SELECT ${keys}, n, ${s} AS s FROM all_totals WHERE ${all.sql}`, params: all.params });
-    const after = dayCells(plan, streams, types, 'after');
-    if (after) add({ sql: `SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${after.sql}`, params: after.params });
+    add({ sql: `SELECT ${keys}, n, 0 AS s FROM all_totals WHERE ${all.sql}`, params: all.params });
+    for (const days of ['after', 'zero'] as const) {
+      const out = dayCells(plan, streams, types, days);
+      if (out) add({ sql: `SELECT ${keys}, -n, 0 FROM day_totals WHERE ${out.sql}`, params: out.params });
+    }
   } else {
     const cells = dayCells(plan, streams, types)!;
     add({ sql: `SELECT ${keys}, ${cost ? '0' : 'n'} AS n, ${s} AS s${stats} FROM ${plan.table} WHERE ${cells.sql}`, params: [...(cost?.params ?? []), ...cells.params] });

@@ -1,6 +1,6 @@
 import type {
   AppliedMigration, Checkpoint, EventRow, FeedRow, Follow, NewSource, OffsetLine, OwnReject, PrunableRow, ReadCheckpoint, RejectRow,
-  SourceRow, DayTotal, DayRef, IssueCost,
+  SourceRow, AllTotal, DayTotal, DayRef, IssueCost,
 } from './rows.js';
 import type { StatementSet, Stmt } from './statement-set.js';
 import type { SqlName } from './statements.js';
@@ -259,14 +259,13 @@ export abstract class StoreOps {
     return this.s('issueCostsFromRows').all() as IssueCost[];
   }
 
-  /** all_totals' cells (sql/008), as day_totals cells of day 0. */
-  allTotalsKept(): DayTotal[] {
-    return this.s('allTotalsKept').all() as DayTotal[];
+  allTotalsKept(): AllTotal[] {
+    return this.s('allTotalsKept').all() as AllTotal[];
   }
 
-  /** What all_totals must hold: day_totals summed over the days. */
-  allTotalsFromDays(): DayTotal[] {
-    return this.s('allTotalsFromDays').all() as DayTotal[];
+  /** What all_totals must hold: day_totals' counts summed over the days. */
+  allTotalsFromDays(): AllTotal[] {
+    return this.s('allTotalsFromDays').all() as AllTotal[];
   }
 
   dayTotalsKept(): DayTotal[] {

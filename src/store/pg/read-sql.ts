@@ -70,8 +70,8 @@ const GROUP_EXPR: Record<GroupKey, string> = {
 
 /**
  * costOf() from model/cost.ts as SQL, term for term as the SQLite text, so
- * each event's cost is the same double; over day_totals (`cells`) the prices
- * apply to a cell's token sums, added to its positive cost_usd.
+ * each event's cost is the same double; over a rollup's cells (`cells`) the
+ * prices apply to a cell's token sums, added to its positive cost_usd.
  */
 function costSql(config: PriceTable, p: Params, cells = false): string {
   const models = Object.keys(config.prices);
@@ -102,21 +102,21 @@ const CELL_EXPR: Record<'day_totals' | 'issue_costs', Partial<Record<GroupKey, s
 };
 
 /**
- * As SQLite's: a rollup's cells over a plan's whole days (`inside`), over the
- * days an all-time read takes away from all_totals (`after`), or all of them;
- * `types` as an IN list, or a type family for the feed. Undefined when there
- * are no such days.
+ * As SQLite's: a rollup's cells over a plan's whole days (`inside`), all of
+ * them, or those an all-time count takes away (`after` its last whole day,
+ * day 0 as `zero`); `types` as an IN list, or a type family for the feed.
+ * Undefined when there are none.
  */
 function dayCells(
-  plan: DayPlan, p: Params, streams: string[], host: string | undefined, types: { in: string[] } | { under: string } | undefined, days: 'inside' | 'after' | 'all' = 'inside',
+  plan: DayPlan, p: Params, streams: string[], host: string | undefined, types: { in: string[] } | { under: string } | undefined,
+  days: 'inside' | 'all' | 'after' | 'zero' = 'inside',
 ): string | undefined {
-  if (days === 'after' && plan.to === undefined && !plan.skipDayZero) return undefined;
+  if ((days === 'after' && plan.to === undefined) || (days === 'zero' && !plan.skipDayZero)) return undefined;
   const parts = [`stream IN (${p.list(streams)})`];
   if (types && 'in' in types) parts.push(`type IN (${p.list(types.in)})`, 'nulls & 4 = 0');
   if (types && 'under' in types) parts.push(`(type = ${p.add(types.under, '::text')} OR starts_with(type, ${p.add(`${types.under}.`, '::text')}))`, 'nulls & 4 = 0');
-  if (days === 'after') {
-    parts.push(`(${[...(plan.to !== undefined ? [`day > ${p.add(plan.to, '::bigint')}`] : []), ...(plan.skipDayZero ? ['day = 0'] : [])].join(' OR ')})`);
-  }
+  if (days === 'after') parts.push(`day > ${p.add(plan.to, '::bigint')}`);
+  if (days === 'zero') parts.push('day = 0');
   if (days === 'inside') {
     if (plan.from !== undefined) parts.push(`day >= ${p.add(plan.from, '::bigint')}`);
     if (plan.to !== undefined) parts.push(`day <= ${p.add(plan.to, '::bigint')}`);
@@ -143,7 +143,7 @@ function rowGroups(q: GroupQuery & HostScope, p: Params, extra: string[] = []): 
   return `SELECT ${keys}, COUNT(*) AS n, ${sum} AS s${stats} FROM events WHERE ${where(q, p, extra)} GROUP BY ${groupBy}`;
 }
 
-/** As SQLite's rollupSql: whole days from a rollup (all_totals less the days after, for all time), partial days and a cost's odd rows from the rows. */
+/** As SQLite's rollupSql: whole days from a rollup (all_totals less the days after, for an all-time count), partial days and a cost's odd rows from the rows. */
 function rollupSql(q: GroupQuery & HostScope, plan: GroupPlan): Sql {
   const p = new Params();
   const expr = CELL_EXPR[plan.table];
@@ -154,9 +154,11 @@ function rollupSql(q: GroupQuery & HostScope, plan: GroupPlan): Sql {
   const types = { in: q.types };
   const pieces: string[] = [];
   if (plan.allTime) {
-    pieces.push(`SELECT ${keys}, n, ${s} AS s FROM all_totals WHERE ${dayCells(plan, p, q.streams, q.host, types, 'all')!}`);
-    const after = dayCells(plan, p, q.streams, q.host, types, 'after');
-    if (after) pieces.push(`SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${after}`);
+    pieces.push(`SELECT ${keys}, n, 0::float8 AS s FROM all_totals WHERE ${dayCells(plan, p, q.streams, q.host, types, 'all')!}`);
+    for (const days of ['after', 'zero'] as const) {
+      const out = dayCells(plan, p, q.streams, q.host, types, days);
+      if (out) pieces.push(`SELECT ${keys}, -n, 0::float8 FROM day_totals WHERE ${out}`);
+    }
   } else {
     pieces.push(`SELECT ${keys}, ${cost ? '0::bigint' : 'n'} AS n, ${s} AS s${q.stats ? ', dur_min, dur_max, usd_sum' : ''}
       FROM ${plan.table} WHERE ${dayCells(plan, p, q.streams, q.host, types)!}`);
