@@ -69,6 +69,20 @@ export interface GroupPlan extends DayPlan {
   allTime: boolean;
 }
 
+/**
+ * The events of a cost's whole days that the rollups leave to their rows
+ * (sql/007): a negative token count and no positive cost_usd. One rule for
+ * both engines' SQL; `terms` name the partial index's own condition first,
+ * so the planner can use that index.
+ */
+export function oddCostRows(plan: DayPlan): { since?: number; until?: number; terms: string[] } {
+  return {
+    since: plan.from === undefined ? undefined : plan.from * DAY_SECONDS,
+    until: plan.to === undefined ? undefined : (plan.to + 1) * DAY_SECONDS,
+    terms: ['(input_tokens < 0 OR output_tokens < 0)', 'COALESCE(cost_usd, 0) <= 0', ...(plan.skipDayZero ? [`(ts_epoch < 0 OR ts_epoch >= ${DAY_SECONDS})`] : [])],
+  };
+}
+
 /** The rollups price token sums: a negative price would take a cost away where the rows skip the event. */
 const pricedBySums = (q: GroupQuery): boolean =>
   Object.values(q.prices?.prices ?? {}).every((p) => p.input >= 0 && p.output >= 0);

@@ -2,10 +2,9 @@ import { TOKENS_PER_PRICE, type PriceTable } from '../model/cost.js';
 import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../model/query.js';
 import type { NormalEvent } from '../model/event.js';
 import type { ExportQuery } from './api.js';
-import { dayPlan, groupPlan, type DayPlan, type GroupPlan } from './day-plan.js';
+import { dayPlan, groupPlan, oddCostRows, type DayPlan, type GroupPlan } from './day-plan.js';
 import type { NameCodes, StreamCode } from './names.js';
 import { DAY_OF, OK_OF } from './statements.js';
-import { DAY_SECONDS } from '../model/rules.js';
 
 /**
  * The read side's SQL over sql/005's tables, built per query shape (how many
@@ -192,9 +191,6 @@ function rowGroups(q: GroupQuery, w: Sql, index = BY_TYPE): Sql {
   return { sql: `SELECT ${keys}, COUNT(*) AS n, ${q.sum ? `TOTAL(${q.sum})` : '0'} AS s${stats} FROM event_rows ${index} WHERE ${w.sql} GROUP BY ${groupBy}`, params: w.params };
 }
 
-/** An event whose cost day_totals leaves to its row (sql/007): a negative token count, no positive cost_usd. */
-const ODD_TOKENS = '(input_tokens < 0 OR output_tokens < 0)';
-
 /**
  * Grouped counts, sums and stats: the window's whole days from a rollup
  * (all_totals less the days after the window, for an all-time count), its
@@ -229,9 +225,8 @@ function rollupSql(q: GroupQuery, plan: GroupPlan, codes: NameCodes): Sql {
   }
   for (const part of plan.rows) add(rowGroups(q, where({ ...q, ...part }, streams, codes)));
   if (cost) {
-    const whole = { ...q, since: plan.from === undefined ? undefined : plan.from * DAY_SECONDS, until: plan.to === undefined ? undefined : (plan.to + 1) * DAY_SECONDS };
-    const extra = [ODD_TOKENS, 'COALESCE(cost_usd, 0) <= 0', ...(plan.skipDayZero ? [`(ts_epoch < 0 OR ts_epoch >= ${DAY_SECONDS})`] : [])];
-    add(rowGroups(q, where(whole, streams, codes, extra), 'INDEXED BY event_rows_odd_tokens'));
+    const { terms, ...bounds } = oddCostRows(plan);
+    add(rowGroups(q, where({ ...q, ...bounds }, streams, codes, terms), 'INDEXED BY event_rows_odd_tokens'));
   }
   const outer = q.stats ? ', MIN(dur_min), MAX(dur_max), TOTAL(usd_sum)' : '';
   return {

@@ -1,7 +1,7 @@
 import { TOKENS_PER_PRICE, type PriceTable } from '../../model/cost.js';
 import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../../model/query.js';
-import { DAY_SECONDS, TYPE_PREFIX_END } from '../../model/rules.js';
-import { dayPlan, groupPlan, type DayPlan, type GroupPlan } from '../day-plan.js';
+import { TYPE_PREFIX_END } from '../../model/rules.js';
+import { dayPlan, groupPlan, oddCostRows, type DayPlan, type GroupPlan } from '../day-plan.js';
 import { PG_DAY_OF, PG_OK_OF } from './statements.js';
 import type { ExportQuery, HostScope } from '../api.js';
 
@@ -165,9 +165,8 @@ function rollupSql(q: GroupQuery & HostScope, plan: GroupPlan): Sql {
   }
   for (const part of plan.rows) pieces.push(rowGroups({ ...q, ...part }, p));
   if (cost) {
-    const whole = { ...q, since: plan.from === undefined ? undefined : plan.from * DAY_SECONDS, until: plan.to === undefined ? undefined : (plan.to + 1) * DAY_SECONDS };
-    const extra = ['(input_tokens < 0 OR output_tokens < 0)', 'COALESCE(cost_usd, 0) <= 0', ...(plan.skipDayZero ? [`(ts_epoch < 0 OR ts_epoch >= ${DAY_SECONDS})`] : [])];
-    pieces.push(rowGroups(whole, p, extra));
+    const { terms, ...bounds } = oddCostRows(plan);
+    pieces.push(rowGroups({ ...q, ...bounds }, p, terms));
   }
   const stats = q.stats ? ', MIN(dur_min), MAX(dur_max), COALESCE(SUM(usd_sum), 0)' : '';
   return {
