@@ -14,8 +14,21 @@ export const isSuccess = (e: Pick<NormalEvent, 'result'>): boolean => e.result =
 export const DAY_SECONDS = 86_400;
 /** The UTC day number of an epoch (days since 1970-01-01). */
 export const dayNumber = (epoch: number): number => Math.floor(epoch / DAY_SECONDS);
-/** The UTC day of day number `n` as YYYY-MM-DD. */
-export const dayKeyOf = (n: number): string => new Date(n * DAY_SECONDS * 1000).toISOString().slice(0, 10);
+const dayKeys = new Map<number, string>();
+/**
+ * The UTC day of day number `n` as YYYY-MM-DD. Remembered: a per-day answer
+ * names the same few hundred days on every call, and formatting a Date is
+ * most of what a heatmap cell costs (issue #24). Bounded, as `n` is data.
+ */
+export function dayKeyOf(n: number): string {
+  let key = dayKeys.get(n);
+  if (key === undefined) {
+    key = new Date(n * DAY_SECONDS * 1000).toISOString().slice(0, 10);
+    if (dayKeys.size >= 100_000) dayKeys.clear();
+    dayKeys.set(n, key);
+  }
+  return key;
+}
 /** The UTC day of an epoch as YYYY-MM-DD: the key of every per-day metric. */
 export const dayKey = (epoch: number): string => dayKeyOf(dayNumber(epoch));
 
