@@ -1,12 +1,13 @@
 import type { NormalEvent } from '../model/event.js';
-import { dayNumber, isSuccess } from '../model/rules.js';
+import { dayNumber, isSuccess, PIPELINE_COMPLETED, PIPELINE_STARTED } from '../model/rules.js';
 import type { Store } from '../store/api.js';
-import type { DayTotal, IssueCost } from '../store/rows.js';
+import type { DayTotal, IssueCost, PairRef } from '../store/rows.js';
 
 /**
  * The rollup cells a batch adds (day_totals, sql/006-007; issue_costs,
  * sql/008), summed in memory and written once with the batch's checkpoint,
- * so they count exactly the rows the same transaction inserts.
+ * so they count exactly the rows the same transaction inserts; and the
+ * issues whose DORA pairs (sql/009) those rows change.
  */
 export class DayTally {
   // Keyed by type, stage, model, then day and success: Map keys tell null from any text, with no key string built per event.
@@ -15,10 +16,17 @@ export class DayTally {
   // Keyed by type, issue, model, then day: only events with a cost (sql/008).
   private readonly byIssue = new Map<string | null, Map<number | null, Map<string | null, Map<number, IssueCost>>>>();
   private readonly issueCells: IssueCost[] = [];
+  // The issues whose DORA pairs (sql/009) the batch's pipeline events can change, each from its earliest epoch.
+  private readonly pairs = new Map<number, PairRef>();
 
   constructor(private readonly stream: string) {}
 
   add(e: NormalEvent): void {
+    if ((e.type === PIPELINE_STARTED || e.type === PIPELINE_COMPLETED) && e.issue !== null && e.issue !== 0) {
+      const p = this.pairs.get(e.issue);
+      if (!p) this.pairs.set(e.issue, { stream: this.stream, issue: e.issue, from: e.ts_epoch });
+      else if (e.ts_epoch < p.from) p.from = e.ts_epoch;
+    }
     const day = dayNumber(e.ts_epoch);
     const ok = isSuccess(e) ? 1 : 0;
     const byStage = this.byType.get(e.type) ?? this.byType.set(e.type, new Map()).get(e.type)!;
@@ -68,5 +76,6 @@ export class DayTally {
   writeTo(store: Store): void {
     store.addDayTotals(this.cells);
     store.addIssueCosts(this.issueCells);
+    if (this.pairs.size > 0) store.repairPairs(this.pairs.values());
   }
 }

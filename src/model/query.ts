@@ -49,6 +49,22 @@ export interface GroupRow {
   usd?: number;
 }
 
+/** A DORA window: its streams and bounds, as an EventQuery's (the types are DORA's own). */
+export interface PairQuery {
+  streams: string[];
+  since: number;
+  until?: number;
+  upTo?: number;
+}
+
+/** DORA's samples in a window, summed: lead times and times to restore, in hours (docs/metrics.md helper 4). */
+export interface PairTotals {
+  leads: number;
+  leadHours: number;
+  restores: number;
+  restoreHours: number;
+}
+
 export interface FeedQuery {
   streams: string[];
   /** Matches type t exactly or any t.* */

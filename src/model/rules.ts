@@ -43,3 +43,7 @@ export function typeMatches(type: string | null, want: string | undefined): bool
 export const TYPE_PREFIX_END = '/';
 
 export const STAGE_COMPLETED = 'stage.completed';
+
+/** The two events DORA's lead time and time to restore pair per issue (docs/metrics.md helper 4). */
+export const PIPELINE_STARTED = 'pipeline.started';
+export const PIPELINE_COMPLETED = 'pipeline.completed';

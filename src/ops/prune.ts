@@ -1,6 +1,6 @@
 import { missingSources } from '../ingest/sources.js';
 import type { Store } from '../store/api.js';
-import type { DayRef, PrunableRow, SourceRow } from '../store/rows.js';
+import type { DayRef, PairRef, PrunableRow, SourceRow } from '../store/rows.js';
 
 export interface PruneOptions {
   /** Only sources whose newest event is older than this (epoch seconds). */
@@ -37,7 +37,8 @@ export function prunable(store: Store, before?: number, deleted: SourceRow[] = [
  * Drops the rows of files that are gone (deleted, or truncated with no copy
  * left): the history docs/design.md#invariant-1 keeps until the user asks. The rollup
  * cells they fell in (day_totals, issue_costs; all_totals follows
- * day_totals) are counted again from the rows left, in the same
+ * day_totals) are counted again from the rows left, and the DORA pairs of
+ * the issues they held paired again (dora_pairs), in the same
  * transaction, so they still equal the rows.
  */
 export function pruneHistory(store: Store, o: PruneOptions = {}): PruneResult {
@@ -48,12 +49,15 @@ function prune(store: Store, o: PruneOptions): PruneResult {
   const found = prunable(store, o.before, o.dir === undefined ? [] : missingSources(store, o.dir));
   if (!o.dryRun) {
     const days = new Map<string, DayRef>();
+    const pairs: PairRef[] = [];
     for (const c of found) {
       for (const d of store.daysOfSource(c.id)) days.set(JSON.stringify([d.stream, d.type, d.day]), d);
+      pairs.push(...store.pairsOfSource(c.id));
       store.detachCopies(c.id);
       store.deleteSourceRows(c.id);
     }
     for (const d of days.values()) store.recountDay(d);
+    store.repairPairs(pairs);
   }
   const sources = found.map(({ stream, path, state, rows, rejects, bytes }) => ({ stream, path, state, rows, rejects, bytes }));
   return {

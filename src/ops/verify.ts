@@ -1,6 +1,6 @@
 import { closeSync } from 'node:fs';
 import type { Store } from '../store/api.js';
-import type { AllTotal, DayTotal, IssueCost, SourceRow } from '../store/rows.js';
+import type { AllTotal, DayTotal, DoraPair, IssueCost, SourceRow } from '../store/rows.js';
 import { dayKeyOf } from '../model/rules.js';
 import { lagBytes, MID_LINE_MS, unterminatedBytes } from '../ingest/lag.js';
 import { listStreams } from '../ingest/layout.js';
@@ -156,6 +156,7 @@ const allTimeName = (t: AllTotal): string =>
   `${t.stream} ${t.type ?? '(no type)'} of all time, stage ${t.stage ?? '(none)'}, model ${t.model ?? '(none)'}, ${t.ok ? 'success' : 'not success'}`;
 const issueName = (c: IssueCost): string =>
   `${c.stream} ${c.type ?? '(no type)'} on ${dayKeyOf(c.day)}, issue ${c.issue ?? '(none)'}, model ${c.model ?? '(none)'}`;
+const pairName = (p: DoraPair): string => `${p.stream} issue ${p.issue}, the pipeline.completed at epoch ${p.ts_epoch} (event ${p.id})`;
 
 const near = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
 
@@ -168,9 +169,11 @@ interface Rollup<T> {
   counted: T[];
   /** What `counted` was counted from. */
   from: string;
+  /** Values that are not sums (epochs) must be equal, not near. */
+  exact?: boolean;
 }
 
-/** A rollup (sql/006-008) must equal what the rows (or, for all_totals, day_totals) say, cell for cell and value for value. */
+/** A rollup (sql/006-009) must equal what the rows (or, for all_totals, day_totals) say, cell for cell and value for value. */
 function verifyRollup<T>(r: Rollup<T>, add: (p: VerifyProblem) => void): void {
   const kept = new Map<string, T>();
   for (const t of r.kept) kept.set(r.name(t), t);
@@ -179,7 +182,7 @@ function verifyRollup<T>(r: Rollup<T>, add: (p: VerifyProblem) => void): void {
     const name = r.name(a);
     const k = kept.get(name);
     kept.delete(name);
-    if (!k || r.values.some((v) => !near(k[v] as number, a[v] as number))) {
+    if (!k || r.values.some((v) => (r.exact ? k[v] !== a[v] : !near(k[v] as number, a[v] as number)))) {
       add({ path: r.path, offset: 0, problem: 'changed', detail: `${name}: kept ${k ? shown(k) : 'nothing'}, ${r.from} say ${shown(a)}; run \`jsonl-mirror rebuild\`` });
     }
   }
@@ -190,6 +193,7 @@ function verifyRollups(store: Store, add: (p: VerifyProblem) => void): void {
   const dayValues = ['n', 'duration_sum', 'dur_min', 'dur_max', 'usd_sum', 'tok_in', 'tok_out'] as const;
   verifyRollup({ path: 'day_totals', name: cellName, values: dayValues, kept: store.dayTotalsKept(), counted: store.dayTotalsFromRows(), from: 'the rows' }, add);
   verifyRollup({ path: 'all_totals', name: allTimeName, values: ['n'], kept: store.allTotalsKept(), counted: store.allTotalsFromDays(), from: 'day_totals' }, add);
+  verifyRollup({ path: 'dora_pairs', name: pairName, values: ['lead_from', 'fail_from'], kept: store.pairsKept(), counted: store.pairsFromRows(), from: 'the rows', exact: true }, add);
   verifyRollup({ path: 'issue_costs', name: issueName, values: ['usd_sum', 'tok_in', 'tok_out'], kept: store.issueCostsKept(), counted: store.issueCostsFromRows(), from: 'the rows' }, add);
 }
 

@@ -8,7 +8,7 @@ import type { NormalEvent } from '../model/event.js';
 import type { IngestOptions } from '../ingest/options.js';
 import type { Store } from '../store/api.js';
 import type { EventSource } from './source.js';
-import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, RecordQuery } from '../model/query.js';
+import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, PairQuery, PairTotals, RecordQuery } from '../model/query.js';
 import type { LoggedEvent } from '../model/event.js';
 import { MirrorSource } from './mirror-source.js';
 
@@ -104,5 +104,10 @@ export class FreshSqliteSource implements EventSource {
   records(q: RecordQuery): LoggedEvent[] {
     this.ensure(q.streams);
     return this.inner.records(q);
+  }
+
+  pairs(q: PairQuery): PairTotals | undefined {
+    this.ensure(q.streams);
+    return this.inner.pairs(q);
   }
 }

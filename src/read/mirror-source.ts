@@ -1,6 +1,6 @@
 import { eventForHandout } from '../ingest/handout.js';
 import type { LoggedEvent, NormalEvent } from '../model/event.js';
-import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, RecordQuery } from '../model/query.js';
+import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, PairQuery, PairTotals, RecordQuery } from '../model/query.js';
 import { dayKeyOf } from '../model/rules.js';
 import type { Store } from '../store/api.js';
 import { cursorPosition, encodeCursor, type EventSource } from './source.js';
@@ -52,6 +52,10 @@ export class MirrorSource implements EventSource {
       sum: r[at + 1] as number,
       ...(q.stats ? { min: r[at + 2] as number, max: r[at + 3] as number, usd: r[at + 4] as number } : {}),
     }));
+  }
+
+  pairs(q: PairQuery): PairTotals | undefined {
+    return this.store.pairTotals({ ...q, host: this.host });
   }
 
   feed(q: FeedQuery): FeedPage {

@@ -1,7 +1,7 @@
 import { MirrorError } from '../errors.js';
 import { costOf } from '../model/cost.js';
 import type { LoggedEvent, NormalEvent } from '../model/event.js';
-import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, RecordQuery } from '../model/query.js';
+import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, PairQuery, PairTotals, RecordQuery } from '../model/query.js';
 import { dayKey, isSuccess } from '../model/rules.js';
 
 export interface EventSource {
@@ -16,6 +16,8 @@ export interface EventSource {
   feed(q: FeedQuery): FeedPage;
   /** Matching events, each also as written in the log, in log order. */
   records(q: RecordQuery): LoggedEvent[];
+  /** DORA's samples of a window, when the backend keeps them paired (sql/009); undefined otherwise: then DORA pairs the window's events. */
+  pairs?(q: PairQuery): PairTotals | undefined;
 }
 
 /** Counts and sums of events already filtered by `q`: the scan's (and any in-memory source's) GROUP BY. */

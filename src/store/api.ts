@@ -1,6 +1,6 @@
-import type { EventQuery, FeedQuery, GroupQuery, RecordQuery } from '../model/query.js';
+import type { EventQuery, FeedQuery, GroupQuery, PairQuery, PairTotals, RecordQuery } from '../model/query.js';
 import type {
-  AllTotal, AppliedMigration, Checkpoint, DayRef, DayTotal, IssueCost, EventFields, EventRow, FeedRow, Follow, NewSource, OffsetLine, OwnReject, PrunableRow, ReadCheckpoint,
+  AllTotal, AppliedMigration, Checkpoint, DayRef, DayTotal, DoraPair, IssueCost, EventFields, EventRow, FeedRow, Follow, NewSource, OffsetLine, OwnReject, PairRef, PrunableRow, ReadCheckpoint,
   RejectRow, SourceRow,
 } from './rows.js';
 
@@ -99,6 +99,12 @@ export interface Store {
   /** Replaces those cells (day_totals and issue_costs) with a count of the rows there now. */
   recountDay(d: DayRef): void;
   addIssueCosts(cells: Iterable<IssueCost>): void;
+  /** Recomputes dora_pairs (sql/009) of each issue from its epoch on, from the rows there now (the ingest's rows first). */
+  repairPairs(refs: Iterable<PairRef>): void;
+  /** The issues a source's pipeline rows belong to, each from its earliest: what prune repairs once they are gone. */
+  pairsOfSource(sourceId: number): PairRef[];
+  pairsKept(): DoraPair[];
+  pairsFromRows(): DoraPair[];
   issueCostsKept(): IssueCost[];
   issueCostsFromRows(): IssueCost[];
   allTotalsKept(): AllTotal[];
@@ -118,6 +124,8 @@ export interface Store {
   events(q: EventQuery & HostScope): EventFields[];
   /** Group rows as arrays: the group keys, then count and sum. */
   groups(q: GroupQuery & HostScope): unknown[][];
+  /** DORA's samples of a window from dora_pairs; undefined when the pairs cannot answer (not built yet, or kept apart per stream and host where the window spans several). */
+  pairTotals(q: PairQuery & HostScope): PairTotals | undefined;
   feedCount(q: FeedQuery & HostScope): number;
   /** A page of the feed, newest first; each entry's position is where the next page starts. */
   feedPage(q: FeedQuery & HostScope, after?: FeedPosition): FeedEntry[];

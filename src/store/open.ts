@@ -8,12 +8,15 @@ import { checkDbPath, markOurs, ownershipOf, type Ownership } from './ownership.
 import { EventInserts } from './event-inserts.js';
 import { decodeLine } from './line-codec.js';
 import { NameCodes } from './names.js';
-import { eventsSql, exportByTimeSql, exportSourceSql, feedCountSql, feedPageSql, groupsSql, recordsSql, withoutIndexHints, type FeedPosition } from './read-sql.js';
-import type { DayTotal, EventFields, EventRow, FeedRow, IssueCost } from './rows.js';
+import {
+  eventsSql, exportByTimeSql, exportSourceSql, feedCountSql, feedPageSql, groupsSql, pairTotalsSql, recordsSql, withoutIndexHints, type FeedPosition,
+} from './read-sql.js';
+import type { DayTotal, DoraPair, EventFields, EventRow, FeedRow, IssueCost, PairRef } from './rows.js';
+import type { PairTotals } from '../model/query.js';
 import { sqliteReadQuery, type AdHocStatement } from './ad-hoc.js';
 import type { BulkLoad, ExportQuery, FeedEntry, FeedPosition as AnyFeedPosition, QueryRows, Store } from './api.js';
 import { loadSqlite, type Database, type Statement } from './sqlite-module.js';
-import { DATA_VERSION, PRAGMA, Statements } from './statements.js';
+import { DATA_VERSION, PAIRS_PENDING, PRAGMA, Statements } from './statements.js';
 import { dayKey, dayValues, issueKey, StoreOps } from './store.js';
 
 export interface OpenOptions {
@@ -109,6 +112,54 @@ export class SqliteStore extends StoreOps implements Store {
   addIssueCosts(cells: Iterable<IssueCost>): void {
     const add = this.sql.stmt('addIssueCost');
     for (const c of cells) add.run(...issueKey(c), c.usd_sum, c.tok_in, c.tok_out);
+  }
+
+  /** Whether dora_pairs waits for a rebuild from the rows (sql/009, a bulk load): until then reads pair the rows themselves. */
+  private pairsPending(): boolean {
+    return this.getMeta(PAIRS_PENDING) !== undefined;
+  }
+
+  repairPairs(refs: Iterable<PairRef>): void {
+    if (this.pairsPending()) return;
+    // The statements read event_rows: the rows this transaction holds back go in first.
+    this.inserts.flush();
+    const clear = this.sql.stmt('clearIssuePairs');
+    const repair = this.sql.stmt('repairIssuePairs');
+    for (const r of refs) {
+      clear.run(r);
+      repair.run(r);
+    }
+  }
+
+  private readonly rebuildPairs = (): void => {
+    this.sql.stmt('clearPairs').run();
+    this.sql.stmt('rebuildPairs').run();
+    this.deleteMeta(PAIRS_PENDING);
+  };
+
+  /** dora_pairs from every row, once the indexes are there (after sql/009, after a bulk load); a no-op when it is current. */
+  finishPairs(): void {
+    if (this.pairsPending() && !this.indexesPending()) this.transaction(this.rebuildPairs)();
+  }
+
+  pairsOfSource(sourceId: number): PairRef[] {
+    return this.sql.stmt('pairsOfSource').all(sourceId) as PairRef[];
+  }
+
+  // While pending there is nothing kept to check: reads pair the rows.
+  pairsKept(): DoraPair[] {
+    return this.pairsPending() ? [] : (this.sql.stmt('pairsKept').all() as DoraPair[]);
+  }
+
+  pairsFromRows(): DoraPair[] {
+    return this.pairsPending() ? [] : (this.sql.stmt('pairsFromRows').all() as DoraPair[]);
+  }
+
+  pairTotals(q: Parameters<typeof pairTotalsSql>[0]): PairTotals | undefined {
+    if (this.pairsPending()) return undefined;
+    const s = pairTotalsSql(q, this.names);
+    const [streams, leads, leadHours, restores, restoreHours] = this.shape(s, 'raw').get(...s.params) as number[];
+    return streams! > 1 ? undefined : { leads: leads!, leadHours: leadHours!, restores: restores!, restoreHours: restoreHours! };
   }
 
   /** Names the `type` codes of rows read from event_rows. */
@@ -232,6 +283,8 @@ export class SqliteStore extends StoreOps implements Store {
 
   /** Drops the secondary indexes (flag set first) and loads without fsync on this connection. */
   enterBulkLoad(): void {
+    // Repairing pairs issue by issue needs event_rows_issue, which the load drops: they are rebuilt at its end instead.
+    this.setMeta(PAIRS_PENDING, '1');
     enterBulkLoad(this.db, this);
     this.inserts.sortRows(true);
   }
@@ -246,6 +299,7 @@ export class SqliteStore extends StoreOps implements Store {
   finishIndexes(): void {
     this.inserts.sortRows(false);
     finishIndexes(this.db, this);
+    this.finishPairs();
   }
 
   /**
@@ -432,7 +486,10 @@ export function openStore(path: string, opts: OpenOptions = {}): SqliteStore {
       migrate(db, pending);
       version = pending.at(-1)!.version;
     }
-    return new SqliteStore(db, path, readonly, version, removeCopy);
+    const store = new SqliteStore(db, path, readonly, version, removeCopy);
+    // sql/009 leaves dora_pairs to be filled from the rows by the first open that may write.
+    if (!readonly) store.finishPairs();
+    return store;
   } catch (err) {
     db?.close();
     removeCopy?.();

@@ -1,9 +1,10 @@
 import { TOKENS_PER_PRICE, type PriceTable } from '../model/cost.js';
-import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../model/query.js';
+import type { EventQuery, FeedQuery, GroupKey, GroupQuery, PairQuery, RecordQuery } from '../model/query.js';
 import type { NormalEvent } from '../model/event.js';
 import type { ExportQuery } from './api.js';
 import { dayPlan, groupPlan, oddCostRows, type DayPlan, type GroupPlan } from './day-plan.js';
 import type { NameCodes, StreamCode } from './names.js';
+import { PIPELINE_COMPLETED, PIPELINE_STARTED } from '../model/rules.js';
 import { DAY_OF, OK_OF } from './statements.js';
 
 /**
@@ -231,6 +232,28 @@ function rollupSql(q: GroupQuery, plan: GroupPlan, codes: NameCodes): Sql {
   const outer = q.stats ? ', MIN(dur_min), MAX(dur_max), TOTAL(usd_sum)' : '';
   return {
     sql: `SELECT ${groupBy}, SUM(n) AS n, TOTAL(s) AS s${outer} FROM (${pieces.join(' UNION ALL ')}) GROUP BY ${groupBy} HAVING ${cost ? 'TOTAL(s) > 0' : 'SUM(n) > 0'}`,
+    params,
+  };
+}
+
+/**
+ * DORA's pair samples of a window (sql/009): the completions inside it whose
+ * partner is inside it too. One row: how many of the streams hold pipeline
+ * events at all (pairs are kept per stream, so more than one cannot answer),
+ * then the leads, their hours summed, the restores and theirs.
+ */
+export function pairTotalsSql(q: PairQuery, codes: NameCodes): Sql {
+  const ids = codes.knownStreams(q.streams).map((s) => s.id);
+  const held = oneOf('stream_id', ids);
+  const types = oneOf('type_id', codes.knownTypes([PIPELINE_STARTED, PIPELINE_COMPLETED]));
+  const inside = oneOf('stream_id', ids);
+  const parts = [inside.sql];
+  const params: unknown[] = [...held.params, ...types.params, q.since, q.since, q.since, q.since, ...inside.params];
+  timeBounds(parts, params, q.since, q.until, q.upTo);
+  const hours = (from: string) => `COUNT(CASE WHEN ${from} >= ? THEN 1 END), TOTAL(CASE WHEN ${from} >= ? THEN (ts_epoch - ${from}) / 3600.0 END)`;
+  return {
+    sql: `SELECT (SELECT COUNT(DISTINCT stream_id) FROM all_totals WHERE ${held.sql} AND ${types.sql} AND n > 0), ${hours('lead_from')}, ${hours('fail_from')}
+      FROM dora_pairs WHERE ${parts.join(' AND ')}`,
     params,
   };
 }

@@ -151,6 +151,24 @@ export interface DayRef {
   day: number;
 }
 
+/** One issue of one stream whose DORA pairs (sql/009) are recomputed from epoch `from` on. */
+export interface PairRef {
+  stream: string;
+  issue: number;
+  from: number;
+}
+
+/** A row of dora_pairs: a successful completion and the epochs of the start and the failure it pairs with. */
+export interface DoraPair {
+  stream: string;
+  ts_epoch: number;
+  rank: number;
+  id: number;
+  issue: number;
+  lead_from: number | null;
+  fail_from: number | null;
+}
+
 export interface PrunableRow {
   id: number;
   stream: string;

@@ -1,4 +1,4 @@
-import { DAY_SECONDS, SUCCESS } from '../model/rules.js';
+import { DAY_SECONDS, PIPELINE_COMPLETED, PIPELINE_STARTED, SUCCESS } from '../model/rules.js';
 import { EVENT_GROUP } from './api.js';
 import type { Database, Statement } from './sqlite-module.js';
 /**
@@ -45,6 +45,37 @@ const ISSUE_KEY = (e: string): string =>
 const ISSUE_VALUES = (e: string): string =>
   `TOTAL(CASE WHEN ${e}cost_usd > 0 THEN ${e}cost_usd END) AS usd_sum, TOTAL(CASE WHEN ${e}cost_usd > 0 THEN 0 ELSE ${e}input_tokens END) AS tok_in,
   TOTAL(CASE WHEN ${e}cost_usd > 0 THEN 0 ELSE ${e}output_tokens END) AS tok_out`;
+
+/** In meta while dora_pairs waits to be filled from the rows (sql/009 sets it, as a bulk load does). */
+export const PAIRS_PENDING = 'pairs_pending';
+const STARTED = `(SELECT id FROM types WHERE name = '${PIPELINE_STARTED}')`;
+const COMPLETED = `(SELECT id FROM types WHERE name = '${PIPELINE_COMPLETED}')`;
+/** One issue of one stream, by name (the ingest's and prune's repairs). */
+const ISSUE_OF = 'stream_id = (SELECT id FROM streams WHERE name = @stream) AND issue = @issue';
+const LAST_BEFORE = (type: string, timed: string) =>
+  `COALESCE((SELECT MAX(ts_epoch) FROM event_rows WHERE ${ISSUE_OF} AND issue != 0 AND type_id = ${type}${timed} AND ts_epoch < @from), @from)`;
+
+/**
+ * dora_pairs' rows (sql/009) of the pipeline events of non-zero issues that
+ * `rows` selects, each (stream, issue) in log order: the latest start before
+ * a successful completion, and the latest failure since the success before
+ * it (row numbers tell which came last), kept when the completion is later.
+ * `keep` picks the completions whose rows are written.
+ */
+const PAIRS_OF = (rows: string, keep: string): string => `SELECT stream_id, ts_epoch, rank, id, issue,
+    CASE WHEN ts_epoch > lead_from THEN lead_from END AS lead_from,
+    CASE WHEN fail_rn > COALESCE(ok_rn, 0) AND ts_epoch > fail_at THEN fail_at END AS fail_from
+  FROM (SELECT stream_id, ts_epoch, rank, id, issue, type_id, ok,
+      MAX(CASE WHEN type_id = ${STARTED} AND ts_epoch > 0 THEN ts_epoch END) OVER pre AS lead_from,
+      MAX(CASE WHEN type_id = ${COMPLETED} AND ok = 1 THEN rn END) OVER pre AS ok_rn,
+      MAX(CASE WHEN type_id = ${COMPLETED} AND ok = 0 AND ts_epoch > 0 THEN rn END) OVER pre AS fail_rn,
+      MAX(CASE WHEN type_id = ${COMPLETED} AND ok = 0 AND ts_epoch > 0 THEN ts_epoch END) OVER pre AS fail_at
+    FROM (SELECT stream_id, ts_epoch, rank, id, issue, type_id, ${OK_OF('result')} AS ok,
+        ROW_NUMBER() OVER (PARTITION BY stream_id, issue ORDER BY ts_epoch, rank, id) AS rn
+      FROM event_rows WHERE issue != 0 AND type_id IN (${STARTED}, ${COMPLETED}) AND ${rows})
+    WINDOW pre AS (PARTITION BY stream_id, issue ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))
+  WHERE type_id = ${COMPLETED} AND ok = 1 AND ${keep}
+    AND (ts_epoch > lead_from OR (fail_rn > COALESCE(ok_rn, 0) AND ts_epoch > fail_at))`;
 
 /** The statements of the typed operations of store.ts: every engine has each, by these names (pg/statements.ts). */
 const SQL = {
@@ -166,6 +197,21 @@ const SQLITE_SQL = {
     VALUES ((SELECT id FROM streams WHERE name = ?), COALESCE((SELECT id FROM types WHERE name = ?), 0), ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (stream_id, type_id, day, nulls, issue, model) DO UPDATE SET usd_sum = usd_sum + excluded.usd_sum,
       tok_in = tok_in + excluded.tok_in, tok_out = tok_out + excluded.tok_out`,
+  // One issue's pairs from epoch @from on. The rows read start at its last start and last completion before @from: what the pairing there depends on.
+  clearIssuePairs: `DELETE FROM dora_pairs WHERE ${ISSUE_OF} AND ts_epoch >= @from`,
+  repairIssuePairs: `INSERT INTO dora_pairs ${PAIRS_OF(
+    `${ISSUE_OF} AND ts_epoch >= MIN(${LAST_BEFORE(STARTED, ' AND ts_epoch > 0')}, ${LAST_BEFORE(COMPLETED, '')})`, 'ts_epoch >= @from')}`,
+  clearPairs: 'DELETE FROM dora_pairs',
+  rebuildPairs: `INSERT INTO dora_pairs ${PAIRS_OF('1', '1')}`,
+  // The issues whose pairs a source's rows take part in, each from its earliest such row: prune repairs them once the rows are gone.
+  pairsOfSource: `SELECT s.stream, e.issue, MIN(e.ts_epoch) AS "from" FROM lines l JOIN sources s ON s.id = l.source_id
+      JOIN streams st ON st.name = s.stream
+      JOIN event_rows e ON e.stream_id = st.id AND e.type_id = l.type_id AND e.ts_epoch = l.ts_epoch AND e.rank = s.rank AND e.id = l.id
+    WHERE l.source_id = ? AND l.type_id IN (${STARTED}, ${COMPLETED}) AND e.issue != 0 GROUP BY s.stream, e.issue`,
+  pairsKept: `SELECT st.name AS stream, p.ts_epoch, p.rank, p.id, p.issue, p.lead_from, p.fail_from
+    FROM dora_pairs p JOIN streams st ON st.id = p.stream_id`,
+  pairsFromRows: `SELECT st.name AS stream, p.ts_epoch, p.rank, p.id, p.issue, p.lead_from, p.fail_from
+    FROM (${PAIRS_OF('1', '1')}) p JOIN streams st ON st.id = p.stream_id`,
   maxEventId: 'SELECT COALESCE(MAX(id), 0) AS id FROM lines',
   eventsAfter: `SELECT l.id, s.stream, l.line, l.ts_epoch, s.rank, l."offset" FROM lines l JOIN sources s ON s.id = l.source_id
     WHERE l.id > ? ORDER BY l.id LIMIT ?`,

@@ -4,7 +4,8 @@ import type { Stmt, StatementSet } from '../statement-set.js';
 import type { SqlName } from '../statements.js';
 import { dayKey, dayValues, issueKey, StoreOps } from '../store.js';
 import { isUnreachable, PgError, SyncPg } from './bridge.js';
-import type { DayTotal, EventFields, EventRow, FeedRow, IssueCost, OffsetLine } from '../rows.js';
+import type { DayTotal, DoraPair, EventFields, EventRow, FeedRow, IssueCost, OffsetLine, PairRef } from '../rows.js';
+import type { PairTotals } from '../../model/query.js';
 import { fleetHosts } from './fleet.js';
 import { pgReadQuery } from './ad-hoc.js';
 import type { ExportQuery, FeedEntry, FeedPosition, Fleet, FleetStream, HostScope, QueryRows, Store } from '../api.js';
@@ -295,6 +296,26 @@ export class PgStore extends StoreOps implements Store {
     const columns: unknown[][] = Array.from({ length: 9 }, () => []);
     for (const c of cells) [...issueKey(c), c.usd_sum, c.tok_in, c.tok_out].forEach((v, i) => columns[i]!.push(noNul(v)));
     if (columns[0]!.length > 0) this.conn.exec(ADD_ISSUE_COSTS, [this.host, ...columns]);
+  }
+
+  // DORA's pairs (sql/009) are SQLite's so far: here DORA pairs the rows it reads, as every engine may.
+
+  repairPairs(): void {}
+
+  pairsOfSource(): PairRef[] {
+    return [];
+  }
+
+  pairsKept(): DoraPair[] {
+    return [];
+  }
+
+  pairsFromRows(): DoraPair[] {
+    return [];
+  }
+
+  pairTotals(): PairTotals | undefined {
+    return undefined;
   }
 
   // The query shapes of read-sql.ts, over every host or the one named in the query.
