@@ -11,7 +11,7 @@ import { doraGrades, tallyEvents } from '../src/metrics/dora.js';
 import { metricsHistory } from '../src/metrics/history.js';
 import { ScanSource } from '../src/read/scan-source.js';
 import type { PriceTable } from '../src/model/cost.js';
-import type { GroupKey, GroupQuery, GroupRow } from '../src/model/query.js';
+import type { GroupKey, GroupQuery, GroupRow, PairQuery } from '../src/model/query.js';
 import { typeMatches } from '../src/model/rules.js';
 import { pruneHistory } from '../src/ops/prune.js';
 import { verifyMirror } from '../src/ops/verify.js';
@@ -19,7 +19,7 @@ import { groupEvents } from '../src/read/source.js';
 import { MirrorSource } from '../src/read/mirror-source.js';
 import type { Store } from '../src/store/api.js';
 import { openStore } from '../src/store/open.js';
-import { openPgStore } from '../src/store/pg/open.js';
+import { openPgStore, type PgStore } from '../src/store/pg/open.js';
 import type { DayTotal, DoraPair, IssueCost } from '../src/store/rows.js';
 import { cli, tmp, withSql } from './helpers.js';
 
@@ -151,15 +151,30 @@ function checkRollups(dir: string, store: Store, kind: 'sqlite' | 'postgres', op
     expect(source.feed(feed).total).toBe(all.filter((r) => typeMatches(r.type, feed.type)).length);
     expect(source.feed({ ...feed, type: undefined }).total).toBe(all.length);
     // DORA's samples of the window: as kept (SQLite), and as the rows paired in log order.
-    const w = { streams: ['events'], since: g.since ?? T0 - 2 * D, until: g.until, upTo: g.upTo };
-    const kept = source.pairs(w);
-    if (kind === 'sqlite') expect(kept, JSON.stringify(w)).toBeDefined();
-    if (kept) {
-      const paired = tallyEvents(source.events({ ...w, types: ['pipeline.started', 'pipeline.completed'] }));
-      expect([kept.leads, kept.restores, near(kept.leadHours), near(kept.restoreHours)], JSON.stringify(w))
-        .toEqual([paired.leads, paired.restores, near(paired.leadHours), near(paired.restoreHours)]);
-    }
+    checkWindow(hostOf(store, kind), { streams: ['events'], since: g.since ?? T0 - 2 * D, until: g.until, upTo: g.upTo });
   }
+}
+
+/** The store's own host's events (pairs are kept per host: a fleet's hosts together pair their rows). */
+const hostOf = (store: Store, kind: 'sqlite' | 'postgres') => new MirrorSource(store, { kind, host: kind === 'postgres' ? (store as PgStore).host : undefined });
+
+/** A window's DORA samples as kept equal those of its events paired in log order. */
+function checkWindow(source: MirrorSource, w: PairQuery): number {
+  const kept = source.pairs(w);
+  expect(kept, JSON.stringify(w)).toBeDefined();
+  const fromRows = tallyEvents(source.events({ ...w, types: ['pipeline.started', 'pipeline.completed'] }));
+  expect([kept!.leads, kept!.restores, near(kept!.leadHours), near(kept!.restoreHours)], JSON.stringify(w))
+    .toEqual([fromRows.leads, fromRows.restores, near(fromRows.leadHours), near(fromRows.restoreHours)]);
+  return kept!.leads + kept!.restores;
+}
+
+/** Plays `ops`, checking the kept pairs against a re-pairing after every op, then `windows` and verify. */
+function checkPairs(dir: string, store: Store, kind: 'sqlite' | 'postgres', ops: Op[], windows: fc.RecordValue<typeof windowArb>[]): number {
+  // After every op, not only at the end: the final import may rebuild every pair, which would hide a repair missed before it.
+  play(dir, store, ops, () => expect(pairs(store.pairsKept())).toEqual(pairs(store.pairsFromRows())));
+  expect(verifyMirror(store, dir).problems.filter((p) => p.path === 'dora_pairs')).toEqual([]);
+  const source = hostOf(store, kind);
+  return windows.reduce((n, win) => n + checkWindow(source, { streams: ['events'], ...win }), 0);
 }
 
 describe('day_totals: the rollup the ingest keeps with the rows', () => {
@@ -279,18 +294,7 @@ describe('dora_pairs: the lead-time and time-to-restore pairs the ingest keeps w
         const dir = tmp();
         const store = openStore(join(dir, 'mirror.db'));
         try {
-          // After every op, not only at the end: the final import may rebuild every pair, which would hide a repair missed before it.
-          play(dir, store, ops, () => expect(pairs(store.pairsKept())).toEqual(pairs(store.pairsFromRows())));
-          expect(verifyMirror(store, dir).problems.filter((p) => p.path === 'dora_pairs')).toEqual([]);
-          const source = new MirrorSource(store, { kind: 'sqlite' });
-          for (const win of windows) {
-            const w = { streams: ['events'], ...win };
-            const kept = source.pairs(w)!;
-            const fromRows = tallyEvents(source.events({ ...w, types: ['pipeline.started', 'pipeline.completed'] }));
-            expect([kept.leads, kept.restores, near(kept.leadHours), near(kept.restoreHours)], JSON.stringify(w))
-              .toEqual([fromRows.leads, fromRows.restores, near(fromRows.leadHours), near(fromRows.restoreHours)]);
-            paired += kept.leads + kept.restores;
-          }
+          paired += checkPairs(dir, store, 'sqlite', ops, windows);
         } finally {
           store.close();
         }
@@ -445,5 +449,30 @@ describe('day_totals on PostgreSQL', () => {
       }),
       { numRuns: Number(process.env.PG_ROLLUP_RUNS ?? 30) },
     );
+  });
+
+  it('dora_pairs equal a re-pairing of each host own rows after random histories, and answer its windows as its events paired do', () => {
+    let run = 0;
+    let paired = 0;
+    fc.assert(
+      fc.property(fc.array(opsOf(doraEventArb), { minLength: 1, maxLength: 20 }), fc.array(windowArb, { minLength: 1, maxLength: 6 }), (ops, windows) => {
+        const dir = tmp();
+        const store = openPgStore(url, { hostId: `d${run++}` });
+        try {
+          paired += checkPairs(dir, store, 'postgres', ops, windows);
+        } finally {
+          store.close();
+        }
+      }),
+      { numRuns: Number(process.env.PG_ROLLUP_RUNS ?? 30) },
+    );
+    expect(paired).toBeGreaterThan(0);
+    // The fleet as a whole: its hosts each hold pipeline events, so DORA over all of them pairs the rows.
+    const fleet = openPgStore(url, { hostId: 'd0', readonly: true });
+    try {
+      expect(new MirrorSource(fleet, { kind: 'postgres' }).pairs({ streams: ['events'], since: T0 })).toBeUndefined();
+    } finally {
+      fleet.close();
+    }
   });
 });

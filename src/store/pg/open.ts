@@ -10,9 +10,13 @@ import { fleetHosts } from './fleet.js';
 import { pgReadQuery } from './ad-hoc.js';
 import type { ExportQuery, FeedEntry, FeedPosition, Fleet, FleetStream, HostScope, QueryRows, Store } from '../api.js';
 import { readOnce, readPages } from './read-pages.js';
-import { pgEventsSql, pgExportSql, pgFeedCountSql, pgFeedPageSql, pgGroupsSql, pgRecordsSql } from './read-sql.js';
+import { pgEventsSql, pgExportSql, pgFeedCountSql, pgFeedPageSql, pgGroupsSql, pgPairTotalsSql, pgRecordsSql } from './read-sql.js';
 import { checkPgSchema, migratePg } from './migrations.js';
-import { ADD_DAY_TOTALS, ADD_ISSUE_COSTS, CHANGE_STAMP, COPY_EVENTS, EVENT_OFFSETS_PAGE, FLEET_STREAMS, FORGET_HOST, LAST_COMMIT, DB_BYTES, EVENT_ORDER_LOCK, EVENTS_AFTER, HOST_WRITE_LOCK, MAX_EVENT_ID, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK } from './statements.js';
+import {
+  ADD_DAY_TOTALS, ADD_ISSUE_COSTS, CHANGE_STAMP, CLEAR_ISSUE_PAIRS, CLEAR_PAIRS, PAIRS_FROM_ROWS, PAIRS_KEPT, PAIRS_OF_SOURCE, PAIRS_PENDING_OF, REBUILD_PAIRS,
+  REPAIR_ISSUE_PAIRS, COPY_EVENTS, EVENT_OFFSETS_PAGE, FLEET_STREAMS, FORGET_HOST, LAST_COMMIT, DB_BYTES, EVENT_ORDER_LOCK, EVENTS_AFTER, HOST_WRITE_LOCK, MAX_EVENT_ID, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK,
+} from './statements.js';
+import { PAIRS_PENDING } from '../statements.js';
 
 // tailer/pg-tailer.ts labels its messages with it until the fleet tailer opens through the registry (issue #23).
 export { redact };
@@ -298,24 +302,56 @@ export class PgStore extends StoreOps implements Store {
     if (columns[0]!.length > 0) this.conn.exec(ADD_ISSUE_COSTS, [this.host, ...columns]);
   }
 
-  // DORA's pairs (sql/009) are SQLite's so far: here DORA pairs the rows it reads, as every engine may.
+  // DORA's pairs (sql/pg/007), per host: each host's writer keeps its own.
 
-  repairPairs(): void {}
-
-  pairsOfSource(): PairRef[] {
-    return [];
+  private pairsPending(host = this.host): boolean {
+    return this.pg.query(PAIRS_PENDING_OF, [host]).rows.length > 0;
   }
 
+  /** One statement pair per stream, the issues as arrays: a round trip per issue would cost more than the batch. */
+  repairPairs(refs: Iterable<PairRef>): void {
+    const byStream = new Map<string, Map<number, number>>();
+    for (const r of refs) {
+      const issues = byStream.get(r.stream) ?? byStream.set(r.stream, new Map()).get(r.stream)!;
+      const from = issues.get(r.issue);
+      if (from === undefined || r.from < from) issues.set(r.issue, r.from);
+    }
+    if (byStream.size === 0 || this.pairsPending()) return;
+    for (const [stream, issues] of byStream) {
+      const args = [this.host, stream, [...issues.keys()], [...issues.values()]];
+      this.conn.exec(CLEAR_ISSUE_PAIRS, args);
+      this.conn.exec(REPAIR_ISSUE_PAIRS, args);
+    }
+  }
+
+  private readonly rebuildPairs = (): void => {
+    this.conn.exec(CLEAR_PAIRS, [this.host]);
+    this.conn.exec(REBUILD_PAIRS, [this.host]);
+    this.deleteMeta(PAIRS_PENDING);
+  };
+
+  /** This host's pairs from its rows after sql/pg/007; a no-op when they are current. */
+  finishPairs(): void {
+    if (this.pairsPending()) this.transaction(this.rebuildPairs)();
+  }
+
+  pairsOfSource(sourceId: number): PairRef[] {
+    return this.pg.query<PairRef>(PAIRS_OF_SOURCE, [this.host, sourceId]).rows;
+  }
+
+  // While pending there is nothing kept to check: reads pair the rows.
   pairsKept(): DoraPair[] {
-    return [];
+    return this.pairsPending() ? [] : this.pg.query<DoraPair>(PAIRS_KEPT, [this.host]).rows;
   }
 
   pairsFromRows(): DoraPair[] {
-    return [];
+    return this.pairsPending() ? [] : this.pg.query<DoraPair>(PAIRS_FROM_ROWS, [this.host]).rows;
   }
 
-  pairTotals(): PairTotals | undefined {
-    return undefined;
+  pairTotals(q: Parameters<typeof pgPairTotalsSql>[0]): PairTotals | undefined {
+    const s = pgPairTotalsSql(q);
+    const [streams, pending, leads, leadHours, restores, restoreHours] = this.pg.arrays(s.sql, s.params)[0] as number[];
+    return streams! > 1 || pending! > 0 ? undefined : { leads: leads!, leadHours: leadHours!, restores: restores!, restoreHours: restoreHours! };
   }
 
   // The query shapes of read-sql.ts, over every host or the one named in the query.
@@ -441,7 +477,10 @@ export function openPgStore(url: string, opts: PgOpenOptions = {}): PgStore {
       version = pending.at(-1)!.version;
     }
     if (opts.readonly) pg.query(READ_ONLY_SESSION);
-    return new PgStore(new PgConnection(pg, host), label, opts.readonly ?? false, version, host, pg);
+    const store = new PgStore(new PgConnection(pg, host), label, opts.readonly ?? false, version, host, pg);
+    // sql/pg/007 leaves each host's dora_pairs to be filled from its rows by its first open that may write.
+    if (!opts.readonly) store.finishPairs();
+    return store;
   } catch (err) {
     pg.close();
     throw translatePgError(err, label);

@@ -1,6 +1,6 @@
 import { TOKENS_PER_PRICE, type PriceTable } from '../../model/cost.js';
-import type { EventQuery, FeedQuery, GroupKey, GroupQuery, RecordQuery } from '../../model/query.js';
-import { TYPE_PREFIX_END } from '../../model/rules.js';
+import type { EventQuery, FeedQuery, GroupKey, GroupQuery, PairQuery, RecordQuery } from '../../model/query.js';
+import { PIPELINE_COMPLETED, PIPELINE_STARTED, TYPE_PREFIX_END } from '../../model/rules.js';
 import { dayPlan, groupPlan, oddCostRows, type DayPlan, type GroupPlan } from '../day-plan.js';
 import { PG_DAY_OF, PG_OK_OF } from './statements.js';
 import type { ExportQuery, HostScope } from '../api.js';
@@ -181,6 +181,32 @@ export function pgGroupsSql(q: GroupQuery & HostScope): Sql {
   if (plan) return rollupSql(q, plan);
   const p = new Params();
   return { sql: rowGroups(q, p), params: p.values };
+}
+
+/**
+ * DORA's pair samples of a window (sql/pg/007), as ../read-sql.ts
+ * pairTotalsSql: how many (host, stream) of the scope hold pipeline events
+ * (pairs are kept per host and stream), how many of its hosts still have
+ * theirs to fill, then the leads, their hours, the restores and theirs.
+ */
+export function pgPairTotalsSql(q: PairQuery & HostScope): Sql {
+  const p = new Params();
+  const held = [`stream IN (${p.list(q.streams)})`, `type IN (${p.list([PIPELINE_STARTED, PIPELINE_COMPLETED])})`, 'n > 0'];
+  hostBound(held, p, q.host);
+  const pending = ["key = 'pairs_pending'"];
+  hostBound(pending, p, q.host);
+  const since = p.add(q.since, '::float8');
+  const hours = (from: string) =>
+    `COUNT(*) FILTER (WHERE ${from} >= ${since}), COALESCE(SUM((ts_epoch - ${from}) / 3600) FILTER (WHERE ${from} >= ${since}), 0)`;
+  const inside = [`stream IN (${p.list(q.streams)})`];
+  hostBound(inside, p, q.host);
+  timeBounds(inside, p, q.since, q.until, q.upTo);
+  return {
+    sql: `SELECT (SELECT COUNT(*) FROM (SELECT DISTINCT host, stream FROM all_totals WHERE ${held.join(' AND ')}) s),
+      (SELECT COUNT(*) FROM meta WHERE ${pending.join(' AND ')}), ${hours('lead_from')}, ${hours('fail_from')}
+      FROM dora_pairs WHERE ${inside.join(' AND ')}`,
+    params: p.values,
+  };
 }
 
 /**

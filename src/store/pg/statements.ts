@@ -1,4 +1,4 @@
-import { DAY_SECONDS, SUCCESS } from '../../model/rules.js';
+import { DAY_SECONDS, PIPELINE_COMPLETED, PIPELINE_STARTED, SUCCESS } from '../../model/rules.js';
 import type { SqlName } from '../statements.js';
 
 /** An event's UTC day number and its success, as day_totals keys them (sql/pg/003). */
@@ -149,6 +149,46 @@ export const ADD_ISSUE_COSTS = `INSERT INTO issue_costs (host, stream, type, day
   ON CONFLICT (stream, type, day, host, nulls, issue, model)
   DO UPDATE SET usd_sum = issue_costs.usd_sum + excluded.usd_sum, tok_in = issue_costs.tok_in + excluded.tok_in, tok_out = issue_costs.tok_out + excluded.tok_out`;
 
+/**
+ * dora_pairs' rows (sql/pg/007) of the host's ($1) pipeline events of
+ * non-zero issues that `rows` selects (over events e, and t when `from`
+ * names a list of issues), each (stream, issue) in the host's log order: as
+ * ../statements.ts PAIRS_OF for SQLite, which says how.
+ */
+const PG_PAIRS_OF = (from: string, rows: string, keep: string): string => `SELECT host, stream, ts_epoch, rank, id, issue,
+    CASE WHEN ts_epoch > lead_from THEN lead_from END AS lead_from,
+    CASE WHEN fail_rn > COALESCE(ok_rn, 0) AND ts_epoch > fail_at THEN fail_at END AS fail_from
+  FROM (SELECT *,
+      MAX(ts_epoch) FILTER (WHERE type = '${PIPELINE_STARTED}' AND ts_epoch > 0) OVER pre AS lead_from,
+      MAX(rn) FILTER (WHERE type = '${PIPELINE_COMPLETED}' AND ok = 1) OVER pre AS ok_rn,
+      MAX(rn) FILTER (WHERE type = '${PIPELINE_COMPLETED}' AND ok = 0 AND ts_epoch > 0) OVER pre AS fail_rn,
+      MAX(ts_epoch) FILTER (WHERE type = '${PIPELINE_COMPLETED}' AND ok = 0 AND ts_epoch > 0) OVER pre AS fail_at
+    FROM (SELECT e.host, e.stream, e.ts_epoch, e.rank, e.id, e.issue, e.type, ${PG_OK_OF} AS ok, ${keep} AS keep,
+        ROW_NUMBER() OVER (PARTITION BY e.stream, e.issue ORDER BY e.ts_epoch, e.rank, e."offset") AS rn
+      FROM ${from} WHERE e.host = $1 AND e.issue != 0 AND e.type IN ('${PIPELINE_STARTED}', '${PIPELINE_COMPLETED}') AND ${rows}) x
+    WINDOW pre AS (PARTITION BY stream, issue ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) y
+  WHERE type = '${PIPELINE_COMPLETED}' AND ok = 1 AND keep
+    AND (ts_epoch > lead_from OR (fail_rn > COALESCE(ok_rn, 0) AND ts_epoch > fail_at))`;
+
+/** Issues $3 of stream $2, each from its epoch in $4 on: their pairs go, then come back from the rows there now. */
+const PAIR_ISSUES = 'unnest($3::float8[], $4::float8[]) AS t(issue, "from")';
+const PG_LAST_BEFORE = (type: string, timed: string) => `COALESCE((SELECT MAX(b.ts_epoch) FROM events b WHERE b.host = $1 AND b.stream = $2
+  AND b.issue = t.issue AND b.issue != 0 AND b.type = '${type}'${timed} AND b.ts_epoch < t."from"), t."from")`;
+export const CLEAR_ISSUE_PAIRS = `DELETE FROM dora_pairs p USING ${PAIR_ISSUES}
+  WHERE p.host = $1 AND p.stream = $2 AND p.issue = t.issue AND p.ts_epoch >= t."from"`;
+export const REPAIR_ISSUE_PAIRS = `INSERT INTO dora_pairs ${PG_PAIRS_OF(
+  `${PAIR_ISSUES} CROSS JOIN LATERAL (SELECT LEAST(${PG_LAST_BEFORE(PIPELINE_STARTED, ' AND b.ts_epoch > 0')}, ${PG_LAST_BEFORE(PIPELINE_COMPLETED, '')}) AS lo) l
+    JOIN events e ON e.issue = t.issue`,
+  'e.stream = $2 AND e.ts_epoch >= l.lo', 'e.ts_epoch >= t."from"')}`;
+/** Every pair of the host, from its rows: after sql/pg/007. */
+export const PAIRS_PENDING_OF = "SELECT 1 FROM meta WHERE host = $1 AND key = 'pairs_pending'";
+export const CLEAR_PAIRS = 'DELETE FROM dora_pairs WHERE host = $1';
+export const REBUILD_PAIRS = `INSERT INTO dora_pairs ${PG_PAIRS_OF('events e', 'true', 'true')}`;
+export const PAIRS_OF_SOURCE = `SELECT stream, issue, MIN(ts_epoch) AS "from" FROM events
+  WHERE host = $1 AND source_id = $2 AND type IN ('${PIPELINE_STARTED}', '${PIPELINE_COMPLETED}') AND issue != 0 GROUP BY stream, issue`;
+export const PAIRS_KEPT = 'SELECT stream, ts_epoch, rank, id, issue, lead_from, fail_from FROM dora_pairs WHERE host = $1';
+export const PAIRS_FROM_ROWS = `SELECT stream, ts_epoch, rank, id, issue, lead_from, fail_from FROM (${PG_PAIRS_OF('events e', 'true', 'true')}) p`;
+
 /** The statements called with named parameters (as SQLite's @name): their names in the order of $2, $3, … */
 export const NAMED_PARAMS: Partial<Record<SqlName, readonly string[]>> = {
   insertSource: ['stream', 'kind', 'path', 'dev', 'ino', 'generation', 'rank', 'head_len', 'head_hash', 'state', 'copy_of', 'now'],
@@ -214,6 +254,8 @@ export const FORGET_HOST = [
   'DELETE FROM day_totals WHERE host = $1',
   'DELETE FROM all_totals WHERE host = $1',
   'DELETE FROM issue_costs WHERE host = $1',
+  'DELETE FROM dora_pairs WHERE host = $1',
+  "DELETE FROM meta WHERE host = $1 AND key = 'pairs_pending'",
   'DELETE FROM sources WHERE host = $1',
 ] as const;
 
