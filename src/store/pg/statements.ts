@@ -172,8 +172,9 @@ const PG_PAIRS_OF = (from: string, rows: string, keep: string): string => `SELEC
 
 /** Issues $3 of stream $2, each from its epoch in $4 on: their pairs go, then come back from the rows there now. */
 const PAIR_ISSUES = 'unnest($3::float8[], $4::float8[]) AS t(issue, "from")';
-const PG_LAST_BEFORE = (type: string, timed: string) => `COALESCE((SELECT MAX(b.ts_epoch) FROM events b WHERE b.host = $1 AND b.stream = $2
-  AND b.issue = t.issue AND b.issue != 0 AND b.type = '${type}'${timed} AND b.ts_epoch < t."from"), t."from")`;
+// Newest first with a LIMIT, not MAX(): the planner aggregates every row of the issue for a MAX with a filter, a cost that grows with the log.
+const PG_LAST_BEFORE = (type: string, timed: string) => `COALESCE((SELECT b.ts_epoch FROM events b WHERE b.host = $1 AND b.stream = $2
+  AND b.issue = t.issue AND b.issue != 0 AND b.type = '${type}'${timed} AND b.ts_epoch < t."from" ORDER BY b.ts_epoch DESC LIMIT 1), t."from")`;
 export const CLEAR_ISSUE_PAIRS = `DELETE FROM dora_pairs p USING ${PAIR_ISSUES}
   WHERE p.host = $1 AND p.stream = $2 AND p.issue = t.issue AND p.ts_epoch >= t."from"`;
 export const REPAIR_ISSUE_PAIRS = `INSERT INTO dora_pairs ${PG_PAIRS_OF(
