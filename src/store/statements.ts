@@ -55,14 +55,19 @@ const ISSUE_OF = 'stream_id = (SELECT id FROM streams WHERE name = @stream) AND 
 const LAST_BEFORE = (type: string, timed: string) =>
   `COALESCE((SELECT MAX(ts_epoch) FROM event_rows WHERE ${ISSUE_OF} AND issue != 0 AND type_id = ${type}${timed} AND ts_epoch < @from), @from)`;
 
+/** Every stream, stated so that the table's key (stream, type, …) finds the pipeline rows, not a walk of every event with an issue. */
+const EVERY_STREAM = 'stream_id IN (SELECT id FROM streams)';
+const BY_KEY = 'INDEXED BY sqlite_autoindex_event_rows_1';
+
 /**
  * dora_pairs' rows (sql/009) of the pipeline events of non-zero issues that
  * `rows` selects, each (stream, issue) in log order: the latest start before
  * a successful completion, and the latest failure since the success before
  * it (row numbers tell which came last), kept when the completion is later.
- * `keep` picks the completions whose rows are written.
+ * `keep` picks the completions whose rows are written; `index` is the one
+ * that finds `rows` fastest, when the planner would not pick it.
  */
-const PAIRS_OF = (rows: string, keep: string): string => `SELECT stream_id, ts_epoch, rank, id, issue,
+const PAIRS_OF = (rows: string, keep: string, index = ''): string => `SELECT stream_id, ts_epoch, rank, id, issue,
     CASE WHEN ts_epoch > lead_from THEN lead_from END AS lead_from,
     CASE WHEN fail_rn > COALESCE(ok_rn, 0) AND ts_epoch > fail_at THEN fail_at END AS fail_from
   FROM (SELECT stream_id, ts_epoch, rank, id, issue, type_id, ok,
@@ -72,7 +77,7 @@ const PAIRS_OF = (rows: string, keep: string): string => `SELECT stream_id, ts_e
       MAX(CASE WHEN type_id = ${COMPLETED} AND ok = 0 AND ts_epoch > 0 THEN ts_epoch END) OVER pre AS fail_at
     FROM (SELECT stream_id, ts_epoch, rank, id, issue, type_id, ${OK_OF('result')} AS ok,
         ROW_NUMBER() OVER (PARTITION BY stream_id, issue ORDER BY ts_epoch, rank, id) AS rn
-      FROM event_rows WHERE issue != 0 AND type_id IN (${STARTED}, ${COMPLETED}) AND ${rows})
+      FROM event_rows ${index} WHERE issue != 0 AND type_id IN (${STARTED}, ${COMPLETED}) AND ${rows})
     WINDOW pre AS (PARTITION BY stream_id, issue ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))
   WHERE type_id = ${COMPLETED} AND ok = 1 AND ${keep}
     AND (ts_epoch > lead_from OR (fail_rn > COALESCE(ok_rn, 0) AND ts_epoch > fail_at))`;
@@ -202,7 +207,7 @@ const SQLITE_SQL = {
   repairIssuePairs: `INSERT INTO dora_pairs ${PAIRS_OF(
     `${ISSUE_OF} AND ts_epoch >= MIN(${LAST_BEFORE(STARTED, ' AND ts_epoch > 0')}, ${LAST_BEFORE(COMPLETED, '')})`, 'ts_epoch >= @from')}`,
   clearPairs: 'DELETE FROM dora_pairs',
-  rebuildPairs: `INSERT INTO dora_pairs ${PAIRS_OF('1', '1')}`,
+  rebuildPairs: `INSERT INTO dora_pairs ${PAIRS_OF(EVERY_STREAM, '1', BY_KEY)}`,
   // The issues whose pairs a source's rows take part in, each from its earliest such row: prune repairs them once the rows are gone.
   pairsOfSource: `SELECT s.stream, e.issue, MIN(e.ts_epoch) AS "from" FROM lines l JOIN sources s ON s.id = l.source_id
       JOIN streams st ON st.name = s.stream
@@ -211,7 +216,7 @@ const SQLITE_SQL = {
   pairsKept: `SELECT st.name AS stream, p.ts_epoch, p.rank, p.id, p.issue, p.lead_from, p.fail_from
     FROM dora_pairs p JOIN streams st ON st.id = p.stream_id`,
   pairsFromRows: `SELECT st.name AS stream, p.ts_epoch, p.rank, p.id, p.issue, p.lead_from, p.fail_from
-    FROM (${PAIRS_OF('1', '1')}) p JOIN streams st ON st.id = p.stream_id`,
+    FROM (${PAIRS_OF(EVERY_STREAM, '1', BY_KEY)}) p JOIN streams st ON st.id = p.stream_id`,
   maxEventId: 'SELECT COALESCE(MAX(id), 0) AS id FROM lines',
   eventsAfter: `SELECT l.id, s.stream, l.line, l.ts_epoch, s.rank, l."offset" FROM lines l JOIN sources s ON s.id = l.source_id
     WHERE l.id > ? ORDER BY l.id LIMIT ?`,
