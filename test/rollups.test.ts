@@ -305,6 +305,39 @@ describe('dora_pairs: the lead-time and time-to-restore pairs the ingest keeps w
     expect(paired).toBeGreaterThan(0);
   });
 
+  it('an open that finds the pairs still to fill while another process writes leaves them to a later open, and DORA pairs the rows meanwhile', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'events.jsonl'), [
+      { type: 'pipeline.started', issue: 7, ts_epoch: T0 + 5 },
+      { type: 'pipeline.completed', issue: 7, result: 'success', ts_epoch: T0 + 3605 },
+    ].map((e) => `${JSON.stringify(e)}\n`).join(''));
+    expect(cli(['--dir', dir, 'import']).code).toBe(0);
+    const db = join(dir, 'mirror.db');
+    withSql(db, (sql) => sql.exec("DELETE FROM dora_pairs; INSERT INTO meta (key, value) VALUES ('pairs_pending', '1')"));
+    const now = { now: T0 + D };
+    const scan = doraGrades(new ScanSource(dir), now);
+    expect(scan.lead_time.value).toBe(1);
+    withSql(db, (sql) => {
+      sql.exec('BEGIN IMMEDIATE');
+      const store = openStore(db, { busyTimeoutMs: 50 });
+      try {
+        const source = new MirrorSource(store, { kind: 'sqlite' });
+        expect(source.pairs({ streams: ['events'], since: T0 })).toBeUndefined();
+        expect(doraGrades(source, now)).toEqual(scan);
+      } finally {
+        store.close();
+      }
+      sql.exec('ROLLBACK');
+    });
+    const store = openStore(db);
+    try {
+      expect(store.pairsKept()).toEqual([expect.objectContaining({ issue: 7, lead_from: T0 + 5, fail_from: null })]);
+      expect(doraGrades(new MirrorSource(store, { kind: 'sqlite' }), now)).toEqual(scan);
+    } finally {
+      store.close();
+    }
+  });
+
   it('prune drops the pairs of the rows it drops and pairs again the completions whose start or failure it dropped', () => {
     const dir = tmp();
     const live = join(dir, 'events.jsonl');

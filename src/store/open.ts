@@ -488,7 +488,14 @@ export function openStore(path: string, opts: OpenOptions = {}): SqliteStore {
     }
     const store = new SqliteStore(db, path, readonly, version, removeCopy);
     // sql/009 leaves dora_pairs to be filled from the rows by the first open that may write.
-    if (!readonly) store.finishPairs();
+    if (!readonly) {
+      try {
+        store.finishPairs();
+      } catch (err) {
+        // Another writer holds the lock (a bulk load filling them itself): reads pair the rows until an open that can.
+        if (!sqliteCode(err)?.startsWith('SQLITE_BUSY')) throw err;
+      }
+    }
     return store;
   } catch (err) {
     db?.close();
