@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPg, type PgServer } from '../fixtures/pg-server.js';
 import { importAll } from '../src/import/import.js';
@@ -467,6 +468,54 @@ describe('day_totals on PostgreSQL', () => {
     url = await server.createDb('rollups');
   });
   afterAll(() => server?.stop());
+
+  it('migration 007 leaves each host its pairs to fill: its own writer fills them, and until then DORA of that host pairs its rows', async () => {
+    const url2 = await server.createDb('pairs_migration');
+    const dir = tmp();
+    writeFileSync(join(dir, 'events.jsonl'), [
+      { type: 'pipeline.started', issue: 7, ts_epoch: T0 + 5 },
+      { type: 'pipeline.completed', issue: 7, result: 'failure', ts_epoch: T0 + 65 },
+      { type: 'pipeline.completed', issue: 7, result: 'success', ts_epoch: T0 + 3605 },
+    ].map((e) => `${JSON.stringify(e)}\n`).join(''));
+    for (const host of ['a', 'b']) {
+      const store = openPgStore(url2, { hostId: host });
+      try {
+        importAll(store, dir);
+      } finally {
+        store.close();
+      }
+    }
+    // The fleet as the version before sql/pg/007 left it.
+    const c = new pg.Client({ connectionString: url2 });
+    await c.connect();
+    try {
+      await c.query('DROP TABLE dora_pairs');
+      await c.query('DELETE FROM schema_migrations WHERE version = 7');
+    } finally {
+      await c.end();
+    }
+    const now = { now: T0 + D };
+    const w = { streams: ['events'], since: T0 };
+    const a = openPgStore(url2, { hostId: 'a' });
+    const b = openPgStore(url2, { hostId: 'b', readonly: true });
+    try {
+      const [ofA, ofB] = [a, b].map((s) => new MirrorSource(s, { kind: 'postgres', host: s.host }));
+      expect(a.pairsKept()).toEqual([expect.objectContaining({ issue: 7, lead_from: T0 + 5, fail_from: T0 + 65 })]);
+      expect(ofA!.pairs(w)).toEqual({ leads: 1, leadHours: 1, restores: 1, restoreHours: 3540 / 3600 });
+      expect(ofB!.pairs(w)).toBeUndefined();
+      expect(doraGrades(ofB!, now)).toEqual(doraGrades(ofA!, now));
+      expect(doraGrades(ofA!, now)).toEqual(doraGrades(new ScanSource(dir), now));
+    } finally {
+      a.close();
+      b.close();
+    }
+    const b2 = openPgStore(url2, { hostId: 'b' });
+    try {
+      expect(new MirrorSource(b2, { kind: 'postgres', host: 'b' }).pairs(w)).toEqual({ leads: 1, leadHours: 1, restores: 1, restoreHours: 3540 / 3600 });
+    } finally {
+      b2.close();
+    }
+  });
 
   it('equals a recount from the rows after the same random histories, each as a host of its own', () => {
     let run = 0;
