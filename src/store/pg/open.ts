@@ -304,8 +304,8 @@ export class PgStore extends StoreOps implements Store {
 
   // DORA's pairs (sql/pg/007), per host: each host's writer keeps its own.
 
-  private pairsPending(host = this.host): boolean {
-    return this.pg.query(PAIRS_PENDING_OF, [host]).rows.length > 0;
+  private pairsPending(): boolean {
+    return this.pg.query(PAIRS_PENDING_OF, [this.host]).rows.length > 0;
   }
 
   /** One statement pair per stream, the issues as arrays: a round trip per issue would cost more than the batch. */
