@@ -339,6 +339,37 @@ describe('dora_pairs: the lead-time and time-to-restore pairs the ingest keeps w
     }
   });
 
+  it('verify reports a pair that drifted, one missing and one the rows do not have, naming the fix; rebuild mends them', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'events.jsonl'), [
+      { type: 'pipeline.started', issue: 7, ts_epoch: T0 + 5 },
+      { type: 'pipeline.completed', issue: 7, result: 'success', ts_epoch: T0 + 3605 },
+      { type: 'pipeline.started', issue: 12, ts_epoch: T0 + 10 },
+      { type: 'pipeline.completed', issue: 12, result: 'success', ts_epoch: T0 + 7210 },
+    ].map((e) => `${JSON.stringify(e)}\n`).join(''));
+    expect(cli(['--dir', dir, 'import']).code).toBe(0);
+    const metric = (source: string) => cli(['--dir', dir, '--json', 'metrics', 'dora', '--source', source, '--now', String(T0 + D)]).json;
+    expect(metric('sqlite')).toEqual(metric('scan'));
+    withSql(join(dir, 'mirror.db'), (db) => {
+      db.exec(`UPDATE dora_pairs SET lead_from = ${T0 + 605} WHERE issue = 7`);
+      db.exec('DELETE FROM dora_pairs WHERE issue = 12');
+      db.exec(`INSERT INTO dora_pairs VALUES (1, ${T0 + 9000}, 1, 99, 7, ${T0}, NULL)`);
+    });
+    const v = cli(['--dir', dir, '--json', 'verify']);
+    expect(v.code).not.toBe(0);
+    expect(v.json.problems).toEqual(expect.arrayContaining([
+      expect.objectContaining({ path: 'dora_pairs', problem: 'changed', detail: expect.stringMatching(new RegExp(`^events issue 7, .*: kept lead_from ${T0 + 605}, fail_from null, the rows say lead_from ${T0 + 5}, .*run \`jsonl-mirror rebuild\``)) }),
+      expect.objectContaining({ path: 'dora_pairs', problem: 'changed', detail: expect.stringMatching(/^events issue 12, .*: kept nothing, the rows say/) }),
+      expect.objectContaining({ path: 'dora_pairs', problem: 'extra', detail: expect.stringMatching(/^events issue 7, .*event 99\): kept .*the rows have none/) }),
+    ]));
+    expect(v.json.problems).toHaveLength(3);
+    // The drifted pairs are what DORA answers from.
+    expect(metric('sqlite').lead_time).not.toEqual(metric('scan').lead_time);
+    expect(cli(['--dir', dir, '--json', 'rebuild', '--yes']).code).toBe(0);
+    expect(cli(['--dir', dir, '--json', 'verify']).json.ok).toBe(true);
+    expect(metric('sqlite')).toEqual(metric('scan'));
+  });
+
   it('prune drops the pairs of the rows it drops and pairs again the completions whose start or failure it dropped', () => {
     const dir = tmp();
     const live = join(dir, 'events.jsonl');
