@@ -325,6 +325,9 @@ describe('dora_pairs: the lead-time and time-to-restore pairs the ingest keeps w
         const source = new MirrorSource(store, { kind: 'sqlite' });
         expect(source.pairs({ streams: ['events'], since: T0 })).toBeUndefined();
         expect(doraGrades(source, now)).toEqual(scan);
+        // Pairs still to fill are no drift for verify.
+        expect(store.pairsPending()).toBe(true);
+        expect(verifyMirror(store, dir).problems.filter((p) => p.path === 'dora_pairs')).toEqual([]);
       } finally {
         store.close();
       }

@@ -193,7 +193,10 @@ function verifyRollups(store: Store, add: (p: VerifyProblem) => void): void {
   const dayValues = ['n', 'duration_sum', 'dur_min', 'dur_max', 'usd_sum', 'tok_in', 'tok_out'] as const;
   verifyRollup({ path: 'day_totals', name: cellName, values: dayValues, kept: store.dayTotalsKept(), counted: store.dayTotalsFromRows(), from: 'the rows' }, add);
   verifyRollup({ path: 'all_totals', name: allTimeName, values: ['n'], kept: store.allTotalsKept(), counted: store.allTotalsFromDays(), from: 'day_totals' }, add);
-  verifyRollup({ path: 'dora_pairs', name: pairName, values: ['lead_from', 'fail_from'], kept: store.pairsKept(), counted: store.pairsFromRows(), from: 'the rows', exact: true }, add);
+  // Pairs still to fill are not a drift: reads pair the rows until the next open that may write fills them.
+  if (!store.pairsPending()) {
+    verifyRollup({ path: 'dora_pairs', name: pairName, values: ['lead_from', 'fail_from'], kept: store.pairsKept(), counted: store.pairsFromRows(), from: 'the rows', exact: true }, add);
+  }
   verifyRollup({ path: 'issue_costs', name: issueName, values: ['usd_sum', 'tok_in', 'tok_out'], kept: store.issueCostsKept(), counted: store.issueCostsFromRows(), from: 'the rows' }, add);
 }
 

@@ -103,6 +103,8 @@ export interface Store {
   repairPairs(refs: Iterable<PairRef>): void;
   /** The issues a source's pipeline rows belong to, each from its earliest: what prune repairs once they are gone. */
   pairsOfSource(sourceId: number): PairRef[];
+  /** dora_pairs waits to be filled from the rows: there is nothing kept to check or read yet. */
+  pairsPending(): boolean;
   pairsKept(): DoraPair[];
   pairsFromRows(): DoraPair[];
   issueCostsKept(): IssueCost[];

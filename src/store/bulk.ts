@@ -1,5 +1,5 @@
 import type { Database } from './sqlite-module.js';
-import { dropIndex, indexExists, PRAGMA, SECONDARY_INDEXES, type SecondaryIndex } from './statements.js';
+import { dropIndex, indexExists, PAIRS_PENDING, PRAGMA, SECONDARY_INDEXES, type SecondaryIndex } from './statements.js';
 
 /**
  * Bulk load (issue #15): a first import or a rebuild loads many times the
@@ -24,6 +24,8 @@ const NAMES = Object.keys(SECONDARY_INDEXES) as SecondaryIndex[];
 export function enterBulkLoad(db: Database, meta: Meta): void {
   db.transaction(() => {
     meta.setMeta(INDEXES_PENDING, JSON.stringify(NAMES));
+    // Pairing issue by issue needs event_rows_issue, which goes now: every row is paired once the indexes are back.
+    meta.setMeta(PAIRS_PENDING, '1');
     for (const name of NAMES) db.exec(dropIndex(name));
   }, 'immediate')();
   db.pragma(PRAGMA.synchronousOff);

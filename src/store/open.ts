@@ -114,11 +114,6 @@ export class SqliteStore extends StoreOps implements Store {
     for (const c of cells) add.run(...issueKey(c), c.usd_sum, c.tok_in, c.tok_out);
   }
 
-  /** Whether dora_pairs waits for a rebuild from the rows (sql/009, a bulk load): until then reads pair the rows themselves. */
-  private pairsPending(): boolean {
-    return this.getMeta(PAIRS_PENDING) !== undefined;
-  }
-
   repairPairs(refs: Iterable<PairRef>): void {
     if (this.pairsPending()) return;
     // The statements read event_rows: the rows this transaction holds back go in first.
@@ -146,13 +141,12 @@ export class SqliteStore extends StoreOps implements Store {
     return this.sql.stmt('pairsOfSource').all(sourceId) as PairRef[];
   }
 
-  // While pending there is nothing kept to check: reads pair the rows.
   pairsKept(): DoraPair[] {
-    return this.pairsPending() ? [] : (this.sql.stmt('pairsKept').all() as DoraPair[]);
+    return this.sql.stmt('pairsKept').all() as DoraPair[];
   }
 
   pairsFromRows(): DoraPair[] {
-    return this.pairsPending() ? [] : (this.sql.stmt('pairsFromRows').all() as DoraPair[]);
+    return this.sql.stmt('pairsFromRows').all() as DoraPair[];
   }
 
   pairTotals(q: Parameters<typeof pairTotalsSql>[0]): PairTotals | undefined {
@@ -283,8 +277,6 @@ export class SqliteStore extends StoreOps implements Store {
 
   /** Drops the secondary indexes (flag set first) and loads without fsync on this connection. */
   enterBulkLoad(): void {
-    // Repairing pairs issue by issue needs event_rows_issue, which the load drops: they are rebuilt at its end instead.
-    this.setMeta(PAIRS_PENDING, '1');
     enterBulkLoad(this.db, this);
     this.inserts.sortRows(true);
   }

@@ -243,16 +243,14 @@ function rollupSql(q: GroupQuery, plan: GroupPlan, codes: NameCodes): Sql {
  * then the leads, their hours summed, the restores and theirs.
  */
 export function pairTotalsSql(q: PairQuery, codes: NameCodes): Sql {
-  const ids = codes.knownStreams(q.streams).map((s) => s.id);
-  const held = oneOf('stream_id', ids);
+  const streams = oneOf('stream_id', codes.knownStreams(q.streams).map((s) => s.id));
   const types = oneOf('type_id', codes.knownTypes([PIPELINE_STARTED, PIPELINE_COMPLETED]));
-  const inside = oneOf('stream_id', ids);
-  const parts = [inside.sql];
-  const params: unknown[] = [...held.params, ...types.params, q.since, q.since, q.since, q.since, ...inside.params];
+  const parts = [streams.sql];
+  const params: unknown[] = [...streams.params, ...types.params, q.since, q.since, q.since, q.since, ...streams.params];
   timeBounds(parts, params, q.since, q.until, q.upTo);
   const hours = (from: string) => `COUNT(CASE WHEN ${from} >= ? THEN 1 END), TOTAL(CASE WHEN ${from} >= ? THEN (ts_epoch - ${from}) / 3600.0 END)`;
   return {
-    sql: `SELECT (SELECT COUNT(DISTINCT stream_id) FROM all_totals WHERE ${held.sql} AND ${types.sql} AND n > 0), ${hours('lead_from')}, ${hours('fail_from')}
+    sql: `SELECT (SELECT COUNT(DISTINCT stream_id) FROM all_totals WHERE ${streams.sql} AND ${types.sql} AND n > 0), ${hours('lead_from')}, ${hours('fail_from')}
       FROM dora_pairs WHERE ${parts.join(' AND ')}`,
     params,
   };

@@ -3,7 +3,7 @@ import type {
   SourceRow, AllTotal, DayTotal, DayRef, IssueCost,
 } from './rows.js';
 import type { StatementSet, Stmt } from './statement-set.js';
-import type { SqlName } from './statements.js';
+import { PAIRS_PENDING, type SqlName } from './statements.js';
 import { DAY_SECONDS } from '../model/rules.js';
 
 /**
@@ -315,6 +315,11 @@ export abstract class StoreOps {
   }
 
   // Meta and schema.
+
+  /** Whether dora_pairs (sql/009) waits to be filled from the rows (after its migration, during a bulk load): until then reads pair the rows. */
+  pairsPending(): boolean {
+    return this.getMeta(PAIRS_PENDING) !== undefined;
+  }
 
   getMeta(key: string): string | undefined {
     return (this.s('getMeta').get(key) as { value: string } | undefined)?.value;

@@ -13,7 +13,7 @@ import { readOnce, readPages } from './read-pages.js';
 import { pgEventsSql, pgExportSql, pgFeedCountSql, pgFeedPageSql, pgGroupsSql, pgPairTotalsSql, pgRecordsSql } from './read-sql.js';
 import { checkPgSchema, migratePg } from './migrations.js';
 import {
-  ADD_DAY_TOTALS, ADD_ISSUE_COSTS, CHANGE_STAMP, CLEAR_ISSUE_PAIRS, CLEAR_PAIRS, PAIRS_FROM_ROWS, PAIRS_KEPT, PAIRS_OF_SOURCE, PAIRS_PENDING_OF, REBUILD_PAIRS,
+  ADD_DAY_TOTALS, ADD_ISSUE_COSTS, CHANGE_STAMP, CLEAR_ISSUE_PAIRS, CLEAR_PAIRS, PAIRS_FROM_ROWS, PAIRS_KEPT, PAIRS_OF_SOURCE, REBUILD_PAIRS,
   REPAIR_ISSUE_PAIRS, COPY_EVENTS, EVENT_OFFSETS_PAGE, FLEET_STREAMS, FORGET_HOST, LAST_COMMIT, DB_BYTES, EVENT_ORDER_LOCK, EVENTS_AFTER, HOST_WRITE_LOCK, MAX_EVENT_ID, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK,
 } from './statements.js';
 import { PAIRS_PENDING } from '../statements.js';
@@ -304,10 +304,6 @@ export class PgStore extends StoreOps implements Store {
 
   // DORA's pairs (sql/pg/007), per host: each host's writer keeps its own.
 
-  private pairsPending(): boolean {
-    return this.pg.query(PAIRS_PENDING_OF, [this.host]).rows.length > 0;
-  }
-
   /** One statement pair per stream, the issues as arrays: a round trip per issue would cost more than the batch. */
   repairPairs(refs: Iterable<PairRef>): void {
     const byStream = new Map<string, Map<number, number>>();
@@ -339,13 +335,12 @@ export class PgStore extends StoreOps implements Store {
     return this.pg.query<PairRef>(PAIRS_OF_SOURCE, [this.host, sourceId]).rows;
   }
 
-  // While pending there is nothing kept to check: reads pair the rows.
   pairsKept(): DoraPair[] {
-    return this.pairsPending() ? [] : this.pg.query<DoraPair>(PAIRS_KEPT, [this.host]).rows;
+    return this.pg.query<DoraPair>(PAIRS_KEPT, [this.host]).rows;
   }
 
   pairsFromRows(): DoraPair[] {
-    return this.pairsPending() ? [] : this.pg.query<DoraPair>(PAIRS_FROM_ROWS, [this.host]).rows;
+    return this.pg.query<DoraPair>(PAIRS_FROM_ROWS, [this.host]).rows;
   }
 
   pairTotals(q: Parameters<typeof pgPairTotalsSql>[0]): PairTotals | undefined {

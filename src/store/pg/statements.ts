@@ -182,7 +182,6 @@ export const REPAIR_ISSUE_PAIRS = `INSERT INTO dora_pairs ${PG_PAIRS_OF(
     JOIN events e ON e.issue = t.issue`,
   'e.stream = $2 AND e.ts_epoch >= l.lo', 'e.ts_epoch >= t."from"')}`;
 /** Every pair of the host, from its rows: after sql/pg/007. */
-export const PAIRS_PENDING_OF = "SELECT 1 FROM meta WHERE host = $1 AND key = 'pairs_pending'";
 export const CLEAR_PAIRS = 'DELETE FROM dora_pairs WHERE host = $1';
 export const REBUILD_PAIRS = `INSERT INTO dora_pairs ${PG_PAIRS_OF('events e', 'true', 'true')}`;
 export const PAIRS_OF_SOURCE = `SELECT stream, issue, MIN(ts_epoch) AS "from" FROM events
