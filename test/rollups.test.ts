@@ -287,23 +287,28 @@ const doraEventArb = fc.record(
 );
 const windowArb = fc.record({ since: fc.integer({ min: -D, max: 3 * D }).map((s) => T0 + s), until: bound, upTo: bound });
 
+/** checkPairs over random histories and windows, each on a store of its own. */
+function assertPairs(kind: 'sqlite' | 'postgres', open: (dir: string) => Store, max: { ops: number; windows: number; runs: number }): void {
+  let paired = 0;
+  fc.assert(
+    fc.property(fc.array(opsOf(doraEventArb), { minLength: 1, maxLength: max.ops }), fc.array(windowArb, { minLength: 1, maxLength: max.windows }), (ops, windows) => {
+      const dir = tmp();
+      const store = open(dir);
+      try {
+        paired += checkPairs(dir, store, kind, ops, windows);
+      } finally {
+        store.close();
+      }
+    }),
+    { numRuns: max.runs },
+  );
+  // The histories drawn paired something: a test of no pairs at all would pass whatever the SQL did.
+  expect(paired).toBeGreaterThan(0);
+}
+
 describe('dora_pairs: the lead-time and time-to-restore pairs the ingest keeps with the rows', () => {
   it('equal a re-pairing of the rows after random histories, and answer every window as pairing its events in log order does', () => {
-    let paired = 0;
-    fc.assert(
-      fc.property(fc.array(opsOf(doraEventArb), { minLength: 1, maxLength: 30 }), fc.array(windowArb, { minLength: 1, maxLength: 10 }), (ops, windows) => {
-        const dir = tmp();
-        const store = openStore(join(dir, 'mirror.db'));
-        try {
-          paired += checkPairs(dir, store, 'sqlite', ops, windows);
-        } finally {
-          store.close();
-        }
-      }),
-      { numRuns: Number(process.env.ROLLUP_RUNS ?? 40) },
-    );
-    // The histories drawn paired something: a test of no pairs at all would pass whatever the SQL did.
-    expect(paired).toBeGreaterThan(0);
+    assertPairs('sqlite', (dir) => openStore(join(dir, 'mirror.db')), { ops: 30, windows: 10, runs: Number(process.env.ROLLUP_RUNS ?? 40) });
   });
 
   it('an open that finds the pairs still to fill while another process writes leaves them to a later open, and DORA pairs the rows meanwhile', () => {
@@ -569,20 +574,7 @@ describe('day_totals on PostgreSQL', () => {
 
   it('dora_pairs equal a re-pairing of each host own rows after random histories, and answer its windows as its events paired do', () => {
     let run = 0;
-    let paired = 0;
-    fc.assert(
-      fc.property(fc.array(opsOf(doraEventArb), { minLength: 1, maxLength: 20 }), fc.array(windowArb, { minLength: 1, maxLength: 6 }), (ops, windows) => {
-        const dir = tmp();
-        const store = openPgStore(url, { hostId: `d${run++}` });
-        try {
-          paired += checkPairs(dir, store, 'postgres', ops, windows);
-        } finally {
-          store.close();
-        }
-      }),
-      { numRuns: Number(process.env.PG_ROLLUP_RUNS ?? 30) },
-    );
-    expect(paired).toBeGreaterThan(0);
+    assertPairs('postgres', () => openPgStore(url, { hostId: `d${run++}` }), { ops: 20, windows: 6, runs: Number(process.env.PG_ROLLUP_RUNS ?? 30) });
     // The fleet as a whole: its hosts each hold pipeline events, so DORA over all of them pairs the rows.
     const fleet = openPgStore(url, { hostId: 'd0', readonly: true });
     try {
