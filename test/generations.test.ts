@@ -1,4 +1,4 @@
-import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync, readSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -433,4 +433,75 @@ describe('a tailer and an import at once', () => {
       });
     }
   }
+});
+
+describe('a file replaced by a copy of its last lines (tail -n K > tmp && mv tmp log) while the tailer holds it open', () => {
+  // The tailer keeps the replaced file open and drains it; an import (no descriptors) or a listing made just before
+  // the rename sees only the copy. Each line written is one row, whichever reads the copy first.
+  const keeps: Record<string, [number, number]> = {
+    'every unread line': [2, 4],
+    'the last unread lines only': [3, 4],
+    'a line already read and the unread ones': [1, 4],
+  };
+  for (const read of [0, 1]) {
+    for (const [keep, [from, to]] of Object.entries(keeps)) {
+      if (from === 1 && read === 0) continue; // no line read that the copy could keep
+      it(`${read} line read by the tailer, ${keep} kept, the import reads the copy first: each line once`, () => {
+        const dir = tmp();
+        const db = join(dir, 'mirror.db');
+        const live = join(dir, 'events.jsonl');
+        writeFileSync(live, lines(1, read));
+        tailerBesideImport(dir, ({ tailer, importer, tail }) => {
+          tail();
+          appendFileSync(live, lines(2, 4));
+          writeFileSync(`${live}.rotating`, lines(from, to));
+          renameSync(`${live}.rotating`, live);
+          importAll(importer, dir);
+          appendFileSync(live, lines(5, 5));
+          tail();
+          tail();
+          expect(seqs(db)).toEqual(range(read === 1 ? 1 : 2, 5));
+          expect(verifyMirror(tailer, dir).problems).toEqual([]);
+          importAll(importer, dir);
+          tail();
+          expect(seqs(db)).toEqual(range(read === 1 ? 1 : 2, 5));
+        });
+      });
+    }
+  }
+
+  it('renamed over between the listing and the open: the replaced file is drained first, in the same pass', () => {
+    const dir = tmp();
+    const db = join(dir, 'mirror.db');
+    const live = join(dir, 'events.jsonl');
+    writeFileSync(`${live}.1`, lines(1, 1));
+    writeFileSync(live, '');
+    const store = openStore(db);
+    const follow = new FollowedFiles();
+    try {
+      ingestStream(store, dir, 'events', { follow });
+      appendFileSync(`${live}.1`, lines(2, 2)); // a late writer: the pass reads events.jsonl.1 again, before events.jsonl
+      appendFileSync(live, lines(3, 4));
+      let renamed = false;
+      const read = (fd: number, buf: Buffer, offset: number, length: number, position: number): number => {
+        if (!renamed) {
+          renamed = true;
+          writeFileSync(`${live}.rotating`, lines(4, 4));
+          renameSync(`${live}.rotating`, live);
+        }
+        return readSync(fd, buf, offset, length, position);
+      };
+      ingestStream(store, dir, 'events', { follow, read });
+      expect(renamed).toBe(true);
+      expect(seqs(db)).toEqual(range(1, 4));
+      appendFileSync(live, lines(5, 5));
+      ingestStream(store, dir, 'events', { follow });
+      ingestStream(store, dir, 'events', { follow });
+      expect(seqs(db)).toEqual(range(1, 5));
+      expect(verifyMirror(store, dir).problems).toEqual([]);
+    } finally {
+      follow.closeAll();
+      store.close();
+    }
+  });
 });

@@ -259,3 +259,31 @@ export function findHeld(
   }
   return best;
 }
+
+/**
+ * Where the lines `src` has not read yet become a newer generation's first
+ * lines, if they do: the offset in its file from which every complete line
+ * is that generation's. An ingester without descriptors (an import, a
+ * writer's mirror step) that came after `tail -n K > tmp && mv tmp NAME`
+ * found only the copy and mirrored its lines from it; the replaced file,
+ * drained through a kept descriptor, reads only the lines before them.
+ */
+export function takenOverAt(store: Store, cursor: LineCursor, src: SourceRow, size: number): number | undefined {
+  if (size <= src.offset) return undefined;
+  const newer = store.heldCandidates(src.stream, src.id)
+    .filter((s) => s.id > src.id)
+    .map((s) => ({ s, first: heldRows(store, s, 0, s.offset, 1)[0] }))
+    .filter((c) => c.first !== undefined);
+  if (newer.length === 0) return undefined;
+  // A newer generation's lines fill at most its own size at the end of our file: line starts before that cannot open them.
+  const lo = size - Math.max(...newer.map((c) => c.s.offset));
+  for (let pos = src.offset, l = cursor.at(pos); l; pos = l.next, l = cursor.at(pos)) {
+    if (pos < lo) continue;
+    for (const { s, first } of newer) {
+      if (!sameLine(l, first!)) continue;
+      const run = walk(store, cursor, pos, s, -pos);
+      if (run.lines > 0 && cursor.at(run.held) === undefined) return pos;
+    }
+  }
+  return undefined;
+}

@@ -10,6 +10,7 @@ import { streamFiles } from './layout.js';
 import {
   emptyTotals, resolveIngestOptions, type IngestOptions, type IngestTotals, type ResolvedIngestOptions, type Skipped,
 } from './options.js';
+import { LineCursor, takenOverAt } from './held.js';
 import { continuedElsewhere, continues, resolveSource, statAtPath, type OpenFile, type Resolution } from './sources.js';
 import type { SourceRow } from '../store/rows.js';
 
@@ -58,8 +59,12 @@ function openCompressed(path: string, f: StreamFile, pre: Stats): OpenFile | Ski
       reason: `skipped ${path}: ${inflated.error}, so none of its lines are read; restore it from a backup, or move it out of the log directory`,
     };
   }
-  const st = Object.assign(Object.create(Object.getPrototypeOf(pre) as object) as Stats, pre, { size: inflated.size });
-  return { ...f, fd: inflated.fd, st };
+  return { ...f, fd: inflated.fd, st: withSize(pre, inflated.size) };
+}
+
+/** A file's stat as if it ended at `size`: an archive's content, or the part of a file read before the lines a copy took. */
+function withSize(st: Stats, size: number): Stats {
+  return Object.assign(Object.create(Object.getPrototypeOf(st) as object) as Stats, st, { size });
 }
 
 function notRegular(path: string, st: Stats): Skipped {
@@ -137,6 +142,10 @@ function statOrUndefined(path: string): Stats | undefined {
   }
 }
 
+function sameFile(a: Stats, b: Stats | undefined): boolean {
+  return b !== undefined && a.dev === b.dev && a.ino === b.ino;
+}
+
 /** What reading one open file did: the source it is (or the copy), its rank, and how much is left behind. */
 interface FileRead {
   id: number;
@@ -193,6 +202,12 @@ function ingestPass(store: Store, dir: string, stream: string, files: StreamFile
       opts.onSkip?.(file);
       continue;
     }
+    if (!sameFile(file.st, stats[i])) {
+      // Renamed over since the listing (`tail -n K > tmp && mv tmp NAME`): the kept generation it replaced is older and
+      // may hold its lines unread, so it is drained first, or this file would mirror them again as its own.
+      stats[i] = file.st;
+      drainUnlisted(store, stream, stats, seen, opts, totals);
+    }
     let kept = false;
     try {
       totals.files++;
@@ -220,6 +235,8 @@ function ingestPass(store: Store, dir: string, stream: string, files: StreamFile
  * ingester kept, before it is let go: once drained and idle for the
  * rotated-file grace period (its unterminated tail taken then). One found
  * truncated or rewritten is let go: it is no longer the generation it was kept for.
+ * Its last lines may already be a newer generation's, read from a copy by an
+ * ingester that could not read them here: it stops where they begin.
  */
 function drainUnlisted(
   store: Store, stream: string, listed: (Stats | undefined)[], seen: Set<number>, opts: ResolvedIngestOptions, totals: IngestTotals,
@@ -234,17 +251,23 @@ function drainUnlisted(
     if (!kept) continue;
     kept.st = fstatSync(kept.fd);
     // Truncated or rewritten before it was moved: what it holds now is no longer the generation it was kept for.
-    const src = continues(kept.fd, kept.st.size, known) ? stillOurs(store, known) : undefined;
+    if (!continues(kept.fd, kept.st.size, known)) {
+      follow.release(known.id);
+      continue;
+    }
+    const upTo = takenOverAt(store, new LineCursor(kept.fd, kept.st.size, opts.maxLineBytes, opts.read), known, kept.st.size);
+    const src = upTo === known.offset ? undefined : stillOurs(store, known);
     if (!src) {
       follow.release(known.id);
       continue;
     }
     const idle = Date.now() - kept.st.mtimeMs >= opts.rotatedGraceMs;
-    const outcome = ingestFile(store, { ...kept, rotation: Math.max(1, kept.rotation) }, src.id, opts.final || idle, opts, totals);
+    const st = upTo === undefined ? kept.st : withSize(kept.st, upTo);
+    const outcome = ingestFile(store, { ...kept, st, rotation: Math.max(1, kept.rotation) }, src.id, opts.final || idle, opts, totals);
     const after = store.sourceById(src.id);
-    const behind = after ? lagBytes(kept.st.size, after) : 0;
+    const behind = after && upTo === undefined ? lagBytes(kept.st.size, after) : 0;
     totals.pendingBytes += behind;
-    if (outcome === 'done' && after?.state === 'active' && (behind > 0 || !idle)) {
+    if (outcome === 'done' && after?.state === 'active' && upTo === undefined && (behind > 0 || !idle)) {
       seen.add(src.id);
       follow.draining(src.id);
     } else follow.release(src.id);
