@@ -3,7 +3,7 @@ import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bytes } from '../src/cli/format.js';
-import { encodeLine } from '../src/store/line-codec.js';
+import { encodeLine } from '../src/model/line-tokens.js';
 import { CLI, cli, mirrored, tmp } from './helpers.js';
 
 /** Issue 11, part B: what users of sqlite-utils, jq and ccusage expect. */

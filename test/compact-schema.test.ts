@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { createReader } from '../src/api/reader.js';
 import { importAll } from '../src/import/import.js';
 import { verifyMirror } from '../src/ops/verify.js';
-import { decodeLine, decodeLineSql, encodeLine, encodeLineSql, LINE_CODES, LINE_TOKENS } from '../src/store/line-codec.js';
+import { decodeLine, encodeLine, LINE_CODES, LINE_TOKENS } from '../src/model/line-tokens.js';
+import { decodeLineSql, encodeLineSql } from '../src/store/line-codec.js';
 import { LATEST_VERSION, migrations } from '../src/store/migrations.js';
 import { openStore } from '../src/store/open.js';
 import { FIXTURES, mirrorAtSchema4, tmp, withSql } from './helpers.js';
@@ -32,7 +33,7 @@ const tricky = [
   '  {"ts":"2026"  ,"type":"spaced"}  ',
 ];
 
-describe('token-coded lines (src/store/line-codec.ts)', () => {
+describe('token-coded lines (src/model/line-tokens.ts, src/store/line-codec.ts)', () => {
   it('decode(encode(line)) is the line, byte for byte, for every valid line of the Shipwright fixture and tricky ones', () => {
     const lines = [...fixtureLines(), ...tricky];
     let plain = 0;

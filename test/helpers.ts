@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, expect } from 'vitest';
-import { encodeLine } from '../src/store/line-codec.js';
+import { encodeLine } from '../src/model/line-tokens.js';
 import { migrations } from '../src/store/migrations.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');

@@ -22,13 +22,15 @@ function countReject(totals: IngestTotals, reason: RejectReason): void {
 }
 
 /** A piece's events and rejects, in file order. */
-function applyPiece(p: ParsedPiece, event: (offset: number, fields: EventFields, line: string) => void, reject: (r: ParsedReject) => void): void {
+function applyPiece(
+  p: ParsedPiece, event: (offset: number, fields: EventFields, line: string, coded: boolean) => void, reject: (r: ParsedReject) => void,
+): void {
   const rejected = p.rejects;
   let r = 0;
   for (let i = 0; i < p.count; i++) {
     const offset = p.offsets[i]!;
     for (; r < rejected.length && rejected[r]!.offset < offset; r++) reject(rejected[r]!);
-    event(offset, fieldsOf(p, i), lineOf(p, i));
+    event(offset, fieldsOf(p, i), lineOf(p, i), p.coded);
   }
   for (; r < rejected.length; r++) reject(rejected[r]!);
 }
@@ -113,8 +115,8 @@ function batch(args: BatchArgs): FileOutcome | number {
     group.length = 0;
   };
   const consumed = reread ? new LastBytes(markerBytes(fd, from, opts.read)) : new LastBytes(before);
-  const event = (offset: number, fields: EventFields, line: string): void => {
-    group.push({ sourceId: src.id, offset, stream: src.stream, rank: src.rank, fields, line });
+  const event = (offset: number, fields: EventFields, line: string, coded = false): void => {
+    group.push({ sourceId: src.id, offset, stream: src.stream, rank: src.rank, fields, line, coded });
     if (group.length === EVENT_GROUP) insertGroup();
   };
   let next: number;
@@ -191,7 +193,7 @@ export function ingestFile(
     if (!ahead || !src || src.state !== 'active' || opts.read !== defaultRead) return false;
     const from = startOf(src, file.st.size);
     if (file.st.size - from < AHEAD_MIN_BATCHES * opts.batchBytes || from < mappedEndOf(store, src).mappedEnd) return false;
-    ahead.start({ fd: file.fd, from, to: file.st.size, final, maxLineBytes: opts.maxLineBytes, batchBytes: opts.batchBytes });
+    ahead.start({ fd: file.fd, from, to: file.st.size, final, maxLineBytes: opts.maxLineBytes, batchBytes: opts.batchBytes, codeLines: store.codesLines });
     return true;
   };
   let following = follow();

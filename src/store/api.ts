@@ -65,6 +65,8 @@ export interface Store {
   insertEvent(r: EventRow): boolean;
   /** insertEvent tells a row the mirror holds already (the writer's fast path relies on it, ingest-own.ts). */
   readonly insertSaysHeld: boolean;
+  /** Lines are stored token-coded (model/line-tokens.ts): an EventRow may bring its line coded already (`coded`), off the main thread. */
+  readonly codesLines: boolean;
   /** EVENT_GROUP events as one statement, all or none; false having inserted nothing when any is held or the engine has no group insert. */
   insertEventGroup(rows: readonly EventRow[]): boolean;
   insertReject(r: RejectRow): number;

@@ -1,4 +1,4 @@
-import { encodeLine } from './line-codec.js';
+import { encodeLine } from '../model/line-tokens.js';
 import type { NameCodes } from './names.js';
 import type { EventRow } from './rows.js';
 import type { Database, Statement } from './sqlite-module.js';
@@ -61,7 +61,7 @@ export class EventInserts {
     const f = r.fields;
     const type = this.names.typeCode(f.type);
     const stream = this.names.streamCode(r.stream);
-    const line = this.sql.stmt('insertLine').run(r.sourceId, r.offset, type, f.ts_epoch, encodeLine(r.line));
+    const line = this.sql.stmt('insertLine').run(r.sourceId, r.offset, type, f.ts_epoch, r.coded ? r.line : encodeLine(r.line));
     if (line.changes !== 1) return false;
     const row = this.oneRow;
     put(row, 0, stream, type, r, Number(line.lastInsertRowid));
@@ -80,7 +80,7 @@ export class EventInserts {
     rows.forEach((r, i) => {
       const f = r.fields;
       const type = this.names.typeCode(f.type);
-      lp.push(r.sourceId, r.offset, type, f.ts_epoch, encodeLine(r.line));
+      lp.push(r.sourceId, r.offset, type, f.ts_epoch, r.coded ? r.line : encodeLine(r.line));
       put(group, i * ROW_COLUMNS, this.names.streamCode(r.stream), type, r, 0);
     });
     if (!this.groupTxn) {

@@ -6,7 +6,7 @@ import { enterBulkLoad, finishIndexes, INDEXES_PENDING, leaveBulkLoad } from './
 import { checkSchema, migrate } from './migrations.js';
 import { checkDbPath, markOurs, ownershipOf, type Ownership } from './ownership.js';
 import { EventInserts } from './event-inserts.js';
-import { decodeLine } from './line-codec.js';
+import { decodeLine } from '../model/line-tokens.js';
 import { NameCodes } from './names.js';
 import {
   eventsSql, exportByTimeSql, exportSourceSql, feedCountSql, feedPageSql, groupsSql, pairTotalsSql, recordsSql, withoutIndexHints, type FeedPosition,
@@ -44,6 +44,7 @@ export class SqliteStore extends StoreOps implements Store {
   readonly engine = 'sqlite';
   /** INSERT OR IGNORE reports a held line as no change (event-inserts.ts). */
   readonly insertSaysHeld = true;
+  readonly codesLines = true;
   readonly bulkLoad: BulkLoad = {
     enter: () => this.enterBulkLoad(),
     leave: () => this.leaveBulkLoad(),

@@ -45,6 +45,8 @@ export interface EventRow {
   rank: number;
   fields: EventFields;
   line: string;
+  /** `line` is in its token-coded form already (only for a store that `codesLines`). */
+  coded?: boolean;
 }
 
 /** One rejected line (or legacy entry); `hash` is the line's hash when the line was whole. */

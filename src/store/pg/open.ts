@@ -259,6 +259,7 @@ export class PgStore extends StoreOps implements Store {
   readonly engine = 'postgres';
   /** COPY cannot skip a held row: it fails the batch's transaction instead (EventBuffer). */
   readonly insertSaysHeld = false;
+  readonly codesLines = false;
   readonly fleet: Fleet;
 
   constructor(
