@@ -470,6 +470,35 @@ describe('a file replaced by a copy of its last lines (tail -n K > tmp && mv tmp
     }
   }
 
+  it('a copy that opens with a blank line, and a drain of several rounds up to where the copy starts: each line once', () => {
+    const dir = tmp();
+    const db = join(dir, 'mirror.db');
+    const live = join(dir, 'events.jsonl');
+    writeFileSync(live, lines(1, 1));
+    const tailer = openStore(db);
+    const importer = openStore(db);
+    const follow = new FollowedFiles();
+    // The tailer reads one batch a round (at least one read of the line reader's chunk).
+    const tail = () => ingestStream(tailer, dir, 'events', { follow, maxBatches: 1, batchBytes: 64 * 1024 });
+    try {
+      tail();
+      appendFileSync(live, lines(2, 300_000)); // 15 MB: the line reader reads 4 MiB at a time
+      writeFileSync(`${live}.rotating`, `\n${lines(299_999, 300_000)}`); // what `tail -n 3` keeps of a log with a blank line there
+      renameSync(`${live}.rotating`, live);
+      importAll(importer, dir);
+      appendFileSync(live, lines(300_001, 300_001));
+      let rounds = 0;
+      while (tail().pendingBytes > 0 && rounds < 100) rounds++;
+      expect(rounds).toBeGreaterThan(1);
+      expect(seqs(db)).toEqual(range(1, 300_001));
+      expect(verifyMirror(tailer, dir).problems).toEqual([]);
+    } finally {
+      follow.closeAll();
+      tailer.close();
+      importer.close();
+    }
+  });
+
   it('renamed over between the listing and the open: the replaced file is drained first, in the same pass', () => {
     const dir = tmp();
     const db = join(dir, 'mirror.db');

@@ -91,6 +91,18 @@ export class LineCursor {
     this.bufLen = readFully(this.fd, this.buf, len, pos, this.read);
   }
 
+  /** The offset after the first newline at or after `pos`, or undefined when there is none. */
+  nextLineStart(pos: number): number | undefined {
+    for (let p = pos; p < this.size; ) {
+      this.fill(p, Math.min(64 * 1024, this.size - p));
+      if (this.bufLen === 0) return undefined;
+      const nl = this.buf.subarray(p - this.bufPos, this.bufLen).indexOf(10);
+      if (nl !== -1) return p + nl + 1;
+      p = this.bufPos + this.bufLen;
+    }
+    return undefined;
+  }
+
   /** The complete line at `pos`, or undefined when the file has no newline after it (yet). */
   at(pos: number): FileLine | undefined {
     let want = 64 * 1024;
@@ -261,6 +273,14 @@ export function findHeld(
 }
 
 /**
+ * How far back from the end of a kept file a copy's start is looked for.
+ * `tail -n K` keeps a log's last lines; looking further back would scan a
+ * large unread backlog again on every round of its drain. A larger copy made
+ * in the race below is mirrored again (its lines twice), never lost.
+ */
+const TAKEOVER_WINDOW = 8 * 1024 * 1024;
+
+/**
  * Where the lines `src` has not read yet become a newer generation's first
  * lines, if they do: the offset in its file from which every complete line
  * is that generation's. An ingester without descriptors (an import, a
@@ -276,14 +296,19 @@ export function takenOverAt(store: Store, cursor: LineCursor, src: SourceRow, si
     .filter((c) => c.first !== undefined);
   if (newer.length === 0) return undefined;
   // A newer generation's lines fill at most its own size at the end of our file: line starts before that cannot open them.
-  const lo = size - Math.max(...newer.map((c) => c.s.offset));
-  for (let pos = src.offset, l = cursor.at(pos); l; pos = l.next, l = cursor.at(pos)) {
-    if (pos < lo) continue;
+  const lo = Math.max(size - Math.max(...newer.map((c) => c.s.offset)), size - TAKEOVER_WINDOW);
+  for (let pos = lineStartFrom(cursor, src.offset, lo), l = cursor.at(pos); l; pos = l.next, l = cursor.at(pos)) {
     for (const { s, first } of newer) {
       if (!sameLine(l, first!)) continue;
-      const run = walk(store, cursor, pos, s, -pos);
+      const run = walk(store, cursor, pos, s, first!.offset - pos);
       if (run.lines > 0 && cursor.at(run.held) === undefined) return pos;
     }
   }
   return undefined;
+}
+
+/** The first line start at or after `lo`, scanning from `from` (a line start) only through the bytes just before `lo`. */
+function lineStartFrom(cursor: LineCursor, from: number, lo: number): number {
+  if (lo <= from) return from;
+  return cursor.nextLineStart(lo - 1) ?? lo;
 }

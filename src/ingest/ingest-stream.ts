@@ -265,9 +265,9 @@ function drainUnlisted(
     const st = upTo === undefined ? kept.st : withSize(kept.st, upTo);
     const outcome = ingestFile(store, { ...kept, st, rotation: Math.max(1, kept.rotation) }, src.id, opts.final || idle, opts, totals);
     const after = store.sourceById(src.id);
-    const behind = after && upTo === undefined ? lagBytes(kept.st.size, after) : 0;
+    const behind = after ? lagBytes(upTo ?? kept.st.size, after) : 0;
     totals.pendingBytes += behind;
-    if (outcome === 'done' && after?.state === 'active' && upTo === undefined && (behind > 0 || !idle)) {
+    if (outcome === 'done' && after?.state === 'active' && (behind > 0 || (upTo === undefined && !idle))) {
       seen.add(src.id);
       follow.draining(src.id);
     } else follow.release(src.id);
