@@ -1,12 +1,14 @@
 import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync, readSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createReader } from '../src/api/reader.js';
 import { importAll } from '../src/import/import.js';
 import { FollowedFiles } from '../src/ingest/followed.js';
 import { ingestStream } from '../src/ingest/ingest-stream.js';
+import type { IngestOptions } from '../src/ingest/options.js';
 import { verifyMirror } from '../src/ops/verify.js';
 import { openStore } from '../src/store/open.js';
 import { createTailer } from '../src/tailer/tailer.js';
@@ -337,13 +339,15 @@ describe('the tailer follows a generation, not its name', () => {
 });
 
 /** A tailer's store (with kept descriptors) and an importer's on one mirror, as two processes would have them. */
-function tailerBesideImport(dir: string, fn: (o: { tailer: ReturnType<typeof openStore>; importer: ReturnType<typeof openStore>; tail: () => void }) => void): void {
+type Tail = (o?: IngestOptions) => void;
+
+function tailerBesideImport(dir: string, fn: (o: { tailer: ReturnType<typeof openStore>; importer: ReturnType<typeof openStore>; tail: Tail }) => void): void {
   const db = join(dir, 'mirror.db');
   const tailer = openStore(db);
   const importer = openStore(db);
   const follow = new FollowedFiles();
   try {
-    fn({ tailer, importer, tail: () => ingestStream(tailer, dir, 'events', { follow }) });
+    fn({ tailer, importer, tail: (o) => ingestStream(tailer, dir, 'events', { follow, ...o }) });
   } finally {
     follow.closeAll();
     tailer.close();
@@ -497,6 +501,45 @@ describe('a file replaced by a copy of its last lines (tail -n K > tmp && mv tmp
       tailer.close();
       importer.close();
     }
+  });
+
+  it('an import that mirrors the copy between the tailer looking for it and reading the replaced file: each line once', () => {
+    const dir = tmp();
+    const db = join(dir, 'mirror.db');
+    const live = join(dir, 'events.jsonl');
+    writeFileSync(live, lines(1, 1));
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    tailerBesideImport(dir, ({ tail, tailer }) => {
+      tail();
+      writeFileSync(`${live}.1`, lines(100, 100)); // a newer generation with a row: the tailer looks at the kept file's lines
+      tail();
+      appendFileSync(live, lines(2, 4));
+      writeFileSync(`${live}.rotating`, lines(2, 4));
+      renameSync(`${live}.rotating`, live);
+      const worker = new Worker(new URL('./workers/import-held-back.mjs', import.meta.url), { workerData: { flag: flag.buffer, db, dir } });
+      let paused = false;
+      // The tailer's first read is its look for a copy: there the import runs and commits the copy's lines.
+      const read = (fd: number, buf: Buffer, offset: number, length: number, position: number): number => {
+        if (!paused) {
+          paused = true;
+          Atomics.store(flag, 0, 1);
+          Atomics.notify(flag, 0);
+          Atomics.wait(flag, 0, 1, 20_000);
+        }
+        return readSync(fd, buf, offset, length, position);
+      };
+      tail({ read });
+      Atomics.store(flag, 0, 3);
+      Atomics.notify(flag, 0);
+      Atomics.wait(flag, 0, 3, 20_000);
+      worker.unref();
+      expect(paused).toBe(true);
+      expect(Atomics.load(flag, 0)).toBe(4); // the import finished
+      tail();
+      tail();
+      expect(seqs(db)).toEqual([1, 2, 3, 4, 100]);
+      expect(verifyMirror(tailer, dir).problems).toEqual([]);
+    });
   });
 
   it('renamed over between the listing and the open: the replaced file is drained first, in the same pass', () => {

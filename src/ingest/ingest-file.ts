@@ -48,6 +48,8 @@ interface BatchArgs {
   parsed?: ParsedPiece;
   /** Set when `parsed` did not start at the checkpoint (another ingester moved it): the worker must start again. */
   parsedStale?: boolean;
+  /** Where the generation's own lines end in the file, if before its end (asked under the write lock). */
+  endOf?: (src: SourceRow) => number | undefined;
 }
 
 /** Where a batch starts: the checkpoint, or the start of an unterminated tail read provisionally. */
@@ -69,12 +71,15 @@ function mappedEndOf(store: Store, src: SourceRow): { parent: SourceRow | undefi
 function batch(args: BatchArgs): FileOutcome | number {
   const { store, file, sourceId, final, opts, totals, resolved, parsed } = args;
   const { fd } = file;
-  const size = file.st.size;
   const src = store.sourceById(sourceId);
   if (!src || src.state !== 'active') return 'inactive';
   // An ingester that keeps no descriptors saw this generation's file gone and let a copy of it (its archive, a kept
   // suffix) read on from the checkpoint: the lines after it are the copy's, even if a descriptor kept here still has them.
   if (continuedElsewhere(store, src)) return 'inactive';
+  // Or it mirrored the copy's lines as their own (the copy kept only lines unread here): they end this generation.
+  const end = args.endOf?.(src);
+  if (end !== undefined && end <= src.offset) return 'inactive';
+  const size = end === undefined ? file.st.size : Math.min(end, file.st.size);
   // A caller's cached source id may name another file once the mirror was rebuilt: then resolve again.
   if (src.dev !== file.st.dev || src.ino !== file.st.ino) return 'invalid';
   // Not resolved in this pass: a generation that has read nothing may hold an earlier one's lines, and a file whose
@@ -183,9 +188,10 @@ export function ingestFile(
   opts: ResolvedIngestOptions,
   totals: IngestTotals,
   resolved = true,
+  endOf?: BatchArgs['endOf'],
 ): FileOutcome {
   const txn = store.transaction(batch);
-  const args: BatchArgs = { store, file, sourceId, final, opts, totals, resolved };
+  const args: BatchArgs = { store, file, sourceId, final, opts, totals, resolved, endOf };
   const ahead = opts.parseAhead;
   // Reads ahead from where the next batch should start, if enough is left there to overlap parsing with inserting.
   const follow = (): boolean => {

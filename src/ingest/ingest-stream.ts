@@ -62,7 +62,7 @@ function openCompressed(path: string, f: StreamFile, pre: Stats): OpenFile | Ski
   return { ...f, fd: inflated.fd, st: withSize(pre, inflated.size) };
 }
 
-/** A file's stat as if it ended at `size`: an archive's content, or the part of a file read before the lines a copy took. */
+/** A file's stat as if it ended at `size`: an archive's content. */
 function withSize(st: Stats, size: number): Stats {
   return Object.assign(Object.create(Object.getPrototypeOf(st) as object) as Stats, st, { size });
 }
@@ -255,15 +255,17 @@ function drainUnlisted(
       follow.release(known.id);
       continue;
     }
-    const upTo = takenOverAt(store, new LineCursor(kept.fd, kept.st.size, opts.maxLineBytes, opts.read), known, kept.st.size);
+    const size = kept.st.size;
+    const endOf = (s: SourceRow): number | undefined => takenOverAt(store, new LineCursor(kept.fd, size, opts.maxLineBytes, opts.read), s, size);
+    const upTo = endOf(known);
     const src = upTo === known.offset ? undefined : stillOurs(store, known);
     if (!src) {
       follow.release(known.id);
       continue;
     }
     const idle = Date.now() - kept.st.mtimeMs >= opts.rotatedGraceMs;
-    const st = upTo === undefined ? kept.st : withSize(kept.st, upTo);
-    const outcome = ingestFile(store, { ...kept, st, rotation: Math.max(1, kept.rotation) }, src.id, opts.final || idle, opts, totals);
+    // Asked again inside each batch, under the write lock: an import may mirror the copy meanwhile.
+    const outcome = ingestFile(store, { ...kept, rotation: Math.max(1, kept.rotation) }, src.id, opts.final || idle, opts, totals, true, endOf);
     const after = store.sourceById(src.id);
     const behind = after ? lagBytes(upTo ?? kept.st.size, after) : 0;
     totals.pendingBytes += behind;
