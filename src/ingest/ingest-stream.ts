@@ -59,12 +59,8 @@ function openCompressed(path: string, f: StreamFile, pre: Stats): OpenFile | Ski
       reason: `skipped ${path}: ${inflated.error}, so none of its lines are read; restore it from a backup, or move it out of the log directory`,
     };
   }
-  return { ...f, fd: inflated.fd, st: withSize(pre, inflated.size) };
-}
-
-/** A file's stat as if it ended at `size`: an archive's content. */
-function withSize(st: Stats, size: number): Stats {
-  return Object.assign(Object.create(Object.getPrototypeOf(st) as object) as Stats, st, { size });
+  const st = Object.assign(Object.create(Object.getPrototypeOf(pre) as object) as Stats, pre, { size: inflated.size });
+  return { ...f, fd: inflated.fd, st };
 }
 
 function notRegular(path: string, st: Stats): Skipped {

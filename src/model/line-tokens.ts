@@ -1,11 +1,11 @@
 /**
  * The token-coded form of a line, in which the SQLite mirror stores it
- * (issue #15: the mirror at most 1.5x its logs). A line is stored only once it parsed as a JSON object, and
- * valid JSON text never holds the raw bytes 0x01-0x08, 0x0B, 0x0C,
- * 0x0E-0x1F (control characters must be escaped inside strings and are not
- * whitespace outside them). Each of those 28 bytes stands for one frequent
- * key token, so a stored line is about half its bytes, and decoding is
- * byte-exact whatever the line holds. The list is fixed forever: the `events`
+ * (issue #15: the mirror at most 1.5x its logs). A line is stored only once
+ * it parsed as a JSON object, and valid JSON text never holds the raw bytes
+ * 0x01-0x08, 0x0B, 0x0C, 0x0E-0x1F (control characters must be escaped
+ * inside strings and are not whitespace outside them). Each of those 28
+ * bytes stands for one frequent key token, so a stored line is about half
+ * its bytes, and decoding is byte-exact whatever the line holds. The list is fixed forever: the `events`
  * view of sql/005 decodes with the same pairs in plain SQL (nested
  * replace(), src/store/line-codec.ts), so any SQLite client reads the
  * original text. It sits below the layers because the parse-ahead worker
@@ -27,7 +27,9 @@ export const LINE_CODES: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 14
 const CODE_CLASS = `[${LINE_CODES.map((c) => `\\x${c.toString(16).padStart(2, '0')}`).join('')}]`;
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 // Longest first, so a token is never cut short by a shorter one that starts the same way.
-export const LONGEST_FIRST: readonly (readonly [token: string, code: string])[] = LINE_TOKENS.map((t, i) => [t, String.fromCharCode(LINE_CODES[i]!)] as const).sort((a, b) => b[0].length - a[0].length);
+export const LONGEST_FIRST: readonly (readonly [token: string, code: string])[] = LINE_TOKENS
+  .map((t, i) => [t, String.fromCharCode(LINE_CODES[i]!)] as const)
+  .sort((a, b) => b[0].length - a[0].length);
 // Alternatives grouped by their first two characters (`,"` for all but one): the regex then skips quickly to where a token can start.
 const byStart = new Map<string, string[]>();
 for (const [t] of LONGEST_FIRST) byStart.set(t.slice(0, 2), [...(byStart.get(t.slice(0, 2)) ?? []), t.slice(2)]);
