@@ -8,7 +8,7 @@ import { createReader } from '../src/api/reader.js';
 import { importAll } from '../src/import/import.js';
 import { FollowedFiles } from '../src/ingest/followed.js';
 import { ingestStream } from '../src/ingest/ingest-stream.js';
-import type { IngestOptions } from '../src/ingest/options.js';
+import type { IngestOptions, IngestTotals } from '../src/ingest/options.js';
 import { verifyMirror } from '../src/ops/verify.js';
 import { openStore } from '../src/store/open.js';
 import { createTailer } from '../src/tailer/tailer.js';
@@ -339,7 +339,7 @@ describe('the tailer follows a generation, not its name', () => {
 });
 
 /** A tailer's store (with kept descriptors) and an importer's on one mirror, as two processes would have them. */
-type Tail = (o?: IngestOptions) => void;
+type Tail = (o?: IngestOptions) => IngestTotals;
 
 function tailerBesideImport(dir: string, fn: (o: { tailer: ReturnType<typeof openStore>; importer: ReturnType<typeof openStore>; tail: Tail }) => void): void {
   const db = join(dir, 'mirror.db');
@@ -479,12 +479,9 @@ describe('a file replaced by a copy of its last lines (tail -n K > tmp && mv tmp
     const db = join(dir, 'mirror.db');
     const live = join(dir, 'events.jsonl');
     writeFileSync(live, lines(1, 1));
-    const tailer = openStore(db);
-    const importer = openStore(db);
-    const follow = new FollowedFiles();
-    // The tailer reads one batch a round (at least one read of the line reader's chunk).
-    const tail = () => ingestStream(tailer, dir, 'events', { follow, maxBatches: 1, batchBytes: 64 * 1024 });
-    try {
+    tailerBesideImport(dir, ({ tailer, importer, tail: tailWith }) => {
+      // The tailer reads one batch a round (at least one read of the line reader's chunk).
+      const tail = () => tailWith({ maxBatches: 1, batchBytes: 64 * 1024 });
       tail();
       appendFileSync(live, lines(2, 300_000)); // 15 MB: the line reader reads 4 MiB at a time
       writeFileSync(`${live}.rotating`, `\n${lines(299_999, 300_000)}`); // what `tail -n 3` keeps of a log with a blank line there
@@ -496,11 +493,7 @@ describe('a file replaced by a copy of its last lines (tail -n K > tmp && mv tmp
       expect(rounds).toBeGreaterThan(1);
       expect(seqs(db)).toEqual(range(1, 300_001));
       expect(verifyMirror(tailer, dir).problems).toEqual([]);
-    } finally {
-      follow.closeAll();
-      tailer.close();
-      importer.close();
-    }
+    });
   });
 
   it('an import that mirrors the copy between the tailer looking for it and reading the replaced file: each line once', () => {
@@ -548,10 +541,8 @@ describe('a file replaced by a copy of its last lines (tail -n K > tmp && mv tmp
     const live = join(dir, 'events.jsonl');
     writeFileSync(`${live}.1`, lines(1, 1));
     writeFileSync(live, '');
-    const store = openStore(db);
-    const follow = new FollowedFiles();
-    try {
-      ingestStream(store, dir, 'events', { follow });
+    tailerBesideImport(dir, ({ tailer, tail }) => {
+      tail();
       appendFileSync(`${live}.1`, lines(2, 2)); // a late writer: the pass reads events.jsonl.1 again, before events.jsonl
       appendFileSync(live, lines(3, 4));
       let renamed = false;
@@ -563,17 +554,14 @@ describe('a file replaced by a copy of its last lines (tail -n K > tmp && mv tmp
         }
         return readSync(fd, buf, offset, length, position);
       };
-      ingestStream(store, dir, 'events', { follow, read });
+      tail({ read });
       expect(renamed).toBe(true);
       expect(seqs(db)).toEqual(range(1, 4));
       appendFileSync(live, lines(5, 5));
-      ingestStream(store, dir, 'events', { follow });
-      ingestStream(store, dir, 'events', { follow });
+      tail();
+      tail();
       expect(seqs(db)).toEqual(range(1, 5));
-      expect(verifyMirror(store, dir).problems).toEqual([]);
-    } finally {
-      follow.closeAll();
-      store.close();
-    }
+      expect(verifyMirror(tailer, dir).problems).toEqual([]);
+    });
   });
 });
