@@ -61,7 +61,7 @@ export class EventInserts {
     const f = r.fields;
     const type = this.names.typeCode(f.type);
     const stream = this.names.streamCode(r.stream);
-    const line = this.sql.stmt('insertLine').run(r.sourceId, r.offset, type, f.ts_epoch, r.coded ? r.line : encodeLine(r.line));
+    const line = this.sql.stmt('insertLine').run(r.sourceId, r.offset, type, f.ts_epoch, storedLine(r));
     if (line.changes !== 1) return false;
     const row = this.oneRow;
     put(row, 0, stream, type, r, Number(line.lastInsertRowid));
@@ -80,7 +80,7 @@ export class EventInserts {
     rows.forEach((r, i) => {
       const f = r.fields;
       const type = this.names.typeCode(f.type);
-      lp.push(r.sourceId, r.offset, type, f.ts_epoch, r.coded ? r.line : encodeLine(r.line));
+      lp.push(r.sourceId, r.offset, type, f.ts_epoch, storedLine(r));
       put(group, i * ROW_COLUMNS, this.names.streamCode(r.stream), type, r, 0);
     });
     if (!this.groupTxn) {
@@ -144,6 +144,11 @@ export class EventInserts {
     this.pending += count;
     if (this.pending >= MAX_PENDING) this.flush();
   }
+}
+
+/** The line as `lines` stores it: coded here unless the parse worker coded it already. */
+function storedLine(r: EventRow): string {
+  return r.coded ? r.line : encodeLine(r.line);
 }
 
 /** An event's event_rows values at `at` of `into`, in the column order of insertEventRow. */
