@@ -220,7 +220,8 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
     expect(cli(['--dir', dir, 'import']).code).toBe(0);
     expect(cli(['--dir', dir, '--json', 'verify']).json.ok).toBe(true);
     withSql(join(dir, 'mirror.db'), (db) => {
-      db.exec("UPDATE day_totals SET duration_sum = 30 WHERE stage = 'build'");
+      // Setting n fires the trigger an ingest's update fires: all_totals follows the drifted cell, as it follows an ingest.
+      db.exec("UPDATE day_totals SET n = n, duration_sum = 30 WHERE stage = 'build'");
       db.exec('INSERT INTO day_totals SELECT stream_id, type_id, day + 3, nulls, stage, model, ok, 1, 0, 0, 0, 0, 0, 0 FROM day_totals WHERE ok = 1');
     });
     const v = cli(['--dir', dir, '--json', 'verify']);
@@ -262,7 +263,7 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
     const v = cli(['--dir', dir, '--json', 'verify']);
     expect(v.code).not.toBe(0);
     expect(v.json.problems).toEqual([
-      expect.objectContaining({ path: 'all_totals', problem: 'changed', detail: expect.stringMatching(/^events pipeline.completed of all time, .*success: kept n 2, day_totals say n 1; run `jsonl-mirror rebuild`/) }),
+      expect.objectContaining({ path: 'all_totals', problem: 'changed', detail: expect.stringMatching(/^events pipeline.completed of all time, .*success: kept n 2, duration_sum 60, day_totals say n 1, duration_sum 60; run `jsonl-mirror rebuild`/) }),
       expect.objectContaining({ path: 'issue_costs', problem: 'changed', detail: expect.stringMatching(/^events pipeline.cost on 2026-01-01, issue 7, model opus: kept usd_sum 5, tok_in 1000000, .*the rows say usd_sum 2, tok_in 1000000,/) }),
     ]);
     // Each drifted rollup is what a helper answers from: the breakdown by issue, the activity feed's total.
@@ -448,6 +449,32 @@ describe('the rollups answer exactly as the rows where floating-point arithmetic
     }
   });
 
+  it('an all-time sum of whole seconds is read from all_totals, and from the days once a fraction has been summed', () => {
+    const dir = tmp();
+    const done = (duration_s: number, ts_epoch: number) => ({ type: 'stage.completed', stage: 'build', duration_s, ts_epoch });
+    // Days after the window (NOW + 3 d) too: the read takes their cells away from all_totals.
+    log(dir, [done(10, NOW - 2 * D), done(21, NOW - D), done(40, NOW + 3 * D)]);
+    const db = join(dir, 'mirror.db');
+    const store = openStore(db);
+    const history = (src: MirrorSource | ScanSource) => metricsHistory(src, { now: NOW }).stage_durations;
+    try {
+      importAll(store, dir);
+      expect(answers(dir, store, history)).toEqual([{ build: 16 }, { build: 16 }]);
+      // A kept sum changed behind the store's back shows in the answer: it is what the answer read.
+      withSql(db, (sql) => sql.exec('UPDATE all_totals SET duration_sum = duration_sum + 1000'));
+      expect(history(new MirrorSource(store, { kind: 'sqlite' }))).toEqual({ build: 516 });
+      // A fraction, even on another stage of the same type, and the days answer again (the changed sum is left unread).
+      log(dir, [{ ...done(0.5, NOW - D), stage: 'test' }], true);
+      ingestStream(store, dir, 'events', { rotatedGraceMs: 0 });
+      const [mirror, scan] = answers(dir, store, history);
+      expect(mirror).toEqual(scan);
+      expect(scan).toEqual({ build: 16, test: 1 });
+      expect(verifyMirror(store, dir).problems).toEqual([expect.objectContaining({ path: 'all_totals', problem: 'changed' })]);
+    } finally {
+      store.close();
+    }
+  });
+
   it('durations that add up past the largest double keep being ingested', () => {
     const dir = tmp();
     const e = (i: number) => ({ type: 'stage.completed', stage: 'build', duration_s: 1e308, ts_epoch: NOW - 2 * D + i });
@@ -553,6 +580,52 @@ describe('day_totals on PostgreSQL', () => {
       expect(new MirrorSource(b2, { kind: 'postgres', host: 'b' }).pairs(w)).toEqual({ leads: 1, leadHours: 1, restores: 1, restoreHours: 3540 / 3600 });
     } finally {
       b2.close();
+    }
+  });
+
+  it('migration 008 fills the all-time duration sums of a fleet from its day cells, each host its own', async () => {
+    const url2 = await server.createDb('sums_migration');
+    const dir = tmp();
+    writeFileSync(join(dir, 'events.jsonl'), [
+      { type: 'stage.completed', stage: 'build', duration_s: 10, ts_epoch: T0 + 5 },
+      { type: 'stage.completed', stage: 'build', duration_s: 21, ts_epoch: T0 + D + 5 },
+      { type: 'stage.completed', stage: 'test', duration_s: 0.5, ts_epoch: T0 + 5 },
+    ].map((e) => `${JSON.stringify(e)}\n`).join(''));
+    for (const host of ['a', 'b']) {
+      const store = openPgStore(url2, { hostId: host });
+      try {
+        importAll(store, dir);
+      } finally {
+        store.close();
+      }
+    }
+    // The fleet as the version before sql/pg/008 left it (its trigger function is replaced by 008 again).
+    const c = new pg.Client({ connectionString: url2 });
+    await c.connect();
+    try {
+      await c.query('ALTER TABLE all_totals DROP COLUMN duration_sum, DROP COLUMN inexact');
+      await c.query('DROP FUNCTION whole_below_2_40');
+      await c.query('DELETE FROM schema_migrations WHERE version = 8');
+    } finally {
+      await c.end();
+    }
+    const a = openPgStore(url2, { hostId: 'a' });
+    try {
+      const sums = Object.fromEntries(a.allTotalsKept().map((t) => [t.stage, t.duration_sum]));
+      expect(sums).toEqual({ build: 31, test: 0.5 });
+      expect(verifyMirror(a, dir).problems).toEqual([]);
+      const c2 = new pg.Client({ connectionString: url2 });
+      await c2.connect();
+      try {
+        const flags = await c2.query("SELECT stage, inexact FROM all_totals WHERE host = 'a' ORDER BY stage");
+        expect(flags.rows).toEqual([{ stage: 'build', inexact: false }, { stage: 'test', inexact: true }]);
+      } finally {
+        await c2.end();
+      }
+      const now = { now: T0 + 3 * D };
+      expect(metricsHistory(new MirrorSource(a, { kind: 'postgres', host: 'a' }), now)).toEqual(metricsHistory(new ScanSource(dir), now));
+    } finally {
+      a.close();
     }
   });
 

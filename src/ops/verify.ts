@@ -158,7 +158,7 @@ const issueName = (c: IssueCost): string =>
   `${c.stream} ${c.type ?? '(no type)'} on ${dayKeyOf(c.day)}, issue ${c.issue ?? '(none)'}, model ${c.model ?? '(none)'}`;
 const pairName = (p: DoraPair): string => `${p.stream} issue ${p.issue}, the pipeline.completed at epoch ${p.ts_epoch} (event ${p.id})`;
 
-const near = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+const near = (a: number, b: number): boolean => a === b || Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
 
 interface Rollup<T> {
   path: string;
@@ -192,7 +192,7 @@ function verifyRollup<T>(r: Rollup<T>, add: (p: VerifyProblem) => void): void {
 function verifyRollups(store: Store, add: (p: VerifyProblem) => void): void {
   const dayValues = ['n', 'duration_sum', 'dur_min', 'dur_max', 'usd_sum', 'tok_in', 'tok_out'] as const;
   verifyRollup({ path: 'day_totals', name: cellName, values: dayValues, kept: store.dayTotalsKept(), counted: store.dayTotalsFromRows(), from: 'the rows' }, add);
-  verifyRollup({ path: 'all_totals', name: allTimeName, values: ['n'], kept: store.allTotalsKept(), counted: store.allTotalsFromDays(), from: 'day_totals' }, add);
+  verifyRollup({ path: 'all_totals', name: allTimeName, values: ['n', 'duration_sum'], kept: store.allTotalsKept(), counted: store.allTotalsFromDays(), from: 'day_totals' }, add);
   // Pairs still to fill are not a drift: reads pair the rows until the next open that may write fills them.
   if (!store.pairsPending()) {
     verifyRollup({ path: 'dora_pairs', name: pairName, values: ['lead_from', 'fail_from'], kept: store.pairsKept(), counted: store.pairsFromRows(), from: 'the rows', exact: true }, add);

@@ -60,11 +60,13 @@ const ISSUE_KEYS: ReadonlySet<GroupKey> = new Set(['issue', 'model', 'date']);
 export interface GroupPlan extends DayPlan {
   table: 'day_totals' | 'issue_costs';
   /**
-   * A count over a window with no start reads all_totals (day_totals' counts
-   * with the day left out) and takes away the counts of the days after its
-   * end, so its cost follows those days, not every day of the log. Counts
-   * only: they are whole numbers, so the difference is exact, where one of
-   * floating-point sums (0.5 + 0.5 + 0.4 - 0.4) need not be.
+   * A count or duration sum over a window with no start reads all_totals
+   * (day_totals' counts and duration sums with the day left out) and takes
+   * away the cells of the days after its end, so its cost follows those
+   * days, not every day of the log. Not for stats (a least or greatest
+   * value cannot be taken away) nor for a cost (priced per cell by model).
+   * The sum can differ from the days' in its last bits (sql/010 says when
+   * that shows).
    */
   allTime: boolean;
 }
@@ -94,7 +96,7 @@ export function groupPlan(q: GroupQuery): GroupPlan | undefined {
   const plan = dayPlan(q);
   if (!plan) return undefined;
   if (q.by.every((k) => DAY_KEYS.has(k))) {
-    return { ...plan, table: 'day_totals', allTime: plan.from === undefined && q.sum === undefined && !q.stats && !q.by.includes('date') };
+    return { ...plan, table: 'day_totals', allTime: plan.from === undefined && q.sum !== 'cost' && !q.stats && !q.by.includes('date') };
   }
   if (q.sum === 'cost' && q.by.every((k) => ISSUE_KEYS.has(k))) return { ...plan, table: 'issue_costs', allTime: false };
   return undefined;

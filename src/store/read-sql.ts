@@ -194,7 +194,7 @@ function rowGroups(q: GroupQuery, w: Sql, index = BY_TYPE): Sql {
 
 /**
  * Grouped counts, sums and stats: the window's whole days from a rollup
- * (all_totals less the days after the window, for an all-time count), its
+ * (all_totals less the days after the window, for an all-time count or sum), its
  * partial days from the rows (store/day-plan.ts); for a cost, also the
  * whole days' events the rollups cannot price, through their partial index.
  */
@@ -215,10 +215,19 @@ function rollupSql(q: GroupQuery, plan: GroupPlan, codes: NameCodes): Sql {
   };
   if (plan.allTime) {
     const all = dayCells(plan, streams, types, 'all')!;
-    add({ sql: `SELECT ${keys}, n, 0 AS s FROM all_totals WHERE ${all.sql}`, params: all.params });
+    // A sum only while every cell of these streams and types is exact (sql/010); else the days' sums, as a window with a start.
+    const exact = { sql: `NOT EXISTS (SELECT 1 FROM all_totals WHERE ${all.sql} AND inexact)`, params: all.params };
+    const sum = (sign: string): Sql => (q.sum ? { sql: `CASE WHEN ${exact.sql} THEN ${sign}duration_sum ELSE 0 END`, params: exact.params } : { sql: '0', params: [] });
+    const kept = sum('');
+    add({ sql: `SELECT ${keys}, n, ${kept.sql} AS s FROM all_totals WHERE ${all.sql}`, params: [...kept.params, ...all.params] });
     for (const days of ['after', 'zero'] as const) {
       const out = dayCells(plan, streams, types, days);
-      if (out) add({ sql: `SELECT ${keys}, -n, 0 FROM day_totals WHERE ${out.sql}`, params: out.params });
+      const away = sum('-');
+      if (out) add({ sql: `SELECT ${keys}, -n, ${away.sql} FROM day_totals WHERE ${out.sql}`, params: [...away.params, ...out.params] });
+    }
+    if (q.sum) {
+      const cells = dayCells(plan, streams, types)!;
+      add({ sql: `SELECT ${keys}, 0, duration_sum FROM day_totals WHERE ${cells.sql} AND NOT ${exact.sql}`, params: [...cells.params, ...exact.params] });
     }
   } else {
     const cells = dayCells(plan, streams, types)!;

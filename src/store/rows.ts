@@ -143,8 +143,8 @@ export interface IssueCost {
   tok_out: number;
 }
 
-/** One cell of all_totals (sql/008): day_totals' count with the day left out (`day` is 0). */
-export type AllTotal = Pick<DayTotal, 'stream' | 'type' | 'day' | 'stage' | 'model' | 'ok' | 'n'>;
+/** One cell of all_totals (sql/008, sql/010): day_totals' count and duration sum with the day left out (`day` is 0). */
+export type AllTotal = Pick<DayTotal, 'stream' | 'type' | 'day' | 'stage' | 'model' | 'ok' | 'n' | 'duration_sum'>;
 
 /** The rollup cells of one stream, type and UTC day: what a recount replaces. */
 export interface DayRef {

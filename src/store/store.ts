@@ -263,7 +263,7 @@ export abstract class StoreOps {
     return this.s('allTotalsKept').all() as AllTotal[];
   }
 
-  /** What all_totals must hold: day_totals' counts summed over the days. */
+  /** What all_totals must hold: day_totals' counts and duration sums summed over the days. */
   allTotalsFromDays(): AllTotal[] {
     return this.s('allTotalsFromDays').all() as AllTotal[];
   }

@@ -143,7 +143,7 @@ function rowGroups(q: GroupQuery & HostScope, p: Params, extra: string[] = []): 
   return `SELECT ${keys}, COUNT(*) AS n, ${sum} AS s${stats} FROM events WHERE ${where(q, p, extra)} GROUP BY ${groupBy}`;
 }
 
-/** As SQLite's rollupSql: whole days from a rollup (all_totals less the days after, for an all-time count), partial days and a cost's odd rows from the rows. */
+/** As SQLite's rollupSql: whole days from a rollup (all_totals less the days after, for an all-time count or sum), partial days and a cost's odd rows from the rows. */
 function rollupSql(q: GroupQuery & HostScope, plan: GroupPlan): Sql {
   const p = new Params();
   const expr = CELL_EXPR[plan.table];
@@ -154,11 +154,15 @@ function rollupSql(q: GroupQuery & HostScope, plan: GroupPlan): Sql {
   const types = { in: q.types };
   const pieces: string[] = [];
   if (plan.allTime) {
-    pieces.push(`SELECT ${keys}, n, 0::float8 AS s FROM all_totals WHERE ${dayCells(plan, p, q.streams, q.host, types, 'all')!}`);
+    // A sum only while every cell of these streams and types is exact (sql/pg/008); else the days' sums, as a window with a start.
+    const exact = () => `NOT EXISTS (SELECT 1 FROM all_totals WHERE ${dayCells(plan, p, q.streams, q.host, types, 'all')!} AND inexact)`;
+    const sum = (sign: string) => (q.sum ? `CASE WHEN ${exact()} THEN ${sign}duration_sum ELSE 0 END` : '0::float8');
+    pieces.push(`SELECT ${keys}, n, ${sum('')} AS s FROM all_totals WHERE ${dayCells(plan, p, q.streams, q.host, types, 'all')!}`);
     for (const days of ['after', 'zero'] as const) {
       const out = dayCells(plan, p, q.streams, q.host, types, days);
-      if (out) pieces.push(`SELECT ${keys}, -n, 0::float8 FROM day_totals WHERE ${out}`);
+      if (out) pieces.push(`SELECT ${keys}, -n, ${sum('-')} FROM day_totals WHERE ${out}`);
     }
+    if (q.sum) pieces.push(`SELECT ${keys}, 0::bigint, duration_sum FROM day_totals WHERE ${dayCells(plan, p, q.streams, q.host, types)!} AND NOT ${exact()}`);
   } else {
     pieces.push(`SELECT ${keys}, ${cost ? '0::bigint' : 'n'} AS n, ${s} AS s${q.stats ? ', dur_min, dur_max, usd_sum' : ''}
       FROM ${plan.table} WHERE ${dayCells(plan, p, q.streams, q.host, types)!}`);

@@ -115,11 +115,11 @@ export const PG_SQL = {
   issueCostsFromRows: `SELECT stream, type, ${PG_DAY_OF} AS day, issue, model, ${PG_ISSUE_VALUES}
     FROM events WHERE host = $1 AND ${PG_HAS_COST} GROUP BY stream, type, 3, issue, model`,
   allTotalsKept: `SELECT stream, CASE WHEN nulls & 4 = 4 THEN NULL ELSE type END AS type, 0 AS day,
-      CASE WHEN nulls & 1 = 1 THEN NULL ELSE stage END AS stage, CASE WHEN nulls & 2 = 2 THEN NULL ELSE model END AS model, ok, n
+      CASE WHEN nulls & 1 = 1 THEN NULL ELSE stage END AS stage, CASE WHEN nulls & 2 = 2 THEN NULL ELSE model END AS model, ok, n, duration_sum
     FROM all_totals WHERE host = $1`,
   allTotalsFromDays: `SELECT stream, CASE WHEN nulls & 4 = 4 THEN NULL ELSE type END AS type, 0 AS day,
       CASE WHEN nulls & 1 = 1 THEN NULL ELSE stage END AS stage, CASE WHEN nulls & 2 = 2 THEN NULL ELSE model END AS model, ok,
-      SUM(n)::bigint AS n
+      SUM(n)::bigint AS n, COALESCE(SUM(duration_sum), 0) AS duration_sum
     FROM day_totals WHERE host = $1 GROUP BY stream, type, nulls, stage, model, ok`,
   deleteEventsOfSource: 'DELETE FROM events WHERE host = $1 AND source_id = $2',
   deleteRejectsOfSource: 'DELETE FROM rejects WHERE host = $1 AND source_id = $2',
