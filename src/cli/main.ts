@@ -61,22 +61,26 @@ function definitionsFor(argv: string[]): (() => Promise<{ register: (program: Co
   return asks('-V', '--version') && !asks('-h', '--help') ? [] : all;
 }
 
-for (const { register } of await Promise.all(definitionsFor(process.argv.slice(2)).map((load) => load()))) register(program);
-addExamples(program);
-
 /** Commander's "error: unknown option '--x'" as our one line, naming where the usage is. */
 function usageError(err: CommanderError): MirrorError {
   const what = err.message.replace(/^error: /, '').split('\n')[0]!.replace(/\.$/, '');
   return new MirrorError('INVALID_ARGUMENT', `${what}; see \`jsonl-mirror --help\` (or \`jsonl-mirror COMMAND --help\`)`);
 }
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError && (err.exitCode === 0 || err.code === 'commander.help' || err.code === 'commander.helpDisplayed')) {
-    process.exitCode = err.exitCode;
-  } else {
-    const json = process.argv.slice(2).includes('--json');
-    process.exitCode = reportError(err instanceof CommanderError ? usageError(err) : err, json);
+async function main(): Promise<void> {
+  try {
+    for (const { register } of await Promise.all(definitionsFor(process.argv.slice(2)).map((load) => load()))) register(program);
+    addExamples(program);
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError && (err.exitCode === 0 || err.code === 'commander.help' || err.code === 'commander.helpDisplayed')) {
+      process.exitCode = err.exitCode;
+    } else {
+      const json = process.argv.slice(2).includes('--json');
+      process.exitCode = reportError(err instanceof CommanderError ? usageError(err) : err, json);
+    }
   }
 }
+
+// Not a top-level await: bin/jsonl-mirror runs this module bundled as one CommonJS file, which V8 can cache compiled.
+void main();

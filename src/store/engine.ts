@@ -9,9 +9,12 @@ import { redact } from '../model/mirror-db.js';
  * ask what --db names without loading SQLite or PostgreSQL (issue #24).
  * Adding an engine: its own folder, and an entry here (docs/design.md#adding-an-engine).
  */
+/** Every engine by the name messages give it; engines.ts holds one of each. */
+export type EngineTitle = 'PostgreSQL' | 'SQLite';
+
 export interface EngineEntry {
   /** Messages name the engine: "works on a SQLite mirror". */
-  readonly title: string;
+  readonly title: EngineTitle;
   handles(db: string): boolean;
   /** The mirror is a file at --db: a relative path is resolved, and there may be none yet. */
   readonly file: boolean;
@@ -61,8 +64,3 @@ export function loadEngine(db: string): Promise<Engine> {
   return loadEntry(engineEntry(db));
 }
 
-/** Every engine imported: the synchronous lookup a synchronous open of any --db needs (engines.ts). */
-export async function loadEngines(): Promise<(db: string) => Engine> {
-  await Promise.all(ENGINES.map(loadEntry));
-  return (db) => loaded.get(engineEntry(db))!;
-}

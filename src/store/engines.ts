@@ -1,11 +1,18 @@
-import type { MirrorOpenOptions, Store } from './api.js';
-import { loadEngines } from './engine.js';
+import type { Engine, MirrorOpenOptions, Store } from './api.js';
+import { engineEntry, type EngineTitle } from './engine.js';
+import { pgEngine } from './pg/engine.js';
+import { sqliteEngine } from './sqlite-engine.js';
 
-// Every engine, loaded before this module's importers run: the library's front door, the ops, the writer and the
-// import open whatever --db names synchronously. Who must not load every engine (the CLI's start, a SQLite read)
-// asks engine.ts's loadEngine instead.
+// Every engine, imported with this module: the library's front door, the ops, the writer and the import open
+// whatever --db names synchronously. Who must not load every engine (the CLI's start, a SQLite read) asks
+// engine.ts's loadEngine instead. Imported, not awaited at the top level: the CLI is also bundled as one
+// CommonJS file (scripts/bundle-cli.mjs), which has no top-level await.
+const ENGINE_OF: Record<EngineTitle, Engine> = { PostgreSQL: pgEngine, SQLite: sqliteEngine };
 
-export const engineOf = await loadEngines();
+/** The engine `db` names, as engine.ts's registry tells them apart. */
+export function engineOf(db: string): Engine {
+  return ENGINE_OF[engineEntry(db).title];
+}
 
 /** The mirror `db` names: a SQLite file, or the fleet's PostgreSQL database scoped to this host. */
 export function openMirror(db: string, opts: MirrorOpenOptions = {}): Store {
