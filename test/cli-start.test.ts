@@ -1,18 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { cli, mirrored, ROOT, tmp } from './helpers.js';
-
-const BIN = join(ROOT, 'bin/jsonl-mirror');
+import { BIN, CLI, cli, mirrored, ROOT, tmp } from './helpers.js';
 
 /**
  * Every module a CLI run loads, as a path below the repository (node_modules/x/... or dist/src/...):
  * ES modules as the loader hook sees them, CommonJS ones (native addons and
- * what createRequire loads) from the require cache at exit.
+ * what createRequire loads) from the require cache at exit. The ES module
+ * entry by default: bin/jsonl-mirror runs its bundle, where the same modules
+ * are one file, each evaluated when first imported as here.
  */
-function modulesLoaded(args: string[]): { code: number; stdout: string; modules: string[] } {
+function modulesLoaded(args: string[], entry = CLI): { code: number; stdout: string; modules: string[] } {
   const dir = tmp('jm-start-');
   const out = join(dir, 'loaded.txt');
   const hooks = join(dir, 'hooks.mjs');
@@ -30,7 +30,7 @@ const cache = createRequire(import.meta.url).cache;
 process.on('exit', () => appendFileSync(${JSON.stringify(out)}, Object.keys(cache).join('\\n') + '\\n'));
 `);
   writeFileSync(out, '');
-  const r = spawnSync(process.execPath, ['--import', pathToFileURL(preload).href, BIN, ...args], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', pathToFileURL(preload).href, entry, ...args], { encoding: 'utf8' });
   const modules = readFileSync(out, 'utf8').split('\n').filter(Boolean)
     .map((u) => (u.startsWith('file:') ? new URL(u).pathname : u))
     .filter((p) => p.startsWith('/'))
@@ -45,7 +45,7 @@ const definitions = (modules: string[]) => modules.filter((m) => m.startsWith('d
 
 describe('the CLI loads only what the command needs', () => {
   it('a bare --version loads nothing but the entry script; with another option it goes through commander without a command definition', () => {
-    const bare = modulesLoaded(['--version']);
+    const bare = modulesLoaded(['--version'], BIN);
     expect(bare.code).toBe(0);
     expect(bare.stdout).toBe(`${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version}\n`);
     // The hooks saw the run: the entry script is there, and nothing else of the package or its dependencies.
@@ -54,7 +54,6 @@ describe('the CLI loads only what the command needs', () => {
     const r = modulesLoaded(['--json', '--version']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(bare.stdout);
-    expect(r.modules).toContain('dist/src/cli/main.js');
     expect(packages(r.modules)).toContain('commander');
     for (const name of HEAVY) expect(packages(r.modules), name).not.toContain(name);
     expect(definitions(r.modules)).toEqual([]);
@@ -94,5 +93,94 @@ describe('the CLI loads only what the command needs', () => {
     expect(r.code).toBe(1);
     expect(r.json.error.code).toBe('INVALID_ARGUMENT');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('bin/jsonl-mirror runs the bundled CLI through a code cache of its own', () => {
+  const dora = (dir: string) => ['--dir', dir, '--json', 'metrics', 'dora', '--source', 'sqlite', '--now', '2026-02-11'];
+  const run = (entry: string, args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [entry, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+
+  it('answers as the ES module entry, writes its cache at the first run, reads it at the next, and replaces one it cannot use', () => {
+    const dir = mirrored();
+    const cacheHome = tmp('jm-cache-');
+    const env = { XDG_CACHE_HOME: cacheHome };
+    const cacheDir = join(cacheHome, 'jsonl-mirror');
+    const esm = run(CLI, dora(dir));
+    expect(esm.status).toBe(0);
+    const first = run(BIN, dora(dir), env);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toBe(esm.stdout);
+    const [name, ...more] = readdirSync(cacheDir);
+    expect(more).toEqual([]);
+    expect(name).toMatch(new RegExp(`^cli-[0-9a-z]+-${process.version}-${process.arch}-\\d+-\\d+\\.v8$`));
+    const cache = join(cacheDir, name!);
+    const written = statSync(cache).mtimeMs;
+    expect(statSync(cache).size).toBeGreaterThan(10_000);
+
+    // Accepted: the next run leaves the cache as it is.
+    expect(run(BIN, dora(dir), env).stdout).toBe(esm.stdout);
+    expect(statSync(cache).mtimeMs).toBe(written);
+
+    // A cache V8 refuses (here, not a cache at all) is compiled around and written anew; one of an older build is removed.
+    writeFileSync(cache, 'not a code cache');
+    const stale = join(cacheDir, `${name!.split('-v')[0]}-v0.0.0-old.v8`);
+    writeFileSync(stale, 'an older build');
+    const again = run(BIN, dora(dir), env);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toBe(esm.stdout);
+    expect(readdirSync(cacheDir)).toEqual([name]);
+    expect(statSync(cache).size).toBeGreaterThan(10_000);
+  });
+
+  it('JSONL_MIRROR_NO_CODE_CACHE=1 runs without one, and a cache directory it cannot write costs nothing but the cache', () => {
+    const dir = mirrored();
+    const cacheHome = tmp('jm-cache-');
+    const off = run(BIN, dora(dir), { XDG_CACHE_HOME: cacheHome, JSONL_MIRROR_NO_CODE_CACHE: '1' });
+    expect(off.status, off.stderr).toBe(0);
+    expect(readdirSync(cacheHome)).toEqual([]);
+    // XDG_CACHE_HOME is a file: the cache directory cannot be made under it.
+    const file = join(cacheHome, 'a-file');
+    writeFileSync(file, '');
+    const blocked = run(BIN, dora(dir), { XDG_CACHE_HOME: file });
+    expect(blocked.status, blocked.stderr).toBe(0);
+    expect(blocked.stdout).toBe(off.stdout);
+    expect(blocked.stderr).toBe('');
+  });
+
+  it('a bundle older than the ES modules tsc wrote beside it is not run: they are', () => {
+    // A copy of the package whose dist/src/ is this one's: the bundle's age is the copy's own.
+    const pkg = tmp('jm-stale-');
+    mkdirSync(join(pkg, 'bin'));
+    mkdirSync(join(pkg, 'dist'));
+    copyFileSync(BIN, join(pkg, 'bin/jsonl-mirror'));
+    copyFileSync(join(ROOT, 'dist/cli.cjs'), join(pkg, 'dist/cli.cjs'));
+    for (const name of ['package.json', 'sql', 'node_modules']) symlinkSync(join(ROOT, name), join(pkg, name));
+    symlinkSync(join(ROOT, 'dist/src'), join(pkg, 'dist/src'));
+    const dir = mirrored();
+    const esm = run(CLI, dora(dir));
+    const cacheHome = tmp('jm-cache-');
+    const older = statSync(join(ROOT, 'dist/src/cli/main.js')).mtimeMs / 1000 - 60;
+    utimesSync(join(pkg, 'dist/cli.cjs'), older, older);
+    const stale = run(join(pkg, 'bin/jsonl-mirror'), dora(dir), { XDG_CACHE_HOME: cacheHome });
+    expect(stale.status, stale.stderr).toBe(0);
+    expect(stale.stdout).toBe(esm.stdout);
+    // The ES modules ran: no code cache of the bundle was made.
+    expect(readdirSync(cacheHome)).toEqual([]);
+    const now = Date.now() / 1000;
+    utimesSync(join(pkg, 'dist/cli.cjs'), now, now);
+    expect(run(join(pkg, 'bin/jsonl-mirror'), dora(dir), { XDG_CACHE_HOME: cacheHome }).stdout).toBe(esm.stdout);
+    expect(readdirSync(join(cacheHome, 'jsonl-mirror'))).toHaveLength(1);
+  });
+
+  it('a package whose bundle was not built says how to build it', () => {
+    const pkg = tmp('jm-unbuilt-');
+    mkdirSync(join(pkg, 'bin'));
+    copyFileSync(BIN, join(pkg, 'bin/jsonl-mirror'));
+    copyFileSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
+    const r = run(join(pkg, 'bin/jsonl-mirror'), ['status']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`jsonl-mirror: ${join(pkg, 'dist/cli.cjs')} is missing; run \`npm run build\` in ${pkg}\n`);
+    // The bare --version needs no build.
+    expect(run(join(pkg, 'bin/jsonl-mirror'), ['--version']).status).toBe(0);
   });
 });

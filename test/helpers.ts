@@ -9,7 +9,10 @@ import { encodeLine } from '../src/model/line-tokens.js';
 import { migrations } from '../src/store/migrations.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
+/** The CLI's ES module entry: what Bun runs, and what dist/cli.cjs bundles. */
 export const CLI = join(ROOT, 'dist/src/cli/main.js');
+/** What a user runs: the bundled CLI through the code cache (bin/jsonl-mirror). */
+export const BIN = join(ROOT, 'bin/jsonl-mirror');
 export const FIXTURES = join(ROOT, 'fixtures');
 
 const made: string[] = [];
@@ -104,7 +107,7 @@ export interface CliResult {
 }
 
 export function cli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
     input: opts.input,
     encoding: 'utf8',
     env: { ...process.env, ...opts.env },
@@ -120,7 +123,7 @@ export function cli(args: string[], opts: { input?: string; env?: NodeJS.Process
 }
 
 export function cliAsync(args: string[]) {
-  return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** sha1 and mtime of every file in a directory, to prove a command left them alone. */
