@@ -76,7 +76,7 @@ const plainFields = (o: Record<string, unknown>): NormalEvent => ({
   type: typeof o.type === 'string' ? o.type : null, ts_epoch: typeof o.ts_epoch === 'number' ? o.ts_epoch : 0,
   issue: (o.issue as number) ?? null, stage: (o.stage as string) ?? null, result: (o.result as string) ?? null,
   duration_s: (o.duration_s as number) ?? null, cost_usd: (o.cost_usd as number) ?? null, model: (o.model as string) ?? null,
-  input_tokens: (o.input_tokens as number) ?? null, output_tokens: (o.output_tokens as number) ?? null,
+  input_tokens: (o.input_tokens as number) ?? null, output_tokens: (o.output_tokens as number) ?? null, ts_text: null,
 });
 
 /**

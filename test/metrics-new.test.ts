@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createReader } from '../src/api/reader.js';
 import { openStore } from '../src/store/open.js';
-import { cli, tmp } from './helpers.js';
+import { cli, tmp, withSql } from './helpers.js';
 import { at, expectBoth, H, NOW, writeLog } from './metrics-helpers.js';
 
 const iso = (epoch: number) => new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -134,6 +134,39 @@ describe('timeline (helper 12)', () => {
       const out = cli(['--dir', dir, 'metrics', 'timeline', '--range', '2', '--now', String(NOW), '--source', source, '--json']);
       expect(out.json).toEqual(expected);
     }
+  });
+
+  it('shows each stage event ts as written however it is written, from the scan, a fresh mirror and rows mirrored before sql/011 kept it', () => {
+    const t = (m: number) => NOW - H + m * 60; // minutes past 23:00 of the day before NOW
+    const e = (type: string, stage: string, epoch: number, ts?: string) => `{${ts === undefined ? '' : `"ts":${ts},`}"type":"${type}","issue":5,"stage":"${stage}","ts_epoch":${epoch}}`;
+    const dir = writeLog([
+      e('stage.started', 'build', t(0), `"${iso(t(0))}"`), // as its epoch would show it
+      e('stage.completed', 'build', t(10), '"2026-02-10T23:10:00.250Z"'),
+      e('stage.started', 'test', t(12)), // no ts
+      e('stage.completed', 'test', t(14), '""'),
+      e('stage.started', 'lint', t(16), '12345'), // not a string
+      // Two ts keys: JSON.parse, as the dashboard, keeps the last.
+      `{"ts":"first","type":"stage.failed","issue":5,"stage":"lint","ts":"${iso(t(30))}","ts_epoch":${t(30)}}`,
+      e('stage.started', 'deploy', t(40), '"2026-02-10T23:40:00+00:00"'),
+      e('stage.completed', 'deploy', t(45), `"${iso(t(50))}"`), // a second other than its epoch's
+      e('stage.started', 'cut', t(52), '"\\ud83d"'), // half an emoji: kept as its escape, by every backend
+    ]);
+    const expected = {
+      timeline: [{
+        issue: 5, title: '', segments: [
+          { stage: 'build', start: iso(t(0)), end: '2026-02-10T23:10:00.250Z', status: 'complete' },
+          { stage: 'test', start: iso(t(12)), end: '', status: 'complete' },
+          { stage: 'lint', start: iso(t(16)), end: iso(t(30)), status: 'failed' },
+          { stage: 'deploy', start: '2026-02-10T23:40:00+00:00', end: iso(t(50)), status: 'complete' },
+          { stage: 'cut', start: '\\ud83d', end: null, status: 'running' },
+        ],
+      }],
+    };
+    const timeline = (r: ReturnType<typeof createReader>) => r.timeline({ now: NOW, range: 2 });
+    expectBoth(dir, timeline, expected);
+    // As a mirror migrated to sql/011 holds them: no ts_text, each read from its line.
+    withSql(join(dir, 'mirror.db'), (db) => db.exec("UPDATE event_rows SET ts_text = NULL; INSERT OR REPLACE INTO meta (key, value) VALUES ('ts_text_from', '1000000')"));
+    expect(timeline(createReader({ dir, source: 'sqlite' }))).toEqual(expected);
   });
 
   it('refuses a range that is not a whole number of hours >= 1', () => {

@@ -1,5 +1,6 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateLog } from '../fixtures/generate.js';
 import { importAll } from '../src/import/import.js';
@@ -67,6 +68,10 @@ describe('PostgreSQL engine: parity with SQLite', () => {
     for (const [stage, model] of [['ship\ud83d', 'opus\udc00'], ['ship\ud83e', 'opus']]) {
       appendFileSync(join(dir, 'events.jsonl'), `${JSON.stringify({ ts_epoch: NOW - 3600, type: 'stage.completed', stage, duration_s: 30, cost_usd: 0.5, model, issue: 3 })}\n`);
     }
+    // Stage events whose ts the epoch does not tell (ts_text), inside the timeline's range.
+    for (const [type, ts] of [['stage.started', '2026-02-10T12:00:00.5Z'], ['stage.completed', '2026-02-10 12:05:00']]) {
+      appendFileSync(join(dir, 'events.jsonl'), `${JSON.stringify({ ts, ts_epoch: NOW - 12 * 3600, type, stage: 'odd', issue: 3 })}\n`);
+    }
     const url = await server.createDb('parity');
 
     const lite = openStore(join(dir, 'mirror.db'));
@@ -114,6 +119,25 @@ describe('PostgreSQL engine: parity with SQLite', () => {
       expect(both.failureHeatmap({ now: NOW })).not.toEqual(sqlite2.failureHeatmap({ now: NOW }));
     } finally {
       for (const r of [sqlite2, alpha, both]) r.close();
+    }
+
+    // The rows as sql/pg/009 finds them in a fleet mirrored before it: no ts_text, each read from its line.
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await c.query('UPDATE events SET ts_text = NULL');
+      await c.query("INSERT INTO meta (host, key, value) SELECT 'alpha', 'ts_text_from', (MAX(id) + 1)::text FROM events");
+    } finally {
+      await c.end();
+    }
+    const sqlite3 = createReader({ dir, source: 'sqlite' });
+    const migrated = createReader({ dir, db: url, host: 'beta' });
+    try {
+      const expected = sqlite3.timeline({ now: NOW, range: 72 });
+      expect(JSON.stringify(expected)).toContain('2026-02-10 12:05:00');
+      expect(migrated.timeline({ now: NOW, range: 72 })).toEqual(expected);
+    } finally {
+      for (const r of [sqlite3, migrated]) r.close();
     }
   });
 });

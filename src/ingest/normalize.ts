@@ -1,4 +1,5 @@
 import type { NormalEvent } from '../model/event.js';
+import { wellFormed, writtenTs } from '../model/rules.js';
 
 /** A number, or a numeric string; anything else (including "." and "") is absent. */
 export function toNumber(v: unknown): number | null {
@@ -10,19 +11,6 @@ export function toNumber(v: unknown): number | null {
     return Number.isFinite(n) ? n : null;
   }
   return null;
-}
-
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-/**
- * A string cut inside an emoji (`JSON.stringify` writes its half as
- * `"\ud83d"`) holds a lone surrogate, which no UTF-8 store keeps: SQLite
- * turns it into U+FFFD, PostgreSQL refuses it. Such a value is kept as its
- * JSON escape, the six characters `\ud83d`, by every backend alike; the
- * line itself is stored as written.
- */
-function wellFormed(v: string): string {
-  return v.isWellFormed() ? v : v.replace(LONE_SURROGATE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
 
 /** A non-empty string; numbers and booleans as their text; anything else absent. */
@@ -43,9 +31,10 @@ export function epochOf(tsEpoch: unknown, ts: unknown): number {
 }
 
 export function normalize(e: Record<string, unknown>): NormalEvent {
+  const ts_epoch = epochOf(e.ts_epoch, e.ts);
   return {
     type: toText(e.type),
-    ts_epoch: epochOf(e.ts_epoch, e.ts),
+    ts_epoch,
     issue: toNumber(e.issue),
     stage: toText(e.stage),
     result: toText(e.result),
@@ -54,5 +43,6 @@ export function normalize(e: Record<string, unknown>): NormalEvent {
     model: toText(e.model),
     input_tokens: toNumber(e.input_tokens),
     output_tokens: toNumber(e.output_tokens),
+    ts_text: writtenTs(e.ts, ts_epoch),
   };
 }

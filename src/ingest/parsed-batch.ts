@@ -55,7 +55,7 @@ export interface ParsedReject {
 }
 
 const NUMBER_FIELDS = ['ts_epoch', 'issue', 'duration_s', 'cost_usd', 'input_tokens', 'output_tokens'] as const;
-const TEXT_FIELDS = ['type', 'stage', 'result', 'model'] as const;
+const TEXT_FIELDS = ['type', 'stage', 'result', 'model', 'ts_text'] as const;
 type Encoded = (typeof NUMBER_FIELDS)[number] | (typeof TEXT_FIELDS)[number];
 // A field added to NormalEvent without a column here fails to compile instead of being dropped.
 const everyFieldEncoded: Record<Exclude<keyof NormalEvent, Encoded>, never> = {};
@@ -122,6 +122,7 @@ class PieceBuilder {
     this.codes[j + TXT.stage] = this.code(n.stage);
     this.codes[j + TXT.result] = this.code(n.result);
     this.codes[j + TXT.model] = this.code(n.model);
+    this.codes[j + TXT.ts_text] = this.code(n.ts_text);
   }
 
   reject(r: ParsedReject): void {
@@ -231,5 +232,6 @@ export function fieldsOf(p: ParsedPiece, i: number): NormalEvent {
     model: txt(c[j + TXT.model]!),
     input_tokens: num(n[k + NUM.input_tokens]!),
     output_tokens: num(n[k + NUM.output_tokens]!),
+    ts_text: txt(c[j + TXT.ts_text]!),
   };
 }

@@ -1,5 +1,6 @@
 import type { EventSource } from '../read/source.js';
-import type { LoggedEvent } from '../model/event.js';
+import type { NormalEvent } from '../model/event.js';
+import { isoSecond } from '../model/rules.js';
 import { hasIssue, positiveInteger, resolveNow } from './common.js';
 
 export interface TimelineOptions {
@@ -22,44 +23,48 @@ export interface Timeline {
   timeline: { issue: number; title: string; segments: Segment[] }[];
 }
 
-const TIMELINE_TYPES = ['stage.started', 'stage.completed', 'stage.failed', 'pipeline.completed'];
+const STAGE_TYPES = ['stage.started', 'stage.completed', 'stage.failed'];
 
-/** The event's `ts` as written, or the ISO-8601 UTC second of its epoch when it has no string `ts`. */
-function tsOf({ event, value }: LoggedEvent): string {
-  return typeof value.ts === 'string' ? value.ts : new Date(event.ts_epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+/**
+ * The event's `ts` as written (ts_text holds it where it differs from the
+ * epoch's second), or the ISO-8601 UTC second of its epoch when it has no
+ * string `ts`. Past a Date's range there is no such second: it throws, as the
+ * dashboard's `toISOString` does.
+ */
+function tsOf(e: NormalEvent): string {
+  return e.ts_text ?? isoSecond(e.ts_epoch) ?? new Date(e.ts_epoch * 1000).toISOString();
 }
 
-/** Stage segments per issue over the last `range` hours (docs/metrics.md helper 12). */
+/**
+ * Stage segments per issue over the last `range` hours (docs/metrics.md
+ * helper 12). The segments need no line (ts_text is a column), and the titles
+ * only the lines of `pipeline.completed`: two reads, each in log order.
+ */
 export function timeline(src: EventSource, o: TimelineOptions = {}): Timeline {
   const now = resolveNow(o.now);
   const range = positiveInteger('range (hours)', o.range, 24);
-  const byIssue = new Map<number, { title: string; segments: Segment[] }>();
-  const records = src.records({
-    streams: o.streams ?? ['events'], types: TIMELINE_TYPES, since: now - range * 3600, upTo: now, fields: ['type', 'ts_epoch', 'issue', 'stage'],
-  });
-  for (const r of records) {
-    const e = r.event;
+  const window = { streams: o.streams ?? ['events'], since: now - range * 3600, upTo: now };
+  const segments = new Map<number, Segment[]>();
+  for (const e of src.events({ ...window, types: STAGE_TYPES, fields: ['type', 'ts_epoch', 'issue', 'stage', 'ts_text'] })) {
     if (!hasIssue(e)) continue;
-    let entry = byIssue.get(e.issue);
-    if (!entry) {
-      entry = { title: '', segments: [] };
-      byIssue.set(e.issue, entry);
-    }
-    if (e.type === 'pipeline.completed') {
-      if (entry.title === '' && typeof r.value.title === 'string') entry.title = r.value.title;
-      continue;
-    }
+    let list = segments.get(e.issue);
+    if (!list) segments.set(e.issue, (list = []));
     const stage = e.stage ?? '';
     if (e.type === 'stage.started') {
-      entry.segments.push({ stage, start: tsOf(r), end: null, status: 'running' });
+      list.push({ stage, start: tsOf(e), end: null, status: 'running' });
       continue;
     }
-    const open = entry.segments.findLast((s) => s.status === 'running' && s.stage === stage);
+    const open = list.findLast((s) => s.status === 'running' && s.stage === stage);
     if (open) {
-      open.end = tsOf(r);
+      open.end = tsOf(e);
       open.status = e.type === 'stage.completed' ? 'complete' : 'failed';
     }
   }
-  const issues = [...byIssue.keys()].filter((i) => byIssue.get(i)!.segments.length > 0).sort((a, b) => a - b);
-  return { timeline: issues.map((issue) => ({ issue, ...byIssue.get(issue)! })) };
+  const titles = new Map<number, string>();
+  for (const r of src.records({ ...window, types: ['pipeline.completed'], fields: ['issue'] })) {
+    const e = r.event;
+    if (hasIssue(e) && !titles.get(e.issue) && typeof r.value.title === 'string' && segments.has(e.issue)) titles.set(e.issue, r.value.title);
+  }
+  const issues = [...segments.keys()].filter((i) => segments.get(i)!.length > 0).sort((a, b) => a - b);
+  return { timeline: issues.map((issue) => ({ issue, title: titles.get(issue) ?? '', segments: segments.get(issue)! })) };
 }

@@ -14,6 +14,12 @@ export interface NormalEvent {
   model: string | null;
   input_tokens: number | null;
   output_tokens: number | null;
+  /**
+   * The line's `ts` as written where the timeline cannot tell it from the
+   * epoch: a string other than `isoSecond(ts_epoch)` (model/rules.ts), else
+   * null. Read only by a query that names it in its `fields`.
+   */
+  ts_text: string | null;
 }
 
 /** An event as normalised and as written in the log. */

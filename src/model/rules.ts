@@ -32,6 +32,43 @@ export function dayKeyOf(n: number): string {
 /** The UTC day of an epoch as YYYY-MM-DD: the key of every per-day metric. */
 export const dayKey = (epoch: number): string => dayKeyOf(dayNumber(epoch));
 
+const two = (n: number): string => (n < 10 ? `0${n}` : String(n));
+/** Day numbers of years 0000 to 9999, which a Date writes with four digits. */
+const FOUR_DIGIT_YEARS = [-719_528, 2_932_896] as const;
+
+/**
+ * The ISO-8601 UTC second of an epoch, `YYYY-MM-DDTHH:MM:SSZ` (what the
+ * timeline shows for an event without a string `ts`), or null past a Date's
+ * range. From the day's key for a whole second: the ingest asks it of every event.
+ */
+export function isoSecond(epoch: number): string | null {
+  const day = dayNumber(epoch);
+  if (Number.isInteger(epoch) && day >= FOUR_DIGIT_YEARS[0] && day <= FOUR_DIGIT_YEARS[1]) {
+    const s = epoch - day * DAY_SECONDS;
+    return `${dayKeyOf(day)}T${two(Math.floor(s / 3600))}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}Z`;
+  }
+  const date = new Date(epoch * 1000);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * A string cut inside an emoji (`JSON.stringify` writes its half as
+ * `"\ud83d"`) holds a lone surrogate, which no UTF-8 store keeps: SQLite
+ * turns it into U+FFFD, PostgreSQL refuses it. Such a value is kept as its
+ * JSON escape, the six characters `\ud83d`, by every backend alike; the
+ * line itself is stored as written.
+ */
+export function wellFormed(v: string): string {
+  return v.isWellFormed() ? v : v.replace(LONE_SURROGATE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
+/** NormalEvent.ts_text of a line whose `ts` is `ts` and whose epoch is `epoch`. */
+export function writtenTs(ts: unknown, epoch: number): string | null {
+  return typeof ts === 'string' && ts !== isoSecond(epoch) ? wellFormed(ts) : null;
+}
+
 /**
  * A type filter `want` matches the type itself or any `want.*`. As a range
  * over sorted text: [want, want + '/') holds exactly want and want.* among

@@ -16,8 +16,8 @@ import type { PairTotals } from '../model/query.js';
 import { sqliteReadQuery, type AdHocStatement } from './ad-hoc.js';
 import type { BulkLoad, ExportQuery, FeedEntry, FeedPosition as AnyFeedPosition, QueryRows, Store } from './api.js';
 import { loadSqlite, type Database, type Statement } from './sqlite-module.js';
-import { DATA_VERSION, PAIRS_PENDING, PRAGMA, Statements } from './statements.js';
-import { dayKey, dayValues, issueKey, StoreOps } from './store.js';
+import { DATA_VERSION, PAIRS_PENDING, PRAGMA, Statements, TS_TEXT_FROM } from './statements.js';
+import { dayKey, dayValues, issueKey, StoreOps, withWrittenTs } from './store.js';
 
 export interface OpenOptions {
   /** Open without writing: no migrations, no WAL switch; fails when the file is missing. */
@@ -212,8 +212,14 @@ export class SqliteStore extends StoreOps implements Store {
   }
 
   events(q: Parameters<typeof eventsSql>[0]): EventFields[] {
-    const s = eventsSql(q, this.names);
-    return this.named(this.shape(s, 'rows').all(...s.params) as EventFields[]);
+    const s = eventsSql(q, this.names, this.tsTextFrom());
+    return withWrittenTs(this.named(this.shape(s, 'rows').all(...s.params) as EventFields[]), decodeLine);
+  }
+
+  private tsFrom: number | undefined;
+  /** Fixed once the mirror is open: only a migration sets it. */
+  private tsTextFrom(): number {
+    return (this.tsFrom ??= Number(this.getMeta(TS_TEXT_FROM) ?? 1));
   }
 
   /** Group rows as arrays: the group keys, then count and sum. */
@@ -244,8 +250,8 @@ export class SqliteStore extends StoreOps implements Store {
   }
 
   records(q: Parameters<typeof recordsSql>[0]): (EventFields & { line: string })[] {
-    const s = recordsSql(q, this.names);
-    const rows = this.named(this.shape(s, 'rows').all(...s.params) as (EventFields & { line: string })[]);
+    const s = recordsSql(q, this.names, this.tsTextFrom());
+    const rows = withWrittenTs(this.named(this.shape(s, 'rows').all(...s.params) as (EventFields & { line: string })[]), decodeLine);
     for (const r of rows) r.line = decodeLine(r.line);
     return q.last === undefined ? rows : rows.reverse();
   }

@@ -25,9 +25,25 @@ function oneOf(column: string, codes: readonly number[]): Sql {
   return { sql: `${column} IN (${marks(list.length)})`, params: [...list] };
 }
 
+/** Every field but ts_text, which a query reads only when it names it (the timeline). */
 const NORMAL_FIELDS: (keyof NormalEvent)[] = ['type', 'ts_epoch', 'issue', 'stage', 'result', 'duration_s', 'cost_usd', 'model', 'input_tokens', 'output_tokens'];
-const columnsOf = (fields: readonly (keyof NormalEvent)[], table = ''): string =>
-  fields.map((f) => (f === 'type' ? `${table}type_id AS type` : `${table}${f}`)).join(', ');
+/**
+ * The columns of `fields`. ts_text (sql/011) was not kept for the rows
+ * mirrored before it, those whose line id is below `tsTextFrom`: for them the
+ * line and the epoch come too (old_line, old_epoch), which the store turns into
+ * ts_text as the ingest would.
+ */
+function columnsOf(fields: readonly (keyof NormalEvent)[], table = '', tsTextFrom = 1): string {
+  return fields.map((f) => {
+    if (f === 'type') return `${table}type_id AS type`;
+    if (f === 'ts_text' && tsTextFrom > 1) {
+      // The row's id named by its table: inside the subquery a bare id is the line's.
+      const id = `${table || 'event_rows.'}id`;
+      return `${table}ts_text, CASE WHEN ${id} < ${tsTextFrom} THEN (SELECT l.line FROM lines l WHERE l.id = ${id}) END AS old_line, ${table}ts_epoch AS old_epoch`;
+    }
+    return `${table}${f}`;
+  }).join(', ');
+}
 
 /**
  * Log order (docs/metrics.md): time, then stream name, then the file's rank, then
@@ -78,12 +94,12 @@ function where(q: EventQuery, streams: StreamCode[], codes: NameCodes, extra: st
   return { sql: parts.join(' AND '), params };
 }
 
-export function eventsSql(q: EventQuery, codes: NameCodes): Sql {
+export function eventsSql(q: EventQuery, codes: NameCodes, tsTextFrom = 1): Sql {
   const streams = codes.knownStreams(q.streams);
   const w = where(q, streams, codes);
   const order = logOrder(streams);
   // The table is clustered by (stream, type, time): it is the covering index these reads walk.
-  return { sql: `SELECT ${columnsOf(q.fields ?? NORMAL_FIELDS)} FROM event_rows ${BY_TYPE} WHERE ${w.sql} ORDER BY ${order.sql}`, params: [...w.params, ...order.params] };
+  return { sql: `SELECT ${columnsOf(q.fields ?? NORMAL_FIELDS, '', tsTextFrom)} FROM event_rows ${BY_TYPE} WHERE ${w.sql} ORDER BY ${order.sql}`, params: [...w.params, ...order.params] };
 }
 
 const GROUP_EXPR: Record<GroupKey, string> = {
@@ -345,7 +361,7 @@ export function feedPageSql(q: FeedQuery, codes: NameCodes, after?: FeedPosition
 }
 
 /** Events with their lines in log order (the last N newest first): one non-zero issue's through its partial index. */
-export function recordsSql(q: RecordQuery, codes: NameCodes): Sql {
+export function recordsSql(q: RecordQuery, codes: NameCodes, tsTextFrom = 1): Sql {
   const streams = codes.knownStreams(q.streams);
   const stream = oneOf('e.stream_id', streams.map((s) => s.id));
   const parts = [stream.sql];
@@ -365,7 +381,7 @@ export function recordsSql(q: RecordQuery, codes: NameCodes): Sql {
   timeBounds(parts, params, q.since, undefined, q.upTo, 'e.');
   // The last N are read newest first and stop there; the store turns them back into log order.
   const order = logOrder(streams, 'e.', q.last === undefined ? '' : ' DESC');
-  const columns = [columnsOf(q.fields ?? NORMAL_FIELDS, 'e.'), 'l.line'].filter(Boolean).join(', ');
+  const columns = [columnsOf(q.fields ?? NORMAL_FIELDS, 'e.', tsTextFrom), 'l.line'].filter(Boolean).join(', ');
   return {
     sql: `SELECT ${columns} FROM event_rows e ${index} JOIN lines l ON l.id = e.id WHERE ${parts.join(' AND ')} ORDER BY ${order.sql}${q.last === undefined ? '' : ' LIMIT ?'}`,
     params: [...params, ...order.params, ...(q.last === undefined ? [] : [q.last])],

@@ -48,6 +48,8 @@ const ISSUE_VALUES = (e: string): string =>
 
 /** In meta while dora_pairs waits to be filled from the rows (sql/009 sets it, as a bulk load does). */
 export const PAIRS_PENDING = 'pairs_pending';
+/** The first line id whose event_rows row keeps ts_text (sql/011); none: every row does. */
+export const TS_TEXT_FROM = 'ts_text_from';
 const STARTED = `(SELECT id FROM types WHERE name = '${PIPELINE_STARTED}')`;
 const COMPLETED = `(SELECT id FROM types WHERE name = '${PIPELINE_COMPLETED}')`;
 /** One issue of one stream, by name (the ingest's and prune's repairs). */
@@ -183,7 +185,7 @@ const SQL = {
 const SQLITE_SQL = {
   insertLine: 'INSERT OR IGNORE INTO lines (source_id, "offset", type_id, ts_epoch, line) VALUES (?, ?, ?, ?, ?)',
   insertEventRow: `INSERT INTO event_rows (stream_id, type_id, ts_epoch, rank, id, issue, stage, result, duration_s, cost_usd, model,
-    input_tokens, output_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    input_tokens, output_tokens, ts_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   streamId: 'SELECT id FROM streams WHERE name = ?',
   addStream: 'INSERT INTO streams (name) VALUES (?)',
   allStreams: 'SELECT id, name FROM streams ORDER BY name',
@@ -275,7 +277,7 @@ export const dropIndex = (name: SecondaryIndex): string => `DROP INDEX IF EXISTS
 const rowsOf = (sql: string, columns: number): string =>
   sql.replace(/VALUES \(.*\)$/s, () => `VALUES ${Array.from({ length: EVENT_GROUP }, () => `(${Array.from({ length: columns }, () => '?').join(', ')})`).join(', ')}`);
 export const INSERT_LINE_GROUP = rowsOf(SQLITE_SQL.insertLine, 5);
-export const INSERT_EVENT_ROW_GROUP = rowsOf(SQLITE_SQL.insertEventRow, 13);
+export const INSERT_EVENT_ROW_GROUP = rowsOf(SQLITE_SQL.insertEventRow, 14);
 
 /** SQLite's StatementSet: each named statement prepared once per connection, on first use. */
 export class Statements {

@@ -1,10 +1,10 @@
 import type {
-  AppliedMigration, Checkpoint, EventRow, FeedRow, Follow, NewSource, OffsetLine, OwnReject, PrunableRow, ReadCheckpoint, RejectRow,
+  AppliedMigration, Checkpoint, EventFields, EventRow, FeedRow, Follow, NewSource, OffsetLine, OwnReject, PrunableRow, ReadCheckpoint, RejectRow,
   SourceRow, AllTotal, DayTotal, DayRef, IssueCost,
 } from './rows.js';
 import type { StatementSet, Stmt } from './statement-set.js';
 import { PAIRS_PENDING, type SqlName } from './statements.js';
-import { DAY_SECONDS } from '../model/rules.js';
+import { DAY_SECONDS, writtenTs } from '../model/rules.js';
 
 /**
  * The mirror's one data-access handle (as Fluent Bit's tail_db.c): one typed
@@ -354,4 +354,19 @@ export function issueKey(c: IssueCost): [string, string | null, number, number, 
 /** A cell's values in the statements' order (sql/007). */
 export function dayValues(t: DayTotal): [number, number, number, number, number, number, number] {
   return [t.n, t.duration_sum, t.dur_min, t.dur_max, t.usd_sum, t.tok_in, t.tok_out];
+}
+
+/**
+ * ts_text of the rows a read found mirrored before sql/011 (pg/009), from
+ * the line and epoch read beside them (read-sql.ts columnsOf), as the ingest
+ * computes it; `text` turns a stored line into its JSON.
+ */
+export function withWrittenTs<T extends EventFields>(rows: T[], text: (stored: string) => string): T[] {
+  for (const r of rows as (T & { old_line?: string | null; old_epoch?: number })[]) {
+    if (r.old_line === undefined) return rows;
+    if (r.old_line !== null) r.ts_text = writtenTs((JSON.parse(text(r.old_line)) as { ts?: unknown }).ts, r.old_epoch!);
+    delete r.old_line;
+    delete r.old_epoch;
+  }
+  return rows;
 }

@@ -2,7 +2,7 @@ import { MirrorError } from '../../errors.js';
 import { defaultHostId, redact } from '../../model/mirror-db.js';
 import type { Stmt, StatementSet } from '../statement-set.js';
 import type { SqlName } from '../statements.js';
-import { dayKey, dayValues, issueKey, StoreOps } from '../store.js';
+import { dayKey, dayValues, issueKey, StoreOps, withWrittenTs } from '../store.js';
 import { isUnreachable, PgError, SyncPg } from './bridge.js';
 import type { DayTotal, DoraPair, EventFields, EventRow, FeedRow, IssueCost, OffsetLine, PairRef } from '../rows.js';
 import type { PairTotals } from '../../model/query.js';
@@ -14,7 +14,7 @@ import { pgEventsSql, pgExportSql, pgFeedCountSql, pgFeedPageSql, pgGroupsSql, p
 import { checkPgSchema, migratePg } from './migrations.js';
 import {
   ADD_DAY_TOTALS, ADD_ISSUE_COSTS, CHANGE_STAMP, CLEAR_ISSUE_PAIRS, CLEAR_PAIRS, PAIRS_FROM_ROWS, PAIRS_KEPT, PAIRS_OF_SOURCE, REBUILD_PAIRS,
-  REPAIR_ISSUE_PAIRS, COPY_EVENTS, EVENT_OFFSETS_PAGE, FLEET_STREAMS, FORGET_HOST, LAST_COMMIT, DB_BYTES, EVENT_ORDER_LOCK, EVENTS_AFTER, HOST_WRITE_LOCK, MAX_EVENT_ID, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK,
+  REPAIR_ISSUE_PAIRS, COPY_EVENTS, EVENT_OFFSETS_PAGE, FLEET_STREAMS, FORGET_HOST, LAST_COMMIT, DB_BYTES, EVENT_ORDER_LOCK, EVENTS_AFTER, HOST_WRITE_LOCK, MAX_EVENT_ID, READ_ONLY_SESSION, NAMED_PARAMS, PG_SQL, TAILER_LOCK_HELD, TAILER_UNLOCK, TRY_TAILER_LOCK, TS_TEXT_FROM,
 } from './statements.js';
 import { PAIRS_PENDING } from '../statements.js';
 
@@ -286,7 +286,7 @@ export class PgStore extends StoreOps implements Store {
   insertEvent(r: EventRow): boolean {
     const f = r.fields;
     this.conn.events.run(r.sourceId, r.offset, r.stream, r.rank, f.type, f.ts_epoch, f.issue, f.stage, f.result,
-      f.duration_s, f.cost_usd, f.model, f.input_tokens, f.output_tokens, r.line);
+      f.duration_s, f.cost_usd, f.model, f.input_tokens, f.output_tokens, f.ts_text, r.line);
     return true;
   }
 
@@ -353,8 +353,14 @@ export class PgStore extends StoreOps implements Store {
   // The query shapes of read-sql.ts, over every host or the one named in the query.
 
   events(q: Parameters<typeof pgEventsSql>[0]): EventFields[] {
-    const s = pgEventsSql(q);
-    return this.pg.query<EventFields>(s.sql, s.params).rows;
+    const s = pgEventsSql(q, this.tsTextFrom());
+    return withWrittenTs(this.pg.query<EventFields>(s.sql, s.params).rows, (line) => line);
+  }
+
+  private tsFrom: number | undefined;
+  /** Fixed once the mirror is open: only a migration sets it. */
+  private tsTextFrom(): number {
+    return (this.tsFrom ??= Number((this.pg.query<{ value: string }>(TS_TEXT_FROM, []).rows[0])!.value));
   }
 
   /** By pages of the primary key, not one result set: a source may hold millions of lines. */
@@ -396,8 +402,8 @@ export class PgStore extends StoreOps implements Store {
   }
 
   records(q: Parameters<typeof pgRecordsSql>[0]): (EventFields & { line: string })[] {
-    const s = pgRecordsSql(q);
-    const rows = this.pg.query<EventFields & { line: string }>(s.sql, s.params).rows;
+    const s = pgRecordsSql(q, this.tsTextFrom());
+    const rows = withWrittenTs(this.pg.query<EventFields & { line: string }>(s.sql, s.params).rows, (line) => line);
     return q.last === undefined ? rows : rows.reverse();
   }
 

@@ -52,10 +52,15 @@ export interface Sql {
   params: unknown[];
 }
 
-export function pgEventsSql(q: EventQuery & HostScope): Sql {
+/** The columns of `fields`; ts_text as SQLite's read-sql.ts columnsOf reads it, with the line of a row from before sql/pg/009. */
+function columnsOf(fields: readonly string[], tsTextFrom: number): string {
+  return fields.map((f) => (f === 'ts_text' && tsTextFrom > 1 ? `ts_text, CASE WHEN id < ${tsTextFrom} THEN line END AS old_line, ts_epoch AS old_epoch` : f)).join(', ');
+}
+
+export function pgEventsSql(q: EventQuery & HostScope, tsTextFrom = 1): Sql {
   const p = new Params();
   const w = where(q, p);
-  const columns = q.fields ? q.fields.join(', ') : NORMAL_COLUMNS;
+  const columns = q.fields ? columnsOf(q.fields, tsTextFrom) : NORMAL_COLUMNS;
   return { sql: `SELECT ${columns} FROM events WHERE ${w} ORDER BY ${LOG_ORDER}`, params: p.values };
 }
 
@@ -260,14 +265,14 @@ export function pgFeedPageSql(q: FeedQuery & HostScope, after?: [number, string,
   return { sql, params: p.values };
 }
 
-export function pgRecordsSql(q: RecordQuery & HostScope): Sql {
+export function pgRecordsSql(q: RecordQuery & HostScope, tsTextFrom = 1): Sql {
   const p = new Params();
   const parts = [`stream IN (${p.list(q.streams)})`];
   hostBound(parts, p, q.host);
   if (q.issue !== undefined) parts.push(`issue = ${p.add(q.issue, '::float8')}`, 'issue != 0');
   if (q.types !== undefined) parts.push(`type IN (${p.list(q.types)})`);
   timeBounds(parts, p, q.since, undefined, q.upTo);
-  const columns = q.fields ? [...q.fields, 'line'].join(', ') : `${NORMAL_COLUMNS}, line`;
+  const columns = q.fields ? columnsOf([...q.fields, 'line'], tsTextFrom) : `${NORMAL_COLUMNS}, line`;
   // The last N are read newest first and stop there; the store turns them back into log order.
   const order = q.last === undefined ? LOG_ORDER : `${LOG_ORDER_DESC} LIMIT ${p.add(q.last)}`;
   return { sql: `SELECT ${columns} FROM events WHERE ${parts.join(' AND ')} ORDER BY ${order}`, params: p.values };

@@ -202,7 +202,10 @@ export const NAMED_PARAMS: Partial<Record<SqlName, readonly string[]>> = {
  * which under the host's write lock means a bug, never a retry.
  */
 export const COPY_EVENTS = `COPY events (host, source_id, "offset", stream, rank, type, ts_epoch, issue, stage, result,
-    duration_s, cost_usd, model, input_tokens, output_tokens, line) FROM STDIN`;
+    duration_s, cost_usd, model, input_tokens, output_tokens, ts_text, line) FROM STDIN`;
+
+/** The first event id with ts_text (sql/pg/009), one value for every host: event ids are one sequence. */
+export const TS_TEXT_FROM = "SELECT COALESCE(MAX(value::bigint), 1) AS value FROM meta WHERE key = 'ts_text_from'";
 
 /** One tailer per host and folder: a session lock keyed by both (released when the session ends, even by kill -9). */
 export const TRY_TAILER_LOCK = "SELECT pg_try_advisory_lock(hashtextextended('jsonl-mirror tailer' || chr(1) || $1 || chr(1) || $2, 0)) AS ok";
