@@ -4,6 +4,7 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterEach, expect } from 'vitest';
 import { encodeLine } from '../src/model/line-tokens.js';
 import { migrations } from '../src/store/migrations.js';
@@ -124,6 +125,17 @@ export function cli(args: string[], opts: { input?: string; env?: NodeJS.Process
 
 export function cliAsync(args: string[]) {
   return spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** fn with a client of the test's own on the PostgreSQL database at `url` (SQL the store has no method for), ended when fn settles. */
+export async function withPgClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
 }
 
 /** sha1 and mtime of every file in a directory, to prove a command left them alone. */

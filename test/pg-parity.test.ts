@@ -1,13 +1,12 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateLog } from '../fixtures/generate.js';
 import { importAll } from '../src/import/import.js';
 import { createReader, type Reader } from '../src/api/reader.js';
 import { openStore } from '../src/store/open.js';
 import { openPgStore } from '../src/store/pg/open.js';
-import { tmp } from './helpers.js';
+import { tmp, withPgClient } from './helpers.js';
 import { startPg, type PgServer } from '../fixtures/pg-server.js';
 import { allHelpers as answersOf, defaultCases, type ParityCases } from './all-helpers.js';
 
@@ -122,14 +121,10 @@ describe('PostgreSQL engine: parity with SQLite', () => {
     }
 
     // The rows as sql/pg/009 finds them in a fleet mirrored before it: no ts_text, each read from its line.
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
+    await withPgClient(url, async (c) => {
       await c.query('UPDATE events SET ts_text = NULL');
       await c.query("INSERT INTO meta (host, key, value) SELECT 'alpha', 'ts_text_from', (MAX(id) + 1)::text FROM events");
-    } finally {
-      await c.end();
-    }
+    });
     const sqlite3 = createReader({ dir, source: 'sqlite' });
     const migrated = createReader({ dir, db: url, host: 'beta' });
     try {

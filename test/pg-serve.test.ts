@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReader, type Reader } from '../src/api/reader.js';
 import { createAsyncReader, type AsyncReader } from '../src/api/async-reader.js';
 import { openPgStore } from '../src/store/pg/open.js';
 import { createPgTailer, type PgTailer } from '../src/tailer/pg-tailer.js';
 import { startPg, type PgServer } from '../fixtures/pg-server.js';
-import { CLI, cli, FIXTURES, tmp } from './helpers.js';
+import { CLI, cli, FIXTURES, tmp, withPgClient } from './helpers.js';
 import { CASES } from './serve-cases.js';
 import { get, serve, subscribe, until, type SseMessage } from './serve-helpers.js';
 import { promValue, promValues, startPrometheus } from './prometheus-helpers.js';
@@ -33,16 +32,6 @@ function hostDirs(): Map<string, string> {
 const tick = (host: string, n: number) => `${JSON.stringify({ ts_epoch: 1770789000 + n, type: 'fleet.tick', host, n })}\n`;
 const ticks = (messages: SseMessage[]) =>
   messages.flatMap((m) => m.data.events.filter((e: any) => e.event.type === 'fleet.tick').map((e: any) => `${e.host}:${e.event.n}`));
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 describe('serve over a PostgreSQL fleet mirror', () => {
   it('three hosts with tailers: every endpoint equals its helper (all hosts and ?host=), SSE has every event of every host once across a reconnect, a slow query holds only its own request', async () => {
@@ -112,7 +101,7 @@ describe('serve over a PostgreSQL fleet mirror', () => {
       expect(ids).toEqual([...ids].sort((a, b) => a - b));
 
       // A slow query: the rollup table locked by another session; only the request that reads it waits.
-      await withClient(url, async (c) => {
+      await withPgClient(url, async (c) => {
         await c.query('BEGIN');
         await c.query('LOCK TABLE day_totals IN ACCESS EXCLUSIVE MODE');
         // Three clients asking the same answer: one computation waits on the lock, not one per read thread.
@@ -121,7 +110,7 @@ describe('serve over a PostgreSQL fleet mirror', () => {
         let slowDone = false;
         void Promise.race(slows).then(() => (slowDone = true));
         await new Promise((r) => setTimeout(r, 300));
-        const waiting = await withClient(url, async (w) => (await w.query(
+        const waiting = await withPgClient(url, async (w) => (await w.query(
           "SELECT application_name AS app, left(query, 300) AS q FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%day_totals%'")).rows);
         // Each to a thread of its own were it not for the coalescing; two when a tailer's checkpoint moved the state between them.
         expect(waiting.length, JSON.stringify(waiting)).toBeGreaterThan(0);
@@ -199,7 +188,7 @@ describe('prune and rebuild on a PostgreSQL fleet mirror', () => {
     const dirs = hostDirs();
     const as = (h: string, ...args: string[]) => cli(['--dir', dirs.get(h)!, '--db', url, '--host-id', h, '--json', ...args]);
     for (const h of ['h0', 'h1']) expect(as(h, 'import', '--no-progress').code).toBe(0);
-    const counts = async () => withClient(url, async (c) =>
+    const counts = async () => withPgClient(url, async (c) =>
       Object.fromEntries((await c.query('SELECT host, COUNT(*)::int AS n FROM events GROUP BY host')).rows.map((r) => [r.host, r.n])));
     const before = await counts();
     expect(before.h0).toBe(before.h1);
@@ -218,7 +207,7 @@ describe('prune and rebuild on a PostgreSQL fleet mirror', () => {
     for (const h of ['h0', 'h1']) expect(as(h, 'verify').code, h).toBe(0);
 
     // Rebuild h1 after a line was lost from its mirror: its folder read again, h0 untouched.
-    await withClient(url, (c) => c.query("DELETE FROM events WHERE host = 'h1' AND id = (SELECT MIN(id) FROM events WHERE host = 'h1')"));
+    await withPgClient(url, (c) => c.query("DELETE FROM events WHERE host = 'h1' AND id = (SELECT MIN(id) FROM events WHERE host = 'h1')"));
     expect(as('h1', 'verify').code).toBe(1);
     const rebuilt = as('h1', 'rebuild', '--yes');
     expect(rebuilt.code, rebuilt.stderr).toBe(0);
@@ -248,7 +237,7 @@ describe('a real Prometheus scraping a fleet server', () => {
     const s = await serve({ dir: dirs.get('h0')!, db: url, hostId: 'h0', tail: false, token: 'fleet-scrape-0123456789abcdef' });
     const line = tick('h0', 0);
     appendFileSync(join(dirs.get('h0')!, 'events.jsonl'), line);
-    const rowsOf = async (h: string) => withClient(url, async (c) => (await c.query("SELECT COUNT(*)::int AS n FROM events WHERE host = $1 AND stream = 'events'", [h])).rows[0].n as number);
+    const rowsOf = async (h: string) => withPgClient(url, async (c) => (await c.query("SELECT COUNT(*)::int AS n FROM events WHERE host = $1 AND stream = 'events'", [h])).rows[0].n as number);
 
     const prom = await startPrometheus(new URL(s.url).host, 'fleet-scrape-0123456789abcdef');
     const [h0, h1, lag] = await promValues(prom, [
@@ -289,7 +278,7 @@ describe('serve over PostgreSQL keeps its connections bounded', () => {
     const dirs = hostDirs();
     expect(cli(['--dir', dirs.get('h0')!, '--db', url, '--host-id', 'h0', 'import', '--no-progress']).code).toBe(0);
     const s = await serve({ dir: dirs.get('h0')!, db: url, hostId: 'h0', tail: false });
-    const connections = () => withClient(url, async (c) =>
+    const connections = () => withPgClient(url, async (c) =>
       (await c.query("SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE datname = 'hosts' AND application_name = 'jsonl-mirror'")).rows[0].n as number);
     expect((await get(s.url, '/api/activity?limit=1')).status).toBe(200);
     const before = await connections();

@@ -1,7 +1,6 @@
 import { appendFileSync, existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPg, type PgServer } from '../fixtures/pg-server.js';
 import { importAll } from '../src/import/import.js';
@@ -22,7 +21,7 @@ import type { Store } from '../src/store/api.js';
 import { openStore } from '../src/store/open.js';
 import { openPgStore, type PgStore } from '../src/store/pg/open.js';
 import type { DayTotal, DoraPair, IssueCost } from '../src/store/rows.js';
-import { cli, tmp, withSql } from './helpers.js';
+import { cli, tmp, withPgClient, withSql } from './helpers.js';
 
 const D = 86_400;
 /** A Thursday midnight: the windows below start before it, inside it and after it. */
@@ -552,14 +551,10 @@ describe('day_totals on PostgreSQL', () => {
       }
     }
     // The fleet as the version before sql/pg/007 left it.
-    const c = new pg.Client({ connectionString: url2 });
-    await c.connect();
-    try {
+    await withPgClient(url2, async (c) => {
       await c.query('DROP TABLE dora_pairs');
       await c.query('DELETE FROM schema_migrations WHERE version = 7');
-    } finally {
-      await c.end();
-    }
+    });
     const now = { now: T0 + D };
     const w = { streams: ['events'], since: T0 };
     const a = openPgStore(url2, { hostId: 'a' });
@@ -600,28 +595,18 @@ describe('day_totals on PostgreSQL', () => {
       }
     }
     // The fleet as the version before sql/pg/008 left it (its trigger function is replaced by 008 again).
-    const c = new pg.Client({ connectionString: url2 });
-    await c.connect();
-    try {
+    await withPgClient(url2, async (c) => {
       await c.query('ALTER TABLE all_totals DROP COLUMN duration_sum, DROP COLUMN inexact');
       await c.query('DROP FUNCTION whole_below_2_40');
       await c.query('DELETE FROM schema_migrations WHERE version = 8');
-    } finally {
-      await c.end();
-    }
+    });
     const a = openPgStore(url2, { hostId: 'a' });
     try {
       const sums = Object.fromEntries(a.allTotalsKept().map((t) => [t.stage, t.duration_sum]));
       expect(sums).toEqual({ build: 31, test: 0.5 });
       expect(verifyMirror(a, dir).problems).toEqual([]);
-      const c2 = new pg.Client({ connectionString: url2 });
-      await c2.connect();
-      try {
-        const flags = await c2.query("SELECT stage, inexact FROM all_totals WHERE host = 'a' ORDER BY stage");
-        expect(flags.rows).toEqual([{ stage: 'build', inexact: false }, { stage: 'test', inexact: true }]);
-      } finally {
-        await c2.end();
-      }
+      const flags = await withPgClient(url2, (c) => c.query("SELECT stage, inexact FROM all_totals WHERE host = 'a' ORDER BY stage"));
+      expect(flags.rows).toEqual([{ stage: 'build', inexact: false }, { stage: 'test', inexact: true }]);
       const now = { now: T0 + 3 * D };
       expect(metricsHistory(new MirrorSource(a, { kind: 'postgres', host: 'a' }), now)).toEqual(metricsHistory(new ScanSource(dir), now));
     } finally {

@@ -65,8 +65,9 @@ export interface GroupPlan extends DayPlan {
    * away the cells of the days after its end, so its cost follows those
    * days, not every day of the log. Not for stats (a least or greatest
    * value cannot be taken away) nor for a cost (priced per cell by model).
-   * The sum can differ from the days' in its last bits (sql/010 says when
-   * that shows).
+   * A sum is read so only while every cell of its streams and types is
+   * exact (sql/010); the store asks that first (read-sql.ts inexactSumsSql)
+   * and reads the days' sums otherwise.
    */
   allTime: boolean;
 }

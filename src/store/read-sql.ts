@@ -231,19 +231,10 @@ function rollupSql(q: GroupQuery, plan: GroupPlan, codes: NameCodes): Sql {
   };
   if (plan.allTime) {
     const all = dayCells(plan, streams, types, 'all')!;
-    // A sum only while every cell of these streams and types is exact (sql/010); else the days' sums, as a window with a start.
-    const exact = { sql: `NOT EXISTS (SELECT 1 FROM all_totals WHERE ${all.sql} AND inexact)`, params: all.params };
-    const sum = (sign: string): Sql => (q.sum ? { sql: `CASE WHEN ${exact.sql} THEN ${sign}duration_sum ELSE 0 END`, params: exact.params } : { sql: '0', params: [] });
-    const kept = sum('');
-    add({ sql: `SELECT ${keys}, n, ${kept.sql} AS s FROM all_totals WHERE ${all.sql}`, params: [...kept.params, ...all.params] });
+    add({ sql: `SELECT ${keys}, n, ${s} AS s FROM all_totals WHERE ${all.sql}`, params: all.params });
     for (const days of ['after', 'zero'] as const) {
       const out = dayCells(plan, streams, types, days);
-      const away = sum('-');
-      if (out) add({ sql: `SELECT ${keys}, -n, ${away.sql} FROM day_totals WHERE ${out.sql}`, params: [...away.params, ...out.params] });
-    }
-    if (q.sum) {
-      const cells = dayCells(plan, streams, types)!;
-      add({ sql: `SELECT ${keys}, 0, duration_sum FROM day_totals WHERE ${cells.sql} AND NOT ${exact.sql}`, params: [...cells.params, ...exact.params] });
+      if (out) add({ sql: `SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${out.sql}`, params: out.params });
     }
   } else {
     const cells = dayCells(plan, streams, types)!;
@@ -281,9 +272,23 @@ export function pairTotalsSql(q: PairQuery, codes: NameCodes): Sql {
   };
 }
 
-export function groupsSql(q: GroupQuery, codes: NameCodes): Sql {
+/**
+ * Whether an all-time sum may read all_totals' sums: the query that finds a
+ * cell of its streams and types that is not exact (sql/010), when the plan
+ * would read them; its answer is groupsSql's `inexact`. Asked first, apart:
+ * a condition inside the read would be tested on every day cell it walks.
+ */
+export function inexactSumsSql(q: GroupQuery, codes: NameCodes): Sql | undefined {
   const plan = groupPlan(q);
-  if (plan) return rollupSql(q, plan, codes);
+  if (!plan?.allTime || q.sum === undefined) return undefined;
+  const all = dayCells(plan, codes.knownStreams(q.streams), codes.knownTypes(q.types), 'all')!;
+  return { sql: `SELECT 1 FROM all_totals WHERE ${all.sql} AND inexact LIMIT 1`, params: all.params };
+}
+
+/** Grouped counts and sums; with `inexact`, an all-time sum adds the days' sums instead (inexactSumsSql). */
+export function groupsSql(q: GroupQuery, codes: NameCodes, inexact = false): Sql {
+  const plan = groupPlan(q);
+  if (plan) return rollupSql(q, inexact ? { ...plan, allTime: false } : plan, codes);
   return rowGroups(q, where(q, codes.knownStreams(q.streams), codes));
 }
 

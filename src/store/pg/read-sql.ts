@@ -159,15 +159,11 @@ function rollupSql(q: GroupQuery & HostScope, plan: GroupPlan): Sql {
   const types = { in: q.types };
   const pieces: string[] = [];
   if (plan.allTime) {
-    // A sum only while every cell of these streams and types is exact (sql/pg/008); else the days' sums, as a window with a start.
-    const exact = () => `NOT EXISTS (SELECT 1 FROM all_totals WHERE ${dayCells(plan, p, q.streams, q.host, types, 'all')!} AND inexact)`;
-    const sum = (sign: string) => (q.sum ? `CASE WHEN ${exact()} THEN ${sign}duration_sum ELSE 0 END` : '0::float8');
-    pieces.push(`SELECT ${keys}, n, ${sum('')} AS s FROM all_totals WHERE ${dayCells(plan, p, q.streams, q.host, types, 'all')!}`);
+    pieces.push(`SELECT ${keys}, n, ${s} AS s FROM all_totals WHERE ${dayCells(plan, p, q.streams, q.host, types, 'all')!}`);
     for (const days of ['after', 'zero'] as const) {
       const out = dayCells(plan, p, q.streams, q.host, types, days);
-      if (out) pieces.push(`SELECT ${keys}, -n, ${sum('-')} FROM day_totals WHERE ${out}`);
+      if (out) pieces.push(`SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${out}`);
     }
-    if (q.sum) pieces.push(`SELECT ${keys}, 0::bigint, duration_sum FROM day_totals WHERE ${dayCells(plan, p, q.streams, q.host, types)!} AND NOT ${exact()}`);
   } else {
     pieces.push(`SELECT ${keys}, ${cost ? '0::bigint' : 'n'} AS n, ${s} AS s${q.stats ? ', dur_min, dur_max, usd_sum' : ''}
       FROM ${plan.table} WHERE ${dayCells(plan, p, q.streams, q.host, types)!}`);
@@ -185,9 +181,18 @@ function rollupSql(q: GroupQuery & HostScope, plan: GroupPlan): Sql {
   };
 }
 
-export function pgGroupsSql(q: GroupQuery & HostScope): Sql {
+/** As SQLite's inexactSumsSql (../read-sql.ts): whether an all-time sum must add the days' sums. */
+export function pgInexactSumsSql(q: GroupQuery & HostScope): Sql | undefined {
   const plan = groupPlan(q);
-  if (plan) return rollupSql(q, plan);
+  if (!plan?.allTime || q.sum === undefined) return undefined;
+  const p = new Params();
+  return { sql: `SELECT 1 FROM all_totals WHERE ${dayCells(plan, p, q.streams, q.host, { in: q.types }, 'all')!} AND inexact LIMIT 1`, params: p.values };
+}
+
+/** Grouped counts and sums; with `inexact`, an all-time sum adds the days' sums instead. */
+export function pgGroupsSql(q: GroupQuery & HostScope, inexact = false): Sql {
+  const plan = groupPlan(q);
+  if (plan) return rollupSql(q, inexact ? { ...plan, allTime: false } : plan);
   const p = new Params();
   return { sql: rowGroups(q, p), params: p.values };
 }
