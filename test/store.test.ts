@@ -137,3 +137,37 @@ describe('the bun:sqlite driver refuses a second statement, as better-sqlite3 do
   });
 });
 
+
+describe('rows read as objects through the better-sqlite3 driver', () => {
+  const SQL = "SELECT 1 AS a, 'x' AS b, 3 AS a, NULL AS c, 2.5 AS [odd name] FROM (SELECT 1 UNION ALL SELECT 2)";
+
+  it('are the objects better-sqlite3 makes: a repeated name keeps its first place and takes the later value', () => {
+    const dir = tmp();
+    const store = openStore(join(dir, 'm.db'));
+    const own = new Database(':memory:');
+    try {
+      const expected = own.prepare(SQL).all();
+      const q = store.readQuery(SQL, []);
+      const rows = [...q.rows];
+      expect(rows).toEqual(expected);
+      expect(rows.map((r) => Object.keys(r))).toEqual(expected.map((r) => Object.keys(r as object)));
+      expect(q.columns).toEqual(['a', 'b', 'a', 'c', 'odd name']);
+    } finally {
+      own.close();
+      store.close();
+    }
+  });
+
+  it('keep a column named __proto__ as an own property and leave the prototype alone', () => {
+    const dir = tmp();
+    const store = openStore(join(dir, 'm.db'));
+    try {
+      const [row] = [...store.readQuery("SELECT 'p' AS __proto__, 1 AS n", []).rows];
+      expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+      expect(Object.keys(row!)).toEqual(['__proto__', 'n']);
+      expect(JSON.stringify(row)).toBe('{"__proto__":"p","n":1}');
+    } finally {
+      store.close();
+    }
+  });
+});
