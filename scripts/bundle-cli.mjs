@@ -46,6 +46,7 @@ await build({
   external: ['better-sqlite3', 'pg', 'pg-copy-streams'],
   // Every import() a require: a script run by vm.Script cannot import.
   supported: { 'dynamic-import': false },
-  banner: { js: "const __jmDist = require('node:url').pathToFileURL(__dirname + '/').href;" },
+  // "use strict" first: after the banner's statement esbuild's own would be no directive, and the code would run sloppy.
+  banner: { js: "'use strict';const __jmDist = require('node:url').pathToFileURL(__dirname + '/').href;" },
   plugins: [moduleUrls],
 });

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BIN, CLI, cli, mirrored, ROOT, tmp } from './helpers.js';
 
@@ -112,7 +113,7 @@ describe('bin/jsonl-mirror runs the bundled CLI through a code cache of its own'
     expect(first.stdout).toBe(esm.stdout);
     const [name, ...more] = readdirSync(cacheDir);
     expect(more).toEqual([]);
-    expect(name).toMatch(new RegExp(`^cli-[0-9a-z]+-${process.version}-${process.arch}-\\d+-\\d+\\.v8$`));
+    expect(name).toMatch(new RegExp(`^cli-[0-9a-z]+-${process.version}-${process.arch}-\\d+-\\d+-\\d+-\\d+\\.v8$`));
     const cache = join(cacheDir, name!);
     const written = statSync(cache).mtimeMs;
     expect(statSync(cache).size).toBeGreaterThan(10_000);
@@ -121,15 +122,77 @@ describe('bin/jsonl-mirror runs the bundled CLI through a code cache of its own'
     expect(run(BIN, dora(dir), env).stdout).toBe(esm.stdout);
     expect(statSync(cache).mtimeMs).toBe(written);
 
-    // A cache V8 refuses (here, not a cache at all) is compiled around and written anew; one of an older build is removed.
+    // A cache it cannot use (here, not a cache at all) is compiled around and written anew; an older build's is removed, another Node's kept.
     writeFileSync(cache, 'not a code cache');
-    const stale = join(cacheDir, `${name!.split('-v')[0]}-v0.0.0-old.v8`);
-    writeFileSync(stale, 'an older build');
+    const runtime = name!.slice(0, name!.indexOf(`-${process.arch}-`) + process.arch.length + 2);
+    writeFileSync(join(cacheDir, `${runtime}1-2-3-4.v8`), 'an older build');
+    const otherNode = `${name!.split('-v')[0]}-v0.0.0-${process.arch}-1-2-3-4.v8`;
+    writeFileSync(join(cacheDir, otherNode), 'another Node');
     const again = run(BIN, dora(dir), env);
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toBe(esm.stdout);
-    expect(readdirSync(cacheDir)).toEqual([name]);
-    expect(statSync(cache).size).toBeGreaterThan(10_000);
+    expect(readdirSync(cacheDir).sort()).toEqual([name, otherNode].sort());
+    const good = readFileSync(cache);
+    expect(good.length).toBeGreaterThan(10_000);
+
+    // Damaged inside, at the same length: V8 would take it (and crash); its checksum does not match, so it is compiled around.
+    const damaged = Buffer.from(good);
+    damaged.fill(0, 4 + 64);
+    writeFileSync(cache, damaged);
+    const mended = run(BIN, dora(dir), env);
+    expect(mended.status, mended.stderr).toBe(0);
+    expect(mended.stdout).toBe(esm.stdout);
+    expect(readFileSync(cache).subarray(4 + 64, 4 + 128).some((b) => b !== 0)).toBe(true);
+  });
+
+  it('takes no compiled code from a folder another user could write, and makes no cache in the working folder', () => {
+    const dir = mirrored();
+    const expected = run(CLI, dora(dir)).stdout;
+    const cacheHome = tmp('jm-cache-');
+    const cacheDir = join(cacheHome, 'jsonl-mirror');
+    expect(run(BIN, dora(dir), { XDG_CACHE_HOME: cacheHome }).status).toBe(0);
+    const [name] = readdirSync(cacheDir);
+    // A planted cache that passes its checksum but is not code: run, it would crash V8.
+    const planted = readFileSync(join(cacheDir, name!));
+    const payload = Buffer.alloc(planted.length - 4);
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(crc32(payload));
+    writeFileSync(join(cacheDir, name!), Buffer.concat([head, payload]));
+    chmodSync(cacheDir, 0o777);
+    const shared = run(BIN, dora(dir), { XDG_CACHE_HOME: cacheHome });
+    expect(shared.status, shared.stderr).toBe(0);
+    expect(shared.stdout).toBe(expected);
+
+    // A relative XDG_CACHE_HOME and a relative HOME are ignored (the XDG spec), not resolved against the working folder.
+    const cwd = tmp('jm-cwd-');
+    const r = spawnSync(process.execPath, [BIN, ...dora(dir)], { cwd, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: 'rel-cache', HOME: 'rel-home' } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(expected);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('a bundle rewritten to the same size and mtime runs its new text, not the old cache', () => {
+    const pkg = tmp('jm-same-');
+    mkdirSync(join(pkg, 'bin'));
+    mkdirSync(join(pkg, 'dist'));
+    copyFileSync(BIN, join(pkg, 'bin/jsonl-mirror'));
+    const bundle = join(pkg, 'dist/cli.cjs');
+    copyFileSync(join(ROOT, 'dist/cli.cjs'), bundle);
+    for (const name of ['package.json', 'sql', 'node_modules']) symlinkSync(join(ROOT, name), join(pkg, name));
+    symlinkSync(join(ROOT, 'dist/src'), join(pkg, 'dist/src'));
+    const cacheHome = tmp('jm-cache-');
+    const help = () => run(join(pkg, 'bin/jsonl-mirror'), ['--help'], { XDG_CACHE_HOME: cacheHome }).stdout;
+    const before = help();
+    expect(before).toContain('Usage: jsonl-mirror');
+    expect(readdirSync(join(cacheHome, 'jsonl-mirror'))).toHaveLength(1);
+    // Same length, same mtime (what cp -p or a build with fixed times gives), other text.
+    const { mtime, mtimeMs } = statSync(bundle);
+    const text = readFileSync(bundle, 'utf8');
+    expect(text).toContain('Usage:');
+    writeFileSync(bundle, text.replaceAll('Usage:', 'USAGE:'));
+    utimesSync(bundle, mtime, mtime);
+    expect(Math.floor(statSync(bundle).mtimeMs)).toBe(Math.floor(mtimeMs));
+    expect(help()).toBe(before.replaceAll('Usage:', 'USAGE:'));
   });
 
   it('JSONL_MIRROR_NO_CODE_CACHE=1 runs without one, and a cache directory it cannot write costs nothing but the cache', () => {
@@ -170,6 +233,14 @@ describe('bin/jsonl-mirror runs the bundled CLI through a code cache of its own'
     utimesSync(join(pkg, 'dist/cli.cjs'), now, now);
     expect(run(join(pkg, 'bin/jsonl-mirror'), dora(dir), { XDG_CACHE_HOME: cacheHome }).stdout).toBe(esm.stdout);
     expect(readdirSync(join(cacheHome, 'jsonl-mirror'))).toHaveLength(1);
+  });
+
+  it('the bundle runs in strict mode, as the ES modules it is made of do', () => {
+    // bin wraps the text after its #! line in a function: a directive has to be that body's first statement.
+    const body = readFileSync(join(ROOT, 'dist/cli.cjs'), 'utf8').replace(/^#!.*/, '');
+    expect(body).toMatch(/^\s*'use strict';/);
+    const strict = new Function(`${body.slice(0, body.indexOf(';') + 1)} return (function () { return this; })() === undefined;`);
+    expect(strict()).toBe(true);
   });
 
   it('a package whose bundle was not built says how to build it', () => {

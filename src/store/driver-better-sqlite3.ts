@@ -60,8 +60,10 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
  * a function compiled for its columns: better-sqlite3 makes each row object
  * through V8's property API, which costs twice the query on a read of 15k
  * rows (the timeline at 10M events: 28 ms as objects, 12 ms as arrays built
- * so). Names no object literal can hold as written (`__proto__`, quoted
- * names) are defined one by one, the same own properties either way.
+ * so). Names no object literal can hold as written (quoted names,
+ * `__proto__`) are defined one by one; a column named `__proto__` is then an
+ * own property, where better-sqlite3 hands it to the prototype setter and
+ * the column is lost.
  */
 class ObjectRows implements DriverStatement {
   private build: ((row: unknown[]) => Record<string, unknown>) | undefined;
