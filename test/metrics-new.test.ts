@@ -149,7 +149,10 @@ describe('timeline (helper 12)', () => {
       `{"ts":"first","type":"stage.failed","issue":5,"stage":"lint","ts":"${iso(t(30))}","ts_epoch":${t(30)}}`,
       e('stage.started', 'deploy', t(40), '"2026-02-10T23:40:00+00:00"'),
       e('stage.completed', 'deploy', t(45), `"${iso(t(50))}"`), // a second other than its epoch's
-      e('stage.started', 'cut', t(52), '"\\ud83d"'), // half an emoji: kept as its escape, by every backend
+      e('stage.started', 'cut', t(52), '"\\ud83d"'), // half an emoji, which no UTF-8 store keeps as it is
+      e('stage.completed', 'cut', t(53), '"\\\\ud83d"'), // the six characters of its escape: another ts
+      e('stage.started', 'nul', t(54), '"23:54\\u0000Z"'), // a NUL, which PostgreSQL text refuses
+      e('stage.completed', 'nul', t(55), '"\\uffff23:55"'), // what marks a ts kept as JSON, as written
     ]);
     const expected = {
       timeline: [{
@@ -158,7 +161,8 @@ describe('timeline (helper 12)', () => {
           { stage: 'test', start: iso(t(12)), end: '', status: 'complete' },
           { stage: 'lint', start: iso(t(16)), end: iso(t(30)), status: 'failed' },
           { stage: 'deploy', start: '2026-02-10T23:40:00+00:00', end: iso(t(50)), status: 'complete' },
-          { stage: 'cut', start: '\\ud83d', end: null, status: 'running' },
+          { stage: 'cut', start: '\ud83d', end: '\\ud83d', status: 'complete' },
+          { stage: 'nul', start: '23:54\0Z', end: '\uffff23:55', status: 'complete' },
         ],
       }],
     };

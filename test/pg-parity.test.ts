@@ -68,7 +68,9 @@ describe('PostgreSQL engine: parity with SQLite', () => {
       appendFileSync(join(dir, 'events.jsonl'), `${JSON.stringify({ ts_epoch: NOW - 3600, type: 'stage.completed', stage, duration_s: 30, cost_usd: 0.5, model, issue: 3 })}\n`);
     }
     // Stage events whose ts the epoch does not tell (ts_text), inside the timeline's range.
-    for (const [type, ts] of [['stage.started', '2026-02-10T12:00:00.5Z'], ['stage.completed', '2026-02-10 12:05:00']]) {
+    // Among them a NUL, which PostgreSQL's text cannot hold, and half an emoji.
+    const odd = [['stage.started', '2026-02-10T12:00:00.5Z'], ['stage.completed', '2026-02-10 12:05:00'], ['stage.started', '2026-02-10T12:10:00\0Z'], ['stage.failed', '\ud83d 12:20']];
+    for (const [type, ts] of odd) {
       appendFileSync(join(dir, 'events.jsonl'), `${JSON.stringify({ ts, ts_epoch: NOW - 12 * 3600, type, stage: 'odd', issue: 3 })}\n`);
     }
     const url = await server.createDb('parity');

@@ -1,6 +1,6 @@
 import type { EventSource } from '../read/source.js';
 import type { NormalEvent } from '../model/event.js';
-import { isoSecond } from '../model/rules.js';
+import { isoSecond, shownTs } from '../model/rules.js';
 import { hasIssue, positiveInteger, resolveNow } from './common.js';
 
 export interface TimelineOptions {
@@ -32,7 +32,7 @@ const STAGE_TYPES = ['stage.started', 'stage.completed', 'stage.failed'];
  * dashboard's `toISOString` does.
  */
 function tsOf(e: NormalEvent): string {
-  return e.ts_text ?? isoSecond(e.ts_epoch) ?? new Date(e.ts_epoch * 1000).toISOString();
+  return e.ts_text !== null ? shownTs(e.ts_text) : (isoSecond(e.ts_epoch) ?? new Date(e.ts_epoch * 1000).toISOString());
 }
 
 /**

@@ -17,7 +17,8 @@ export interface NormalEvent {
   /**
    * The line's `ts` as written where the timeline cannot tell it from the
    * epoch: a string other than `isoSecond(ts_epoch)` (model/rules.ts), else
-   * null. Read only by a query that names it in its `fields`.
+   * null; in the form `writtenTs` gives it, which `shownTs` reads. Read only
+   * by a query that names it in its `fields`.
    */
   ts_text: string | null;
 }

@@ -64,9 +64,27 @@ export function wellFormed(v: string): string {
   return v.isWellFormed() ? v : v.replace(LONE_SURROGATE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
 
-/** NormalEvent.ts_text of a line whose `ts` is `ts` and whose epoch is `epoch`. */
+/**
+ * Marks a ts_text that holds the JSON text of the `ts` rather than the `ts`
+ * itself. U+FFFF is a noncharacter: no timestamp starts with it.
+ */
+const JSON_TS = '\uffff';
+
+/**
+ * NormalEvent.ts_text of a line whose `ts` is `ts` and whose epoch is `epoch`.
+ * The timeline shows it as written, so unlike the other columns it must
+ * come back exact: a `ts` that no store keeps as it is (a lone surrogate, a
+ * NUL, which PostgreSQL's text refuses) is kept as its JSON text behind
+ * JSON_TS, and `shownTs` turns it back.
+ */
 export function writtenTs(ts: unknown, epoch: number): string | null {
-  return typeof ts === 'string' && ts !== isoSecond(epoch) ? wellFormed(ts) : null;
+  if (typeof ts !== 'string' || ts === isoSecond(epoch)) return null;
+  return ts.isWellFormed() && !ts.includes('\0') && !ts.startsWith(JSON_TS) ? ts : `${JSON_TS}${JSON.stringify(ts)}`;
+}
+
+/** The `ts` a ts_text holds (writtenTs). */
+export function shownTs(text: string): string {
+  return text.startsWith(JSON_TS) ? (JSON.parse(text.slice(JSON_TS.length)) as string) : text;
 }
 
 /**
