@@ -156,6 +156,21 @@ function checkRollups(dir: string, store: Store, kind: 'sqlite' | 'postgres', op
 }
 
 /** The store's own host's events (pairs are kept per host: a fleet's hosts together pair their rows). */
+/** A log of `events` imported into the PostgreSQL mirror at `url` by hosts a and b; its folder. */
+function fleetOf(url: string, events: object[]): string {
+  const dir = tmp();
+  writeFileSync(join(dir, 'events.jsonl'), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+  for (const host of ['a', 'b']) {
+    const store = openPgStore(url, { hostId: host });
+    try {
+      importAll(store, dir);
+    } finally {
+      store.close();
+    }
+  }
+  return dir;
+}
+
 const hostOf = (store: Store, kind: 'sqlite' | 'postgres') => new MirrorSource(store, { kind, host: kind === 'postgres' ? (store as PgStore).host : undefined });
 
 /** A window's DORA samples as kept equal those of its events paired in log order. */
@@ -536,20 +551,11 @@ describe('day_totals on PostgreSQL', () => {
 
   it('migration 007 leaves each host its pairs to fill: its own writer fills them, and until then DORA of that host pairs its rows', async () => {
     const url2 = await server.createDb('pairs_migration');
-    const dir = tmp();
-    writeFileSync(join(dir, 'events.jsonl'), [
+    const dir = fleetOf(url2, [
       { type: 'pipeline.started', issue: 7, ts_epoch: T0 + 5 },
       { type: 'pipeline.completed', issue: 7, result: 'failure', ts_epoch: T0 + 65 },
       { type: 'pipeline.completed', issue: 7, result: 'success', ts_epoch: T0 + 3605 },
-    ].map((e) => `${JSON.stringify(e)}\n`).join(''));
-    for (const host of ['a', 'b']) {
-      const store = openPgStore(url2, { hostId: host });
-      try {
-        importAll(store, dir);
-      } finally {
-        store.close();
-      }
-    }
+    ]);
     // The fleet as the version before sql/pg/007 left it.
     await withPgClient(url2, async (c) => {
       await c.query('DROP TABLE dora_pairs');
@@ -580,20 +586,11 @@ describe('day_totals on PostgreSQL', () => {
 
   it('migration 008 fills the all-time duration sums of a fleet from its day cells, each host its own', async () => {
     const url2 = await server.createDb('sums_migration');
-    const dir = tmp();
-    writeFileSync(join(dir, 'events.jsonl'), [
+    const dir = fleetOf(url2, [
       { type: 'stage.completed', stage: 'build', duration_s: 10, ts_epoch: T0 + 5 },
       { type: 'stage.completed', stage: 'build', duration_s: 21, ts_epoch: T0 + D + 5 },
       { type: 'stage.completed', stage: 'test', duration_s: 0.5, ts_epoch: T0 + 5 },
-    ].map((e) => `${JSON.stringify(e)}\n`).join(''));
-    for (const host of ['a', 'b']) {
-      const store = openPgStore(url2, { hostId: host });
-      try {
-        importAll(store, dir);
-      } finally {
-        store.close();
-      }
-    }
+    ]);
     // The fleet as the version before sql/pg/008 left it (its trigger function is replaced by 008 again).
     await withPgClient(url2, async (c) => {
       await c.query('ALTER TABLE all_totals DROP COLUMN duration_sum, DROP COLUMN inexact');
