@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createReader } from '../src/api/reader.js';
 import { openStore } from '../src/store/open.js';
@@ -171,6 +172,32 @@ describe('timeline (helper 12)', () => {
     // As a mirror migrated to sql/011 holds them: no ts_text, each read from its line.
     withSql(join(dir, 'mirror.db'), (db) => db.exec("UPDATE event_rows SET ts_text = NULL; INSERT OR REPLACE INTO meta (key, value) VALUES ('ts_text_from', '1000000')"));
     expect(timeline(createReader({ dir, source: 'sqlite' }))).toEqual(expected);
+  });
+
+  it('pairs random stage events as the definition reads: a close takes the latest still-running segment of its stage', () => {
+    const eventArb = fc.record({
+      type: fc.constantFrom('stage.started', 'stage.completed', 'stage.failed'),
+      issue: fc.integer({ min: 1, max: 3 }),
+      stage: fc.constantFrom('a', 'b', undefined),
+    });
+    fc.assert(fc.property(fc.array(eventArb, { maxLength: 40 }), (events) => {
+      const timed = events.map((e, i) => at(NOW - 3600 + i, e));
+      // The definition, literally: search the issue's segments from the end.
+      const byIssue = new Map<number, { stage: string; start: string; end: string | null; status: string }[]>();
+      for (const e of timed) {
+        const list = byIssue.get(e.issue as number) ?? [];
+        byIssue.set(e.issue as number, list);
+        const stage = (e.stage as string | undefined) ?? '';
+        if (e.type === 'stage.started') list.push({ stage, start: e.ts as string, end: null, status: 'running' });
+        else {
+          const open = list.findLast((x) => x.status === 'running' && x.stage === stage);
+          if (open) Object.assign(open, { end: e.ts, status: e.type === 'stage.completed' ? 'complete' : 'failed' });
+        }
+      }
+      const expected = [...byIssue].filter(([, list]) => list.length > 0).sort(([a], [b]) => a - b).map(([issue, segments]) => ({ issue, title: '', segments }));
+      const dir = writeLog(timed.length > 0 ? timed : [at(NOW - 10, { type: 'other' })]);
+      expect(createReader({ dir, source: 'scan' }).timeline({ now: NOW })).toEqual({ timeline: expected });
+    }), { numRuns: 150 });
   });
 
   it('refuses a range that is not a whole number of hours >= 1', () => {

@@ -45,19 +45,29 @@ export function timeline(src: EventSource, o: TimelineOptions = {}): Timeline {
   const range = positiveInteger('range (hours)', o.range, 24);
   const window = { streams: o.streams ?? ['events'], since: now - range * 3600, upTo: now };
   const segments = new Map<number, Segment[]>();
+  // Per issue and stage, its segments still running, latest last: a close takes the last (no search of the issue's list).
+  const running = new Map<number, Map<string, Segment[]>>();
   for (const e of src.events({ ...window, types: STAGE_TYPES, fields: ['type', 'ts_epoch', 'issue', 'stage', 'ts_text'] })) {
     if (!hasIssue(e)) continue;
     let list = segments.get(e.issue);
-    if (!list) segments.set(e.issue, (list = []));
+    let open = running.get(e.issue);
+    if (!list || !open) {
+      segments.set(e.issue, (list = []));
+      running.set(e.issue, (open = new Map()));
+    }
     const stage = e.stage ?? '';
+    let stack = open.get(stage);
     if (e.type === 'stage.started') {
-      list.push({ stage, start: tsOf(e), end: null, status: 'running' });
+      const segment: Segment = { stage, start: tsOf(e), end: null, status: 'running' };
+      list.push(segment);
+      if (!stack) open.set(stage, (stack = []));
+      stack.push(segment);
       continue;
     }
-    const open = list.findLast((s) => s.status === 'running' && s.stage === stage);
-    if (open) {
-      open.end = tsOf(e);
-      open.status = e.type === 'stage.completed' ? 'complete' : 'failed';
+    const closed = stack?.pop();
+    if (closed) {
+      closed.end = tsOf(e);
+      closed.status = e.type === 'stage.completed' ? 'complete' : 'failed';
     }
   }
   const titles = new Map<number, string>();
