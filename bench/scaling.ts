@@ -161,9 +161,9 @@ export async function scaling(o: ScalingOptions): Promise<ScalingResult> {
     for (const [k, [name]] of helpers.entries()) {
       const times = readers.map((): number[] => []);
       for (let round = -1; round < RUNS; round++) {
-        // Each round starts at the next log: a call pays for the garbage of the call before it, and that should not always be the 10M log's.
+        // Every other round backwards: a call pays for the garbage of the call before it, and the 10M call's should fall on the 1M and 3y logs alike.
         for (let j = 0; j < readers.length; j++) {
-          const i = (j + round + 1) % readers.length;
+          const i = round % 2 === 0 ? j : readers.length - 1 - j;
           const fn = perLog[i]![k]![1];
           const t = performance.now();
           fn(readers[i]!);
