@@ -137,7 +137,8 @@ const rowsOf = (rows: GroupRow[]) => rows.map((r) => JSON.stringify([r.keys, r.c
 function checkRollups(dir: string, store: Store, kind: 'sqlite' | 'postgres', ops: Op[], queries: fc.RecordValue<typeof groupArb>[]): void {
   play(dir, store, ops);
   expect(cells(store.dayTotalsKept())).toEqual(cells(store.dayTotalsFromRows()));
-  expect(cells(store.allTotalsKept())).toEqual(cells(store.allTotalsFromDays()));
+  // The inexact flag is sticky (it outlives the cell that set it): no recount has it.
+  expect(cells(store.allTotalsKept().map(({ inexact: _, ...c }) => c as DayTotal))).toEqual(cells(store.allTotalsFromDays()));
   expect(issueCells(store.issueCostsKept())).toEqual(issueCells(store.issueCostsFromRows()));
   expect(pairs(store.pairsKept())).toEqual(pairs(store.pairsFromRows()));
   expect(verifyMirror(store, dir).problems.filter((p) => ROLLUPS.includes(p.path))).toEqual([]);
@@ -501,6 +502,26 @@ describe('the rollups answer exactly as the rows where floating-point arithmetic
         expect(ingestStream(store, dir, 'events', { rotatedGraceMs: 0 }).rows).toBe(1);
       }
       expect(store.allTotalsKept().map((t) => t.n)).toEqual([4]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('verify does not take an all-time sum that is no longer read for a drift: past 2^52 it can only round apart from its days', () => {
+    const dir = tmp();
+    const e = (duration_s: number, i: number) => ({ type: 'stage.completed', stage: 'build', duration_s, ts_epoch: NOW - 3 * D + i * D });
+    // A running sum of 2^53 less 1 then 2^53 does not give back the days' sum of the last two alone once the first day is pruned away.
+    log(dir, [e(2 ** 53, 0), e(1, 1), e(1, 2)]);
+    const store = openStore(join(dir, 'mirror.db'));
+    try {
+      importAll(store, dir);
+      // The sum as an older cell's subtraction would leave it: off by its rounding, the key inexact.
+      withSql(join(dir, 'mirror.db'), (db) => db.exec('UPDATE all_totals SET duration_sum = duration_sum + 2'));
+      expect(store.allTotalsKept()).toEqual([expect.objectContaining({ n: 3, inexact: 1 })]);
+      expect(verifyMirror(store, dir).problems).toEqual([]);
+      // Its count is still checked.
+      withSql(join(dir, 'mirror.db'), (db) => db.exec('UPDATE all_totals SET n = 4'));
+      expect(verifyMirror(store, dir).problems).toEqual([expect.objectContaining({ path: 'all_totals', problem: 'changed' })]);
     } finally {
       store.close();
     }

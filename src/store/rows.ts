@@ -144,7 +144,10 @@ export interface IssueCost {
 }
 
 /** One cell of all_totals (sql/008, sql/010): day_totals' count and duration sum with the day left out (`day` is 0). */
-export type AllTotal = Pick<DayTotal, 'stream' | 'type' | 'day' | 'stage' | 'model' | 'ok' | 'n' | 'duration_sum'>;
+export type AllTotal = Pick<DayTotal, 'stream' | 'type' | 'day' | 'stage' | 'model' | 'ok' | 'n' | 'duration_sum'> & {
+  /** 1 when the kept sum is no longer read (sql/010); a recount from the days has none. */
+  inexact?: number;
+};
 
 /** The rollup cells of one stream, type and UTC day: what a recount replaces. */
 export interface DayRef {

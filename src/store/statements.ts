@@ -168,7 +168,7 @@ const SQL = {
     WHERE ${HAS_COST('e.')} GROUP BY e.stream_id, e.type_id, 3, e.issue, e.model`,
   // all_totals (sql/008) against the day_totals it sums, by the same key names as dayTotalsKept (day 0).
   allTotalsKept: `SELECT st.name AS stream, t.name AS type, 0 AS day, CASE WHEN a.nulls & 1 THEN NULL ELSE a.stage END AS stage,
-      CASE WHEN a.nulls & 2 THEN NULL ELSE a.model END AS model, a.ok, a.n, a.duration_sum
+      CASE WHEN a.nulls & 2 THEN NULL ELSE a.model END AS model, a.ok, a.n, a.duration_sum, a.inexact
     FROM all_totals a JOIN streams st ON st.id = a.stream_id LEFT JOIN types t ON t.id = a.type_id`,
   allTotalsFromDays: `SELECT st.name AS stream, t.name AS type, 0 AS day, CASE WHEN d.nulls & 1 THEN NULL ELSE d.stage END AS stage,
       CASE WHEN d.nulls & 2 THEN NULL ELSE d.model END AS model, d.ok, SUM(d.n) AS n, TOTAL(d.duration_sum) AS duration_sum

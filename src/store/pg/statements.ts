@@ -115,7 +115,8 @@ export const PG_SQL = {
   issueCostsFromRows: `SELECT stream, type, ${PG_DAY_OF} AS day, issue, model, ${PG_ISSUE_VALUES}
     FROM events WHERE host = $1 AND ${PG_HAS_COST} GROUP BY stream, type, 3, issue, model`,
   allTotalsKept: `SELECT stream, CASE WHEN nulls & 4 = 4 THEN NULL ELSE type END AS type, 0 AS day,
-      CASE WHEN nulls & 1 = 1 THEN NULL ELSE stage END AS stage, CASE WHEN nulls & 2 = 2 THEN NULL ELSE model END AS model, ok, n, duration_sum
+      CASE WHEN nulls & 1 = 1 THEN NULL ELSE stage END AS stage, CASE WHEN nulls & 2 = 2 THEN NULL ELSE model END AS model, ok, n, duration_sum,
+      inexact::int AS inexact
     FROM all_totals WHERE host = $1`,
   allTotalsFromDays: `SELECT stream, CASE WHEN nulls & 4 = 4 THEN NULL ELSE type END AS type, 0 AS day,
       CASE WHEN nulls & 1 = 1 THEN NULL ELSE stage END AS stage, CASE WHEN nulls & 2 = 2 THEN NULL ELSE model END AS model, ok,
