@@ -510,13 +510,14 @@ describe('the rollups answer exactly as the rows where floating-point arithmetic
   it('verify does not take an all-time sum that is no longer read for a drift: past 2^52 it can only round apart from its days', () => {
     const dir = tmp();
     const e = (duration_s: number, i: number) => ({ type: 'stage.completed', stage: 'build', duration_s, ts_epoch: NOW - 3 * D + i * D });
-    // A running sum of 2^53 less 1 then 2^53 does not give back the days' sum of the last two alone once the first day is pruned away.
+    // Past 2^52 a running sum drops what it adds (2^53 + 1 is 2^53), where the days' sum (SQLite's TOTAL) keeps it.
     log(dir, [e(2 ** 53, 0), e(1, 1), e(1, 2)]);
     const store = openStore(join(dir, 'mirror.db'));
     try {
       importAll(store, dir);
-      // The sum as an older cell's subtraction would leave it: off by its rounding, the key inexact.
-      withSql(join(dir, 'mirror.db'), (db) => db.exec('UPDATE all_totals SET duration_sum = duration_sum + 2'));
+      // Once the huge day is pruned, what the running sum kept of the small ones can be off by far more than a sum's rounding
+      // of them (1e-6 of it): the key is inexact, the sum unread.
+      withSql(join(dir, 'mirror.db'), (db) => db.exec('UPDATE all_totals SET duration_sum = duration_sum + 1e12'));
       expect(store.allTotalsKept()).toEqual([expect.objectContaining({ n: 3, inexact: 1 })]);
       expect(verifyMirror(store, dir).problems).toEqual([]);
       // Its count is still checked.
