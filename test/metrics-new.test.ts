@@ -174,6 +174,30 @@ describe('timeline (helper 12)', () => {
     expect(timeline(createReader({ dir, source: 'sqlite' }))).toEqual(expected);
   });
 
+  it('reads the ts of rows sql/011 kept in its own form from their lines once sql/012 has run', () => {
+    const t = (m: number) => NOW - H + m * 60;
+    const e = (type: string, stage: string, epoch: number, ts: string) => `{"ts":${ts},"type":"${type}","issue":5,"stage":"${stage}","ts_epoch":${epoch}}`;
+    const dir = writeLog([
+      e('stage.started', 'cut', t(1), '"\\ud83d"'),
+      e('stage.completed', 'cut', t(2), '"\\uffff23:02"'),
+    ]);
+    const expected = { timeline: [{ issue: 5, title: '', segments: [{ stage: 'cut', start: '\ud83d', end: '\uffff23:02', status: 'complete' }] }] };
+    const timeline = (r: ReturnType<typeof createReader>) => r.timeline({ now: NOW, range: 2 });
+    expectBoth(dir, timeline, expected);
+    // As 011's code wrote them: a lone surrogate as its escape, a ts starting with U+FFFF as it is.
+    const db = join(dir, 'mirror.db');
+    withSql(db, (sql) => {
+      sql.prepare('UPDATE event_rows SET ts_text = ? WHERE ts_text = ?').run('\\ud83d', `\uffff${JSON.stringify('\ud83d')}`);
+      sql.prepare('UPDATE event_rows SET ts_text = ? WHERE ts_text = ?').run('\uffff23:02', `\uffff${JSON.stringify('\uffff23:02')}`);
+    });
+    // Rows an older writer still running after 012 would add: a raw ts behind U+FFFF is shown as it is, the escape as it was kept.
+    expect(timeline(createReader({ dir, source: 'sqlite' }))).toEqual({ timeline: [{ ...expected.timeline[0]!, segments: [{ ...expected.timeline[0]!.segments[0]!, start: '\\ud83d' }] }] });
+    // A mirror 012 has not yet migrated: its rows so far read their ts from their lines.
+    withSql(db, (sql) => sql.exec('DELETE FROM schema_migrations WHERE version = 12'));
+    openStore(db).close();
+    expect(timeline(createReader({ dir, source: 'sqlite' }))).toEqual(expected);
+  });
+
   it('pairs random stage events as the definition reads: a close takes the latest still-running segment of its stage', () => {
     const eventArb = fc.record({
       type: fc.constantFrom('stage.started', 'stage.completed', 'stage.failed'),

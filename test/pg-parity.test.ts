@@ -136,5 +136,21 @@ describe('PostgreSQL engine: parity with SQLite', () => {
     } finally {
       for (const r of [sqlite3, migrated]) r.close();
     }
+
+    // The rows as 009's code kept an odd ts (a NUL as U+FFFD, a lone surrogate as its escape; here any other text), which
+    // sql/pg/010 sends back to their lines when it runs.
+    await withPgClient(url, async (c) => {
+      await c.query("UPDATE events SET ts_text = 'as 009 kept it' WHERE stage = 'odd'");
+      await c.query("DELETE FROM meta WHERE key = 'ts_text_from'");
+      await c.query('DELETE FROM schema_migrations WHERE version = 10');
+    });
+    openPgStore(url, { hostId: 'alpha' }).close();
+    const sqlite4 = createReader({ dir, source: 'sqlite' });
+    const remigrated = createReader({ dir, db: url, host: 'beta' });
+    try {
+      expect(remigrated.timeline({ now: NOW, range: 72 })).toEqual(sqlite4.timeline({ now: NOW, range: 72 }));
+    } finally {
+      for (const r of [sqlite4, remigrated]) r.close();
+    }
   });
 });

@@ -82,9 +82,19 @@ export function writtenTs(ts: unknown, epoch: number): string | null {
   return ts.isWellFormed() && !ts.includes('\0') && !ts.startsWith(JSON_TS) ? ts : `${JSON_TS}${JSON.stringify(ts)}`;
 }
 
-/** The `ts` a ts_text holds (writtenTs). */
+/**
+ * The `ts` a ts_text holds (writtenTs). A text behind JSON_TS that is no JSON
+ * string is shown as it is: a writer older than sql/012 may still be
+ * running, and it kept such a `ts` raw.
+ */
 export function shownTs(text: string): string {
-  return text.startsWith(JSON_TS) ? (JSON.parse(text.slice(JSON_TS.length)) as string) : text;
+  if (!text.startsWith(JSON_TS)) return text;
+  try {
+    const ts: unknown = JSON.parse(text.slice(JSON_TS.length));
+    return typeof ts === 'string' ? ts : text;
+  } catch {
+    return text;
+  }
 }
 
 /**
