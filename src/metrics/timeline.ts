@@ -44,27 +44,26 @@ export function timeline(src: EventSource, o: TimelineOptions = {}): Timeline {
   const now = resolveNow(o.now);
   const range = positiveInteger('range (hours)', o.range, 24);
   const window = { streams: o.streams ?? ['events'], since: now - range * 3600, upTo: now };
+  // Only an issue with a segment has an entry: the answer's issues.
   const segments = new Map<number, Segment[]>();
-  // Per issue and stage, its segments still running, latest last: a close takes the last (no search of the issue's list).
+  // The segments still running, per issue and stage, latest last: a close takes the last, no search of the issue's list.
   const running = new Map<number, Map<string, Segment[]>>();
   for (const e of src.events({ ...window, types: STAGE_TYPES, fields: ['type', 'ts_epoch', 'issue', 'stage', 'ts_text'] })) {
     if (!hasIssue(e)) continue;
-    let list = segments.get(e.issue);
-    let open = running.get(e.issue);
-    if (!list || !open) {
-      segments.set(e.issue, (list = []));
-      running.set(e.issue, (open = new Map()));
-    }
     const stage = e.stage ?? '';
-    let stack = open.get(stage);
+    let open = running.get(e.issue);
     if (e.type === 'stage.started') {
       const segment: Segment = { stage, start: tsOf(e), end: null, status: 'running' };
+      let list = segments.get(e.issue);
+      if (!list) segments.set(e.issue, (list = []));
       list.push(segment);
+      if (!open) running.set(e.issue, (open = new Map()));
+      let stack = open.get(stage);
       if (!stack) open.set(stage, (stack = []));
       stack.push(segment);
       continue;
     }
-    const closed = stack?.pop();
+    const closed = open?.get(stage)?.pop();
     if (closed) {
       closed.end = tsOf(e);
       closed.status = e.type === 'stage.completed' ? 'complete' : 'failed';
@@ -75,6 +74,6 @@ export function timeline(src: EventSource, o: TimelineOptions = {}): Timeline {
     const e = r.event;
     if (hasIssue(e) && !titles.get(e.issue) && typeof r.value.title === 'string' && segments.has(e.issue)) titles.set(e.issue, r.value.title);
   }
-  const issues = [...segments.keys()].filter((i) => segments.get(i)!.length > 0).sort((a, b) => a - b);
+  const issues = [...segments.keys()].sort((a, b) => a - b);
   return { timeline: issues.map((issue) => ({ issue, title: titles.get(issue) ?? '', segments: segments.get(issue)! })) };
 }
