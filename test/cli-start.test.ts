@@ -100,6 +100,17 @@ describe('the CLI loads only what the command needs', () => {
 describe('bin/jsonl-mirror runs the bundled CLI through a code cache of its own', () => {
   const dora = (dir: string) => ['--dir', dir, '--json', 'metrics', 'dora', '--source', 'sqlite', '--now', '2026-02-11'];
   const run = (entry: string, args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [entry, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  /** A copy of the package whose bin and bundle are its own (their times and text the test's to set) and whose dist/src/ is this one's. */
+  const packageCopy = (prefix: string): string => {
+    const pkg = tmp(prefix);
+    mkdirSync(join(pkg, 'bin'));
+    mkdirSync(join(pkg, 'dist'));
+    copyFileSync(BIN, join(pkg, 'bin/jsonl-mirror'));
+    copyFileSync(join(ROOT, 'dist/cli.cjs'), join(pkg, 'dist/cli.cjs'));
+    for (const name of ['package.json', 'sql', 'node_modules']) symlinkSync(join(ROOT, name), join(pkg, name));
+    symlinkSync(join(ROOT, 'dist/src'), join(pkg, 'dist/src'));
+    return pkg;
+  };
 
   it('answers as the ES module entry, writes its cache at the first run, reads it at the next, and replaces one it cannot use', () => {
     const dir = mirrored();
@@ -172,14 +183,8 @@ describe('bin/jsonl-mirror runs the bundled CLI through a code cache of its own'
   });
 
   it('a bundle rewritten to the same size and mtime runs its new text, not the old cache', () => {
-    const pkg = tmp('jm-same-');
-    mkdirSync(join(pkg, 'bin'));
-    mkdirSync(join(pkg, 'dist'));
-    copyFileSync(BIN, join(pkg, 'bin/jsonl-mirror'));
+    const pkg = packageCopy('jm-same-');
     const bundle = join(pkg, 'dist/cli.cjs');
-    copyFileSync(join(ROOT, 'dist/cli.cjs'), bundle);
-    for (const name of ['package.json', 'sql', 'node_modules']) symlinkSync(join(ROOT, name), join(pkg, name));
-    symlinkSync(join(ROOT, 'dist/src'), join(pkg, 'dist/src'));
     const cacheHome = tmp('jm-cache-');
     // A whole second, ahead of dist/src/cli/main.js, so that the bundle runs and its time can be set back exactly.
     const time = Math.floor(Date.now() / 1000) + 2;
@@ -213,14 +218,7 @@ describe('bin/jsonl-mirror runs the bundled CLI through a code cache of its own'
   });
 
   it('a bundle older than the ES modules tsc wrote beside it is not run: they are', () => {
-    // A copy of the package whose dist/src/ is this one's: the bundle's age is the copy's own.
-    const pkg = tmp('jm-stale-');
-    mkdirSync(join(pkg, 'bin'));
-    mkdirSync(join(pkg, 'dist'));
-    copyFileSync(BIN, join(pkg, 'bin/jsonl-mirror'));
-    copyFileSync(join(ROOT, 'dist/cli.cjs'), join(pkg, 'dist/cli.cjs'));
-    for (const name of ['package.json', 'sql', 'node_modules']) symlinkSync(join(ROOT, name), join(pkg, name));
-    symlinkSync(join(ROOT, 'dist/src'), join(pkg, 'dist/src'));
+    const pkg = packageCopy('jm-stale-');
     const dir = mirrored();
     const esm = run(CLI, dora(dir));
     const cacheHome = tmp('jm-cache-');

@@ -137,9 +137,11 @@ describe('timeline (helper 12)', () => {
     }
   });
 
+  const t = (m: number) => NOW - H + m * 60; // minutes past 23:00 of the day before NOW
+  /** A stage event of issue 5 whose ts is the JSON text `ts`, or none. */
+  const e = (type: string, stage: string, epoch: number, ts?: string) => `{${ts === undefined ? '' : `"ts":${ts},`}"type":"${type}","issue":5,"stage":"${stage}","ts_epoch":${epoch}}`;
+
   it('shows each stage event ts as written however it is written, from the scan, a fresh mirror and rows mirrored before sql/011 kept it', () => {
-    const t = (m: number) => NOW - H + m * 60; // minutes past 23:00 of the day before NOW
-    const e = (type: string, stage: string, epoch: number, ts?: string) => `{${ts === undefined ? '' : `"ts":${ts},`}"type":"${type}","issue":5,"stage":"${stage}","ts_epoch":${epoch}}`;
     const dir = writeLog([
       e('stage.started', 'build', t(0), `"${iso(t(0))}"`), // as its epoch would show it
       e('stage.completed', 'build', t(10), '"2026-02-10T23:10:00.250Z"'),
@@ -175,8 +177,6 @@ describe('timeline (helper 12)', () => {
   });
 
   it('reads the ts of rows sql/011 kept in its own form from their lines once sql/012 has run', () => {
-    const t = (m: number) => NOW - H + m * 60;
-    const e = (type: string, stage: string, epoch: number, ts: string) => `{"ts":${ts},"type":"${type}","issue":5,"stage":"${stage}","ts_epoch":${epoch}}`;
     const dir = writeLog([
       e('stage.started', 'cut', t(1), '"\\ud83d"'),
       e('stage.completed', 'cut', t(2), '"\\uffff23:02"'),
