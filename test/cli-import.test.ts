@@ -2,7 +2,10 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeF
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { cli, FIXTURES, snapshot, tmp } from './helpers.js';
+import { importAll } from '../src/import/import.js';
+import { openStore } from '../src/store/open.js';
+import { createWriter } from '../src/writer/writer.js';
+import { cli, FIXTURES, snapshot, tmp, withSql } from './helpers.js';
 
 function withLog(): string {
   const dir = tmp();
@@ -54,6 +57,50 @@ describe('jsonl-mirror import / status / verify (CLI)', () => {
     // The rollup still counts the row that was deleted behind its back.
     expect(problems.filter((p) => p.path === 'day_totals').map((p) => p.problem)).toEqual(['changed']);
     expect(problems).toHaveLength(3);
+  });
+
+  it('verify compares every row with what its line gives: odd values kept as written pass, a row changed behind the ingest is named', () => {
+    const dir = tmp();
+    const odd = [
+      { ts: '2026-02-10T12:00:00.5Z', type: 'stage.started', stage: 'build', issue: '12', duration_s: ' 7 ' },
+      { ts: '2026-02-10 12:05:00', type: 7, stage: true, result: 0, model: 'opus\ud83d', estimated_cost_usd: '0.25' },
+      { ts: 'x\0y', ts_epoch: 1_770_000_000, issue: -0, cost_usd: 1e300, input_tokens: 2 ** 63, output_tokens: 2 ** 53 + 2 },
+      { ts: '\uffff{"not":"json"}', ts_epoch: '1770000001.5', type: 'stage.completed', duration_s: 'NaN', cost_usd: Infinity },
+      { ts: '\ud83d lone', type: '', stage: '', issue: 1.5 },
+      { ts_epoch: 1_770_000_002, type: 'pipeline.completed', result: 'success' },
+    ];
+    const filler = Array.from({ length: 60 }, (_, i) => ({ ts_epoch: 1_770_000_100 + i, type: 'stage.completed', stage: 's', duration_s: i }));
+    const text = [...filler.slice(0, 30), ...odd, ...filler.slice(30)].map((e) => JSON.stringify(e)).join('\n') + '\n';
+    writeFileSync(join(dir, 'events.jsonl'), text + '{"dup":1,"type":"a","type":"b","ts":"2026-02-10T12:00:00Z"}\n');
+    // Through the parse worker (a bulk load of a file of several batches), and a line at a time through the writer.
+    const store = openStore(join(dir, 'mirror.db'));
+    importAll(store, dir, { bulk: true, batchBytes: 1024 });
+    store.close();
+    const w = createWriter({ dir });
+    w.append('events', { ts: '2026-02-10T12:30:00.25Z', type: 'stage.failed', stage: 'odd\0stage', issue: 4 });
+    w.close();
+    const v = cli(['--dir', dir, '--json', 'verify']);
+    expect(v.json.problems).toEqual([]);
+    expect(v.json.events).toBe(68);
+
+    withSql(join(dir, 'mirror.db'), (db) => {
+      db.exec("UPDATE event_rows SET cost_usd = 2 WHERE cost_usd = 1e300");
+      // What a process older than sql/011 writes: no ts_text, so the timeline would show the epoch's second.
+      db.exec("UPDATE event_rows SET ts_text = NULL WHERE ts_text = '2026-02-10 12:05:00'");
+      db.exec("UPDATE event_rows SET stage = 'odd' WHERE stage = 'odd' || char(0) || 'stage'");
+      db.exec('DELETE FROM event_rows WHERE duration_s = 59');
+    });
+    const after = cli(['--dir', dir, '--json', 'verify']);
+    expect(after.code).toBe(1);
+    const rows = (after.json.problems as { path: string; problem: string; detail: string }[]).filter((p) => p.path === 'events.jsonl');
+    expect(rows).toEqual([
+      expect.objectContaining({ problem: 'changed', detail: 'events row ts_text is null, the line gives "2026-02-10 12:05:00"; run `jsonl-mirror rebuild`' }),
+      expect.objectContaining({ problem: 'changed', detail: 'events row cost_usd is 2, the line gives 1e+300; run `jsonl-mirror rebuild`' }),
+      expect.objectContaining({ problem: 'missing', detail: expect.stringMatching(/^mirrored line with no event_rows row: metrics miss it; run `jsonl-mirror rebuild`/) }),
+      expect.objectContaining({ problem: 'changed', detail: 'events row stage is "odd", the line gives "odd\\u0000stage"; run `jsonl-mirror rebuild`' }),
+    ]);
+    expect(cli(['--dir', dir, '--json', 'rebuild', '--yes']).code).toBe(0);
+    expect(cli(['--dir', dir, '--json', 'verify']).json.ok).toBe(true);
   });
 
   it('verify reports lines not mirrored yet', () => {

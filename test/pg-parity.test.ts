@@ -6,6 +6,7 @@ import { importAll } from '../src/import/import.js';
 import { createReader, type Reader } from '../src/api/reader.js';
 import { openStore } from '../src/store/open.js';
 import { openPgStore } from '../src/store/pg/open.js';
+import { verifyMirror } from '../src/ops/verify.js';
 import { tmp, withPgClient } from './helpers.js';
 import { startPg, type PgServer } from '../fixtures/pg-server.js';
 import { allHelpers as answersOf, defaultCases, type ParityCases } from './all-helpers.js';
@@ -151,6 +152,38 @@ describe('PostgreSQL engine: parity with SQLite', () => {
       expect(remigrated.timeline({ now: NOW, range: 72 })).toEqual(sqlite4.timeline({ now: NOW, range: 72 }));
     } finally {
       for (const r of [sqlite4, remigrated]) r.close();
+    }
+  });
+  it('verify on PostgreSQL compares every row with its line: a NUL kept as U+FFFD passes, a row changed behind the ingest is named', async () => {
+    const dir = tmp();
+    const lines = [
+      { ts: 'odd\0ts', ts_epoch: NOW - 60, type: 'stage.completed', stage: 'a\0b', model: 'm\0', result: 'x\0', cost_usd: 1.5, issue: 3 },
+      { ts: '2026-02-10 12:05:00', ts_epoch: NOW - 30, type: 'stage.started\0', stage: 'ship\ud83d', duration_s: '4' },
+      { ts_epoch: NOW - 10, type: 'pipeline.completed', result: 'success', input_tokens: -5 },
+    ];
+    writeFileSync(join(dir, 'events.jsonl'), lines.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const url = await server.createDb('verifyrows');
+    const store = openPgStore(url, { hostId: 'alpha' });
+    try {
+      expect(importAll(store, dir).rows).toBe(3);
+      expect(verifyMirror(store, dir).problems).toEqual([]);
+      // Rows as a fleet mirrored before sql/pg/009 holds them: no ts_text, each read from its line, which is no drift.
+      await withPgClient(url, async (c) => {
+        await c.query('UPDATE events SET ts_text = NULL');
+        await c.query("INSERT INTO meta (host, key, value) VALUES ('alpha', 'ts_text_from', '1000')");
+      });
+      expect(verifyMirror(store, dir).problems).toEqual([]);
+      await withPgClient(url, async (c) => {
+        await c.query("DELETE FROM meta WHERE key = 'ts_text_from'");
+        await c.query('UPDATE events SET cost_usd = 2 WHERE cost_usd = 1.5');
+      });
+      const rows = verifyMirror(store, dir).problems.filter((p) => p.path === 'events.jsonl');
+      expect(rows).toEqual([
+        expect.objectContaining({ problem: 'changed', detail: 'events row cost_usd is 2, the line gives 1.5; run `jsonl-mirror rebuild`' }),
+        expect.objectContaining({ problem: 'changed', detail: 'events row ts_text is null, the line gives "2026-02-10 12:05:00"; run `jsonl-mirror rebuild`' }),
+      ]);
+    } finally {
+      store.close();
     }
   });
 });

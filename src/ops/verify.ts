@@ -1,11 +1,12 @@
 import { closeSync } from 'node:fs';
 import type { Store } from '../store/api.js';
-import type { AllTotal, DayTotal, DoraPair, IssueCost, SourceRow } from '../store/rows.js';
+import type { AllTotal, DayTotal, DoraPair, EventFields, IssueCost, SourceRow } from '../store/rows.js';
 import { dayKeyOf } from '../model/rules.js';
 import { lagBytes, MID_LINE_MS, unterminatedBytes } from '../ingest/lag.js';
 import { listStreams } from '../ingest/layout.js';
 import { readLines } from '../ingest/lines.js';
 import { parseLine } from '../ingest/parse-line.js';
+import { normalize } from '../ingest/normalize.js';
 import { openStreamFile } from '../ingest/ingest-stream.js';
 import { findHeld, holdsLineAt, LineCursor, walk } from '../ingest/held.js';
 import { continues, intact } from '../ingest/sources.js';
@@ -149,6 +150,16 @@ function checkHeld(store: Store, dir: string, path: string, cursor: LineCursor, 
   });
 }
 
+const COLUMNS: readonly (keyof EventFields)[] = [
+  'type', 'ts_epoch', 'issue', 'stage', 'result', 'duration_s', 'cost_usd', 'model', 'input_tokens', 'output_tokens', 'ts_text',
+];
+
+/** The first column whose kept value is not what the ingest gives the line (a row written by other code, or edited since). */
+function columnDrift(kept: EventFields, line: EventFields): string | undefined {
+  const c = COLUMNS.find((k) => kept[k] !== line[k]);
+  return c && `${c} is ${JSON.stringify(kept[c])}, the line gives ${JSON.stringify(line[c])}`;
+}
+
 /** A rollup cell by its keys, for messages and for matching kept cells with recounted ones. */
 const cellName = (t: DayTotal): string =>
   `${t.stream} ${t.type ?? '(no type)'} on ${dayKeyOf(t.day)}, stage ${t.stage ?? '(none)'}, model ${t.model ?? '(none)'}, ${t.ok ? 'success' : 'not success'}`;
@@ -227,10 +238,16 @@ function verifySource(
       row = rows.next();
     }
   };
-  const expectEvent = (offset: number, text: string): void => {
+  const expectEvent = (offset: number, text: string, value: Record<string, unknown>): void => {
     extrasBefore(offset);
     if (!row.done && row.value.offset === offset) {
-      if (row.value.line !== text) add({ path, offset, problem: 'changed', detail: 'events row text differs from the line' });
+      const kept = row.value;
+      if (kept.line !== text) add({ path, offset, problem: 'changed', detail: 'events row text differs from the line' });
+      else if (!kept.fields) add({ path, offset, problem: 'missing', detail: 'mirrored line with no event_rows row: metrics miss it; run `jsonl-mirror rebuild`' });
+      else {
+        const drift = columnDrift(kept.fields, store.keptFields(normalize(value)));
+        if (drift) add({ path, offset, problem: 'changed', detail: `events row ${drift}; run \`jsonl-mirror rebuild\`` });
+      }
       report.events++;
       row = rows.next();
     } else {
@@ -261,7 +278,7 @@ function verifySource(
         return;
       }
       const parsed = parseLine(buf, s, e, utf8);
-      if (parsed.kind === 'event') expectEvent(offset, parsed.text);
+      if (parsed.kind === 'event') expectEvent(offset, parsed.text, parsed.value);
       else if (parsed.kind === 'reject') expectReject(offset);
       else extrasBefore(offset + 1);
     },

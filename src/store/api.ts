@@ -1,6 +1,6 @@
 import type { EventQuery, FeedQuery, GroupQuery, PairQuery, PairTotals, RecordQuery } from '../model/query.js';
 import type {
-  AllTotal, AppliedMigration, Checkpoint, DayRef, DayTotal, DoraPair, IssueCost, EventFields, EventRow, FeedRow, Follow, NewSource, OffsetLine, OwnReject, PairRef, PrunableRow, ReadCheckpoint,
+  AllTotal, AppliedMigration, Checkpoint, DayRef, DayTotal, DoraPair, IssueCost, EventFields, EventRow, FeedRow, Follow, MirroredLine, NewSource, OffsetLine, OwnReject, PairRef, PrunableRow, ReadCheckpoint,
   RejectRow, SourceRow,
 } from './rows.js';
 
@@ -75,7 +75,9 @@ export interface Store {
   ownEvents(sourceId: number, from: number, to: number, limit: number): OffsetLine[];
   ownRejects(sourceId: number, from: number, to: number, limit: number): OwnReject[];
   maxOffset(sourceId: number): number | null;
-  eventOffsets(sourceId: number): Generator<OffsetLine>;
+  eventOffsets(sourceId: number): Generator<MirroredLine>;
+  /** Fields as this engine keeps them (PostgreSQL text holds no NUL): what a row of these fields reads back as. */
+  keptFields(f: EventFields): EventFields;
   rejectOffsets(sourceId: number): { offset: number; length: number }[];
   countEvents(): number;
   countRejects(): number;

@@ -97,6 +97,12 @@ export interface OffsetLine {
   line: string;
 }
 
+/** A mirrored line and the columns of its event row as read back: what verify compares with the line. */
+export interface MirroredLine extends OffsetLine {
+  /** undefined: the line has no event row (metrics would miss it). */
+  fields: EventFields | undefined;
+}
+
 export interface OwnReject {
   offset: number;
   hash: string | null;

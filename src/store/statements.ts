@@ -149,7 +149,13 @@ const SQL = {
   deleteRejectsOfSource: 'DELETE FROM rejects WHERE source_id = ?',
   liveStreams: "SELECT DISTINCT stream FROM sources WHERE kind = 'jsonl' AND state IN ('active', 'copy') ORDER BY stream",
   rejectsByReason: 'SELECT reason, COUNT(*) AS n FROM rejects GROUP BY reason ORDER BY reason',
-  eventOffsets: 'SELECT "offset", line FROM lines WHERE source_id = ? ORDER BY "offset"',
+  // The line's event row by its whole key (stream, type, time, rank, id); rows before ts_text_from have no ts_text.
+  eventOffsets: `SELECT l."offset", l.line, e.id IS NOT NULL AS has_row,
+      l.id < COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = '${TS_TEXT_FROM}'), 1) AS ts_untracked,
+      t.name AS type, e.ts_epoch, e.issue, e.stage, e.result, e.duration_s, e.cost_usd, e.model, e.input_tokens, e.output_tokens, e.ts_text
+    FROM lines l JOIN sources s ON s.id = l.source_id LEFT JOIN streams st ON st.name = s.stream LEFT JOIN types t ON t.id = l.type_id
+    LEFT JOIN event_rows e ON e.stream_id = st.id AND e.type_id = l.type_id AND e.ts_epoch = l.ts_epoch AND e.rank = s.rank AND e.id = l.id
+    WHERE l.source_id = ? ORDER BY l."offset"`,
   rejectOffsets: 'SELECT "offset", length FROM rejects WHERE source_id = ? ORDER BY "offset"',
   deleteMeta: 'DELETE FROM meta WHERE key = ?',
   countEvents: 'SELECT COUNT(*) AS n FROM lines',

@@ -1,10 +1,22 @@
 import type {
-  AppliedMigration, Checkpoint, EventFields, EventRow, FeedRow, Follow, NewSource, OffsetLine, OwnReject, PrunableRow, ReadCheckpoint, RejectRow,
+  AppliedMigration, Checkpoint, EventFields, EventRow, FeedRow, Follow, MirroredLine, NewSource, OffsetLine, OwnReject, PrunableRow, ReadCheckpoint, RejectRow,
   SourceRow, AllTotal, DayTotal, DayRef, IssueCost,
 } from './rows.js';
 import type { StatementSet, Stmt } from './statement-set.js';
 import { PAIRS_PENDING, type SqlName } from './statements.js';
 import { DAY_SECONDS, writtenTs } from '../model/rules.js';
+
+/** A row of the eventOffsets statement: the line, whether it has an event row, and that row's columns. */
+export type KeptLine = OffsetLine & EventFields & { has_row: unknown; ts_untracked: unknown };
+
+/** The ts_text the ingest gives the line, or undefined for text that is not an event's JSON. */
+function tsTextOf(line: string, epoch: number): string | null | undefined {
+  try {
+    return writtenTs((JSON.parse(line) as { ts?: unknown }).ts, epoch);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The mirror's one data-access handle (as Fluent Bit's tail_db.c): one typed
@@ -189,9 +201,22 @@ export abstract class StoreOps {
     return (this.s('maxOffset').get(sourceId) as { o: number | null }).o;
   }
 
-  /** The source's events in offset order, streamed. */
-  *eventOffsets(sourceId: number): Generator<OffsetLine> {
-    for (const r of this.s('eventOffsets').iterate(sourceId) as IterableIterator<OffsetLine>) yield { offset: r.offset, line: this.lineText(r.line) };
+  /** The source's events in offset order with their rows' columns, streamed. */
+  *eventOffsets(sourceId: number): Generator<MirroredLine> {
+    for (const r of this.s('eventOffsets').iterate(sourceId) as IterableIterator<KeptLine>) yield this.mirrored(r);
+  }
+
+  protected mirrored(r: KeptLine): MirroredLine {
+    const line = this.lineText(r.line);
+    if (!r.has_row) return { offset: r.offset, line, fields: undefined };
+    const { type, ts_epoch, issue, stage, result, duration_s, cost_usd, model, input_tokens, output_tokens } = r;
+    // A row older than the ts_text column has none: its ts is read from the line (read-sql.ts), so the line's is what it shows.
+    const ts_text = r.ts_untracked ? tsTextOf(line, ts_epoch) ?? r.ts_text : r.ts_text;
+    return { offset: r.offset, line, fields: { type, ts_epoch, issue, stage, result, duration_s, cost_usd, model, input_tokens, output_tokens, ts_text } };
+  }
+
+  keptFields(f: EventFields): EventFields {
+    return f;
   }
 
   rejectOffsets(sourceId: number): { offset: number; length: number }[] {

@@ -2,9 +2,9 @@ import { MirrorError } from '../../errors.js';
 import { defaultHostId, redact } from '../../model/mirror-db.js';
 import type { Stmt, StatementSet } from '../statement-set.js';
 import type { SqlName } from '../statements.js';
-import { dayKey, dayValues, issueKey, StoreOps, withWrittenTs } from '../store.js';
+import { dayKey, dayValues, issueKey, StoreOps, withWrittenTs, type KeptLine } from '../store.js';
 import { isUnreachable, PgError, SyncPg } from './bridge.js';
-import type { DayTotal, DoraPair, EventFields, EventRow, FeedRow, IssueCost, OffsetLine, PairRef } from '../rows.js';
+import type { DayTotal, DoraPair, EventFields, EventRow, FeedRow, IssueCost, MirroredLine, PairRef } from '../rows.js';
 import type { PairTotals } from '../../model/query.js';
 import { fleetHosts } from './fleet.js';
 import { pgReadQuery } from './ad-hoc.js';
@@ -364,13 +364,18 @@ export class PgStore extends StoreOps implements Store {
   }
 
   /** By pages of the primary key, not one result set: a source may hold millions of lines. */
-  override *eventOffsets(sourceId: number): Generator<OffsetLine> {
+  override *eventOffsets(sourceId: number): Generator<MirroredLine> {
     for (let after = -1; ;) {
-      const page = this.pg.query<OffsetLine>(EVENT_OFFSETS_PAGE, [this.host, sourceId, after, OFFSETS_PAGE]).rows;
-      yield* page;
+      const page = this.pg.query<KeptLine>(EVENT_OFFSETS_PAGE, [this.host, sourceId, after, OFFSETS_PAGE]).rows;
+      for (const r of page) yield this.mirrored(r);
       if (page.length < OFFSETS_PAGE) return;
       after = page.at(-1)!.offset;
     }
+  }
+
+  override keptFields(f: EventFields): EventFields {
+    const { type, stage, result, model } = f;
+    return { ...f, type: noNul(type) as string | null, stage: noNul(stage) as string | null, result: noNul(result) as string | null, model: noNul(model) as string | null };
   }
 
   /** The newest event id of the whole fleet: the live feed's head. */

@@ -24,6 +24,10 @@ export const PG_DAY_VALUES = `COUNT(*) AS n, COALESCE(SUM(duration_s), 0) AS dur
  * arguments follow as $2, $3, … in the SQLite statement's order.
  */
 /** As the SQLite store's: sources of this host whose lines no generation on disk holds, through any chain of copies. */
+/** A line and its event's columns, as the store's eventOffsets reads them (verify); a row before ts_text_from has no ts_text. */
+const KEPT_LINE = `"offset", line, true AS has_row,
+    id < (SELECT COALESCE(MAX(value::bigint), 1) FROM meta WHERE host = $1 AND key = 'ts_text_from') AS ts_untracked,
+    type, ts_epoch, issue, stage, result, duration_s, cost_usd, model, input_tokens, output_tokens, ts_text`;
 const PRUNABLE = `WITH RECURSIVE held(id) AS (
     SELECT copy_of FROM sources WHERE host = $1 AND state IN ('active', 'copy') AND copy_of IS NOT NULL
     UNION SELECT p.copy_of FROM sources p JOIN held h ON p.id = h.id WHERE p.copy_of IS NOT NULL)
@@ -78,7 +82,7 @@ export const PG_SQL = {
   allSources: 'SELECT * FROM sources WHERE host = $1 ORDER BY stream, rank',
   liveStreams: "SELECT DISTINCT stream FROM sources WHERE host = $1 AND kind = 'jsonl' AND state IN ('active', 'copy') ORDER BY stream",
   rejectsByReason: 'SELECT reason, COUNT(*) AS n FROM rejects WHERE host = $1 GROUP BY reason ORDER BY reason',
-  eventOffsets: 'SELECT "offset", line FROM events WHERE host = $1 AND source_id = $2 ORDER BY "offset"',
+  eventOffsets: `SELECT ${KEPT_LINE} FROM events WHERE host = $1 AND source_id = $2 ORDER BY "offset"`,
   rejectOffsets: 'SELECT "offset", length FROM rejects WHERE host = $1 AND source_id = $2 ORDER BY "offset"',
   countEvents: 'SELECT COUNT(*) AS n FROM events WHERE host = $1',
   countRejects: 'SELECT COUNT(*) AS n FROM rejects WHERE host = $1',
@@ -243,7 +247,7 @@ export const CHANGE_STAMP = `SELECT (SELECT COALESCE(MAX(id), 0) FROM events) ||
 export const LAST_COMMIT = 'SELECT MAX(updated_at) AS at FROM sources';
 
 /** A source's events after an offset, a page at a time (verify reads every line of a source: memory stays flat). */
-export const EVENT_OFFSETS_PAGE = 'SELECT "offset", line FROM events WHERE host = $1 AND source_id = $2 AND "offset" > $3 ORDER BY "offset" LIMIT $4';
+export const EVENT_OFFSETS_PAGE = `SELECT ${KEPT_LINE} FROM events WHERE host = $1 AND source_id = $2 AND "offset" > $3 ORDER BY "offset" LIMIT $4`;
 
 /** Every host's streams as its sources recorded them at its last ingest (a scrape's fleet series). */
 export const FLEET_STREAMS = `SELECT host, stream, COALESCE(SUM(rows), 0) AS rows, COALESCE(SUM(rejects), 0) AS rejects,
