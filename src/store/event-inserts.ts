@@ -18,6 +18,42 @@ function compareKeys(flat: unknown[], a: number, b: number): number {
   return 0;
 }
 
+/**
+ * Where each of the first n rows of `flat` starts, in key order. The rows
+ * come in file order, which is time order within each (stream, type): so
+ * they are grouped by those two codes first, and a group is sorted only if
+ * it is not in order already (a comparison sort of the whole batch was a
+ * fifth of an import's event_rows time).
+ */
+function keyOrder(flat: unknown[], n: number): number[] {
+  const groups = new Map<number, Map<number, number[]>>();
+  for (let at = 0; at < n * ROW_COLUMNS; at += ROW_COLUMNS) {
+    const stream = flat[at] as number;
+    const type = flat[at + 1] as number;
+    let byType = groups.get(stream);
+    if (!byType) groups.set(stream, (byType = new Map()));
+    let group = byType.get(type);
+    if (!group) byType.set(type, (group = []));
+    group.push(at);
+  }
+  const order: number[] = [];
+  const byCode = (a: number, b: number) => a - b;
+  for (const stream of [...groups.keys()].sort(byCode)) {
+    const byType = groups.get(stream)!;
+    for (const type of [...byType.keys()].sort(byCode)) {
+      const group = byType.get(type)!;
+      if (!inKeyOrder(flat, group)) group.sort((a, b) => compareKeys(flat, a, b));
+      for (const at of group) order.push(at);
+    }
+  }
+  return order;
+}
+
+function inKeyOrder(flat: unknown[], group: number[]): boolean {
+  for (let i = 1; i < group.length; i++) if (compareKeys(flat, group[i - 1]!, group[i]!) > 0) return false;
+  return true;
+}
+
 class GroupHadDuplicates extends Error {}
 
 /**
@@ -34,7 +70,6 @@ export class EventInserts {
   /** Rows held back, ROW_COLUMNS values each, in one array reused from batch to batch: no object per row to collect. */
   private readonly flat: unknown[] = [];
   private pending = 0;
-  private order = new Int32Array(1024);
   private sorting = false;
   private lineGroup: Statement | undefined;
   private rowGroup: Statement | undefined;
@@ -110,10 +145,7 @@ export class EventInserts {
     const n = this.pending;
     if (n === 0) return;
     const flat = this.flat;
-    if (this.order.length < n) this.order = new Int32Array(Math.max(n, this.order.length * 2));
-    const order = this.order.subarray(0, n);
-    for (let i = 0; i < n; i++) order[i] = i * ROW_COLUMNS;
-    order.sort((a, b) => compareKeys(flat, a, b));
+    const order = keyOrder(flat, n);
     const group = this.groupRows;
     const statement = (this.rowGroup ??= this.db.prepare(INSERT_EVENT_ROW_GROUP));
     let i = 0;
