@@ -215,6 +215,23 @@ describe('file identity', () => {
     expect(verifyMirror(store, dir).ok).toBe(true);
   });
 
+  it('copytruncate keeps log order at equal times: the copy lines sort after the lines it holds and before the new generation', () => {
+    const at = (n: number): string => line({ ts: '2026-02-10T00:00:00Z', ts_epoch: 1770681600, type: 'test.event', n });
+    for (const listedFirst of [false, true]) {
+      const { dir, store, file } = setup();
+      writeFileSync(file, at(1));
+      ingestStream(store, dir, 'events');
+      appendFileSync(file, at(2)); // read only from the copy
+      copyFileSync(file, `${file}.1`);
+      truncateSync(file, 0);
+      appendFileSync(file, at(3));
+      if (listedFirst) resolveLive(store, dir, file); // a pass that saw the truncate before the copy
+      ingestStream(store, dir, 'events');
+      expect(lines(store), `listed first: ${listedFirst}`).toEqual([1, 2, 3].map((n) => at(n).trimEnd()));
+      expect(verifyMirror(store, dir).ok).toBe(true);
+    }
+  });
+
   it('a copy of a file the mirror has not read yet (it was empty when first seen) is not read twice', () => {
     const { dir, store, file } = setup();
     writeFileSync(file, '');

@@ -1,4 +1,4 @@
-import { appendFileSync, copyFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -53,12 +53,13 @@ function costsFile(entries: fc.RecordValue<typeof costEntryArb>[], now: number):
   });
 }
 
-type Op = { kind: 'event'; text: string } | { kind: 'bad'; text: string } | { kind: 'rotate' } | { kind: 'ingest' };
+type Op = { kind: 'event'; text: string } | { kind: 'bad'; text: string } | { kind: 'rotate' } | { kind: 'copytruncate' } | { kind: 'ingest' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 20, arbitrary: eventArb.map((e) => ({ kind: 'event' as const, text: toLine(e) })) },
   { weight: 1, arbitrary: fc.constantFrom('{"type":', '[]', '"x"', '', 'null', '{"type":"stage.failed"').map((text) => ({ kind: 'bad' as const, text })) },
   { weight: 1, arbitrary: fc.constant({ kind: 'rotate' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'copytruncate' as const }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'ingest' as const }) },
 );
 
@@ -71,17 +72,22 @@ function toLine(e: Record<string, unknown>): string {
   return JSON.stringify({ ...head, ...rest });
 }
 
-/** Plays the ops against a directory: appends, rotations (rename), and ingests at those moments. */
+/** Plays the ops against a directory: appends, rotations (rename or copytruncate), and ingests at those moments. */
 function play(dir: string, ops: Op[], ingestAlong: boolean): void {
   const store = ingestAlong ? openStore(join(dir, 'mirror.db')) : undefined;
   const live = join(dir, 'events.jsonl');
   writeFileSync(live, '');
   let rotations = 0;
   for (const op of ops) {
-    if (op.kind === 'rotate') {
+    if (op.kind === 'rotate' || op.kind === 'copytruncate') {
       for (let i = rotations; i >= 1; i--) renameSync(`${live}.${i}`, `${live}.${i + 1}`);
-      renameSync(live, `${live}.1`);
-      writeFileSync(live, '');
+      if (op.kind === 'rotate') {
+        renameSync(live, `${live}.1`);
+        writeFileSync(live, '');
+      } else {
+        copyFileSync(live, `${live}.1`);
+        truncateSync(live, 0);
+      }
       rotations++;
     } else if (op.kind === 'ingest') {
       if (store) ingestStream(store, dir, 'events', { rotatedGraceMs: 0 });

@@ -95,6 +95,21 @@ function rankFor(store: Store, file: OpenFile, olderRank: number | undefined): n
   return olderRank === undefined ? above - 1 : (olderRank + above) / 2;
 }
 
+/**
+ * A rotated copy's own lines were written after the lines it holds of its
+ * parent and before anything newer than the parent: a copytruncate copy is
+ * listed (and ranked) before the live file it copied has been seen
+ * truncated, which would sort its lines before the parent's at equal times.
+ * Called while the copy has no rows, so no row keeps the old rank.
+ */
+function copyRank(store: Store, file: OpenFile, src: SourceRow, parent: SourceRow): number {
+  if (file.rotation === 0) return src.rank;
+  const next = store.nextRank(file.stream, parent.rank, src.id);
+  const rank = next === null ? parent.rank + 1 : (parent.rank + next) / 2;
+  if (rank !== src.rank) store.setRank(src.id, rank);
+  return rank;
+}
+
 function insertSource(store: Store, file: OpenFile, olderRank: number | undefined): SourceRow {
   // What is read now, not what fstat said: the file may have been truncated since.
   const head = readHead(file.fd);
@@ -228,7 +243,7 @@ export function resolveSource(
   }
   if (src.state === 'active' && readNothing(src)) {
     const found = findHeld(store, cursor, src, st.size, (s) => intact(dir, s));
-    if (found) src = { ...src, state: 'copy', copy_of: found.parent.id, held_at: found.shift, held_len: 0 };
+    if (found) src = { ...src, state: 'copy', copy_of: found.parent.id, held_at: found.shift, held_len: 0, rank: copyRank(store, file, src, found.parent) };
   }
   if (src.state === 'copy') {
     src = follow(store, dir, file, src, cursor, opts.read);

@@ -42,10 +42,14 @@ export interface Store {
   knownSources(stream: string): SourceRow[];
   maxRank(stream: string): number | null;
   minActiveRankAbove(stream: string, rank: number): number | null;
+  /** The lowest rank above `rank` of any JSONL source of the stream but `exceptId`, in any state. */
+  nextRank(stream: string, rank: number, exceptId: number): number | null;
   insertSource(row: NewSource): SourceRow;
   moveSource(id: number, path: string, dev: number, ino: number, state: SourceRow['state'], at: string): void;
   setHead(id: number, len: number, hash: string): void;
   setState(id: number, state: SourceRow['state'], at: string): void;
+  /** Moves a source that has no rows yet in log order (its rows would keep the rank they were written with). */
+  setRank(id: number, rank: number): void;
   setSeen(id: number, size: number, mtimeMs: number): void;
   advanceCheckpoint(id: number, c: Checkpoint): void;
   advanceReadCheckpoint(id: number, c: ReadCheckpoint): void;

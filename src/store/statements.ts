@@ -93,11 +93,13 @@ const SQL = {
   knownSources: "SELECT * FROM sources WHERE stream = ? AND kind = 'jsonl' AND state IN ('active', 'copy', 'gone') ORDER BY rank",
   maxRank: 'SELECT MAX(rank) AS r FROM sources WHERE stream = ?',
   minRankAbove: "SELECT MIN(rank) AS r FROM sources WHERE stream = ? AND kind = 'jsonl' AND state = 'active' AND rank > ?",
+  nextRank: "SELECT MIN(rank) AS r FROM sources WHERE stream = ? AND kind = 'jsonl' AND rank > ? AND id <> ?",
   insertSource: `INSERT INTO sources (stream, kind, path, dev, ino, generation, rank, head_len, head_hash, state, copy_of, first_seen, updated_at)
     VALUES (@stream, @kind, @path, @dev, @ino, @generation, @rank, @head_len, @head_hash, @state, @copy_of, @now, @now)`,
   moveSource: 'UPDATE sources SET path = ?, dev = ?, ino = ?, state = ?, updated_at = ? WHERE id = ?',
   setHead: 'UPDATE sources SET head_len = ?, head_hash = ? WHERE id = ?',
   setState: 'UPDATE sources SET state = ?, updated_at = ? WHERE id = ?',
+  setRank: 'UPDATE sources SET rank = ? WHERE id = ?',
   deleteSource: 'DELETE FROM sources WHERE id = ?',
   checkpoint: `UPDATE sources SET "offset" = ?, marker_hash = ?, size = ?, rows = rows + ?, rejects = rejects + ?,
     blanks = blanks + ?, updated_at = ? WHERE id = ?`,

@@ -102,6 +102,10 @@ export abstract class StoreOps {
     return (this.s('minRankAbove').get(stream, rank) as { r: number | null }).r;
   }
 
+  nextRank(stream: string, rank: number, exceptId: number): number | null {
+    return (this.s('nextRank').get(stream, rank, exceptId) as { r: number | null }).r;
+  }
+
   /** Creates a source and returns it as stored. */
   insertSource(row: NewSource): SourceRow {
     const info = this.s('insertSource').run(row);
@@ -118,6 +122,10 @@ export abstract class StoreOps {
 
   setState(id: number, state: SourceRow['state'], at: string): void {
     this.s('setState').run(state, at, id);
+  }
+
+  setRank(id: number, rank: number): void {
+    this.s('setRank').run(rank, id);
   }
 
   setSeen(id: number, size: number, mtimeMs: number): void {

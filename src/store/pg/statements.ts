@@ -45,11 +45,13 @@ export const PG_SQL = {
   knownSources: "SELECT * FROM sources WHERE host = $1 AND stream = $2 AND kind = 'jsonl' AND state IN ('active', 'copy', 'gone') ORDER BY rank",
   maxRank: 'SELECT MAX(rank) AS r FROM sources WHERE host = $1 AND stream = $2',
   minRankAbove: "SELECT MIN(rank) AS r FROM sources WHERE host = $1 AND stream = $2 AND kind = 'jsonl' AND state = 'active' AND rank > $3",
+  nextRank: "SELECT MIN(rank) AS r FROM sources WHERE host = $1 AND stream = $2 AND kind = 'jsonl' AND rank > $3 AND id <> $4",
   insertSource: `INSERT INTO sources (host, stream, kind, path, dev, ino, generation, rank, head_len, head_hash, state, copy_of, first_seen, updated_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id`,
   moveSource: 'UPDATE sources SET path = $2, dev = $3, ino = $4, state = $5, updated_at = $6 WHERE host = $1 AND id = $7',
   setHead: 'UPDATE sources SET head_len = $2, head_hash = $3 WHERE host = $1 AND id = $4',
   setState: 'UPDATE sources SET state = $2, updated_at = $3 WHERE host = $1 AND id = $4',
+  setRank: 'UPDATE sources SET rank = $2 WHERE host = $1 AND id = $3',
   deleteSource: 'DELETE FROM sources WHERE host = $1 AND id = $2',
   checkpoint: `UPDATE sources SET "offset" = $2, marker_hash = $3, size = $4, rows = rows + $5, rejects = rejects + $6,
     blanks = blanks + $7, updated_at = $8 WHERE host = $1 AND id = $9`,
