@@ -9,7 +9,9 @@ import { openStore } from '../src/store/open.js';
 import { epochOf } from '../src/ingest/normalize.js';
 import { FIXTURES, tmp } from './helpers.js';
 import { METRIC_KEYS } from '../src/api/metric-list.js';
-import { allHelpers, D, defaultCases, NOW, uncoveredMetrics } from './metrics-helpers.js';
+import { allHelpers, D, defaultCases, NOW, uncoveredMetrics, undatedLog, writeLog } from './metrics-helpers.js';
+import { DATED_EPOCHS, dayKey } from '../src/model/rules.js';
+import { verifyMirror } from '../src/ops/verify.js';
 
 const maybeString = (n: fc.Arbitrary<number>) => fc.oneof(n, n.map(String), fc.constant('.'), fc.constant(undefined));
 const eventArb = fc.record(
@@ -160,6 +162,27 @@ describe('parity: every helper gives deep-equal results from SQLite and from the
       ),
       { numRuns: Number(process.env.PARITY_RUNS ?? 60) },
     );
+  });
+
+  it('with events stamped where no date can be named: every helper answers, the date-keyed ones skip them, and verify passes', () => {
+    const dir = writeLog(undatedLog(NOW));
+    // now in the present, and on the last second a date can name (its windows reach the events stamped there).
+    for (const now of [NOW, DATED_EPOCHS[1]]) compare(dir, now, importOnce);
+    const r = createReader({ dir, source: 'sqlite' });
+    try {
+      expect(Object.keys(r.failureHeatmap({ now: NOW }).heatmap.build!)).toEqual(['-271821-04-20', dayKey(NOW - 3600)]);
+      // Its totals are of all time, with or without a date: the four completions up to now.
+      expect(r.metricsHistory({ now: NOW }).total_completed).toBe(4);
+      expect(() => r.activity({ now: DATED_EPOCHS[1] + 1 })).toThrow(/now must be epoch seconds from -8640000000000 to 8640000000000/);
+    } finally {
+      r.close();
+    }
+    const store = openStore(join(dir, 'mirror.db'));
+    try {
+      expect(verifyMirror(store, dir).ok).toBe(true);
+    } finally {
+      store.close();
+    }
   });
 
   it('on the real Shipwright logs', () => {

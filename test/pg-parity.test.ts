@@ -10,6 +10,8 @@ import { verifyMirror } from '../src/ops/verify.js';
 import { tmp, withPgClient } from './helpers.js';
 import { startPg, type PgServer } from '../fixtures/pg-server.js';
 import { allHelpers as answersOf, defaultCases, type ParityCases } from './all-helpers.js';
+import { undatedLog, writeLog } from './metrics-helpers.js';
+import { DATED_EPOCHS } from '../src/model/rules.js';
 
 const NOW = 1770768000; // the generator's last event, 2026-02-11T00:00:00Z
 
@@ -154,6 +156,29 @@ describe('PostgreSQL engine: parity with SQLite', () => {
       for (const r of [sqlite4, remigrated]) r.close();
     }
   });
+  it('with events stamped where no date can be named, every helper answers from PostgreSQL as from SQLite, and verify passes', async () => {
+    const dir = writeLog(undatedLog(NOW));
+    const url = await server.createDb('undated');
+    const lite = openStore(join(dir, 'mirror.db'));
+    importAll(lite, dir);
+    lite.close();
+    const store = openPgStore(url, { hostId: 'alpha' });
+    try {
+      importAll(store, dir);
+      expect(verifyMirror(store, dir).ok).toBe(true);
+    } finally {
+      store.close();
+    }
+    const sqlite = createReader({ dir, source: 'sqlite' });
+    const pgReader = createReader({ dir, db: url });
+    try {
+      for (const now of [NOW, DATED_EPOCHS[1]]) expect(answersOf(pgReader, now), String(now)).toEqual(answersOf(sqlite, now));
+    } finally {
+      sqlite.close();
+      pgReader.close();
+    }
+  });
+
   it('verify on PostgreSQL compares every row with its line: a NUL kept as U+FFFD passes, a row changed behind the ingest is named', async () => {
     const dir = tmp();
     const lines = [

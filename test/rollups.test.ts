@@ -12,7 +12,7 @@ import { metricsHistory } from '../src/metrics/history.js';
 import { ScanSource } from '../src/read/scan-source.js';
 import type { PriceTable } from '../src/model/cost.js';
 import type { GroupKey, GroupQuery, GroupRow, PairQuery } from '../src/model/query.js';
-import { typeMatches } from '../src/model/rules.js';
+import { DATED_EPOCHS, typeMatches } from '../src/model/rules.js';
 import { pruneHistory } from '../src/ops/prune.js';
 import { verifyMirror } from '../src/ops/verify.js';
 import { groupEvents } from '../src/read/source.js';
@@ -31,11 +31,13 @@ const TYPES = ['pipeline.started', 'pipeline.completed', 'stage.completed', 'sta
 const eventArb = fc.record(
   {
     type: fc.option(fc.constantFrom(...TYPES), { nil: undefined }),
-    // Six days of seconds, some on a day's first or last second, some fractional, some with no usable time (epoch 0).
+    // Six days of seconds, some on a day's first or last second, some fractional, some with no usable time (epoch 0),
+    // a few at the edges of the days a date can name and beyond them (no date either).
     at: fc.oneof(
-      fc.integer({ min: -D, max: 5 * D }).map((s) => T0 + s),
-      fc.integer({ min: -1, max: 5 }).chain((d) => fc.constantFrom(T0 + d * D, T0 + d * D - 1, T0 + d * D + 0.25)),
-      fc.constant(0),
+      { weight: 3, arbitrary: fc.integer({ min: -D, max: 5 * D }).map((s) => T0 + s) },
+      { weight: 3, arbitrary: fc.integer({ min: -1, max: 5 }).chain((d) => fc.constantFrom(T0 + d * D, T0 + d * D - 1, T0 + d * D + 0.25)) },
+      { weight: 3, arbitrary: fc.constant(0) },
+      { weight: 1, arbitrary: fc.constantFrom(-1e13, DATED_EPOCHS[0] - 1, DATED_EPOCHS[0], DATED_EPOCHS[1], DATED_EPOCHS[1] + 0.5, DATED_EPOCHS[1] + 1, 1.7e15) },
     ),
     stage: fc.option(fc.constantFrom('build', 'test', '', '3:x'), { nil: undefined }),
     model: fc.option(fc.constantFrom('opus', 'haiku', ''), { nil: undefined }),
@@ -207,6 +209,30 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
       }),
       { numRuns: Number(process.env.ROLLUP_RUNS ?? 40) },
     );
+  });
+
+  it('events with no date (epoch 0, or beyond the days a date can name) are left out of a timed count with no start, from the rollups as from the rows', () => {
+    const dir = tmp();
+    const epochs = [0, -1e13, DATED_EPOCHS[0] - 1, DATED_EPOCHS[0], T0, DATED_EPOCHS[1], DATED_EPOCHS[1] + 0.5, 1.7e15];
+    writeFileSync(join(dir, 'events.jsonl'), epochs.map((at) => `{"type":"stage.completed","stage":"build","duration_s":1,"ts_epoch":${at}}\n`).join(''));
+    const store = openStore(join(dir, 'mirror.db'));
+    try {
+      importAll(store, dir);
+      const source = new MirrorSource(store, { kind: 'sqlite' });
+      for (const q of [
+        { streams: ['events'], types: ['stage.completed'], timed: true, by: ['stage'], sum: 'duration_s' },
+        { streams: ['events'], types: ['stage.completed'], timed: true, upTo: T0, by: ['stage'] },
+        { streams: ['events'], types: ['stage.completed'], timed: true, by: ['date'] },
+      ] as GroupQuery[]) {
+        expect(rowsOf(source.groups(q)), JSON.stringify(q)).toEqual(rowsOf(groupEvents(source.events(q), q)));
+      }
+      const [open] = source.groups({ streams: ['events'], types: ['stage.completed'], timed: true, by: ['stage'] });
+      expect(open!.count).toBe(3);
+      expect(source.groups({ streams: ['events'], types: ['stage.completed'], timed: true, by: ['date'] }).map((g) => g.keys[0]).sort())
+        .toEqual(['-271821-04-20', '2026-01-01', '+275760-09-13'].sort());
+    } finally {
+      store.close();
+    }
   });
 
   it('a cost over whole days reads day_totals, and event_rows only through the partial index of negative token counts and at the edges', () => {

@@ -2,7 +2,7 @@ import { MirrorError } from '../errors.js';
 import type { NormalEvent } from '../model/event.js';
 import type { EventSource } from '../read/source.js';
 import { DEFAULT_CONFIG, type MetricsConfig } from './config.js';
-import { DAY_SECONDS as DAY, dayKey } from '../model/rules.js';
+import { DATED_EPOCHS, DAY_SECONDS as DAY, dayKey } from '../model/rules.js';
 
 export { DAY_SECONDS as DAY, dayKey, isSuccess } from '../model/rules.js';
 
@@ -34,11 +34,12 @@ export interface Resolved {
   config: MetricsConfig;
 }
 
-/** `now` in epoch seconds, the current time by default; anything but a finite number is refused. */
+/** `now` in epoch seconds, the current time by default; anything but a number of a time a date can name is refused. */
 export function resolveNow(now: number | undefined): number {
   if (now === undefined) return Math.floor(Date.now() / 1000);
-  if (typeof now !== 'number' || !Number.isFinite(now)) {
-    throw new MirrorError('INVALID_ARGUMENT', `now must be epoch seconds (a finite number), got ${JSON.stringify(now) ?? String(now)}`);
+  if (typeof now !== 'number' || !(now >= DATED_EPOCHS[0] && now <= DATED_EPOCHS[1])) {
+    throw new MirrorError('INVALID_ARGUMENT',
+      `now must be epoch seconds from ${DATED_EPOCHS[0]} to ${DATED_EPOCHS[1]} (the times a date can name), got ${JSON.stringify(now) ?? String(now)}`);
   }
   return now;
 }

@@ -14,16 +14,34 @@ export const isSuccess = (e: Pick<NormalEvent, 'result'>): boolean => e.result =
 export const DAY_SECONDS = 86_400;
 /** The UTC day number of an epoch (days since 1970-01-01). */
 export const dayNumber = (epoch: number): number => Math.floor(epoch / DAY_SECONDS);
+/** The days a Date can name, 100,000,000 each side of 1970-01-01: an epoch outside them has no date. */
+export const DATED_DAYS = [-100_000_000, 100_000_000] as const;
+/** The epochs a Date can hold, both included: from the first second of the first of those days to the first of the last. */
+export const DATED_EPOCHS = [DATED_DAYS[0] * DAY_SECONDS, DATED_DAYS[1] * DAY_SECONDS] as const;
+/**
+ * Whether an event has a date (docs/metrics.md): an epoch of 0 is no usable
+ * time, and one outside DATED_EPOCHS (a microsecond count written as
+ * seconds, say) is no time a date can name, so date-keyed helpers skip both.
+ */
+export const hasDate = (epoch: number): boolean => epoch !== 0 && epoch >= DATED_EPOCHS[0] && epoch <= DATED_EPOCHS[1];
+
 const dayKeys = new Map<number, string>();
 /**
- * The UTC day of day number `n` as YYYY-MM-DD. Remembered: a per-day answer
- * names the same few hundred days on every call, and formatting a Date is
- * most of what a heatmap cell costs (issue #24). Bounded, as `n` is data.
+ * The UTC day of day number `n` as YYYY-MM-DD (a year past 9999 or before 0
+ * with its sign and six digits, as a Date writes it), or `day n` for a day
+ * no Date can name. Remembered: a per-day answer names the same few hundred
+ * days on every call, and formatting a Date is most of what a heatmap cell
+ * costs (issue #24). Bounded, as `n` is data.
  */
 export function dayKeyOf(n: number): string {
   let key = dayKeys.get(n);
   if (key === undefined) {
-    key = new Date(n * DAY_SECONDS * 1000).toISOString().slice(0, 10);
+    if (n >= DATED_DAYS[0] && n <= DATED_DAYS[1]) {
+      const iso = new Date(n * DAY_SECONDS * 1000).toISOString();
+      key = iso.slice(0, iso.indexOf('T'));
+    } else {
+      key = `day ${n}`;
+    }
     if (dayKeys.size >= 100_000) dayKeys.clear();
     dayKeys.set(n, key);
   }

@@ -13,7 +13,7 @@ import { parseLine } from '../ingest/parse-line.js';
 import { cursorPosition, encodeCursor, groupEvents, type EventSource } from './source.js';
 import type { EventQuery, FeedPage, FeedQuery, GroupQuery, GroupRow, RecordQuery } from '../model/query.js';
 import type { LoggedEvent } from '../model/event.js';
-import { typeMatches } from '../model/rules.js';
+import { hasDate, typeMatches } from '../model/rules.js';
 
 type Visit = (value: Record<string, unknown>, text: string) => void;
 
@@ -75,7 +75,7 @@ export class ScanSource implements EventSource {
       if (q.since !== undefined && !(n.ts_epoch >= q.since)) return;
       if (q.until !== undefined && !(n.ts_epoch < q.until)) return;
       if (q.upTo !== undefined && !(n.ts_epoch <= q.upTo)) return;
-      if (q.timed && n.ts_epoch === 0) return;
+      if (q.timed && !hasDate(n.ts_epoch)) return;
       out.push(n);
     });
     // Array.prototype.sort is stable: equal epochs keep their position in the log.

@@ -1,5 +1,5 @@
 import type { GroupKey, GroupQuery } from '../model/query.js';
-import { DAY_SECONDS } from '../model/rules.js';
+import { DATED_EPOCHS, DAY_SECONDS } from '../model/rules.js';
 
 /** A window's time bounds, as the read queries state them (model/query.ts). */
 export interface Window {
@@ -9,9 +9,12 @@ export interface Window {
   until?: number;
   /** ts_epoch <= upTo */
   upTo?: number;
-  /** Leave out events whose epoch is 0. */
+  /** Leave out events with no date: epoch 0, or outside the days a Date can name (model/rules.ts hasDate). */
   timed?: boolean;
 }
+
+/** The rows of a `timed` window, as both engines' SQL states hasDate. */
+export const DATED_SQL = ['ts_epoch != 0', `ts_epoch >= ${DATED_EPOCHS[0]}`, `ts_epoch <= ${DATED_EPOCHS[1]}`] as const;
 
 /**
  * How a count or sum over a window splits (docs/design.md#invariant-12): the
@@ -20,7 +23,7 @@ export interface Window {
  * its cost follows the days of the window, not the events in them.
  */
 export interface DayPlan {
-  /** The first whole day (day numbers, inclusive); absent: from the first day there is. */
+  /** The first whole day (day numbers, inclusive); absent: from the first day there is. A `timed` window starts at the first dated day at the earliest. */
   from?: number;
   /** The last whole day; absent: to the last day there is. */
   to?: number;
@@ -31,10 +34,14 @@ export interface DayPlan {
   skipDayZero: boolean;
   /** The rest of the window, each part with the window's own filters. */
   rows: Window[];
+  /** The window has no start of its own (its `from` is at most the first dated day). */
+  open: boolean;
 }
 
 /** The plan for window `w`, or undefined when it holds no whole day (the rows answer alone). */
-export function dayPlan(w: Window): DayPlan | undefined {
+export function dayPlan(window: Window): DayPlan | undefined {
+  const open = window.since === undefined;
+  const w = window.timed ? datedPart(window) : window;
   const from = w.since === undefined ? undefined : Math.ceil(w.since / DAY_SECONDS);
   // Day d is whole when every epoch in it, all below (d + 1) * DAY_SECONDS, is inside both upper bounds.
   const ends = [w.until, w.upTo].filter((v) => v !== undefined).map((v) => Math.floor(v / DAY_SECONDS) - 1);
@@ -49,7 +56,12 @@ export function dayPlan(w: Window): DayPlan | undefined {
   }
   const skipDayZero = Boolean(w.timed) && (from === undefined || from <= 0) && (to === undefined || to >= 0);
   if (skipDayZero) rows.push({ ...w, since: 0, until: DAY_SECONDS });
-  return { from, to, skipDayZero, rows };
+  return { from, to, skipDayZero, rows, open };
+}
+
+/** A timed window within the dated epochs, so that its whole days leave out the rollups' cells of days no Date can name. */
+function datedPart(w: Window): Window {
+  return { ...w, since: Math.max(w.since ?? -Infinity, DATED_EPOCHS[0]), upTo: Math.min(w.upTo ?? Infinity, DATED_EPOCHS[1]) };
 }
 
 /** The group keys day_totals keeps, and those issue_costs keeps (for a cost). */
@@ -97,7 +109,7 @@ export function groupPlan(q: GroupQuery): GroupPlan | undefined {
   const plan = dayPlan(q);
   if (!plan) return undefined;
   if (q.by.every((k) => DAY_KEYS.has(k))) {
-    return { ...plan, table: 'day_totals', allTime: plan.from === undefined && q.sum !== 'cost' && !q.stats && !q.by.includes('date') };
+    return { ...plan, table: 'day_totals', allTime: plan.open && q.sum !== 'cost' && !q.stats && !q.by.includes('date') };
   }
   if (q.sum === 'cost' && q.by.every((k) => ISSUE_KEYS.has(k))) return { ...plan, table: 'issue_costs', allTime: false };
   return undefined;

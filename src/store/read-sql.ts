@@ -2,7 +2,7 @@ import { TOKENS_PER_PRICE, type PriceTable } from '../model/cost.js';
 import type { EventQuery, FeedQuery, GroupKey, GroupQuery, PairQuery, RecordQuery } from '../model/query.js';
 import type { NormalEvent } from '../model/event.js';
 import type { ExportQuery } from './api.js';
-import { dayPlan, groupPlan, oddCostRows, type DayPlan, type GroupPlan } from './day-plan.js';
+import { DATED_SQL, dayPlan, groupPlan, oddCostRows, type DayPlan, type GroupPlan } from './day-plan.js';
 import type { NameCodes, StreamCode } from './names.js';
 import { PIPELINE_COMPLETED, PIPELINE_STARTED } from '../model/rules.js';
 import { DAY_OF, OK_OF } from './statements.js';
@@ -90,7 +90,7 @@ function where(q: EventQuery, streams: StreamCode[], codes: NameCodes, extra: st
   const parts = [stream.sql, type.sql, ...extra];
   const params: unknown[] = [...stream.params, ...type.params];
   timeBounds(parts, params, q.since, q.until, q.upTo);
-  if (q.timed) parts.push('ts_epoch != 0');
+  if (q.timed) parts.push(...DATED_SQL);
   return { sql: parts.join(' AND '), params };
 }
 
@@ -153,12 +153,14 @@ const CELL_EXPR: Record<'day_totals' | 'issue_costs', Partial<Record<GroupKey, s
 /**
  * A rollup's cells of these streams and types: over a plan's whole days
  * (`inside`), all of them, or those an all-time count takes away from
- * all_totals: past its last whole day (`after`), and day 0 when it leaves
- * out events of no usable time (`zero`). Undefined when there are none.
+ * all_totals: before its first whole day (`before`: the days no Date can
+ * name, when it leaves out events with no date), past its last (`after`),
+ * and day 0 when it leaves out events of no usable time (`zero`).
+ * Undefined when there are none.
  * Each is one range of the key, so it stays a search, not a walk of every day.
  */
-function dayCells(plan: DayPlan, streams: StreamCode[], types: number[] | undefined, days: 'inside' | 'all' | 'after' | 'zero' = 'inside'): Sql | undefined {
-  if ((days === 'after' && plan.to === undefined) || (days === 'zero' && !plan.skipDayZero)) return undefined;
+function dayCells(plan: DayPlan, streams: StreamCode[], types: number[] | undefined, days: 'inside' | 'all' | 'before' | 'after' | 'zero' = 'inside'): Sql | undefined {
+  if ((days === 'before' && plan.from === undefined) || (days === 'after' && plan.to === undefined) || (days === 'zero' && !plan.skipDayZero)) return undefined;
   const stream = oneOf('stream_id', streams.map((s) => s.id));
   const parts = [stream.sql];
   const params: unknown[] = [...stream.params];
@@ -166,6 +168,10 @@ function dayCells(plan: DayPlan, streams: StreamCode[], types: number[] | undefi
     const type = oneOf('type_id', types);
     parts.push(type.sql);
     params.push(...type.params);
+  }
+  if (days === 'before') {
+    parts.push('day < ?');
+    params.push(plan.from);
   }
   if (days === 'after') {
     parts.push('day > ?');
@@ -232,7 +238,7 @@ function rollupSql(q: GroupQuery, plan: GroupPlan, codes: NameCodes): Sql {
   if (plan.allTime) {
     const all = dayCells(plan, streams, types, 'all')!;
     add({ sql: `SELECT ${keys}, n, ${s} AS s FROM all_totals WHERE ${all.sql}`, params: all.params });
-    for (const days of ['after', 'zero'] as const) {
+    for (const days of ['before', 'after', 'zero'] as const) {
       const out = dayCells(plan, streams, types, days);
       if (out) add({ sql: `SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${out.sql}`, params: out.params });
     }

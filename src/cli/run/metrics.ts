@@ -1,4 +1,5 @@
 import { MirrorError } from '../../errors.js';
+import { isoSecond } from '../../model/rules.js';
 import { assertDir } from '../../ingest/layout.js';
 import { DEFAULT_CONFIG, loadConfig } from '../../metrics/config.js';
 import { METRICS, type MetricArgs, type View } from '../../api/metric-list.js';
@@ -17,9 +18,10 @@ function staleNote(reader: Reader): void {
   const epoch = reader.newestEpoch() ?? 0;
   const days = (Date.now() / 1000 - epoch) / 86400;
   if (epoch === 0 || days < 30) return;
-  const date = new Date(epoch * 1000).toISOString().slice(0, 10);
-  note(`jsonl-mirror: the newest event is from ${date}, ${Math.round(days)} days ago, and windows end now; ` +
-    `to see the log as it stood then: --now ${new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
+  const at = isoSecond(Math.floor(epoch));
+  if (at === null) return; // no date to name, nor a --now to offer
+  note(`jsonl-mirror: the newest event is from ${at.slice(0, at.indexOf('T'))}, ${Math.round(days)} days ago, and windows end now; ` +
+    `to see the log as it stood then: --now ${at}`);
 }
 
 export const run: Run = async (g, o, args) => {

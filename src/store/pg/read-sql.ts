@@ -1,7 +1,7 @@
 import { TOKENS_PER_PRICE, type PriceTable } from '../../model/cost.js';
 import type { EventQuery, FeedQuery, GroupKey, GroupQuery, PairQuery, RecordQuery } from '../../model/query.js';
 import { PIPELINE_COMPLETED, PIPELINE_STARTED, TYPE_PREFIX_END } from '../../model/rules.js';
-import { dayPlan, groupPlan, oddCostRows, type DayPlan, type GroupPlan } from '../day-plan.js';
+import { DATED_SQL, dayPlan, groupPlan, oddCostRows, type DayPlan, type GroupPlan } from '../day-plan.js';
 import { PG_DAY_OF, PG_OK_OF } from './statements.js';
 import type { ExportQuery, HostScope } from '../api.js';
 
@@ -43,7 +43,7 @@ function where(q: EventQuery & HostScope, p: Params, extra: string[] = []): stri
   const parts = [`stream IN (${p.list(q.streams)})`, `type IN (${p.list(q.types)})`, ...extra];
   hostBound(parts, p, q.host);
   timeBounds(parts, p, q.since, q.until, q.upTo);
-  if (q.timed) parts.push('ts_epoch != 0');
+  if (q.timed) parts.push(...DATED_SQL);
   return parts.join(' AND ');
 }
 
@@ -108,18 +108,19 @@ const CELL_EXPR: Record<'day_totals' | 'issue_costs', Partial<Record<GroupKey, s
 
 /**
  * As SQLite's: a rollup's cells over a plan's whole days (`inside`), all of
- * them, or those an all-time count takes away (`after` its last whole day,
- * day 0 as `zero`); `types` as an IN list, or a type family for the feed.
+ * them, or those an all-time count takes away (`before` its first whole day,
+ * `after` its last, day 0 as `zero`); `types` as an IN list, or a type family for the feed.
  * Undefined when there are none.
  */
 function dayCells(
   plan: DayPlan, p: Params, streams: string[], host: string | undefined, types: { in: string[] } | { under: string } | undefined,
-  days: 'inside' | 'all' | 'after' | 'zero' = 'inside',
+  days: 'inside' | 'all' | 'before' | 'after' | 'zero' = 'inside',
 ): string | undefined {
-  if ((days === 'after' && plan.to === undefined) || (days === 'zero' && !plan.skipDayZero)) return undefined;
+  if ((days === 'before' && plan.from === undefined) || (days === 'after' && plan.to === undefined) || (days === 'zero' && !plan.skipDayZero)) return undefined;
   const parts = [`stream IN (${p.list(streams)})`];
   if (types && 'in' in types) parts.push(`type IN (${p.list(types.in)})`, 'nulls & 4 = 0');
   if (types && 'under' in types) parts.push(`(type = ${p.add(types.under, '::text')} OR starts_with(type, ${p.add(`${types.under}.`, '::text')}))`, 'nulls & 4 = 0');
+  if (days === 'before') parts.push(`day < ${p.add(plan.from, '::bigint')}`);
   if (days === 'after') parts.push(`day > ${p.add(plan.to, '::bigint')}`);
   if (days === 'zero') parts.push('day = 0');
   if (days === 'inside') {
@@ -160,7 +161,7 @@ function rollupSql(q: GroupQuery & HostScope, plan: GroupPlan): Sql {
   const pieces: string[] = [];
   if (plan.allTime) {
     pieces.push(`SELECT ${keys}, n, ${s} AS s FROM all_totals WHERE ${dayCells(plan, p, q.streams, q.host, types, 'all')!}`);
-    for (const days of ['after', 'zero'] as const) {
+    for (const days of ['before', 'after', 'zero'] as const) {
       const out = dayCells(plan, p, q.streams, q.host, types, days);
       if (out) pieces.push(`SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${out}`);
     }
