@@ -404,6 +404,34 @@ describe('revised rules: as of now, periods, where costs are read', () => {
     expect(cli(['--dir', writeLog([]), 'metrics', 'dora', '--period', '-3']).stderr).toMatch(/--period takes a whole number of at least 1, got "-3"/);
   });
 
+  it('a mean of exactly half a second rounds up from SQLite and the scan alike, whatever order its durations are added in', () => {
+    // 0.7 + 0.6 + 0.2 is 1.4999999999999998 in log order, 1.5 in others: a mean of 0.5 either way, which rounds to 1.
+    const durations = [0.7, 0.6, 0.2];
+    const events = [
+      ...durations.map((d, i) => at(NOW - (3 - i) * D + H, { type: 'stage.completed', stage: 'build', duration_s: d })),
+      ...durations.map((d, i) => at(NOW - (3 - i) * D + H, { type: 'pipeline.completed', result: 'success', duration_s: d })),
+    ];
+    const dir = writeLog(events);
+    const means = (r: Reader) => {
+      const h = r.metricsHistory({ now: NOW });
+      return { stage: h.stage_durations.build, pipeline: h.avg_duration_s, bottleneck: r.bottlenecks({ now: NOW }).bottlenecks[0]?.avgDuration, stages: r.stagePerformance({ now: NOW }).stages[0]?.avgDuration };
+    };
+    expectBoth(dir, means, { stage: 1, pipeline: 1, bottleneck: 1, stages: 1 });
+  });
+
+  it('graded unrounded, a mean exactly on a band edge grades the same from SQLite and the scan, whatever order its samples are added in', () => {
+    // 1 + 2029 + 8770 s is 3 h: a mean of exactly 1 h, High, not Elite. Summed as hours, SQLite's TOTAL makes it 2.9999999999999996.
+    const gaps = [1, 2029, 8770];
+    const leads = gaps.flatMap((g, i) => [started(NOW - 5 * H - g, i + 1), completed(NOW - 5 * H, i + 1)]);
+    const restores = gaps.flatMap((g, i) => [completed(NOW - 4 * H - g, i + 11, 'failure'), completed(NOW - 4 * H, i + 11)]);
+    const dir = writeLog([...leads, ...restores]);
+    const grade = (r: Reader) => {
+      const g = r.doraGrades({ now: NOW, gradeUnrounded: true });
+      return [g.lead_time, g.mttr];
+    };
+    expectBoth(dir, grade, [{ value: 1, unit: 'hours', grade: 'High' }, { value: 1, unit: 'hours', grade: 'High' }]);
+  });
+
   it('the shown value is graded: 0.999 h of lead time shows 1 and is High; --grade-unrounded grades it Elite', () => {
     const dir = writeLog([started(NOW - 3596, 5), completed(NOW, 5)]);
     expectBoth(dir, (r) => r.doraGrades({ now: NOW }).lead_time, { value: 1, unit: 'hours', grade: 'High' });

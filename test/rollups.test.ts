@@ -181,8 +181,8 @@ function checkWindow(source: MirrorSource, w: PairQuery): number {
   const kept = source.pairs(w);
   expect(kept, JSON.stringify(w)).toBeDefined();
   const fromRows = tallyEvents(source.events({ ...w, types: ['pipeline.started', 'pipeline.completed'] }));
-  expect([kept!.leads, kept!.restores, near(kept!.leadHours), near(kept!.restoreHours)], JSON.stringify(w))
-    .toEqual([fromRows.leads, fromRows.restores, near(fromRows.leadHours), near(fromRows.restoreHours)]);
+  expect([kept!.leads, kept!.restores, near(kept!.leadSeconds), near(kept!.restoreSeconds)], JSON.stringify(w))
+    .toEqual([fromRows.leads, fromRows.restores, near(fromRows.leadSeconds), near(fromRows.restoreSeconds)]);
   return kept!.leads + kept!.restores;
 }
 
@@ -438,11 +438,11 @@ describe('dora_pairs: the lead-time and time-to-restore pairs the ingest keeps w
       ingestStream(store, dir, 'events', { rotatedGraceMs: 0 });
       const source = new MirrorSource(store, { kind: 'sqlite' });
       const w = { streams: ['events'], since: T0 };
-      expect(source.pairs(w)).toEqual({ leads: 2, leadHours: 10 / 3600 + 3595 / 3600, restores: 1, restoreHours: 3591 / 3600 });
+      expect(source.pairs(w)).toEqual({ leads: 2, leadSeconds: 10 + 3595, restores: 1, restoreSeconds: 3591 });
       rmSync(`${live}.1`);
       pruneHistory(store, { dir });
       expect(store.pairsKept()).toEqual([]);
-      expect(source.pairs(w)).toEqual({ leads: 0, leadHours: 0, restores: 0, restoreHours: 0 });
+      expect(source.pairs(w)).toEqual({ leads: 0, leadSeconds: 0, restores: 0, restoreSeconds: 0 });
       const now = { now: T0 + D };
       expect(doraGrades(source, now)).toEqual(doraGrades(new ScanSource(dir), now));
     } finally {
@@ -616,7 +616,7 @@ describe('day_totals on PostgreSQL', () => {
     try {
       const [ofA, ofB] = [a, b].map((s) => new MirrorSource(s, { kind: 'postgres', host: s.host }));
       expect(a.pairsKept()).toEqual([expect.objectContaining({ issue: 7, lead_from: T0 + 5, fail_from: T0 + 65 })]);
-      expect(ofA!.pairs(w)).toEqual({ leads: 1, leadHours: 1, restores: 1, restoreHours: 3540 / 3600 });
+      expect(ofA!.pairs(w)).toEqual({ leads: 1, leadSeconds: 3600, restores: 1, restoreSeconds: 3540 });
       expect(ofB!.pairs(w)).toBeUndefined();
       expect(doraGrades(ofB!, now)).toEqual(doraGrades(ofA!, now));
       expect(doraGrades(ofA!, now)).toEqual(doraGrades(new ScanSource(dir), now));
@@ -626,7 +626,7 @@ describe('day_totals on PostgreSQL', () => {
     }
     const b2 = openPgStore(url2, { hostId: 'b' });
     try {
-      expect(new MirrorSource(b2, { kind: 'postgres', host: 'b' }).pairs(w)).toEqual({ leads: 1, leadHours: 1, restores: 1, restoreHours: 3540 / 3600 });
+      expect(new MirrorSource(b2, { kind: 'postgres', host: 'b' }).pairs(w)).toEqual({ leads: 1, leadSeconds: 3600, restores: 1, restoreSeconds: 3540 });
     } finally {
       b2.close();
     }

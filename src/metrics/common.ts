@@ -8,6 +8,8 @@ export { DAY_SECONDS as DAY, dayKey, isSuccess } from '../model/rules.js';
 
 /** Half up; the 1e-6 absorbs floating-point noise so any summation order rounds alike. */
 export const round2 = (x: number): number => Math.round(x * 100 + 1e-6) / 100;
+/** A whole number, half up, with round2's 1e-6: a mean on a half rounds the same whatever order its sum was added in. */
+export const round0 = (x: number): number => Math.round(x + 1e-6);
 export const percent = (part: number, whole: number): number => Math.round((part / whole) * 10_000) / 100;
 export const mean = (sum: number, n: number): number => (n === 0 ? 0 : sum / n);
 

@@ -21,12 +21,12 @@ const GRADES: Grade[] = ['Elite', 'High', 'Medium'];
 const atLeast = (v: number, b: number[]): Grade => GRADES[b.findIndex((t) => v >= t)] ?? 'Low';
 const below = (v: number, b: number[]): Grade => GRADES[b.findIndex((t) => v < t)] ?? 'Low';
 
-/** What a window's grades come from: its completions, and its lead-time and time-to-restore samples summed (hours). */
+/** What a window's grades come from: its completions, and its lead-time and time-to-restore samples summed (seconds). */
 export type DoraTally = PairTotals & { deploys: number; completions: number; failures: number };
 
 /** The tally of events already in the window, in log order (docs/metrics.md helper 4): what kept pairs must equal. */
 export function tallyEvents(events: NormalEvent[]): DoraTally {
-  const t: DoraTally = { deploys: 0, completions: 0, failures: 0, leads: 0, leadHours: 0, restores: 0, restoreHours: 0 };
+  const t: DoraTally = { deploys: 0, completions: 0, failures: 0, leads: 0, leadSeconds: 0, restores: 0, restoreSeconds: 0 };
   const lastStart = new Map<number, number>();
   const lastFailure = new Map<number, number>();
   for (const e of events) {
@@ -42,12 +42,12 @@ export function tallyEvents(events: NormalEvent[]): DoraTally {
       const start = lastStart.get(e.issue);
       if (start !== undefined && e.ts_epoch > start) {
         t.leads++;
-        t.leadHours += (e.ts_epoch - start) / 3600;
+        t.leadSeconds += e.ts_epoch - start;
       }
       const failedAt = lastFailure.get(e.issue);
       if (failedAt !== undefined && e.ts_epoch > failedAt) {
         t.restores++;
-        t.restoreHours += (e.ts_epoch - failedAt) / 3600;
+        t.restoreSeconds += e.ts_epoch - failedAt;
       }
       // A success ends the outage whether or not it came later (docs/metrics.md time to restore).
       lastFailure.delete(e.issue);
@@ -82,9 +82,9 @@ function tallyKept(src: EventSource, w: PairQuery): DoraTally | undefined {
 function gradeTally(t: DoraTally, period: number, bands: Bands, unrounded = false): DoraGrades {
   const shown = (x: number) => (unrounded ? x : round2(x));
   const freq = t.deploys / period;
-  const leadMean = mean(t.leadHours, t.leads);
+  const leadMean = mean(t.leadSeconds, t.leads) / 3600;
   const cfr = t.completions === 0 ? 0 : (t.failures / t.completions) * 100;
-  const mttrMean = mean(t.restoreHours, t.restores);
+  const mttrMean = mean(t.restoreSeconds, t.restores) / 3600;
   return {
     deploy_freq: { value: round2(freq), unit: 'per day', grade: atLeast(shown(freq), bands.deploy_freq) },
     lead_time: { value: round2(leadMean), unit: 'hours', grade: t.leads === 0 ? 'Low' : below(shown(leadMean), bands.lead_time) },

@@ -1,5 +1,5 @@
 import type { EventSource } from '../read/source.js';
-import { daysEnding, mean, percent, resolve, round2, sortedRecord, startOfDays, DAY, type MetricOptions } from './common.js';
+import { daysEnding, mean, percent, resolve, round0, round2, sortedRecord, startOfDays, DAY, type MetricOptions } from './common.js';
 import { doraGrades, type DoraGrades } from './dora.js';
 
 export interface MetricsHistory {
@@ -33,7 +33,7 @@ export function metricsHistory(src: EventSource, o: MetricOptions = {}): Metrics
   }
   const stageDurations = new Map<string, number>();
   for (const g of src.groups({ streams: r.streams, types: ['stage.completed'], upTo: r.now, by: ['stage'], sum: 'duration_s' })) {
-    if (g.keys[0] !== null) stageDurations.set(g.keys[0] as string, Math.round(mean(g.sum, g.count)));
+    if (g.keys[0] !== null) stageDurations.set(g.keys[0] as string, round0(mean(g.sum, g.count)));
   }
   const days = daysEnding(r.now, 7);
   const daily = new Map(days.map((d) => [d, { date: d, completed: 0, failed: 0 }]));
@@ -48,7 +48,7 @@ export function metricsHistory(src: EventSource, o: MetricOptions = {}): Metrics
   const completions = succeeded + failed;
   return {
     success_rate: completions === 0 ? 0 : percent(succeeded, completions),
-    avg_duration_s: Math.round(mean(successDuration, succeeded)),
+    avg_duration_s: round0(mean(successDuration, succeeded)),
     throughput_per_hour: round2(lastDay / 24),
     total_completed: succeeded,
     total_failed: failed,

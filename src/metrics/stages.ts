@@ -1,6 +1,6 @@
 import type { GroupRow } from '../model/query.js';
 import type { EventSource } from '../read/source.js';
-import { mean, resolve, round2, sortedRecord, DAY, type MetricOptions } from './common.js';
+import { mean, resolve, round0, round2, sortedRecord, DAY, type MetricOptions } from './common.js';
 
 export interface StagePerformance {
   stages: { name: string; avgDuration: number; minDuration: number; maxDuration: number; count: number; cost: number; trend: number }[];
@@ -26,12 +26,12 @@ export function stagePerformance(src: EventSource, o: MetricOptions = {}): Stage
     const [was, now] = [avg(older.get(name)), avg(newer.get(name))];
     return {
       name,
-      avgDuration: Math.round(overall),
+      avgDuration: round0(overall),
       minDuration: Math.min(...halves.map((g) => g.min!)),
       maxDuration: Math.max(...halves.map((g) => g.max!)),
       count: n,
       cost: round2(halves.reduce((a, g) => a + g.usd!, 0)),
-      trend: was === 0 ? 0 : Math.round(((now - was) / was) * 100),
+      trend: was === 0 ? 0 : round0(((now - was) / was) * 100),
     };
   });
   return { stages };
@@ -46,7 +46,7 @@ export function bottlenecks(src: EventSource, o: Omit<MetricOptions, 'period'> =
   const r = resolve(src, o, 7);
   const groups = src.groups({ streams: r.streams, types: ['stage.completed'], since: r.now - 7 * DAY, upTo: r.now, by: ['stage'], sum: 'duration_s' });
   const rows = groups.filter((g) => g.keys[0] !== null).map((g) => {
-    const avgDuration = Math.round(mean(g.sum, g.count));
+    const avgDuration = round0(mean(g.sum, g.count));
     const impact: 'high' | 'medium' | 'low' = avgDuration > 600 ? 'high' : avgDuration > 300 ? 'medium' : 'low';
     return { stage: g.keys[0] as string, avgDuration, count: g.count, impact };
   });

@@ -57,12 +57,17 @@ export interface PairQuery {
   upTo?: number;
 }
 
-/** DORA's samples in a window, summed: lead times and times to restore, in hours (docs/metrics.md helper 4). */
+/**
+ * DORA's samples in a window, summed: lead times and times to restore, in
+ * seconds (docs/metrics.md helper 4). Seconds, not hours: whole seconds add
+ * up exactly in any order, so a mean on a band's edge grades alike from
+ * every backend (an hour is no binary fraction).
+ */
 export interface PairTotals {
   leads: number;
-  leadHours: number;
+  leadSeconds: number;
   restores: number;
-  restoreHours: number;
+  restoreSeconds: number;
 }
 
 export interface FeedQuery {

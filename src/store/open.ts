@@ -153,8 +153,8 @@ export class SqliteStore extends StoreOps implements Store {
   pairTotals(q: Parameters<typeof pairTotalsSql>[0]): PairTotals | undefined {
     if (this.pairsPending()) return undefined;
     const s = pairTotalsSql(q, this.names);
-    const [streams, leads, leadHours, restores, restoreHours] = this.shape(s, 'raw').get(...s.params) as number[];
-    return streams! > 1 ? undefined : { leads: leads!, leadHours: leadHours!, restores: restores!, restoreHours: restoreHours! };
+    const [streams, leads, leadSeconds, restores, restoreSeconds] = this.shape(s, 'raw').get(...s.params) as number[];
+    return streams! > 1 ? undefined : { leads: leads!, leadSeconds: leadSeconds!, restores: restores!, restoreSeconds: restoreSeconds! };
   }
 
   /** Names the `type` codes of rows read from event_rows. */

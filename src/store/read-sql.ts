@@ -262,7 +262,7 @@ function rollupSql(q: GroupQuery, plan: GroupPlan, codes: NameCodes): Sql {
  * DORA's pair samples of a window (sql/009): the completions inside it whose
  * partner is inside it too. One row: how many of the streams hold pipeline
  * events at all (pairs are kept per stream, so more than one cannot answer),
- * then the leads, their hours summed, the restores and theirs.
+ * then the leads, their seconds summed, the restores and theirs.
  */
 export function pairTotalsSql(q: PairQuery, codes: NameCodes): Sql {
   const streams = oneOf('stream_id', codes.knownStreams(q.streams).map((s) => s.id));
@@ -270,9 +270,9 @@ export function pairTotalsSql(q: PairQuery, codes: NameCodes): Sql {
   const parts = [streams.sql];
   const params: unknown[] = [...streams.params, ...types.params, q.since, q.since, q.since, q.since, ...streams.params];
   timeBounds(parts, params, q.since, q.until, q.upTo);
-  const hours = (from: string) => `COUNT(CASE WHEN ${from} >= ? THEN 1 END), TOTAL(CASE WHEN ${from} >= ? THEN (ts_epoch - ${from}) / 3600.0 END)`;
+  const seconds = (from: string) => `COUNT(CASE WHEN ${from} >= ? THEN 1 END), TOTAL(CASE WHEN ${from} >= ? THEN ts_epoch - ${from} END)`;
   return {
-    sql: `SELECT (SELECT COUNT(DISTINCT stream_id) FROM all_totals WHERE ${streams.sql} AND ${types.sql} AND n > 0), ${hours('lead_from')}, ${hours('fail_from')}
+    sql: `SELECT (SELECT COUNT(DISTINCT stream_id) FROM all_totals WHERE ${streams.sql} AND ${types.sql} AND n > 0), ${seconds('lead_from')}, ${seconds('fail_from')}
       FROM dora_pairs WHERE ${parts.join(' AND ')}`,
     params,
   };

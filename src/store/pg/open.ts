@@ -346,8 +346,8 @@ export class PgStore extends StoreOps implements Store {
 
   pairTotals(q: Parameters<typeof pgPairTotalsSql>[0]): PairTotals | undefined {
     const s = pgPairTotalsSql(q);
-    const [streams, pending, leads, leadHours, restores, restoreHours] = this.pg.arrays(s.sql, s.params)[0] as number[];
-    return streams! > 1 || pending! > 0 ? undefined : { leads: leads!, leadHours: leadHours!, restores: restores!, restoreHours: restoreHours! };
+    const [streams, pending, leads, leadSeconds, restores, restoreSeconds] = this.pg.arrays(s.sql, s.params)[0] as number[];
+    return streams! > 1 || pending! > 0 ? undefined : { leads: leads!, leadSeconds: leadSeconds!, restores: restores!, restoreSeconds: restoreSeconds! };
   }
 
   // The query shapes of read-sql.ts, over every host or the one named in the query.

@@ -202,7 +202,7 @@ export function pgGroupsSql(q: GroupQuery & HostScope, inexact = false): Sql {
  * DORA's pair samples of a window (sql/pg/007), as ../read-sql.ts
  * pairTotalsSql: how many (host, stream) of the scope hold pipeline events
  * (pairs are kept per host and stream), how many of its hosts still have
- * theirs to fill, then the leads, their hours, the restores and theirs.
+ * theirs to fill, then the leads, their seconds, the restores and theirs.
  */
 export function pgPairTotalsSql(q: PairQuery & HostScope): Sql {
   const p = new Params();
@@ -211,14 +211,14 @@ export function pgPairTotalsSql(q: PairQuery & HostScope): Sql {
   const pending = ["key = 'pairs_pending'"];
   hostBound(pending, p, q.host);
   const since = p.add(q.since, '::float8');
-  const hours = (from: string) =>
-    `COUNT(*) FILTER (WHERE ${from} >= ${since}), COALESCE(SUM((ts_epoch - ${from}) / 3600) FILTER (WHERE ${from} >= ${since}), 0)`;
+  const seconds = (from: string) =>
+    `COUNT(*) FILTER (WHERE ${from} >= ${since}), COALESCE(SUM(ts_epoch - ${from}) FILTER (WHERE ${from} >= ${since}), 0)`;
   const inside = [`stream IN (${p.list(q.streams)})`];
   hostBound(inside, p, q.host);
   timeBounds(inside, p, q.since, q.until, q.upTo);
   return {
     sql: `SELECT (SELECT COUNT(*) FROM (SELECT DISTINCT host, stream FROM all_totals WHERE ${held.join(' AND ')}) s),
-      (SELECT COUNT(*) FROM meta WHERE ${pending.join(' AND ')}), ${hours('lead_from')}, ${hours('fail_from')}
+      (SELECT COUNT(*) FROM meta WHERE ${pending.join(' AND ')}), ${seconds('lead_from')}, ${seconds('fail_from')}
       FROM dora_pairs WHERE ${inside.join(' AND ')}`,
     params: p.values,
   };
