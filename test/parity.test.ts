@@ -177,6 +177,17 @@ describe('parity: every helper gives deep-equal results from SQLite and from the
     } finally {
       r.close();
     }
+    // A timeline whose range reaches a stage event with no ts and no date cannot show it, and says which, from either backend.
+    for (const source of ['sqlite', 'scan'] as const) {
+      const reader = createReader({ dir, source });
+      try {
+        expect(() => reader.timeline({ now: NOW, range: 3e9 })).toThrow(expect.objectContaining({
+          code: 'INVALID_EVENT', message: expect.stringMatching(/^the timeline cannot show the stage.started event of issue 1 at epoch -10000000000000: it has no `ts`/),
+        }));
+      } finally {
+        reader.close();
+      }
+    }
     const store = openStore(join(dir, 'mirror.db'));
     try {
       expect(verifyMirror(store, dir).ok).toBe(true);

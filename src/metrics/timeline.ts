@@ -1,5 +1,6 @@
 import type { EventSource } from '../read/source.js';
 import type { NormalEvent } from '../model/event.js';
+import { MirrorError } from '../errors.js';
 import { isoSecond, shownTs } from '../model/rules.js';
 import { hasIssue, positiveInteger, resolveNow } from './common.js';
 
@@ -28,11 +29,17 @@ const STAGE_TYPES = ['stage.started', 'stage.completed', 'stage.failed'];
 /**
  * The event's `ts` as written (ts_text holds it where it differs from the
  * epoch's second), or the ISO-8601 UTC second of its epoch when it has no
- * string `ts`. Past a Date's range there is no such second: it throws, as the
- * dashboard's `toISOString` does.
+ * string `ts`. Past a Date's range there is no such second: the answer
+ * fails, as the dashboard's `toISOString` does, but saying which event.
  */
 function tsOf(e: NormalEvent): string {
-  return e.ts_text !== null ? shownTs(e.ts_text) : (isoSecond(e.ts_epoch) ?? new Date(e.ts_epoch * 1000).toISOString());
+  if (e.ts_text !== null) return shownTs(e.ts_text);
+  const iso = isoSecond(e.ts_epoch);
+  if (iso === null) {
+    throw new MirrorError('INVALID_EVENT', `the timeline cannot show the ${e.type} event of issue ${e.issue} at epoch ${e.ts_epoch}: ` +
+      'it has no `ts` and its epoch is beyond the times a date can name (8,640,000,000,000 s either side of 1970); ask for a shorter range');
+  }
+  return iso;
 }
 
 /**
