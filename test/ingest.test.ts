@@ -176,7 +176,8 @@ describe('file identity', () => {
     copyFileSync(file, `${file}.1`);
     truncateSync(file, 0);
     appendFileSync(file, ev(4));
-    expect(ingestStream(store, dir, 'events').rows).toBe(2);
+    // Two files, though the pass that found the original truncated lists them again.
+    expect(ingestStream(store, dir, 'events')).toMatchObject({ rows: 2, files: 2 });
     expect(lines(store)).toEqual([1, 2, 3, 4].map((n) => ev(n).trimEnd()));
     expect(verifyMirror(store, dir).ok).toBe(true);
   });

@@ -83,11 +83,14 @@ export function ingestStream(
   listed?: StreamFile[],
 ): IngestTotals {
   const opts = resolveIngestOptions(options);
+  // Each file once, by its source, however many passes read it (a file renamed between two is still one).
+  const files = new Set<number>();
   try {
     // A generation that ended in this pass may live on in a copy the pass did not list (a copytruncate under way).
     for (let pass = 0; pass < 3; pass++) {
-      if (!ingestPass(store, dir, stream, pass === 0 && listed ? listed : streamFiles(dir, stream), opts, totals)) break;
+      if (!ingestPass(store, dir, stream, pass === 0 && listed ? listed : streamFiles(dir, stream), opts, totals, files)) break;
     }
+    totals.files += files.size;
   } catch (err) {
     const code = sqliteCode(err) ?? (err as NodeJS.ErrnoException)?.code;
     if (code !== 'SQLITE_FULL' && code !== 'ENOSPC') throw err;
@@ -175,7 +178,9 @@ function readOpenFile(store: Store, dir: string, file: OpenFile, olderRank: numb
 }
 
 /** One pass over the stream's files as listed; true when a generation ended and the files are worth listing again. */
-function ingestPass(store: Store, dir: string, stream: string, files: StreamFile[], opts: ResolvedIngestOptions, totals: IngestTotals): boolean {
+function ingestPass(
+  store: Store, dir: string, stream: string, files: StreamFile[], opts: ResolvedIngestOptions, totals: IngestTotals, counted: Set<number>,
+): boolean {
   const seen = new Set<number>();
   // Generations renamed out of the listing are older than every file in it, which may hold copies of their lines: first.
   // One stat per listed file serves both: which inodes the listing holds, and which files need no reading.
@@ -186,7 +191,7 @@ function ingestPass(store: Store, dir: string, stream: string, files: StreamFile
   for (const [i, f] of files.entries()) {
     const done = unchanged(store, f, stats[i]);
     if (done) {
-      totals.files++;
+      counted.add(done.id);
       seen.add(done.id);
       if (done.state === 'active') olderRank = done.rank;
       continue;
@@ -206,8 +211,8 @@ function ingestPass(store: Store, dir: string, stream: string, files: StreamFile
     }
     let kept = false;
     try {
-      totals.files++;
       const r = readOpenFile(store, dir, file, olderRank, opts, totals);
+      counted.add(r.id);
       seen.add(r.id);
       if (r.rank !== undefined) olderRank = r.rank;
       if (r.replaced) replaced = true;
