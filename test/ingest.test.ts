@@ -233,6 +233,25 @@ describe('file identity', () => {
     }
   });
 
+  it('a new file on the inode of an empty generation seen before keeps log order: the old source is placed again, not kept at its rank', () => {
+    const at = (n: number): string => line({ ts: '2026-02-10T00:00:00Z', ts_epoch: 1770681600, type: 'test.event', n });
+    const { dir, store, file } = setup();
+    writeFileSync(file, '');
+    ingestStream(store, dir, 'events'); // an empty generation: no row keeps its rank
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, at(1));
+    ingestStream(store, dir, 'events');
+    rmSync(`${file}.1`);
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, at(2));
+    // The new live file got the deleted empty file's inode, as filesystems reuse them.
+    const { ino } = statSync(file);
+    withSql(store.path, (db) => db.prepare('UPDATE sources SET ino = ? WHERE id = 1').run(ino));
+    ingestStream(store, dir, 'events', { rotatedGraceMs: 0 });
+    expect(lines(store)).toEqual([1, 2].map((n) => at(n).trimEnd()));
+    expect(verifyMirror(store, dir).ok).toBe(true);
+  });
+
   it('a copy of a file the mirror has not read yet (it was empty when first seen) is not read twice', () => {
     const { dir, store, file } = setup();
     writeFileSync(file, '');

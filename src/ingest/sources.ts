@@ -110,6 +110,20 @@ function copyRank(store: Store, file: OpenFile, src: SourceRow, parent: SourceRo
   return rank;
 }
 
+/**
+ * A source that has read nothing has no row to keep its rank, and its rank
+ * may be stale: an empty file the mirror saw whose inode a later file took
+ * over (after a rename or a replacement) is adopted with it. It is placed
+ * again as a new file would be when it sits below where its name puts it.
+ */
+function placeUnread(store: Store, file: OpenFile, src: SourceRow, olderRank: number | undefined): SourceRow {
+  const stale = file.rotation === 0 ? store.maxRank(file.stream) !== src.rank : olderRank !== undefined && src.rank <= olderRank;
+  if (!stale) return src;
+  const rank = rankFor(store, file, olderRank);
+  store.setRank(src.id, rank);
+  return { ...src, rank };
+}
+
 function insertSource(store: Store, file: OpenFile, olderRank: number | undefined): SourceRow {
   // What is read now, not what fstat said: the file may have been truncated since.
   const head = readHead(file.fd);
@@ -242,6 +256,7 @@ export function resolveSource(
     src = insertSource(store, file, olderRank);
   }
   if (src.state === 'active' && readNothing(src)) {
+    src = placeUnread(store, file, src, olderRank);
     const found = findHeld(store, cursor, src, st.size, (s) => intact(dir, s));
     if (found) src = { ...src, state: 'copy', copy_of: found.parent.id, held_at: found.shift, held_len: 0, rank: copyRank(store, file, src, found.parent) };
   }
