@@ -17,11 +17,11 @@ export function at(epoch: number, e: Record<string, unknown>): Record<string, un
 
 /**
  * Events of every kind the helpers read at epochs no date can name (a
- * microsecond count among them), at the edges of the days a date can name,
+ * microsecond count among them, and days no 64-bit integer holds), at the edges of the days a date can name,
  * and an hour before `now`; one issue per epoch.
  */
 export function undatedLog(now: number): Record<string, unknown>[] {
-  const epochs = [-1e13, DATED_EPOCHS[0] - 1, DATED_EPOCHS[0], DATED_EPOCHS[1] - H, DATED_EPOCHS[1], DATED_EPOCHS[1] + 0.5, 1.7e15, now - H];
+  const epochs = [-1e13, DATED_EPOCHS[0] - 1, DATED_EPOCHS[0], DATED_EPOCHS[1] - H, DATED_EPOCHS[1], DATED_EPOCHS[1] + 0.5, 1.7e15, 1e300, -1e300, now - H];
   return epochs.flatMap((ts_epoch, i) => [
     { ts_epoch, type: 'pipeline.started', issue: 1 + i },
     { ts_epoch, type: 'stage.started', stage: 'build', issue: 1 + i },

@@ -37,7 +37,7 @@ const eventArb = fc.record(
       { weight: 3, arbitrary: fc.integer({ min: -D, max: 5 * D }).map((s) => T0 + s) },
       { weight: 3, arbitrary: fc.integer({ min: -1, max: 5 }).chain((d) => fc.constantFrom(T0 + d * D, T0 + d * D - 1, T0 + d * D + 0.25)) },
       { weight: 3, arbitrary: fc.constant(0) },
-      { weight: 1, arbitrary: fc.constantFrom(-1e13, DATED_EPOCHS[0] - 1, DATED_EPOCHS[0], DATED_EPOCHS[1], DATED_EPOCHS[1] + 0.5, DATED_EPOCHS[1] + 1, 1.7e15) },
+      { weight: 1, arbitrary: fc.constantFrom(-1e300, -1e13, DATED_EPOCHS[0] - 1, DATED_EPOCHS[0], DATED_EPOCHS[1], DATED_EPOCHS[1] + 0.5, DATED_EPOCHS[1] + 1, 1.7e15, 1e300) },
     ),
     stage: fc.option(fc.constantFrom('build', 'test', '', '3:x'), { nil: undefined }),
     model: fc.option(fc.constantFrom('opus', 'haiku', ''), { nil: undefined }),
@@ -119,7 +119,11 @@ const ROLLUPS = ['day_totals', 'all_totals', 'issue_costs', 'dora_pairs'];
 /** The default prices, and a table that prices one model at nothing (its token-only events cost 0 and are skipped). */
 const PRICES: PriceTable[] = [DEFAULT_CONFIG, { prices: { opus: { input: 0, output: 0 }, haiku: { input: 1, output: 2 } }, fallbackModel: 'haiku' }];
 
-const bound = fc.option(fc.integer({ min: -2 * D, max: 7 * D }).chain((s) => fc.constantFrom(T0 + s, T0 + Math.round(s / D) * D)), { nil: undefined });
+// Mostly around T0; a few beyond the days a date can name, on either side.
+const bound = fc.option(fc.oneof(
+  { weight: 9, arbitrary: fc.integer({ min: -2 * D, max: 7 * D }).chain((s) => fc.constantFrom(T0 + s, T0 + Math.round(s / D) * D)) },
+  { weight: 1, arbitrary: fc.constantFrom(-1e14, DATED_EPOCHS[0] - D / 2, DATED_EPOCHS[1] + D / 2, 1e14) },
+), { nil: undefined });
 const groupArb = fc.record({
   types: fc.subarray(TYPES, { minLength: 1 }),
   since: bound,
@@ -213,16 +217,19 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
 
   it('events with no date (epoch 0, or beyond the days a date can name) are left out of a timed count with no start, from the rollups as from the rows', () => {
     const dir = tmp();
-    const epochs = [0, -1e13, DATED_EPOCHS[0] - 1, DATED_EPOCHS[0], T0, DATED_EPOCHS[1], DATED_EPOCHS[1] + 0.5, 1.7e15];
+    const epochs = [0, -1e300, -1e13, DATED_EPOCHS[0] - 1, DATED_EPOCHS[0], T0, DATED_EPOCHS[1], DATED_EPOCHS[1] + 0.5, 1.7e15, 1e300];
     writeFileSync(join(dir, 'events.jsonl'), epochs.map((at) => `{"type":"stage.completed","stage":"build","duration_s":1,"ts_epoch":${at}}\n`).join(''));
     const store = openStore(join(dir, 'mirror.db'));
     try {
       importAll(store, dir);
       const source = new MirrorSource(store, { kind: 'sqlite' });
+      const base = { streams: ['events'], types: ['stage.completed'], by: ['stage'] };
       for (const q of [
-        { streams: ['events'], types: ['stage.completed'], timed: true, by: ['stage'], sum: 'duration_s' },
-        { streams: ['events'], types: ['stage.completed'], timed: true, upTo: T0, by: ['stage'] },
-        { streams: ['events'], types: ['stage.completed'], timed: true, by: ['date'] },
+        { ...base, timed: true, sum: 'duration_s' },
+        { ...base, timed: true, upTo: T0 },
+        { ...base, timed: true, by: ['date'] },
+        // Windows reaching past those days, whose rollup cells hold each side as one day.
+        ...[{}, { since: -1e14, upTo: T0 }, { upTo: -1e14 }, { since: 1e14 }, { since: DATED_EPOCHS[0] - D / 2, until: 2e13 }].map((w) => ({ ...base, ...w })),
       ] as GroupQuery[]) {
         expect(rowsOf(source.groups(q)), JSON.stringify(q)).toEqual(rowsOf(groupEvents(source.events(q), q)));
       }

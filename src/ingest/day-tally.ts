@@ -1,5 +1,5 @@
 import type { NormalEvent } from '../model/event.js';
-import { dayNumber, isSuccess, PIPELINE_COMPLETED, PIPELINE_STARTED } from '../model/rules.js';
+import { rollupDay, isSuccess, PIPELINE_COMPLETED, PIPELINE_STARTED } from '../model/rules.js';
 import type { Store } from '../store/api.js';
 import type { DayTotal, IssueCost, PairRef } from '../store/rows.js';
 
@@ -27,7 +27,7 @@ export class DayTally {
       if (!p) this.pairs.set(e.issue, { stream: this.stream, issue: e.issue, from: e.ts_epoch });
       else if (e.ts_epoch < p.from) p.from = e.ts_epoch;
     }
-    const day = dayNumber(e.ts_epoch);
+    const day = rollupDay(e.ts_epoch);
     const ok = isSuccess(e) ? 1 : 0;
     const byStage = this.byType.get(e.type) ?? this.byType.set(e.type, new Map()).get(e.type)!;
     const byModel = byStage.get(e.stage) ?? byStage.set(e.stage, new Map()).get(e.stage)!;

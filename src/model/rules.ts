@@ -19,6 +19,17 @@ export const DATED_DAYS = [-100_000_000, 100_000_000] as const;
 /** The epochs a Date can hold, both included: from the first second of the first of those days to the first of the last. */
 export const DATED_EPOCHS = [DATED_DAYS[0] * DAY_SECONDS, DATED_DAYS[1] * DAY_SECONDS] as const;
 /**
+ * The day the rollups file an epoch under: its day number, each day past
+ * the ones a Date can name kept as the one just past them, so that a day is
+ * a number every engine holds (the day of 1e300 fits no 64-bit integer).
+ * Windows read those two days from the rows (store/day-plan.ts).
+ */
+export const ROLLUP_DAYS = [DATED_DAYS[0] - 1, DATED_DAYS[1] + 1] as const;
+export const rollupDay = (epoch: number): number => Math.min(ROLLUP_DAYS[1], Math.max(ROLLUP_DAYS[0], dayNumber(epoch)));
+/** The UTC day of an epoch as YYYY-MM-DD: the key of every per-day metric (an epoch with no date: its rollup day's `day n`). */
+export const dayKey = (epoch: number): string => dayKeyOf(rollupDay(epoch));
+
+/**
  * Whether an event has a date (docs/metrics.md): an epoch of 0 is no usable
  * time, and one outside DATED_EPOCHS (a microsecond count written as
  * seconds, say) is no time a date can name, so date-keyed helpers skip both.
@@ -47,8 +58,6 @@ export function dayKeyOf(n: number): string {
   }
   return key;
 }
-/** The UTC day of an epoch as YYYY-MM-DD: the key of every per-day metric. */
-export const dayKey = (epoch: number): string => dayKeyOf(dayNumber(epoch));
 
 const two = (n: number): string => (n < 10 ? `0${n}` : String(n));
 /** Day numbers of years 0000 to 9999, which a Date writes with four digits. */

@@ -1,5 +1,5 @@
 import type { GroupKey, GroupQuery } from '../model/query.js';
-import { DATED_EPOCHS, DAY_SECONDS } from '../model/rules.js';
+import { DATED_DAYS, DATED_EPOCHS, DAY_SECONDS } from '../model/rules.js';
 
 /** A window's time bounds, as the read queries state them (model/query.ts). */
 export interface Window {
@@ -42,11 +42,14 @@ export interface DayPlan {
 export function dayPlan(window: Window): DayPlan | undefined {
   const open = window.since === undefined;
   const w = window.timed ? datedPart(window) : window;
-  const from = w.since === undefined ? undefined : Math.ceil(w.since / DAY_SECONDS);
+  // A bounded window's whole days are days a Date can name: the rollups keep every other day of its side as one (rollupDay).
+  const from = w.since === undefined ? undefined : Math.max(Math.ceil(w.since / DAY_SECONDS), DATED_DAYS[0]);
   // Day d is whole when every epoch in it, all below (d + 1) * DAY_SECONDS, is inside both upper bounds.
   const ends = [w.until, w.upTo].filter((v) => v !== undefined).map((v) => Math.floor(v / DAY_SECONDS) - 1);
-  const to = ends.length > 0 ? Math.min(...ends) : undefined;
+  const to = ends.length > 0 ? Math.min(...ends, DATED_DAYS[1]) : undefined;
   if (from !== undefined && to !== undefined && from > to) return undefined;
+  // A window that ends before the first of those days or starts after the last holds part of a kept-as-one day at most.
+  if ((to !== undefined && to < DATED_DAYS[0]) || (from !== undefined && from > DATED_DAYS[1])) return undefined;
   const rows: Window[] = [];
   if (from !== undefined && w.since! < from * DAY_SECONDS) rows.push({ ...w, until: from * DAY_SECONDS });
   if (to !== undefined) {

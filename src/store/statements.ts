@@ -1,4 +1,4 @@
-import { DAY_SECONDS, PIPELINE_COMPLETED, PIPELINE_STARTED, SUCCESS } from '../model/rules.js';
+import { DAY_SECONDS, PIPELINE_COMPLETED, PIPELINE_STARTED, ROLLUP_DAYS, SUCCESS } from '../model/rules.js';
 import { EVENT_GROUP } from './api.js';
 import type { Database, Statement } from './sqlite-module.js';
 /**
@@ -18,7 +18,8 @@ const PRUNABLE = `WITH RECURSIVE held(id) AS (
   FROM sources s WHERE s.kind = 'jsonl' AND s.id NOT IN (SELECT id FROM held)`;
 
 /** An event's UTC day number and its success, as day_totals keys them (sql/006). */
-export const DAY_OF = (ts: string): string => `CAST(floor(${ts} / ${DAY_SECONDS}.0) AS INTEGER)`;
+/** model/rules.ts rollupDay in SQL. */
+export const DAY_OF = (ts: string): string => `CAST(MAX(${ROLLUP_DAYS[0]}, MIN(${ROLLUP_DAYS[1]}, floor(${ts} / ${DAY_SECONDS}.0))) AS INTEGER)`;
 export const OK_OF = (result: string): string => `CASE WHEN ${result} = '${SUCCESS}' THEN 1 ELSE 0 END`;
 
 /** A stream and a type by name, as day_totals and event_rows key them (no type is code 0). */
