@@ -172,18 +172,22 @@ export interface Run {
   end: RunEnd;
   /** Non-blank lines matched. */
   lines: number;
+  /** Of them, lines the parent holds as rejects. */
+  rejects: number;
 }
 
 /** Compares the file's lines with the lines `parent` holds, one by one, until they differ or either runs out. */
 export function walk(store: Store, cursor: LineCursor, from: number, parent: SourceRow, shift: number): Run {
   let pos = from;
   let lines = 0;
+  let rejects = 0;
+  const end = (how: RunEnd): Run => ({ held: pos, end: how, lines, rejects });
   let rows: HeldRow[] = [];
   let i = 0;
   let fetchedTo = shift + from;
   for (;;) {
     const expect = shift + pos;
-    if (expect >= parent.offset) return { held: pos, end: 'parent-end', lines };
+    if (expect >= parent.offset) return end('parent-end');
     while (i < rows.length && rows[i]!.offset < expect) i++;
     if (i >= rows.length && fetchedTo < parent.offset) {
       rows = heldRows(store, parent, expect, parent.offset);
@@ -192,13 +196,14 @@ export function walk(store: Store, cursor: LineCursor, from: number, parent: Sou
     }
     const row = rows[i];
     const l = cursor.at(pos);
-    if (!l) return { held: pos, end: 'file-end', lines };
+    if (!l) return end('file-end');
     if (row && row.offset === expect) {
-      if (!sameLine(l, row)) return { held: pos, end: 'mismatch', lines };
+      if (!sameLine(l, row)) return end('mismatch');
       lines++;
+      if (row.line === null) rejects++;
       i++;
     } else if (l.long || !isBlank(l.bytes!) || (row && row.offset < expect + (l.next - l.start))) {
-      return { held: pos, end: 'mismatch', lines };
+      return end('mismatch');
     }
     pos = l.next;
   }

@@ -69,7 +69,10 @@ export function verifyMirror(store: Store, dir: string, opts: { maxLineBytes?: n
           }
           continue;
         }
-        checkHeld(store, dir, f.name, new LineCursor(fd, st.size, maxLineBytes), src, add);
+        const held = checkHeld(store, dir, f.name, fd, st.size, maxLineBytes, src, add);
+        report.lines += held.lines;
+        report.events += held.lines - held.rejects;
+        report.rejects += held.rejects;
         if (src.state === 'copy') continue;
         verifySource(store, f.name, fd, src, maxLineBytes, report, add);
         // A live file's last line that its writer is still writing waits by design (docs/design.md#invariant-5): pending, not behind.
@@ -111,7 +114,7 @@ export function findDuplicates(store: Store, dir: string, maxLineBytes = DEFAULT
       try {
         const src = store.sourceByInode(stream, file.st.dev, file.st.ino);
         if (!src || !(src.state === 'copy' || continues(file.fd, file.st.size, src))) continue;
-        checkHeld(store, dir, f.name, new LineCursor(file.fd, file.st.size, maxLineBytes), src, (p) => {
+        checkHeld(store, dir, f.name, file.fd, file.st.size, maxLineBytes, src, (p) => {
           if (p.problem === 'duplicate') found.push(p);
         });
       } finally {
@@ -125,22 +128,28 @@ export function findDuplicates(store: Store, dir: string, maxLineBytes = DEFAULT
 /**
  * The generation's held prefix must still be the lines it holds, and its own
  * rows must not start with lines the mirror already holds from another
- * generation (what the ingest recognises, checked again).
+ * generation (what the ingest recognises, checked again). Returns the lines
+ * of the held prefix (and how many of them are rejects), which the file
+ * holds as surely as its own.
  */
-function checkHeld(store: Store, dir: string, path: string, cursor: LineCursor, src: SourceRow, add: (p: VerifyProblem) => void): void {
+function checkHeld(
+  store: Store, dir: string, path: string, fd: number, size: number, maxLineBytes: number, src: SourceRow, add: (p: VerifyProblem) => void,
+): { lines: number; rejects: number } {
   const parent = src.copy_of === null ? undefined : store.sourceById(src.copy_of);
-  if (parent && walk(store, cursor, 0, parent, src.held_at).held < src.held_len) {
+  const held = parent ? walk(store, new LineCursor(fd, Math.min(size, src.held_len), maxLineBytes), 0, parent, src.held_at) : undefined;
+  if (parent && held!.held < src.held_len) {
     add({ path, offset: 0, problem: 'changed', detail: `the first ${src.held_len} bytes are no longer the lines of ${parent.path} they were taken for` });
-    return;
+    return { lines: 0, rejects: 0 };
   }
+  const counted = { lines: held?.lines ?? 0, rejects: held?.rejects ?? 0 };
   const below = src.held_len > 0 ? store.ownRowBelow(src.id, src.held_len) : undefined;
   if (below !== undefined) {
     add({ path, offset: below, problem: 'duplicate', detail: `a row for a line this file holds from ${parent?.path ?? 'an earlier generation'}` });
   }
   // A generation that continues another has each own line checked against it where it is read (verifySource).
-  if (src.state === 'copy' || parent) return;
-  const dup = findHeld(store, cursor, src, Number.MAX_SAFE_INTEGER, (s) => intact(dir, s));
-  if (!dup || dup.run.lines === 0) return;
+  if (src.state === 'copy' || parent) return counted;
+  const dup = findHeld(store, new LineCursor(fd, size, maxLineBytes), src, Number.MAX_SAFE_INTEGER, (s) => intact(dir, s));
+  if (!dup || dup.run.lines === 0) return counted;
   add({
     path,
     offset: 0,
@@ -148,6 +157,7 @@ function checkHeld(store: Store, dir: string, path: string, cursor: LineCursor, 
     detail: `${dup.run.lines} lines (bytes 0-${dup.run.held}) are mirrored twice: also held from ${dup.parent.path} ` +
       `(generation ${dup.parent.generation}) at offset ${dup.shift}`,
   });
+  return counted;
 }
 
 const COLUMNS: readonly (keyof EventFields)[] = [
