@@ -96,30 +96,23 @@ function rankFor(store: Store, file: OpenFile, olderRank: number | undefined): n
 }
 
 /**
- * A rotated copy's own lines were written after the lines it holds of its
- * parent and before anything newer than the parent: a copytruncate copy is
- * listed (and ranked) before the live file it copied has been seen
- * truncated, which would sort its lines before the parent's at equal times.
- * Called while the copy has no rows, so no row keeps the old rank.
+ * Places a source that has read nothing, which no row ties to its rank yet.
+ * A rotated copy goes right after the generation it copies: its own lines
+ * were written after the ones it holds and before anything newer, but a
+ * copytruncate copy is listed (and ranked) before the live file it copied
+ * has been seen truncated. Any other goes where its name puts it when it
+ * sits below that: an empty file the mirror saw whose inode a later file
+ * took over is adopted with its old rank.
  */
-function copyRank(store: Store, file: OpenFile, src: SourceRow, parent: SourceRow): number {
-  if (file.rotation === 0) return src.rank;
-  const next = store.nextRank(file.stream, parent.rank, src.id);
-  const rank = next === null ? parent.rank + 1 : (parent.rank + next) / 2;
-  if (rank !== src.rank) store.setRank(src.id, rank);
-  return rank;
-}
-
-/**
- * A source that has read nothing has no row to keep its rank, and its rank
- * may be stale: an empty file the mirror saw whose inode a later file took
- * over (after a rename or a replacement) is adopted with it. It is placed
- * again as a new file would be when it sits below where its name puts it.
- */
-function placeUnread(store: Store, file: OpenFile, src: SourceRow, olderRank: number | undefined): SourceRow {
-  const stale = file.rotation === 0 ? store.maxRank(file.stream) !== src.rank : olderRank !== undefined && src.rank <= olderRank;
-  if (!stale) return src;
-  const rank = rankFor(store, file, olderRank);
+function placeUnread(store: Store, file: OpenFile, src: SourceRow, olderRank: number | undefined, parent: SourceRow | undefined): SourceRow {
+  let rank = src.rank;
+  if (parent && file.rotation > 0) {
+    const next = store.nextRank(file.stream, parent.rank, src.id);
+    rank = next === null ? parent.rank + 1 : (parent.rank + next) / 2;
+  } else if (file.rotation === 0 ? store.maxRank(file.stream) !== src.rank : olderRank !== undefined && src.rank <= olderRank) {
+    rank = rankFor(store, file, olderRank);
+  }
+  if (rank === src.rank) return src;
   store.setRank(src.id, rank);
   return { ...src, rank };
 }
@@ -256,9 +249,9 @@ export function resolveSource(
     src = insertSource(store, file, olderRank);
   }
   if (src.state === 'active' && readNothing(src)) {
-    src = placeUnread(store, file, src, olderRank);
     const found = findHeld(store, cursor, src, st.size, (s) => intact(dir, s));
-    if (found) src = { ...src, state: 'copy', copy_of: found.parent.id, held_at: found.shift, held_len: 0, rank: copyRank(store, file, src, found.parent) };
+    src = placeUnread(store, file, src, olderRank, found?.parent);
+    if (found) src = { ...src, state: 'copy', copy_of: found.parent.id, held_at: found.shift, held_len: 0 };
   }
   if (src.state === 'copy') {
     src = follow(store, dir, file, src, cursor, opts.read);
