@@ -34,13 +34,10 @@ export interface DayPlan {
   skipDayZero: boolean;
   /** The rest of the window, each part with the window's own filters. */
   rows: Window[];
-  /** The window has no start of its own (its `from` is at most the first dated day). */
-  open: boolean;
 }
 
 /** The plan for window `w`, or undefined when it holds no whole day (the rows answer alone). */
 export function dayPlan(window: Window): DayPlan | undefined {
-  const open = window.since === undefined;
   const w = window.timed ? datedPart(window) : window;
   // A bounded window's whole days are days a Date can name: the rollups keep every other day of its side as one (rollupDay).
   const from = w.since === undefined ? undefined : Math.max(Math.ceil(w.since / DAY_SECONDS), DATED_DAYS[0]);
@@ -59,7 +56,7 @@ export function dayPlan(window: Window): DayPlan | undefined {
   }
   const skipDayZero = Boolean(w.timed) && (from === undefined || from <= 0) && (to === undefined || to >= 0);
   if (skipDayZero) rows.push({ ...w, since: 0, until: DAY_SECONDS });
-  return { from, to, skipDayZero, rows, open };
+  return { from, to, skipDayZero, rows };
 }
 
 /** A timed window within the dated epochs, so that its whole days leave out the rollups' cells of days no Date can name. */
@@ -112,7 +109,7 @@ export function groupPlan(q: GroupQuery): GroupPlan | undefined {
   const plan = dayPlan(q);
   if (!plan) return undefined;
   if (q.by.every((k) => DAY_KEYS.has(k))) {
-    return { ...plan, table: 'day_totals', allTime: plan.open && q.sum !== 'cost' && !q.stats && !q.by.includes('date') };
+    return { ...plan, table: 'day_totals', allTime: q.since === undefined && q.sum !== 'cost' && !q.stats && !q.by.includes('date') };
   }
   if (q.sum === 'cost' && q.by.every((k) => ISSUE_KEYS.has(k))) return { ...plan, table: 'issue_costs', allTime: false };
   return undefined;

@@ -17,8 +17,7 @@ const PRUNABLE = `WITH RECURSIVE held(id) AS (
     (SELECT MAX(l.ts_epoch) FROM lines l WHERE l.source_id = s.id) AS newest
   FROM sources s WHERE s.kind = 'jsonl' AND s.id NOT IN (SELECT id FROM held)`;
 
-/** An event's UTC day number and its success, as day_totals keys them (sql/006). */
-/** model/rules.ts rollupDay in SQL. */
+/** An event's UTC day number (model/rules.ts rollupDay) and its success, as day_totals keys them (sql/006). */
 export const DAY_OF = (ts: string): string => `CAST(MAX(${ROLLUP_DAYS[0]}, MIN(${ROLLUP_DAYS[1]}, floor(${ts} / ${DAY_SECONDS}.0))) AS INTEGER)`;
 export const OK_OF = (result: string): string => `CASE WHEN ${result} = '${SUCCESS}' THEN 1 ELSE 0 END`;
 

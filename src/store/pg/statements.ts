@@ -1,8 +1,11 @@
 import { DAY_SECONDS, PIPELINE_COMPLETED, PIPELINE_STARTED, ROLLUP_DAYS, SUCCESS } from '../../model/rules.js';
 import type { SqlName } from '../statements.js';
 
-/** An event's UTC day number and its success, as day_totals keys them (sql/pg/003). */
-/** model/rules.ts rollupDay in SQL: clamped before the cast, which a day past 2^63 would fail. */
+/**
+ * An event's UTC day number (model/rules.ts rollupDay, clamped before the
+ * cast, which a day past 2^63 would fail) and its success, as day_totals
+ * keys them (sql/pg/003).
+ */
 export const PG_DAY_OF = `GREATEST(${ROLLUP_DAYS[0]}, LEAST(${ROLLUP_DAYS[1]}, floor(ts_epoch / ${DAY_SECONDS})))::bigint`;
 export const PG_OK_OF = `CASE WHEN result = '${SUCCESS}' THEN 1 ELSE 0 END`;
 
