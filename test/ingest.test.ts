@@ -13,6 +13,8 @@ import { FIXTURES, tmp, withSql } from './helpers.js';
 const line = (o: Record<string, unknown>): string => `${JSON.stringify(o)}\n`;
 const ev = (n: number, extra: Record<string, unknown> = {}): string =>
   line({ ts: '2026-02-10T00:00:00Z', ts_epoch: 1770681600 + n, type: 'test.event', n, ...extra });
+/** Event n, all at the same time: only log order tells them apart. */
+const tied = (n: number): string => line({ ts: '2026-02-10T00:00:00Z', ts_epoch: 1770681600, type: 'test.event', n });
 
 function setup(): { dir: string; store: Store; file: string } {
   const dir = tmp();
@@ -218,38 +220,36 @@ describe('file identity', () => {
   });
 
   it('copytruncate keeps log order at equal times: the copy lines sort after the lines it holds and before the new generation', () => {
-    const at = (n: number): string => line({ ts: '2026-02-10T00:00:00Z', ts_epoch: 1770681600, type: 'test.event', n });
     for (const listedFirst of [false, true]) {
       const { dir, store, file } = setup();
-      writeFileSync(file, at(1));
+      writeFileSync(file, tied(1));
       ingestStream(store, dir, 'events');
-      appendFileSync(file, at(2)); // read only from the copy
+      appendFileSync(file, tied(2)); // read only from the copy
       copyFileSync(file, `${file}.1`);
       truncateSync(file, 0);
-      appendFileSync(file, at(3));
+      appendFileSync(file, tied(3));
       if (listedFirst) resolveLive(store, dir, file); // a pass that saw the truncate before the copy
       ingestStream(store, dir, 'events');
-      expect(lines(store), `listed first: ${listedFirst}`).toEqual([1, 2, 3].map((n) => at(n).trimEnd()));
+      expect(lines(store), `listed first: ${listedFirst}`).toEqual([1, 2, 3].map((n) => tied(n).trimEnd()));
       expect(verifyMirror(store, dir).ok).toBe(true);
     }
   });
 
   it('a new file on the inode of an empty generation seen before keeps log order: the old source is placed again, not kept at its rank', () => {
-    const at = (n: number): string => line({ ts: '2026-02-10T00:00:00Z', ts_epoch: 1770681600, type: 'test.event', n });
     const { dir, store, file } = setup();
     writeFileSync(file, '');
     ingestStream(store, dir, 'events'); // an empty generation: no row keeps its rank
     renameSync(file, `${file}.1`);
-    writeFileSync(file, at(1));
+    writeFileSync(file, tied(1));
     ingestStream(store, dir, 'events');
     rmSync(`${file}.1`);
     renameSync(file, `${file}.1`);
-    writeFileSync(file, at(2));
+    writeFileSync(file, tied(2));
     // The new live file got the deleted empty file's inode, as filesystems reuse them.
     const { ino } = statSync(file);
     withSql(store.path, (db) => db.prepare('UPDATE sources SET ino = ? WHERE id = 1').run(ino));
     ingestStream(store, dir, 'events', { rotatedGraceMs: 0 });
-    expect(lines(store)).toEqual([1, 2].map((n) => at(n).trimEnd()));
+    expect(lines(store)).toEqual([1, 2].map((n) => tied(n).trimEnd()));
     expect(verifyMirror(store, dir).ok).toBe(true);
   });
 
