@@ -79,6 +79,13 @@ export interface ScalingResult {
 
 const DAYS_1Y = 365;
 const DAYS_3Y = 3 * 365;
+/**
+ * Pipelines per issue: issues open and close as a tracker's do, so one
+ * issue's events are the same on every log. With the generator's default
+ * pool (400 issues for the whole span) issue events would grow with the log,
+ * which no real tracker's issue does.
+ */
+const ISSUE_LIFE = 5;
 const RUNS = 5;
 /** Issue #24's goals. */
 const SQLITE_MS = 20;
@@ -131,14 +138,14 @@ export async function scaling(o: ScalingOptions): Promise<ScalingResult> {
     ['3y', o.base * 3, DAYS_3Y],
   ];
   const logs: ScalingLog[] = specs.map(([label, lines, days]) => {
-    const dir = join(cache, `log-${lines}-${days}d-seed1-end${o.end}-3files-gen${genCode}`);
+    const dir = join(cache, `log-${lines}-${days}d-seed1-end${o.end}-3files-life${ISSUE_LIFE}-gen${genCode}`);
     let generatedMs: number | undefined;
     if (!existsSync(dir)) {
       o.log(`scaling: generating ${lines} lines over ${days} days into ${dir}`);
       const t = performance.now();
       const tmp = `${dir}.tmp`;
       rmSync(tmp, { recursive: true, force: true });
-      generateLog({ dir: tmp, lines, days, linesPerFile: Math.ceil(lines / 3), seed: 1, endEpoch: o.end });
+      generateLog({ dir: tmp, lines, days, linesPerFile: Math.ceil(lines / 3), seed: 1, endEpoch: o.end, issueLife: ISSUE_LIFE });
       renameSync(tmp, dir);
       generatedMs = performance.now() - t;
       // Logs of the same shape made by an older generator.
