@@ -390,18 +390,22 @@ describe('revised rules: as of now, periods, where costs are read', () => {
     ]);
   });
 
-  it('a period is a whole number of days >= 1: 0, negative and fractional ones are refused, never NaN', () => {
+  it('a period is a whole number of days from 1 to a century: 0, negative, fractional and longer ones are refused, never NaN', () => {
     const r = createReader({ dir: writeLog([completed(NOW - H, 1)]), source: 'scan' });
-    for (const period of [0, -7, 1.5, Number.NaN]) {
-      for (const call of [() => r.doraGrades({ now: NOW, period }), () => r.costTrend({ now: NOW, period }), () => r.stagePerformance({ now: NOW, period })]) {
-        expect(call).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^period \(days\) must be a whole number of at least 1, got/) }));
+    for (const period of [0, -7, 1.5, Number.NaN, 36_501, 1e8]) {
+      for (const call of [() => r.doraGrades({ now: NOW, period }), () => r.costTrend({ now: NOW, period }), () => r.doraTrend({ now: NOW, period }),
+        () => r.throughputTrend({ now: NOW, period }), () => r.stagePerformance({ now: NOW, period })]) {
+        expect(call).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^period \(days\) must be a whole number from 1 to 36500, got/) }));
       }
     }
+    // A century is still an answer: one zero-filled entry per day.
+    expect(r.throughputTrend({ now: NOW, period: 36_500 }).daily).toHaveLength(36_500);
     expect(() => r.doraGrades({ now: Number.NaN })).toThrow(/now must be epoch seconds/);
     const out = cli(['--dir', writeLog([completed(NOW - H, 1)]), 'metrics', 'dora', '--period', '0', '--json']);
     expect(out.code).toBe(1);
-    expect(out.json.error.message).toMatch(/^--period takes a whole number of at least 1, got "0"/);
-    expect(cli(['--dir', writeLog([]), 'metrics', 'dora', '--period', '-3']).stderr).toMatch(/--period takes a whole number of at least 1, got "-3"/);
+    expect(out.json.error.message).toMatch(/^--period takes a whole number from 1 to 36500, got "0"/);
+    expect(cli(['--dir', writeLog([]), 'metrics', 'dora', '--period', '-3']).stderr).toMatch(/--period takes a whole number from 1 to 36500, got "-3"/);
+    expect(cli(['--dir', writeLog([]), 'metrics', 'cost-trend', '--period', '100000000']).stderr).toMatch(/--period takes a whole number from 1 to 36500, got "100000000"/);
   });
 
   it('a mean of exactly half a second rounds up from SQLite and the scan alike, whatever order its durations are added in', () => {

@@ -2,9 +2,9 @@ import { MirrorError } from '../errors.js';
 import type { NormalEvent } from '../model/event.js';
 import type { EventSource } from '../read/source.js';
 import { DEFAULT_CONFIG, type MetricsConfig } from './config.js';
-import { DATED_EPOCHS, DAY_SECONDS as DAY, dayKey } from '../model/rules.js';
+import { DATED_EPOCHS, DAY_SECONDS as DAY, dayKey, MAX_PERIOD_DAYS } from '../model/rules.js';
 
-export { DAY_SECONDS as DAY, dayKey, isSuccess } from '../model/rules.js';
+export { DAY_SECONDS as DAY, dayKey, isSuccess, MAX_PERIOD_DAYS } from '../model/rules.js';
 
 /** Half up; the 1e-6 absorbs floating-point noise so any summation order rounds alike. */
 export const round2 = (x: number): number => Math.round(x * 100 + 1e-6) / 100;
@@ -46,11 +46,11 @@ export function resolveNow(now: number | undefined): number {
   return now;
 }
 
-/** A whole number >= 1 (a period in days, a range in hours), never NaN or 0 downstream. */
-export function positiveInteger(name: string, v: number | undefined, fallback: number): number {
+/** A whole number from 1 to max (a period in days, a range in hours), never NaN or 0 downstream. */
+export function positiveInteger(name: string, v: number | undefined, fallback: number, max: number): number {
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new MirrorError('INVALID_ARGUMENT', `${name} must be a whole number of at least 1, got ${JSON.stringify(v) ?? String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
+    throw new MirrorError('INVALID_ARGUMENT', `${name} must be a whole number from 1 to ${max}, got ${JSON.stringify(v) ?? String(v)}`);
   }
   return v;
 }
@@ -59,7 +59,7 @@ export function resolve(src: EventSource, o: MetricOptions, defaultPeriod: numbe
   return {
     src,
     now: resolveNow(o.now),
-    period: positiveInteger('period (days)', o.period, defaultPeriod),
+    period: positiveInteger('period (days)', o.period, defaultPeriod, MAX_PERIOD_DAYS),
     streams: o.streams ?? ['events'],
     config: o.config ?? DEFAULT_CONFIG,
   };

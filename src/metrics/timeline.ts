@@ -2,7 +2,7 @@ import type { EventSource } from '../read/source.js';
 import type { NormalEvent } from '../model/event.js';
 import { MirrorError } from '../errors.js';
 import { isoSecond, shownTs } from '../model/rules.js';
-import { hasIssue, positiveInteger, resolveNow } from './common.js';
+import { hasIssue, MAX_PERIOD_DAYS, positiveInteger, resolveNow } from './common.js';
 
 export interface TimelineOptions {
   /** Epoch seconds (default: now). */
@@ -49,7 +49,7 @@ function tsOf(e: NormalEvent): string {
  */
 export function timeline(src: EventSource, o: TimelineOptions = {}): Timeline {
   const now = resolveNow(o.now);
-  const range = positiveInteger('range (hours)', o.range, 24);
+  const range = positiveInteger('range (hours)', o.range, 24, MAX_PERIOD_DAYS * 24);
   const window = { streams: o.streams ?? ['events'], since: now - range * 3600, upTo: now };
   // Only an issue with a segment has an entry: the answer's issues.
   const segments = new Map<number, Segment[]>();

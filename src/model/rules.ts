@@ -12,6 +12,12 @@ export const SUCCESS = 'success';
 export const isSuccess = (e: Pick<NormalEvent, 'result'>): boolean => e.result === SUCCESS;
 
 export const DAY_SECONDS = 86_400;
+/**
+ * The longest window a helper takes, in days: a century. A trend has an entry
+ * per day (or week) of its window, so a longer one only makes the answer
+ * huge; every log fits inside it.
+ */
+export const MAX_PERIOD_DAYS = 36_500;
 /** The UTC day number of an epoch (days since 1970-01-01). */
 export const dayNumber = (epoch: number): number => Math.floor(epoch / DAY_SECONDS);
 /** The days a Date can name, 100,000,000 each side of 1970-01-01: an epoch outside them has no date. */

@@ -1,4 +1,5 @@
 import { MirrorError } from '../errors.js';
+import { MAX_PERIOD_DAYS } from '../model/rules.js';
 import { parseTime } from '../values.js';
 import { HttpError } from './http-error.js';
 
@@ -7,8 +8,6 @@ export const MAX_URL_BYTES = 2048;
 /** Parameters per request, and bytes per value: dashboards send a handful of short ones. */
 export const MAX_PARAMS = 16;
 export const MAX_VALUE_BYTES = 256;
-/** A century: beyond it a window is only a way to make the server work. */
-const MAX_PERIOD_DAYS = 36_500;
 
 const bad = (message: string): MirrorError => new MirrorError('INVALID_ARGUMENT', message);
 

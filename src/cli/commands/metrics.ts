@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { MirrorError } from '../../errors.js';
 import { METRIC_KEYS, METRIC_LABELS, METRIC_NAMES } from '../../api/metric-names.js';
 import { action } from '../context.js';
+import { MAX_PERIOD_DAYS } from '../../model/rules.js';
 
 
 /** A duration: 500ms, 5s, 2m, 1h, or plain seconds. */
@@ -28,11 +29,11 @@ export function register(program: Command): void {
     .command('metrics')
     .description(`dashboard metrics (docs/metrics.md): ${METRIC_NAMES.join(', ')}`)
     .argument('<name>', METRIC_KEYS.map((k) => `${METRIC_LABELS[k].name}: ${METRIC_LABELS[k].help}`).join('; '))
-    .option('--period <days>', 'window in days (each metric has its default)', parseIntOption('--period', 1))
+    .option('--period <days>', 'window in days (each metric has its default)', parseIntOption('--period', 1, MAX_PERIOD_DAYS))
     .option('--now <when>', 'evaluate as of this time: epoch seconds or ISO date (default: now)', parseTime('--now'))
     .option('--stream <name...>', 'streams to read (default events; cost-today reads costs)')
     .option('--grade-unrounded', 'DORA: grade the unrounded values (default: the value as shown, as the dashboard does)')
-    .option('--range <hours>', 'timeline: hours before --now (default 24)', parseIntOption('--range'))
+    .option('--range <hours>', 'timeline: hours before --now (default 24)', parseIntOption('--range', 1, MAX_PERIOD_DAYS * 24))
     .option('--source <kind>', 'auto | sqlite | scan', 'auto')
     .option('--from-host <id>', 'with a postgres:// --db: only the events of this host (default: every host)')
     // --host was this filter's first name; it also names serve's bind address, so it is kept only as a hidden alias.
