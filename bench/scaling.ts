@@ -186,6 +186,10 @@ export async function scaling(o: ScalingOptions): Promise<ScalingResult> {
 
   // ---- SQLite
   if (o.engines.includes('sqlite')) {
+    // Mirrors of logs that are gone (a generator change replaced them): nothing will ask for them again.
+    for (const e of readdirSync(cache)) {
+      if (e.startsWith('sqlite-') && !logs.some((l) => e.startsWith(`sqlite-${logKey(l)}-`))) rmSync(join(cache, e), { force: true });
+    }
     const dbs = logs.map((l) => {
       const db = join(cache, `sqlite-${logKey(l)}-mirror${mirrorCode}.db`);
       const meta = `${db}.json`;
@@ -232,10 +236,16 @@ export async function scaling(o: ScalingOptions): Promise<ScalingResult> {
         return u.toString();
       };
       const urls: string[] = [];
+      // Named by the log and the mirror code: jm_scale_<log digest>_<code digest>.
+      const prefixOf = (l: ScalingLog) => `jm_scale_${createHash('sha256').update(logKey(l)).digest('hex').slice(0, 10)}_`;
       try {
+        if (cluster) {
+          // The kept cluster's mirrors of logs that are gone; a server of --pg-url may hold other runs' and is left alone.
+          const all = await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'jm\\_scale\\_%'");
+          for (const r of all.rows) if (!logs.some((l) => r.datname.startsWith(prefixOf(l)))) await admin.query(`DROP DATABASE ${r.datname}`);
+        }
         for (const l of logs) {
-          // Named by the log and the mirror code: jm_scale_<log digest>_<code digest>.
-          const prefix = `jm_scale_${createHash('sha256').update(logKey(l)).digest('hex').slice(0, 10)}_`;
+          const prefix = prefixOf(l);
           const name = `${prefix}${mirrorCode}`;
           const found = await admin.query<{ datname: string; meta: string | null }>(
             "SELECT datname, shobj_description(oid, 'pg_database') AS meta FROM pg_database WHERE datname LIKE $1", [`${prefix}%`]);
