@@ -13,12 +13,12 @@ export function parseTime(name: string) {
   };
 }
 
-/** A whole number, at least `min` (0 unless told). */
-export function parseIntOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
-  const range = max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : min > 0 ? ` of at least ${min}` : '';
+/** A whole number, at least `min` (0 unless told) and, when told, at most `max`. */
+export function parseIntOption(name: string, min = 0, max?: number) {
+  const range = max !== undefined ? ` from ${min} to ${max}` : min > 0 ? ` of at least ${min}` : '';
   return (value: string): number => {
     const n = value.trim() === '' ? Number.NaN : Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) {
+    if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) {
       throw new MirrorError('INVALID_ARGUMENT', `${name} takes a whole number${range}, got "${value}"`);
     }
     return n;

@@ -87,6 +87,10 @@ describe('serve: status, health, errors', () => {
       expect(r.json.error.code, path).toMatch(/^[A-Z_]+$/);
       expect(typeof r.json.error.message).toBe('string');
     }
+    // The library's and the CLI's words for a window past a century, and the value as it was sent.
+    expect((await get(s.url, '/api/metrics/dora?period=36501')).json.error.message).toBe('period takes a whole number from 1 to 36500, got "36501"');
+    expect((await get(s.url, '/api/timeline?range=876001h')).json.error.message).toBe('range takes a whole number from 1 to 876000, got "876001h"');
+    expect((await get(s.url, `/api/timeline?range=876000h&now=${NOW}`)).status).toBe(200);
     for (const path of ['/api/nope', '/api/metrics', '/api/events/', '/nope.html', '/api/metrics/dora/extra']) {
       const r = await get(s.url, path);
       expect(r.status, path).toBe(404);

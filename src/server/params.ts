@@ -51,14 +51,15 @@ export class Query {
   }
 
   /**
-   * A number, passed on for the helper to check (docs/metrics.md: a window is a
-   * whole number >= 1); bounded here, as a huge window is a lot of work.
+   * A number, passed on for the helper to check (docs/metrics.md: a window is
+   * a whole number from 1 to a century); refused here when it is no number or
+   * past the century, as a huge window is a lot of work. `text` is the value
+   * as written, `v` the number in it.
    */
-  bounded(name: string, max: number, v = this.string(name)): number | undefined {
-    if (v === undefined) return undefined;
+  bounded(name: string, max: number, text = this.string(name), v = text): number | undefined {
+    if (text === undefined || v === undefined) return undefined;
     const n = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : Number.NaN;
-    if (Number.isNaN(n)) throw bad(`${name} takes a whole number, got "${v}"`);
-    if (n > max) throw bad(`${name} is at most ${max}, got "${v}"`);
+    if (Number.isNaN(n) || n > max) throw bad(`${name} takes a whole number from 1 to ${max}, got "${text}"`);
     return n;
   }
 
@@ -86,6 +87,7 @@ export class Query {
 
   /** Timeline range: hours as Shipwright writes them (`24h`) or a bare number. */
   hours(name: string): number | undefined {
-    return this.bounded(name, MAX_PERIOD_DAYS * 24, this.string(name)?.replace(/h$/, ''));
+    const text = this.string(name);
+    return this.bounded(name, MAX_PERIOD_DAYS * 24, text, text?.replace(/h$/, ''));
   }
 }
