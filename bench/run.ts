@@ -29,7 +29,7 @@ import { issueEvents } from '../src/metrics/issue-events.js';
 import type { EventSource } from '../src/read/source.js';
 import { table } from '../src/cli/format.js';
 import { runtimeLeg, type RuntimeLeg } from './bun-leg.js';
-import { readerHelpers } from './helper-cases.js';
+import { assertFound, readerHelpers } from './helper-cases.js';
 import { parseCount, scaling, scalingLogsTable, scalingRows, scalingTable, type Engine, type ScalingResult } from './scaling.js';
 import { bareImportLoop, bareParseLoop, rawDualWriteLoop, streamPaths, WholeFileSource } from './baselines.js';
 import { generateShipwrightShaped } from './shipwright-shape.js';
@@ -655,6 +655,7 @@ if (want('pg')) {
     const fleet = createReader({ dir: logs, db: url });
     const lite = createReader({ dir: logs, db: liteDb, source: 'sqlite' });
     for (const [name, fn] of helpers) {
+      assertFound(name, fn(fleet));
       const p = measure(3 + o.runs, () => fn(fleet));
       const l = measure(3 + o.runs, () => fn(lite));
       add({ area: 'pg', case: `${name}: PostgreSQL, all hosts`, value: p.median, unit: 'ms', spread: p.spread, baseline: 'SQLite',
