@@ -8,7 +8,7 @@ import { createReader, type Reader } from '../src/api/reader.js';
 import { importAll } from '../src/import/import.js';
 import { openStore } from '../src/store/open.js';
 import { openPgStore } from '../src/store/pg/open.js';
-import { readerHelpers } from './helper-cases.js';
+import { assertFound, readerHelpers } from './helper-cases.js';
 import { persistentPg } from './pg-cluster.js';
 import { fmt, summarize, type Measure, type Row } from './util.js';
 
@@ -156,6 +156,8 @@ export async function scaling(o: ScalingOptions): Promise<ScalingResult> {
     return { label, lines, days, dir, bytes: dirBytes(dir), generatedMs };
   });
   const logKey = (l: ScalingLog) => l.dir.slice(l.dir.lastIndexOf('/') + 5); // without "log-"
+  /** The keys of every finished log on disk, this run's and those of other sizes (--scaling-sizes). */
+  const keptLogKeys = () => readdirSync(cache).filter((e) => e.startsWith('log-') && !e.endsWith('.tmp')).map((e) => e.slice(4));
   const helpers = readerHelpers(o.end);
   const ms = new Map<string, Record<string, Measure>>(helpers.map(([name]) => [name, {}]));
   const imports: ScalingImport[] = [];
@@ -173,10 +175,11 @@ export async function scaling(o: ScalingOptions): Promise<ScalingResult> {
           const i = round % 2 === 0 ? j : readers.length - 1 - j;
           const fn = perLog[i]![k]![1];
           const t = performance.now();
-          fn(readers[i]!);
+          const answer = fn(readers[i]!);
           const d = performance.now() - t;
           spent[i]! += d;
           if (round >= 0) times[i]!.push(d);
+          else assertFound(name, answer);
         }
       }
       logs.forEach((l, i) => { ms.get(name)![`${engine} ${l.label}`] = summarize(times[i]!); });
@@ -186,9 +189,10 @@ export async function scaling(o: ScalingOptions): Promise<ScalingResult> {
 
   // ---- SQLite
   if (o.engines.includes('sqlite')) {
-    // Mirrors of logs that are gone (a generator change replaced them): nothing will ask for them again.
+    // Mirrors of logs no longer on disk (a generator change replaced them): nothing can ask for them again.
+    const kept = keptLogKeys();
     for (const e of readdirSync(cache)) {
-      if (e.startsWith('sqlite-') && !logs.some((l) => e.startsWith(`sqlite-${logKey(l)}-`))) rmSync(join(cache, e), { force: true });
+      if (e.startsWith('sqlite-') && !kept.some((k) => e.startsWith(`sqlite-${k}-`))) rmSync(join(cache, e), { force: true });
     }
     const dbs = logs.map((l) => {
       const db = join(cache, `sqlite-${logKey(l)}-mirror${mirrorCode}.db`);
@@ -237,15 +241,20 @@ export async function scaling(o: ScalingOptions): Promise<ScalingResult> {
       };
       const urls: string[] = [];
       // Named by the log and the mirror code: jm_scale_<log digest>_<code digest>.
-      const prefixOf = (l: ScalingLog) => `jm_scale_${createHash('sha256').update(logKey(l)).digest('hex').slice(0, 10)}_`;
+      const prefixOf = (key: string) => `jm_scale_${createHash('sha256').update(key).digest('hex').slice(0, 10)}_`;
       try {
         if (cluster) {
-          // The kept cluster's mirrors of logs that are gone; a server of --pg-url may hold other runs' and is left alone.
+          // The kept cluster's mirrors of logs no longer on disk; a server of --pg-url may hold other runs' and is left alone.
+          const kept = keptLogKeys().map(prefixOf);
           const all = await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'jm\\_scale\\_%'");
-          for (const r of all.rows) if (!logs.some((l) => r.datname.startsWith(prefixOf(l)))) await admin.query(`DROP DATABASE ${r.datname}`);
+          for (const { datname } of all.rows) {
+            if (kept.some((p) => datname.startsWith(p))) continue;
+            // A database still in use cannot go; that costs disk, not the run.
+            await admin.query(`DROP DATABASE ${admin.escapeIdentifier(datname)}`).catch((err: Error) => o.log(`scaling: could not drop ${datname}: ${err.message}`));
+          }
         }
         for (const l of logs) {
-          const prefix = prefixOf(l);
+          const prefix = prefixOf(logKey(l));
           const name = `${prefix}${mirrorCode}`;
           const found = await admin.query<{ datname: string; meta: string | null }>(
             "SELECT datname, shobj_description(oid, 'pg_database') AS meta FROM pg_database WHERE datname LIKE $1", [`${prefix}%`]);
@@ -254,7 +263,7 @@ export async function scaling(o: ScalingOptions): Promise<ScalingResult> {
             const m = JSON.parse(done.meta!) as { rows: number; ms: number };
             imports.push({ engine: 'pg', log: l.label, rows: m.rows, ms: m.ms, cached: true, helpersMs: 0 });
           } else {
-            for (const r of found.rows) await admin.query(`DROP DATABASE ${r.datname}`);
+            for (const r of found.rows) await admin.query(`DROP DATABASE ${admin.escapeIdentifier(r.datname)}`);
             await admin.query(`CREATE DATABASE ${name}`);
             o.log(`scaling: importing the ${l.label} log into PostgreSQL (${name})`);
             const t = performance.now();
