@@ -740,7 +740,7 @@ if (o.json) {
   const print = (t: { head: string[]; cells: string[][] }) => process.stdout.write(`${o.markdown ? markdownTable(t.head, t.cells) : table(t.head, t.cells, Infinity)}\n`);
   print({ head, cells });
   if (scaled) {
-    process.stdout.write(`\nscaling: each helper through the reader, median of 5 calls after a warm one, the logs interleaved; goals: ${scaled.goals.join('; ')}\n\n`);
+    process.stdout.write(`\nscaling: each helper through the reader, median of ${scaled.runs} calls after a warm one, the logs interleaved; goals: ${scaled.goals.join('; ')}\n\n`);
     print(scalingTable(scaled));
     process.stdout.write('\n');
     print(scalingLogsTable(scaled));
