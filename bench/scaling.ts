@@ -335,7 +335,7 @@ export function scalingTable(r: ScalingResult): { head: string[]; cells: string[
 
 /** The logs and their imports: lines, size, and what making them took. */
 export function scalingLogsTable(r: ScalingResult): { head: string[]; cells: string[][] } {
-  const head = ['log', 'lines', 'days', 'MB', 'generated', 'engine', 'rows', 'import', 'import rows/s', 'helper calls (6 each)'];
+  const head = ['log', 'lines', 'days', 'MB', 'generated', 'engine', 'rows', 'import', 'import rows/s', `helper calls (${r.runs + 1} each)`];
   const cells = r.imports.map((i) => {
     const l = r.logs.find((x) => x.label === i.log)!;
     return [l.label, l.lines.toLocaleString('en-US'), String(l.days), fmt(l.bytes / 1e6, 0),
