@@ -258,6 +258,33 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
     }
   });
 
+  it('a window ending inside a day reads that day from its cell only when no row of the read lies after the window that day', () => {
+    // Day T0 + D holds events at +100, +3600 and +7200.5; the windows end on each of them, just before, and after the last.
+    const day = T0 + D;
+    const at = (ts: number, stage: string, duration_s: number) => ({ ts_epoch: ts, type: 'stage.completed', stage, duration_s, model: 'opus', input_tokens: 1000 });
+    const events = [at(T0 + 50, 'plan', 1), at(day + 100, 'build', 2), at(day + 3600, 'build', 4), at(day + 7200.5, 'test', 8)];
+    const dir = tmp();
+    writeFileSync(join(dir, 'events.jsonl'), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    const store = openStore(join(dir, 'mirror.db'));
+    try {
+      importAll(store, dir);
+      const source = new MirrorSource(store, { kind: 'sqlite' });
+      const scan = new ScanSource(dir);
+      const ends = [{ until: day + 3600 }, { upTo: day + 3600 }, { upTo: day + 7200 }, { until: day + 7200.5 }, { upTo: day + 7200.5 }, { upTo: day + 9000 },
+        { until: day + 3601, upTo: day + 3600 }, { until: day + 3600, upTo: day + 7200 }];
+      for (const end of ends) {
+        for (const by of [['stage'], ['date'], ['issue']] as GroupKey[][]) {
+          for (const sum of ['duration_s', 'cost'] as const) {
+            const q: GroupQuery = { streams: ['events'], types: ['stage.completed'], since: T0, ...end, by, sum, prices: DEFAULT_CONFIG, stats: sum !== 'cost' };
+            expect(rowsOf(source.groups(q)), JSON.stringify(q)).toEqual(rowsOf(groupEvents(scan.events(q), q)));
+          }
+        }
+      }
+    } finally {
+      store.close();
+    }
+  });
+
   it('verify reports a cell that drifted and one the rows do not have, naming the fix; rebuild mends both', () => {
     const dir = tmp();
     writeFileSync(join(dir, 'events.jsonl'), [

@@ -36,20 +36,47 @@ export interface DayPlan {
   rows: Window[];
 }
 
-/** The plan for window `w`, or undefined when it holds no whole day (the rows answer alone). */
-export function dayPlan(window: Window): DayPlan | undefined {
+/**
+ * The rows of a window's last day that lie after its end, when that day
+ * could be read whole: the window holds the day's start and ends inside
+ * it. The day's cell counts those rows with the rest, so when the store
+ * finds none (of the read's streams and types, dated or not) the cell is
+ * exactly the window's part of the day, and `dayPlan(w, true)` reads it so:
+ * a window ending at `now` on the day of `now` takes no rows from that day
+ * unless some are stamped later. Those rows: ts_epoch > after (>= when
+ * `inclusive`) and ts_epoch < before.
+ */
+export function endDayTail(window: Window): { after: number; inclusive: boolean; before: number } | undefined {
+  const w = window.timed ? datedPart(window) : window;
+  const plan = dayPlan(window);
+  if (!plan || plan.to === undefined || !plan.rows.some((r) => r.since === (plan.to! + 1) * DAY_SECONDS)) return undefined;
+  const day = plan.to + 1;
+  // Only days every engine files under their own number, and not day 0, which a timed window reads from the rows.
+  if (day <= 0 || day >= DATED_DAYS[1]) return undefined;
+  const before = (day + 1) * DAY_SECONDS;
+  // Outside the window after its end: ts >= until or ts > upTo, whichever bound comes first.
+  const inclusive = w.until !== undefined && (w.upTo === undefined || w.until <= w.upTo);
+  return { after: inclusive ? w.until! : w.upTo!, inclusive, before };
+}
+
+/**
+ * The plan for window `w`, or undefined when it holds no whole day (the
+ * rows answer alone); with `endWhole` (the store found no row after the
+ * window's end on its last day: endDayTail), that last day is whole too.
+ */
+export function dayPlan(window: Window, endWhole = false): DayPlan | undefined {
   const w = window.timed ? datedPart(window) : window;
   // A bounded window's whole days are days a Date can name: the rollups keep every other day of its side as one (rollupDay).
   const from = w.since === undefined ? undefined : Math.max(Math.ceil(w.since / DAY_SECONDS), DATED_DAYS[0]);
   // Day d is whole when every epoch in it, all below (d + 1) * DAY_SECONDS, is inside both upper bounds.
   const ends = [w.until, w.upTo].filter((v) => v !== undefined).map((v) => Math.floor(v / DAY_SECONDS) - 1);
-  const to = ends.length > 0 ? Math.min(...ends, DATED_DAYS[1]) : undefined;
+  const to = ends.length > 0 ? Math.min(...ends, DATED_DAYS[1]) + (endWhole ? 1 : 0) : undefined;
   if (from !== undefined && to !== undefined && from > to) return undefined;
   // A window that ends before the first of those days or starts after the last holds part of a kept-as-one day at most.
   if ((to !== undefined && to < DATED_DAYS[0]) || (from !== undefined && from > DATED_DAYS[1])) return undefined;
   const rows: Window[] = [];
   if (from !== undefined && w.since! < from * DAY_SECONDS) rows.push({ ...w, until: from * DAY_SECONDS });
-  if (to !== undefined) {
+  if (to !== undefined && !endWhole) {
     const after = (to + 1) * DAY_SECONDS;
     const empty = (w.until !== undefined && w.until <= after) || (w.upTo !== undefined && w.upTo < after);
     if (!empty) rows.push({ ...w, since: after });
@@ -102,11 +129,11 @@ export function oddCostRows(plan: DayPlan): { since?: number; until?: number; te
 const pricedBySums = (q: GroupQuery): boolean =>
   Object.values(q.prices?.prices ?? {}).every((p) => p.input >= 0 && p.output >= 0);
 
-/** The plan for a grouped read, when a rollup can answer it: both engines ask this one rule. */
-export function groupPlan(q: GroupQuery): GroupPlan | undefined {
+/** The plan for a grouped read, when a rollup can answer it: both engines ask this one rule (`endWhole`: dayPlan's). */
+export function groupPlan(q: GroupQuery, endWhole = false): GroupPlan | undefined {
   // A cost's groups hold only its events of cost > 0, which no cell's stats can tell apart.
   if (q.sum === 'cost' && (q.stats || !pricedBySums(q))) return undefined;
-  const plan = dayPlan(q);
+  const plan = dayPlan(q, endWhole);
   if (!plan) return undefined;
   if (q.by.every((k) => DAY_KEYS.has(k))) {
     return { ...plan, table: 'day_totals', allTime: q.since === undefined && q.sum !== 'cost' && !q.stats && !q.by.includes('date') };

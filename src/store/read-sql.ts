@@ -2,7 +2,7 @@ import { TOKENS_PER_PRICE, type PriceTable } from '../model/cost.js';
 import type { EventQuery, FeedQuery, GroupKey, GroupQuery, PairQuery, RecordQuery } from '../model/query.js';
 import type { NormalEvent } from '../model/event.js';
 import type { ExportQuery } from './api.js';
-import { DATED_SQL, dayPlan, groupPlan, oddCostRows, type DayPlan, type GroupPlan } from './day-plan.js';
+import { DATED_SQL, dayPlan, endDayTail, groupPlan, oddCostRows, type DayPlan, type GroupPlan } from './day-plan.js';
 import type { NameCodes, StreamCode } from './names.js';
 import { PIPELINE_COMPLETED, PIPELINE_STARTED } from '../model/rules.js';
 import { DAY_OF, OK_OF } from './statements.js';
@@ -291,9 +291,29 @@ export function inexactSumsSql(q: GroupQuery, codes: NameCodes): Sql | undefined
   return { sql: `SELECT 1 FROM all_totals WHERE ${all.sql} AND inexact LIMIT 1`, params: all.params };
 }
 
-/** Grouped counts and sums; with `inexact`, an all-time sum adds the days' sums instead (inexactSumsSql). */
-export function groupsSql(q: GroupQuery, codes: NameCodes, inexact = false): Sql {
-  const plan = groupPlan(q);
+/**
+ * Whether a grouped read's last day can come from its cell (day-plan.ts
+ * endDayTail): the query that finds a row of its streams and types after the
+ * window's end on that day; none found is groupsSql's `endWhole`. Asked
+ * first, apart, as inexactSumsSql is: one seek per type.
+ */
+export function endDayTailSql(q: GroupQuery, codes: NameCodes): Sql | undefined {
+  const tail = groupPlan(q) && endDayTail(q);
+  if (!tail) return undefined;
+  const stream = oneOf('stream_id', codes.knownStreams(q.streams).map((c) => c.id));
+  const type = oneOf('type_id', codes.knownTypes(q.types));
+  return {
+    sql: `SELECT 1 FROM event_rows ${BY_TYPE} WHERE ${stream.sql} AND ${type.sql} AND ts_epoch ${tail.inclusive ? '>=' : '>'} ? AND ts_epoch < ? LIMIT 1`,
+    params: [...stream.params, ...type.params, tail.after, tail.before],
+  };
+}
+
+/**
+ * Grouped counts and sums; with `inexact`, an all-time sum adds the days' sums
+ * instead (inexactSumsSql); with `endWhole`, the last day is read from its cell (endDayTailSql).
+ */
+export function groupsSql(q: GroupQuery, codes: NameCodes, inexact = false, endWhole = false): Sql {
+  const plan = groupPlan(q, endWhole);
   if (plan) return rollupSql(q, inexact ? { ...plan, allTime: false } : plan, codes);
   return rowGroups(q, where(q, codes.knownStreams(q.streams), codes));
 }
