@@ -222,21 +222,13 @@ export class SqliteStore extends StoreOps implements Store {
     return (this.tsFrom ??= Number(this.getMeta(TS_TEXT_FROM) ?? 1));
   }
 
-  private groupsRead: ((q: Parameters<typeof groupsSql>[0]) => unknown[][]) | undefined;
-  /**
-   * Group rows as arrays: the group keys, then count and sum. The checks
-   * that choose the plan and the read see one snapshot: a row ingested
-   * between them could otherwise fall in a cell the check found whole.
-   */
+  /** Group rows as arrays: the group keys, then count and sum. */
   groups(q: Parameters<typeof groupsSql>[0]): unknown[][] {
-    this.groupsRead ??= this.db.transaction((g: Parameters<typeof groupsSql>[0]) => {
-      const check = inexactSumsSql(g, this.names);
-      const tail = endDayTailSql(g, this.names);
-      const s = groupsSql(g, this.names, check !== undefined && this.shape(check, 'pluck').get(...check.params) !== undefined,
-        tail !== undefined && this.shape(tail, 'pluck').get(...tail.params) === undefined);
-      return this.shape(s, 'raw').all(...s.params) as unknown[][];
-    }, 'deferred');
-    return this.groupsRead(q);
+    const check = inexactSumsSql(q, this.names);
+    const tail = endDayTailSql(q, this.names);
+    const s = groupsSql(q, this.names, check !== undefined && this.shape(check, 'pluck').get(...check.params) !== undefined,
+      tail !== undefined && this.shape(tail, 'pluck').get(...tail.params) === undefined);
+    return this.shape(s, 'raw').all(...s.params) as unknown[][];
   }
 
   feedCount(q: Parameters<typeof feedCountSql>[0]): number {
