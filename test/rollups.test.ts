@@ -285,6 +285,23 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
     }
   });
 
+  it('a grouped read answers while another read of the same store is being iterated (an export, a query)', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'events.jsonl'), [1, 2, 3].map((n) => `{"type":"stage.completed","stage":"b","duration_s":${n},"ts_epoch":${T0 + D + n}}\n`).join(''));
+    const store = openStore(join(dir, 'mirror.db'));
+    try {
+      importAll(store, dir);
+      const q: GroupQuery = { streams: ['events'], types: ['stage.completed'], since: T0 - D, upTo: T0 + D + 100, by: ['stage'], sum: 'duration_s' };
+      const answers = [...store.exportLines({ sort: 'time' })].map(() => store.groups(q));
+      const during: unknown[] = [];
+      for (const _line of store.exportLines({ sort: 'time' })) during.push(store.groups(q));
+      expect(during).toEqual(answers);
+      expect(during[0]).toEqual([['b', 3, 6]]);
+    } finally {
+      store.close();
+    }
+  });
+
   it('verify reports a cell that drifted and one the rows do not have, naming the fix; rebuild mends both', () => {
     const dir = tmp();
     writeFileSync(join(dir, 'events.jsonl'), [
