@@ -34,35 +34,23 @@ export interface DayPlan {
   skipDayZero: boolean;
   /** The rest of the window, each part with the window's own filters. */
   rows: Window[];
-}
-
-/**
- * The rows of a window's last day that lie after its end, when that day
- * could be read whole: the window holds the day's start and ends inside
- * it. The day's cell counts those rows with the rest, so when the store
- * finds none (of the read's streams and types, dated or not) the cell is
- * exactly the window's part of the day, and `dayPlan(w, true)` reads it so:
- * a window ending at `now` on the day of `now` takes no rows from that day
- * unless some are stamped later. Those rows: ts_epoch > after (>= when
- * `inclusive`) and ts_epoch < before.
- */
-export function endDayTail(window: Window): { after: number; inclusive: boolean; before: number } | undefined {
-  const w = window.timed ? datedPart(window) : window;
-  const plan = dayPlan(window);
-  if (!plan || plan.to === undefined || !plan.rows.some((r) => r.since === (plan.to! + 1) * DAY_SECONDS)) return undefined;
-  const day = plan.to + 1;
-  // Only days every engine files under their own number, and not day 0, which a timed window reads from the rows.
-  if (day <= 0 || day >= DATED_DAYS[1]) return undefined;
-  const before = (day + 1) * DAY_SECONDS;
-  // Outside the window after its end: ts >= until or ts > upTo, whichever bound comes first.
-  const inclusive = w.until !== undefined && (w.upTo === undefined || w.until <= w.upTo);
-  return { after: inclusive ? w.until! : w.upTo!, inclusive, before };
+  /**
+   * The rows of the day the window ends in that lie after its end (ts_epoch
+   * > after, >= when `inclusive`, and < before), when that day could be
+   * read whole: the window holds the day's start and ends inside it. The
+   * day's cell counts those rows with the rest, so when the store finds none
+   * (of the read's streams and types, dated or not) the cell is exactly the
+   * window's part of the day, and `dayPlan(w, true)` reads it so: a window
+   * ending at `now` takes no rows from `now`'s day unless some are stamped
+   * later.
+   */
+  tail?: { after: number; inclusive: boolean; before: number };
 }
 
 /**
  * The plan for window `w`, or undefined when it holds no whole day (the
- * rows answer alone); with `endWhole` (the store found no row after the
- * window's end on its last day: endDayTail), that last day is whole too.
+ * rows answer alone); with `endWhole` (the store found none of the plan's
+ * `tail`), the day the window ends in is whole too.
  */
 export function dayPlan(window: Window, endWhole = false): DayPlan | undefined {
   const w = window.timed ? datedPart(window) : window;
@@ -75,15 +63,24 @@ export function dayPlan(window: Window, endWhole = false): DayPlan | undefined {
   // A window that ends before the first of those days or starts after the last holds part of a kept-as-one day at most.
   if ((to !== undefined && to < DATED_DAYS[0]) || (from !== undefined && from > DATED_DAYS[1])) return undefined;
   const rows: Window[] = [];
+  let tail: DayPlan['tail'];
   if (from !== undefined && w.since! < from * DAY_SECONDS) rows.push({ ...w, until: from * DAY_SECONDS });
   if (to !== undefined && !endWhole) {
     const after = (to + 1) * DAY_SECONDS;
     const empty = (w.until !== undefined && w.until <= after) || (w.upTo !== undefined && w.upTo < after);
-    if (!empty) rows.push({ ...w, since: after });
+    if (!empty) {
+      rows.push({ ...w, since: after });
+      // Only days every engine files under their own number, and not day 0, which a timed window reads from the rows.
+      if (to + 1 > 0 && to + 1 < DATED_DAYS[1]) {
+        // After the window's end: ts >= until or ts > upTo, whichever bound comes first.
+        const inclusive = w.until !== undefined && (w.upTo === undefined || w.until <= w.upTo);
+        tail = { after: inclusive ? w.until! : w.upTo!, inclusive, before: after + DAY_SECONDS };
+      }
+    }
   }
   const skipDayZero = Boolean(w.timed) && (from === undefined || from <= 0) && (to === undefined || to >= 0);
   if (skipDayZero) rows.push({ ...w, since: 0, until: DAY_SECONDS });
-  return { from, to, skipDayZero, rows };
+  return { from, to, skipDayZero, rows, tail };
 }
 
 /** A timed window within the dated epochs, so that its whole days leave out the rollups' cells of days no Date can name. */

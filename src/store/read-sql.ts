@@ -2,7 +2,7 @@ import { TOKENS_PER_PRICE, type PriceTable } from '../model/cost.js';
 import type { EventQuery, FeedQuery, GroupKey, GroupQuery, PairQuery, RecordQuery } from '../model/query.js';
 import type { NormalEvent } from '../model/event.js';
 import type { ExportQuery } from './api.js';
-import { DATED_SQL, dayPlan, endDayTail, groupPlan, oddCostRows, type DayPlan, type GroupPlan } from './day-plan.js';
+import { DATED_SQL, dayPlan, groupPlan, oddCostRows, type DayPlan, type GroupPlan } from './day-plan.js';
 import type { NameCodes, StreamCode } from './names.js';
 import { PIPELINE_COMPLETED, PIPELINE_STARTED } from '../model/rules.js';
 import { DAY_OF, OK_OF } from './statements.js';
@@ -292,13 +292,13 @@ export function inexactSumsSql(q: GroupQuery, codes: NameCodes): Sql | undefined
 }
 
 /**
- * Whether a grouped read's last day can come from its cell (day-plan.ts
- * endDayTail): the query that finds a row of its streams and types after the
- * window's end on that day; none found is groupsSql's `endWhole`. Asked
- * first, apart, as inexactSumsSql is: one seek per type.
+ * Whether a grouped read's last day can come from its cell (day-plan.ts,
+ * the plan's `tail`): the query that finds a row of its streams and types
+ * after the window's end on that day; none found is groupsSql's `endWhole`.
+ * Asked first, apart, as inexactSumsSql is: one seek per stream and type.
  */
 export function endDayTailSql(q: GroupQuery, codes: NameCodes): Sql | undefined {
-  const tail = groupPlan(q) && endDayTail(q);
+  const tail = groupPlan(q)?.tail;
   if (!tail) return undefined;
   const stream = oneOf('stream_id', codes.knownStreams(q.streams).map((c) => c.id));
   const type = oneOf('type_id', codes.knownTypes(q.types));
