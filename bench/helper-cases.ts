@@ -1,5 +1,6 @@
 import type { MetricHelpers, MetricKey } from '../src/api/metric-list.js';
 import type { Reader } from '../src/api/reader.js';
+import type { IssueEvents } from '../src/metrics/issue-events.js';
 
 /**
  * The helpers the bench times through the library's reader, by metric of
@@ -16,10 +17,10 @@ export type BenchCases = { [K in MetricKey]: [label: string, options: NonNullabl
  */
 export const BENCH_ISSUE = 100;
 
-/** A lookup that found nothing would time nothing: the bench stops instead of showing a figure for it. */
+/** An issue lookup that found nothing would time nothing: the bench stops instead of showing a figure for it. */
 export function assertFound(label: string, answer: unknown): void {
-  const events = (answer as { events?: unknown[] } | undefined)?.events;
-  if (label.startsWith('issue events') && events?.length === 0) {
+  const found = answer as Partial<IssueEvents> | undefined;
+  if (found?.issue !== undefined && found.events?.length === 0) {
     throw new Error(`bench: ${label}: issue ${BENCH_ISSUE} has no events in this log; pick an issue it has (bench/helper-cases.ts)`);
   }
 }
