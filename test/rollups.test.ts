@@ -261,9 +261,10 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
 
   it('a window ending inside a day reads that day from its cell only when no row of the read lies after the window that day', () => {
     // Day T0 + D holds events at +100, +3600 and +7200.5; the windows end on each of them, just before, and after the last.
+    // The one at +1800 has a negative token count: its cost comes from its row, whichever way the day is read.
     const day = T0 + D;
-    const at = (ts: number, stage: string, duration_s: number) => ({ ts_epoch: ts, type: 'stage.completed', stage, duration_s, model: 'opus', input_tokens: 1000 });
-    const events = [at(T0 + 50, 'plan', 1), at(day + 100, 'build', 2), at(day + 3600, 'build', 4), at(day + 7200.5, 'test', 8)];
+    const at = (ts: number, stage: string, duration_s: number, input_tokens = 1000) => ({ ts_epoch: ts, type: 'stage.completed', stage, duration_s, model: 'opus', input_tokens, output_tokens: 2000 });
+    const events = [at(T0 + 50, 'plan', 1), at(day + 100, 'build', 2), at(day + 1800, 'build', 3, -500), at(day + 3600, 'build', 4), at(day + 7200.5, 'test', 8)];
     withImported(events, (store, dir) => {
       const source = new MirrorSource(store, { kind: 'sqlite' });
       const scan = new ScanSource(dir);
@@ -286,6 +287,34 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
       const during: unknown[] = [];
       for (const _line of store.exportLines({ sort: 'time' })) during.push(store.groups(q));
       expect(during).toEqual([1, 2, 3].map(() => [['b', 3, 6]]));
+    });
+  });
+
+  it('a grouped read decides how to read its last day in the statement that reads it: a row committed between its statements cannot enter the answer', () => {
+    const line = (ts: number) => `{"type":"stage.completed","stage":"b","duration_s":1,"ts_epoch":${ts}}`;
+    withImported([line(T0 + 10), line(T0 + D + 10)], (store, dir) => {
+      const q: GroupQuery = { streams: ['events'], types: ['stage.completed'], since: T0, upTo: T0 + D + 100, by: ['stage'], sum: 'duration_s' };
+      // After each statement the read runs, another connection mirrors an event of the same day stamped after the window's end.
+      const late = openStore(join(dir, 'mirror.db'));
+      const inner = store as unknown as { shape: (...a: unknown[]) => Record<'get' | 'all', (...p: unknown[]) => unknown> };
+      const shape = inner.shape.bind(store);
+      let statements = 0;
+      inner.shape = (...a) => {
+        const stmt = shape(...a);
+        const run = (mode: 'get' | 'all') => (...p: unknown[]) => {
+          const result = stmt[mode](...p);
+          appendFileSync(join(dir, 'events.jsonl'), `${line(T0 + D + 200 + statements++)}\n`);
+          importAll(late, dir);
+          return result;
+        };
+        return { get: run('get'), all: run('all') };
+      };
+      try {
+        expect(store.groups(q)).toEqual([['b', 2, 2]]);
+        expect(statements).toBeGreaterThan(0);
+      } finally {
+        late.close();
+      }
     });
   });
 

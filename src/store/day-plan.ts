@@ -38,43 +38,42 @@ export interface DayPlan {
    * The rows of the day the window ends in that lie after its end (ts_epoch
    * > after, >= when `inclusive`, and < before), when that day could be
    * read whole: the window holds the day's start and ends inside it. The
-   * day's cell counts those rows with the rest, so when the store finds none
-   * (of the read's streams and types, dated or not) the cell is exactly the
-   * window's part of the day, and `dayPlan(w, true)` reads it so: a window
-   * ending at `now` takes no rows from `now`'s day unless some are stamped
-   * later.
+   * day's cell counts those rows with the rest, so when there are none (of
+   * the read's streams and types, dated or not) the cell is exactly the
+   * window's part of the day, and a store may read it instead of `part`,
+   * the element of `rows` that reads that day: a window ending at `now` then
+   * takes no rows from `now`'s day unless some are stamped later. The store
+   * decides in the statement that reads, so the choice and the answer see
+   * one state of the mirror.
    */
-  tail?: { after: number; inclusive: boolean; before: number };
+  tail?: { after: number; inclusive: boolean; before: number; part: Window };
 }
 
-/**
- * The plan for window `w`, or undefined when it holds no whole day (the
- * rows answer alone); with `endWhole` (the store found none of the plan's
- * `tail`), the day the window ends in is whole too.
- */
-export function dayPlan(window: Window, endWhole = false): DayPlan | undefined {
+/** The plan for window `w`, or undefined when it holds no whole day (the rows answer alone). */
+export function dayPlan(window: Window): DayPlan | undefined {
   const w = window.timed ? datedPart(window) : window;
   // A bounded window's whole days are days a Date can name: the rollups keep every other day of its side as one (rollupDay).
   const from = w.since === undefined ? undefined : Math.max(Math.ceil(w.since / DAY_SECONDS), DATED_DAYS[0]);
   // Day d is whole when every epoch in it, all below (d + 1) * DAY_SECONDS, is inside both upper bounds.
   const ends = [w.until, w.upTo].filter((v) => v !== undefined).map((v) => Math.floor(v / DAY_SECONDS) - 1);
-  const to = ends.length > 0 ? Math.min(...ends, DATED_DAYS[1]) + (endWhole ? 1 : 0) : undefined;
+  const to = ends.length > 0 ? Math.min(...ends, DATED_DAYS[1]) : undefined;
   if (from !== undefined && to !== undefined && from > to) return undefined;
   // A window that ends before the first of those days or starts after the last holds part of a kept-as-one day at most.
   if ((to !== undefined && to < DATED_DAYS[0]) || (from !== undefined && from > DATED_DAYS[1])) return undefined;
   const rows: Window[] = [];
   let tail: DayPlan['tail'];
   if (from !== undefined && w.since! < from * DAY_SECONDS) rows.push({ ...w, until: from * DAY_SECONDS });
-  if (to !== undefined && !endWhole) {
+  if (to !== undefined) {
     const after = (to + 1) * DAY_SECONDS;
     const empty = (w.until !== undefined && w.until <= after) || (w.upTo !== undefined && w.upTo < after);
     if (!empty) {
-      rows.push({ ...w, since: after });
+      const part = { ...w, since: after };
+      rows.push(part);
       // Only days every engine files under their own number, and not day 0, which a timed window reads from the rows.
       if (to + 1 > 0 && to + 1 < DATED_DAYS[1]) {
         // After the window's end: ts >= until or ts > upTo, whichever bound comes first.
         const inclusive = w.until !== undefined && (w.upTo === undefined || w.until <= w.upTo);
-        tail = { after: inclusive ? w.until! : w.upTo!, inclusive, before: after + DAY_SECONDS };
+        tail = { after: inclusive ? w.until! : w.upTo!, inclusive, before: after + DAY_SECONDS, part };
       }
     }
   }
@@ -126,11 +125,11 @@ export function oddCostRows(plan: DayPlan): { since?: number; until?: number; te
 const pricedBySums = (q: GroupQuery): boolean =>
   Object.values(q.prices?.prices ?? {}).every((p) => p.input >= 0 && p.output >= 0);
 
-/** The plan for a grouped read, when a rollup can answer it: both engines ask this one rule (`endWhole`: dayPlan's). */
-export function groupPlan(q: GroupQuery, endWhole = false): GroupPlan | undefined {
+/** The plan for a grouped read, when a rollup can answer it: both engines ask this one rule. */
+export function groupPlan(q: GroupQuery): GroupPlan | undefined {
   // A cost's groups hold only its events of cost > 0, which no cell's stats can tell apart.
   if (q.sum === 'cost' && (q.stats || !pricedBySums(q))) return undefined;
-  const plan = dayPlan(q, endWhole);
+  const plan = dayPlan(q);
   if (!plan) return undefined;
   if (q.by.every((k) => DAY_KEYS.has(k))) {
     return { ...plan, table: 'day_totals', allTime: q.since === undefined && q.sum !== 'cost' && !q.stats && !q.by.includes('date') };

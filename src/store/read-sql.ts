@@ -84,11 +84,16 @@ function timeBounds(parts: string[], params: unknown[], since: number | undefine
   }
 }
 
-function where(q: EventQuery, streams: StreamCode[], codes: NameCodes, extra: string[] = []): Sql {
+/** The rows of a query; `extra` terms come before its time bounds, so a bound of theirs is the one the planner seeks by. */
+function where(q: EventQuery, streams: StreamCode[], codes: NameCodes, extra: (string | Sql)[] = []): Sql {
   const stream = oneOf('stream_id', streams.map((s) => s.id));
   const type = oneOf('type_id', codes.knownTypes(q.types));
-  const parts = [stream.sql, type.sql, ...extra];
+  const parts = [stream.sql, type.sql];
   const params: unknown[] = [...stream.params, ...type.params];
+  for (const term of extra) {
+    parts.push(typeof term === 'string' ? term : term.sql);
+    if (typeof term !== 'string') params.push(...term.params);
+  }
   timeBounds(parts, params, q.since, q.until, q.upTo);
   if (q.timed) parts.push(...DATED_SQL);
   return { sql: parts.join(' AND '), params };
@@ -215,10 +220,33 @@ function rowGroups(q: GroupQuery, w: Sql, index = BY_TYPE): Sql {
 }
 
 /**
+ * Whether a row of the read's streams and types lies after the window's end
+ * in the day it ends in (the plan's `tail`). Uncorrelated, so SQLite runs
+ * it once per statement however many rows the statement tests it on.
+ */
+function laterInEndDay(q: GroupQuery, codes: NameCodes, tail: NonNullable<DayPlan['tail']>): Sql {
+  const stream = oneOf('stream_id', codes.knownStreams(q.streams).map((c) => c.id));
+  const type = oneOf('type_id', codes.knownTypes(q.types));
+  return {
+    sql: `EXISTS (SELECT 1 FROM event_rows ${BY_TYPE} WHERE ${stream.sql} AND ${type.sql} AND ts_epoch ${tail.inclusive ? '>=' : '>'} ? AND ts_epoch < ?)`,
+    params: [...stream.params, ...type.params, tail.after, tail.before],
+  };
+}
+
+/** `w` and `term`: a bound term last, so the planner seeks by w's own bounds. */
+const and = (w: Sql, term: Sql): Sql => ({ sql: `${w.sql} AND ${term.sql}`, params: [...w.params, ...term.params] });
+const not = (term: Sql): Sql => ({ sql: `NOT ${term.sql}`, params: term.params });
+
+/**
  * Grouped counts, sums and stats: the window's whole days from a rollup
  * (all_totals less the days after the window, for an all-time count or sum), its
  * partial days from the rows (store/day-plan.ts); for a cost, also the
  * whole days' events the rollups cannot price, through their partial index.
+ * The day a window ends in (the plan's `tail`) comes from its cell when no
+ * row of the read lies after the window's end that day, and from its rows
+ * otherwise, decided inside this one statement: each piece that belongs to
+ * one side holds the test, and the rows' piece seeks from past that day
+ * when they are not wanted, so it reads nothing.
  */
 function rollupSql(q: GroupQuery, plan: GroupPlan, codes: NameCodes): Sql {
   const streams = codes.knownStreams(q.streams);
@@ -235,21 +263,39 @@ function rollupSql(q: GroupQuery, plan: GroupPlan, codes: NameCodes): Sql {
     pieces.push(r.sql);
     params.push(...r.params);
   };
+  const tail = plan.tail;
+  const later = tail && laterInEndDay(q, codes, tail);
+  // The day the window ends in, as a plan of that one whole day.
+  const endDay = tail && { ...plan, from: plan.to! + 1, to: plan.to! + 1, skipDayZero: false, rows: [] };
+  const cellsOf = (cells: Sql) => ({ sql: `SELECT ${keys}, ${cost ? '0' : 'n'} AS n, ${s} AS s${stats} FROM ${plan.table} WHERE ${cells.sql}`, params: [...(cost?.params ?? []), ...cells.params] });
+  const takenAway = (cells: Sql) => ({ sql: `SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${cells.sql}`, params: cells.params });
   if (plan.allTime) {
     const all = dayCells(plan, streams, types, 'all')!;
     add({ sql: `SELECT ${keys}, n, ${s} AS s FROM all_totals WHERE ${all.sql}`, params: all.params });
     for (const days of ['before', 'after', 'zero'] as const) {
-      const out = dayCells(plan, streams, types, days);
-      if (out) add({ sql: `SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${out.sql}`, params: out.params });
+      const out = dayCells(days === 'after' && endDay ? endDay : plan, streams, types, days);
+      if (out) add(takenAway(out));
     }
+    if (endDay) add(takenAway(and(dayCells(endDay, streams, types)!, later!)));
   } else {
-    const cells = dayCells(plan, streams, types)!;
-    add({ sql: `SELECT ${keys}, ${cost ? '0' : 'n'} AS n, ${s} AS s${stats} FROM ${plan.table} WHERE ${cells.sql}`, params: [...(cost?.params ?? []), ...cells.params] });
+    add(cellsOf(dayCells(plan, streams, types)!));
+    if (endDay) add(cellsOf(and(dayCells(endDay, streams, types)!, not(later!))));
   }
-  for (const part of plan.rows) add(rowGroups(q, where({ ...q, ...part }, streams, codes)));
+  for (const part of plan.rows) {
+    if (part !== tail?.part) {
+      add(rowGroups(q, where({ ...q, ...part }, streams, codes)));
+      continue;
+    }
+    const from = { sql: `ts_epoch >= CASE WHEN ${later!.sql} THEN ? ELSE ? END`, params: [...later!.params, part.since, tail.before] };
+    add(rowGroups(q, where({ ...q, ...part, since: undefined }, streams, codes, [from])));
+  }
   if (cost) {
-    const { terms, ...bounds } = oddCostRows(plan);
-    add(rowGroups(q, where({ ...q, ...bounds }, streams, codes, terms), 'INDEXED BY event_rows_odd_tokens'));
+    const odd = (p: DayPlan) => {
+      const { terms, ...bounds } = oddCostRows(p);
+      return where({ ...q, ...bounds }, streams, codes, terms);
+    };
+    add(rowGroups(q, odd(plan), 'INDEXED BY event_rows_odd_tokens'));
+    if (endDay) add(rowGroups(q, and(odd(endDay), not(later!)), 'INDEXED BY event_rows_odd_tokens'));
   }
   const outer = q.stats ? ', MIN(dur_min), MAX(dur_max), TOTAL(usd_sum)' : '';
   return {
@@ -291,29 +337,9 @@ export function inexactSumsSql(q: GroupQuery, codes: NameCodes): Sql | undefined
   return { sql: `SELECT 1 FROM all_totals WHERE ${all.sql} AND inexact LIMIT 1`, params: all.params };
 }
 
-/**
- * Whether a grouped read's last day can come from its cell (day-plan.ts,
- * the plan's `tail`): the query that finds a row of its streams and types
- * after the window's end on that day; none found is groupsSql's `endWhole`.
- * Asked first, apart, as inexactSumsSql is: one seek per stream and type.
- */
-export function endDayTailSql(q: GroupQuery, codes: NameCodes): Sql | undefined {
-  const tail = groupPlan(q)?.tail;
-  if (!tail) return undefined;
-  const stream = oneOf('stream_id', codes.knownStreams(q.streams).map((c) => c.id));
-  const type = oneOf('type_id', codes.knownTypes(q.types));
-  return {
-    sql: `SELECT 1 FROM event_rows ${BY_TYPE} WHERE ${stream.sql} AND ${type.sql} AND ts_epoch ${tail.inclusive ? '>=' : '>'} ? AND ts_epoch < ? LIMIT 1`,
-    params: [...stream.params, ...type.params, tail.after, tail.before],
-  };
-}
-
-/**
- * Grouped counts and sums; with `inexact`, an all-time sum adds the days' sums
- * instead (inexactSumsSql); with `endWhole`, the last day is read from its cell (endDayTailSql).
- */
-export function groupsSql(q: GroupQuery, codes: NameCodes, inexact = false, endWhole = false): Sql {
-  const plan = groupPlan(q, endWhole);
+/** Grouped counts and sums; with `inexact`, an all-time sum adds the days' sums instead (inexactSumsSql). */
+export function groupsSql(q: GroupQuery, codes: NameCodes, inexact = false): Sql {
+  const plan = groupPlan(q);
   if (plan) return rollupSql(q, inexact ? { ...plan, allTime: false } : plan, codes);
   return rowGroups(q, where(q, codes.knownStreams(q.streams), codes));
 }
