@@ -199,6 +199,34 @@ function checkPairs(dir: string, store: Store, kind: 'sqlite' | 'postgres', ops:
   return windows.reduce((n, win) => n + checkWindow(source, { streams: ['events'], ...win }), 0);
 }
 
+/**
+ * Day T0 + D holds events at +100, +3600 and +7200.5, which the windows of
+ * checkEndDay end on, just before, and after the last. The one at +1800 has
+ * a negative token count: its cost comes from its row, whichever way the day is read.
+ */
+const END_DAY = T0 + D;
+const endDayEvent = (ts: number, stage: string, duration_s: number, input_tokens = 1000) =>
+  ({ ts_epoch: ts, type: 'stage.completed', stage, duration_s, model: 'opus', input_tokens, output_tokens: 2000 });
+const END_DAY_EVENTS = [endDayEvent(T0 + 50, 'plan', 1), endDayEvent(END_DAY + 100, 'build', 2), endDayEvent(END_DAY + 1800, 'build', 3, -500),
+  endDayEvent(END_DAY + 3600, 'build', 4), endDayEvent(END_DAY + 7200.5, 'test', 8)];
+
+/** Grouped reads of END_DAY_EVENTS ending inside their last day equal the scan's, by stage, day and issue, as sums, stats and costs. */
+function checkEndDay(source: MirrorSource, scan: ScanSource): void {
+  const day = END_DAY;
+  const ends = [{ until: day + 3600 }, { upTo: day + 3600 }, { upTo: day + 7200 }, { until: day + 7200.5 }, { upTo: day + 7200.5 }, { upTo: day + 9000 },
+    { until: day + 3601, upTo: day + 3600 }, { until: day + 3600, upTo: day + 7200 }];
+  for (const end of ends) {
+    for (const by of [['stage'], ['date'], ['issue']] as GroupKey[][]) {
+      for (const sum of ['duration_s', 'cost'] as const) {
+        for (const since of [T0, undefined]) {
+          const q: GroupQuery = { streams: ['events'], types: ['stage.completed'], since, ...end, by, sum, prices: DEFAULT_CONFIG, stats: sum !== 'cost' && since !== undefined };
+          expect(rowsOf(source.groups(q)), JSON.stringify(q)).toEqual(rowsOf(groupEvents(scan.events(q), q)));
+        }
+      }
+    }
+  }
+}
+
 /** A mirror imported from `events` (objects, or lines as written), open for `fn`, closed after. */
 function withImported(events: (object | string)[], fn: (store: Store, dir: string) => void): void {
   const dir = tmp();
@@ -260,25 +288,7 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
   });
 
   it('a window ending inside a day reads that day from its cell only when no row of the read lies after the window that day', () => {
-    // Day T0 + D holds events at +100, +3600 and +7200.5; the windows end on each of them, just before, and after the last.
-    // The one at +1800 has a negative token count: its cost comes from its row, whichever way the day is read.
-    const day = T0 + D;
-    const at = (ts: number, stage: string, duration_s: number, input_tokens = 1000) => ({ ts_epoch: ts, type: 'stage.completed', stage, duration_s, model: 'opus', input_tokens, output_tokens: 2000 });
-    const events = [at(T0 + 50, 'plan', 1), at(day + 100, 'build', 2), at(day + 1800, 'build', 3, -500), at(day + 3600, 'build', 4), at(day + 7200.5, 'test', 8)];
-    withImported(events, (store, dir) => {
-      const source = new MirrorSource(store, { kind: 'sqlite' });
-      const scan = new ScanSource(dir);
-      const ends = [{ until: day + 3600 }, { upTo: day + 3600 }, { upTo: day + 7200 }, { until: day + 7200.5 }, { upTo: day + 7200.5 }, { upTo: day + 9000 },
-        { until: day + 3601, upTo: day + 3600 }, { until: day + 3600, upTo: day + 7200 }];
-      for (const end of ends) {
-        for (const by of [['stage'], ['date'], ['issue']] as GroupKey[][]) {
-          for (const sum of ['duration_s', 'cost'] as const) {
-            const q: GroupQuery = { streams: ['events'], types: ['stage.completed'], since: T0, ...end, by, sum, prices: DEFAULT_CONFIG, stats: sum !== 'cost' };
-            expect(rowsOf(source.groups(q)), JSON.stringify(q)).toEqual(rowsOf(groupEvents(scan.events(q), q)));
-          }
-        }
-      }
-    });
+    withImported(END_DAY_EVENTS, (store, dir) => checkEndDay(new MirrorSource(store, { kind: 'sqlite' }), new ScanSource(dir)));
   });
 
   it('a grouped read answers while another read of the same store is being iterated (an export, a query)', () => {
@@ -663,6 +673,17 @@ describe('day_totals on PostgreSQL', () => {
     url = await server.createDb('rollups');
   });
   afterAll(() => server?.stop());
+
+  it('a window ending inside a day reads that day from its cell only when no row of the read lies after the window that day, per host', async () => {
+    const fleet = await server.createDb('end_day');
+    const dir = fleetOf(fleet, END_DAY_EVENTS);
+    const store = openPgStore(fleet, { hostId: 'a', readonly: true });
+    try {
+      for (const host of ['a', 'b']) checkEndDay(new MirrorSource(store, { kind: 'postgres', host }), new ScanSource(dir));
+    } finally {
+      store.close();
+    }
+  });
 
   it('migration 007 leaves each host its pairs to fill: its own writer fills them, and until then DORA of that host pairs its rows', async () => {
     const url2 = await server.createDb('pairs_migration');

@@ -149,7 +149,20 @@ function rowGroups(q: GroupQuery & HostScope, p: Params, extra: string[] = []): 
   return `SELECT ${keys}, COUNT(*) AS n, ${sum} AS s${stats} FROM events WHERE ${where(q, p, extra)} GROUP BY ${groupBy}`;
 }
 
-/** As SQLite's rollupSql: whole days from a rollup (all_totals less the days after, for an all-time count or sum), partial days and a cost's odd rows from the rows. */
+/** As SQLite's laterInEndDay: whether a row of the read lies after the window's end in the day it ends in (an InitPlan, run once). */
+function laterInEndDay(q: GroupQuery & HostScope, p: Params, tail: NonNullable<DayPlan['tail']>): string {
+  const parts = [`stream IN (${p.list(q.streams)})`, `type IN (${p.list(q.types)})`];
+  hostBound(parts, p, q.host);
+  parts.push(`ts_epoch ${tail.inclusive ? '>=' : '>'} ${p.add(tail.after, '::float8')}`, `ts_epoch < ${p.add(tail.before, '::float8')}`);
+  return `EXISTS (SELECT 1 FROM events WHERE ${parts.join(' AND ')})`;
+}
+
+/**
+ * As SQLite's rollupSql: whole days from a rollup (all_totals less the days
+ * after, for an all-time count or sum), partial days and a cost's odd rows
+ * from the rows, and the day the window ends in from its cell or its rows,
+ * decided inside the statement (a one-time filter on each side's pieces).
+ */
 function rollupSql(q: GroupQuery & HostScope, plan: GroupPlan): Sql {
   const p = new Params();
   const expr = CELL_EXPR[plan.table];
@@ -159,20 +172,38 @@ function rollupSql(q: GroupQuery & HostScope, plan: GroupPlan): Sql {
   const s = cost ?? (q.sum ? 'duration_sum' : '0::float8');
   const types = { in: q.types };
   const pieces: string[] = [];
+  const tail = plan.tail;
+  const later = () => laterInEndDay(q, p, tail!);
+  const endDay = tail && { ...plan, from: plan.to! + 1, to: plan.to! + 1, skipDayZero: false, rows: [] };
+  const cellsOf = (cells: string) => `SELECT ${keys}, ${cost ? '0::bigint' : 'n'} AS n, ${s} AS s${q.stats ? ', dur_min, dur_max, usd_sum' : ''}
+      FROM ${plan.table} WHERE ${cells}`;
   if (plan.allTime) {
     pieces.push(`SELECT ${keys}, n, ${s} AS s FROM all_totals WHERE ${dayCells(plan, p, q.streams, q.host, types, 'all')!}`);
     for (const days of ['before', 'after', 'zero'] as const) {
-      const out = dayCells(plan, p, q.streams, q.host, types, days);
+      const out = dayCells(days === 'after' && endDay ? endDay : plan, p, q.streams, q.host, types, days);
       if (out) pieces.push(`SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${out}`);
     }
+    if (endDay) pieces.push(`SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${dayCells(endDay, p, q.streams, q.host, types)!} AND ${later()}`);
   } else {
-    pieces.push(`SELECT ${keys}, ${cost ? '0::bigint' : 'n'} AS n, ${s} AS s${q.stats ? ', dur_min, dur_max, usd_sum' : ''}
-      FROM ${plan.table} WHERE ${dayCells(plan, p, q.streams, q.host, types)!}`);
+    pieces.push(cellsOf(dayCells(plan, p, q.streams, q.host, types)!));
+    if (endDay) pieces.push(cellsOf(`${dayCells(endDay, p, q.streams, q.host, types)!} AND NOT ${later()}`));
   }
-  for (const part of plan.rows) pieces.push(rowGroups({ ...q, ...part }, p));
+  for (const part of plan.rows) {
+    if (part !== tail?.part) {
+      pieces.push(rowGroups({ ...q, ...part }, p));
+      continue;
+    }
+    // The day's rows are sought from past the day when its cell answers: none are read.
+    const from = `ts_epoch >= CASE WHEN ${later()} THEN ${p.add(part.since, '::float8')} ELSE ${p.add(tail.before, '::float8')} END`;
+    pieces.push(rowGroups({ ...q, ...part, since: undefined }, p, [from]));
+  }
   if (cost) {
-    const { terms, ...bounds } = oddCostRows(plan);
-    pieces.push(rowGroups({ ...q, ...bounds }, p, terms));
+    const odd = (dp: DayPlan, extra: string[] = []) => {
+      const { terms, ...bounds } = oddCostRows(dp);
+      return rowGroups({ ...q, ...bounds }, p, [...terms, ...extra]);
+    };
+    pieces.push(odd(plan));
+    if (endDay) pieces.push(odd(endDay, [`NOT ${later()}`]));
   }
   const stats = q.stats ? ', MIN(dur_min), MAX(dur_max), COALESCE(SUM(usd_sum), 0)' : '';
   return {
