@@ -82,6 +82,11 @@ export function dayPlan(window: Window): DayPlan | undefined {
   return { from, to, skipDayZero, rows, tail };
 }
 
+/** The day a plan's window ends in, as a plan of that one whole day, when its cell may answer for it (the plan's `tail`). */
+export function endDayPlan<P extends DayPlan>(plan: P): P | undefined {
+  return plan.tail && { ...plan, from: plan.to! + 1, to: plan.to! + 1, skipDayZero: false, rows: [] };
+}
+
 /** A timed window within the dated epochs, so that its whole days leave out the rollups' cells of days no Date can name. */
 function datedPart(w: Window): Window {
   return { ...w, since: Math.max(w.since ?? -Infinity, DATED_EPOCHS[0]), upTo: Math.min(w.upTo ?? Infinity, DATED_EPOCHS[1]) };

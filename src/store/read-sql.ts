@@ -2,7 +2,7 @@ import { TOKENS_PER_PRICE, type PriceTable } from '../model/cost.js';
 import type { EventQuery, FeedQuery, GroupKey, GroupQuery, PairQuery, RecordQuery } from '../model/query.js';
 import type { NormalEvent } from '../model/event.js';
 import type { ExportQuery } from './api.js';
-import { DATED_SQL, dayPlan, groupPlan, oddCostRows, type DayPlan, type GroupPlan } from './day-plan.js';
+import { DATED_SQL, dayPlan, endDayPlan, groupPlan, oddCostRows, type DayPlan, type GroupPlan } from './day-plan.js';
 import type { NameCodes, StreamCode } from './names.js';
 import { PIPELINE_COMPLETED, PIPELINE_STARTED } from '../model/rules.js';
 import { DAY_OF, OK_OF } from './statements.js';
@@ -265,8 +265,7 @@ function rollupSql(q: GroupQuery, plan: GroupPlan, codes: NameCodes): Sql {
   };
   const tail = plan.tail;
   const later = tail && laterInEndDay(q, codes, tail);
-  // The day the window ends in, as a plan of that one whole day.
-  const endDay = tail && { ...plan, from: plan.to! + 1, to: plan.to! + 1, skipDayZero: false, rows: [] };
+  const endDay = endDayPlan(plan);
   const cellsOf = (cells: Sql) => ({ sql: `SELECT ${keys}, ${cost ? '0' : 'n'} AS n, ${s} AS s${stats} FROM ${plan.table} WHERE ${cells.sql}`, params: [...(cost?.params ?? []), ...cells.params] });
   const takenAway = (cells: Sql) => ({ sql: `SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${cells.sql}`, params: cells.params });
   if (plan.allTime) {

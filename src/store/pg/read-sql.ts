@@ -1,7 +1,7 @@
 import { TOKENS_PER_PRICE, type PriceTable } from '../../model/cost.js';
 import type { EventQuery, FeedQuery, GroupKey, GroupQuery, PairQuery, RecordQuery } from '../../model/query.js';
 import { PIPELINE_COMPLETED, PIPELINE_STARTED, TYPE_PREFIX_END } from '../../model/rules.js';
-import { DATED_SQL, dayPlan, groupPlan, oddCostRows, type DayPlan, type GroupPlan } from '../day-plan.js';
+import { DATED_SQL, dayPlan, endDayPlan, groupPlan, oddCostRows, type DayPlan, type GroupPlan } from '../day-plan.js';
 import { PG_DAY_OF, PG_OK_OF } from './statements.js';
 import type { ExportQuery, HostScope } from '../api.js';
 
@@ -174,7 +174,7 @@ function rollupSql(q: GroupQuery & HostScope, plan: GroupPlan): Sql {
   const pieces: string[] = [];
   const tail = plan.tail;
   const later = () => laterInEndDay(q, p, tail!);
-  const endDay = tail && { ...plan, from: plan.to! + 1, to: plan.to! + 1, skipDayZero: false, rows: [] };
+  const endDay = endDayPlan(plan);
   const cellsOf = (cells: string) => `SELECT ${keys}, ${cost ? '0::bigint' : 'n'} AS n, ${s} AS s${q.stats ? ', dur_min, dur_max, usd_sum' : ''}
       FROM ${plan.table} WHERE ${cells}`;
   if (plan.allTime) {
