@@ -82,7 +82,8 @@ describe('PostgreSQL fleet mirror', () => {
     await sleep(800);
     // A second tailer for the same host and folder is refused while the first holds the lock.
     const dup = run(tailArgs(hosts[0]!));
-    const dupCode = await Promise.race([dup.exit, sleep(20_000).then(() => dup.child.kill('SIGKILL') && 'still running')]);
+    // 60 s: on a loaded machine (eight writers and four tailers starting beside it) it was seen still starting at 20 s.
+    const dupCode = await Promise.race([dup.exit, sleep(60_000).then(() => dup.child.kill('SIGKILL') && 'still running')]);
     expect(dupCode).toBe(1);
     expect(dup.stderr).toMatch(/a tailer for host h0 .* already runs/);
     const statusOf = (h: { id: string; dir: string }) => cli(['--dir', h.dir, '--db', url, '--host-id', h.id, '--json', 'status']).json;
