@@ -328,6 +328,37 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
     });
   });
 
+  it('an all-time sum tests whether its cells are exact in the statement that sums: a fraction committed between its statements cannot send it to all_totals', () => {
+    const line = (ts: number, d: number) => `{"type":"stage.completed","stage":"b","duration_s":${d},"ts_epoch":${ts}}`;
+    // 3 s inside the window, 5 s two days after it: all_totals holds 8, exact.
+    withImported([line(T0 + 10, 3), line(T0 + 2 * D + 10, 5)], (store, dir) => {
+      const q: GroupQuery = { streams: ['events'], types: ['stage.completed'], upTo: T0 + D + 100, by: ['stage'], sum: 'duration_s' };
+      expect(store.groups(q)).toEqual([['b', 1, 3]]);
+      // After each statement the read runs, another connection mirrors 0.3 s after the window: all_totals 8.3 less 5.3 is not 3.
+      const late = openStore(join(dir, 'mirror.db'));
+      const inner = store as unknown as { shape: (...a: unknown[]) => Record<'get' | 'all', (...p: unknown[]) => unknown> };
+      const shape = inner.shape.bind(store);
+      let statements = 0;
+      inner.shape = (...a) => {
+        const stmt = shape(...a);
+        const run = (mode: 'get' | 'all') => (...p: unknown[]) => {
+          const result = stmt[mode](...p);
+          appendFileSync(join(dir, 'events.jsonl'), `${line(T0 + 2 * D + 20 + statements++, 0.3)}\n`);
+          importAll(late, dir);
+          return result;
+        };
+        return { get: run('get'), all: run('all') };
+      };
+      try {
+        expect(store.groups(q)).toEqual([['b', 1, 3]]);
+        expect(store.groups(q)).toEqual([['b', 1, 3]]);
+        expect(statements).toBeGreaterThan(0);
+      } finally {
+        late.close();
+      }
+    });
+  });
+
   it('verify reports a cell that drifted and one the rows do not have, naming the fix; rebuild mends both', () => {
     const dir = tmp();
     writeFileSync(join(dir, 'events.jsonl'), [

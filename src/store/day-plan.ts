@@ -106,8 +106,9 @@ export interface GroupPlan extends DayPlan {
    * days, not every day of the log. Not for stats (a least or greatest
    * value cannot be taken away) nor for a cost (priced per cell by model).
    * A sum is read so only while every cell of its streams and types is
-   * exact (sql/010); the store asks that first (read-sql.ts inexactSumsSql)
-   * and reads the days' sums otherwise.
+   * exact (sql/010), and from the days' sums otherwise: the store's read
+   * states both, each under that test, so the test and the sum it chooses
+   * see one state of the mirror.
    */
   allTime: boolean;
 }

@@ -9,7 +9,7 @@ import { EventInserts } from './event-inserts.js';
 import { decodeLine } from '../model/line-tokens.js';
 import { NameCodes } from './names.js';
 import {
-  eventsSql, exportByTimeSql, exportSourceSql, feedCountSql, feedPageSql, groupsSql, inexactSumsSql, pairTotalsSql, recordsSql, withoutIndexHints, type FeedPosition,
+  eventsSql, exportByTimeSql, exportSourceSql, feedCountSql, feedPageSql, groupsSql, pairTotalsSql, recordsSql, withoutIndexHints, type FeedPosition,
 } from './read-sql.js';
 import type { DayTotal, DoraPair, EventFields, EventRow, FeedRow, IssueCost, PairRef } from './rows.js';
 import type { PairTotals } from '../model/query.js';
@@ -224,8 +224,7 @@ export class SqliteStore extends StoreOps implements Store {
 
   /** Group rows as arrays: the group keys, then count and sum. */
   groups(q: Parameters<typeof groupsSql>[0]): unknown[][] {
-    const check = inexactSumsSql(q, this.names);
-    const s = groupsSql(q, this.names, check !== undefined && this.shape(check, 'pluck').get(...check.params) !== undefined);
+    const s = groupsSql(q, this.names);
     return this.shape(s, 'raw').all(...s.params) as unknown[][];
   }
 

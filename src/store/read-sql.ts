@@ -233,6 +233,16 @@ function laterInEndDay(q: GroupQuery, codes: NameCodes, tail: NonNullable<DayPla
   };
 }
 
+/**
+ * Whether a cell all_totals keeps for the read's streams and types is not
+ * exact (sql/010): an all-time sum then adds the days' sums. Uncorrelated,
+ * as laterInEndDay.
+ */
+function inexactSums(plan: GroupPlan, streams: StreamCode[], types: number[] | undefined): Sql {
+  const all = dayCells(plan, streams, types, 'all')!;
+  return { sql: `EXISTS (SELECT 1 FROM all_totals WHERE ${all.sql} AND inexact)`, params: all.params };
+}
+
 /** `w` and `term`: a bound term last, so the planner seeks by w's own bounds. */
 const and = (w: Sql, term: Sql): Sql => ({ sql: `${w.sql} AND ${term.sql}`, params: [...w.params, ...term.params] });
 const not = (term: Sql): Sql => ({ sql: `NOT ${term.sql}`, params: term.params });
@@ -268,17 +278,22 @@ function rollupSql(q: GroupQuery, plan: GroupPlan, codes: NameCodes): Sql {
   const endDay = endDayPlan(plan);
   const cellsOf = (cells: Sql) => ({ sql: `SELECT ${keys}, ${cost ? '0' : 'n'} AS n, ${s} AS s${stats} FROM ${plan.table} WHERE ${cells.sql}`, params: [...(cost?.params ?? []), ...cells.params] });
   const takenAway = (cells: Sql) => ({ sql: `SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${cells.sql}`, params: cells.params });
+  // An all-time sum holds both ways to read its whole days, each under the test of which one answers.
+  const inexact = plan.allTime && q.sum !== undefined ? inexactSums(plan, streams, types) : undefined;
+  const when = (cells: Sql, term: Sql | undefined) => (term ? and(cells, term) : cells);
   if (plan.allTime) {
-    const all = dayCells(plan, streams, types, 'all')!;
+    const exact = inexact && not(inexact);
+    const all = when(dayCells(plan, streams, types, 'all')!, exact);
     add({ sql: `SELECT ${keys}, n, ${s} AS s FROM all_totals WHERE ${all.sql}`, params: all.params });
     for (const days of ['before', 'after', 'zero'] as const) {
       const out = dayCells(days === 'after' && endDay ? endDay : plan, streams, types, days);
-      if (out) add(takenAway(out));
+      if (out) add(takenAway(when(out, exact)));
     }
-    if (endDay) add(takenAway(and(dayCells(endDay, streams, types)!, later!)));
-  } else {
-    add(cellsOf(dayCells(plan, streams, types)!));
-    if (endDay) add(cellsOf(and(dayCells(endDay, streams, types)!, not(later!))));
+    if (endDay) add(takenAway(when(and(dayCells(endDay, streams, types)!, later!), exact)));
+  }
+  if (!plan.allTime || inexact) {
+    add(cellsOf(when(dayCells(plan, streams, types)!, inexact)));
+    if (endDay) add(cellsOf(when(and(dayCells(endDay, streams, types)!, not(later!)), inexact)));
   }
   for (const part of plan.rows) {
     if (part !== tail?.part) {
@@ -323,23 +338,10 @@ export function pairTotalsSql(q: PairQuery, codes: NameCodes): Sql {
   };
 }
 
-/**
- * Whether an all-time sum may read all_totals' sums: the query that finds a
- * cell of its streams and types that is not exact (sql/010), when the plan
- * would read them; its answer is groupsSql's `inexact`. Asked first, apart:
- * a condition inside the read would be tested on every day cell it walks.
- */
-export function inexactSumsSql(q: GroupQuery, codes: NameCodes): Sql | undefined {
+/** Grouped counts and sums: from the rollups where they can answer (store/day-plan.ts), else from the rows. */
+export function groupsSql(q: GroupQuery, codes: NameCodes): Sql {
   const plan = groupPlan(q);
-  if (!plan?.allTime || q.sum === undefined) return undefined;
-  const all = dayCells(plan, codes.knownStreams(q.streams), codes.knownTypes(q.types), 'all')!;
-  return { sql: `SELECT 1 FROM all_totals WHERE ${all.sql} AND inexact LIMIT 1`, params: all.params };
-}
-
-/** Grouped counts and sums; with `inexact`, an all-time sum adds the days' sums instead (inexactSumsSql). */
-export function groupsSql(q: GroupQuery, codes: NameCodes, inexact = false): Sql {
-  const plan = groupPlan(q);
-  if (plan) return rollupSql(q, inexact ? { ...plan, allTime: false } : plan, codes);
+  if (plan) return rollupSql(q, plan, codes);
   return rowGroups(q, where(q, codes.knownStreams(q.streams), codes));
 }
 

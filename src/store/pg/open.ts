@@ -10,7 +10,7 @@ import { fleetHosts } from './fleet.js';
 import { pgReadQuery } from './ad-hoc.js';
 import type { ExportQuery, FeedEntry, FeedPosition, Fleet, FleetStream, HostScope, QueryRows, Store } from '../api.js';
 import { readOnce, readPages } from './read-pages.js';
-import { pgEventsSql, pgExportSql, pgFeedCountSql, pgFeedPageSql, pgGroupsSql, pgInexactSumsSql, pgPairTotalsSql, pgRecordsSql } from './read-sql.js';
+import { pgEventsSql, pgExportSql, pgFeedCountSql, pgFeedPageSql, pgGroupsSql, pgPairTotalsSql, pgRecordsSql } from './read-sql.js';
 import { checkPgSchema, migratePg } from './migrations.js';
 import {
   ADD_DAY_TOTALS, ADD_ISSUE_COSTS, CHANGE_STAMP, CLEAR_ISSUE_PAIRS, CLEAR_PAIRS, PAIRS_FROM_ROWS, PAIRS_KEPT, PAIRS_OF_SOURCE, REBUILD_PAIRS,
@@ -390,8 +390,7 @@ export class PgStore extends StoreOps implements Store {
 
   /** Group rows as arrays: the group keys, then count and sum. */
   groups(q: Parameters<typeof pgGroupsSql>[0]): unknown[][] {
-    const check = pgInexactSumsSql(q);
-    const s = pgGroupsSql(q, check !== undefined && this.pg.query(check.sql, check.params).rows.length > 0);
+    const s = pgGroupsSql(q);
     return this.pg.arrays(s.sql, s.params);
   }
 

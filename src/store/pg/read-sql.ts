@@ -177,16 +177,22 @@ function rollupSql(q: GroupQuery & HostScope, plan: GroupPlan): Sql {
   const endDay = endDayPlan(plan);
   const cellsOf = (cells: string) => `SELECT ${keys}, ${cost ? '0::bigint' : 'n'} AS n, ${s} AS s${q.stats ? ', dur_min, dur_max, usd_sum' : ''}
       FROM ${plan.table} WHERE ${cells}`;
+  // An all-time sum holds both ways to read its whole days, each under the test of which one answers.
+  const summed = plan.allTime && q.sum !== undefined;
+  const inexact = () => `EXISTS (SELECT 1 FROM all_totals WHERE ${dayCells(plan, p, q.streams, q.host, types, 'all')!} AND inexact)`;
+  const exact = (cells: string) => (summed ? `${cells} AND NOT ${inexact()}` : cells);
   if (plan.allTime) {
-    pieces.push(`SELECT ${keys}, n, ${s} AS s FROM all_totals WHERE ${dayCells(plan, p, q.streams, q.host, types, 'all')!}`);
+    pieces.push(`SELECT ${keys}, n, ${s} AS s FROM all_totals WHERE ${exact(dayCells(plan, p, q.streams, q.host, types, 'all')!)}`);
     for (const days of ['before', 'after', 'zero'] as const) {
       const out = dayCells(days === 'after' && endDay ? endDay : plan, p, q.streams, q.host, types, days);
-      if (out) pieces.push(`SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${out}`);
+      if (out) pieces.push(`SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${exact(out)}`);
     }
-    if (endDay) pieces.push(`SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${dayCells(endDay, p, q.streams, q.host, types)!} AND ${later()}`);
-  } else {
-    pieces.push(cellsOf(dayCells(plan, p, q.streams, q.host, types)!));
-    if (endDay) pieces.push(cellsOf(`${dayCells(endDay, p, q.streams, q.host, types)!} AND NOT ${later()}`));
+    if (endDay) pieces.push(`SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${exact(`${dayCells(endDay, p, q.streams, q.host, types)!} AND ${later()}`)}`);
+  }
+  if (!plan.allTime || summed) {
+    const inexactOnly = (cells: string) => (summed ? `${cells} AND ${inexact()}` : cells);
+    pieces.push(cellsOf(inexactOnly(dayCells(plan, p, q.streams, q.host, types)!)));
+    if (endDay) pieces.push(cellsOf(inexactOnly(`${dayCells(endDay, p, q.streams, q.host, types)!} AND NOT ${later()}`)));
   }
   for (const part of plan.rows) {
     if (part !== tail?.part) {
@@ -213,18 +219,10 @@ function rollupSql(q: GroupQuery & HostScope, plan: GroupPlan): Sql {
   };
 }
 
-/** As SQLite's inexactSumsSql (../read-sql.ts): whether an all-time sum must add the days' sums. */
-export function pgInexactSumsSql(q: GroupQuery & HostScope): Sql | undefined {
+/** Grouped counts and sums, as SQLite's groupsSql (../read-sql.ts). */
+export function pgGroupsSql(q: GroupQuery & HostScope): Sql {
   const plan = groupPlan(q);
-  if (!plan?.allTime || q.sum === undefined) return undefined;
-  const p = new Params();
-  return { sql: `SELECT 1 FROM all_totals WHERE ${dayCells(plan, p, q.streams, q.host, { in: q.types }, 'all')!} AND inexact LIMIT 1`, params: p.values };
-}
-
-/** Grouped counts and sums; with `inexact`, an all-time sum adds the days' sums instead. */
-export function pgGroupsSql(q: GroupQuery & HostScope, inexact = false): Sql {
-  const plan = groupPlan(q);
-  if (plan) return rollupSql(q, inexact ? { ...plan, allTime: false } : plan);
+  if (plan) return rollupSql(q, plan);
   const p = new Params();
   return { sql: rowGroups(q, p), params: p.values };
 }
