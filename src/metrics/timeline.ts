@@ -79,7 +79,8 @@ export function timeline(src: EventSource, o: TimelineOptions = {}): Timeline {
   const titles = new Map<number, string>();
   for (const r of src.records({ ...window, types: ['pipeline.completed'], fields: ['issue'] })) {
     const e = r.event;
-    if (hasIssue(e) && !titles.get(e.issue) && typeof r.value.title === 'string' && segments.has(e.issue)) titles.set(e.issue, r.value.title);
+    // The line last: a mirror parses it only when asked.
+    if (hasIssue(e) && segments.has(e.issue) && !titles.get(e.issue) && typeof r.value.title === 'string') titles.set(e.issue, r.value.title);
   }
   const issues = [...segments.keys()].sort((a, b) => a - b);
   return { timeline: issues.map((issue) => ({ issue, title: titles.get(issue) ?? '', segments: segments.get(issue)! })) };

@@ -73,6 +73,20 @@ export class MirrorSource implements EventSource {
   records(q: RecordQuery): LoggedEvent[] {
     if (q.streams.length === 0 || q.types?.length === 0) return [];
     const rows = this.store.records({ ...q, host: this.host });
-    return rows.map(({ line, ...event }) => ({ event, value: JSON.parse(line) as Record<string, unknown> }));
+    return rows.map(({ line, ...event }) => new MirroredRecord(event as NormalEvent, line));
+  }
+}
+
+/** A mirrored event whose line is parsed when first asked for: the timeline wants the titles of a few of the lines it reads. */
+class MirroredRecord implements LoggedEvent {
+  private parsed: Record<string, unknown> | undefined;
+
+  constructor(
+    readonly event: NormalEvent,
+    private readonly line: string,
+  ) {}
+
+  get value(): Record<string, unknown> {
+    return (this.parsed ??= JSON.parse(this.line) as Record<string, unknown>);
   }
 }
