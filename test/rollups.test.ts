@@ -227,6 +227,38 @@ function checkEndDay(source: MirrorSource, scan: ScanSource): void {
   }
 }
 
+/**
+ * Events past the days a date can name, on both sides, in a rotated file
+ * (prune drops it) and in the live one (kept): each side's cells are one
+ * rollup day, which prune must recount from all of that side's epochs.
+ */
+function undatedLog(): string {
+  const dir = tmp();
+  const far = (sign: number, k: number) => sign * k * 1e13;
+  const events = (k: number) => [
+    { type: 'pipeline.completed', result: 'success', duration_s: 10 * k, ts_epoch: far(-1, k) },
+    { type: 'stage.failed', stage: 'b', ts_epoch: far(1, k) },
+    { type: 'pipeline.cost', issue: 5, cost_usd: k, model: 'opus', ts_epoch: far(-1, k) },
+    { type: 'pipeline.cost', issue: 5, cost_usd: k, model: 'opus', ts_epoch: far(1, k) },
+  ];
+  const write = (file: string, lines: object[]) => writeFileSync(join(dir, file), lines.map((e) => `${JSON.stringify(e)}\n`).join(''));
+  write('events.jsonl.1', events(1));
+  write('events.jsonl', [...events(2), { type: 'pipeline.completed', result: 'success', duration_s: 50, ts_epoch: T0 + 60 }]);
+  return dir;
+}
+
+/** Prunes the rotated file of undatedLog(): the rollups still equal a recount, and every all-time answer the scan's. */
+function checkPrunedUndated(store: Store, dir: string, kind: 'sqlite' | 'postgres'): void {
+  const source = hostOf(store, kind);
+  const now = { now: T0 + D };
+  rmSync(join(dir, 'events.jsonl.1'));
+  expect(pruneHistory(store, { dir }).rows).toBe(4);
+  expect(verifyMirror(store, dir).problems).toEqual([]);
+  const scan = new ScanSource(dir);
+  expect(metricsHistory(source, now)).toEqual(metricsHistory(scan, now));
+  expect(metricsHistory(source, now)).toMatchObject({ total_completed: 2, avg_duration_s: 35 });
+}
+
 /** A mirror imported from `events` (objects, or lines as written), open for `fn`, closed after. */
 function withImported(events: (object | string)[], fn: (store: Store, dir: string) => void): void {
   const dir = tmp();
@@ -528,6 +560,17 @@ describe('dora_pairs: the lead-time and time-to-restore pairs the ingest keeps w
     expect(metric('sqlite')).toEqual(metric('scan'));
   });
 
+  it('prune recounts the day cells of events past the dated days from every epoch on their side, not from one day of seconds', () => {
+    const dir = undatedLog();
+    const store = openStore(join(dir, 'mirror.db'));
+    try {
+      importAll(store, dir);
+      checkPrunedUndated(store, dir, 'sqlite');
+    } finally {
+      store.close();
+    }
+  });
+
   it('prune drops the pairs of the rows it drops and pairs again the completions whose start or failure it dropped', () => {
     const dir = tmp();
     const live = join(dir, 'events.jsonl');
@@ -711,6 +754,18 @@ describe('day_totals on PostgreSQL', () => {
     const store = openPgStore(fleet, { hostId: 'a', readonly: true });
     try {
       for (const host of ['a', 'b']) checkEndDay(new MirrorSource(store, { kind: 'postgres', host }), new ScanSource(dir));
+    } finally {
+      store.close();
+    }
+  });
+
+  it('prune recounts the day cells of events past the dated days from every epoch on their side, per host', async () => {
+    const fleet = await server.createDb('prune_undated');
+    const dir = undatedLog();
+    const store = openPgStore(fleet, { hostId: 'a' });
+    try {
+      importAll(store, dir);
+      checkPrunedUndated(store, dir, 'postgres');
     } finally {
       store.close();
     }

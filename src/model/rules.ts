@@ -32,6 +32,12 @@ export const DATED_EPOCHS = [DATED_DAYS[0] * DAY_SECONDS, DATED_DAYS[1] * DAY_SE
  */
 export const ROLLUP_DAYS = [DATED_DAYS[0] - 1, DATED_DAYS[1] + 1] as const;
 export const rollupDay = (epoch: number): number => Math.min(ROLLUP_DAYS[1], Math.max(ROLLUP_DAYS[0], dayNumber(epoch)));
+/** The epochs rollup day `day` files, [since, until): one of the two days past the dated ones holds every epoch beyond them on its side. */
+export function rollupDayEpochs(day: number): [number, number] {
+  if (day <= ROLLUP_DAYS[0]) return [-Infinity, DATED_EPOCHS[0]];
+  if (day >= ROLLUP_DAYS[1]) return [ROLLUP_DAYS[1] * DAY_SECONDS, Infinity];
+  return [day * DAY_SECONDS, (day + 1) * DAY_SECONDS];
+}
 /** The UTC day of an epoch as YYYY-MM-DD: the key of every per-day metric (an epoch with no date: its rollup day's `day n`). */
 export const dayKey = (epoch: number): string => dayKeyOf(rollupDay(epoch));
 

@@ -4,7 +4,7 @@ import type {
 } from './rows.js';
 import type { StatementSet, Stmt } from './statement-set.js';
 import { PAIRS_PENDING, type SqlName } from './statements.js';
-import { DAY_SECONDS, writtenTs } from '../model/rules.js';
+import { rollupDayEpochs, writtenTs } from '../model/rules.js';
 
 /** A row of the eventOffsets statement: the line, whether it has an event row, and that row's columns. */
 export type KeptLine = OffsetLine & EventFields & { has_row: unknown; ts_untracked: unknown };
@@ -275,7 +275,7 @@ export abstract class StoreOps {
   }
 
   recountDay(d: DayRef): void {
-    const [since, until] = [d.day * DAY_SECONDS, (d.day + 1) * DAY_SECONDS];
+    const [since, until] = rollupDayEpochs(d.day);
     this.s('clearDay').run(d.stream, d.type, d.day);
     this.s('recountDay').run(d.stream, d.type, since, until);
     this.s('clearIssueDay').run(d.stream, d.type, d.day);
