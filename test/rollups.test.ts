@@ -259,6 +259,35 @@ function checkPrunedUndated(store: Store, dir: string, kind: 'sqlite' | 'postgre
   expect(metricsHistory(source, now)).toMatchObject({ total_completed: 2, avg_duration_s: 35 });
 }
 
+/**
+ * Runs `fn` with `store` patched so that after each statement it runs,
+ * another connection mirrors one more line, `lineAt(n)` for the nth: a race
+ * between a read's statements, made certain. Returns how many ran.
+ */
+function afterEachStatement(store: Store, dir: string, lineAt: (n: number) => string, fn: () => void): number {
+  const late = openStore(join(dir, 'mirror.db'));
+  const inner = store as unknown as { shape: (...a: unknown[]) => Record<'get' | 'all', (...p: unknown[]) => unknown> };
+  const shape = inner.shape.bind(store);
+  let statements = 0;
+  inner.shape = (...a) => {
+    const stmt = shape(...a);
+    const run = (mode: 'get' | 'all') => (...p: unknown[]) => {
+      const result = stmt[mode](...p);
+      appendFileSync(join(dir, 'events.jsonl'), `${lineAt(statements++)}\n`);
+      importAll(late, dir);
+      return result;
+    };
+    return { get: run('get'), all: run('all') };
+  };
+  try {
+    fn();
+  } finally {
+    inner.shape = shape;
+    late.close();
+  }
+  return statements;
+}
+
 /** A mirror imported from `events` (objects, or lines as written), open for `fn`, closed after. */
 function withImported(events: (object | string)[], fn: (store: Store, dir: string) => void): void {
   const dir = tmp();
@@ -337,26 +366,10 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
     withImported([line(T0 + 10), line(T0 + D + 10)], (store, dir) => {
       const q: GroupQuery = { streams: ['events'], types: ['stage.completed'], since: T0, upTo: T0 + D + 100, by: ['stage'], sum: 'duration_s' };
       // After each statement the read runs, another connection mirrors an event of the same day stamped after the window's end.
-      const late = openStore(join(dir, 'mirror.db'));
-      const inner = store as unknown as { shape: (...a: unknown[]) => Record<'get' | 'all', (...p: unknown[]) => unknown> };
-      const shape = inner.shape.bind(store);
-      let statements = 0;
-      inner.shape = (...a) => {
-        const stmt = shape(...a);
-        const run = (mode: 'get' | 'all') => (...p: unknown[]) => {
-          const result = stmt[mode](...p);
-          appendFileSync(join(dir, 'events.jsonl'), `${line(T0 + D + 200 + statements++)}\n`);
-          importAll(late, dir);
-          return result;
-        };
-        return { get: run('get'), all: run('all') };
-      };
-      try {
+      const statements = afterEachStatement(store, dir, (n) => line(T0 + D + 200 + n), () => {
         expect(store.groups(q)).toEqual([['b', 2, 2]]);
-        expect(statements).toBeGreaterThan(0);
-      } finally {
-        late.close();
-      }
+      });
+      expect(statements).toBeGreaterThan(0);
     });
   });
 
@@ -367,27 +380,11 @@ describe('day_totals: the rollup the ingest keeps with the rows', () => {
       const q: GroupQuery = { streams: ['events'], types: ['stage.completed'], upTo: T0 + D + 100, by: ['stage'], sum: 'duration_s' };
       expect(store.groups(q)).toEqual([['b', 1, 3]]);
       // After each statement the read runs, another connection mirrors 0.3 s after the window: all_totals 8.3 less 5.3 is not 3.
-      const late = openStore(join(dir, 'mirror.db'));
-      const inner = store as unknown as { shape: (...a: unknown[]) => Record<'get' | 'all', (...p: unknown[]) => unknown> };
-      const shape = inner.shape.bind(store);
-      let statements = 0;
-      inner.shape = (...a) => {
-        const stmt = shape(...a);
-        const run = (mode: 'get' | 'all') => (...p: unknown[]) => {
-          const result = stmt[mode](...p);
-          appendFileSync(join(dir, 'events.jsonl'), `${line(T0 + 2 * D + 20 + statements++, 0.3)}\n`);
-          importAll(late, dir);
-          return result;
-        };
-        return { get: run('get'), all: run('all') };
-      };
-      try {
+      const statements = afterEachStatement(store, dir, (n) => line(T0 + 2 * D + 20 + n, 0.3), () => {
         expect(store.groups(q)).toEqual([['b', 1, 3]]);
         expect(store.groups(q)).toEqual([['b', 1, 3]]);
-        expect(statements).toBeGreaterThan(0);
-      } finally {
-        late.close();
-      }
+      });
+      expect(statements).toBeGreaterThan(0);
     });
   });
 
