@@ -22,6 +22,7 @@ import { openStore } from '../src/store/open.js';
 import { openPgStore, type PgStore } from '../src/store/pg/open.js';
 import type { DayTotal, DoraPair, IssueCost } from '../src/store/rows.js';
 import { cli, tmp, withPgClient, withSql } from './helpers.js';
+import { undatedLog, writeLog } from './metrics-helpers.js';
 
 const D = 86_400;
 /** A Thursday midnight: the windows below start before it, inside it and after it. */
@@ -228,31 +229,24 @@ function checkEndDay(source: MirrorSource, scan: ScanSource): void {
 }
 
 /**
- * Events past the days a date can name, on both sides, in a rotated file
- * (prune drops it) and in the live one (kept): each side's cells are one
+ * A rotated file prune drops, holding metrics-helpers' undatedLog (events at
+ * every edge of the dated days and far past them on both sides), and a live
+ * one it keeps, with events far past them too: each side's cells are one
  * rollup day, which prune must recount from all of that side's epochs.
  */
-function undatedLog(): string {
-  const dir = tmp();
-  const far = (sign: number, k: number) => sign * k * 1e13;
-  const events = (k: number) => [
-    { type: 'pipeline.completed', result: 'success', duration_s: 10 * k, ts_epoch: far(-1, k) },
-    { type: 'stage.failed', stage: 'b', ts_epoch: far(1, k) },
-    { type: 'pipeline.cost', issue: 5, cost_usd: k, model: 'opus', ts_epoch: far(-1, k) },
-    { type: 'pipeline.cost', issue: 5, cost_usd: k, model: 'opus', ts_epoch: far(1, k) },
-  ];
-  const write = (file: string, lines: object[]) => writeFileSync(join(dir, file), lines.map((e) => `${JSON.stringify(e)}\n`).join(''));
-  write('events.jsonl.1', events(1));
-  write('events.jsonl', [...events(2), { type: 'pipeline.completed', result: 'success', duration_s: 50, ts_epoch: T0 + 60 }]);
-  return dir;
+function undatedRotatedLog(): string {
+  const dir = writeLog(undatedLog(T0 + D), 'events.jsonl.1');
+  const far = (sign: number) => ({ type: 'pipeline.cost', issue: 5, cost_usd: 2, model: 'opus', ts_epoch: sign * 2e13 });
+  return writeLog([{ type: 'pipeline.completed', result: 'success', duration_s: 20, ts_epoch: -2e13 }, { type: 'stage.failed', stage: 'b', ts_epoch: 2e13 },
+    far(-1), far(1), { type: 'pipeline.completed', result: 'success', duration_s: 50, ts_epoch: T0 + 60 }], 'events.jsonl', dir);
 }
 
-/** Prunes the rotated file of undatedLog(): the rollups still equal a recount, and every all-time answer the scan's. */
+/** Prunes the rotated file of undatedRotatedLog(): the rollups still equal a recount, and every all-time answer the scan's. */
 function checkPrunedUndated(store: Store, dir: string, kind: 'sqlite' | 'postgres'): void {
   const source = hostOf(store, kind);
   const now = { now: T0 + D };
   rmSync(join(dir, 'events.jsonl.1'));
-  expect(pruneHistory(store, { dir }).rows).toBe(4);
+  expect(pruneHistory(store, { dir }).rows).toBe(undatedLog(T0 + D).length);
   expect(verifyMirror(store, dir).problems).toEqual([]);
   const scan = new ScanSource(dir);
   expect(metricsHistory(source, now)).toEqual(metricsHistory(scan, now));
@@ -558,7 +552,7 @@ describe('dora_pairs: the lead-time and time-to-restore pairs the ingest keeps w
   });
 
   it('prune recounts the day cells of events past the dated days from every epoch on their side, not from one day of seconds', () => {
-    const dir = undatedLog();
+    const dir = undatedRotatedLog();
     const store = openStore(join(dir, 'mirror.db'));
     try {
       importAll(store, dir);
@@ -758,7 +752,7 @@ describe('day_totals on PostgreSQL', () => {
 
   it('prune recounts the day cells of events past the dated days from every epoch on their side, per host', async () => {
     const fleet = await server.createDb('prune_undated');
-    const dir = undatedLog();
+    const dir = undatedRotatedLog();
     const store = openPgStore(fleet, { hostId: 'a' });
     try {
       importAll(store, dir);
