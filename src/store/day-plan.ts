@@ -106,11 +106,15 @@ export interface GroupPlan extends DayPlan {
    * days, not every day of the log. Not for stats (a least or greatest
    * value cannot be taken away) nor for a cost (priced per cell by model).
    * A sum is read so only while every cell of its streams and types is
-   * exact (sql/010), and from the days' sums otherwise: the store's read
-   * states both, each under that test, so the test and the sum it chooses
-   * see one state of the mirror.
+   * exact (sql/010), and from the days' sums otherwise (`exactSums`).
    */
   allTime: boolean;
+  /**
+   * An all-time sum: the store's read states both ways to read its whole
+   * days, each under the test of whether all_totals' sums are exact, so the
+   * test and the sum it chooses see one state of the mirror.
+   */
+  exactSums: boolean;
 }
 
 /**
@@ -138,8 +142,9 @@ export function groupPlan(q: GroupQuery): GroupPlan | undefined {
   const plan = dayPlan(q);
   if (!plan) return undefined;
   if (q.by.every((k) => DAY_KEYS.has(k))) {
-    return { ...plan, table: 'day_totals', allTime: q.since === undefined && q.sum !== 'cost' && !q.stats && !q.by.includes('date') };
+    const allTime = q.since === undefined && q.sum !== 'cost' && !q.stats && !q.by.includes('date');
+    return { ...plan, table: 'day_totals', allTime, exactSums: allTime && q.sum !== undefined };
   }
-  if (q.sum === 'cost' && q.by.every((k) => ISSUE_KEYS.has(k))) return { ...plan, table: 'issue_costs', allTime: false };
+  if (q.sum === 'cost' && q.by.every((k) => ISSUE_KEYS.has(k))) return { ...plan, table: 'issue_costs', allTime: false, exactSums: false };
   return undefined;
 }

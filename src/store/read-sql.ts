@@ -279,7 +279,7 @@ function rollupSql(q: GroupQuery, plan: GroupPlan, codes: NameCodes): Sql {
   const cellsOf = (cells: Sql) => ({ sql: `SELECT ${keys}, ${cost ? '0' : 'n'} AS n, ${s} AS s${stats} FROM ${plan.table} WHERE ${cells.sql}`, params: [...(cost?.params ?? []), ...cells.params] });
   const takenAway = (cells: Sql) => ({ sql: `SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${cells.sql}`, params: cells.params });
   // An all-time sum holds both ways to read its whole days, each under the test of which one answers.
-  const inexact = plan.allTime && q.sum !== undefined ? inexactSums(plan, streams, types) : undefined;
+  const inexact = plan.exactSums ? inexactSums(plan, streams, types) : undefined;
   const when = (cells: Sql, term: Sql | undefined) => (term ? and(cells, term) : cells);
   if (plan.allTime) {
     const exact = inexact && not(inexact);

@@ -178,9 +178,8 @@ function rollupSql(q: GroupQuery & HostScope, plan: GroupPlan): Sql {
   const cellsOf = (cells: string) => `SELECT ${keys}, ${cost ? '0::bigint' : 'n'} AS n, ${s} AS s${q.stats ? ', dur_min, dur_max, usd_sum' : ''}
       FROM ${plan.table} WHERE ${cells}`;
   // An all-time sum holds both ways to read its whole days, each under the test of which one answers.
-  const summed = plan.allTime && q.sum !== undefined;
   const inexact = () => `EXISTS (SELECT 1 FROM all_totals WHERE ${dayCells(plan, p, q.streams, q.host, types, 'all')!} AND inexact)`;
-  const exact = (cells: string) => (summed ? `${cells} AND NOT ${inexact()}` : cells);
+  const exact = (cells: string) => (plan.exactSums ? `${cells} AND NOT ${inexact()}` : cells);
   if (plan.allTime) {
     pieces.push(`SELECT ${keys}, n, ${s} AS s FROM all_totals WHERE ${exact(dayCells(plan, p, q.streams, q.host, types, 'all')!)}`);
     for (const days of ['before', 'after', 'zero'] as const) {
@@ -189,8 +188,8 @@ function rollupSql(q: GroupQuery & HostScope, plan: GroupPlan): Sql {
     }
     if (endDay) pieces.push(`SELECT ${keys}, -n, -${s} FROM day_totals WHERE ${exact(`${dayCells(endDay, p, q.streams, q.host, types)!} AND ${later()}`)}`);
   }
-  if (!plan.allTime || summed) {
-    const inexactOnly = (cells: string) => (summed ? `${cells} AND ${inexact()}` : cells);
+  if (!plan.allTime || plan.exactSums) {
+    const inexactOnly = (cells: string) => (plan.exactSums ? `${cells} AND ${inexact()}` : cells);
     pieces.push(cellsOf(inexactOnly(dayCells(plan, p, q.streams, q.host, types)!)));
     if (endDay) pieces.push(cellsOf(inexactOnly(`${dayCells(endDay, p, q.streams, q.host, types)!} AND NOT ${later()}`)));
   }
